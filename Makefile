@@ -1,0 +1,138 @@
+# lxmpp: build, test, sanitizers, fuzzing, benchmarks, lint, install.
+# `make test` and `make demo` install missing dependencies first
+# (tools/deps.sh), so both work on a fresh Debian or Ubuntu machine.
+
+LUA_VERSION ?= 5.4
+LUA ?= lua$(LUA_VERSION)
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+PREFIX ?= /usr/local
+LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+LUA_DIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+BUILD ?= build
+FUZZ_TIME ?= 60
+BUSTED ?= $(LUA) /usr/bin/busted
+
+PKGS := expat openssl libidn2
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) $(PKGS) 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lunistring
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
+	$(WARN) $(CFLAGS) $(DEP_CFLAGS) -Icsrc
+
+CORE_SRC := $(sort $(wildcard csrc/*.c))
+BIND_SRC := $(sort $(wildcard csrc/lua/*.c))
+CTEST_SRC := $(sort $(wildcard spec/c/test_*.c))
+FUZZ_SRC := $(sort $(wildcard spec/fuzz/fuzz_*.c))
+HEADERS := $(wildcard csrc/*.h csrc/lua/*.h spec/c/*.h)
+
+CORE_OBJ := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
+BIND_OBJ := $(BIND_SRC:csrc/lua/%.c=$(BUILD)/obj/lua/%.o)
+CTESTS := $(CTEST_SRC:spec/c/%.c=$(BUILD)/tests/%)
+STATIC_LIB := $(BUILD)/liblxmpp.a
+LUA_MODULE := $(BUILD)/lxmpp/core.so
+
+LUA_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
+	LUA_CPATH="$(BUILD)/?.so;;"
+
+.PHONY: all deps test check ctest spec asan fuzz bench lint demo install \
+	rock clean
+
+all: $(LUA_MODULE) $(STATIC_LIB)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/obj/%.o: csrc/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(STATIC_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LUA_MODULE): $(BIND_OBJ) $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/tests/%: spec/c/%.c $(STATIC_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ispec/c -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+
+# The README's test command: dependencies, build, C unit tests, busted specs.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all ctest spec
+
+ctest: $(CTESTS)
+	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
+
+spec: all
+	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) spec
+
+# Every test under AddressSanitizer and UndefinedBehaviorSanitizer. The Lua
+# interpreter is not instrumented, so the ASan runtime is preloaded for it.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc \
+		CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
+		ASAN_OPTIONS=detect_leaks=1 \
+		BUSTED="env LD_PRELOAD=$$(gcc -print-file-name=libasan.so) $(LUA) /usr/bin/busted" \
+		check
+
+# libFuzzer targets, each run for FUZZ_TIME seconds from its seed corpus.
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZERS := $(FUZZ_SRC:spec/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: spec/fuzz/%.c $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) $(DEP_CFLAGS) \
+		-Icsrc -o $@ $< $(CORE_SRC) $(DEP_LIBS)
+
+fuzz: deps $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do \
+		name=$$(basename $$f); mkdir -p build-fuzz/corpus/$$name; \
+		echo "== $$name for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -timeout=10 \
+			-print_final_stats=1 build-fuzz/corpus/$$name \
+			spec/fuzz/corpus/$$name; \
+	done
+
+bench: deps all
+	$(LUA_ENV) $(LUA) bench/run.lua
+
+lint:
+	luacheck -q lua spec bench examples
+	clang-format --dry-run --Werror csrc/*.c csrc/*.h csrc/lua/*.c \
+		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c
+
+demo: deps all
+	$(LUA_ENV) $(LUA) examples/demo.lua
+
+install: all
+	install -d $(DESTDIR)$(LUA_LIBDIR)/lxmpp $(DESTDIR)$(LUA_DIR)/lxmpp \
+		$(DESTDIR)$(LUA_DIR)/lxmpp/transport $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
+	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
+	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
+		install -m 644 lua/lxmpp/transport/*.lua \
+			$(DESTDIR)$(LUA_DIR)/lxmpp/transport/; fi
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 csrc/lxmpp.h $(DESTDIR)$(PREFIX)/include/
+
+# Builds and installs the rock offline into a private tree, then loads it.
+rock:
+	rm -rf luarocks-tree
+	luarocks --lua-version=$(LUA_VERSION) --tree=luarocks-tree make \
+		lxmpp-scm-1.rockspec
+	LUA_PATH="luarocks-tree/share/lua/$(LUA_VERSION)/?.lua;luarocks-tree/share/lua/$(LUA_VERSION)/?/init.lua" \
+	LUA_CPATH="luarocks-tree/lib/lua/$(LUA_VERSION)/?.so" \
+		$(LUA) -e 'local x = require "lxmpp"; print("rock ok: lxmpp " .. x.version)'
+
+clean:
+	rm -rf build build-asan build-fuzz luarocks-tree

@@ -1,0 +1,288 @@
+/* stanza.c (binding): the shared stanza metatable, XML validation for the
+ * Lua builders, and __tostring for stanza tables, written in one pass
+ * without recursion. */
+#include "buf.h"
+#include "lxl.h"
+#include "xmlchar.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- validation ------------------------------------------------------- */
+
+/* The reason `s` is not acceptable as a name, or NULL. Attribute names may
+ * take the "uri\1local" form of namespaced attributes. */
+static const char *name_fault(const char *s, size_t len, int attr) {
+  const char *sep = attr ? memchr(s, '\1', len) : NULL;
+  size_t head = sep ? (size_t)(sep - s) : len;
+  xml_text_fault f = xml_check_text(s, head, NULL);
+  if (f)
+    return xml_text_fault_str(f);
+  if (len == 0)
+    return "empty string";
+  if (sep) { /* a namespace URI, then a local name */
+    size_t local = len - head - 1;
+    if ((f = xml_check_text(sep + 1, local, NULL)))
+      return xml_text_fault_str(f);
+    return head && xml_is_name(sep + 1, local, XML_NAME_NCNAME)
+               ? NULL
+               : "is not a valid XML name";
+  }
+  if (strpbrk(s, "<>& '\"") || memchr(s, '\0', len))
+    return "contains invalid characters";
+  return xml_is_name(s, len, XML_NAME_QNAME) ? NULL : "is not a valid XML name";
+}
+
+static const char *text_fault(const char *s, size_t len) {
+  xml_text_fault f = xml_check_text(s, len, NULL);
+  return f ? xml_text_fault_str(f) : NULL;
+}
+
+/* Pushes true, or false and why the value is not acceptable. */
+static int check_result(lua_State *L, int arg, const char *fault) {
+  if (lua_type(L, arg) != LUA_TSTRING) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "expected string, got %s", luaL_typename(L, arg));
+    return 2;
+  }
+  lua_pushboolean(L, fault == NULL);
+  if (!fault)
+    return 1;
+  lua_pushstring(L, fault);
+  return 2;
+}
+
+/* core.valid_name(s [, is_attribute]) -> true | false, reason */
+static int l_valid_name(lua_State *L) {
+  size_t len;
+  const char *s =
+      lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+  return check_result(L, 1, s ? name_fault(s, len, lua_toboolean(L, 2)) : NULL);
+}
+
+/* core.valid_text(s) -> true | false, reason */
+static int l_valid_text(lua_State *L) {
+  size_t len;
+  const char *s =
+      lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+  return check_result(L, 1, s ? text_fault(s, len) : NULL);
+}
+
+/* ---- a buf owned by Lua, freed by __gc if an error unwinds ------------ */
+
+static int box_gc(lua_State *L) {
+  buf_free(lua_touserdata(L, 1));
+  return 0;
+}
+
+static buf *push_box(lua_State *L) {
+  buf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  *b = (buf)BUF_INIT;
+  if (luaL_newmetatable(L, "lxmpp.buf")) {
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return b;
+}
+
+/* ---- tostring ---------------------------------------------------------- */
+
+typedef struct writer {
+  lua_State *L;
+  buf *out;
+} writer;
+
+static void nomem_check(writer *w, int rc) {
+  if (rc)
+    luaL_error(w->L, "not enough memory");
+}
+
+static void put(writer *w, const char *s, size_t len) {
+  nomem_check(w, buf_put(w->out, s, len));
+}
+
+/* Writes the string or number at `idx` escaped, after validating it. */
+static void put_value(writer *w, int idx, const char *what, int attr) {
+  size_t len;
+  int t = lua_type(w->L, idx);
+  if (t != LUA_TSTRING && t != LUA_TNUMBER)
+    luaL_error(w->L, "invalid %s: expected string, got %s", what,
+               luaL_typename(w->L, idx));
+  lua_pushvalue(w->L, idx); /* tolstring would turn a number key in place */
+  const char *s = lua_tolstring(w->L, -1, &len);
+  const char *fault = text_fault(s, len);
+  if (fault)
+    luaL_error(w->L, "invalid %s: %s", what, fault);
+  nomem_check(w, attr ? xml_escape_attr(w->out, s, len)
+                      : xml_escape_text(w->out, s, len));
+  lua_pop(w->L, 1);
+}
+
+/* The attributes of the element whose attr table is at `idx`; `parent_ns`
+ * is the index of the parent's attr.xmlns (an xmlns equal to it is not
+ * repeated). */
+static void put_attrs(writer *w, int idx, int parent_ns) {
+  lua_State *L = w->L;
+  unsigned nsid = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t klen;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "invalid attribute name: expected string, got %s",
+                 luaL_typename(L, -2));
+    const char *k = lua_tolstring(L, -2, &klen);
+    const char *fault = name_fault(k, klen, 1);
+    if (fault)
+      luaL_error(L, "invalid attribute name: %s", fault);
+    const char *sep = memchr(k, '\1', klen);
+    if (sep) {
+      size_t nslen = (size_t)(sep - k);
+      char decl[32];
+      if (nslen == sizeof LX_NS_XML - 1 && memcmp(k, LX_NS_XML, nslen) == 0) {
+        put(w, " xml:", 5);
+      } else {
+        int n = snprintf(decl, sizeof decl, " xmlns:ns%u='", ++nsid);
+        put(w, decl, (size_t)n);
+        nomem_check(w, xml_escape_attr(w->out, k, nslen));
+        n = snprintf(decl, sizeof decl, "' ns%u:", nsid);
+        put(w, decl, (size_t)n);
+      }
+      put(w, sep + 1, klen - nslen - 1);
+    } else if (klen == 5 && memcmp(k, "xmlns", 5) == 0 &&
+               lua_rawequal(L, -1, parent_ns)) {
+      lua_pop(L, 1);
+      continue;
+    } else {
+      put(w, " ", 1);
+      put(w, k, klen);
+    }
+    put(w, "='", 2);
+    put_value(w, lua_gettop(L), "attribute value", 1);
+    put(w, "'", 1);
+    lua_pop(L, 1);
+  }
+}
+
+/* Writes "<name attrs" for the stanza table at `idx`; pushes its
+ * attr.xmlns or nil (the scope for its children). */
+static void put_open(writer *w, int idx, int parent_ns) {
+  lua_State *L = w->L;
+  size_t len;
+  if (lua_getfield(L, idx, "name") != LUA_TSTRING)
+    luaL_error(L, "invalid tag name: expected string, got %s",
+               luaL_typename(L, -1));
+  const char *name = lua_tolstring(L, -1, &len);
+  const char *fault = name_fault(name, len, 0);
+  if (fault)
+    luaL_error(L, "invalid tag name: %s", fault);
+  put(w, "<", 1);
+  put(w, name, len);
+  lua_pop(L, 1);
+  int t = lua_getfield(L, idx, "attr"); /* nil stays as the scope */
+  if (t == LUA_TTABLE) {
+    put_attrs(w, lua_gettop(L), parent_ns);
+    lua_getfield(L, -1, "xmlns");
+    lua_remove(L, -2);
+  } else if (t != LUA_TNIL) {
+    luaL_error(L, "invalid attributes: expected table, got %s",
+               luaL_typename(L, -1));
+  }
+}
+
+static void put_close(writer *w, int idx) {
+  size_t len;
+  lua_getfield(w->L, idx, "name");
+  const char *name = lua_tolstring(w->L, -1, &len);
+  put(w, "</", 2);
+  put(w, name, len);
+  put(w, ">", 1);
+  lua_pop(w->L, 1);
+}
+
+/* Per open element: its next child's index and its child count. The Lua
+ * stack holds, per open element, the table and its attr.xmlns. */
+typedef struct level {
+  lua_Integer next, count;
+} level;
+
+/* Writes the stanza table at index 1 into w->out. */
+static void write_stanza(writer *w) {
+  lua_State *L = w->L;
+  size_t cap = 16, depth = 0;
+  level *lv = lua_newuserdatauv(L, cap * sizeof *lv, 0);
+  int lv_idx = lua_gettop(L);
+  lua_pushnil(L); /* the scope around the root: no xmlns */
+  lua_pushvalue(L, 1);
+  for (;;) {
+    /* top: the element to open; below it: its parent's xmlns */
+    int el = lua_gettop(L);
+    luaL_checkstack(L, 8, "stanza too deep");
+    put_open(w, el, el - 1);
+    lua_Integer count = (lua_Integer)lua_rawlen(L, el);
+    if (count == 0) {
+      put(w, "/>", 2);
+      lua_settop(L, el - 1);
+    } else {
+      put(w, ">", 1);
+      if (depth == cap) {
+        level *grown = lua_newuserdatauv(L, 2 * cap * sizeof *lv, 0);
+        memcpy(grown, lv, cap * sizeof *lv);
+        lua_replace(L, lv_idx);
+        lv = grown;
+        cap *= 2;
+      }
+      lv[depth].next = 1;
+      lv[depth].count = count;
+      depth++;
+    }
+    /* write text children until an element child or the end of a parent */
+    for (;;) {
+      if (depth == 0)
+        return;
+      int parent = lua_gettop(L) - 1; /* stack: ..., table, xmlns */
+      level *l = &lv[depth - 1];
+      if (l->next > l->count) {
+        put_close(w, parent);
+        lua_settop(L, parent - 1);
+        depth--;
+        continue;
+      }
+      int t = lua_rawgeti(L, parent, l->next++);
+      if (t == LUA_TTABLE)
+        break; /* open this child, above its parent's xmlns */
+      put_value(w, lua_gettop(L), "text", 0);
+      lua_pop(L, 1);
+    }
+  }
+}
+
+static int l_tostring(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  writer w = {L, push_box(L)};
+  write_stanza(&w);
+  lua_pushlstring(L, w.out->data ? w.out->data : "", w.out->len);
+  buf_free(w.out);
+  return 1;
+}
+
+void lxl_open_stanza(lua_State *L) {
+  /* The metatable of every stanza; lxmpp.stanza adds the methods. */
+  lua_newtable(L);
+  lua_pushliteral(L, "stanza");
+  lua_setfield(L, -2, "__name");
+  lua_pushcfunction(L, l_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "__index");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, LXL_STANZA_MT);
+  lua_setfield(L, -2, "stanza_mt");
+
+  static const luaL_Reg fns[] = {{"valid_name", l_valid_name},
+                                 {"valid_text", l_valid_text},
+                                 {"stanza_tostring", l_tostring},
+                                 {NULL, NULL}};
+  luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,311 @@
+/* xml.c (binding): lxmpp.xml's stream parser class and document parser,
+ * and the conversion of C stanza trees into Lua stanza tables. */
+#include "lxl.h"
+#include "stanza.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PARSER_MT "lxmpp.xml.stream"
+
+/* ---- C tree to Lua table ---------------------------------------------- */
+
+/* Pushes the key a parsed attribute has in a Lua attr table: "name",
+ * "xml:name", or "uri\1name". */
+static void push_attr_key(lua_State *L, const lx_attr *a) {
+  if (!a->ns)
+    lua_pushstring(L, a->name);
+  else if (ns_equal(a->ns, ns_xml))
+    lua_pushfstring(L, "xml:%s", a->name);
+  else
+    lua_pushfstring(L, "%s\1%s", a->ns, a->name);
+}
+
+/* Pushes a new attr table for e, with xmlns when asked. */
+static void push_attrs(lua_State *L, const lx_elem *e, int with_xmlns) {
+  lua_createtable(L, 0, (int)e->nattrs + with_xmlns);
+  for (uint32_t i = 0; i < e->nattrs; i++) {
+    const lx_attr *a = &e->attrs[i];
+    push_attr_key(L, a);
+    lua_pushlstring(L, a->value, a->value_len);
+    lua_rawset(L, -3);
+  }
+  if (with_xmlns) {
+    lua_pushstring(L, e->ns ? e->ns : "");
+    lua_setfield(L, -2, "xmlns");
+  }
+}
+
+/* Pushes the stanza table for e and then its tags table. */
+static void push_elem(lua_State *L, const lx_elem *e, int with_xmlns, int mt) {
+  lua_createtable(L, (int)e->nchildren, 3);
+  lua_pushstring(L, e->name);
+  lua_setfield(L, -2, "name");
+  push_attrs(L, e, with_xmlns);
+  lua_setfield(L, -2, "attr");
+  lua_pushvalue(L, mt);
+  lua_setmetatable(L, -2);
+  lua_createtable(L, (int)e->nelems, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "tags");
+}
+
+/* Per open element: the next array and tags positions, and whether the
+ * element carries xmlns (then its descendants all do, as in Prosody). */
+typedef struct level {
+  lua_Integer array, tags;
+  int xmlns;
+} level;
+
+void lxl_push_stanza(lua_State *L, const lx_elem *root,
+                     const char *default_ns) {
+  size_t cap = 16, depth = 0;
+  luaL_checkstack(L, 8, "lxmpp: stack overflow");
+  lua_getfield(L, LUA_REGISTRYINDEX, LXL_STANZA_MT);
+  int mt = lua_gettop(L);
+  level *lv = lua_newuserdatauv(L, cap * sizeof *lv, 0);
+  int lv_idx = lua_gettop(L);
+  int base = lv_idx; /* level d's table at base+2d+1, its tags at +2 */
+  lv[0].xmlns = !ns_equal(root->ns, default_ns);
+  lv[0].array = lv[0].tags = 0;
+  push_elem(L, root, lv[0].xmlns, mt);
+  const lx_elem *cur = root;
+  const lx_node *n = root->first;
+  for (;;) {
+    if (!n) {
+      if (cur == root)
+        break;
+      lua_pop(L, 2);
+      depth--;
+      n = cur->node.next;
+      cur = cur->node.parent;
+      continue;
+    }
+    int t = base + 2 * (int)depth + 1;
+    level *l = &lv[depth];
+    if (n->type == NODE_TEXT) {
+      const text_node *tx = (const text_node *)n;
+      lua_pushlstring(L, tx->data, tx->len);
+      lua_rawseti(L, t, ++l->array);
+      n = n->next;
+      continue;
+    }
+    const lx_elem *c = (const lx_elem *)n;
+    int xmlns = l->xmlns || !ns_equal(c->ns, default_ns);
+    luaL_checkstack(L, 8, "stanza too deep");
+    push_elem(L, c, xmlns, mt);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, t, ++l->array);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, t + 1, ++l->tags);
+    if (!c->first) {
+      lua_pop(L, 2);
+      n = n->next;
+      continue;
+    }
+    if (++depth == cap) {
+      level *grown = lua_newuserdatauv(L, 2 * cap * sizeof *lv, 0);
+      memcpy(grown, lv, cap * sizeof *lv);
+      lua_replace(L, lv_idx);
+      lv = grown;
+      cap *= 2;
+    }
+    lv[depth].array = lv[depth].tags = 0;
+    lv[depth].xmlns = xmlns;
+    cur = c;
+    n = c->first;
+  }
+  lua_pop(L, 1); /* the root's tags */
+  lua_replace(L, mt);
+  lua_settop(L, mt);
+}
+
+/* ---- a stanza owned by Lua until converted ---------------------------- */
+
+/* C trees in transit are held by a userdata, so an error raised while
+ * converting one (out of memory) cannot leak it. */
+static int holder_gc(lua_State *L) {
+  lx_stanza **h = lua_touserdata(L, 1);
+  lx_stanza_free(*h);
+  *h = NULL;
+  return 0;
+}
+
+static lx_stanza **push_holder(lua_State *L) {
+  lx_stanza **h = lua_newuserdatauv(L, sizeof *h, 0);
+  *h = NULL;
+  if (luaL_newmetatable(L, "lxmpp.stanza_holder")) {
+    lua_pushcfunction(L, holder_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return h;
+}
+
+/* Replaces the holder at the top with the Lua table for its tree. */
+static void convert_held(lua_State *L, lx_stanza **h, const char *ns) {
+  lxl_push_stanza(L, (*h)->root, ns);
+  lx_stanza_free(*h);
+  *h = NULL;
+  lua_remove(L, -2);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static void read_opts(lua_State *L, int idx, lx_parser_opts *o) {
+  const lua_Integer big = (lua_Integer)1 << 40;
+  o->default_ns = lxl_opt_string(L, idx, "default_ns", o->default_ns);
+  o->max_stanza_bytes = (size_t)lxl_opt_int(
+      L, idx, "max_stanza_size", (lua_Integer)o->max_stanza_bytes, 1, big);
+  o->max_depth =
+      (unsigned)lxl_opt_int(L, idx, "max_depth", o->max_depth, 1, 1 << 30);
+  o->max_attrs =
+      (unsigned)lxl_opt_int(L, idx, "max_attrs", o->max_attrs, 1, 1 << 30);
+  o->max_children = (unsigned)lxl_opt_int(L, idx, "max_children",
+                                          o->max_children, 1, 1 << 30);
+  o->max_text_bytes = (size_t)lxl_opt_int(
+      L, idx, "max_text_size", (lua_Integer)o->max_text_bytes, 1, big);
+  o->stamp_lang = lxl_opt_bool(L, idx, "stamp_lang", o->stamp_lang);
+}
+
+/* ---- lxmpp.xml.parse ---------------------------------------------------- */
+
+static int l_parse(lua_State *L) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 1, &len);
+  lx_parser_opts o;
+  lx_parser_opts_init(&o);
+  o.default_ns = NULL;
+  read_opts(L, 2, &o);
+  lx_stanza **h = push_holder(L);
+  lx_error err;
+  int rc = lx_parse_document(h, data, len, &o, &err);
+  if (rc)
+    return lxl_fail(L, rc, err.detail);
+  convert_held(L, h, o.default_ns);
+  return 1;
+}
+
+/* ---- the stream parser class -------------------------------------------- */
+
+typedef struct lparser {
+  lx_parser *p;           /* NULL once closed */
+  const char *default_ns; /* kept alive by the user value */
+} lparser;
+
+static lparser *check_parser(lua_State *L) {
+  lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
+  if (!lp->p)
+    luaL_error(L, "attempt to use a closed parser");
+  return lp;
+}
+
+static int l_stream(lua_State *L) {
+  lx_parser_opts o;
+  lx_parser_opts_init(&o);
+  read_opts(L, 1, &o);
+  lparser *lp = lua_newuserdatauv(L, sizeof *lp, 1);
+  lp->p = NULL;
+  lp->default_ns = NULL;
+  luaL_setmetatable(L, PARSER_MT);
+  if (o.default_ns) {
+    lua_pushstring(L, o.default_ns);
+    lp->default_ns = lua_tostring(L, -1);
+    lua_setiuservalue(L, -2, 1);
+    o.default_ns = lp->default_ns;
+  }
+  int rc = lx_parser_new(&lp->p, &o);
+  if (rc)
+    return luaL_error(L, "cannot create a parser: %s", lx_strerror(rc));
+  return 1;
+}
+
+/* p:feed(data) -> true, consumed | nil, message, condition */
+static int l_feed(lua_State *L) {
+  lparser *lp = check_parser(L);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  ssize_t n = lx_parser_feed(lp->p, data, len);
+  if (n == LX_ERR_STATE)
+    return luaL_error(L, "the parser stopped: reset() it first");
+  if (n < 0)
+    return lxl_fail(L, (int)n, lx_parser_error(lp->p)->detail);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 2;
+}
+
+/* p:next() -> "open", attr | "stanza", st | "close" | nil */
+static int l_next(lua_State *L) {
+  lparser *lp = check_parser(L);
+  lx_parse_event ev;
+  if (!lx_parser_next(lp->p, &ev))
+    return 0;
+  lx_stanza **h = push_holder(L);
+  *h = ev.stanza;
+  switch (ev.type) {
+  case LX_PARSE_OPEN:
+    lua_pushliteral(L, "open");
+    push_attrs(L, (*h)->root, 0);
+    lx_stanza_free(*h);
+    *h = NULL;
+    return 2;
+  case LX_PARSE_STANZA:
+    lua_pushliteral(L, "stanza");
+    lua_insert(L, -2);
+    convert_held(L, h, lp->default_ns);
+    return 2;
+  case LX_PARSE_CLOSE: lua_pushliteral(L, "close"); return 1;
+  }
+  return 0;
+}
+
+static int l_reset(lua_State *L) {
+  lparser *lp = check_parser(L);
+  if (lx_parser_reset(lp->p))
+    return luaL_error(L, "not enough memory");
+  return 0;
+}
+
+/* p:stop_after(ns, name): feed stops after that top-level element; nil
+ * clears it. */
+static int l_stop_after(lua_State *L) {
+  lparser *lp = check_parser(L);
+  const char *ns = luaL_optstring(L, 2, NULL);
+  const char *name = luaL_optstring(L, 3, NULL);
+  if (ns && !name)
+    return luaL_argerror(L, 3, "a name is needed with a namespace");
+  if (lx_parser_stop_after(lp->p, ns, name))
+    return luaL_error(L, "not enough memory");
+  return 0;
+}
+
+static int l_close(lua_State *L) {
+  lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
+  lx_parser_free(lp->p);
+  lp->p = NULL;
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
+  const lx_error *e = lp->p ? lx_parser_error(lp->p) : NULL;
+  const char *state = !e ? "closed" : e->code ? lx_strerror(e->code) : "ok";
+  lua_pushfstring(L, "lxmpp.xml.stream (%s): %p", state, (void *)lp);
+  return 1;
+}
+
+void lxl_open_xml(lua_State *L) {
+  static const luaL_Reg methods[] = {
+      {"feed", l_feed},   {"next", l_next},
+      {"reset", l_reset}, {"stop_after", l_stop_after},
+      {"close", l_close}, {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__gc", l_close},
+                                  {"__close", l_close},
+                                  {"__tostring", l_tostring},
+                                  {NULL, NULL}};
+  lxl_class(L, PARSER_MT, methods, meta);
+  static const luaL_Reg fns[] = {
+      {"xml_parse", l_parse}, {"xml_stream", l_stream}, {NULL, NULL}};
+  luaL_setfuncs(L, fns, 0);
+}

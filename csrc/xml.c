@@ -1,0 +1,676 @@
+/* xml.c: the restricted, bounded XMPP stream parser on expat.
+ *
+ * expat runs in namespace mode with triplets ("uri\1local\1prefix"). The
+ * handlers build one stanza tree per top-level element straight into that
+ * stanza's arena and queue events; no caller code runs inside them. Bytes
+ * are handed to expat in slices no larger than what the stanza size limit
+ * still allows, so the limit holds while parsing, whatever the chunking. */
+#include "buf.h"
+#include "error.h"
+#include "stanza.h"
+#include "xmlchar.h"
+
+#include <expat.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define NS_SEP '\1'
+
+enum state {
+  BEFORE_ROOT, /* waiting for the stream header (or the document element) */
+  IN_STREAM,   /* header seen; top-level elements follow */
+  AFTER_ROOT,  /* </stream:stream> seen, or the document element closed */
+  STOPPED,     /* stopped after the lx_parser_stop_after() element */
+  FAILED       /* sticky error */
+};
+
+typedef struct event_queue {
+  lx_parse_event *items;
+  size_t head, len, cap; /* items[head .. len) are pending */
+} event_queue;
+
+struct lx_parser {
+  lx_parser_opts opts;
+  int stream; /* 0: one document, its root element is the stanza */
+  XML_Parser xp;
+  enum state state;
+  lx_error error;
+
+  /* byte positions, counted from the start of the current stream */
+  uint64_t fed;    /* bytes handed to expat */
+  uint64_t anchor; /* where the pending (unconsumed) data starts */
+  uint64_t stop_pos;
+
+  /* the tree under construction */
+  unsigned depth; /* open elements, the stream root included */
+  lx_stanza *stanza;
+  lx_elem *cur;
+  buf text;                /* character data not yet attached to `cur` */
+  const char *ns_cache[8]; /* recent namespace URIs in this stanza's arena */
+  unsigned ns_next;
+
+  char *header_ns; /* default namespace declared by the stream header */
+  int header_ns_seen;
+  char *lang; /* the header's xml:lang, for stamping */
+  char *stop_ns, *stop_name;
+
+  event_queue events;
+};
+
+void lx_parser_opts_init(lx_parser_opts *o) {
+  o->default_ns = LX_NS_CLIENT;
+  o->max_stanza_bytes = 262144;
+  o->max_depth = 64;
+  o->max_attrs = 64;
+  o->max_children = 16384;
+  o->max_text_bytes = 262144;
+  o->stamp_lang = 1;
+}
+
+/* ---- failing --------------------------------------------------------- */
+
+/* Records the sticky error and stops expat. Returns the code. */
+static int fail(lx_parser *p, int code, const char *fmt, const char *arg) {
+  if (p->state != FAILED) {
+    error_set(&p->error, code, fmt, arg ? arg : "");
+    p->state = FAILED;
+    XML_StopParser(p->xp, XML_FALSE);
+  }
+  return code;
+}
+
+static void fail_nomem(lx_parser *p) {
+  fail(p, LX_ERR_NOMEM, "out of memory%s", NULL);
+}
+
+static void fail_limit(lx_parser *p, const char *what, uint64_t limit) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s %llu", what, (unsigned long long)limit);
+  fail(p, LX_ERR_POLICY_VIOLATION, "limit exceeded: %s", msg);
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+static int push_event(lx_parser *p, lx_parse_event_type type, lx_stanza *s) {
+  event_queue *q = &p->events;
+  if (q->head == q->len)
+    q->head = q->len = 0;
+  if (q->len == q->cap) {
+    size_t cap = q->cap ? q->cap * 2 : 16;
+    lx_parse_event *items = realloc(q->items, cap * sizeof *items);
+    if (!items)
+      return LX_ERR_NOMEM;
+    q->items = items;
+    q->cap = cap;
+  }
+  q->items[q->len].type = type;
+  q->items[q->len].stanza = s;
+  q->len++;
+  return 0;
+}
+
+int lx_parser_next(lx_parser *p, lx_parse_event *ev) {
+  event_queue *q = &p->events;
+  if (q->head == q->len)
+    return 0;
+  *ev = q->items[q->head++];
+  return 1;
+}
+
+static void drop_events(event_queue *q) {
+  for (size_t i = q->head; i < q->len; i++)
+    lx_stanza_free(q->items[i].stanza);
+  q->head = q->len = 0;
+}
+
+/* ---- positions ------------------------------------------------------- */
+
+/* The stream offset where the current expat event ends. */
+static uint64_t event_end(lx_parser *p) {
+  return (uint64_t)XML_GetCurrentByteIndex(p->xp) +
+         (uint64_t)XML_GetCurrentByteCount(p->xp);
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/* A name from expat: "local", "uri\1local" or "uri\1local\1prefix". */
+typedef struct qname {
+  const char *uri, *local, *prefix; /* uri and prefix may be NULL */
+  size_t uri_len, local_len;
+} qname;
+
+static void split_name(const char *s, qname *q) {
+  const char *sep = strchr(s, NS_SEP);
+  if (!sep) {
+    q->uri = q->prefix = NULL;
+    q->uri_len = 0;
+    q->local = s;
+    q->local_len = strlen(s);
+    return;
+  }
+  q->uri = s;
+  q->uri_len = (size_t)(sep - s);
+  q->local = sep + 1;
+  const char *sep2 = strchr(q->local, NS_SEP);
+  q->local_len = sep2 ? (size_t)(sep2 - q->local) : strlen(q->local);
+  q->prefix = sep2 ? sep2 + 1 : NULL;
+}
+
+static int same(const char *a, const char *b, size_t b_len) {
+  return strlen(a) == b_len && memcmp(a, b, b_len) == 0;
+}
+
+/* The stanza arena's copy of a namespace URI, shared between the elements
+ * and attributes that use it (NULL for no namespace). */
+static const char *intern_ns(lx_parser *p, const char *uri, size_t len) {
+  if (!uri)
+    return NULL;
+  if (p->cur && p->cur->ns && same(p->cur->ns, uri, len))
+    return p->cur->ns;
+  if (same(ns_xml, uri, len))
+    return ns_xml; /* static: no copy */
+  for (unsigned i = 0; i < 8; i++)
+    if (p->ns_cache[i] && same(p->ns_cache[i], uri, len))
+      return p->ns_cache[i];
+  const char *copy = arena_strndup(&p->stanza->arena, uri, len);
+  if (copy)
+    p->ns_cache[p->ns_next++ % 8] = copy;
+  return copy;
+}
+
+/* ---- building -------------------------------------------------------- */
+
+/* Attaches pending character data to the current element. */
+static int flush_text(lx_parser *p) {
+  if (p->text.len == 0)
+    return 0;
+  if (p->cur->nchildren >= p->opts.max_children) {
+    fail_limit(p, "max_children", p->opts.max_children);
+    return -1;
+  }
+  text_node *t = text_alloc(&p->stanza->arena, p->text.data, p->text.len);
+  if (!t) {
+    fail_nomem(p);
+    return -1;
+  }
+  elem_append(p->cur, &t->node);
+  p->text.len = 0;
+  return 0;
+}
+
+static int header_ok(lx_parser *p, const qname *q) {
+  if (!q->uri || !same(LX_NS_STREAMS, q->uri, q->uri_len) ||
+      !same("stream", q->local, q->local_len))
+    return fail(p, LX_ERR_INVALID_NAMESPACE,
+                "the root must be <stream> in " LX_NS_STREAMS "%s", NULL);
+  if (!q->prefix || strcmp(q->prefix, "stream") != 0)
+    return fail(p, LX_ERR_BAD_NAMESPACE_PREFIX,
+                "the stream element's prefix must be 'stream', not '%s'",
+                q->prefix);
+  const char *want = p->opts.default_ns;
+  if (!p->header_ns_seen)
+    return fail(p, LX_ERR_INVALID_NAMESPACE,
+                "the stream header declares no content namespace%s", NULL);
+  if (want && strcmp(p->header_ns, want) != 0)
+    return fail(p, LX_ERR_INVALID_NAMESPACE,
+                "unexpected content namespace '%s'", p->header_ns);
+  return 0;
+}
+
+static int has_xml_lang(const lx_elem *e) {
+  for (uint32_t i = 0; i < e->nattrs; i++)
+    if (e->attrs[i].ns == ns_xml && strcmp(e->attrs[i].name, "lang") == 0)
+      return 1;
+  return 0;
+}
+
+/* Builds e's attributes from expat's list. */
+static int build_attrs(lx_parser *p, lx_elem *e, const XML_Char **atts,
+                       int top) {
+  uint32_t n = 0;
+  while (atts[2 * n])
+    n++;
+  if (n > p->opts.max_attrs) {
+    fail_limit(p, "max_attrs", p->opts.max_attrs);
+    return -1;
+  }
+  int stamp = top && p->lang && p->opts.stamp_lang;
+  uint32_t cap = n + (stamp ? 1 : 0);
+  if (cap == 0)
+    return 0;
+  arena *a = &p->stanza->arena;
+  e->attrs = arena_alloc(a, cap * sizeof *e->attrs);
+  if (!e->attrs)
+    goto nomem;
+  e->attrs_cap = cap;
+  for (uint32_t i = 0; i < n; i++) {
+    lx_attr *at = &e->attrs[i];
+    qname q;
+    split_name(atts[2 * i], &q);
+    size_t vlen = strlen(atts[2 * i + 1]);
+    at->ns = intern_ns(p, q.uri, q.uri_len);
+    at->name = arena_strndup(a, q.local, q.local_len);
+    at->value = arena_strndup(a, atts[2 * i + 1], vlen);
+    at->value_len = vlen;
+    if ((q.uri && !at->ns) || !at->name || !at->value)
+      goto nomem;
+  }
+  e->nattrs = n;
+  if (stamp && !has_xml_lang(e)) {
+    lx_attr *at = &e->attrs[e->nattrs++];
+    at->ns = ns_xml;
+    at->name = "lang";
+    at->value_len = strlen(p->lang);
+    if (!(at->value = arena_strndup(a, p->lang, at->value_len)))
+      goto nomem;
+  }
+  return 0;
+nomem:
+  fail_nomem(p);
+  return -1;
+}
+
+static void open_stream(lx_parser *p, const qname *q, const XML_Char **atts) {
+  if (header_ok(p, q))
+    return;
+  p->stanza = stanza_alloc();
+  if (!p->stanza ||
+      !(p->cur = elem_alloc(&p->stanza->arena, LX_NS_STREAMS, "stream")))
+    goto nomem;
+  p->stanza->root = p->cur;
+  if (build_attrs(p, p->cur, atts, 0))
+    return;
+  const char *lang = lx_elem_attr(p->cur, LX_NS_XML, "lang");
+  if (lang && !(p->lang = strdup(lang)))
+    goto nomem;
+  if (push_event(p, LX_PARSE_OPEN, p->stanza))
+    goto nomem;
+  p->stanza = NULL;
+  p->cur = NULL;
+  p->depth = 1;
+  p->state = IN_STREAM;
+  p->anchor = event_end(p);
+  return;
+nomem:
+  fail_nomem(p);
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name,
+                             const XML_Char **atts) {
+  lx_parser *p = ud;
+  if (p->state == FAILED || p->state == STOPPED)
+    return;
+  qname q;
+  split_name(name, &q);
+  if (p->stream && p->depth == 0) {
+    open_stream(p, &q, atts);
+    return;
+  }
+  int top = p->depth == (p->stream ? 1u : 0u);
+  if (top) {
+    p->anchor = (uint64_t)XML_GetCurrentByteIndex(p->xp);
+    if (!(p->stanza = stanza_alloc())) {
+      fail_nomem(p);
+      return;
+    }
+    memset(p->ns_cache, 0, sizeof p->ns_cache);
+  } else {
+    if (p->depth - (p->stream ? 1u : 0u) >= p->opts.max_depth) {
+      fail_limit(p, "max_depth", p->opts.max_depth);
+      return;
+    }
+    if (flush_text(p))
+      return;
+    if (p->cur->nchildren >= p->opts.max_children) {
+      fail_limit(p, "max_children", p->opts.max_children);
+      return;
+    }
+  }
+  arena *a = &p->stanza->arena;
+  const char *ns = intern_ns(p, q.uri, q.uri_len);
+  const char *local = arena_strndup(a, q.local, q.local_len);
+  lx_elem *e = (q.uri && !ns) || !local ? NULL : elem_alloc(a, ns, local);
+  if (!e) {
+    fail_nomem(p);
+    return;
+  }
+  if (build_attrs(p, e, atts, top))
+    return;
+  if (top)
+    p->stanza->root = e;
+  else
+    elem_append(p->cur, &e->node);
+  p->cur = e;
+  p->depth++;
+}
+
+static void finish_stanza(lx_parser *p) {
+  lx_elem *root = p->stanza->root;
+  if (push_event(p, LX_PARSE_STANZA, p->stanza)) {
+    fail_nomem(p);
+    return;
+  }
+  p->stanza = NULL;
+  p->cur = NULL;
+  p->anchor = event_end(p);
+  if (p->stop_name && ns_equal(root->ns, p->stop_ns) &&
+      strcmp(root->name, p->stop_name) == 0) {
+    p->state = STOPPED;
+    p->stop_pos = p->anchor;
+    XML_StopParser(p->xp, XML_FALSE);
+  }
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name) {
+  lx_parser *p = ud;
+  (void)name;
+  if (p->state != IN_STREAM && p->state != BEFORE_ROOT)
+    return;
+  p->depth--;
+  if (p->stream && p->depth == 0) { /* </stream:stream> */
+    if (push_event(p, LX_PARSE_CLOSE, NULL)) {
+      fail_nomem(p);
+      return;
+    }
+    p->state = AFTER_ROOT;
+    p->anchor = event_end(p);
+    return;
+  }
+  if (flush_text(p))
+    return;
+  if (p->depth == (p->stream ? 1u : 0u)) {
+    finish_stanza(p);
+    if (!p->stream && p->state != FAILED)
+      p->state = AFTER_ROOT;
+  } else {
+    p->cur = p->cur->node.parent;
+  }
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
+  lx_parser *p = ud;
+  size_t n = (size_t)len;
+  if (p->state == FAILED || p->state == STOPPED)
+    return;
+  if (!p->cur) { /* between top-level elements */
+    if (!xml_is_blank(s, n)) {
+      fail(p, LX_ERR_NOT_WELL_FORMED,
+           "text outside of stanzas at stream level%s", NULL);
+      return;
+    }
+    p->anchor = event_end(p); /* keepalive white space is consumed */
+    return;
+  }
+  if (n > p->opts.max_text_bytes - p->cur->text_len) {
+    fail_limit(p, "max_text_bytes", p->opts.max_text_bytes);
+    return;
+  }
+  p->cur->text_len += n;
+  if (buf_put(&p->text, s, n))
+    fail_nomem(p);
+}
+
+static void XMLCALL on_ns_decl(void *ud, const XML_Char *prefix,
+                               const XML_Char *uri) {
+  lx_parser *p = ud;
+  if (p->stream && p->depth == 0 && !prefix) {
+    free(p->header_ns);
+    p->header_ns = strdup(uri ? uri : "");
+    p->header_ns_seen = 1;
+    if (!p->header_ns)
+      fail_nomem(p);
+  }
+}
+
+static void XMLCALL on_xml_decl(void *ud, const XML_Char *version,
+                                const XML_Char *encoding, int standalone) {
+  lx_parser *p = ud;
+  (void)standalone;
+  if (version && strcmp(version, "1.0") != 0)
+    fail(p, LX_ERR_UNSUPPORTED_VERSION, "XML version '%s': only 1.0", version);
+  else if (encoding && strcasecmp(encoding, "UTF-8") != 0)
+    fail(p, LX_ERR_UNSUPPORTED_ENCODING, "encoding '%s': only UTF-8", encoding);
+}
+
+static void XMLCALL on_comment(void *ud, const XML_Char *data) {
+  (void)data;
+  fail(ud, LX_ERR_RESTRICTED_XML, "comments are not allowed%s", NULL);
+}
+
+static void XMLCALL on_pi(void *ud, const XML_Char *target,
+                          const XML_Char *data) {
+  (void)data;
+  fail(ud, LX_ERR_RESTRICTED_XML, "processing instruction '%s' not allowed",
+       target);
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name,
+                               const XML_Char *sysid, const XML_Char *pubid,
+                               int has_internal_subset) {
+  (void)sysid, (void)pubid, (void)has_internal_subset;
+  fail(ud, LX_ERR_RESTRICTED_XML, "DOCTYPE '%s' not allowed", name);
+}
+
+static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int pe,
+                                   const XML_Char *value, int value_len,
+                                   const XML_Char *base, const XML_Char *sysid,
+                                   const XML_Char *pubid,
+                                   const XML_Char *notation) {
+  (void)pe, (void)value, (void)value_len, (void)base, (void)sysid;
+  (void)pubid, (void)notation;
+  fail(ud, LX_ERR_RESTRICTED_XML, "entity declaration '%s' not allowed", name);
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+static int start_expat(lx_parser *p) {
+  if (p->xp) {
+    if (!XML_ParserReset(p->xp, "UTF-8"))
+      return LX_ERR_NOMEM;
+  } else if (!(p->xp = XML_ParserCreateNS("UTF-8", NS_SEP))) {
+    return LX_ERR_NOMEM;
+  }
+  XML_SetReturnNSTriplet(p->xp, 1);
+  XML_SetUserData(p->xp, p);
+  XML_SetElementHandler(p->xp, on_start, on_end);
+  XML_SetCharacterDataHandler(p->xp, on_text);
+  XML_SetStartNamespaceDeclHandler(p->xp, on_ns_decl);
+  XML_SetXmlDeclHandler(p->xp, on_xml_decl);
+  XML_SetCommentHandler(p->xp, on_comment);
+  XML_SetProcessingInstructionHandler(p->xp, on_pi);
+  XML_SetStartDoctypeDeclHandler(p->xp, on_doctype);
+  XML_SetEntityDeclHandler(p->xp, on_entity_decl);
+  XML_SetParamEntityParsing(p->xp, XML_PARAM_ENTITY_PARSING_NEVER);
+  return 0;
+}
+
+static void clear_stream(lx_parser *p) {
+  lx_stanza_free(p->stanza);
+  p->stanza = NULL;
+  p->cur = NULL;
+  p->depth = 0;
+  p->text.len = 0;
+  p->fed = p->anchor = p->stop_pos = 0;
+  free(p->header_ns);
+  free(p->lang);
+  p->header_ns = p->lang = NULL;
+  p->header_ns_seen = 0;
+  drop_events(&p->events);
+  error_clear(&p->error);
+  p->state = BEFORE_ROOT;
+}
+
+static int parser_create(lx_parser **out, const lx_parser_opts *opts,
+                         int stream) {
+  lx_parser *p = calloc(1, sizeof *p);
+  if (!p)
+    return LX_ERR_NOMEM;
+  if (opts)
+    p->opts = *opts;
+  else
+    lx_parser_opts_init(&p->opts);
+  if (!p->opts.max_stanza_bytes || !p->opts.max_depth || !p->opts.max_attrs ||
+      !p->opts.max_children || !p->opts.max_text_bytes) {
+    free(p);
+    return LX_ERR_INVALID;
+  }
+  p->stream = stream;
+  p->opts.default_ns = NULL; /* replaced by an owned copy below */
+  if ((opts && opts->default_ns &&
+       !(p->opts.default_ns = strdup(opts->default_ns))) ||
+      (!opts && stream && !(p->opts.default_ns = strdup(LX_NS_CLIENT))) ||
+      start_expat(p)) {
+    lx_parser_free(p);
+    return LX_ERR_NOMEM;
+  }
+  clear_stream(p);
+  *out = p;
+  return 0;
+}
+
+int lx_parser_new(lx_parser **out, const lx_parser_opts *opts) {
+  return parser_create(out, opts, 1);
+}
+
+void lx_parser_free(lx_parser *p) {
+  if (!p)
+    return;
+  clear_stream(p);
+  if (p->xp)
+    XML_ParserFree(p->xp);
+  buf_free(&p->text);
+  free(p->events.items);
+  free((char *)p->opts.default_ns);
+  free(p->stop_ns);
+  free(p->stop_name);
+  free(p);
+}
+
+int lx_parser_reset(lx_parser *p) {
+  clear_stream(p);
+  if (start_expat(p))
+    return fail(p, LX_ERR_NOMEM, "out of memory%s", NULL);
+  return 0;
+}
+
+int lx_parser_stop_after(lx_parser *p, const char *ns, const char *name) {
+  char *ns_copy = NULL, *name_copy = NULL;
+  if (!name && ns)
+    return LX_ERR_INVALID;
+  if ((ns && !(ns_copy = strdup(ns))) ||
+      (name && !(name_copy = strdup(name)))) {
+    free(ns_copy);
+    return LX_ERR_NOMEM;
+  }
+  free(p->stop_ns);
+  free(p->stop_name);
+  p->stop_ns = ns_copy;
+  p->stop_name = name_copy;
+  return 0;
+}
+
+const lx_error *lx_parser_error(const lx_parser *p) { return &p->error; }
+
+/* ---- feeding --------------------------------------------------------- */
+
+/* Maps an expat error to the stream error condition. */
+static void fail_expat(lx_parser *p) {
+  enum XML_Error e = XML_GetErrorCode(p->xp);
+  int code;
+  switch (e) {
+  case XML_ERROR_NO_MEMORY: fail_nomem(p); return;
+  case XML_ERROR_UNDEFINED_ENTITY:
+  case XML_ERROR_MISPLACED_XML_PI:
+  case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
+  case XML_ERROR_ENTITY_DECLARED_IN_PE:
+  case XML_ERROR_NOT_STANDALONE: code = LX_ERR_RESTRICTED_XML; break;
+  case XML_ERROR_UNBOUND_PREFIX:
+  case XML_ERROR_UNDECLARING_PREFIX:
+  case XML_ERROR_RESERVED_PREFIX_XML:
+  case XML_ERROR_RESERVED_PREFIX_XMLNS:
+  case XML_ERROR_RESERVED_NAMESPACE_URI:
+    code = LX_ERR_BAD_NAMESPACE_PREFIX;
+    break;
+  case XML_ERROR_INCORRECT_ENCODING:
+  case XML_ERROR_UNKNOWN_ENCODING: code = LX_ERR_UNSUPPORTED_ENCODING; break;
+  default: code = LX_ERR_NOT_WELL_FORMED;
+  }
+  char msg[160];
+  snprintf(msg, sizeof msg, "line %lu, column %lu: %s",
+           (unsigned long)XML_GetCurrentLineNumber(p->xp),
+           (unsigned long)XML_GetCurrentColumnNumber(p->xp),
+           XML_ErrorString(e));
+  fail(p, code, "%s", msg);
+}
+
+/* UTF-16 and UTF-32 streams start with bytes UTF-8 never has there. */
+static int foreign_encoding(const lx_parser *p, const char *data, size_t len) {
+  for (uint64_t pos = p->fed; pos < 2 && pos - p->fed < len; pos++) {
+    unsigned char c = (unsigned char)data[pos - p->fed];
+    if (c == 0x00 || (pos == 0 && (c == 0xFE || c == 0xFF)))
+      return 1;
+  }
+  return 0;
+}
+
+ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len) {
+  if (p->state == FAILED)
+    return p->error.code;
+  if (p->state == STOPPED)
+    return LX_ERR_STATE;
+  if (foreign_encoding(p, data, len))
+    return fail(p, LX_ERR_UNSUPPORTED_ENCODING,
+                "not UTF-8 (UTF-16 or UTF-32 byte order)%s", NULL);
+  const uint64_t start = p->fed, max = p->opts.max_stanza_bytes;
+  size_t done = 0;
+  while (done < len) {
+    /* Never let expat hold more than one byte over the limit. */
+    uint64_t pending = p->fed - p->anchor;
+    uint64_t room = pending >= max ? 1 : max - pending + 1;
+    size_t n = len - done < room ? len - done : (size_t)room;
+    if (n > INT_MAX)
+      n = INT_MAX;
+    enum XML_Status st = XML_Parse(p->xp, data + done, (int)n, XML_FALSE);
+    p->fed += n;
+    done += n;
+    if (p->state == STOPPED)
+      return (ssize_t)(p->stop_pos - start);
+    if (p->state == FAILED)
+      return p->error.code;
+    if (st != XML_STATUS_OK) {
+      fail_expat(p);
+      return p->error.code;
+    }
+    if (p->fed - p->anchor > max) {
+      fail_limit(p, "max_stanza_bytes", max);
+      return p->error.code;
+    }
+  }
+  return (ssize_t)len;
+}
+
+/* ---- whole documents ------------------------------------------------- */
+
+int lx_parse_document(lx_stanza **out, const char *data, size_t len,
+                      const lx_parser_opts *opts, lx_error *err) {
+  lx_parser *p;
+  int rc = parser_create(&p, opts, 0);
+  if (rc)
+    return error_set(err, rc, "cannot create a parser");
+  ssize_t n = lx_parser_feed(p, data, len);
+  if (n >= 0 && XML_Parse(p->xp, "", 0, XML_TRUE) != XML_STATUS_OK &&
+      p->state != FAILED)
+    fail_expat(p);
+  lx_parse_event ev;
+  if (p->state == FAILED) {
+    rc = error_set(err, p->error.code, "%s", p->error.detail);
+  } else if (!lx_parser_next(p, &ev)) {
+    rc = error_set(err, LX_ERR_NOT_WELL_FORMED, "no element");
+  } else {
+    *out = ev.stanza;
+  }
+  lx_parser_free(p);
+  return rc;
+}

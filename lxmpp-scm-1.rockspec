@@ -1,0 +1,57 @@
+rockspec_format = "3.0"
+package = "lxmpp"
+version = "scm-1"
+source = {
+	url = "git+https://example.invalid/lxmpp.git",
+}
+description = {
+	summary = "XMPP core library in C with a Lua 5.4 binding",
+	detailed = [[
+lxmpp does RFC 6120 stream negotiation (STARTTLS, SASL, bind) for clients
+and servers, a bounded streaming XML parser and a validating serializer,
+RFC 7622 JIDs, and gives Lua coroutine-friendly connections and stanzas in
+the table shape Prosody uses.]],
+	license = "MIT",
+}
+dependencies = {
+	"lua >= 5.4",
+}
+external_dependencies = {
+	EXPAT = { header = "expat.h", library = "expat" },
+	OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
+	CRYPTO = { header = "openssl/crypto.h", library = "crypto" },
+	IDN2 = { header = "idn2.h", library = "idn2" },
+	UNISTRING = { header = "unistr.h", library = "unistring" },
+}
+build = {
+	type = "builtin",
+	modules = {
+		["lxmpp.core"] = {
+			sources = {
+				"csrc/arena.c",
+				"csrc/buf.c",
+				"csrc/error.c",
+				"csrc/serialize.c",
+				"csrc/stanza.c",
+				"csrc/xml.c",
+				"csrc/xmlchar.c",
+				"csrc/lua/core.c",
+				"csrc/lua/stanza.c",
+				"csrc/lua/xml.c",
+			},
+			defines = { "_POSIX_C_SOURCE=200809L" },
+			incdirs = {
+				"csrc", "$(EXPAT_INCDIR)", "$(OPENSSL_INCDIR)", "$(CRYPTO_INCDIR)",
+				"$(IDN2_INCDIR)", "$(UNISTRING_INCDIR)",
+			},
+			libdirs = {
+				"$(EXPAT_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CRYPTO_LIBDIR)",
+				"$(IDN2_LIBDIR)", "$(UNISTRING_LIBDIR)",
+			},
+			libraries = { "expat", "ssl", "crypto", "idn2", "unistring" },
+		},
+		["lxmpp"] = "lua/lxmpp/init.lua",
+		["lxmpp.stanza"] = "lua/lxmpp/stanza.lua",
+		["lxmpp.xml"] = "lua/lxmpp/xml.lua",
+	},
+}
