@@ -137,7 +137,8 @@ size_t lx_stanza_memory(const lx_stanza *s);
  * They return 0, LX_ERR_INVALID (with the reason in err), or LX_ERR_NOMEM.
  * `e` must belong to `s`. */
 
-/* Appends a child element; *out (optional) receives it. */
+/* Appends a child element; *out (optional) receives it. `ns` NULL puts the
+ * child in its parent's namespace; "" puts it in no namespace. */
 int lx_elem_add_child(lx_stanza *s, lx_elem *e, const char *ns,
                       const char *name, lx_elem **out, lx_error *err);
 /* Sets an attribute, replacing a value already set for the same ns and name.
@@ -249,6 +250,10 @@ void lx_parser_free(lx_parser *p);
  * the fault stay available.
  */
 ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len);
+
+/* 1 when the parser stopped after the lx_parser_stop_after() element (the
+ * stop may fall on the last byte fed), else 0. */
+int lx_parser_stopped(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
  * completes (both NULL: never stop). The strings are copied. Returns 0,

@@ -280,6 +280,12 @@ static int l_stop_after(lua_State *L) {
   return 0;
 }
 
+/* p:stopped() -> whether feed stopped after the stop_after element */
+static int l_stopped(lua_State *L) {
+  lua_pushboolean(L, lx_parser_stopped(check_parser(L)));
+  return 1;
+}
+
 static int l_close(lua_State *L) {
   lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
   lx_parser_free(lp->p);
