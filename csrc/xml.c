@@ -48,7 +48,8 @@ struct lx_parser {
   lx_error error;
 
   /* byte positions, counted from the start of the current stream */
-  xml_scan scan;   /* scan.pos: bytes taken so far */
+  xml_scan scan; /* scan.pos: bytes taken so far */
+  unsigned char first_byte;
   buf held;        /* taken bytes not yet handed to expat (see xmlscan.h) */
   uint64_t anchor; /* where the pending (unconsumed) data starts */
   uint64_t stop_pos;
@@ -625,12 +626,16 @@ static void fail_expat(lx_parser *p) {
   fail(p, code, "%s", msg);
 }
 
-/* UTF-16 and UTF-32 streams start with bytes UTF-8 never has there. */
-static int foreign_encoding(const lx_parser *p, const char *data, size_t len) {
+/* UTF-16 and UTF-32 streams start with bytes UTF-8 never has there: a
+ * NUL, a UTF-16 byte order mark, or '<' then NUL. */
+static int foreign_encoding(lx_parser *p, const char *data, size_t len) {
   const uint64_t taken = p->scan.pos;
   for (uint64_t pos = taken; pos < 2 && pos - taken < len; pos++) {
     unsigned char c = (unsigned char)data[pos - taken];
-    if (c == 0x00 || (pos == 0 && (c == 0xFE || c == 0xFF)))
+    if (pos == 0)
+      p->first_byte = c;
+    if (pos == 0 ? c == 0x00 || c == 0xFE || c == 0xFF
+                 : c == 0x00 && p->first_byte == '<')
       return 1;
   }
   return 0;
@@ -664,14 +669,17 @@ static void take(lx_parser *p, const char *s, size_t n) {
   size_t at = n;
   scan_refusal what = SCAN_COMMENT;
   scan_result r = xml_scan_bytes(&p->scan, s, n, &at, &what);
-  if (r == SCAN_HOLD) {
+  /* expat settles the encoding on the first bytes, and its verdict on bad
+   * ones depends on how they are cut: it gets the first four at once. */
+  if (r == SCAN_HOLD || (r == SCAN_PARSE && p->scan.pos < 4)) {
     if (buf_put(&p->held, s, n))
       fail_nomem(p);
     return;
   }
-  if (r == SCAN_REFUSE && at == 0)
-    p->held.len = 0; /* the held bytes begin the refused markup */
-  if (at && buf_put(&p->held, s, at)) {
+  /* Refused markup: expat gets every byte before the one that showed it,
+   * so that a fault there is reported first, however the bytes were cut. */
+  size_t upto = r == SCAN_REFUSE ? at : n;
+  if (upto && buf_put(&p->held, s, upto)) {
     fail_nomem(p);
     return;
   }

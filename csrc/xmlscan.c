@@ -149,7 +149,7 @@ out:
   sc->pos = base + n;
   return was_open && !finished ? SCAN_HOLD : SCAN_PARSE;
 refuse:
-  *at = sc->tok_start > base ? (size_t)(sc->tok_start - base) : 0;
+  *at = i;
   sc->pos = base + n;
   return SCAN_REFUSE;
 }

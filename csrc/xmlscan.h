@@ -37,8 +37,8 @@ typedef enum scan_refusal {
 
 void xml_scan_init(xml_scan *s);
 
-/* Scans n bytes. For SCAN_REFUSE, *at is the offset in s[0..n) where the
- * restricted markup starts and *what says which it is. */
+/* Scans n bytes. For SCAN_REFUSE, *at is the offset in s[0..n) of the byte
+ * that shows the markup is restricted, and *what says which it is. */
 scan_result xml_scan_bytes(xml_scan *sc, const char *s, size_t n, size_t *at,
                            scan_refusal *what);
 
