@@ -285,7 +285,7 @@ describe("lxmpp.xml.stream", function()
 		end
 		local failed = xml.stream()
 		failed:feed("<x")
-		failed:feed(">")
+		failed:feed("/>")
 		assert.matches("^lxmpp.xml.stream %(invalid%-namespace%)", tostring(failed))
 	end)
 end)
