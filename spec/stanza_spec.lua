@@ -852,6 +852,22 @@ describe("lxmpp.stanza", function()
 		end)
 	end)
 
+	describe("docs/stanza.md", function()
+		local file = assert(io.open("docs/stanza.md"))
+		local doc = file:read("a")
+		file:close()
+		local n = 0
+		for code in doc:gmatch("```lua\n(.-)```") do
+			n = n + 1
+			it("example " .. n .. " runs", function()
+				assert(load(code, "=docs/stanza.md example " .. n))()
+			end)
+		end
+		it("has its examples", function()
+			assert.is_true(n >= 7)
+		end)
+	end)
+
 	describe("xml_escape()", function()
 		it("escapes all five special characters", function()
 			assert.equal("&lt;a href=&quot;x&quot;&gt;&amp;&apos;", st.xml_escape("<a href=\"x\">&'"))
