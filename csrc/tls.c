@@ -668,6 +668,12 @@ fail:
 void lx_tls_free(lx_tls *t) {
   if (!t)
     return;
+  /* SSL_free would mark the session unresumable unless close_notify was
+   * sent. A fatal error has already done so (OpenSSL drops the session when
+   * it sends or receives a fatal alert); a healthy connection that is just
+   * dropped keeps its session. */
+  if (t->ssl && t->state != LX_TLS_FAILED)
+    SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
   SSL_free(t->ssl);
   buf_free(&t->in);
   buf_free(&t->out);
