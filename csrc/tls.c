@@ -600,6 +600,7 @@ static int ctx_freeze(lx_tls_ctx *c, lx_error *err) {
       (c->role == LX_TLS_CLIENT || c->opts.verify != LX_TLS_VERIFY_NONE) &&
       !SSL_CTX_set_default_verify_paths(c->ssl))
     return ossl_fail(err, LX_ERR_INTERNAL, "cannot load the system CA store");
+  ERR_clear_error(); /* a missing system CA file is not an error */
   c->frozen = 1;
   return 0;
 }
@@ -963,6 +964,7 @@ static int load_names(lx_tls *t) {
   if (!x)
     return 0;
   if (!(gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL))) {
+    ERR_clear_error(); /* absent, or undecodable: no names either way */
     t->names_loaded = 1;
     return 0;
   }

@@ -213,7 +213,9 @@ TEST(handshake_tls13) {
   /* nothing is waiting once both sides are drained */
   const char *p;
   CHECK_INT(lx_tls_peek_send(c.t, &p), 0);
+  CHECK(p == NULL); /* the output buffer was released */
   CHECK_INT(lx_tls_peek_send(s.t, &p), 0);
+  CHECK(p == NULL);
   peer_free(&c);
   peer_free(&s);
   lx_tls_ctx_free(sc);
@@ -1148,6 +1150,37 @@ TEST(client_certificate) {
   lx_tls_ctx_free(cc_none);
 }
 
+/* A server that knows whom to expect (s2s: the stream's from) checks the
+ * client certificate's name too. */
+TEST(server_checks_client_domain) {
+  lx_tls_opts req;
+  lx_tls_opts_init(&req);
+  req.verify = LX_TLS_VERIFY_REQUIRED;
+  lx_tls_ctx *sc = server_ctx(&req, &example, 1);
+  CHECK_INT(lx_tls_ctx_add_ca(sc, lx_tls_ca_cert(ca),
+                              strlen(lx_tls_ca_cert(ca)), NULL),
+            0);
+  lx_tls_ctx *cc = client_with_cert(&bdom);
+  const char *expect[] = {"b.example", "c.example"};
+  for (int i = 0; i < 2; i++) {
+    peer c = {0}, s = {0};
+    CHECK_INT(lx_tls_new(&c.t, cc, "example.com", NULL), 0);
+    CHECK_INT(lx_tls_new(&s.t, sc, expect[i], NULL), 0);
+    lx_tls_handshake(c.t);
+    pump(&c, &s, SIZE_MAX);
+    if (i == 0) {
+      CHECK_INT(lx_tls_get_state(s.t), LX_TLS_OPEN);
+      CHECK_INT(lx_tls_verify_result(s.t, NULL), 0);
+    } else {
+      CHECK_INT(s.recv_rc, LX_ERR_TLS_HOSTNAME_MISMATCH);
+    }
+    peer_free(&c);
+    peer_free(&s);
+  }
+  lx_tls_ctx_free(sc);
+  lx_tls_ctx_free(cc);
+}
+
 /* ---- renegotiation ---------------------------------------------------------
  */
 
@@ -1447,6 +1480,7 @@ int main(void) {
   RUN(truncation);
   RUN(garbage_ciphertext);
   RUN(client_certificate);
+  RUN(server_checks_client_domain);
   RUN(no_renegotiation);
   RUN(configuration_errors);
   RUN(context_freed_before_sessions);
