@@ -33,6 +33,8 @@ build = {
 				"csrc/error.c",
 				"csrc/serialize.c",
 				"csrc/stanza.c",
+				"csrc/tls.c",
+				"csrc/tlscert.c",
 				"csrc/xml.c",
 				"csrc/xmlchar.c",
 				"csrc/lua/core.c",
