@@ -287,6 +287,11 @@ typedef struct lx_parse_event {
  * pending. */
 int lx_parser_next(lx_parser *p, lx_parse_event *ev);
 
+/* Gives a stanza from lx_parser_next() back for the parser to reuse its
+ * memory, instead of lx_stanza_free() (which remains correct). The caller
+ * must not use `s` afterwards. */
+void lx_parser_recycle(lx_parser *p, lx_stanza *s);
+
 /* The sticky error (code 0 when none). Valid until reset or free. */
 const lx_error *lx_parser_error(const lx_parser *p);
 

@@ -18,6 +18,12 @@ lx_stanza *stanza_alloc(void) {
   return s;
 }
 
+lx_stanza *stanza_reuse(lx_stanza *s) {
+  arena_rewind(&s->arena, sizeof *s); /* s sits at the start of the chunk */
+  s->root = NULL;
+  return s;
+}
+
 lx_elem *elem_alloc(arena *a, const char *ns, const char *name) {
   lx_elem *e = arena_alloc(a, sizeof *e);
   if (e) {
