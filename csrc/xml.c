@@ -19,6 +19,7 @@
 
 #define NS_SEP '\1'
 #define NS_CACHE 8
+#define SPARES 16 /* more than one feed's stanzas, usually */
 
 /* Reparse deferral (expat >= 2.6, and Debian's 2.5 with the CVE-2023-52425
  * backport) holds back complete input when a small read finishes a token;
@@ -60,7 +61,8 @@ struct lx_parser {
   /* the tree under construction */
   unsigned depth; /* open elements, the stream root included */
   lx_stanza *stanza;
-  lx_stanza *spare; /* given back by lx_parser_recycle() */
+  lx_stanza *spare[SPARES]; /* given back by lx_parser_recycle() */
+  unsigned nspare;
   lx_elem *cur;
   buf text;                /* character data not yet attached to `cur` */
   const char *ns_cache[NS_CACHE]; /* namespace URIs in the stanza's arena */
@@ -303,16 +305,14 @@ nomem:
 }
 
 static lx_stanza *new_stanza(lx_parser *p) {
-  lx_stanza *s = p->spare;
-  p->spare = NULL;
-  return s ? stanza_reuse(s) : stanza_alloc();
+  return p->nspare ? stanza_reuse(p->spare[--p->nspare]) : stanza_alloc();
 }
 
 void lx_parser_recycle(lx_parser *p, lx_stanza *s) {
-  if (p->spare)
-    lx_stanza_free(s);
+  if (s && p->nspare < SPARES)
+    p->spare[p->nspare++] = s;
   else
-    p->spare = s;
+    lx_stanza_free(s);
 }
 
 static void open_stream(lx_parser *p, const qname *q, const XML_Char **atts) {
@@ -580,7 +580,8 @@ void lx_parser_free(lx_parser *p) {
   if (!p)
     return;
   clear_stream(p);
-  lx_stanza_free(p->spare);
+  while (p->nspare)
+    lx_stanza_free(p->spare[--p->nspare]);
   if (p->xp)
     XML_ParserFree(p->xp);
   buf_free(&p->text);
