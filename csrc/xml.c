@@ -258,9 +258,10 @@ static int has_xml_lang(const lx_elem *e) {
   return 0;
 }
 
-/* Builds e's attributes from expat's list. */
+/* Builds e's attributes from expat's list; a stanza gets the stream's
+ * xml:lang when it has none. */
 static int build_attrs(lx_parser *p, lx_elem *e, const XML_Char **atts,
-                       int top) {
+                       int stanza) {
   uint32_t n = 0;
   while (atts[2 * n])
     n++;
@@ -268,7 +269,7 @@ static int build_attrs(lx_parser *p, lx_elem *e, const XML_Char **atts,
     fail_limit(p, "max_attrs", p->opts.max_attrs);
     return -1;
   }
-  int stamp = top && p->lang && p->opts.stamp_lang;
+  int stamp = stanza && p->lang && p->opts.stamp_lang;
   uint32_t cap = n + (stamp ? 1 : 0);
   if (cap == 0)
     return 0;
@@ -380,7 +381,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
     fail_nomem(p);
     return;
   }
-  if (build_attrs(p, e, atts, top))
+  /* RFC 6120 §4.7.4: stanzas (in the content namespace) inherit the
+   * stream's xml:lang */
+  int stanza = top && ns_equal(ns, p->opts.default_ns);
+  if (build_attrs(p, e, atts, stanza))
     return;
   if (top)
     p->stanza->root = e;
