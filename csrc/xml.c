@@ -64,7 +64,7 @@ struct lx_parser {
   lx_stanza *spare[SPARES]; /* given back by lx_parser_recycle() */
   unsigned nspare;
   lx_elem *cur;
-  buf text;                /* character data not yet attached to `cur` */
+  buf text;                       /* character data not yet attached to `cur` */
   const char *ns_cache[NS_CACHE]; /* namespace URIs in the stanza's arena */
   size_t ns_len[NS_CACHE];
   unsigned ns_next;
@@ -494,8 +494,8 @@ static void XMLCALL on_comment(void *ud, const XML_Char *data) {
 static void XMLCALL on_pi(void *ud, const XML_Char *target,
                           const XML_Char *data) {
   (void)target, (void)data;
-  fail(ud, LX_ERR_RESTRICTED_XML,
-       "processing instructions are not allowed%s", NULL);
+  fail(ud, LX_ERR_RESTRICTED_XML, "processing instructions are not allowed%s",
+       NULL);
 }
 
 static void XMLCALL on_doctype(void *ud, const XML_Char *name,

@@ -19,18 +19,17 @@ enum {
 static const char cdata_open[] = "<![CDATA[";
 
 /* Bytes that expat rejects in any markup. */
-#define CONTROLS                                                             \
-  [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1,    \
-  [8] = 1, [11] = 1, [12] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1,       \
-  [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1,      \
+#define CONTROLS                                                               \
+  [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1,      \
+  [8] = 1, [11] = 1, [12] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1,         \
+  [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1,        \
   [25] = 1, [26] = 1, [27] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1
 
 /* Per state, the bytes a fast loop must stop at. */
 static const unsigned char text_stop[256] = {['<'] = 1, ['&'] = 1};
 static const unsigned char tag_stop[256] = {
     CONTROLS, ['>'] = 1, ['\''] = 1, ['"'] = 1, ['<'] = 1, ['='] = 1};
-static const unsigned char squote_stop[256] = {CONTROLS, ['\''] = 1,
-                                               ['<'] = 1};
+static const unsigned char squote_stop[256] = {CONTROLS, ['\''] = 1, ['<'] = 1};
 static const unsigned char dquote_stop[256] = {CONTROLS, ['"'] = 1, ['<'] = 1};
 static const unsigned char space[256] = {
     [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
