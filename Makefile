@@ -81,6 +81,7 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc \
 		CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
 		ASAN_OPTIONS=detect_leaks=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp \
 		BUSTED="env LD_PRELOAD=$$(gcc -print-file-name=libasan.so) $(LUA) /usr/bin/busted" \
 		check
 

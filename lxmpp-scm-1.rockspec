@@ -37,6 +37,7 @@ build = {
 				"csrc/tlscert.c",
 				"csrc/xml.c",
 				"csrc/xmlchar.c",
+				"csrc/xmlscan.c",
 				"csrc/lua/core.c",
 				"csrc/lua/stanza.c",
 				"csrc/lua/xml.c",

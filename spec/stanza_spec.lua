@@ -879,9 +879,6 @@ describe("lxmpp.stanza", function()
 end)
 
 describe("tostring never writes XML a namespace-aware parser refuses", function()
-	local st = require "lxmpp.stanza"
-	local xml = require "lxmpp.xml"
-
 	it("gives namespaced attributes prefixes no literal declaration uses", function()
 		local s = st.stanza("a", { ["xmlns:ns1"] = "urn:mine", ["urn:x\1k"] = "v", ["urn:y\1k"] = "w" })
 		local back = assert(xml.parse(tostring(s)))
