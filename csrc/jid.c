@@ -220,6 +220,36 @@ static int check_host(const part *a, lx_error *err) {
   return 0;
 }
 
+static int idna_error(lx_error *err, int rc) {
+  if (rc == IDN2_MALLOC)
+    return LX_ERR_NOMEM;
+  return domain_error(err, "domainpart: %s (IDNA2008)", idn2_strerror(rc));
+}
+
+/* The U-label form of an A-label name. libidn2 lets some A-labels through
+ * UTS #46 whose U-label IDNA2008 refuses ("xn--mnk" is U+322D), so the
+ * U-labels go through IDNA2008 proper and must give the A-labels back:
+ * then preparing the result again changes nothing. */
+static int unicode_form(const part *aform, part *uform, lx_error *err) {
+  char *u = NULL, *back = NULL;
+  int rc = idn2_to_unicode_8z8z(aform->s, &u, 0);
+  if (rc == IDN2_OK)
+    rc = idn2_to_ascii_8z(u, &back, IDN2_NO_TR46);
+  if (rc == IDN2_OK && strcmp(back, aform->s) != 0)
+    rc = domain_error(err, "domainpart: %s",
+                      "its U-labels do not give its A-labels back");
+  else if (rc != IDN2_OK)
+    rc = idna_error(err, rc);
+  free(back);
+  if (rc) {
+    free(u);
+    return rc;
+  }
+  uform->s = u;
+  uform->len = strlen(u);
+  return 0;
+}
+
 /* Prepares the domainpart into its U-label form and its A-label form. */
 static int prepare_domain(const char *s, size_t len, part *uform, part *aform,
                           lx_error *err) {
@@ -255,24 +285,15 @@ static int prepare_domain(const char *s, size_t len, part *uform, part *aform,
       return LX_ERR_NOMEM;
     int rc = idn2_to_ascii_8z(in.s, &a, IDN2_NONTRANSITIONAL);
     part_free(&in);
-    if (rc == IDN2_MALLOC)
-      return LX_ERR_NOMEM;
     if (rc != IDN2_OK)
-      return domain_error(err, "domainpart: %s (IDNA2008)", idn2_strerror(rc));
+      return idna_error(err, rc);
     aform->s = a; /* libidn2 allocates with malloc() */
     aform->len = strlen(a);
   }
   int rc = check_host(aform, err);
-  if (rc == 0 && idna) {
-    char *u = NULL;
-    int irc = idn2_to_unicode_8z8z(aform->s, &u, 0);
-    if (irc == IDN2_MALLOC)
-      rc = LX_ERR_NOMEM;
-    else if (irc != IDN2_OK)
-      rc = domain_error(err, "domainpart: %s (IDNA2008)", idn2_strerror(irc));
-    uform->s = u;
-    uform->len = u ? strlen(u) : 0;
-  } else if (rc == 0) {
+  if (rc == 0 && idna)
+    rc = unicode_form(aform, uform, err);
+  else if (rc == 0) {
     rc = part_copy(aform->s, aform->len, uform);
   }
   if (rc == 0 && uform->len > LX_JID_PART_MAX)
