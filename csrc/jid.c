@@ -227,15 +227,16 @@ static int idna_error(lx_error *err, int rc) {
 }
 
 /* The U-label form of an A-label name. libidn2 lets some A-labels through
- * UTS #46 whose U-label IDNA2008 refuses ("xn--mnk" is U+322D), so the
- * U-labels go through IDNA2008 proper and must give the A-labels back:
- * then preparing the result again changes nothing. */
-static int unicode_form(const part *aform, part *uform, lx_error *err) {
+ * UTS #46 whose U-label IDNA2008 refuses ("xn--mnk" is U+322D), so after
+ * the mapping the U-labels go through IDNA2008 proper and must give the
+ * A-labels back: then preparing the result again changes nothing. */
+static int unicode_form(const part *aform, int mapped, part *uform,
+                        lx_error *err) {
   char *u = NULL, *back = NULL;
   int rc = idn2_to_unicode_8z8z(aform->s, &u, 0);
-  if (rc == IDN2_OK)
+  if (rc == IDN2_OK && mapped)
     rc = idn2_to_ascii_8z(u, &back, IDN2_NO_TR46);
-  if (rc == IDN2_OK && strcmp(back, aform->s) != 0)
+  if (rc == IDN2_OK && mapped && strcmp(back, aform->s) != 0)
     rc = domain_error(err, "domainpart: %s",
                       "its U-labels do not give its A-labels back");
   else if (rc != IDN2_OK)
@@ -278,12 +279,23 @@ static int prepare_domain(const char *s, size_t len, part *uform, part *aform,
   int idna = ascii_host(s, len, aform) == 0;
   if (!idna && !aform->s)
     return LX_ERR_NOMEM;
-  if (idna) { /* IDNA2008 with the UTS #46 mapping */
+  int mapped = 0;
+  if (idna) {
     part in;
     char *a = NULL;
     if (part_copy(s, len, &in))
       return LX_ERR_NOMEM;
-    int rc = idn2_to_ascii_8z(in.s, &a, IDN2_NONTRANSITIONAL);
+    for (size_t i = 0; i < len; i++) /* what UTS #46 does to ASCII */
+      if (in.s[i] >= 'A' && in.s[i] <= 'Z')
+        in.s[i] = (char)(in.s[i] + 32);
+    /* A name IDNA2008 accepts as it is maps to itself under UTS #46
+     * (test_jid checks every code point), so the mapping, four times the
+     * work, runs only for the others. */
+    int rc = idn2_to_ascii_8z(in.s, &a, IDN2_NO_TR46);
+    if (rc != IDN2_OK && rc != IDN2_MALLOC) {
+      mapped = 1;
+      rc = idn2_to_ascii_8z(in.s, &a, IDN2_NONTRANSITIONAL);
+    }
     part_free(&in);
     if (rc != IDN2_OK)
       return idna_error(err, rc);
@@ -292,7 +304,7 @@ static int prepare_domain(const char *s, size_t len, part *uform, part *aform,
   }
   int rc = check_host(aform, err);
   if (rc == 0 && idna)
-    rc = unicode_form(aform, uform, err);
+    rc = unicode_form(aform, mapped, uform, err);
   else if (rc == 0) {
     rc = part_copy(aform->s, aform->len, uform);
   }

@@ -5,7 +5,9 @@
 #include "lxmpp.h"
 
 #include <idn2.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <unistr.h>
 
 /* Prepares `in` and checks its full form (want) or its error (detail). */
 static void jid_is(int line, const char *in, size_t len, const char *want,
@@ -260,6 +262,36 @@ TEST(ascii_domains_agree_with_libidn2) {
   }
 }
 
+/* prepare_domain skips the UTS #46 mapping for names IDNA2008 accepts as
+ * they are: under it they must map to themselves. Checked for each code
+ * point of the planes in use, alone and after a letter. */
+TEST(idna2008_names_map_to_themselves) {
+  unsigned long accepted = 0, differ = 0;
+  for (uint32_t cp = 0x80; cp < 0x40000; cp++) {
+    if (cp >= 0xD800 && cp < 0xE000)
+      continue;
+    for (int after_letter = 0; after_letter < 2; after_letter++) {
+      char s[16];
+      int k = after_letter ? (s[0] = 'a', 1) : 0;
+      k += u8_uctomb((uint8_t *)s + k, cp, 8);
+      memcpy(s + k, ".com", 5);
+      char *strict = NULL, *mapped = NULL;
+      if (idn2_to_ascii_8z(s, &strict, IDN2_NO_TR46) == IDN2_OK) {
+        accepted++;
+        if (idn2_to_ascii_8z(s, &mapped, IDN2_NONTRANSITIONAL) != IDN2_OK ||
+            strcmp(strict, mapped) != 0)
+          if (differ++ < 10)
+            fprintf(stderr, "U+%04X: %s vs %s\n", (unsigned)cp, strict,
+                    mapped ? mapped : "(refused)");
+      }
+      free(strict);
+      free(mapped);
+    }
+  }
+  CHECK(accepted > 200000);
+  CHECK_INT(differ, 0);
+}
+
 TEST(ip_literals) {
   DOMAIN("[::1]", "[::1]", "[::1]");
   DOMAIN("[0:0::0001]", "[::1]", "[::1]"); /* one spelling (RFC 5952) */
@@ -486,6 +518,7 @@ int main(void) {
   RUN(domain_libidn2_table);
   RUN(domain_idna_cases);
   RUN(ascii_domains_agree_with_libidn2);
+  RUN(idna2008_names_map_to_themselves);
   RUN(ip_literals);
   RUN(part_lengths);
   RUN(domain_lengths);
