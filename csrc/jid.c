@@ -35,7 +35,7 @@ static void part_free(part *p) {
   p->s = NULL;
 }
 
-/* Gives `part` a precis failure of its own: the code and "localpart: ...". */
+/* A PRECIS failure as the JID's: LX_ERR_JID_MALFORMED, "localpart: ...". */
 static int part_error(lx_error *err, const char *name, int rc,
                       const lx_error *why) {
   if (rc == LX_ERR_NOMEM)
@@ -210,7 +210,8 @@ static int check_host(const part *a, lx_error *err) {
   const char *fault = label_fault(a->s, a->len, &bad);
   if (bad)
     return error_set(err, LX_ERR_JID_MALFORMED,
-                     "domainpart: disallowed code point U+%04X", (unsigned)bad);
+                     "domainpart: disallowed code point U+%04X",
+                     (unsigned)(unsigned char)bad);
   if (fault)
     return domain_error(err, "domainpart: %s", fault);
   if (ends_in_number(a->s, a->len) && !ip_literal(AF_INET, a->s, a->len, NULL))
@@ -303,11 +304,9 @@ static int prepare_domain(const char *s, size_t len, part *uform, part *aform,
     aform->len = strlen(a);
   }
   int rc = check_host(aform, err);
-  if (rc == 0 && idna)
-    rc = unicode_form(aform, mapped, uform, err);
-  else if (rc == 0) {
-    rc = part_copy(aform->s, aform->len, uform);
-  }
+  if (rc == 0)
+    rc = idna ? unicode_form(aform, mapped, uform, err)
+              : part_copy(aform->s, aform->len, uform);
   if (rc == 0 && uform->len > LX_JID_PART_MAX)
     rc = error_set(err, LX_ERR_JID_MALFORMED,
                    "domainpart: longer than %d bytes", LX_JID_PART_MAX);

@@ -293,8 +293,8 @@ typedef enum lx_precis_profile {
   LX_PRECIS_USERNAME_CASE_MAPPED = 1, /* RFC 8265 §3.3: JID localparts */
   LX_PRECIS_USERNAME_CASE_PRESERVED,  /* RFC 8265 §3.4 */
   LX_PRECIS_OPAQUE_STRING,            /* RFC 8265 §4.2: resources, passwords */
-  LX_PRECIS_NICKNAME,                 /* RFC 8266 §2.3: enforcement (display) */
-  LX_PRECIS_NICKNAME_CASE_MAPPED      /* RFC 8266 §2.4: the comparison form */
+  LX_PRECIS_NICKNAME,                 /* RFC 8266 §2.3: to display */
+  LX_PRECIS_NICKNAME_CASE_MAPPED      /* RFC 8266 §2.4: to compare */
 } lx_precis_profile;
 
 /* Prepares and enforces `len` bytes of UTF-8 per `profile` into a new
@@ -344,8 +344,7 @@ int lx_jid_new(lx_jid **out, const char *s, size_t len, lx_error *err);
  * (an '@' in it is not a separator), and an empty one is an error. */
 int lx_jid_from_parts(lx_jid **out, const char *local, size_t local_len,
                       const char *domain, size_t domain_len,
-                      const char *resource, size_t resource_len,
-                      lx_error *err);
+                      const char *resource, size_t resource_len, lx_error *err);
 void lx_jid_free(lx_jid *jid);
 
 /* The prepared parts: localpart and resourcepart are NULL when absent; the

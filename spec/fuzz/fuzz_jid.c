@@ -29,8 +29,7 @@ static void jid_idempotent(const char *s, size_t len) {
   lx_jid_free(j);
 }
 
-static void precis_idempotent(lx_precis_profile p, const char *s,
-                              size_t len) {
+static void precis_idempotent(lx_precis_profile p, const char *s, size_t len) {
   char *once = NULL, *twice = NULL;
   size_t n1 = 0, n2 = 0;
   if (lx_precis_prepare(p, s, len, &once, &n1, NULL) != 0)
