@@ -31,6 +31,14 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
+/* nil, message, "jid-malformed" for a refused JID; out of memory raises,
+ * as Lua's own allocation failures do. */
+static int jid_fail(lua_State *L, int rc, const lx_error *err) {
+  if (rc == LX_ERR_NOMEM)
+    return luaL_error(L, "not enough memory");
+  return lxl_fail(L, rc, err->detail);
+}
+
 static box *get_box(lua_State *L) {
   box *b = lua_touserdata(L, lua_upvalueindex(1));
   box_release(b);
@@ -45,7 +53,7 @@ static int l_prep(lua_State *L) {
   lx_error err;
   int rc = lx_jid_new(&b->jid, s, len, &err);
   if (rc)
-    return lxl_fail(L, rc, err.detail);
+    return jid_fail(L, rc, &err);
   lua_pushstring(L, lx_jid_full(b->jid));
   box_release(b);
   return 1;
@@ -69,7 +77,7 @@ static int l_prepped_split(lua_State *L) {
   if (rc) {
     lua_pushnil(L);
     lua_pushnil(L);
-    lxl_fail(L, rc, err.detail);
+    jid_fail(L, rc, &err);
     return 5;
   }
   push_or_nil(L, lx_jid_local(b->jid));
@@ -87,7 +95,7 @@ static int l_to_ascii(lua_State *L) {
   lx_error err;
   int rc = lx_jid_from_parts(&b->jid, NULL, 0, s, len, NULL, 0, &err);
   if (rc)
-    return lxl_fail(L, rc, err.detail);
+    return jid_fail(L, rc, &err);
   lua_pushstring(L, lx_jid_domain_ascii(b->jid));
   box_release(b);
   return 1;
@@ -109,7 +117,7 @@ static int l_precis(lua_State *L) {
   lx_error err;
   int rc = lx_precis_prepare(profiles[which], s, len, &b->str, &b->len, &err);
   if (rc == LX_ERR_NOMEM)
-    return luaL_error(L, "lxmpp: out of memory");
+    return luaL_error(L, "not enough memory");
   if (rc) {
     lua_pushnil(L);
     lua_pushstring(L, err.detail);
