@@ -366,12 +366,12 @@ int lx_jid_equal(const lx_jid *a, const lx_jid *b);
 int lx_jid_bare_equal(const lx_jid *a, const lx_jid *b);
 
 /* XEP-0106 escaping of a localpart, byte for byte as Prosody's util.jid:
- * each of the characters space " & ' / : < > @ becomes \20 \22 \26 \27
- * \2f \3a \3c \3e \40, and a backslash that starts one of those ten
- * sequences (or \5c) becomes \5c. `out` must have room for 3 * len + 1
- * bytes; the result is NUL-terminated and its length returned. Escaping does
- * not check XEP-0106's rule that an escaped localpart neither starts nor
- * ends with \20. */
+ * each of the nine characters space " & ' / : < > @ becomes \20 \22 \26
+ * \27 \2f \3a \3c \3e \40, and a backslash that starts one of these nine
+ * sequences or \5c becomes \5c. `out` must have room for 3 * len + 1 bytes;
+ * the result is NUL-terminated and its length returned. Escaping does not
+ * check XEP-0106's rule that an escaped localpart neither starts nor ends
+ * with \20. */
 size_t lx_jid_escape(const char *in, size_t len, char *out);
 /* The reverse: each of the ten sequences becomes its character; `out` must
  * have room for len + 1 bytes. */
