@@ -21,7 +21,7 @@ describe("lxmpp-scm-1.rockspec", function()
 
 	it("installs every Lua module", function()
 		local modules = {}
-		for name, path in pairs(spec.build.modules) do
+		for _, path in pairs(spec.build.modules) do
 			if type(path) == "string" then modules[#modules + 1] = path end
 		end
 		table.sort(modules)
