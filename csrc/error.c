@@ -62,7 +62,16 @@ const char *lx_strerror(int code) {
   case LX_ERR_TLS_CB_UNAVAILABLE:
     return "tls-channel-binding-unavailable";
 
-    /* the connection */
+  case LX_ERR_CONN_CLOSED: return "connection-closed";
+  case LX_ERR_STARTTLS_NOT_OFFERED: return "starttls-not-offered";
+  case LX_ERR_STARTTLS_REFUSED: return "starttls-refused";
+  case LX_ERR_BIND_NOT_OFFERED: return "bind-not-offered";
+  case LX_ERR_BIND_CONFLICT: return "bind-conflict";
+  case LX_ERR_BIND_NOT_ALLOWED: return "bind-not-allowed";
+  case LX_ERR_BIND_RESOURCE_CONSTRAINT: return "bind-resource-constraint";
+  case LX_ERR_BIND_BAD_REQUEST: return "bind-bad-request";
+  case LX_ERR_BIND_FAILED: return "bind-failed";
+  case LX_ERR_SESSION_FAILED: return "session-failed";
   }
   return "unknown-error";
 }

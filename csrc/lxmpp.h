@@ -96,6 +96,16 @@ enum lx_err {
   LX_ERR_TLS_CB_UNAVAILABLE = -406,    /* "tls-channel-binding-unavailable" */
 
   /* the connection (-500 to -599) */
+  LX_ERR_CONN_CLOSED = -500,           /* "connection-closed" */
+  LX_ERR_STARTTLS_NOT_OFFERED = -501,  /* "starttls-not-offered" */
+  LX_ERR_STARTTLS_REFUSED = -502,      /* "starttls-refused" */
+  LX_ERR_BIND_NOT_OFFERED = -503,      /* "bind-not-offered" */
+  LX_ERR_BIND_CONFLICT = -504,         /* "bind-conflict" */
+  LX_ERR_BIND_NOT_ALLOWED = -505,      /* "bind-not-allowed" */
+  LX_ERR_BIND_RESOURCE_CONSTRAINT = -506, /* "bind-resource-constraint" */
+  LX_ERR_BIND_BAD_REQUEST = -507,      /* "bind-bad-request" */
+  LX_ERR_BIND_FAILED = -508,           /* "bind-failed": another error */
+  LX_ERR_SESSION_FAILED = -509         /* "session-failed" */
 };
 
 /* The stable lower-case name of an error code ("not-well-formed"), or
@@ -725,6 +735,280 @@ void lx_tls_pem_free(char *pem);
 /* ------------------------------------------------------------------------ */
 /* The sans-I/O connection                                                   */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * One XMPP client-to-server stream (RFC 6120) in either role, negotiated
+ * from the first byte to the last: stream headers, STARTTLS or direct TLS
+ * (XEP-0368), SASL, resource binding, stanzas, stream errors and the closing
+ * handshake. It does no I/O and reads no clock. The caller shovels bytes:
+ *
+ *   lx_conn_recv()        bytes from the network (ciphertext or plaintext:
+ *                         the connection routes them to TLS or to the XML
+ *                         parser itself, also across <proceed/>)
+ *   lx_conn_peek_send()   bytes for the network, then lx_conn_consume_send()
+ *   lx_conn_next_event()  what happened, in order: headers, features, TLS,
+ *                         authentication, stanzas, errors, the close
+ *
+ * Decisions that belong to the application (a server checking credentials
+ * or accepting a resource) are events it answers with a call, whenever it
+ * likes: until then the connection takes no more input.
+ *
+ * The caller's mistakes return LX_ERR_INVALID or LX_ERR_STATE and change
+ * nothing. The peer's faults (bad XML, a protocol violation, a failed TLS
+ * handshake) put the connection into a sticky error state after queuing
+ * what the peer should read (<stream:error/> and </stream:stream>, or a TLS
+ * alert): the caller sends the pending output, then closes the transport.
+ * Out of memory fails that connection only.
+ */
+typedef struct lx_conn lx_conn;
+
+typedef enum lx_conn_role { LX_CONN_CLIENT = 1, LX_CONN_SERVER } lx_conn_role;
+
+/* How the stream is protected. */
+typedef enum lx_conn_tls {
+  LX_CONN_TLS_REQUIRED = 0, /* STARTTLS before anything else (default). A
+                               client refuses a server that does not offer
+                               it; a server offers nothing else first */
+  LX_CONN_TLS_OPTIONAL,     /* STARTTLS when both sides offer it */
+  LX_CONN_TLS_DISABLED,     /* never: plaintext (tests, loopback links) */
+  LX_CONN_TLS_DIRECT        /* TLS from the first byte (XEP-0368); give the
+                               context the ALPN protocol "xmpp-client" */
+} lx_conn_tls;
+
+/* A stream error (RFC 6120 §4.9), received or to send. */
+typedef struct lx_stream_error {
+  int condition;          /* LX_ERR_BAD_FORMAT ... LX_ERR_UNSUPPORTED_VERSION */
+  const char *text;       /* the <text/> element's content, or NULL */
+  const char *lang;       /* its xml:lang, or NULL */
+  const char *other_host; /* see-other-host: where to go ("example.net",
+                             "example.net:5223", "[2001:db8::1]:5222") */
+  const lx_elem *app;     /* an application-specific condition, or NULL */
+} lx_stream_error;
+
+typedef struct lx_conn_opts {
+  lx_conn_tls tls;     /* LX_CONN_TLS_REQUIRED */
+  lx_tls_ctx *tls_ctx; /* the TLS configuration for this role (trust,
+                          certificates, ALPN), required unless tls is
+                          DISABLED. lx_conn_new takes a session from it,
+                          which keeps it alive: the caller may free its
+                          reference afterwards. A client's context checks
+                          the server's certificate against the JID's
+                          domain, which is also sent as SNI */
+  const char *lang;    /* xml:lang of our stream header ("en") */
+
+  /* client */
+  const char *jid;      /* the account: its domain is the server's, its
+                           localpart the SASL username, its resource (if
+                           any) the one asked for; required */
+  const char *password; /* for SASL; wiped when no longer needed */
+  const lx_tls_session *tls_session; /* offered for resumption (NULL) */
+
+  /* server */
+  const char *const *domains; /* the domains served: a stream to any other
+                                 gets host-unknown; at least one */
+  size_t n_domains;
+  unsigned max_auth_attempts; /* failed SASL attempts before
+                                 policy-violation, 2 to 5 (3) */
+  unsigned max_bind_attempts; /* refused binds before policy-violation, 5 to
+                                 10 (5) */
+  int offer_session;          /* offer legacy <session/> as optional (1) */
+  const char *features;       /* more features to offer after
+                                 authentication, as XML elements
+                                 ("<sm xmlns='urn:xmpp:sm:3'/>"), or NULL */
+
+  /* both: what may arrive after binding besides message, presence and iq
+   * in jabber:client: top-level elements in these namespaces (XEP-0198's
+   * "urn:xmpp:sm:3"...), delivered as LX_CONN_STANZA. Anything else is
+   * unsupported-stanza-type. */
+  const char *const *extension_ns;
+  size_t n_extension_ns;
+
+  /* limits */
+  lx_parser_opts parser;   /* the XML parser's limits once authenticated
+                              (lx_parser_opts_init; default_ns is ignored) */
+  size_t max_preauth_stanza_bytes; /* one element before authentication
+                                      (10000) */
+  size_t max_output_bytes; /* pending output beyond which lx_conn_submit
+                              refuses more (1048576) */
+  size_t max_events;       /* queued events beyond which lx_conn_recv
+                              takes no more input (64) */
+  int trace;               /* report the plaintext XML sent and received
+                              as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
+
+  /* tests only: identifiers to use in turn instead of random ones (a
+   * server's stream ids, a client's iq ids) */
+  const char *const *ids;
+  size_t n_ids;
+} lx_conn_opts;
+
+/* Fills `o` with the defaults given above (pointers NULL). */
+void lx_conn_opts_init(lx_conn_opts *o);
+
+/*
+ * Creates a connection for `role`; everything in opts is copied (the
+ * password is wiped on free). Nothing is sent before lx_conn_start().
+ * Returns 0, LX_ERR_INVALID (a missing or malformed JID or domain, a limit
+ * out of range, TLS without a context, a features string that is not XML;
+ * err says which), LX_ERR_STATE (a server TLS context without a
+ * certificate), LX_ERR_NOMEM or LX_ERR_INTERNAL.
+ */
+int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
+                lx_error *err);
+/* Releases everything, pending events included. NULL is a no-op. */
+void lx_conn_free(lx_conn *c);
+
+/* Starts the stream: a client queues its stream header (with direct TLS,
+ * its TLS ClientHello first); a server waits for the client's. Returns 0,
+ * LX_ERR_STATE when already started, or the sticky error. */
+int lx_conn_start(lx_conn *c);
+
+/*
+ * Takes bytes from the network. Returns how many were consumed: all of
+ * them, or fewer when the connection cannot go on before the caller acts:
+ * max_events events are waiting, or a decision (LX_CONN_AUTH_REQUEST,
+ * LX_CONN_BIND_REQUEST) is unanswered. Drain the events, answer, then give
+ * the rest again. Bytes after the stream closed are consumed and ignored.
+ * On a fault of the peer (the stream error it was sent is the code:
+ * LX_ERR_NOT_WELL_FORMED, LX_ERR_HOST_UNKNOWN...), a failed negotiation
+ * (LX_ERR_TLS_*, LX_ERR_SASL_*, LX_ERR_STARTTLS_*, LX_ERR_BIND_*) or
+ * LX_ERR_NOMEM, returns that sticky error, then on every later call; the
+ * events queued before it stay available. LX_ERR_STATE before
+ * lx_conn_start().
+ */
+ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len);
+
+/* Tells that the transport reached end of file. Returns 0 when the stream
+ * was closed (or closing: we had sent </stream:stream>), else fails the
+ * connection with LX_ERR_CONN_CLOSED (or LX_ERR_TLS_TRUNCATED when TLS
+ * ended without close_notify) and returns that. */
+int lx_conn_recv_eof(lx_conn *c);
+
+/* The bytes waiting to be sent: sets *data and returns their length (0:
+ * nothing). Valid until the next call on `c`. Call again after consuming:
+ * the output may come in several pieces. */
+size_t lx_conn_peek_send(lx_conn *c, const char **data);
+/* Marks the first `n` bytes from lx_conn_peek_send() as sent. */
+void lx_conn_consume_send(lx_conn *c, size_t n);
+/* The bytes waiting to be sent, in every piece. */
+size_t lx_conn_pending_send(const lx_conn *c);
+
+typedef enum lx_conn_event_type {
+  LX_CONN_OPENED = 1,   /* the peer's stream header: stanza */
+  LX_CONN_TLS,          /* the TLS handshake completed: see lx_conn_tls() */
+  LX_CONN_FEATURES,     /* client: <stream:features/>: stanza */
+  LX_CONN_AUTH_REQUEST, /* server: answer with lx_conn_auth_answer(): auth */
+  LX_CONN_AUTHENTICATED, /* SASL succeeded: jid is the account's bare JID
+                            (a client that does not know it yet: NULL) */
+  LX_CONN_BIND_REQUEST, /* server: answer with lx_conn_bind_accept() or
+                           lx_conn_bind_refuse(): jid is the resource asked
+                           for (NULL: none) */
+  LX_CONN_READY,        /* bound: jid is the full JID; stanzas may flow */
+  LX_CONN_STANZA,       /* a stanza (a server has stamped its from): stanza */
+  LX_CONN_STREAM_ERROR, /* the peer sent a stream error: error, stanza */
+  LX_CONN_CLOSED,       /* the stream is over: code is 0 for a clean close,
+                           else the sticky error. The last event */
+  LX_CONN_SENT,         /* trace: plaintext XML queued for the peer: data */
+  LX_CONN_RECEIVED      /* trace: plaintext XML from the peer: data */
+} lx_conn_event_type;
+
+typedef struct lx_conn_event {
+  lx_conn_event_type type;
+  /* The element the event is about, or NULL. The caller owns it now and
+   * frees it with lx_stanza_free(). */
+  lx_stanza *stanza;
+  /* Strings valid until the connection is freed (BIND_REQUEST's until it is
+   * answered). */
+  const char *jid;
+  /* AUTH_REQUEST: what to check, valid until answered. */
+  const struct lx_sasl_request *auth;
+  /* STREAM_ERROR: parsed from stanza (its pointers point into it). */
+  lx_stream_error error;
+  int code; /* CLOSED: 0 or the error */
+  /* SENT, RECEIVED: the bytes, valid until the next lx_conn_next_event. */
+  const char *data;
+  size_t len;
+} lx_conn_event;
+
+/* Takes the oldest event: returns 1 and fills *ev, or 0 when none is
+ * pending. */
+int lx_conn_next_event(lx_conn *c, lx_conn_event *ev);
+
+/*
+ * Queues a stanza (or, after binding, any top-level element) for the peer,
+ * in the stream's content namespace: `e` is serialized now, the caller
+ * keeps it. Only once ready (LX_CONN_READY) and before closing. Returns 0,
+ * LX_ERR_STATE, LX_ERR_FULL (max_output_bytes would be exceeded: send some
+ * output first), LX_ERR_NOMEM, or the sticky error.
+ */
+int lx_conn_submit(lx_conn *c, const lx_elem *e);
+/* The same for XML already serialized (the Lua binding's stanzas): one or
+ * more complete top-level elements, well-formed, in the content namespace.
+ * The caller vouches for them: they are not checked. */
+int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len);
+
+/* Queues one space to keep the stream alive (RFC 6120 §4.6.1), when the
+ * stream is ready and nothing else waits to be sent. Returns 1 when queued,
+ * 0 when not needed or not allowed now (during negotiation: no white space
+ * in the TLS and SASL windows). The caller owns the clock. */
+int lx_conn_keepalive(lx_conn *c);
+
+/* Closes the stream (RFC 6120 §4.4): queues </stream:stream> and then a
+ * TLS close_notify; inbound stanzas are still delivered until the peer's
+ * </stream:stream> (LX_CONN_CLOSED). Before our header was sent, or during
+ * a TLS handshake, the connection is closed at once. Returns 0 (also when
+ * already closing), or the sticky error. */
+int lx_conn_close(lx_conn *c);
+
+/* Ends the stream with a stream error of our own (a server kicking a
+ * session with conflict, system-shutdown, see-other-host...): queues it,
+ * </stream:stream> and close_notify, and fails the connection with
+ * e->condition. Returns 0, LX_ERR_INVALID (not a stream error condition,
+ * see-other-host without other_host, text that is not XML text),
+ * LX_ERR_STATE (already closed or closing) or LX_ERR_NOMEM. */
+int lx_conn_stream_error(lx_conn *c, const lx_stream_error *e);
+
+/*
+ * Server decisions. Each returns 0; LX_ERR_STATE when no such request is
+ * pending; LX_ERR_INVALID for an answer that does not fit (nothing changes:
+ * answer again); LX_ERR_NOMEM; or the sticky error when the answer ended
+ * the connection (the peer used up its attempts: policy-violation).
+ */
+
+/* Answers LX_CONN_AUTH_REQUEST, as lx_sasl_server_credentials() does. A
+ * refusal or a failed check counts as a failed attempt. */
+int lx_conn_auth_answer(lx_conn *c, const struct lx_sasl_credentials *cred);
+
+/* Accepts LX_CONN_BIND_REQUEST with the session's full JID: the
+ * authenticated account and a resource (the one asked for, or another:
+ * RFC 6120 §7.6). LX_ERR_INVALID when it is not such a JID. */
+int lx_conn_bind_accept(lx_conn *c, const char *full_jid);
+
+/* Refuses it with LX_ERR_BIND_CONFLICT, LX_ERR_BIND_NOT_ALLOWED,
+ * LX_ERR_BIND_RESOURCE_CONSTRAINT or LX_ERR_BIND_BAD_REQUEST (RFC 6120
+ * §7.6.2), with an optional text; the client may try again. */
+int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text);
+
+typedef enum lx_conn_state {
+  LX_CONN_STATE_NEW = 1,     /* before lx_conn_start() */
+  LX_CONN_STATE_NEGOTIATING, /* headers, TLS, SASL, bind */
+  LX_CONN_STATE_READY,       /* stanzas flow */
+  LX_CONN_STATE_CLOSING,     /* we sent </stream:stream>; the peer's is due */
+  LX_CONN_STATE_CLOSED,      /* closed cleanly: send the output, then close */
+  LX_CONN_STATE_FAILED       /* the sticky error: send the output, close */
+} lx_conn_state;
+
+lx_conn_state lx_conn_get_state(const lx_conn *c);
+/* The sticky error (code 0 when none), valid until lx_conn_free(). */
+const lx_error *lx_conn_error(const lx_conn *c);
+/* The TLS session once TLS has started, else NULL; valid until
+ * lx_conn_free(). For its accessors (version, peer certificate, channel
+ * bindings, a session to resume): moving bytes is the connection's job. */
+lx_tls *lx_conn_tls(lx_conn *c);
+/* The full JID once ready, else NULL. */
+const char *lx_conn_jid(const lx_conn *c);
+/* The id of the current stream (a server's own; a client's from the
+ * server's header), or NULL. */
+const char *lx_conn_stream_id(const lx_conn *c);
 
 #ifdef __cplusplus
 }
