@@ -298,3 +298,7 @@ describe("lxmpp.xml.stream", function()
 		assert.matches("^lxmpp.xml.stream %(invalid%-namespace%)", tostring(failed))
 	end)
 end)
+
+describe("docs/xml.md", function()
+	for name, run in require "support.doc_examples"("docs/xml.md") do it(name, run) end
+end)
