@@ -198,7 +198,8 @@ const char *lx_node_text(const lx_node *n, size_t *len);
  * prefixes, xml: attributes their reserved prefix. With
  * LX_SERIALIZE_STREAM_PREFIX, an `e` in the streams namespace is written
  * with the stream: prefix of an enclosing stream header (<stream:features>).
- * One pass, no recursion. Returns 0 or LX_ERR_NOMEM.
+ * One pass, no recursion. Returns 0, LX_ERR_NOMEM, or LX_ERR_INVALID for
+ * text that is not XML (which the builders and the parser never produce).
  */
 enum { LX_SERIALIZE_STREAM_PREFIX = 1 };
 int lx_serialize(const lx_elem *e, const char *parent_ns, int flags, char **out,
