@@ -14,7 +14,7 @@
 #define COUNT(a) (sizeof(a) / sizeof *(a))
 
 /* Decodes base64 into out; returns the length (CHECKs that it decodes). */
-static size_t unb64(const char *s, unsigned char *out, size_t cap) {
+static inline size_t unb64(const char *s, unsigned char *out, size_t cap) {
   size_t n = 0;
   int rc = base64_decode(s, strlen(s), out, cap, &n);
   CHECK(rc == 0);
@@ -22,7 +22,7 @@ static size_t unb64(const char *s, unsigned char *out, size_t cap) {
 }
 
 /* base64 into a static buffer. */
-static const char *b64(const void *p, size_t n) {
+static inline const char *b64(const void *p, size_t n) {
   static char out[1024];
   buf b = BUF_INIT;
   CHECK(base64_encode(&b, p, n) == 0 && b.len < sizeof out);
@@ -33,7 +33,7 @@ static const char *b64(const void *p, size_t n) {
 }
 
 /* Lower-case hex into a static buffer. */
-static const char *hex(const unsigned char *p, size_t n) {
+static inline const char *hex(const unsigned char *p, size_t n) {
   static char out[2 * LX_SASL_MAX_HASH + 1];
   for (size_t i = 0; i < n && i < LX_SASL_MAX_HASH; i++)
     snprintf(out + 2 * i, 3, "%02x", p[i]);
@@ -42,7 +42,7 @@ static const char *hex(const unsigned char *p, size_t n) {
 }
 
 /* A borrowed message as a NUL-terminated copy (static buffer). */
-static const char *str(const unsigned char *p, size_t n) {
+static inline const char *str(const unsigned char *p, size_t n) {
   static char out[4096];
   if (!p)
     return "(null)";
@@ -58,8 +58,8 @@ static const char *str(const unsigned char *p, size_t n) {
 /* Runs a whole exchange between c and s, answering a credentials request
  * with cred. Returns 0 when both sides succeeded, else the first negative
  * code (from either side). */
-static int exchange(lx_sasl_client *c, lx_sasl_server *s,
-                    const lx_sasl_credentials *cred) {
+static inline int exchange(lx_sasl_client *c, lx_sasl_server *s,
+                           const lx_sasl_credentials *cred) {
   const unsigned char *msg = NULL, *reply = NULL;
   size_t mlen = 0, rlen = 0;
   int rc = lx_sasl_client_initial(c, &msg, &mlen, NULL);
