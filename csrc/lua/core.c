@@ -76,5 +76,6 @@ LXL_EXPORT int luaopen_lxmpp_core(lua_State *L) {
   lua_setfield(L, -2, "version");
   lxl_open_stanza(L);
   lxl_open_xml(L);
+  lxl_open_sasl(L);
   return 1;
 }
