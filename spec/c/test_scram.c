@@ -989,7 +989,7 @@ TEST(server_nonce_is_fresh) {
   lx_sasl_server *s = NULL;
   const unsigned char *out;
   size_t len;
-  char first[200];
+  char first[4096];
   lx_sasl_server_opts_init(&o);
   o.ssdp = 0;
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
