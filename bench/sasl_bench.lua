@@ -33,9 +33,10 @@ end
 -- the server's CPU seconds.
 local function login(c, s, answer)
 	local tc, ts = 0, 0
-	local dt, kind, data = timed(c.initial, c)
+	local dt, initial = timed(c.initial, c)
 	tc = tc + dt
-	dt, kind, data = timed(s.start, s, c.mechanism, kind)
+	local kind, data
+	dt, kind, data = timed(s.start, s, c.mechanism, initial)
 	ts = ts + dt
 	while true do
 		if kind == "need-credentials" then
