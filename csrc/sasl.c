@@ -230,7 +230,7 @@ void lx_sasl_client_opts_init(lx_sasl_client_opts *o) {
 void lx_sasl_client_free(lx_sasl_client *c) {
   if (!c)
     return;
-  buf_free(&c->out);
+  buf_wipe(&c->out); /* PLAIN's message holds the password */
   buf_wipe(&c->plain);
   free(c->authzid);
   free(c->trace);
@@ -467,15 +467,17 @@ const char *lx_sasl_client_mechanism(const lx_sasl_client *c) {
   return c->mech->name;
 }
 
-/* Records a failure as sticky (the caller's mistakes are not). */
-static int client_fail(lx_sasl_client *c, int rc, lx_error *err) {
+/* Records a failure as sticky (the caller's mistakes are not), with its
+ * detail from e, and copies it to the caller's err. */
+static int client_fail(lx_sasl_client *c, int rc, const lx_error *e,
+                       lx_error *err) {
   if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID) {
     c->failed = rc;
-    if (err)
-      c->failure = *err;
-    else
-      c->failure.code = rc;
+    c->failure = *e;
+    c->failure.code = rc;
   }
+  if (err)
+    *err = *e;
   return rc;
 }
 
@@ -519,9 +521,10 @@ int lx_sasl_client_initial(lx_sasl_client *c, const unsigned char **out,
     return client_sticky(c, err);
   if (c->phase != PHASE_NONE)
     return error_set(err, LX_ERR_STATE, "sasl client: already started");
-  int rc = client_first(c, err);
+  lx_error e = {0};
+  int rc = client_first(c, &e);
   if (rc < 0)
-    return client_fail(c, rc, err);
+    return client_fail(c, rc, &e, err);
   *out = out_data(&c->out);
   *len = c->out.len;
   return rc;
@@ -538,32 +541,33 @@ int lx_sasl_client_step(lx_sasl_client *c, const unsigned char *in, size_t len,
     return error_set(err, LX_ERR_STATE, "sasl client: already authenticated");
   if (!in && len)
     return error_set(err, LX_ERR_INVALID, "sasl client: NULL challenge");
+  lx_error e = {0};
   c->out.len = 0;
   if (c->phase == PHASE_NONE && c->mech->family != FAMILY_DIGEST_MD5) {
     /* an empty challenge asks for the initial response */
-    rc = len ? error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+    rc = len ? error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                          "sasl client: a challenge before the initial "
                          "response must be empty")
-             : client_first(c, err);
+             : client_first(c, &e);
   } else if (c->mech->family == FAMILY_SCRAM && c->phase == PHASE_FIRST) {
-    if (!(rc = scram_client_final(c->scram, msg, len, &c->out, err)))
+    if (!(rc = scram_client_final(c->scram, msg, len, &c->out, &e)))
       c->phase = PHASE_SECOND;
   } else if (c->mech->family == FAMILY_SCRAM && c->phase == PHASE_SECOND) {
     /* server-final as a challenge: verify, answer empty */
-    if (!(rc = scram_client_verify(c->scram, msg, len, err)))
+    if (!(rc = scram_client_verify(c->scram, msg, len, &e)))
       c->phase = PHASE_VERIFIED;
   } else if (c->mech->family == FAMILY_DIGEST_MD5 && c->phase == PHASE_NONE) {
-    if (!(rc = digest_client_response(c->digest, msg, len, &c->out, err)))
+    if (!(rc = digest_client_response(c->digest, msg, len, &c->out, &e)))
       c->phase = PHASE_SECOND;
   } else if (c->mech->family == FAMILY_DIGEST_MD5 && c->phase == PHASE_SECOND) {
-    if (!(rc = digest_client_verify(c->digest, msg, len, err)))
+    if (!(rc = digest_client_verify(c->digest, msg, len, &e)))
       c->phase = PHASE_VERIFIED;
   } else {
-    rc = error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+    rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                    "sasl client: %s expects no challenge now", c->mech->name);
   }
   if (rc < 0)
-    return client_fail(c, rc, err);
+    return client_fail(c, rc, &e, err);
   *out = out_data(&c->out);
   *out_len = c->out.len;
   return LX_SASL_RESPONSE;
@@ -579,33 +583,34 @@ int lx_sasl_client_finish(lx_sasl_client *c, const unsigned char *data,
     return error_set(err, LX_ERR_STATE, "sasl client: already authenticated");
   if (!data && len)
     return error_set(err, LX_ERR_INVALID, "sasl client: NULL data");
+  lx_error e = {0};
   switch (c->mech->family) {
   case FAMILY_SCRAM:
   case FAMILY_DIGEST_MD5:
     if (c->phase == PHASE_VERIFIED && len)
-      rc = error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                      "sasl client: unexpected data with <success/>");
     else if (c->phase != PHASE_VERIFIED && (c->phase != PHASE_SECOND || !len))
-      rc = error_set(err, LX_ERR_SASL_SERVER_SIGNATURE,
+      rc = error_set(&e, LX_ERR_SASL_SERVER_SIGNATURE,
                      "sasl client: success without the server's proof "
                      "(%s)",
                      c->mech->family == FAMILY_SCRAM ? "v=" : "rspauth");
     else if (c->phase == PHASE_SECOND)
       rc = c->mech->family == FAMILY_SCRAM
-               ? scram_client_verify(c->scram, msg, len, err)
-               : digest_client_verify(c->digest, msg, len, err);
+               ? scram_client_verify(c->scram, msg, len, &e)
+               : digest_client_verify(c->digest, msg, len, &e);
     break;
   default:
     if (c->phase != PHASE_FIRST)
-      rc = error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                      "sasl client: success before we authenticated");
     else if (len)
-      rc = error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                      "sasl client: %s has no additional data on success",
                      c->mech->name);
   }
   if (rc < 0)
-    return client_fail(c, rc, err);
+    return client_fail(c, rc, &e, err);
   c->authenticated = 1;
   c->phase = PHASE_VERIFIED;
   return 0;

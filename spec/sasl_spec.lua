@@ -181,6 +181,10 @@ describe("lxmpp.sasl client", function()
 		assert.has_error(function() sasl.client{ mechanisms = {}, tls = "yes" } end)
 		assert.has_error(function() sasl.client{ mechanisms = {}, channel_binding = { type = 1 } } end)
 		assert.has_error(function() sasl.client{ mechanisms = {}, keys = { hash = "MD5" } } end)
+		-- a NUL would cut the password short in C
+		assert.has_error(function()
+			sasl.client{ mechanisms = { "PLAIN" }, tls = true, username = "u", password = "pass\0word" }
+		end)
 		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "u", password = "p" })
 		c:close()
 		c:close()
@@ -271,6 +275,10 @@ describe("lxmpp.sasl server", function()
 		assert.is_nil(s.password)
 		assert.has_error(function() s:credentials(true) end) -- nothing pending
 		assert.has_error(function() s:credentials(false, "no-such-condition") end)
+		local s2 = sasl.server{ tls = true }
+		s2:start("PLAIN", "\0juliet\0r0m30")
+		assert.has_error(function() s2:credentials{ password = "r0m30\0x" } end)
+		assert.has_error(function() s2:start("PLAIN\0X", "") end)
 		-- malformed PLAIN, PLAIN without TLS
 		local t = sasl.server{ tls = true }
 		local kind, condition = t:start("PLAIN", "juliet")

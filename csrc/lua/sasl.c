@@ -84,6 +84,32 @@ static const lx_sasl_cb *opt_cb(lua_State *L, int idx, size_t *n) {
   return v;
 }
 
+/* A text option: a string without NUL bytes (a NUL would cut a password
+ * short in C). */
+static const char *opt_text(lua_State *L, int idx, const char *key,
+                            const char *dflt) {
+  const char *v = lxl_opt_string(L, idx, key, dflt);
+  size_t len = 0;
+  if (v && v != dflt) {
+    lua_getfield(L, idx, key);
+    lua_tolstring(L, -1, &len);
+    lua_pop(L, 1);
+    if (strlen(v) != len)
+      luaL_error(L, "option '%s': contains a NUL byte", key);
+  }
+  return v;
+}
+
+/* Argument n as a string without NUL bytes (or NULL when absent and
+ * optional). */
+static const char *arg_text(lua_State *L, int n, int optional) {
+  size_t len;
+  const char *v = optional ? luaL_optlstring(L, n, NULL, &len)
+                           : luaL_checklstring(L, n, &len);
+  luaL_argcheck(L, !v || strlen(v) == len, n, "contains a NUL byte");
+  return v;
+}
+
 static lx_sasl_hash hash_of(lua_State *L, const char *name) {
   for (int h = LX_SASL_SHA1; h <= LX_SASL_SHA512; h++)
     if (strcmp(lx_sasl_hash_name((lx_sasl_hash)h), name) == 0)
@@ -152,13 +178,13 @@ static int l_client(lua_State *L) {
   o.allowed = opt_list(L, 1, "allowed", &o.n_allowed);
   o.cb_types = opt_list(L, 1, "channel_binding_types", &o.n_cb_types);
   o.cb = opt_cb(L, 1, &o.n_cb);
-  o.username = lxl_opt_string(L, 1, "username", NULL);
-  o.password = lxl_opt_string(L, 1, "password", NULL);
-  o.authzid = lxl_opt_string(L, 1, "authzid", NULL);
-  o.host = lxl_opt_string(L, 1, "host", NULL);
-  o.service = lxl_opt_string(L, 1, "service", o.service);
-  o.trace = lxl_opt_string(L, 1, "trace", NULL);
-  o.nonce = lxl_opt_string(L, 1, "nonce", NULL);
+  o.username = opt_text(L, 1, "username", NULL);
+  o.password = opt_text(L, 1, "password", NULL);
+  o.authzid = opt_text(L, 1, "authzid", NULL);
+  o.host = opt_text(L, 1, "host", NULL);
+  o.service = opt_text(L, 1, "service", o.service);
+  o.trace = opt_text(L, 1, "trace", NULL);
+  o.nonce = opt_text(L, 1, "nonce", NULL);
   o.tls = lxl_opt_bool(L, 1, "tls", 0);
   o.require_cb = lxl_opt_bool(L, 1, "require_channel_binding", 0);
   o.require_ssdp = lxl_opt_bool(L, 1, "require_ssdp", 0);
@@ -306,9 +332,9 @@ static int l_server(lua_State *L) {
       (unsigned)lxl_opt_int(L, 1, "iterations", o.iterations, 1, 0x7fffffff);
   o.max_message = (size_t)lxl_opt_int(L, 1, "max_message",
                                       (lua_Integer)o.max_message, 64, 1 << 24);
-  o.host = lxl_opt_string(L, 1, "host", NULL);
-  o.service = lxl_opt_string(L, 1, "service", o.service);
-  o.nonce = lxl_opt_string(L, 1, "nonce", NULL);
+  o.host = opt_text(L, 1, "host", NULL);
+  o.service = opt_text(L, 1, "service", o.service);
+  o.nonce = opt_text(L, 1, "nonce", NULL);
   o.salt = (const unsigned char *)lxl_opt_string(L, 1, "salt", NULL);
   if (o.salt) {
     lua_getfield(L, 1, "salt");
@@ -362,7 +388,7 @@ static int push_result(lua_State *L, lserver *ls, int rc,
 /* s:start(mechanism, initial) */
 static int l_server_start(lua_State *L) {
   lserver *ls = check_server(L);
-  const char *mech = luaL_checkstring(L, 2);
+  const char *mech = arg_text(L, 2, 0);
   size_t len = 0;
   const char *initial = luaL_optlstring(L, 3, NULL, &len);
   const unsigned char *out;
@@ -404,13 +430,13 @@ static int l_server_credentials(lua_State *L) {
   memset(&c, 0, sizeof c);
   if (lua_isboolean(L, 2) && lua_toboolean(L, 2)) {
     c.verdict = LX_SASL_ACCEPT;
-    c.identity = luaL_optstring(L, 3, NULL);
+    c.identity = arg_text(L, 3, 1);
   } else if (lua_isboolean(L, 2)) {
     c.verdict = condition_code(L, luaL_optstring(L, 3, "not-authorized"));
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
-    c.password = lxl_opt_string(L, 2, "password", NULL);
-    c.identity = lxl_opt_string(L, 2, "identity", NULL);
+    c.password = opt_text(L, 2, "password", NULL);
+    c.identity = opt_text(L, 2, "identity", NULL);
     read_keys(L, 2, lx_sasl_server_request(ls->s)->hash, &c.keys);
   }
   const unsigned char *out;
@@ -497,7 +523,7 @@ static int l_server_tostring(lua_State *L) {
  * server_key, salt, iterations (a random 16-byte salt and 10000 iterations
  * when not given) */
 static int l_scram_keys(lua_State *L) {
-  lx_sasl_hash h = hash_of(L, luaL_checkstring(L, 1));
+  lx_sasl_hash h = hash_of(L, arg_text(L, 1, 0));
   size_t pw_len, salt_len = 16;
   const char *pw = luaL_checklstring(L, 2, &pw_len);
   unsigned char random_salt[16], stored[LX_SASL_MAX_HASH],
