@@ -144,30 +144,44 @@ static int put_quoted(buf *b, const char *key, const char *v) {
 
 /* ---- the digest ---------------------------------------------------------- */
 
-/* Appends the form of a UTF-8 string that goes into the hash: ISO 8859-1
- * when every character fits (RFC 2831 2.1.2.1, as Cyrus SASL does for the
- * username, realm and password), else the UTF-8 as is. */
-static int put_secret_part(EVP_MD_CTX *ctx, const char *s, size_t n) {
-  unsigned char latin[256];
-  size_t o = 0, i = 0;
-  for (; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (o == sizeof latin)
-      break;
-    if (c < 0x80) {
-      latin[o++] = c;
-    } else if ((c == 0xc2 || c == 0xc3) && i + 1 < n &&
-               ((unsigned char)s[i + 1] & 0xc0) == 0x80) {
-      latin[o++] = (unsigned char)((c & 0x03) << 6 | (s[i + 1] & 0x3f));
-      i++;
-    } else {
-      break;
-    }
+/* 1 when every character of the n bytes of UTF-8 fits ISO 8859-1 (or,
+ * with ascii set, US-ASCII). */
+static int fits_n(const char *s, size_t n, int ascii) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    if (*p < 0x80)
+      p++;
+    else if (!ascii && (*p == 0xc2 || *p == 0xc3) && end - p > 1 &&
+             (p[1] & 0xc0) == 0x80)
+      p += 2;
+    else
+      return 0;
   }
-  int ok =
-      i == n ? EVP_DigestUpdate(ctx, latin, o) : EVP_DigestUpdate(ctx, s, n);
+  return 1;
+}
+
+static int fits(const char *s, int ascii) {
+  return fits_n(s, strlen(s), ascii);
+}
+
+/* Hashes the form of a UTF-8 string that RFC 2831 2.1.2.1 asks for: ISO
+ * 8859-1 when every character fits (as Cyrus SASL does for the username,
+ * realm and password), else the UTF-8 as is. */
+static int put_secret_part(EVP_MD_CTX *ctx, const char *s, size_t n) {
+  if (!fits_n(s, n, 0))
+    return EVP_DigestUpdate(ctx, s, n) == 1 ? 0 : LX_ERR_INTERNAL;
+  unsigned char latin[64];
+  int ok = 1;
+  for (size_t i = 0, o = 0; ok && i < n; o = 0) {
+    for (; i < n && o < sizeof latin; i++) {
+      unsigned char c = (unsigned char)s[i];
+      latin[o++] =
+          c < 0x80 ? c : (unsigned char)((c & 0x03) << 6 | (s[++i] & 0x3f));
+    }
+    ok = EVP_DigestUpdate(ctx, latin, o) == 1;
+  }
   OPENSSL_cleanse(latin, sizeof latin);
-  return ok == 1 ? 0 : LX_ERR_INTERNAL;
+  return ok ? 0 : LX_ERR_INTERNAL;
 }
 
 static void hex(const unsigned char *p, size_t n, char *out) {
@@ -247,21 +261,6 @@ static int compute(const digest_input *in, int response, char out[33]) {
   OPENSSL_cleanse(h, sizeof h);
   OPENSSL_cleanse(ha1, sizeof ha1);
   return rc;
-}
-
-/* 1 when every character of the UTF-8 string s fits ISO 8859-1 (or, with
- * ascii set, US-ASCII). */
-static int fits(const char *s, int ascii) {
-  const unsigned char *p = (const unsigned char *)s;
-  while (*p) {
-    if (*p < 0x80)
-      p++;
-    else if (!ascii && (*p == 0xc2 || *p == 0xc3) && (p[1] & 0xc0) == 0x80)
-      p += 2;
-    else
-      return 0;
-  }
-  return 1;
 }
 
 /* ---- client -------------------------------------------------------------- */

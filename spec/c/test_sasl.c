@@ -621,6 +621,43 @@ TEST(digest_md5_xmpp_flavour) {
   lx_sasl_client_free(c);
 }
 
+/* RFC 2831 2.1.2.1: a password that fits ISO 8859-1 is hashed as such
+ * (also when long), one that does not as UTF-8. Expected values computed
+ * independently (Python hashlib). */
+TEST(digest_md5_charset) {
+  const unsigned char *out;
+  size_t len;
+  char latin[700] = "";
+  for (int i = 0; i < 300; i++)
+    strcat(latin, "\xc3\xa9"); /* U+00E9 */
+  const char *challenge =
+      "realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\",qop=\"auth\","
+      "algorithm=md5-sess,charset=utf-8";
+  static const struct {
+    const char *pass, *response;
+  } v[] = {{NULL, "response=b13aeb9acdc6f377a98ff9d56327e32c"},
+           {"\xd0\xbf\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c",
+            "response=f312e49c67ed430f39c2a9337d4620a6"}};
+  dvec x = imap;
+  x.service = "xmpp";
+  for (size_t i = 0; i < COUNT(v); i++) {
+    lx_sasl_client *c = md5_client(&x, v[i].pass ? v[i].pass : latin);
+    CHECK_INT(lx_sasl_client_step(c, U(challenge), strlen(challenge), &out,
+                                  &len, NULL),
+              LX_SASL_RESPONSE);
+    CHECK(strstr(str(out, len), v[i].response) != NULL);
+    lx_sasl_client_free(c);
+  }
+  /* without charset=utf-8 a non-ASCII username cannot be sent */
+  x.user = "chr\xc3\xafs";
+  lx_sasl_client *c = md5_client(&x, "secret");
+  const char *latin1_only = "nonce=\"OA6MG9tEQGm2hh\",algorithm=md5-sess";
+  CHECK_INT(lx_sasl_client_step(c, U(latin1_only), strlen(latin1_only), &out,
+                                &len, NULL),
+            LX_ERR_SASL_MALFORMED_REQUEST);
+  lx_sasl_client_free(c);
+}
+
 TEST(digest_md5_failures) {
   const unsigned char *out;
   size_t len;
@@ -964,6 +1001,7 @@ int main(void) {
   RUN(external_and_anonymous);
   RUN(digest_md5_rfc2831);
   RUN(digest_md5_xmpp_flavour);
+  RUN(digest_md5_charset);
   RUN(digest_md5_failures);
   RUN(our_client_our_server_tls13);
   RUN(our_client_our_server_tls12);
