@@ -74,8 +74,11 @@ int lx_scram_derive(lx_sasl_hash h, const char *password, size_t len,
   char *pw;
   size_t pw_len;
   int rc = sasl_prep_password(password, len, &pw, &pw_len, err);
-  if (rc)
-    return rc;
+  if (rc) /* PRECIS's detail names a code point of the password: not shown */
+    return rc == LX_ERR_NOMEM ? rc
+                              : error_set(err, rc,
+                                          "scram: the password is not "
+                                          "allowed by OpaqueString");
   rc = derive_prepared(md, lx_sasl_hash_size(h), pw, pw_len, salt, salt_len,
                        iterations, client_key, stored_key, server_key);
   OPENSSL_cleanse(pw, pw_len);

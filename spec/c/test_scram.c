@@ -1007,6 +1007,129 @@ TEST(server_nonce_is_fresh) {
   lx_sasl_server_free(s);
 }
 
+/* ---- password and username preparation ---- */
+
+/* The StoredKey of a password as hex, or "refused". */
+static const char *stored_of(const char *pw) {
+  static char out[41];
+  unsigned char sk[20];
+  lx_error e;
+  int rc = lx_scram_derive(LX_SASL_SHA1, pw, strlen(pw), U("salt"), 4, 1, NULL,
+                           sk, NULL, &e);
+  snprintf(out, sizeof out, "%s", rc ? "refused" : hex(sk, 20));
+  return out;
+}
+
+static int same_password(const char *a, const char *b) {
+  char ka[41];
+  snprintf(ka, sizeof ka, "%s", stored_of(a));
+  return strcmp(ka, "refused") != 0 && strcmp(ka, stored_of(b)) == 0;
+}
+
+/* RFC 4013 §3's examples through OpaqueString (RFC 8265 §4.2), which SCRAM
+ * uses as SASLprep's successor. Where the two agree, the RFC 4013 result;
+ * where RFC 8265 differs, its behaviour (noted per line). */
+TEST(password_preparation_rfc4013) {
+  /* agreeing rows */
+  CHECK(same_password("user", "user"));
+  CHECK(!same_password("USER", "user"));   /* no case mapping: "USER" */
+  CHECK_STR(stored_of("\x07"), "refused"); /* U+0007: prohibited */
+  /* both map non-ASCII spaces to U+0020 and normalise (NFKC / NFC) */
+  CHECK(same_password("I\xc2\xa0X", "I X"));
+  CHECK(same_password("\xc3\xa9", "e\xcc\x81"));
+  /* RFC 4013: I<U+00AD>X -> "IX" (mapped to nothing); RFC 8265: U+00AD is
+   * a default-ignorable code point, disallowed */
+  CHECK_STR(stored_of("I\xc2\xadX"), "refused");
+  /* RFC 4013: U+00AA -> "a" and U+2168 -> "IX" (NFKC); RFC 8265 keeps them
+   * (NFC; compatibility characters are allowed in FreeformClass) */
+  CHECK(!same_password("\xc2\xaa", "a"));
+  CHECK(same_password("\xc2\xaa", "\xc2\xaa"));
+  CHECK(!same_password("\xe2\x85\xa8", "IX"));
+  /* RFC 4013: <U+0627><U+0031> fails the bidi check; RFC 8265 has no
+   * directionality rule for OpaqueString */
+  CHECK(strcmp(stored_of("\xd8\xa7"
+                         "1"),
+               "refused") != 0);
+  /* empty and invalid UTF-8 */
+  CHECK_STR(stored_of(""), "refused");
+  CHECK_STR(stored_of("\xc3"), "refused");
+}
+
+/* The same rules hold end to end, and a refused password's detail does not
+ * name its code points. */
+TEST(password_preparation_end_to_end) {
+  static const struct {
+    const char *client, *server;
+    int rc;
+  } v[] = {{"pass\xc2\xa0word", "pass word", 0},
+           {"\xe2\x85\xa8", "\xe2\x85\xa8", 0},
+           {"\xe2\x85\xa8", "IX", LX_ERR_SASL_NOT_AUTHORIZED},
+           {"caf\xc3\xa9", "cafe\xcc\x81", 0}};
+  for (size_t i = 0; i < COUNT(v); i++) {
+    vector x = rfc5802;
+    x.pass = v[i].client;
+    lx_sasl_client *c = vector_client(&x);
+    lx_sasl_server *s = vector_server(&rfc5802);
+    lx_sasl_credentials cred = pencil_12;
+    cred.password = v[i].server;
+    CHECK_INT(exchange(c, s, &cred), v[i].rc);
+    lx_sasl_client_free(c);
+    lx_sasl_server_free(s);
+  }
+  const char *offered[] = {"SCRAM-SHA-1"};
+  lx_sasl_client_opts o;
+  lx_sasl_client *c = NULL;
+  lx_error e;
+  lx_sasl_client_opts_init(&o);
+  o.offered = offered;
+  o.n_offered = 1;
+  o.username = "user";
+  o.password = "I\xc2\xadX";
+  CHECK_INT(lx_sasl_client_new(&c, &o, &e), LX_ERR_INVALID);
+  CHECK(strstr(e.detail, "OpaqueString") != NULL);
+  CHECK(strstr(e.detail, "U+") == NULL);
+  unsigned char k[20];
+  CHECK_INT(lx_scram_derive(LX_SASL_SHA1, o.password, strlen(o.password),
+                            U("s"), 1, 1, k, NULL, NULL, &e),
+            LX_ERR_INVALID);
+  CHECK(strstr(e.detail, "U+") == NULL);
+}
+
+/* The server prepares the username as a localpart (UsernameCaseMapped). */
+TEST(username_preparation) {
+  static const struct {
+    const char *sent, *prepared; /* NULL: refused */
+  } v[] = {{"USER", "user"},
+           {"\xef\xbc\xb5\xef\xbc\xb3\xef\xbc\xa5\xef\xbc\xb2",
+            "user"}, /* full-width USER: width-mapped, case-mapped */
+           {"\xce\x9f\xce\x94\xce\x9f\xce\xa3", "\xce\xbf\xce\xb4\xce\xbf"
+                                                "\xcf\x82"}, /* final sigma */
+           {"I\xc2\xadX", NULL}, /* default ignorable */
+           /* RFC 5893's bidi rule: an RTL label may end with a digit (RFC
+            * 4013's <U+0627><U+0031> passes) but not start with one */
+           {"\xd8\xa7"
+            "1",
+            "\xd8\xa7"
+            "1"},
+           {"1\xd8\xa7", NULL},
+           {"a b", NULL},           /* space */
+           {"\xe2\x85\xa8", NULL}}; /* compatibility character */
+  for (size_t i = 0; i < COUNT(v); i++) {
+    char msg[128];
+    lx_error e;
+    snprintf(msg, sizeof msg, "n,,n=%s,r=abc", v[i].sent);
+    lx_sasl_server *s = vector_server(&rfc5802);
+    int rc = server_first_reply(s, "SCRAM-SHA-1", msg, &e);
+    if (v[i].prepared) {
+      CHECK_INT(rc, LX_SASL_NEED_CREDENTIALS);
+      CHECK_STR(lx_sasl_server_request(s)->username, v[i].prepared);
+    } else {
+      CHECK_INT(rc, LX_ERR_SASL_NOT_AUTHORIZED);
+    }
+    lx_sasl_server_free(s);
+  }
+}
+
 int main(void) {
   RUN(client_vectors);
   RUN(server_vectors_with_password);
@@ -1015,6 +1138,9 @@ int main(void) {
   RUN(derive_rfc5802_keys);
   RUN(derive_rfc6070_pbkdf2);
   RUN(derive_rejects_bad_input);
+  RUN(password_preparation_rfc4013);
+  RUN(password_preparation_end_to_end);
+  RUN(username_preparation);
   RUN(xep0474_server);
   RUN(xep0474_ssdp_input);
   RUN(xep0474_client);
