@@ -174,9 +174,10 @@ static int put_secret_part(EVP_MD_CTX *ctx, const char *s, size_t n) {
   int ok = 1;
   for (size_t i = 0, o = 0; ok && i < n; o = 0) {
     for (; i < n && o < sizeof latin; i++) {
-      unsigned char c = (unsigned char)s[i];
-      latin[o++] =
-          c < 0x80 ? c : (unsigned char)((c & 0x03) << 6 | (s[++i] & 0x3f));
+      unsigned c = (unsigned char)s[i];
+      if (c >= 0x80) /* C2 or C3 and a continuation byte: fits_n said so */
+        c = (c & 0x03u) << 6 | ((unsigned char)s[++i] & 0x3fu);
+      latin[o++] = (unsigned char)c;
     }
     ok = EVP_DigestUpdate(ctx, latin, o) == 1;
   }

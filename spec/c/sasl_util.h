@@ -62,6 +62,8 @@ static inline int exchange(lx_sasl_client *c, lx_sasl_server *s,
                            const lx_sasl_credentials *cred) {
   const unsigned char *msg = NULL, *reply = NULL;
   size_t mlen = 0, rlen = 0;
+  if (!c || !s)
+    return LX_ERR_INVALID; /* a creation the test CHECKed failed */
   int rc = lx_sasl_client_initial(c, &msg, &mlen, NULL);
   if (rc < 0)
     return rc;
