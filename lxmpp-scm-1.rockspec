@@ -37,6 +37,8 @@ build = {
 				"csrc/scram.c",
 				"csrc/serialize.c",
 				"csrc/stanza.c",
+				"csrc/tls.c",
+				"csrc/tlscert.c",
 				"csrc/xml.c",
 				"csrc/xmlchar.c",
 				"csrc/lua/core.c",

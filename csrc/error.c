@@ -53,10 +53,16 @@ const char *lx_strerror(int code) {
   case LX_ERR_SASL_SERVER_SIGNATURE: return "sasl-server-signature-invalid";
   case LX_ERR_SASL_DOWNGRADE: return "sasl-downgrade-detected";
 
-  case LX_ERR_JID_MALFORMED:
-    return "jid-malformed";
+  case LX_ERR_JID_MALFORMED: return "jid-malformed";
 
-    /* TLS */
+  case LX_ERR_TLS_HANDSHAKE: return "tls-handshake-failed";
+  case LX_ERR_TLS_CERT_INVALID: return "tls-certificate-invalid";
+  case LX_ERR_TLS_HOSTNAME_MISMATCH: return "tls-hostname-mismatch";
+  case LX_ERR_TLS_PROTOCOL: return "tls-protocol-error";
+  case LX_ERR_TLS_CLOSED: return "tls-closed";
+  case LX_ERR_TLS_TRUNCATED: return "tls-truncated";
+  case LX_ERR_TLS_CB_UNAVAILABLE:
+    return "tls-channel-binding-unavailable";
 
     /* the connection */
   }

@@ -95,6 +95,13 @@ enum lx_err {
   LX_ERR_JID_MALFORMED = -300, /* "jid-malformed" */
 
   /* TLS (-400 to -499) */
+  LX_ERR_TLS_HANDSHAKE = -400,         /* "tls-handshake-failed" */
+  LX_ERR_TLS_CERT_INVALID = -401,      /* "tls-certificate-invalid" */
+  LX_ERR_TLS_HOSTNAME_MISMATCH = -402, /* "tls-hostname-mismatch" */
+  LX_ERR_TLS_PROTOCOL = -403,          /* "tls-protocol-error" */
+  LX_ERR_TLS_CLOSED = -404,            /* "tls-closed" */
+  LX_ERR_TLS_TRUNCATED = -405,         /* "tls-truncated" */
+  LX_ERR_TLS_CB_UNAVAILABLE = -406,    /* "tls-channel-binding-unavailable" */
 
   /* the connection (-500 to -599) */
 };
@@ -145,7 +152,8 @@ size_t lx_stanza_memory(const lx_stanza *s);
  * They return 0, LX_ERR_INVALID (with the reason in err), or LX_ERR_NOMEM.
  * `e` must belong to `s`. */
 
-/* Appends a child element; *out (optional) receives it. */
+/* Appends a child element; *out (optional) receives it. `ns` NULL puts the
+ * child in its parent's namespace; "" puts it in no namespace. */
 int lx_elem_add_child(lx_stanza *s, lx_elem *e, const char *ns,
                       const char *name, lx_elem **out, lx_error *err);
 /* Sets an attribute, replacing a value already set for the same ns and name.
@@ -257,6 +265,10 @@ void lx_parser_free(lx_parser *p);
  * the fault stay available.
  */
 ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len);
+
+/* 1 when the parser stopped after the lx_parser_stop_after() element (the
+ * stop may fall on the last byte fed), else 0. */
+int lx_parser_stopped(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
  * completes (both NULL: never stop). The strings are copied. Returns 0,
@@ -620,6 +632,326 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
 /* ------------------------------------------------------------------------ */
 /* TLS on memory BIOs                                                        */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * TLS for one connection, without sockets: the caller moves ciphertext
+ * between the network and an lx_tls, and plaintext between the lx_tls and
+ * the XML layer. OpenSSL 3 does the protocol on a memory BIO whose two
+ * buffers lxmpp owns: what the caller feeds (bounded) and what is waiting
+ * to be sent (bounded by lx_tls_write's refusal to take more). Both are
+ * released whenever they are empty, so an idle session holds no buffer.
+ *
+ *   lx_tls_ctx  configuration shared by many connections: role, versions,
+ *               trust, certificates (several per server, chosen by SNI),
+ *               ALPN, session cache. Immutable once its first lx_tls exists.
+ *   lx_tls      one connection's TLS: handshake, application data, close,
+ *               peer certificate, channel bindings, resumable session.
+ *
+ * Defaults follow RFC 7590 and BCP 195: TLS 1.2 at least, forward-secret
+ * cipher suites, no renegotiation (RFC 6120 §5.3.5), no compression; a
+ * client verifies the server's chain against the system store and its name
+ * against the reference identity given to lx_tls_new() (the JID's domain,
+ * never the host connected to: RFC 6120 §13.7.2), which is also sent as SNI.
+ * Turning verification off takes an explicit LX_TLS_VERIFY_NONE.
+ *
+ * OpenSSL itself reads the clock (certificate validity, ticket lifetimes)
+ * and, for CA files and directories, the file system; lxmpp does neither.
+ * A context may be shared by threads once its first session exists; one
+ * lx_tls must be used by one thread at a time.
+ */
+typedef struct lx_tls_ctx lx_tls_ctx;
+typedef struct lx_tls lx_tls;
+typedef struct lx_tls_session lx_tls_session;
+
+typedef enum lx_tls_role { LX_TLS_CLIENT = 1, LX_TLS_SERVER } lx_tls_role;
+
+/* How the peer's certificate is checked. */
+typedef enum lx_tls_verify {
+  LX_TLS_VERIFY_DEFAULT = 0, /* REQUIRED for a client, NONE for a server */
+  /* client: no check fails the handshake (lx_tls_verify_result() still
+   * says what a check found); server: asks for no client certificate */
+  LX_TLS_VERIFY_NONE,
+  /* client: check, but let the handshake complete and leave the verdict to
+   * lx_tls_verify_result() (s2s with dialback); server: ask for a client
+   * certificate, accept its absence or failure, report them the same way */
+  LX_TLS_VERIFY_OPTIONAL,
+  /* the handshake fails unless the peer's chain is trusted and, when a
+   * reference identity was given, matches it; a server requires a client
+   * certificate */
+  LX_TLS_VERIFY_REQUIRED
+} lx_tls_verify;
+
+/* Protocol versions, as on the wire. */
+#define LX_TLS_V1_2 0x0303
+#define LX_TLS_V1_3 0x0304
+
+typedef struct lx_tls_opts {
+  int min_version;       /* LX_TLS_V1_2 (default) or LX_TLS_V1_3 */
+  int max_version;       /* 0 (default): the newest OpenSSL supports */
+  lx_tls_verify verify;  /* LX_TLS_VERIFY_DEFAULT */
+  const char *ciphers;   /* TLS 1.2 cipher list in OpenSSL syntax; NULL
+                            (default): forward-secret suites, AEAD first */
+  int tickets;           /* session tickets (1) */
+  size_t session_cache;  /* server: sessions cached for TLS 1.2 session-ID
+                            resumption (1024); 0: none */
+  size_t max_recv_bytes; /* ciphertext held ahead of lx_tls_read (17408) */
+  size_t max_send_bytes; /* ciphertext pending before lx_tls_write takes no
+                            more plaintext (32768) */
+} lx_tls_opts;
+
+/* Fills `o` with the defaults given above. */
+void lx_tls_opts_init(lx_tls_opts *o);
+
+/* Creates a context for `role` (opts NULL: defaults; copied). Returns 0,
+ * LX_ERR_INVALID (bad role, version or cipher list), LX_ERR_NOMEM or
+ * LX_ERR_INTERNAL. */
+int lx_tls_ctx_new(lx_tls_ctx **out, lx_tls_role role, const lx_tls_opts *opts,
+                   lx_error *err);
+/* Drops the caller's reference: the context lives on while sessions made
+ * from it do, and is released with the last of them. */
+void lx_tls_ctx_free(lx_tls_ctx *ctx);
+
+/*
+ * Configuration. Each returns 0, LX_ERR_INVALID (unparsable PEM, a key that
+ * does not match its certificate, an encrypted key, a file that cannot be
+ * read; err says which), LX_ERR_NOMEM, or LX_ERR_STATE once a session has
+ * been made from the context.
+ */
+
+/* Adds a certificate (PEM: the leaf first, then any intermediates) with its
+ * private key (PEM, unencrypted). A client has at most one, sent when the
+ * server asks (SASL EXTERNAL). A server may have several: the first is the
+ * default; for each connection the first whose names match the client's SNI
+ * is used (wildcards per RFC 6125), else the default. The key bytes are not
+ * kept; the caller wipes its copy. */
+int lx_tls_ctx_add_cert(lx_tls_ctx *ctx, const char *cert_pem, size_t cert_len,
+                        const char *key_pem, size_t key_len, lx_error *err);
+/* The same from two PEM files (read now). */
+int lx_tls_ctx_add_cert_file(lx_tls_ctx *ctx, const char *cert_path,
+                             const char *key_path, lx_error *err);
+
+/* Trust anchors for verifying the peer. Without any, the system store is
+ * used; with any, only those configured. PEM may hold several certificates.
+ * A file is read now; a directory (hashed, as c_rehash makes) is searched by
+ * OpenSSL during verification. */
+int lx_tls_ctx_add_ca(lx_tls_ctx *ctx, const char *pem, size_t len,
+                      lx_error *err);
+int lx_tls_ctx_add_ca_file(lx_tls_ctx *ctx, const char *path, lx_error *err);
+int lx_tls_ctx_add_ca_dir(lx_tls_ctx *ctx, const char *path, lx_error *err);
+
+/* ALPN (RFC 7301) protocol names, e.g. "xmpp-client" (XEP-0368). A client
+ * offers them in this order. A server picks the first of its own that the
+ * client offers, refuses the handshake (no_application_protocol) when the
+ * client offers only others, and goes on without ALPN when the client
+ * offers none. Names are 1 to 255 bytes. */
+int lx_tls_ctx_set_alpn(lx_tls_ctx *ctx, const char *const *protocols,
+                        size_t count, lx_error *err);
+
+/*
+ * A session for one connection, holding a reference to `ctx`. `peer_name`
+ * is the reference identity the peer's certificate must match (RFC 6125):
+ * for a client the server's domain (the JID's domain), also sent as SNI
+ * unless it is an IP address; required unless verification is NONE. A
+ * server may pass the domain it expects in a client certificate (s2s), or
+ * NULL. Returns 0, LX_ERR_INVALID (bad or missing name), LX_ERR_STATE (a
+ * server context without a certificate), LX_ERR_NOMEM or LX_ERR_INTERNAL.
+ */
+int lx_tls_new(lx_tls **out, lx_tls_ctx *ctx, const char *peer_name,
+               lx_error *err);
+void lx_tls_free(lx_tls *t);
+
+typedef enum lx_tls_state {
+  LX_TLS_HANDSHAKING = 1, /* before and during the handshake */
+  LX_TLS_OPEN,            /* application data flows both ways */
+  LX_TLS_CLOSED,          /* the peer's close_notify arrived: no more data */
+  LX_TLS_FAILED           /* a sticky error: see lx_tls_error() */
+} lx_tls_state;
+
+lx_tls_state lx_tls_get_state(const lx_tls *t);
+/* The sticky error (code 0 when none), valid until lx_tls_free(). */
+const lx_error *lx_tls_error(const lx_tls *t);
+
+/*
+ * Advances the handshake with what has been received. A client calls it
+ * once to queue its ClientHello; afterwards lx_tls_recv() drives it.
+ * Returns 1 once the handshake is complete, 0 while it waits for the peer,
+ * or the sticky error: LX_ERR_TLS_CERT_INVALID, LX_ERR_TLS_HOSTNAME_MISMATCH
+ * (the peer's certificate failed verification), LX_ERR_TLS_HANDSHAKE
+ * (anything else: no common version, cipher or ALPN protocol, an alert from
+ * the peer, bytes that are not TLS), LX_ERR_NOMEM. After a failure the
+ * pending output may hold an alert for the peer: send it, then close.
+ */
+int lx_tls_handshake(lx_tls *t);
+
+/*
+ * Takes ciphertext from the network. Returns how many bytes were taken:
+ * fewer than `len` when max_recv_bytes are already waiting for
+ * lx_tls_read(); read, then give the rest again. Drives the handshake (see
+ * lx_tls_handshake() for its errors, returned here). Bytes after the peer's
+ * close_notify are taken and ignored. Returns LX_ERR_STATE after
+ * lx_tls_recv_eof(), LX_ERR_NOMEM (nothing taken; not sticky).
+ */
+ssize_t lx_tls_recv(lx_tls *t, const char *data, size_t len);
+
+/* Tells that the transport reached end of file. During the handshake this
+ * fails it (returned); afterwards lx_tls_read() tells a clean close
+ * (LX_ERR_TLS_CLOSED) from a truncation (LX_ERR_TLS_TRUNCATED). */
+int lx_tls_recv_eof(lx_tls *t);
+
+/*
+ * Gives up to `cap` bytes of plaintext. Returns the count; 0 when more
+ * ciphertext is needed (or the handshake is not done); LX_ERR_TLS_CLOSED
+ * once the peer's close_notify has been read (every call after); or a
+ * sticky error: LX_ERR_TLS_TRUNCATED (the transport ended without
+ * close_notify), LX_ERR_TLS_PROTOCOL (bad record, fatal alert),
+ * LX_ERR_NOMEM, or the handshake's errors. Reading may queue output (a
+ * key update, an alert): check lx_tls_peek_send() afterwards. Read until it
+ * returns 0 or less after each lx_tls_recv().
+ */
+ssize_t lx_tls_read(lx_tls *t, char *out, size_t cap);
+
+/*
+ * Encrypts plaintext for the peer. Returns how many bytes were taken: all
+ * of them, or fewer (perhaps 0) once max_send_bytes of ciphertext are
+ * waiting to be sent; send, then give the rest again. Returns LX_ERR_STATE
+ * before the handshake is complete or after lx_tls_close(), or the sticky
+ * error.
+ */
+ssize_t lx_tls_write(lx_tls *t, const char *data, size_t len);
+
+/* The ciphertext waiting to be sent: sets *data and returns its length (0:
+ * nothing). The bytes stay valid until the next call on `t`. */
+size_t lx_tls_peek_send(lx_tls *t, const char **data);
+/* Marks the first `n` pending bytes as sent (n larger than pending: all). */
+void lx_tls_consume_send(lx_tls *t, size_t n);
+
+/* Queues a close_notify; nothing can be written after it, and reading goes
+ * on until the peer's close_notify (LX_ERR_TLS_CLOSED). Returns 0 (also
+ * when already queued), LX_ERR_STATE during the handshake, or the sticky
+ * error. */
+int lx_tls_close(lx_tls *t);
+
+/* After the handshake: the protocol version ("TLSv1.3") and cipher suite
+ * names, or NULL before. Static strings. */
+const char *lx_tls_version(const lx_tls *t);
+const char *lx_tls_cipher(const lx_tls *t);
+/* Whether the handshake resumed an earlier session (1) or not (0). */
+int lx_tls_resumed(const lx_tls *t);
+/* The ALPN protocol agreed on: returns 1 and sets *proto (not NUL-
+ * terminated, valid until lx_tls_free) and *len, or 0 when there is none. */
+int lx_tls_alpn(const lx_tls *t, const char **proto, size_t *len);
+/* A client: the reference identity given to lx_tls_new(). A server: the
+ * name the client asked for with SNI, or NULL. Valid until lx_tls_free. */
+const char *lx_tls_server_name(const lx_tls *t);
+
+/* The verdict on the peer's certificate chain and name after the handshake
+ * (also under VERIFY_NONE and OPTIONAL): 0 when verified, else
+ * LX_ERR_TLS_CERT_INVALID (no certificate, untrusted, expired...) or
+ * LX_ERR_TLS_HOSTNAME_MISMATCH, with OpenSSL's reason in err;
+ * LX_ERR_STATE before the handshake is complete. */
+int lx_tls_verify_result(const lx_tls *t, lx_error *err);
+
+/* The peer's certificate in DER, in a new malloc()ed buffer the caller
+ * free()s. Returns 1, 0 when the peer sent none, or LX_ERR_NOMEM. */
+int lx_tls_peer_cert(const lx_tls *t, unsigned char **der, size_t *len);
+
+/* Identities in the peer certificate's subjectAltName (XEP-0178). */
+typedef enum lx_tls_name_type {
+  LX_TLS_NAME_DNS = 1,   /* dNSName: a domain, maybe a wildcard */
+  LX_TLS_NAME_XMPP_ADDR, /* id-on-xmppAddr (RFC 6120 §13.7.1.4): a JID */
+  LX_TLS_NAME_SRV        /* id-on-dnsSRV (RFC 4985): "_xmpp-client.domain" */
+} lx_tls_name_type;
+/* The i-th of those identities, in certificate order (names holding a NUL
+ * byte are skipped): returns 1 and sets *type and *value (NUL-terminated,
+ * valid until lx_tls_free), 0 past the last or without a peer certificate,
+ * or LX_ERR_NOMEM. */
+int lx_tls_peer_name(lx_tls *t, size_t i, lx_tls_name_type *type,
+                     const char **value);
+
+/*
+ * Channel bindings for SASL -PLUS mechanisms, after the handshake:
+ * - tls-exporter (RFC 9266): 32 bytes exported with the label
+ *   "EXPORTER-Channel-Binding" and no context. Always on TLS 1.3; on TLS 1.2
+ *   only when Extended Master Secret (RFC 7627) was negotiated, as RFC 9266
+ *   §4.2 requires (renegotiation, which would also forbid it, is off).
+ * - tls-server-end-point (RFC 5929 §4.1): the hash of the server's
+ *   certificate with the hash of its signature algorithm (MD5 and SHA-1
+ *   become SHA-256); a client hashes the peer's, a server its own.
+ *   Unavailable for signatures without one hash (Ed25519).
+ * - tls-unique (RFC 5929 §3.1): the first Finished message of the latest
+ *   handshake (the client's, or the server's when resumed). TLS 1.2 only,
+ *   and only with Extended Master Secret (the triple handshake attack).
+ */
+typedef enum lx_tls_cb_type {
+  LX_TLS_CB_EXPORTER = 1,
+  LX_TLS_CB_SERVER_END_POINT,
+  LX_TLS_CB_UNIQUE
+} lx_tls_cb_type;
+#define LX_TLS_CB_MAX 64 /* bytes enough for any channel binding */
+/* The type's name for GS2 headers ("tls-exporter"), or NULL. */
+const char *lx_tls_cb_name(lx_tls_cb_type type);
+/* Writes the channel binding data into out (cap bytes; LX_TLS_CB_MAX is
+ * enough), its length in *len. Returns 0, LX_ERR_TLS_CB_UNAVAILABLE (not
+ * defined for this session; err says why), LX_ERR_STATE (handshake not
+ * complete), LX_ERR_INVALID (unknown type, cap too small). */
+int lx_tls_channel_binding(const lx_tls *t, lx_tls_cb_type type,
+                           unsigned char *out, size_t cap, size_t *len,
+                           lx_error *err);
+
+/*
+ * Session resumption, for a client. With TLS 1.3 the server's tickets come
+ * after the handshake and are taken in by lx_tls_read(); ask after reading.
+ * lx_tls_get_session() returns 1 and a new session object in *out (the
+ * caller frees it with lx_tls_session_free), 0 when none is resumable yet,
+ * or LX_ERR_NOMEM. The object remembers the reference identity and whether
+ * the peer was verified. lx_tls_set_session(), before the handshake starts,
+ * offers it for resumption (the caller keeps its object): LX_ERR_INVALID
+ * when it belongs to another reference identity or was not verified while
+ * this session's context verifies; LX_ERR_STATE for a server or after the
+ * handshake started. A resumed handshake skips certificate verification:
+ * lx_tls_verify_result() then gives the original verdict.
+ */
+int lx_tls_get_session(const lx_tls *t, lx_tls_session **out);
+int lx_tls_set_session(lx_tls *t, const lx_tls_session *s, lx_error *err);
+void lx_tls_session_free(lx_tls_session *s);
+
+/*
+ * Throwaway certificates, made in memory for tests, demos and development,
+ * so that no private key is ever committed. Validity starts an hour ago
+ * (OpenSSL reads the clock). PEM strings are malloc()ed: release a key with
+ * lx_tls_pem_free(), which wipes it.
+ */
+typedef enum lx_tls_key_type {
+  LX_TLS_KEY_P256 = 0, /* ECDSA P-256 with SHA-256 (default) */
+  LX_TLS_KEY_ED25519   /* Ed25519 (no tls-server-end-point) */
+} lx_tls_key_type;
+
+typedef struct lx_tls_cert_spec {
+  const char *domain;  /* subjectAltName dNSName (and CN), or NULL */
+  const char *jid;     /* subjectAltName id-on-xmppAddr, or NULL */
+  lx_tls_key_type key; /* LX_TLS_KEY_P256 */
+  unsigned days;       /* validity; 0 means 7 */
+} lx_tls_cert_spec;
+
+/* A self-signed certificate and its key for spec (domain or jid needed).
+ * Returns 0, LX_ERR_INVALID, LX_ERR_NOMEM or LX_ERR_INTERNAL. */
+int lx_tls_cert_selfsigned(const lx_tls_cert_spec *spec, char **cert_pem,
+                           char **key_pem, lx_error *err);
+
+/* A throwaway certificate authority: its key stays in memory and is wiped
+ * by lx_tls_ca_free(). `name` is its common name (1 to 64 bytes). Returns 0,
+ * LX_ERR_INVALID, LX_ERR_NOMEM or LX_ERR_INTERNAL. */
+typedef struct lx_tls_ca lx_tls_ca;
+int lx_tls_ca_new(lx_tls_ca **out, const char *name, lx_error *err);
+void lx_tls_ca_free(lx_tls_ca *ca);
+/* The CA's certificate (PEM) to trust; valid until lx_tls_ca_free. */
+const char *lx_tls_ca_cert(const lx_tls_ca *ca);
+/* A certificate signed by the CA, and its key. Same returns as
+ * lx_tls_cert_selfsigned(). */
+int lx_tls_ca_issue(lx_tls_ca *ca, const lx_tls_cert_spec *spec,
+                    char **cert_pem, char **key_pem, lx_error *err);
+/* Wipes and frees a PEM string from these functions. NULL is a no-op. */
+void lx_tls_pem_free(char *pem);
 
 /* ------------------------------------------------------------------------ */
 /* The sans-I/O connection                                                   */

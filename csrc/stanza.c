@@ -120,6 +120,10 @@ int lx_stanza_new(lx_stanza **out, const char *ns, const char *name,
 int lx_elem_add_child(lx_stanza *s, lx_elem *e, const char *ns,
                       const char *name, lx_elem **out, lx_error *err) {
   lx_elem *c;
+  if (!ns)
+    ns = e->ns;
+  else if (!*ns)
+    ns = NULL;
   int rc = new_elem(&s->arena, ns, name, &c, err);
   if (rc)
     return rc;

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "stanza.h"
 #include "xmlchar.h"
+#include "xmlscan.h"
 
 #include <expat.h>
 #include <limits.h>
@@ -17,6 +18,14 @@
 #include <strings.h>
 
 #define NS_SEP '\1'
+
+/* Reparse deferral (expat >= 2.6, and Debian's 2.5 with the CVE-2023-52425
+ * backport) holds back complete input when a small read finishes a token;
+ * xmlscan does that job without stalling, so deferral is turned off where
+ * the library has it. */
+XMLPARSEAPI(XML_Bool)
+XML_SetReparseDeferralEnabled(XML_Parser parser, XML_Bool enabled);
+#pragma weak XML_SetReparseDeferralEnabled
 
 enum state {
   BEFORE_ROOT, /* waiting for the stream header (or the document element) */
@@ -39,7 +48,9 @@ struct lx_parser {
   lx_error error;
 
   /* byte positions, counted from the start of the current stream */
-  uint64_t fed;    /* bytes handed to expat */
+  xml_scan scan; /* scan.pos: bytes taken so far */
+  unsigned char first_byte;
+  buf held;        /* taken bytes not yet handed to expat (see xmlscan.h) */
   uint64_t anchor; /* where the pending (unconsumed) data starts */
   uint64_t stop_pos;
 
@@ -131,6 +142,15 @@ static void drop_events(event_queue *q) {
 static uint64_t event_end(lx_parser *p) {
   return (uint64_t)XML_GetCurrentByteIndex(p->xp) +
          (uint64_t)XML_GetCurrentByteCount(p->xp);
+}
+
+/* The slices fed to expat bound unfinished elements; this bounds those that
+ * complete inside one slice. */
+static int too_big(lx_parser *p) {
+  if (event_end(p) - p->anchor <= p->opts.max_stanza_bytes)
+    return 0;
+  fail_limit(p, "max_stanza_bytes", p->opts.max_stanza_bytes);
+  return 1;
 }
 
 /* ---- names ----------------------------------------------------------- */
@@ -273,7 +293,7 @@ nomem:
 }
 
 static void open_stream(lx_parser *p, const qname *q, const XML_Char **atts) {
-  if (header_ok(p, q))
+  if (header_ok(p, q) || too_big(p))
     return;
   p->stanza = stanza_alloc();
   if (!p->stanza ||
@@ -348,6 +368,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
 
 static void finish_stanza(lx_parser *p) {
   lx_elem *root = p->stanza->root;
+  if (too_big(p))
+    return;
   if (push_event(p, LX_PARSE_STANZA, p->stanza)) {
     fail_nomem(p);
     return;
@@ -429,11 +451,14 @@ static void XMLCALL on_xml_decl(void *ud, const XML_Char *version,
   lx_parser *p = ud;
   (void)standalone;
   if (version && strcmp(version, "1.0") != 0)
-    fail(p, LX_ERR_UNSUPPORTED_VERSION, "XML version '%s': only 1.0", version);
+    fail(p, LX_ERR_RESTRICTED_XML, "XML version '%s': only 1.0", version);
   else if (encoding && strcasecmp(encoding, "UTF-8") != 0)
     fail(p, LX_ERR_UNSUPPORTED_ENCODING, "encoding '%s': only UTF-8", encoding);
 }
 
+/* Comments and DOCTYPE never reach expat (xmlscan refuses them at their
+ * first bytes); these handlers make sure no DTD is ever processed should
+ * that change. */
 static void XMLCALL on_comment(void *ud, const XML_Char *data) {
   (void)data;
   fail(ud, LX_ERR_RESTRICTED_XML, "comments are not allowed%s", NULL);
@@ -451,16 +476,6 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name,
                                int has_internal_subset) {
   (void)sysid, (void)pubid, (void)has_internal_subset;
   fail(ud, LX_ERR_RESTRICTED_XML, "DOCTYPE '%s' not allowed", name);
-}
-
-static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int pe,
-                                   const XML_Char *value, int value_len,
-                                   const XML_Char *base, const XML_Char *sysid,
-                                   const XML_Char *pubid,
-                                   const XML_Char *notation) {
-  (void)pe, (void)value, (void)value_len, (void)base, (void)sysid;
-  (void)pubid, (void)notation;
-  fail(ud, LX_ERR_RESTRICTED_XML, "entity declaration '%s' not allowed", name);
 }
 
 /* ---- life cycle ------------------------------------------------------ */
@@ -481,8 +496,9 @@ static int start_expat(lx_parser *p) {
   XML_SetCommentHandler(p->xp, on_comment);
   XML_SetProcessingInstructionHandler(p->xp, on_pi);
   XML_SetStartDoctypeDeclHandler(p->xp, on_doctype);
-  XML_SetEntityDeclHandler(p->xp, on_entity_decl);
   XML_SetParamEntityParsing(p->xp, XML_PARAM_ENTITY_PARSING_NEVER);
+  if (XML_SetReparseDeferralEnabled)
+    XML_SetReparseDeferralEnabled(p->xp, XML_FALSE);
   return 0;
 }
 
@@ -492,7 +508,9 @@ static void clear_stream(lx_parser *p) {
   p->cur = NULL;
   p->depth = 0;
   p->text.len = 0;
-  p->fed = p->anchor = p->stop_pos = 0;
+  p->held.len = 0;
+  xml_scan_init(&p->scan);
+  p->anchor = p->stop_pos = 0;
   free(p->header_ns);
   free(p->lang);
   p->header_ns = p->lang = NULL;
@@ -541,6 +559,7 @@ void lx_parser_free(lx_parser *p) {
   if (p->xp)
     XML_ParserFree(p->xp);
   buf_free(&p->text);
+  buf_free(&p->held);
   free(p->events.items);
   free((char *)p->opts.default_ns);
   free(p->stop_ns);
@@ -572,6 +591,8 @@ int lx_parser_stop_after(lx_parser *p, const char *ns, const char *name) {
 }
 
 const lx_error *lx_parser_error(const lx_parser *p) { return &p->error; }
+
+int lx_parser_stopped(const lx_parser *p) { return p->state == STOPPED; }
 
 /* ---- feeding --------------------------------------------------------- */
 
@@ -605,14 +626,66 @@ static void fail_expat(lx_parser *p) {
   fail(p, code, "%s", msg);
 }
 
-/* UTF-16 and UTF-32 streams start with bytes UTF-8 never has there. */
-static int foreign_encoding(const lx_parser *p, const char *data, size_t len) {
-  for (uint64_t pos = p->fed; pos < 2 && pos - p->fed < len; pos++) {
-    unsigned char c = (unsigned char)data[pos - p->fed];
-    if (c == 0x00 || (pos == 0 && (c == 0xFE || c == 0xFF)))
+/* UTF-16 and UTF-32 streams start with bytes UTF-8 never has there: a
+ * NUL, a UTF-16 byte order mark, or '<' then NUL. */
+static int foreign_encoding(lx_parser *p, const char *data, size_t len) {
+  const uint64_t taken = p->scan.pos;
+  for (uint64_t pos = taken; pos < 2 && pos - taken < len; pos++) {
+    unsigned char c = (unsigned char)data[pos - taken];
+    if (pos == 0)
+      p->first_byte = c;
+    if (pos == 0 ? c == 0x00 || c == 0xFE || c == 0xFF
+                 : c == 0x00 && p->first_byte == '<')
       return 1;
   }
   return 0;
+}
+
+static int running(const lx_parser *p) {
+  return p->state != FAILED && p->state != STOPPED;
+}
+
+static void parse_bytes(lx_parser *p, const char *s, size_t n) {
+  if (XML_Parse(p->xp, s, (int)n, XML_FALSE) != XML_STATUS_OK && running(p))
+    fail_expat(p);
+}
+
+/* Hands the held bytes to expat. */
+static void flush_held(lx_parser *p) {
+  if (p->held.len) {
+    parse_bytes(p, p->held.data, p->held.len);
+    p->held.len = 0;
+  }
+}
+
+static const char *const refusals[] = {
+    [SCAN_COMMENT] = "comments are not allowed",
+    [SCAN_PI] = "processing instructions are not allowed",
+    [SCAN_DOCTYPE] = "DOCTYPE is not allowed"};
+
+/* Takes n bytes: holds them while they only continue an unfinished token,
+ * else hands them to expat after what was held. */
+static void take(lx_parser *p, const char *s, size_t n) {
+  size_t at = n;
+  scan_refusal what = SCAN_COMMENT;
+  scan_result r = xml_scan_bytes(&p->scan, s, n, &at, &what);
+  /* expat settles the encoding on the first bytes, and its verdict on bad
+   * ones depends on how they are cut: it gets the first four at once. */
+  if (r == SCAN_HOLD || (r == SCAN_PARSE && p->scan.pos < 4)) {
+    if (buf_put(&p->held, s, n))
+      fail_nomem(p);
+    return;
+  }
+  /* Refused markup: expat gets every byte before the one that showed it,
+   * so that a fault there is reported first, however the bytes were cut. */
+  size_t upto = r == SCAN_REFUSE ? at : n;
+  if (upto && buf_put(&p->held, s, upto)) {
+    fail_nomem(p);
+    return;
+  }
+  flush_held(p);
+  if (r == SCAN_REFUSE && running(p))
+    fail(p, LX_ERR_RESTRICTED_XML, "%s", refusals[what]);
 }
 
 ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len) {
@@ -623,30 +696,26 @@ ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len) {
   if (foreign_encoding(p, data, len))
     return fail(p, LX_ERR_UNSUPPORTED_ENCODING,
                 "not UTF-8 (UTF-16 or UTF-32 byte order)%s", NULL);
-  const uint64_t start = p->fed, max = p->opts.max_stanza_bytes;
+  const uint64_t start = p->scan.pos, max = p->opts.max_stanza_bytes;
   size_t done = 0;
   while (done < len) {
-    /* Never let expat hold more than one byte over the limit. */
-    uint64_t pending = p->fed - p->anchor;
+    /* Never take more than one byte over the limit. */
+    uint64_t pending = p->scan.pos - p->anchor;
     uint64_t room = pending >= max ? 1 : max - pending + 1;
     size_t n = len - done < room ? len - done : (size_t)room;
     if (n > INT_MAX)
       n = INT_MAX;
-    enum XML_Status st = XML_Parse(p->xp, data + done, (int)n, XML_FALSE);
-    p->fed += n;
+    take(p, data + done, n);
     done += n;
+    if (running(p) && p->scan.pos - p->anchor > max) {
+      flush_held(p); /* a malformed token is reported as such */
+      if (running(p))
+        fail_limit(p, "max_stanza_bytes", max);
+    }
     if (p->state == STOPPED)
       return (ssize_t)(p->stop_pos - start);
     if (p->state == FAILED)
       return p->error.code;
-    if (st != XML_STATUS_OK) {
-      fail_expat(p);
-      return p->error.code;
-    }
-    if (p->fed - p->anchor > max) {
-      fail_limit(p, "max_stanza_bytes", max);
-      return p->error.code;
-    }
   }
   return (ssize_t)len;
 }
@@ -659,10 +728,11 @@ int lx_parse_document(lx_stanza **out, const char *data, size_t len,
   int rc = parser_create(&p, opts, 0);
   if (rc)
     return error_set(err, rc, "cannot create a parser");
-  ssize_t n = lx_parser_feed(p, data, len);
-  if (n >= 0 && XML_Parse(p->xp, "", 0, XML_TRUE) != XML_STATUS_OK &&
-      p->state != FAILED)
-    fail_expat(p);
+  if (lx_parser_feed(p, data, len) >= 0) {
+    flush_held(p);
+    if (XML_Parse(p->xp, "", 0, XML_TRUE) != XML_STATUS_OK && running(p))
+      fail_expat(p);
+  }
   lx_parse_event ev;
   if (p->state == FAILED) {
     rc = error_set(err, p->error.code, "%s", p->error.detail);

@@ -280,6 +280,12 @@ static int l_stop_after(lua_State *L) {
   return 0;
 }
 
+/* p:stopped() -> whether feed stopped after the stop_after element */
+static int l_stopped(lua_State *L) {
+  lua_pushboolean(L, lx_parser_stopped(check_parser(L)->p));
+  return 1;
+}
+
 static int l_close(lua_State *L) {
   lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
   lx_parser_free(lp->p);
@@ -296,10 +302,13 @@ static int l_tostring(lua_State *L) {
 }
 
 void lxl_open_xml(lua_State *L) {
-  static const luaL_Reg methods[] = {
-      {"feed", l_feed},   {"next", l_next},
-      {"reset", l_reset}, {"stop_after", l_stop_after},
-      {"close", l_close}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"feed", l_feed},
+                                     {"next", l_next},
+                                     {"reset", l_reset},
+                                     {"stop_after", l_stop_after},
+                                     {"stopped", l_stopped},
+                                     {"close", l_close},
+                                     {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", l_close},
                                   {"__close", l_close},
                                   {"__tostring", l_tostring},
