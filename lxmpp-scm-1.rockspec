@@ -41,6 +41,7 @@ build = {
 				"csrc/tlscert.c",
 				"csrc/xml.c",
 				"csrc/xmlchar.c",
+				"csrc/xmlscan.c",
 				"csrc/lua/core.c",
 				"csrc/lua/sasl.c",
 				"csrc/lua/stanza.c",

@@ -1,14 +1,9 @@
 /* test_sasl.c: the strict base64 codec, the client's choice of mechanism,
  * PLAIN (RFC 4616), EXTERNAL, ANONYMOUS, DIGEST-MD5 (RFC 2831 and the XMPP
  * flavour), and our client against our server for every mechanism, with
- * channel-binding data from real OpenSSL TLS 1.3 and TLS 1.2 sessions made
- * in memory with a throwaway certificate. */
+ * channel-binding data from real TLS 1.3 and TLS 1.2 sessions (lx_tls on
+ * OpenSSL, in memory, with a throwaway certificate). */
 #include "sasl_util.h"
-
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 /* ---- base64 ---- */
 
@@ -775,88 +770,79 @@ TEST(digest_md5_failures) {
 /* ---- real TLS sessions for channel binding ---- */
 
 typedef struct tls_cb {
-  unsigned char exporter[32], endpoint[64], unique[12];
-  size_t endpoint_len, unique_len; /* unique_len 0: not available */
+  unsigned char exporter[LX_TLS_CB_MAX], endpoint[LX_TLS_CB_MAX],
+      unique[LX_TLS_CB_MAX];
+  size_t exporter_len, endpoint_len, unique_len; /* 0: not available */
 } tls_cb;
 
-/* RFC 5929 4.1: the certificate's signature hash, SHA-256 for MD5/SHA-1. */
-static size_t end_point(X509 *x, unsigned char *out) {
-  int md_nid = NID_undef;
-  unsigned n = 0;
-  CHECK(X509_get_signature_info(x, &md_nid, NULL, NULL, NULL) == 1);
-  const EVP_MD *md = md_nid == NID_md5 || md_nid == NID_sha1
-                         ? EVP_sha256()
-                         : EVP_get_digestbynid(md_nid);
-  CHECK(md && X509_digest(x, md, out, &n) == 1);
-  return n;
+static size_t binding(const lx_tls *t, lx_tls_cb_type type,
+                      unsigned char *out) {
+  size_t len = 0;
+  int rc = lx_tls_channel_binding(t, type, out, LX_TLS_CB_MAX, &len, NULL);
+  CHECK(rc == 0 || rc == LX_ERR_TLS_CB_UNAVAILABLE);
+  return rc ? 0 : len;
 }
 
-static void binding_of(SSL *ssl, int server, tls_cb *cb) {
-  CHECK(SSL_export_keying_material(ssl, cb->exporter, 32,
-                                   "EXPORTER-Channel-Binding", 24, NULL, 0,
-                                   0) == 1);
-  X509 *cert =
-      server ? SSL_get_certificate(ssl) : SSL_get0_peer_certificate(ssl);
-  cb->endpoint_len = end_point(cert, cb->endpoint);
-  cb->unique_len = 0;
-  /* tls-unique: TLS 1.2 and below, and only with Extended Master Secret */
-  if (SSL_version(ssl) <= TLS1_2_VERSION && SSL_get_extms_support(ssl) == 1)
-    cb->unique_len = server ? SSL_get_peer_finished(ssl, cb->unique, 12)
-                            : SSL_get_finished(ssl, cb->unique, 12);
+static void bindings_of(const lx_tls *t, tls_cb *cb) {
+  cb->exporter_len = binding(t, LX_TLS_CB_EXPORTER, cb->exporter);
+  cb->endpoint_len = binding(t, LX_TLS_CB_SERVER_END_POINT, cb->endpoint);
+  cb->unique_len = binding(t, LX_TLS_CB_UNIQUE, cb->unique);
 }
 
-/* A TLS session of `version` over a BIO pair with a throwaway self-signed
- * ECDSA certificate (its key lives in memory only). */
-static void tls_session(int version, tls_cb *client, tls_cb *server) {
-  EVP_PKEY *key = EVP_EC_gen("P-256");
-  X509 *x = X509_new();
-  CHECK(key && x);
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                             U("example.org"), -1, -1, 0);
-  X509_set_issuer_name(x, X509_get_subject_name(x));
-  CHECK(X509_sign(x, key, EVP_sha256()) > 0);
-  SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
-  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-  CHECK(SSL_CTX_use_certificate(sctx, x) == 1);
-  CHECK(SSL_CTX_use_PrivateKey(sctx, key) == 1);
-  SSL_CTX_set_min_proto_version(sctx, version);
-  SSL_CTX_set_max_proto_version(sctx, version);
-  SSL_CTX_set_min_proto_version(cctx, version);
-  SSL_CTX_set_max_proto_version(cctx, version);
-  SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
-  BIO *bs, *bc;
-  CHECK(BIO_new_bio_pair(&bs, 0, &bc, 0) == 1);
-  SSL_set_bio(s, bs, bs);
-  SSL_set_bio(c, bc, bc);
-  SSL_set_accept_state(s);
-  SSL_set_connect_state(c);
-  int done_c = 0, done_s = 0;
-  for (int i = 0; i < 20 && !(done_c && done_s); i++) {
-    done_c = done_c || SSL_do_handshake(c) == 1;
-    done_s = done_s || SSL_do_handshake(s) == 1;
+/* Moves the ciphertext `from` has pending into `to`. */
+static void shovel(lx_tls *from, lx_tls *to) {
+  const char *data;
+  size_t n;
+  while ((n = lx_tls_peek_send(from, &data)) > 0) {
+    ssize_t k = lx_tls_recv(to, data, n);
+    if (k <= 0)
+      break;
+    lx_tls_consume_send(from, (size_t)k);
   }
-  CHECK(done_c && done_s);
-  CHECK_INT(SSL_version(c), version);
-  binding_of(c, 0, client);
-  binding_of(s, 1, server);
-  SSL_free(c);
-  SSL_free(s);
-  SSL_CTX_free(cctx);
-  SSL_CTX_free(sctx);
-  X509_free(x);
-  EVP_PKEY_free(key);
+}
+
+/* A TLS session of `version` between an lx_tls client and server, with a
+ * throwaway certificate made in memory that the client trusts. */
+static void tls_session(int version, tls_cb *client, tls_cb *server) {
+  char *cert = NULL, *key = NULL;
+  lx_tls_cert_spec spec = {.domain = "example.org"};
+  lx_tls_opts o;
+  lx_tls_ctx *sctx = NULL, *cctx = NULL;
+  lx_tls *c = NULL, *s = NULL;
+  CHECK_INT(lx_tls_cert_selfsigned(&spec, &cert, &key, NULL), 0);
+  lx_tls_opts_init(&o);
+  o.min_version = o.max_version = version;
+  CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, NULL), 0);
+  CHECK_INT(lx_tls_ctx_new(&cctx, LX_TLS_CLIENT, &o, NULL), 0);
+  CHECK_INT(
+      lx_tls_ctx_add_cert(sctx, cert, strlen(cert), key, strlen(key), NULL), 0);
+  CHECK_INT(lx_tls_ctx_add_ca(cctx, cert, strlen(cert), NULL), 0);
+  CHECK_INT(lx_tls_new(&c, cctx, "example.org", NULL), 0);
+  CHECK_INT(lx_tls_new(&s, sctx, NULL, NULL), 0);
+  lx_tls_handshake(c);
+  for (int i = 0; i < 10; i++) {
+    shovel(c, s);
+    shovel(s, c);
+  }
+  CHECK_INT(lx_tls_get_state(c), LX_TLS_OPEN);
+  CHECK_INT(lx_tls_get_state(s), LX_TLS_OPEN);
+  CHECK_INT(lx_tls_verify_result(c, NULL), 0);
+  CHECK_STR(lx_tls_version(c), version == LX_TLS_V1_3 ? "TLSv1.3" : "TLSv1.2");
+  bindings_of(c, client);
+  bindings_of(s, server);
+  lx_tls_free(c);
+  lx_tls_free(s);
+  lx_tls_ctx_free(cctx);
+  lx_tls_ctx_free(sctx);
+  lx_tls_pem_free(cert);
+  lx_tls_pem_free(key);
 }
 
 /* Binding data of one type from a tls_cb (NULL when not available). */
 static int cb_of(const tls_cb *t, const char *type, lx_sasl_cb *out) {
   out->type = type;
   if (strcmp(type, "tls-exporter") == 0)
-    out->data = t->exporter, out->len = 32;
+    out->data = t->exporter, out->len = t->exporter_len;
   else if (strcmp(type, "tls-server-end-point") == 0)
     out->data = t->endpoint, out->len = t->endpoint_len;
   else
@@ -935,24 +921,24 @@ static void matrix(int version, const char *const *types, size_t n_types) {
 
 TEST(our_client_our_server_tls13) {
   const char *types[] = {"tls-exporter", "tls-server-end-point"};
-  matrix(TLS1_3_VERSION, types, 2);
+  matrix(LX_TLS_V1_3, types, 2);
   /* tls-unique does not exist for TLS 1.3 */
   tls_cb tc, ts;
-  tls_session(TLS1_3_VERSION, &tc, &ts);
+  tls_session(LX_TLS_V1_3, &tc, &ts);
   CHECK_INT(tc.unique_len, 0);
   CHECK_INT(ts.unique_len, 0);
 }
 
 TEST(our_client_our_server_tls12) {
   const char *types[] = {"tls-unique", "tls-exporter", "tls-server-end-point"};
-  matrix(TLS1_2_VERSION, types, 3);
+  matrix(LX_TLS_V1_2, types, 3);
 }
 
 /* Binding data from another session (a MITM's) fails the exchange. */
 TEST(binding_of_another_session) {
   tls_cb a, as, b, bs;
-  tls_session(TLS1_3_VERSION, &a, &as);
-  tls_session(TLS1_3_VERSION, &b, &bs);
+  tls_session(LX_TLS_V1_3, &a, &as);
+  tls_session(LX_TLS_V1_3, &b, &bs);
   const char *types[] = {"tls-exporter", "tls-server-end-point"};
   for (int i = 0; i < 2; i++) {
     lx_sasl_cb ccb, scb;
