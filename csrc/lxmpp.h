@@ -341,13 +341,16 @@ int lx_precis_prepare(lx_precis_profile profile, const char *in, size_t len,
  * SASLprep) and usernames on the server with UsernameCaseMapped. Every peer
  * message is bounded; a malformed one is a failure, never an abort.
  *
- * Result codes of the step functions: LX_SASL_CHALLENGE, LX_SASL_SUCCESS and
- * LX_SASL_NEED_CREDENTIALS (positive), or a negative code. The negative
- * LX_ERR_SASL_* codes are the peer's faults (on the server: the condition to
- * put in <failure/>); LX_ERR_INVALID, LX_ERR_STATE, LX_ERR_NOMEM and
- * LX_ERR_INTERNAL are the caller's or the library's (a server sends
- * <temporary-auth-failure/> for those). A client that failed stays failed:
- * every later call returns the same code (no silent fallback).
+ * Results of the step functions: LX_SASL_RESPONSE (client), or
+ * LX_SASL_CHALLENGE, LX_SASL_SUCCESS and LX_SASL_NEED_CREDENTIALS (server),
+ * or a negative code. The negative LX_ERR_SASL_* codes are the peer's faults
+ * (on the server: the condition to put in <failure/>; on the client also
+ * the local -211 and -212 above); LX_ERR_INVALID and LX_ERR_STATE are the
+ * caller's mistakes and change nothing; LX_ERR_NOMEM and LX_ERR_INTERNAL
+ * are the library's (a server sends <temporary-auth-failure/> for those).
+ * A client that failed stays failed: every later call returns the same code
+ * and detail (no silent fallback). A server takes a new start after a
+ * failure.
  */
 
 /* The hash functions of the SCRAM family. */
