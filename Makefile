@@ -81,6 +81,7 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc \
 		CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
 		ASAN_OPTIONS=detect_leaks=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp \
 		BUSTED="env LD_PRELOAD=$$(gcc -print-file-name=libasan.so) $(LUA) /usr/bin/busted" \
 		check
 
@@ -102,8 +103,15 @@ fuzz: deps $(FUZZERS)
 			spec/fuzz/corpus/$$name; \
 	done
 
-bench: deps all
-	$(LUA_ENV) $(LUA) bench/run.lua
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(STATIC_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+
+# Figures side by side with the peers' (Prosody), from one run.
+bench: deps all $(BENCH_BIN)
+	$(LUA_ENV) LXMPP_BENCH_BIN=$(BUILD)/bench $(LUA) bench/run.lua
 
 lint:
 	luacheck -q lua spec bench examples

@@ -12,7 +12,8 @@ struct arena_chunk {
   alignas(max_align_t) char data[];
 };
 
-enum { FIRST_CHUNK = 1024, ALIGN = alignof(max_align_t) };
+/* A typical stanza's tree fits the first chunk. */
+enum { FIRST_CHUNK = 4096, ALIGN = alignof(max_align_t) };
 
 static void *alloc_slow(arena *a, size_t n) {
   size_t size = a->chunks ? a->chunks->size * 2 : FIRST_CHUNK;
@@ -51,6 +52,22 @@ char *arena_strndup(arena *a, const char *s, size_t len) {
     p[len] = '\0';
   }
   return p;
+}
+
+void arena_rewind(arena *a, size_t keep) {
+  arena_chunk *first = a->chunks;
+  while (first && first->next) {
+    arena_chunk *older = first->next;
+    free(first);
+    first = older;
+  }
+  a->chunks = first;
+  if (first) {
+    keep = (keep + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    a->ptr = first->data + keep;
+    a->end = first->data + first->size;
+    a->total = sizeof(arena_chunk) + first->size;
+  }
 }
 
 void arena_free(arena *a) {

@@ -25,6 +25,10 @@ void *arena_alloc(arena *a, size_t n);
 /* A NUL-terminated copy of `len` bytes of `s`, or NULL. */
 char *arena_strndup(arena *a, const char *s, size_t len);
 
+/* Frees every chunk but the first, and makes the first one's bytes after
+ * its first `keep` free again (to reuse an arena without malloc). */
+void arena_rewind(arena *a, size_t keep);
+
 /* Frees every chunk; the arena is empty and usable again. */
 void arena_free(arena *a);
 

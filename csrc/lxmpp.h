@@ -295,6 +295,11 @@ typedef struct lx_parse_event {
  * pending. */
 int lx_parser_next(lx_parser *p, lx_parse_event *ev);
 
+/* Gives a stanza from lx_parser_next() back for the parser to reuse its
+ * memory, instead of lx_stanza_free() (which remains correct). The caller
+ * must not use `s` afterwards. */
+void lx_parser_recycle(lx_parser *p, lx_stanza *s);
+
 /* The sticky error (code 0 when none). Valid until reset or free. */
 const lx_error *lx_parser_error(const lx_parser *p);
 
@@ -313,16 +318,89 @@ typedef enum lx_precis_profile {
   LX_PRECIS_USERNAME_CASE_MAPPED = 1, /* RFC 8265 §3.3: JID localparts */
   LX_PRECIS_USERNAME_CASE_PRESERVED,  /* RFC 8265 §3.4 */
   LX_PRECIS_OPAQUE_STRING,            /* RFC 8265 §4.2: resources, passwords */
-  LX_PRECIS_NICKNAME                  /* RFC 8266 */
+  LX_PRECIS_NICKNAME,                 /* RFC 8266 §2.3: to display */
+  LX_PRECIS_NICKNAME_CASE_MAPPED      /* RFC 8266 §2.4: to compare */
 } lx_precis_profile;
 
 /* Prepares and enforces `len` bytes of UTF-8 per `profile` into a new
  * malloc()ed, NUL-terminated string in *out (*out_len optional); the caller
- * free()s it (after wiping it, for a password). Returns 0, LX_ERR_INVALID
- * when the input is not allowed (err names the rule and the code point), or
- * LX_ERR_NOMEM. */
+ * free()s it (after wiping it, for a password). The result is the form to
+ * store and compare byte for byte. Unicode data comes from libunistring;
+ * toLowerCase() applies Final_Sigma ("ΟΔΟΣ" gives "οδος"). The Nickname
+ * profiles re-apply their rules until the result is stable (RFC 8266).
+ * Returns 0; LX_ERR_INVALID when an argument is bad or the input is not
+ * allowed, with err naming the rule and the code point ("invalid UTF-8 at
+ * byte 3", "empty string", "disallowed code point U+2163", "unassigned
+ * code point U+0378", "code point U+200D not allowed in this context
+ * (RFC 5892 Appendix A)", "bidi rule (RFC 5893) violated at U+0031");
+ * or LX_ERR_NOMEM. The detail of a rejected password names one of its code
+ * points: do not log it. */
 int lx_precis_prepare(lx_precis_profile profile, const char *in, size_t len,
                       char **out, size_t *out_len, lx_error *err);
+
+/*
+ * A JID (RFC 7622): [localpart@]domainpart[/resourcepart], split at the
+ * first '/' (the resource) and then at the first '@' before it. Each part is
+ * prepared: the localpart with UsernameCaseMapped minus the code points
+ * " & ' / : < > @ (RFC 7622 §3.3.1), the resourcepart with OpaqueString, and
+ * the domainpart as an IDNA2008 name (libidn2, UTS #46 non-transitional
+ * mapping; its canonical form is the U-label, lower case), an IPv4 address
+ * in dotted decimal, or an IPv6 address in brackets (written back in the
+ * RFC 5952 form). One trailing dot of the domainpart is dropped. Each part
+ * is 1 to LX_JID_PART_MAX bytes once prepared. A domainpart whose last label
+ * is a number ("127.1", "0x7f.1") must be a whole IPv4 address.
+ *
+ * Prepared JIDs are equal when their strings are; no further mapping is
+ * needed to compare them. An lx_jid is immutable; its strings are
+ * NUL-terminated UTF-8 and live until lx_jid_free().
+ *
+ * Errors are LX_ERR_JID_MALFORMED with the part and the rule in err:
+ * "localpart: disallowed code point U+2163", "domainpart: empty",
+ * "resourcepart: longer than 1023 bytes"; LX_ERR_INVALID when the caller
+ * passes NULL where a pointer is required; LX_ERR_NOMEM.
+ */
+#define LX_JID_PART_MAX 1023
+typedef struct lx_jid lx_jid;
+
+/* Parses and prepares the `len` bytes at `s` into a new JID in *out. */
+int lx_jid_new(lx_jid **out, const char *s, size_t len, lx_error *err);
+/* Prepares a JID from its parts: `local` and `resource` may be NULL (no
+ * such part); `domain` is required. A part given is prepared as it is
+ * (an '@' in it is not a separator), and an empty one is an error. */
+int lx_jid_from_parts(lx_jid **out, const char *local, size_t local_len,
+                      const char *domain, size_t domain_len,
+                      const char *resource, size_t resource_len, lx_error *err);
+void lx_jid_free(lx_jid *jid);
+
+/* The prepared parts: localpart and resourcepart are NULL when absent; the
+ * domainpart is the U-label form. */
+const char *lx_jid_local(const lx_jid *jid);
+const char *lx_jid_domain(const lx_jid *jid);
+const char *lx_jid_resource(const lx_jid *jid);
+/* The domainpart as an A-label ("xn--mnchen-3ya.de"), for DNS and for the
+ * reference identity of a TLS certificate (RFC 6125); IP literals as they
+ * are. */
+const char *lx_jid_domain_ascii(const lx_jid *jid);
+/* "local@domain" (or "domain"), and the whole JID with its resource. */
+const char *lx_jid_bare(const lx_jid *jid);
+const char *lx_jid_full(const lx_jid *jid);
+
+/* 1 when two JIDs are the same address (full, or bare: resources
+ * ignored), else 0. */
+int lx_jid_equal(const lx_jid *a, const lx_jid *b);
+int lx_jid_bare_equal(const lx_jid *a, const lx_jid *b);
+
+/* XEP-0106 escaping of a localpart, byte for byte as Prosody's util.jid:
+ * each of the nine characters space " & ' / : < > @ becomes \20 \22 \26
+ * \27 \2f \3a \3c \3e \40, and a backslash that starts one of these nine
+ * sequences or \5c becomes \5c. `out` must have room for 3 * len + 1 bytes;
+ * the result is NUL-terminated and its length returned. Escaping does not
+ * check XEP-0106's rule that an escaped localpart neither starts nor ends
+ * with \20. */
+size_t lx_jid_escape(const char *in, size_t len, char *out);
+/* The reverse: each of the ten sequences becomes its character; `out` must
+ * have room for len + 1 bytes. */
+size_t lx_jid_unescape(const char *in, size_t len, char *out);
 
 /* ------------------------------------------------------------------------ */
 /* SASL mechanisms                                                           */

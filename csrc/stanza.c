@@ -18,6 +18,12 @@ lx_stanza *stanza_alloc(void) {
   return s;
 }
 
+lx_stanza *stanza_reuse(lx_stanza *s) {
+  arena_rewind(&s->arena, sizeof *s); /* s sits at the start of the chunk */
+  s->root = NULL;
+  return s;
+}
+
 lx_elem *elem_alloc(arena *a, const char *ns, const char *name) {
   lx_elem *e = arena_alloc(a, sizeof *e);
   if (e) {
@@ -74,12 +80,18 @@ static int check_text(const char *what, const char *s, size_t len,
   return 0;
 }
 
-/* A namespace is a non-empty URI made of XML characters. */
-static int check_ns(const char *ns, lx_error *err) {
+#define NS_XMLNS "http://www.w3.org/2000/xmlns/"
+
+/* A namespace is a non-empty URI made of XML characters, and not one that
+ * XML reserves: the xmlns namespace, nor the xml one for elements. */
+static int check_ns(const char *ns, int element, lx_error *err) {
   if (!ns)
     return 0;
   if (!*ns)
     return error_set(err, LX_ERR_INVALID, "invalid namespace: empty");
+  if (strcmp(ns, NS_XMLNS) == 0 || (element && strcmp(ns, LX_NS_XML) == 0))
+    return error_set(err, LX_ERR_INVALID, "invalid namespace: %s is reserved",
+                     ns);
   return check_text("namespace", ns, strlen(ns), err);
 }
 
@@ -95,7 +107,7 @@ static int new_elem(arena *a, const char *ns, const char *name, lx_elem **out,
                     lx_error *err) {
   int rc;
   const char *ns_copy, *name_copy;
-  if ((rc = check_name("element", name, err)) || (rc = check_ns(ns, err)))
+  if ((rc = check_name("element", name, err)) || (rc = check_ns(ns, 1, err)))
     return rc;
   if (dup_opt(a, ns, &ns_copy) || dup_opt(a, name, &name_copy) ||
       !(*out = elem_alloc(a, ns_copy, name_copy)))
@@ -136,7 +148,7 @@ int lx_elem_add_child(lx_stanza *s, lx_elem *e, const char *ns,
 int lx_elem_set_attr(lx_stanza *s, lx_elem *e, const char *ns, const char *name,
                      const char *value, lx_error *err) {
   int rc;
-  if ((rc = check_name("attribute", name, err)) || (rc = check_ns(ns, err)))
+  if ((rc = check_name("attribute", name, err)) || (rc = check_ns(ns, 0, err)))
     return rc;
   if (!ns && strcmp(name, "xmlns") == 0)
     return error_set(err, LX_ERR_INVALID,

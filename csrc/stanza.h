@@ -59,6 +59,9 @@ static inline int ns_equal(const char *a, const char *b) {
 /* An empty stanza (no root yet), or NULL when out of memory. */
 lx_stanza *stanza_alloc(void);
 
+/* The stanza `s` emptied for reuse: its first arena chunk is kept. */
+lx_stanza *stanza_reuse(lx_stanza *s);
+
 /* A new element whose strings already live in the arena, not yet linked. */
 lx_elem *elem_alloc(arena *a, const char *ns, const char *name);
 

@@ -18,6 +18,8 @@
 #include <strings.h>
 
 #define NS_SEP '\1'
+#define NS_CACHE 8
+#define SPARES 16 /* more than one feed's stanzas, usually */
 
 /* Reparse deferral (expat >= 2.6, and Debian's 2.5 with the CVE-2023-52425
  * backport) holds back complete input when a small read finishes a token;
@@ -48,18 +50,23 @@ struct lx_parser {
   lx_error error;
 
   /* byte positions, counted from the start of the current stream */
-  xml_scan scan; /* scan.pos: bytes taken so far */
+  uint64_t taken; /* bytes the caller gave */
+  buf held;       /* taken bytes not yet handed to expat (see xmlscan.h) */
+  xml_scan scan;  /* follows the token expat holds unfinished, if any */
+  int pending;    /* expat holds an unfinished token */
   unsigned char first_byte;
-  buf held;        /* taken bytes not yet handed to expat (see xmlscan.h) */
   uint64_t anchor; /* where the pending (unconsumed) data starts */
   uint64_t stop_pos;
 
   /* the tree under construction */
   unsigned depth; /* open elements, the stream root included */
   lx_stanza *stanza;
+  lx_stanza *spare[SPARES]; /* given back by lx_parser_recycle() */
+  unsigned nspare;
   lx_elem *cur;
-  buf text;                /* character data not yet attached to `cur` */
-  const char *ns_cache[8]; /* recent namespace URIs in this stanza's arena */
+  buf text;                       /* character data not yet attached to `cur` */
+  const char *ns_cache[NS_CACHE]; /* namespace URIs in the stanza's arena */
+  size_t ns_len[NS_CACHE];
   unsigned ns_next;
 
   char *header_ns; /* default namespace declared by the stream header */
@@ -162,20 +169,23 @@ typedef struct qname {
 } qname;
 
 static void split_name(const char *s, qname *q) {
-  const char *sep = strchr(s, NS_SEP);
-  if (!sep) {
+  const char *p = s;
+  while (*p && *p != NS_SEP)
+    p++;
+  if (!*p) {
     q->uri = q->prefix = NULL;
     q->uri_len = 0;
     q->local = s;
-    q->local_len = strlen(s);
+    q->local_len = (size_t)(p - s);
     return;
   }
   q->uri = s;
-  q->uri_len = (size_t)(sep - s);
-  q->local = sep + 1;
-  const char *sep2 = strchr(q->local, NS_SEP);
-  q->local_len = sep2 ? (size_t)(sep2 - q->local) : strlen(q->local);
-  q->prefix = sep2 ? sep2 + 1 : NULL;
+  q->uri_len = (size_t)(p - s);
+  q->local = ++p;
+  while (*p && *p != NS_SEP)
+    p++;
+  q->local_len = (size_t)(p - q->local);
+  q->prefix = *p ? p + 1 : NULL;
 }
 
 static int same(const char *a, const char *b, size_t b_len) {
@@ -187,16 +197,18 @@ static int same(const char *a, const char *b, size_t b_len) {
 static const char *intern_ns(lx_parser *p, const char *uri, size_t len) {
   if (!uri)
     return NULL;
-  if (p->cur && p->cur->ns && same(p->cur->ns, uri, len))
-    return p->cur->ns;
+  for (unsigned i = 0; i < NS_CACHE; i++)
+    if (p->ns_len[i] == len && p->ns_cache[i] &&
+        memcmp(p->ns_cache[i], uri, len) == 0)
+      return p->ns_cache[i];
   if (same(ns_xml, uri, len))
     return ns_xml; /* static: no copy */
-  for (unsigned i = 0; i < 8; i++)
-    if (p->ns_cache[i] && same(p->ns_cache[i], uri, len))
-      return p->ns_cache[i];
   const char *copy = arena_strndup(&p->stanza->arena, uri, len);
-  if (copy)
-    p->ns_cache[p->ns_next++ % 8] = copy;
+  if (copy) {
+    unsigned slot = p->ns_next++ % NS_CACHE;
+    p->ns_cache[slot] = copy;
+    p->ns_len[slot] = len;
+  }
   return copy;
 }
 
@@ -246,9 +258,10 @@ static int has_xml_lang(const lx_elem *e) {
   return 0;
 }
 
-/* Builds e's attributes from expat's list. */
+/* Builds e's attributes from expat's list; a stanza gets the stream's
+ * xml:lang when it has none. */
 static int build_attrs(lx_parser *p, lx_elem *e, const XML_Char **atts,
-                       int top) {
+                       int stanza) {
   uint32_t n = 0;
   while (atts[2 * n])
     n++;
@@ -256,7 +269,7 @@ static int build_attrs(lx_parser *p, lx_elem *e, const XML_Char **atts,
     fail_limit(p, "max_attrs", p->opts.max_attrs);
     return -1;
   }
-  int stamp = top && p->lang && p->opts.stamp_lang;
+  int stamp = stanza && p->lang && p->opts.stamp_lang;
   uint32_t cap = n + (stamp ? 1 : 0);
   if (cap == 0)
     return 0;
@@ -292,10 +305,21 @@ nomem:
   return -1;
 }
 
+static lx_stanza *new_stanza(lx_parser *p) {
+  return p->nspare ? stanza_reuse(p->spare[--p->nspare]) : stanza_alloc();
+}
+
+void lx_parser_recycle(lx_parser *p, lx_stanza *s) {
+  if (s && p->nspare < SPARES)
+    p->spare[p->nspare++] = s;
+  else
+    lx_stanza_free(s);
+}
+
 static void open_stream(lx_parser *p, const qname *q, const XML_Char **atts) {
   if (header_ok(p, q) || too_big(p))
     return;
-  p->stanza = stanza_alloc();
+  p->stanza = new_stanza(p);
   if (!p->stanza ||
       !(p->cur = elem_alloc(&p->stanza->arena, LX_NS_STREAMS, "stream")))
     goto nomem;
@@ -331,11 +355,12 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   int top = p->depth == (p->stream ? 1u : 0u);
   if (top) {
     p->anchor = (uint64_t)XML_GetCurrentByteIndex(p->xp);
-    if (!(p->stanza = stanza_alloc())) {
+    if (!(p->stanza = new_stanza(p))) {
       fail_nomem(p);
       return;
     }
     memset(p->ns_cache, 0, sizeof p->ns_cache);
+    p->ns_next = 0;
   } else {
     if (p->depth - (p->stream ? 1u : 0u) >= p->opts.max_depth) {
       fail_limit(p, "max_depth", p->opts.max_depth);
@@ -356,7 +381,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
     fail_nomem(p);
     return;
   }
-  if (build_attrs(p, e, atts, top))
+  /* RFC 6120 §4.7.4: stanzas (in the content namespace) inherit the
+   * stream's xml:lang */
+  int stanza = top && ns_equal(ns, p->opts.default_ns);
+  if (build_attrs(p, e, atts, stanza))
     return;
   if (top)
     p->stanza->root = e;
@@ -456,9 +484,8 @@ static void XMLCALL on_xml_decl(void *ud, const XML_Char *version,
     fail(p, LX_ERR_UNSUPPORTED_ENCODING, "encoding '%s': only UTF-8", encoding);
 }
 
-/* Comments and DOCTYPE never reach expat (xmlscan refuses them at their
- * first bytes); these handlers make sure no DTD is ever processed should
- * that change. */
+/* Restricted XML (RFC 6120 §11.1): comments, processing instructions and
+ * DOCTYPE (so no DTD, no entity declared, no billion laughs). */
 static void XMLCALL on_comment(void *ud, const XML_Char *data) {
   (void)data;
   fail(ud, LX_ERR_RESTRICTED_XML, "comments are not allowed%s", NULL);
@@ -466,16 +493,16 @@ static void XMLCALL on_comment(void *ud, const XML_Char *data) {
 
 static void XMLCALL on_pi(void *ud, const XML_Char *target,
                           const XML_Char *data) {
-  (void)data;
-  fail(ud, LX_ERR_RESTRICTED_XML, "processing instruction '%s' not allowed",
-       target);
+  (void)target, (void)data;
+  fail(ud, LX_ERR_RESTRICTED_XML, "processing instructions are not allowed%s",
+       NULL);
 }
 
 static void XMLCALL on_doctype(void *ud, const XML_Char *name,
                                const XML_Char *sysid, const XML_Char *pubid,
                                int has_internal_subset) {
-  (void)sysid, (void)pubid, (void)has_internal_subset;
-  fail(ud, LX_ERR_RESTRICTED_XML, "DOCTYPE '%s' not allowed", name);
+  (void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+  fail(ud, LX_ERR_RESTRICTED_XML, "DOCTYPE is not allowed%s", NULL);
 }
 
 /* ---- life cycle ------------------------------------------------------ */
@@ -510,7 +537,8 @@ static void clear_stream(lx_parser *p) {
   p->text.len = 0;
   p->held.len = 0;
   xml_scan_init(&p->scan);
-  p->anchor = p->stop_pos = 0;
+  p->pending = 0;
+  p->taken = p->anchor = p->stop_pos = 0;
   free(p->header_ns);
   free(p->lang);
   p->header_ns = p->lang = NULL;
@@ -556,6 +584,8 @@ void lx_parser_free(lx_parser *p) {
   if (!p)
     return;
   clear_stream(p);
+  while (p->nspare)
+    lx_stanza_free(p->spare[--p->nspare]);
   if (p->xp)
     XML_ParserFree(p->xp);
   buf_free(&p->text);
@@ -629,9 +659,8 @@ static void fail_expat(lx_parser *p) {
 /* UTF-16 and UTF-32 streams start with bytes UTF-8 never has there: a
  * NUL, a UTF-16 byte order mark, or '<' then NUL. */
 static int foreign_encoding(lx_parser *p, const char *data, size_t len) {
-  const uint64_t taken = p->scan.pos;
-  for (uint64_t pos = taken; pos < 2 && pos - taken < len; pos++) {
-    unsigned char c = (unsigned char)data[pos - taken];
+  for (uint64_t pos = p->taken; pos < 2 && pos - p->taken < len; pos++) {
+    unsigned char c = (unsigned char)data[pos - p->taken];
     if (pos == 0)
       p->first_byte = c;
     if (pos == 0 ? c == 0x00 || c == 0xFE || c == 0xFF
@@ -645,9 +674,21 @@ static int running(const lx_parser *p) {
   return p->state != FAILED && p->state != STOPPED;
 }
 
-static void parse_bytes(lx_parser *p, const char *s, size_t n) {
-  if (XML_Parse(p->xp, s, (int)n, XML_FALSE) != XML_STATUS_OK && running(p))
-    fail_expat(p);
+/* Hands bytes[0..n) to expat, the last bytes taken, and notes whether it left
+ * a token unfinished: the scanner follows that one from its start. */
+static void parse_bytes(lx_parser *p, const char *bytes, size_t n) {
+  if (XML_Parse(p->xp, bytes, (int)n, XML_FALSE) != XML_STATUS_OK) {
+    if (running(p))
+      fail_expat(p);
+    return;
+  }
+  uint64_t rest = p->taken - (uint64_t)XML_GetCurrentByteIndex(p->xp);
+  xml_scan_init(&p->scan);
+  /* A token begun before these bytes and still unfinished was fed to expat
+   * because something in it is wrong; do not hold its bytes back. */
+  if (rest <= n)
+    xml_scan_bytes(&p->scan, bytes + (n - rest), (size_t)rest);
+  p->pending = xml_scan_open(&p->scan);
 }
 
 /* Hands the held bytes to expat. */
@@ -658,34 +699,24 @@ static void flush_held(lx_parser *p) {
   }
 }
 
-static const char *const refusals[] = {
-    [SCAN_COMMENT] = "comments are not allowed",
-    [SCAN_PI] = "processing instructions are not allowed",
-    [SCAN_DOCTYPE] = "DOCTYPE is not allowed"};
-
-/* Takes n bytes: holds them while they only continue an unfinished token,
- * else hands them to expat after what was held. */
+/* Takes n bytes: holds them while they only continue the token expat holds
+ * unfinished (and, so that expat settles the encoding on the first bytes
+ * as a whole, until four bytes have come), else hands them to expat after
+ * what was held. */
 static void take(lx_parser *p, const char *s, size_t n) {
-  size_t at = n;
-  scan_refusal what = SCAN_COMMENT;
-  scan_result r = xml_scan_bytes(&p->scan, s, n, &at, &what);
-  /* expat settles the encoding on the first bytes, and its verdict on bad
-   * ones depends on how they are cut: it gets the first four at once. */
-  if (r == SCAN_HOLD || (r == SCAN_PARSE && p->scan.pos < 4)) {
-    if (buf_put(&p->held, s, n))
+  int hold = p->pending ? !xml_scan_bytes(&p->scan, s, n)
+                        : p->taken == p->held.len && p->taken + n < 4;
+  p->taken += n;
+  if (hold || p->held.len) {
+    if (buf_put(&p->held, s, n)) {
       fail_nomem(p);
+      return;
+    }
+    if (!hold)
+      flush_held(p);
     return;
   }
-  /* Refused markup: expat gets every byte before the one that showed it,
-   * so that a fault there is reported first, however the bytes were cut. */
-  size_t upto = r == SCAN_REFUSE ? at : n;
-  if (upto && buf_put(&p->held, s, upto)) {
-    fail_nomem(p);
-    return;
-  }
-  flush_held(p);
-  if (r == SCAN_REFUSE && running(p))
-    fail(p, LX_ERR_RESTRICTED_XML, "%s", refusals[what]);
+  parse_bytes(p, s, n);
 }
 
 ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len) {
@@ -696,18 +727,18 @@ ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len) {
   if (foreign_encoding(p, data, len))
     return fail(p, LX_ERR_UNSUPPORTED_ENCODING,
                 "not UTF-8 (UTF-16 or UTF-32 byte order)%s", NULL);
-  const uint64_t start = p->scan.pos, max = p->opts.max_stanza_bytes;
+  const uint64_t start = p->taken, max = p->opts.max_stanza_bytes;
   size_t done = 0;
   while (done < len) {
     /* Never take more than one byte over the limit. */
-    uint64_t pending = p->scan.pos - p->anchor;
+    uint64_t pending = p->taken - p->anchor;
     uint64_t room = pending >= max ? 1 : max - pending + 1;
     size_t n = len - done < room ? len - done : (size_t)room;
     if (n > INT_MAX)
       n = INT_MAX;
     take(p, data + done, n);
     done += n;
-    if (running(p) && p->scan.pos - p->anchor > max) {
+    if (running(p) && p->taken - p->anchor > max) {
       flush_held(p); /* a malformed token is reported as such */
       if (running(p))
         fail_limit(p, "max_stanza_bytes", max);

@@ -877,3 +877,35 @@ describe("lxmpp.stanza", function()
 		end)
 	end)
 end)
+
+describe("tostring never writes XML a namespace-aware parser refuses", function()
+	it("gives namespaced attributes prefixes no literal declaration uses", function()
+		local s = st.stanza("a", { ["xmlns:ns1"] = "urn:mine", ["urn:x\1k"] = "v", ["urn:y\1k"] = "w" })
+		local back = assert(xml.parse(tostring(s)))
+		assert.equal("v", back.attr["urn:x\1k"])
+		assert.equal("w", back.attr["urn:y\1k"])
+	end)
+
+	it("refuses the same xml: attribute given in both forms", function()
+		local s = st.stanza("a", { ["xml:lang"] = "en" })
+		s.attr["http://www.w3.org/XML/1998/namespace\1lang"] = "de"
+		assert.has_error(function() tostring(s) end, "invalid attribute name: xml:lang given twice")
+		s.attr["xml:lang"] = nil
+		assert.equal("de", assert(xml.parse(tostring(s))).attr["xml:lang"])
+	end)
+
+	it("refuses reserved prefixes and namespaces", function()
+		local cases = {
+			{ ["http://www.w3.org/2000/xmlns/\1k"] = "v" },
+			{ ["xmlns:xml"] = "urn:x" },
+			{ ["xmlns:xmlns"] = "urn:x" },
+			{ ["xmlns:p"] = "http://www.w3.org/2000/xmlns/" },
+			{ xmlns = "http://www.w3.org/XML/1998/namespace" },
+		}
+		for _, attr in ipairs(cases) do
+			local s = st.stanza("a")
+			for k, v in pairs(attr) do s.attr[k] = v end
+			assert.has_error(function() tostring(s) end)
+		end
+	end)
+end)

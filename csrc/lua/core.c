@@ -74,6 +74,7 @@ LXL_EXPORT int luaopen_lxmpp_core(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, LXMPP_VERSION);
   lua_setfield(L, -2, "version");
+  lxl_open_jid(L);
   lxl_open_stanza(L);
   lxl_open_xml(L);
   lxl_open_sasl(L);

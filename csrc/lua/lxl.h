@@ -36,6 +36,7 @@ void lxl_push_stanza(lua_State *L, const lx_elem *root, const char *default_ns);
 
 /* Each file registers its functions into the module table on the top of
  * the stack. */
+void lxl_open_jid(lua_State *L);
 void lxl_open_stanza(lua_State *L);
 void lxl_open_xml(lua_State *L);
 void lxl_open_sasl(lua_State *L);

@@ -15,11 +15,15 @@
 static const char *name_fault(const char *s, size_t len, int attr) {
   const char *sep = attr ? memchr(s, '\1', len) : NULL;
   size_t head = sep ? (size_t)(sep - s) : len;
-  xml_text_fault f = xml_check_text(s, head, NULL);
-  if (f)
-    return xml_text_fault_str(f);
+  xml_text_fault f;
   if (len == 0)
     return "empty string";
+  /* the checks in Prosody's order, so that its messages stay the same */
+  for (size_t i = 0; i < head; i++)
+    if (memchr("<>& '\"", s[i], 6))
+      return "contains invalid characters";
+  if ((f = xml_check_text(s, head, NULL)))
+    return xml_text_fault_str(f);
   if (sep) { /* a namespace URI, then a local name */
     size_t local = len - head - 1;
     if ((f = xml_check_text(sep + 1, local, NULL)))
@@ -28,9 +32,14 @@ static const char *name_fault(const char *s, size_t len, int attr) {
                ? NULL
                : "is not a valid XML name";
   }
-  if (strpbrk(s, "<>& '\"") || memchr(s, '\0', len))
-    return "contains invalid characters";
   return xml_is_name(s, len, XML_NAME_QNAME) ? NULL : "is not a valid XML name";
+}
+
+#define NS_XMLNS "http://www.w3.org/2000/xmlns/"
+
+static int is_reserved_ns(const char *s, size_t len) {
+  return (len == sizeof LX_NS_XML - 1 && memcmp(s, LX_NS_XML, len) == 0) ||
+         (len == sizeof NS_XMLNS - 1 && memcmp(s, NS_XMLNS, len) == 0);
 }
 
 static const char *text_fault(const char *s, size_t len) {
@@ -119,6 +128,60 @@ static void put_value(writer *w, int idx, const char *what, int attr) {
   lua_pop(w->L, 1);
 }
 
+/* 1 when the attr table at `idx` has the key prefix..suffix. */
+static int has_key(lua_State *L, int idx, const char *prefix,
+                   const char *suffix, size_t suffix_len) {
+  lua_pushstring(L, prefix);
+  lua_pushlstring(L, suffix, suffix_len);
+  lua_concat(L, 2);
+  int found = lua_rawget(L, idx) != LUA_TNIL;
+  lua_pop(L, 1);
+  return found;
+}
+
+/* Writes the "uri\1local" attribute k, declaring a prefix for its namespace
+ * that no literal xmlns:* attribute of the element uses. */
+static void put_ns_attr(writer *w, int idx, const char *k, size_t klen,
+                        unsigned *nsid) {
+  lua_State *L = w->L;
+  const char *sep = memchr(k, '\1', klen);
+  size_t nslen = (size_t)(sep - k), local = klen - nslen - 1;
+  char prefix[32];
+  if (nslen == sizeof NS_XMLNS - 1 && memcmp(k, NS_XMLNS, nslen) == 0)
+    luaL_error(L, "invalid attribute name: the xmlns namespace is reserved");
+  if (nslen == sizeof LX_NS_XML - 1 && memcmp(k, LX_NS_XML, nslen) == 0) {
+    if (has_key(L, idx, "xml:", sep + 1, local))
+      luaL_error(L, "invalid attribute name: xml:%s given twice", sep + 1);
+    put(w, " xml:", 5);
+  } else {
+    int n;
+    do
+      n = snprintf(prefix, sizeof prefix, "ns%u", ++*nsid);
+    while (has_key(L, idx, "xmlns:", prefix, (size_t)n));
+    put(w, " xmlns:", 7);
+    put(w, prefix, (size_t)n);
+    put(w, "='", 2);
+    nomem_check(w, xml_escape_attr(w->out, k, nslen));
+    put(w, "' ", 2);
+    put(w, prefix, (size_t)n);
+    put(w, ":", 1);
+  }
+  put(w, sep + 1, local);
+}
+
+/* A literal xmlns or xmlns:p attribute must not bind a reserved prefix or
+ * namespace. */
+static void check_ns_decl(lua_State *L, const char *k, size_t klen, int v) {
+  size_t vlen;
+  const char *value = lua_tolstring(L, v, &vlen);
+  if ((klen == 9 && memcmp(k, "xmlns:xml", 9) == 0) ||
+      (klen == 11 && memcmp(k, "xmlns:xmlns", 11) == 0))
+    luaL_error(L, "invalid attribute name: %s is reserved", k);
+  if (value && is_reserved_ns(value, vlen))
+    luaL_error(L, "invalid attribute value: %s cannot be bound by %s", value,
+               k);
+}
+
 /* The attributes of the element whose attr table is at `idx`; `parent_ns`
  * is the index of the parent's attr.xmlns (an xmlns equal to it is not
  * repeated). */
@@ -135,22 +198,13 @@ static void put_attrs(writer *w, int idx, int parent_ns) {
     const char *fault = name_fault(k, klen, 1);
     if (fault)
       luaL_error(L, "invalid attribute name: %s", fault);
-    const char *sep = memchr(k, '\1', klen);
-    if (sep) {
-      size_t nslen = (size_t)(sep - k);
-      char decl[32];
-      if (nslen == sizeof LX_NS_XML - 1 && memcmp(k, LX_NS_XML, nslen) == 0) {
-        put(w, " xml:", 5);
-      } else {
-        int n = snprintf(decl, sizeof decl, " xmlns:ns%u='", ++nsid);
-        put(w, decl, (size_t)n);
-        nomem_check(w, xml_escape_attr(w->out, k, nslen));
-        n = snprintf(decl, sizeof decl, "' ns%u:", nsid);
-        put(w, decl, (size_t)n);
-      }
-      put(w, sep + 1, klen - nslen - 1);
-    } else if (klen == 5 && memcmp(k, "xmlns", 5) == 0 &&
-               lua_rawequal(L, -1, parent_ns)) {
+    int is_decl =
+        klen >= 5 && memcmp(k, "xmlns", 5) == 0 && (klen == 5 || k[5] == ':');
+    if (is_decl)
+      check_ns_decl(L, k, klen, lua_gettop(L));
+    if (memchr(k, '\1', klen)) {
+      put_ns_attr(w, idx, k, klen, &nsid);
+    } else if (klen == 5 && is_decl && lua_rawequal(L, -1, parent_ns)) {
       lua_pop(L, 1);
       continue;
     } else {
@@ -251,7 +305,7 @@ static void write_stanza(writer *w) {
       int t = lua_rawgeti(L, parent, l->next++);
       if (t == LUA_TTABLE)
         break; /* open this child, above its parent's xmlns */
-      put_value(w, lua_gettop(L), "text", 0);
+      put_value(w, lua_gettop(L), "text value", 0);
       lua_pop(L, 1);
     }
   }

@@ -10,44 +10,111 @@
 
 /* ---- C tree to Lua table ---------------------------------------------- */
 
+/* Names, attribute keys and namespaces repeat within a stanza (a roster's
+ * items): a small cache of the Lua strings made for them saves looking each
+ * up in Lua's string table again. The cached strings live in stack slots. */
+enum { CACHE = 32 };
+
+typedef struct converter {
+  lua_State *L;
+  const char *default_ns;
+  int keys;  /* stack index of "name"; "attr", "tags", "xmlns", "xml:lang"
+                follow */
+  int mt;    /* the stanza metatable */
+  int cache; /* first of CACHE stack slots */
+  struct {
+    const char *s;
+    size_t len;
+  } cached[CACHE];
+} converter;
+
+enum { KEY_NAME, KEY_ATTR, KEY_TAGS, KEY_XMLNS, KEY_XML_LANG, NKEYS };
+
+static void push_cached(converter *c, const char *s) {
+  size_t len = strlen(s);
+  unsigned h = len ? ((unsigned)len * 31u + (unsigned char)s[0] * 7u +
+                      (unsigned char)s[len - 1]) %
+                         CACHE
+                   : 0;
+  if (c->cached[h].s && c->cached[h].len == len &&
+      memcmp(c->cached[h].s, s, len) == 0) {
+    lua_pushvalue(c->L, c->cache + (int)h);
+    return;
+  }
+  lua_pushlstring(c->L, s, len);
+  lua_pushvalue(c->L, -1);
+  lua_replace(c->L, c->cache + (int)h);
+  c->cached[h].s = s;
+  c->cached[h].len = len;
+}
+
 /* Pushes the key a parsed attribute has in a Lua attr table: "name",
  * "xml:name", or "uri\1name". */
-static void push_attr_key(lua_State *L, const lx_attr *a) {
+static void push_attr_key(converter *c, const lx_attr *a) {
   if (!a->ns)
-    lua_pushstring(L, a->name);
-  else if (ns_equal(a->ns, ns_xml))
-    lua_pushfstring(L, "xml:%s", a->name);
+    push_cached(c, a->name);
+  else if (!ns_equal(a->ns, ns_xml))
+    lua_pushfstring(c->L, "%s\1%s", a->ns, a->name);
+  else if (strcmp(a->name, "lang") == 0)
+    lua_pushvalue(c->L, c->keys + KEY_XML_LANG);
   else
-    lua_pushfstring(L, "%s\1%s", a->ns, a->name);
+    lua_pushfstring(c->L, "xml:%s", a->name);
 }
 
 /* Pushes a new attr table for e, with xmlns when asked. */
-static void push_attrs(lua_State *L, const lx_elem *e, int with_xmlns) {
+static void push_attrs(converter *c, const lx_elem *e, int with_xmlns) {
+  lua_State *L = c->L;
   lua_createtable(L, 0, (int)e->nattrs + with_xmlns);
   for (uint32_t i = 0; i < e->nattrs; i++) {
     const lx_attr *a = &e->attrs[i];
-    push_attr_key(L, a);
+    push_attr_key(c, a);
     lua_pushlstring(L, a->value, a->value_len);
     lua_rawset(L, -3);
   }
   if (with_xmlns) {
-    lua_pushstring(L, e->ns ? e->ns : "");
-    lua_setfield(L, -2, "xmlns");
+    lua_pushvalue(L, c->keys + KEY_XMLNS);
+    if (e->ns)
+      push_cached(c, e->ns);
+    else
+      lua_pushliteral(L, "");
+    lua_rawset(L, -3);
   }
 }
 
 /* Pushes the stanza table for e and then its tags table. */
-static void push_elem(lua_State *L, const lx_elem *e, int with_xmlns, int mt) {
+static void push_elem(converter *c, const lx_elem *e, int with_xmlns) {
+  lua_State *L = c->L;
   lua_createtable(L, (int)e->nchildren, 3);
-  lua_pushstring(L, e->name);
-  lua_setfield(L, -2, "name");
-  push_attrs(L, e, with_xmlns);
-  lua_setfield(L, -2, "attr");
-  lua_pushvalue(L, mt);
+  lua_pushvalue(L, c->keys + KEY_NAME);
+  push_cached(c, e->name);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, c->keys + KEY_ATTR);
+  push_attrs(c, e, with_xmlns);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, c->mt);
   lua_setmetatable(L, -2);
   lua_createtable(L, (int)e->nelems, 0);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, "tags");
+  lua_pushvalue(L, c->keys + KEY_TAGS);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, -4);
+}
+
+/* Pushes the fixed keys and the empty cache; fills c. */
+static void converter_init(converter *c, lua_State *L, const char *ns) {
+  static const char *const keys[NKEYS] = {"name", "attr", "tags", "xmlns",
+                                          "xml:lang"};
+  luaL_checkstack(L, NKEYS + CACHE + 8, "lxmpp: stack overflow");
+  c->L = L;
+  c->default_ns = ns;
+  lua_getfield(L, LUA_REGISTRYINDEX, LXL_STANZA_MT);
+  c->mt = lua_gettop(L);
+  c->keys = c->mt + 1;
+  for (int i = 0; i < NKEYS; i++)
+    lua_pushstring(L, keys[i]);
+  c->cache = c->keys + NKEYS;
+  for (int i = 0; i < CACHE; i++)
+    lua_pushnil(L);
+  memset(c->cached, 0, sizeof c->cached);
 }
 
 /* Per open element: the next array and tags positions, and whether the
@@ -59,16 +126,15 @@ typedef struct level {
 
 void lxl_push_stanza(lua_State *L, const lx_elem *root,
                      const char *default_ns) {
+  converter c;
+  converter_init(&c, L, default_ns);
   size_t cap = 16, depth = 0;
-  luaL_checkstack(L, 8, "lxmpp: stack overflow");
-  lua_getfield(L, LUA_REGISTRYINDEX, LXL_STANZA_MT);
-  int mt = lua_gettop(L);
   level *lv = lua_newuserdatauv(L, cap * sizeof *lv, 0);
   int lv_idx = lua_gettop(L);
   int base = lv_idx; /* level d's table at base+2d+1, its tags at +2 */
   lv[0].xmlns = !ns_equal(root->ns, default_ns);
   lv[0].array = lv[0].tags = 0;
-  push_elem(L, root, lv[0].xmlns, mt);
+  push_elem(&c, root, lv[0].xmlns);
   const lx_elem *cur = root;
   const lx_node *n = root->first;
   for (;;) {
@@ -90,15 +156,15 @@ void lxl_push_stanza(lua_State *L, const lx_elem *root,
       n = n->next;
       continue;
     }
-    const lx_elem *c = (const lx_elem *)n;
-    int xmlns = l->xmlns || !ns_equal(c->ns, default_ns);
+    const lx_elem *e = (const lx_elem *)n;
+    int xmlns = l->xmlns || !ns_equal(e->ns, default_ns);
     luaL_checkstack(L, 8, "stanza too deep");
-    push_elem(L, c, xmlns, mt);
+    push_elem(&c, e, xmlns);
     lua_pushvalue(L, -2);
     lua_rawseti(L, t, ++l->array);
     lua_pushvalue(L, -2);
     lua_rawseti(L, t + 1, ++l->tags);
-    if (!c->first) {
+    if (!e->first) {
       lua_pop(L, 2);
       n = n->next;
       continue;
@@ -112,12 +178,21 @@ void lxl_push_stanza(lua_State *L, const lx_elem *root,
     }
     lv[depth].array = lv[depth].tags = 0;
     lv[depth].xmlns = xmlns;
-    cur = c;
-    n = c->first;
+    cur = e;
+    n = e->first;
   }
   lua_pop(L, 1); /* the root's tags */
-  lua_replace(L, mt);
-  lua_settop(L, mt);
+  lua_replace(L, c.mt);
+  lua_settop(L, c.mt);
+}
+
+/* The stream header's attributes, for the "open" event. */
+static void push_header_attrs(lua_State *L, const lx_elem *e) {
+  converter c;
+  converter_init(&c, L, NULL);
+  push_attrs(&c, e, 0);
+  lua_replace(L, c.mt);
+  lua_settop(L, c.mt);
 }
 
 /* ---- a stanza owned by Lua until converted ---------------------------- */
@@ -143,9 +218,13 @@ static lx_stanza **push_holder(lua_State *L) {
 }
 
 /* Replaces the holder at the top with the Lua table for its tree. */
-static void convert_held(lua_State *L, lx_stanza **h, const char *ns) {
+static void convert_held(lua_State *L, lx_stanza **h, const char *ns,
+                         lx_parser *from) {
   lxl_push_stanza(L, (*h)->root, ns);
-  lx_stanza_free(*h);
+  if (from)
+    lx_parser_recycle(from, *h);
+  else
+    lx_stanza_free(*h);
   *h = NULL;
   lua_remove(L, -2);
 }
@@ -182,7 +261,7 @@ static int l_parse(lua_State *L) {
   int rc = lx_parse_document(h, data, len, &o, &err);
   if (rc)
     return lxl_fail(L, rc, err.detail);
-  convert_held(L, h, o.default_ns);
+  convert_held(L, h, o.default_ns, NULL);
   return 1;
 }
 
@@ -246,14 +325,14 @@ static int l_next(lua_State *L) {
   switch (ev.type) {
   case LX_PARSE_OPEN:
     lua_pushliteral(L, "open");
-    push_attrs(L, (*h)->root, 0);
-    lx_stanza_free(*h);
+    push_header_attrs(L, (*h)->root);
+    lx_parser_recycle(lp->p, *h);
     *h = NULL;
     return 2;
   case LX_PARSE_STANZA:
     lua_pushliteral(L, "stanza");
     lua_insert(L, -2);
-    convert_held(L, h, lp->default_ns);
+    convert_held(L, h, lp->default_ns, lp->p);
     return 2;
   case LX_PARSE_CLOSE: lua_pushliteral(L, "close"); return 1;
   }

@@ -600,10 +600,15 @@ TEST(errors_are_sticky_and_keep_earlier_events) {
 
 TEST(lang_is_stamped_from_the_header) {
   transcript *t = malloc(sizeof *t);
-  static const char s[] = HEADER "<message/><message xml:lang='de'/>";
+  static const char s[] =
+      HEADER "<message/><message xml:lang='de'/><stream:features/>";
   feed_all(NULL, s, sizeof s - 1, 0, t);
-  CHECK(strstr(t->text, "stanza:<message xml:lang='en'/>\n"
-                        "stanza:<message xml:lang='de'/>\n") != NULL);
+  /* stanzas only: not the stream's own elements */
+  CHECK(strstr(t->text,
+               "stanza:<message xml:lang='en'/>\n"
+               "stanza:<message xml:lang='de'/>\n"
+               "stanza:<features "
+               "xmlns='http://etherx.jabber.org/streams'/>\n") != NULL);
   lx_parser_opts o;
   lx_parser_opts_init(&o);
   o.stamp_lang = 0;
@@ -628,6 +633,11 @@ TEST(builders_validate) {
   CHECK_INT(lx_stanza_new(&s, LX_NS_CLIENT, "a:b", &err), LX_ERR_INVALID);
   CHECK_INT(lx_stanza_new(&s, LX_NS_CLIENT, "", &err), LX_ERR_INVALID);
   CHECK_INT(lx_stanza_new(&s, "", "a", &err), LX_ERR_INVALID);
+  CHECK_INT(lx_stanza_new(&s, LX_NS_XML, "a", &err), LX_ERR_INVALID);
+  CHECK_INT(lx_stanza_new(&s, "http://www.w3.org/2000/xmlns/", "a", &err),
+            LX_ERR_INVALID);
+  CHECK_STR(err.detail,
+            "invalid namespace: http://www.w3.org/2000/xmlns/ is reserved");
   CHECK_INT(lx_stanza_new(&s, LX_NS_CLIENT, "message", &err), 0);
   lx_elem *m = lx_stanza_root(s);
   const char *bad_names[] = {"a/b", "a=b", "a b", "-a", ".a", "a\x01"};
@@ -660,6 +670,10 @@ TEST(builders_validate) {
   }
   CHECK_INT(lx_elem_set_attr(s, m, NULL, "xmlns", "urn:x", &err),
             LX_ERR_INVALID);
+  CHECK_INT(lx_elem_set_attr(s, m, "http://www.w3.org/2000/xmlns/", "p",
+                             "urn:x", &err),
+            LX_ERR_INVALID);
+  CHECK_INT(lx_elem_set_attr(s, m, LX_NS_XML, "space", "preserve", &err), 0);
   CHECK_INT(lx_elem_set_attr(s, m, NULL, "to", NULL, &err), LX_ERR_INVALID);
   CHECK_INT(lx_elem_add_text(s, m, NULL, 1, &err), LX_ERR_INVALID);
   lx_stanza_free(s);
