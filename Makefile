@@ -145,9 +145,10 @@ rock:
 	rm -rf luarocks-tree
 	luarocks --lua-version=$(LUA_VERSION) --tree=luarocks-tree make \
 		lxmpp-scm-1.rockspec
+	rm -rf lxmpp csrc/*.o csrc/lua/*.o # what luarocks builds in the tree
 	LUA_PATH="luarocks-tree/share/lua/$(LUA_VERSION)/?.lua;luarocks-tree/share/lua/$(LUA_VERSION)/?/init.lua" \
 	LUA_CPATH="luarocks-tree/lib/lua/$(LUA_VERSION)/?.so" \
 		$(LUA) -e 'local x = require "lxmpp"; print("rock ok: lxmpp " .. x.version)'
 
 clean:
-	rm -rf build build-asan build-fuzz luarocks-tree
+	rm -rf build build-asan build-fuzz luarocks-tree lxmpp csrc/*.o csrc/lua/*.o
