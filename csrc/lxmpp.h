@@ -1078,7 +1078,7 @@ typedef struct lx_conn lx_conn;
 typedef enum lx_conn_role { LX_CONN_CLIENT = 1, LX_CONN_SERVER } lx_conn_role;
 
 /* How the stream is protected. */
-typedef enum lx_conn_tls {
+typedef enum lx_conn_tls_mode {
   LX_CONN_TLS_REQUIRED = 0, /* STARTTLS before anything else (default). A
                                client refuses a server that does not offer
                                it; a server offers nothing else first */
@@ -1086,7 +1086,7 @@ typedef enum lx_conn_tls {
   LX_CONN_TLS_DISABLED,     /* never: plaintext (tests, loopback links) */
   LX_CONN_TLS_DIRECT        /* TLS from the first byte (XEP-0368); give the
                                context the ALPN protocol "xmpp-client" */
-} lx_conn_tls;
+} lx_conn_tls_mode;
 
 /* A stream error (RFC 6120 §4.9), received or to send. */
 typedef struct lx_stream_error {
@@ -1099,7 +1099,7 @@ typedef struct lx_stream_error {
 } lx_stream_error;
 
 typedef struct lx_conn_opts {
-  lx_conn_tls tls;     /* LX_CONN_TLS_REQUIRED */
+  lx_conn_tls_mode tls;/* LX_CONN_TLS_REQUIRED */
   lx_tls_ctx *tls_ctx; /* the TLS configuration for this role (trust,
                           certificates, ALPN), required unless tls is
                           DISABLED. lx_conn_new takes a session from it,
@@ -1108,12 +1108,22 @@ typedef struct lx_conn_opts {
                           the server's certificate against the JID's
                           domain, which is also sent as SNI */
   const char *lang;    /* xml:lang of our stream header ("en") */
+  /* The channel-binding types to use for SASL -PLUS, preferred first:
+   * "tls-exporter", "tls-server-end-point", "tls-unique" (NULL: those
+   * three). Each is used when the TLS session has it (lx_tls_channel_
+   * binding); a server advertises them (XEP-0440). */
+  const char *const *cb_types;
+  size_t n_cb_types;
 
   /* client */
-  const char *jid;      /* the account: its domain is the server's, its
-                           localpart the SASL username, its resource (if
-                           any) the one asked for; required */
-  const char *password; /* for SASL; wiped when no longer needed */
+  const char *jid; /* the account: its domain is the server's, its
+                      localpart the SASL username, its resource (if any)
+                      the one asked for; required */
+  /* SASL (lx_sasl_client_opts_init): the password, the mechanisms allowed
+   * and the policy. The connection fills in what the server offered, the
+   * TLS state and its channel bindings, and, when NULL, the username (the
+   * JID's localpart) and host (its domain). */
+  lx_sasl_client_opts sasl_client;
   const lx_tls_session *tls_session; /* offered for resumption (NULL) */
 
   /* server */
@@ -1125,6 +1135,12 @@ typedef struct lx_conn_opts {
   unsigned max_bind_attempts; /* refused binds before policy-violation, 5 to
                                  10 (5) */
   int offer_session;          /* offer legacy <session/> as optional (1) */
+  /* SASL (lx_sasl_server_opts_init): mechanisms, SSDP, iterations... The
+   * connection fills in the TLS state, its channel bindings and, when
+   * NULL, host (the stream's domain). A client asking for an authzid other
+   * than its own JID is refused (invalid-authzid), except with EXTERNAL,
+   * whose authzid the application checks. */
+  lx_sasl_server_opts sasl_server;
   const char *features;       /* more features to offer after
                                  authentication, as XML elements
                                  ("<sm xmlns='urn:xmpp:sm:3'/>"), or NULL */

@@ -27,14 +27,12 @@ int stream_error_write(buf *b, const lx_stream_error *e) {
   const char *name = lx_strerror(e->condition);
   if (buf_puts(b, "<stream:error>") ||
       xo_element(b, name, NS_STREAM_ERRORS,
-                 e->condition == LX_ERR_SEE_OTHER_HOST ? e->other_host
-                                                       : NULL))
+                 e->condition == LX_ERR_SEE_OTHER_HOST ? e->other_host : NULL))
     return LX_ERR_NOMEM;
-  if (e->text && (xo_start(b, "text", NS_STREAM_ERRORS) ||
-                  (e->lang && xo_attr(b, "xml:lang", e->lang)) ||
-                  buf_putc(b, '>') ||
-                  xml_escape_text(b, e->text, strlen(e->text)) ||
-                  xo_end(b, "text")))
+  if (e->text &&
+      (xo_start(b, "text", NS_STREAM_ERRORS) ||
+       (e->lang && xo_attr(b, "xml:lang", e->lang)) || buf_putc(b, '>') ||
+       xml_escape(b, e->text, strlen(e->text), 0, NULL) || xo_end(b, "text")))
     return LX_ERR_NOMEM;
   /* inside <stream:error> the default namespace is the stream's */
   if (e->app && serialize_elem(b, e->app, LX_NS_CLIENT, 0))

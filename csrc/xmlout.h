@@ -20,7 +20,7 @@
 /* " name='value'" */
 static inline int xo_attr(buf *b, const char *name, const char *value) {
   return buf_putc(b, ' ') || buf_puts(b, name) || buf_put(b, "='", 2) ||
-         xml_escape_attr(b, value, strlen(value)) || buf_putc(b, '\'');
+         xml_escape(b, value, strlen(value), 1, NULL) || buf_putc(b, '\'');
 }
 
 /* "<name" and, when ns is given, " xmlns='ns'"; attributes may follow. */
@@ -41,7 +41,7 @@ static inline int xo_element(buf *b, const char *name, const char *ns,
     return 1;
   if (!text)
     return buf_put(b, "/>", 2);
-  return buf_putc(b, '>') || xml_escape_text(b, text, strlen(text)) ||
+  return buf_putc(b, '>') || xml_escape(b, text, strlen(text), 0, NULL) ||
          xo_end(b, name);
 }
 

@@ -1,5 +1,5 @@
-/* features.c: <stream:features/> read and written. */
-#include "features.h"
+/* streamfeatures.c: <stream:features/> read and written. */
+#include "streamfeatures.h"
 
 #include "stanza.h"
 #include "xmlout.h"
@@ -76,7 +76,6 @@ int features_write(buf *b, const features *f, const char *extra) {
   if (f->session)
     rc = rc || xo_start(b, "session", NS_SESSION) ||
          buf_puts(b, f->session_optional ? "><optional/></session>" : "/>");
-  rc = rc || (extra && buf_puts(b, extra)) ||
-       buf_puts(b, "</stream:features>");
+  rc = rc || (extra && buf_puts(b, extra)) || buf_puts(b, "</stream:features>");
   return rc ? LX_ERR_NOMEM : 0;
 }

@@ -1,4 +1,4 @@
-/* features.h: <stream:features/> (RFC 6120 §4.3.2) as a struct, read by a
+/* streamfeatures.h: <stream:features/> (RFC 6120 §4.3.2) as a struct, read by a
  * client and written by a server (internal). */
 #ifndef LX_FEATURES_H
 #define LX_FEATURES_H
@@ -10,15 +10,15 @@
 #define FEATURES_MAX_CB 8     /* more <channel-binding/> are ignored */
 
 typedef struct features {
-  int starttls, starttls_required;  /* <starttls/>, with <required/> */
-  int sasl;                         /* <mechanisms/> */
+  int starttls, starttls_required; /* <starttls/>, with <required/> */
+  int sasl;                        /* <mechanisms/> */
   const char *mechs[FEATURES_MAX_MECHS];
   size_t n_mechs;
-  int cb;                           /* XEP-0440 <sasl-channel-binding/> */
+  int cb; /* XEP-0440 <sasl-channel-binding/> */
   const char *cb_types[FEATURES_MAX_CB];
   size_t n_cb;
-  int bind;                         /* <bind/> */
-  int session, session_optional;    /* RFC 3921 <session/>, <optional/> */
+  int bind;                      /* <bind/> */
+  int session, session_optional; /* RFC 3921 <session/>, <optional/> */
 } features;
 
 /* Reads the features element `e` of stanza `s`; the strings point into s.
