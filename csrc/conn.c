@@ -815,10 +815,13 @@ static int client_bind(lx_conn *c) {
     return fail(c, LX_ERR_INTERNAL, 0, "no random bytes");
   size_t mark = b->len;
   int rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "set") ||
-           xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
-           xo_start(b, "bind", NS_BIND) || buf_putc(b, '>') ||
-           (resource && xo_element(b, "resource", NULL, resource)) ||
-           xo_end(b, "bind") || xo_end(b, "iq");
+           xo_attr(b, "id", c->iq_id) || buf_putc(b, '>');
+  if (resource)
+    rc = rc || xo_start(b, "bind", NS_BIND) || buf_putc(b, '>') ||
+         xo_element(b, "resource", NULL, resource) || xo_end(b, "bind");
+  else
+    rc = rc || xo_element(b, "bind", NS_BIND, NULL);
+  rc = rc || xo_end(b, "iq");
   c->phase = PH_BIND;
   return wrote(c, mark, rc);
 }

@@ -100,6 +100,8 @@ typedef struct policy {
   const char *bind_refusal; /* a resource refused with conflict */
   int bind_as;              /* accept with a resource of our own */
   int hold;                 /* answer nothing: the test does */
+  int anonymous;            /* accept ANONYMOUS */
+  int refuse_binds;         /* refuse every bind with conflict */
 } policy;
 
 struct side {
@@ -112,6 +114,7 @@ struct side {
   int recv_rc;     /* the last negative lx_conn_recv result */
   int closed_code; /* LX_CONN_CLOSED's code, or 1 before it */
   char ready_jid[128];
+  char account[128]; /* from LX_CONN_AUTHENTICATED */
   char mechanism[32];
   lx_stream_error got_error; /* the last STREAM_ERROR (strings below) */
   char error_text[128], other_host[64], app[64];
@@ -159,7 +162,10 @@ static void answer(side *s, const lx_conn_event *ev) {
     lx_sasl_credentials cred;
     memset(&cred, 0, sizeof cred);
     snprintf(s->mechanism, sizeof s->mechanism, "%s", ev->auth->mechanism);
-    if (ev->auth->username && strcmp(ev->auth->username, "juliet") == 0) {
+    if (s->pol.anonymous && strcmp(ev->auth->mechanism, "ANONYMOUS") == 0) {
+      cred.verdict = LX_SASL_ACCEPT;
+    } else if (ev->auth->username &&
+               strcmp(ev->auth->username, "juliet") == 0) {
       cred.verdict = LX_SASL_VERIFY;
       cred.password = s->pol.password;
     } else {
@@ -168,12 +174,14 @@ static void answer(side *s, const lx_conn_event *ev) {
     CHECK(lx_conn_auth_answer(s->c, &cred) >= LX_ERR_POLICY_VIOLATION);
   } else if (ev->type == LX_CONN_BIND_REQUEST) {
     const char *want = ev->jid;
-    char full[128];
-    if (want && s->pol.bind_refusal && strcmp(want, s->pol.bind_refusal) == 0) {
+    char full[300];
+    if (s->pol.refuse_binds ||
+        (want && s->pol.bind_refusal && strcmp(want, s->pol.bind_refusal) == 0)) {
       lx_conn_bind_refuse(s->c, LX_ERR_BIND_CONFLICT, "in use");
       return;
     }
-    snprintf(full, sizeof full, "juliet@im.example.com/%s",
+    /* the account that authenticated, from the AUTHENTICATED event */
+    snprintf(full, sizeof full, "%s/%s", s->account,
              want && !s->pol.bind_as ? want : "gen-1");
     CHECK_INT(lx_conn_bind_accept(s->c, full), 0);
   }
@@ -197,6 +205,9 @@ static int drain(side *s) {
     switch (ev.type) {
     case LX_CONN_READY:
       snprintf(s->ready_jid, sizeof s->ready_jid, "%s", ev.jid);
+      break;
+    case LX_CONN_AUTHENTICATED:
+      snprintf(s->account, sizeof s->account, "%s", ev.jid ? ev.jid : "");
       break;
     case LX_CONN_STANZA: {
       char *xml;
@@ -227,18 +238,11 @@ static int drain(side *s) {
   return n;
 }
 
-/* Moves what `from` has to send onto `to`'s wire, then feeds `to` in
- * pieces of `chunk` bytes while it takes them. Returns 1 on progress. */
-static int move(side *from, side *to, size_t chunk) {
-  const char *p;
-  size_t n;
-  int progress = 0;
-  while ((n = lx_conn_peek_send(from->c, &p)) > 0) {
-    put(&to->wire, p, n);
-    lx_conn_consume_send(from->c, n);
-    progress = 1;
-  }
+/* Feeds `to` its wire in pieces of `chunk` bytes while it takes them.
+ * Returns 1 on progress. */
+static int deliver(side *to, size_t chunk) {
   size_t at = 0;
+  int progress = 0;
   while (at < to->wire.len) {
     size_t k = to->wire.len - at < chunk ? to->wire.len - at : chunk;
     ssize_t r = lx_conn_recv(to->c, to->wire.s + at, k);
@@ -256,6 +260,36 @@ static int move(side *from, side *to, size_t chunk) {
   memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
   to->wire.len -= at;
   return progress;
+}
+
+/* Everything `c` has to send, appended to t. */
+static int take_output(lx_conn *c, text *t) {
+  const char *p;
+  size_t n;
+  int any = 0;
+  while ((n = lx_conn_peek_send(c, &p)) > 0) {
+    put(t, p, n);
+    lx_conn_consume_send(c, n);
+    any = 1;
+  }
+  return any;
+}
+
+/* Moves what `from` has to send onto `to`'s wire and delivers it. */
+static int move(side *from, side *to, size_t chunk) {
+  int progress = take_output(from->c, &to->wire);
+  return deliver(to, chunk) | progress;
+}
+
+/* A scripted peer's bytes for `s`, fed in pieces of `chunk` (its events
+ * drained and answered between pieces); its output is appended to out. */
+__attribute__((unused)) static void script(side *s, const char *in, size_t chunk, text *out) {
+  put(&s->wire, in, strlen(in));
+  while (deliver(s, chunk) | drain(s))
+    ;
+  drain(s);
+  if (out)
+    take_output(s->c, out);
 }
 
 /* Runs the two sides until neither has anything to say. */
@@ -372,7 +406,7 @@ static void start_pair(const setup *s, side *cl, side *sv) {
 }
 
 /* The base64-decoded content of the first <auth> the client sent. */
-__attribute__((unused)) static void auth_message(const side *cl, char *out,
+static void auth_message(const side *cl, char *out,
                                                  size_t cap) {
   const char *a = strstr(str(&cl->sent), "<auth ");
   out[0] = '\0';
@@ -451,9 +485,367 @@ TEST(starttls_scram_bind_message_close) {
   side_free(&sv);
 }
 
+
+/* Runs a pair to the end of negotiation; returns 1 when both are ready. */
+static int negotiate(const setup *s, side *cl, side *sv, size_t chunk) {
+  start_pair(s, cl, sv);
+  pump(cl, sv, chunk);
+  return lx_conn_get_state(cl->c) == LX_CONN_STATE_READY &&
+         lx_conn_get_state(sv->c) == LX_CONN_STATE_READY;
+}
+
+TEST(each_mechanism_and_binding) {
+  static const char *const sha1[] = {"SCRAM-SHA-1"};
+  static const char *const sha256[] = {"SCRAM-SHA-256"};
+  static const char *const sha512[] = {"SCRAM-SHA-512"};
+  static const char *const sha1p[] = {"SCRAM-SHA-1-PLUS"};
+  static const char *const sha256p[] = {"SCRAM-SHA-256-PLUS"};
+  static const char *const sha512p[] = {"SCRAM-SHA-512-PLUS"};
+  static const char *const plain[] = {"PLAIN"};
+  static const char *const endpoint[] = {"tls-server-end-point"};
+  static const char *const unique[] = {"tls-unique"};
+  static const struct {
+    const char *const *allowed;
+    const char *const *cb;
+    int max_version;
+    lx_conn_tls_mode tls;
+    const char *mech, *gs2; /* what the server saw; the client's GS2 header */
+  } cases[] = {
+      {sha1, NULL, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-1", "n,,n=juliet,"},
+      {sha256, NULL, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256", "n,,n=juliet,"},
+      {sha512, NULL, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-512", "n,,n=juliet,"},
+      {sha1p, NULL, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-1-PLUS",
+       "p=tls-exporter,,n=juliet,"},
+      {sha256p, NULL, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256-PLUS",
+       "p=tls-exporter,,n=juliet,"},
+      {sha512p, NULL, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-512-PLUS",
+       "p=tls-exporter,,n=juliet,"},
+      {sha256p, endpoint, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256-PLUS",
+       "p=tls-server-end-point,,n=juliet,"},
+      {sha256p, unique, LX_TLS_V1_2, LX_CONN_TLS_REQUIRED,
+       "SCRAM-SHA-256-PLUS", "p=tls-unique,,n=juliet,"},
+      {sha256p, NULL, LX_TLS_V1_2, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256-PLUS",
+       "p=tls-exporter,,n=juliet,"},
+      {plain, NULL, 0, LX_CONN_TLS_REQUIRED, "PLAIN", ""},
+      {NULL, NULL, 0, LX_CONN_TLS_DIRECT, "SCRAM-SHA-512-PLUS",
+       "p=tls-exporter,,n=juliet,"},
+      {NULL, NULL, 0, LX_CONN_TLS_DISABLED, "SCRAM-SHA-512", "n,,n=juliet,"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    setup st = defaults();
+    side cl, sv;
+    char msg[256];
+    st.allowed = cases[i].allowed;
+    st.n_allowed = cases[i].allowed ? 1 : 0;
+    st.cb_types = cases[i].cb;
+    st.n_cb_types = cases[i].cb ? 1 : 0;
+    st.max_version = cases[i].max_version;
+    st.client_tls = st.server_tls = cases[i].tls;
+    st.alpn = cases[i].tls == LX_CONN_TLS_DIRECT ? "xmpp-client" : NULL;
+    CHECK(negotiate(&st, &cl, &sv, 4096));
+    CHECK_STR(sv.mechanism, cases[i].mech);
+    auth_message(&cl, msg, sizeof msg);
+    if (strcmp(cases[i].mech, "PLAIN") == 0)
+      CHECK(memcmp(msg, "\0juliet\0r0m30myr0m30", 20) == 0);
+    else
+      CHECK(strncmp(msg, cases[i].gs2, strlen(cases[i].gs2)) == 0);
+    CHECK_STR(cl.ready_jid, "juliet@im.example.com/balcony");
+    if (cases[i].tls == LX_CONN_TLS_DISABLED) {
+      CHECK(lx_conn_tls(cl.c) == NULL);
+      CHECK(strstr(str(&sv.sent), "PLAIN") == NULL); /* not without TLS */
+    } else {
+      CHECK_STR(lx_tls_version(lx_conn_tls(cl.c)),
+                cases[i].max_version ? "TLSv1.2" : "TLSv1.3");
+    }
+    if (cases[i].tls == LX_CONN_TLS_DIRECT) {
+      const char *proto;
+      size_t len;
+      CHECK_INT(lx_tls_alpn(lx_conn_tls(sv.c), &proto, &len), 1);
+      CHECK(len == 11 && memcmp(proto, "xmpp-client", 11) == 0);
+      CHECK(strstr(str(&cl.sent), "starttls") == NULL);
+      CHECK_STR(str(&cl.events),
+                "tls opened features authenticated opened features ready");
+    }
+    if (check_failures)
+      fprintf(stderr, "  (case %zu: %s)\n", i, cases[i].mech);
+    side_free(&cl);
+    side_free(&sv);
+  }
+}
+
+/* XEP-0440 tells which bindings the server has; without it the client
+ * uses its first. */
+TEST(server_features_by_stage) {
+  setup st = defaults();
+  side cl, sv;
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  const char *t = str(&sv.sent);
+  /* while TLS is required, STARTTLS alone */
+  CHECK(strstr(t, "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:"
+                  "xmpp-tls'><required/></starttls></stream:features>"));
+  /* after TLS: SASL with the channel-binding types of this session */
+  CHECK(strstr(t, "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>"
+                  "<channel-binding type='tls-exporter'/><channel-binding "
+                  "type='tls-server-end-point'/></sasl-channel-binding>"));
+  CHECK(strstr(t, "<mechanism>SCRAM-SHA-1-PLUS</mechanism>"));
+  CHECK(strstr(t, "<mechanism>PLAIN</mechanism>"));
+  /* after authentication: bind, and the legacy session as optional */
+  CHECK(strstr(t, "<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
+                  "xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-"
+                  "session'><optional/></session></stream:features>"));
+  /* a new id at each restart; our from only after TLS */
+  CHECK(strstr(t, "id='s-1'") && strstr(t, "id='s-2'") &&
+        strstr(t, "id='s-3'"));
+  CHECK(strstr(str(&cl.sent), "<stream:stream xmlns='jabber:client' "
+                              "xmlns:stream='http://etherx.jabber.org/"
+                              "streams' to='im.example.com' version='1.0' "
+                              "xml:lang='en'>") == str(&cl.sent) + 21);
+  CHECK_STR(lx_conn_stream_id(cl.c), "s-3");
+  CHECK_STR(lx_conn_stream_id(sv.c), "s-3");
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(random_stream_ids) {
+  setup st = defaults();
+  side cl, sv;
+  st.trace = 0;
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  const char *id = lx_conn_stream_id(sv.c);
+  CHECK(id && strlen(id) == 24);
+  side_free(&cl);
+  side_free(&sv);
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  CHECK(strcmp(lx_conn_stream_id(sv.c), id) != 0);
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(starttls_stripped_by_a_meddling_server) {
+  setup st = defaults();
+  side cl, sv;
+  st.server_tls = LX_CONN_TLS_DISABLED; /* offers SASL in the clear */
+  start_pair(&st, &cl, &sv);
+  pump(&cl, &sv, 65536);
+  CHECK_INT(cl.recv_rc, LX_ERR_STARTTLS_NOT_OFFERED);
+  CHECK_INT(cl.closed_code, LX_ERR_STARTTLS_NOT_OFFERED);
+  CHECK_STR(str(&cl.events), "opened features closed");
+  CHECK(strstr(str(&cl.sent), "<auth") == NULL); /* no password leaves */
+  CHECK(strstr(lx_conn_error(cl.c)->detail, "STARTTLS") != NULL);
+  CHECK_INT(sv.closed_code, 0); /* the client closed the stream */
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(tls_optional) {
+  setup st = defaults();
+  side cl, sv;
+  st.client_tls = st.server_tls = LX_CONN_TLS_OPTIONAL;
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  CHECK(lx_conn_tls(cl.c) != NULL); /* offered, so used */
+  CHECK(strstr(str(&sv.sent), "<starttls xmlns='urn:ietf:params:xml:ns:"
+                              "xmpp-tls'/><mechanisms") != NULL);
+  side_free(&cl);
+  side_free(&sv);
+  st.server_tls = LX_CONN_TLS_DISABLED;
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  CHECK(lx_conn_tls(cl.c) == NULL);
+  CHECK_STR(sv.mechanism, "SCRAM-SHA-512");
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(certificate_for_another_domain) {
+  setup st = defaults();
+  side cl, sv;
+  st.server_cert = other_cert;
+  st.server_key = other_key;
+  start_pair(&st, &cl, &sv);
+  pump(&cl, &sv, 65536);
+  CHECK_INT(cl.closed_code, LX_ERR_TLS_HOSTNAME_MISMATCH);
+  CHECK_INT(sv.closed_code, LX_ERR_TLS_HANDSHAKE); /* the client's alert */
+  CHECK(strstr(str(&cl.sent), "<auth") == NULL);
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(wrong_password) {
+  setup st = defaults();
+  side cl, sv;
+  st.password = "wherefore";
+  start_pair(&st, &cl, &sv);
+  pump(&cl, &sv, 65536);
+  CHECK_INT(cl.closed_code, LX_ERR_SASL_NOT_AUTHORIZED);
+  CHECK_STR(str(&cl.events),
+            "opened features tls opened features closed");
+  CHECK(strstr(str(&sv.sent), "<failure xmlns='urn:ietf:params:xml:ns:xmpp-"
+                              "sasl'><not-authorized/></failure>") != NULL);
+  CHECK_INT(sv.closed_code, 0);
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(authzid_for_someone_else) {
+  setup st = defaults();
+  side cl, sv;
+  lx_conn_opts o;
+  lx_conn_opts_init(&o);
+  start_pair(&st, &cl, &sv);
+  lx_conn_free(cl.c);
+  o.jid = st.client_jid;
+  o.tls_ctx = client_ctx(0, NULL);
+  o.sasl_client.password = st.password;
+  o.sasl_client.authzid = "romeo@im.example.com";
+  CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
+  lx_tls_ctx_free(o.tls_ctx);
+  CHECK_INT(lx_conn_start(cl.c), 0);
+  pump(&cl, &sv, 65536);
+  CHECK_INT(cl.closed_code, LX_ERR_SASL_INVALID_AUTHZID);
+  CHECK(sv.mechanism[0] == '\0'); /* never asked */
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(bind_conflict) {
+  setup st = defaults();
+  side cl, sv;
+  start_pair(&st, &cl, &sv);
+  sv.pol.bind_refusal = "balcony";
+  pump(&cl, &sv, 65536);
+  CHECK_INT(cl.closed_code, LX_ERR_BIND_CONFLICT);
+  CHECK(strstr(lx_conn_error(cl.c)->detail, "conflict: in use") != NULL);
+  CHECK(strstr(str(&sv.sent),
+               "<iq type='error' id='c-1'><error type='cancel'><conflict "
+               "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text "
+               "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>in use</text>"
+               "</error></iq>") != NULL);
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(bind_server_assigned_resource) {
+  setup st = defaults();
+  side cl, sv;
+  st.client_jid = "juliet@im.example.com";
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  CHECK(strstr(str(&cl.sent), "<bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+                              "bind'/>") != NULL);
+  CHECK_STR(cl.ready_jid, "juliet@im.example.com/gen-1");
+  side_free(&cl);
+  side_free(&sv);
+  /* the server may override the resource asked for (RFC 6120 §7.7.2.2) */
+  st.client_jid = "juliet@im.example.com/balcony";
+  start_pair(&st, &cl, &sv);
+  sv.pol.bind_as = 1;
+  pump(&cl, &sv, 65536);
+  CHECK_STR(cl.ready_jid, "juliet@im.example.com/gen-1");
+  CHECK_STR(lx_conn_jid(sv.c), "juliet@im.example.com/gen-1");
+  side_free(&cl);
+  side_free(&sv);
+}
+
+TEST(tls_session_resumption) {
+  setup st = defaults();
+  side cl, sv;
+  lx_tls_ctx *cctx = client_ctx(0, NULL);
+  lx_tls_ctx *sctx = server_ctx(0, im_cert, im_key, NULL);
+  lx_tls_session *ts = NULL;
+  for (int round = 0; round < 2; round++) {
+    lx_conn_opts o;
+    lx_conn_opts_init(&o);
+    o.jid = st.client_jid;
+    o.tls_ctx = cctx;
+    o.sasl_client.password = st.password;
+    o.tls_session = ts;
+    side_init(&cl, "C", NULL);
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
+    lx_conn_opts_init(&o);
+    o.domains = domains;
+    o.n_domains = 1;
+    o.tls_ctx = sctx;
+    side_init(&sv, "S", NULL);
+    CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &o, NULL), 0);
+    lx_conn_start(sv.c);
+    lx_conn_start(cl.c);
+    pump(&cl, &sv, 65536);
+    CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+    CHECK_INT(lx_tls_resumed(lx_conn_tls(cl.c)), round);
+    if (!ts)
+      CHECK_INT(lx_tls_get_session(lx_conn_tls(cl.c), &ts), 1);
+    side_free(&cl);
+    side_free(&sv);
+  }
+  lx_tls_session_free(ts);
+  lx_tls_ctx_free(cctx);
+  lx_tls_ctx_free(sctx);
+}
+
+TEST(client_certificate_reaches_the_application) {
+  /* the server asks for a certificate; the client's context has one, and
+   * the server's application reads it from lx_conn_tls() */
+  lx_tls_cert_spec js = {NULL, "juliet@im.example.com", LX_TLS_KEY_P256, 0};
+  char *cert, *key;
+  lx_tls_opts o;
+  lx_tls_ctx *sctx, *cctx = client_ctx(0, NULL);
+  lx_error err;
+  CHECK_INT(lx_tls_ca_issue(ca, &js, &cert, &key, &err), 0);
+  CHECK_INT(lx_tls_ctx_add_cert(cctx, cert, strlen(cert), key, strlen(key),
+                                &err),
+            0);
+  lx_tls_opts_init(&o);
+  o.verify = LX_TLS_VERIFY_OPTIONAL;
+  CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, &err), 0);
+  lx_tls_ctx_add_cert(sctx, im_cert, strlen(im_cert), im_key, strlen(im_key),
+                      &err);
+  lx_tls_ctx_add_ca(sctx, lx_tls_ca_cert(ca), strlen(lx_tls_ca_cert(ca)),
+                    &err);
+  lx_conn_opts co, so;
+  side cl, sv;
+  lx_conn_opts_init(&co);
+  co.jid = "juliet@im.example.com";
+  co.tls_ctx = cctx;
+  co.sasl_client.password = "r0m30myr0m30";
+  lx_conn_opts_init(&so);
+  so.domains = domains;
+  so.n_domains = 1;
+  so.tls_ctx = sctx;
+  side_init(&cl, "C", NULL);
+  side_init(&sv, "S", NULL);
+  CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
+  CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
+  lx_conn_start(sv.c);
+  lx_conn_start(cl.c);
+  pump(&cl, &sv, 65536);
+  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
+  lx_tls_name_type type;
+  const char *name;
+  CHECK_INT(lx_tls_peer_name(lx_conn_tls(sv.c), 0, &type, &name), 1);
+  CHECK_INT(type, LX_TLS_NAME_XMPP_ADDR);
+  CHECK_STR(name, "juliet@im.example.com");
+  CHECK_INT(lx_tls_verify_result(lx_conn_tls(sv.c), NULL), 0);
+  side_free(&cl);
+  side_free(&sv);
+  free(cert);
+  lx_tls_pem_free(key);
+  lx_tls_ctx_free(cctx);
+  lx_tls_ctx_free(sctx);
+}
+
 int main(void) {
   make_certs();
   RUN(starttls_scram_bind_message_close);
+  RUN(each_mechanism_and_binding);
+  RUN(server_features_by_stage);
+  RUN(random_stream_ids);
+  RUN(starttls_stripped_by_a_meddling_server);
+  RUN(tls_optional);
+  RUN(certificate_for_another_domain);
+  RUN(wrong_password);
+  RUN(authzid_for_someone_else);
+  RUN(bind_conflict);
+  RUN(bind_server_assigned_resource);
+  RUN(tls_session_resumption);
+  RUN(client_certificate_reaches_the_application);
   free(im_cert);
   lx_tls_pem_free(im_key);
   free(other_cert);
