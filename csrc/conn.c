@@ -573,7 +573,8 @@ static int write_sasl(lx_conn *c, const char *name, const char *mechanism,
 }
 
 /* The data of a SASL element: *data NULL when it has none, "=" the empty
- * message. Returns 0, or -1 when it is not base64. *data is malloc()ed. */
+ * message. Returns 0, 1 when it is not base64, or LX_ERR_NOMEM. *data is
+ * malloc()ed. */
 static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
   size_t n = 0;
   const char *text = lx_elem_text(s, s->root, &n);
@@ -588,7 +589,7 @@ static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
   if (base64_decode(text, n, *data, base64_decoded_max(n), len)) {
     free(*data);
     *data = NULL;
-    return -1;
+    return 1;
   }
   return 0;
 }

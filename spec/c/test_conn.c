@@ -283,7 +283,7 @@ static int move(side *from, side *to, size_t chunk) {
 
 /* A scripted peer's bytes for `s`, fed in pieces of `chunk` (its events
  * drained and answered between pieces); its output is appended to out. */
-__attribute__((unused)) static void script(side *s, const char *in, size_t chunk, text *out) {
+static void script(side *s, const char *in, size_t chunk, text *out) {
   put(&s->wire, in, strlen(in));
   while (deliver(s, chunk) | drain(s))
     ;
@@ -831,6 +831,292 @@ TEST(client_certificate_reaches_the_application) {
   lx_tls_ctx_free(sctx);
 }
 
+/* ---- the server against scripted clients -------------------------------- */
+
+#define STREAM_OPEN                                                            \
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "                 \
+  "xmlns:stream='http://etherx.jabber.org/streams' "
+#define CLIENT_HEADER STREAM_OPEN "to='im.example.com' version='1.0'>"
+
+/* A plaintext server (ANONYMOUS enabled), started, with its side. */
+static void plain_server(side *sv, const setup *base) {
+  static const char *const mechs[] = {"SCRAM-SHA-256", "ANONYMOUS"};
+  setup st = base ? *base : defaults();
+  st.server_tls = LX_CONN_TLS_DISABLED;
+  if (!st.server_mechs) {
+    st.server_mechs = mechs;
+    st.n_server_mechs = 2;
+  }
+  side_init(sv, "S", make_server(&st));
+  sv->pol.anonymous = 1;
+  CHECK_INT(lx_conn_start(sv->c), 0);
+}
+
+/* The server's output for a client script fed whole and byte by byte: the
+ * same, or the test fails. Returns the output (caller frees). */
+static char *serve(const char *in, int *closed_code, const setup *base) {
+  text out[2] = {{0}, {0}};
+  int code[2];
+  for (int pass = 0; pass < 2; pass++) {
+    side sv;
+    plain_server(&sv, base);
+    script(&sv, in, pass ? 1 : 1 << 20, &out[pass]);
+    code[pass] = sv.closed_code;
+    side_free(&sv);
+  }
+  CHECK_STR(str(&out[1]), str(&out[0]));
+  CHECK_INT(code[1], code[0]);
+  if (closed_code)
+    *closed_code = code[0];
+  text_free(&out[1]);
+  return out[0].s;
+}
+
+/* Checks that serving `in` ends with the stream error `cond`. */
+static void serve_error(const char *in, int cond, const char *expect) {
+  int code;
+  char *out = serve(in, &code, NULL);
+  char want[128];
+  snprintf(want, sizeof want,
+           "<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+           lx_strerror(cond));
+  CHECK_INT(code, cond);
+  CHECK(out && strstr(out, want) != NULL);
+  CHECK(out && strstr(out, "</stream:error></stream:stream>") != NULL);
+  if (expect)
+    CHECK(out && strstr(out, expect) != NULL);
+  if (check_failures)
+    fprintf(stderr, "  (%s)\n", out ? out : "no output");
+  free(out);
+}
+
+TEST(server_checks_the_header) {
+  /* an unknown host still gets a header first, from a domain we serve */
+  serve_error(STREAM_OPEN "to='elsewhere.example' version='1.0'>",
+              LX_ERR_HOST_UNKNOWN,
+              STREAM_OPEN "from='im.example.com' id='s-1' version='1.0' "
+                          "xml:lang='en'><stream:error>");
+  serve_error(STREAM_OPEN "to='juliet@im.example.com' version='1.0'>",
+              LX_ERR_HOST_UNKNOWN, NULL);
+  serve_error(STREAM_OPEN "version='1.0'>", LX_ERR_IMPROPER_ADDRESSING, NULL);
+  serve_error(STREAM_OPEN "to='im.example.com'>", LX_ERR_UNSUPPORTED_VERSION,
+              NULL);
+  serve_error(STREAM_OPEN "to='im.example.com' version='2.0'>",
+              LX_ERR_UNSUPPORTED_VERSION, NULL);
+  serve_error("<stream:stream xmlns='jabber:server' xmlns:stream='http://"
+              "etherx.jabber.org/streams' to='im.example.com' version='1.0'>",
+              LX_ERR_INVALID_NAMESPACE, NULL);
+  serve_error("<stream xmlns='http://etherx.jabber.org/streams' "
+              "to='im.example.com' version='1.0'>",
+              LX_ERR_BAD_NAMESPACE_PREFIX, NULL);
+  serve_error("GET / HTTP/1.1\r\n", LX_ERR_NOT_WELL_FORMED, NULL);
+  serve_error(CLIENT_HEADER "<!-- hi -->", LX_ERR_RESTRICTED_XML, NULL);
+
+  /* a domain in another case, a later minor version, the client's
+   * language and address */
+  char *out = serve(STREAM_OPEN "to='IM.Example.COM' version='1.5' "
+                                "xml:lang='fr-CA' from='Juliet@im.example.com'>",
+                    NULL, NULL);
+  CHECK(out && strstr(out, STREAM_OPEN "from='im.example.com' id='s-1' "
+                                       "to='juliet@im.example.com' "
+                                       "version='1.0' xml:lang='fr-CA'>") ==
+                   out);
+  free(out);
+  out = serve(STREAM_OPEN "to='example.net' version='1.0' "
+                          "xml:lang='not a tag'>",
+              NULL, NULL);
+  CHECK(out && strstr(out, "from='example.net' id='s-1' version='1.0' "
+                           "xml:lang='en'>") != NULL);
+  free(out);
+}
+
+TEST(server_refuses_what_comes_too_early) {
+  serve_error(CLIENT_HEADER "<message to='romeo@example.net'><body>hi</body>"
+                            "</message>",
+              LX_ERR_NOT_AUTHORIZED, NULL);
+  serve_error(CLIENT_HEADER "<iq type='get' id='1'><query xmlns='jabber:iq:"
+                            "roster'/></iq>",
+              LX_ERR_NOT_AUTHORIZED, NULL);
+  serve_error(CLIENT_HEADER "<foo xmlns='urn:example'/>",
+              LX_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
+  /* SASL outside an exchange */
+  serve_error(CLIENT_HEADER "<response xmlns='urn:ietf:params:xml:ns:xmpp-"
+                            "sasl'>=</response>",
+              LX_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
+  /* STARTTLS where it is not offered */
+  serve_error(CLIENT_HEADER "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-"
+                            "tls'/>",
+              LX_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
+  /* before authentication an element is at most 10000 bytes */
+  char big[12000];
+  int n = snprintf(big, sizeof big, CLIENT_HEADER "<auth xmlns='urn:ietf:"
+                                    "params:xml:ns:xmpp-sasl' mechanism='"
+                                    "PLAIN'>");
+  memset(big + n, 'A', sizeof big - (size_t)n - 1);
+  big[sizeof big - 1] = '\0';
+  serve_error(big, LX_ERR_POLICY_VIOLATION, "max_stanza_bytes 10000");
+}
+
+#define AUTH_ANONYMOUS                                                         \
+  "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'>="     \
+  "</auth>"
+
+TEST(authentication_attempts_are_limited) {
+  int code;
+  /* three failures (each answered), then policy-violation */
+  char *out = serve(CLIENT_HEADER
+                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                    "mechanism='BOGUS'/>"
+                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                    "mechanism='SCRAM-SHA-256'>bm9wZQ==</auth>"
+                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                    "mechanism='SCRAM-SHA-256'>not base64!</auth>"
+                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                    "mechanism='ANONYMOUS'>=</auth>",
+                    &code, NULL);
+  CHECK_INT(code, LX_ERR_POLICY_VIOLATION);
+  CHECK(out && strstr(out, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-"
+                           "sasl'><invalid-mechanism/></failure><failure "
+                           "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                           "<malformed-request/></failure><failure "
+                           "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                           "<incorrect-encoding/></failure><stream:error>"
+                           "<policy-violation") != NULL);
+  CHECK(out && strstr(out, "<success") == NULL);
+  free(out);
+  /* an abort counts too; the next attempt may succeed */
+  out = serve(CLIENT_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                            "mechanism='SCRAM-SHA-256'>"
+                            "biwsbj1qdWxpZXQscj1hYmM=</auth>"
+                            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+                            AUTH_ANONYMOUS,
+              &code, NULL);
+  CHECK(out && strstr(out, "<challenge") != NULL);
+  CHECK(out && strstr(out, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-"
+                           "sasl'><aborted/></failure><success xmlns='urn:"
+                           "ietf:params:xml:ns:xmpp-sasl'/>") != NULL);
+  free(out);
+}
+
+TEST(binds_are_limited) {
+  int code;
+  text in = {0};
+  put(&in, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER, 2 * strlen(CLIENT_HEADER) + strlen(AUTH_ANONYMOUS));
+  for (int i = 0; i < 6; i++)
+    putf(&in, "<iq type='set' id='b%d'><bind xmlns='urn:ietf:params:xml:ns:"
+              "xmpp-bind'><resource>r%d</resource></bind></iq>",
+         i, i);
+  side sv;
+  text out = {0};
+  plain_server(&sv, NULL);
+  sv.pol.refuse_binds = 1;
+  script(&sv, str(&in), 1 << 20, &out);
+  code = sv.closed_code;
+  CHECK_INT(code, LX_ERR_POLICY_VIOLATION);
+  CHECK(strstr(str(&out), "id='b4'><error type='cancel'><conflict") != NULL);
+  CHECK(strstr(str(&out), "id='b5'") == NULL);
+  CHECK(strstr(str(&out), "resource binding attempts") != NULL);
+  side_free(&sv);
+  text_free(&out);
+  /* a malformed request is answered with bad-request */
+  char *o = serve(CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER
+                  "<iq type='get' id='g'><bind xmlns='urn:ietf:params:xml:"
+                  "ns:xmpp-bind'/></iq>"
+                  "<iq type='set' id='x'><bind xmlns='urn:ietf:params:xml:"
+                  "ns:xmpp-bind'><resource>\xe2\x80\x8b</resource></bind>"
+                  "</iq>",
+                  &code, NULL);
+  CHECK(o && strstr(o, "<iq type='error' id='g'><error type='modify'>"
+                       "<bad-request") != NULL);
+  CHECK(o && strstr(o, "<iq type='error' id='x'><error type='modify'>"
+                       "<bad-request") != NULL);
+  free(o);
+  text_free(&in);
+}
+
+/* A client that pipelines its new stream header after its SASL request:
+ * the server answers the request (the application takes its time) and
+ * the header belongs to the new stream, however the bytes are cut. */
+TEST(server_restart_boundary_with_pipelined_bytes) {
+  const char *in = CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER
+      "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+      "</iq><message to='romeo@example.net' id='m'/>";
+  for (size_t chunk = 1; chunk <= 4096; chunk *= 8) {
+    side sv;
+    text out = {0};
+    plain_server(&sv, NULL);
+    sv.pol.hold = 1;
+    put(&sv.wire, in, strlen(in));
+    deliver(&sv, chunk);
+    drain(&sv);
+    /* held at the decision: the rest is not taken */
+    CHECK(strstr(str(&sv.events), "auth-request") != NULL);
+    CHECK(sv.wire.len == strlen(in) - (size_t)(strstr(in, "</auth>") + 7 - in));
+    lx_sasl_credentials yes = {LX_SASL_ACCEPT, NULL, {0}, NULL};
+    CHECK_INT(lx_conn_auth_answer(sv.c, &yes), 0);
+    sv.pol.hold = 0;
+    script(&sv, "", chunk, &out);
+    CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                               "bind-request ready stanza");
+    CHECK(strstr(str(&sv.stanzas), "<message to='romeo@example.net' id='m' "
+                                   "from='") == str(&sv.stanzas));
+    CHECK(strstr(str(&sv.stanzas), "@im.example.com/gen-1'/>") != NULL);
+    CHECK(strstr(str(&out), "<success xmlns='urn:ietf:params:xml:ns:xmpp-"
+                            "sasl'/>" STREAM_OPEN "from='im.example.com' "
+                            "id='s-2' version='1.0' xml:lang='en'>") != NULL);
+    side_free(&sv);
+    text_free(&out);
+  }
+}
+
+/* A client pipelining its TLS ClientHello right after <starttls/>: the
+ * bytes after the element go to TLS. */
+TEST(server_starttls_boundary) {
+  setup st = defaults();
+  side sv;
+  lx_tls_ctx *cctx = client_ctx(0, NULL);
+  lx_tls *t;
+  lx_error err;
+  const char *p;
+  side_init(&sv, "S", make_server(&st));
+  lx_conn_start(sv.c);
+  CHECK_INT(lx_tls_new(&t, cctx, "im.example.com", &err), 0);
+  CHECK_INT(lx_tls_handshake(t), 0);
+  text in = {0}, out = {0};
+  put(&in, CLIENT_HEADER "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+      strlen(CLIENT_HEADER) + 51);
+  size_t n = lx_tls_peek_send(t, &p);
+  put(&in, p, n);
+  lx_tls_consume_send(t, n);
+  CHECK_INT(lx_conn_recv(sv.c, in.s, in.len), (long long)in.len);
+  take_output(sv.c, &out);
+  const char *proceed = strstr(str(&out), "<proceed xmlns='urn:ietf:params:"
+                                          "xml:ns:xmpp-tls'/>");
+  CHECK(proceed != NULL);
+  /* the ServerHello follows at once; the handshake completes */
+  size_t after = proceed ? (size_t)(proceed - out.s) + 50 : out.len;
+  CHECK(after < out.len);
+  CHECK(lx_tls_recv(t, out.s + after, out.len - after) > 0);
+  CHECK_INT(lx_tls_get_state(t), LX_TLS_OPEN);
+  n = lx_tls_peek_send(t, &p);
+  CHECK(lx_conn_recv(sv.c, p, n) == (ssize_t)n);
+  lx_tls_consume_send(t, n);
+  drain(&sv);
+  CHECK_STR(str(&sv.events), "opened tls");
+  /* the new stream inside TLS */
+  lx_tls_write(t, CLIENT_HEADER, strlen(CLIENT_HEADER));
+  n = lx_tls_peek_send(t, &p);
+  CHECK(lx_conn_recv(sv.c, p, n) == (ssize_t)n);
+  lx_tls_consume_send(t, n);
+  drain(&sv);
+  CHECK_STR(str(&sv.events), "opened tls opened");
+  text_free(&in);
+  text_free(&out);
+  lx_tls_free(t);
+  lx_tls_ctx_free(cctx);
+  side_free(&sv);
+}
+
 int main(void) {
   make_certs();
   RUN(starttls_scram_bind_message_close);
@@ -846,6 +1132,12 @@ int main(void) {
   RUN(bind_server_assigned_resource);
   RUN(tls_session_resumption);
   RUN(client_certificate_reaches_the_application);
+  RUN(server_checks_the_header);
+  RUN(server_refuses_what_comes_too_early);
+  RUN(authentication_attempts_are_limited);
+  RUN(binds_are_limited);
+  RUN(server_restart_boundary_with_pipelined_bytes);
+  RUN(server_starttls_boundary);
   free(im_cert);
   lx_tls_pem_free(im_key);
   free(other_cert);
