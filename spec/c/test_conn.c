@@ -175,8 +175,8 @@ static void answer(side *s, const lx_conn_event *ev) {
   } else if (ev->type == LX_CONN_BIND_REQUEST) {
     const char *want = ev->jid;
     char full[300];
-    if (s->pol.refuse_binds ||
-        (want && s->pol.bind_refusal && strcmp(want, s->pol.bind_refusal) == 0)) {
+    if (s->pol.refuse_binds || (want && s->pol.bind_refusal &&
+                                strcmp(want, s->pol.bind_refusal) == 0)) {
       lx_conn_bind_refuse(s->c, LX_ERR_BIND_CONFLICT, "in use");
       return;
     }
@@ -406,8 +406,7 @@ static void start_pair(const setup *s, side *cl, side *sv) {
 }
 
 /* The base64-decoded content of the first <auth> the client sent. */
-static void auth_message(const side *cl, char *out,
-                                                 size_t cap) {
+static void auth_message(const side *cl, char *out, size_t cap) {
   const char *a = strstr(str(&cl->sent), "<auth ");
   out[0] = '\0';
   if (!a || !(a = strchr(a, '>')))
@@ -485,7 +484,6 @@ TEST(starttls_scram_bind_message_close) {
   side_free(&sv);
 }
 
-
 /* Runs a pair to the end of negotiation; returns 1 when both are ready. */
 static int negotiate(const setup *s, side *cl, side *sv, size_t chunk) {
   start_pair(s, cl, sv);
@@ -522,8 +520,8 @@ TEST(each_mechanism_and_binding) {
        "p=tls-exporter,,n=juliet,"},
       {sha256p, endpoint, 0, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256-PLUS",
        "p=tls-server-end-point,,n=juliet,"},
-      {sha256p, unique, LX_TLS_V1_2, LX_CONN_TLS_REQUIRED,
-       "SCRAM-SHA-256-PLUS", "p=tls-unique,,n=juliet,"},
+      {sha256p, unique, LX_TLS_V1_2, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256-PLUS",
+       "p=tls-unique,,n=juliet,"},
       {sha256p, NULL, LX_TLS_V1_2, LX_CONN_TLS_REQUIRED, "SCRAM-SHA-256-PLUS",
        "p=tls-exporter,,n=juliet,"},
       {plain, NULL, 0, LX_CONN_TLS_REQUIRED, "PLAIN", ""},
@@ -611,8 +609,9 @@ TEST(random_stream_ids) {
   side cl, sv;
   st.trace = 0;
   CHECK(negotiate(&st, &cl, &sv, 65536));
-  const char *id = lx_conn_stream_id(sv.c);
-  CHECK(id && strlen(id) == 24);
+  char id[64];
+  snprintf(id, sizeof id, "%s", lx_conn_stream_id(sv.c));
+  CHECK_INT(strlen(id), 24);
   side_free(&cl);
   side_free(&sv);
   CHECK(negotiate(&st, &cl, &sv, 65536));
@@ -676,8 +675,7 @@ TEST(wrong_password) {
   start_pair(&st, &cl, &sv);
   pump(&cl, &sv, 65536);
   CHECK_INT(cl.closed_code, LX_ERR_SASL_NOT_AUTHORIZED);
-  CHECK_STR(str(&cl.events),
-            "opened features tls opened features closed");
+  CHECK_STR(str(&cl.events), "opened features tls opened features closed");
   CHECK(strstr(str(&sv.sent), "<failure xmlns='urn:ietf:params:xml:ns:xmpp-"
                               "sasl'><not-authorized/></failure>") != NULL);
   CHECK_INT(sv.closed_code, 0);
@@ -789,16 +787,14 @@ TEST(client_certificate_reaches_the_application) {
   lx_tls_ctx *sctx, *cctx = client_ctx(0, NULL);
   lx_error err;
   CHECK_INT(lx_tls_ca_issue(ca, &js, &cert, &key, &err), 0);
-  CHECK_INT(lx_tls_ctx_add_cert(cctx, cert, strlen(cert), key, strlen(key),
-                                &err),
-            0);
+  CHECK_INT(
+      lx_tls_ctx_add_cert(cctx, cert, strlen(cert), key, strlen(key), &err), 0);
   lx_tls_opts_init(&o);
   o.verify = LX_TLS_VERIFY_OPTIONAL;
   CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, &err), 0);
   lx_tls_ctx_add_cert(sctx, im_cert, strlen(im_cert), im_key, strlen(im_key),
                       &err);
-  lx_tls_ctx_add_ca(sctx, lx_tls_ca_cert(ca), strlen(lx_tls_ca_cert(ca)),
-                    &err);
+  lx_tls_ctx_add_ca(sctx, lx_tls_ca_cert(ca), strlen(lx_tls_ca_cert(ca)), &err);
   lx_conn_opts co, so;
   side cl, sv;
   lx_conn_opts_init(&co);
@@ -914,13 +910,14 @@ TEST(server_checks_the_header) {
 
   /* a domain in another case, a later minor version, the client's
    * language and address */
-  char *out = serve(STREAM_OPEN "to='IM.Example.COM' version='1.5' "
-                                "xml:lang='fr-CA' from='Juliet@im.example.com'>",
-                    NULL, NULL);
-  CHECK(out && strstr(out, STREAM_OPEN "from='im.example.com' id='s-1' "
-                                       "to='juliet@im.example.com' "
-                                       "version='1.0' xml:lang='fr-CA'>") ==
-                   out);
+  char *out =
+      serve(STREAM_OPEN "to='IM.Example.COM' version='1.5' "
+                        "xml:lang='fr-CA' from='Juliet@im.example.com'>",
+            NULL, NULL);
+  CHECK(out &&
+        strstr(out, STREAM_OPEN "from='im.example.com' id='s-1' "
+                                "to='juliet@im.example.com' "
+                                "version='1.0' xml:lang='fr-CA'>") == out);
   free(out);
   out = serve(STREAM_OPEN "to='example.net' version='1.0' "
                           "xml:lang='not a tag'>",
@@ -949,9 +946,10 @@ TEST(server_refuses_what_comes_too_early) {
               LX_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
   /* before authentication an element is at most 10000 bytes */
   char big[12000];
-  int n = snprintf(big, sizeof big, CLIENT_HEADER "<auth xmlns='urn:ietf:"
-                                    "params:xml:ns:xmpp-sasl' mechanism='"
-                                    "PLAIN'>");
+  int n = snprintf(big, sizeof big,
+                   CLIENT_HEADER "<auth xmlns='urn:ietf:"
+                                 "params:xml:ns:xmpp-sasl' mechanism='"
+                                 "PLAIN'>");
   memset(big + n, 'A', sizeof big - (size_t)n - 1);
   big[sizeof big - 1] = '\0';
   serve_error(big, LX_ERR_POLICY_VIOLATION, "max_stanza_bytes 10000");
@@ -964,16 +962,16 @@ TEST(server_refuses_what_comes_too_early) {
 TEST(authentication_attempts_are_limited) {
   int code;
   /* three failures (each answered), then policy-violation */
-  char *out = serve(CLIENT_HEADER
-                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                    "mechanism='BOGUS'/>"
-                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                    "mechanism='SCRAM-SHA-256'>bm9wZQ==</auth>"
-                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                    "mechanism='SCRAM-SHA-256'>not base64!</auth>"
-                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                    "mechanism='ANONYMOUS'>=</auth>",
-                    &code, NULL);
+  char *out =
+      serve(CLIENT_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                          "mechanism='BOGUS'/>"
+                          "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                          "mechanism='SCRAM-SHA-256'>bm9wZQ==</auth>"
+                          "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                          "mechanism='SCRAM-SHA-256'>not base64!</auth>"
+                          "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                          "mechanism='ANONYMOUS'>=</auth>",
+            &code, NULL);
   CHECK_INT(code, LX_ERR_POLICY_VIOLATION);
   CHECK(out && strstr(out, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-"
                            "sasl'><invalid-mechanism/></failure><failure "
@@ -985,12 +983,13 @@ TEST(authentication_attempts_are_limited) {
   CHECK(out && strstr(out, "<success") == NULL);
   free(out);
   /* an abort counts too; the next attempt may succeed */
-  out = serve(CLIENT_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                            "mechanism='SCRAM-SHA-256'>"
-                            "biwsbj1qdWxpZXQscj1hYmM=</auth>"
-                            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
-                            AUTH_ANONYMOUS,
-              &code, NULL);
+  out =
+      serve(CLIENT_HEADER
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+            "mechanism='SCRAM-SHA-256'>"
+            "biwsbj1qdWxpZXQscj1hYmM=</auth>"
+            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>" AUTH_ANONYMOUS,
+            &code, NULL);
   CHECK(out && strstr(out, "<challenge") != NULL);
   CHECK(out && strstr(out, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-"
                            "sasl'><aborted/></failure><success xmlns='urn:"
@@ -1001,10 +1000,12 @@ TEST(authentication_attempts_are_limited) {
 TEST(binds_are_limited) {
   int code;
   text in = {0};
-  put(&in, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER, 2 * strlen(CLIENT_HEADER) + strlen(AUTH_ANONYMOUS));
+  put(&in, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER,
+      2 * strlen(CLIENT_HEADER) + strlen(AUTH_ANONYMOUS));
   for (int i = 0; i < 6; i++)
-    putf(&in, "<iq type='set' id='b%d'><bind xmlns='urn:ietf:params:xml:ns:"
-              "xmpp-bind'><resource>r%d</resource></bind></iq>",
+    putf(&in,
+         "<iq type='set' id='b%d'><bind xmlns='urn:ietf:params:xml:ns:"
+         "xmpp-bind'><resource>r%d</resource></bind></iq>",
          i, i);
   side sv;
   text out = {0};
@@ -1117,6 +1118,364 @@ TEST(server_starttls_boundary) {
   side_free(&sv);
 }
 
+/* ---- the client against scripted servers -------------------------------- */
+
+#define SERVER_HEADER STREAM_OPEN "from='im.example.com' id='x' version='1.0'>"
+#define FEATURES_ANONYMOUS                                                     \
+  "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"     \
+  "<mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>"
+#define SUCCESS "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+#define FEATURES_BIND                                                          \
+  "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"          \
+  "</stream:features>"
+#define BIND_RESULT                                                            \
+  "<iq type='result' id='c-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>" \
+  "<jid>a1@im.example.com/r</jid></bind></iq>"
+
+/* A plaintext ANONYMOUS client for im.example.com, started. */
+static void anonymous_client(side *cl, lx_conn_tls_mode tls) {
+  static const char *const anon[] = {"ANONYMOUS"};
+  setup st = defaults();
+  st.client_tls = tls;
+  st.client_jid = "im.example.com";
+  st.password = NULL;
+  st.allowed = anon;
+  st.n_allowed = 1;
+  side_init(cl, "C", make_client(&st));
+  CHECK_INT(lx_conn_start(cl->c), 0);
+}
+
+/* The client's output and events for a server script, the same whole and
+ * byte by byte. */
+static void client_script(const char *in, text *out, text *events, int *code) {
+  text o[2] = {{0}, {0}}, e[2] = {{0}, {0}};
+  int cc[2];
+  for (int pass = 0; pass < 2; pass++) {
+    side cl;
+    anonymous_client(&cl, LX_CONN_TLS_DISABLED);
+    take_output(cl.c, &o[pass]);
+    script(&cl, in, pass ? 1 : 1 << 20, &o[pass]);
+    put(&e[pass], str(&cl.events), cl.events.len);
+    cc[pass] = cl.closed_code;
+    side_free(&cl);
+  }
+  CHECK_STR(str(&o[1]), str(&o[0]));
+  CHECK_STR(str(&e[1]), str(&e[0]));
+  CHECK_INT(cc[1], cc[0]);
+  *out = o[0];
+  *events = e[0];
+  *code = cc[0];
+  text_free(&o[1]);
+  text_free(&e[1]);
+}
+
+/* A server that pipelines its new stream after <success/>: those bytes
+ * belong to the new stream. */
+TEST(client_restart_boundary_with_pipelined_bytes) {
+  text out, ev;
+  int code;
+  client_script(SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER
+                    FEATURES_BIND BIND_RESULT "<message from='x@y' id='1'/>",
+                &out, &ev, &code);
+  CHECK_STR(str(&ev), "opened features authenticated opened features ready "
+                      "stanza");
+  CHECK(strstr(str(&out), "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                          "mechanism='ANONYMOUS'>=</auth><?xml version='1.0'?>"
+                          "<stream:stream") != NULL);
+  CHECK(strstr(str(&out), "<iq type='set' id='c-1'><bind xmlns='urn:ietf:"
+                          "params:xml:ns:xmpp-bind'/></iq>") != NULL);
+  CHECK_INT(code, 1); /* still open */
+  text_free(&out);
+  text_free(&ev);
+}
+
+TEST(client_bytes_after_proceed_go_to_tls) {
+  side cl;
+  text out = {0};
+  anonymous_client(&cl, LX_CONN_TLS_REQUIRED);
+  script(&cl,
+         SERVER_HEADER "<stream:features><starttls xmlns='urn:ietf:params:xml:"
+                       "ns:xmpp-tls'/></stream:features>",
+         1 << 20, &out);
+  CHECK(strstr(str(&out), "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'"
+                          "/>") != NULL);
+  out.len = 0;
+  /* garbage right after <proceed/> reaches TLS, not the XML parser */
+  script(&cl, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><bogus/>",
+         1 << 20, &out);
+  CHECK_INT(cl.closed_code, LX_ERR_TLS_HANDSHAKE);
+  CHECK(out.len > 0 && (unsigned char)out.s[0] == 0x16); /* ClientHello */
+  side_free(&cl);
+  text_free(&out);
+}
+
+TEST(client_refusals) {
+  text out, ev;
+  int code;
+  /* STARTTLS failure */
+  side cl;
+  anonymous_client(&cl, LX_CONN_TLS_REQUIRED);
+  script(&cl,
+         SERVER_HEADER "<stream:features><starttls xmlns='urn:ietf:params:xml:"
+                       "ns:xmpp-tls'/></stream:features><failure xmlns='urn:"
+                       "ietf:params:xml:ns:xmpp-tls'/>",
+         1 << 20, NULL);
+  CHECK_INT(cl.closed_code, LX_ERR_STARTTLS_REFUSED);
+  side_free(&cl);
+  /* TLS required by the server, disabled here */
+  client_script(SERVER_HEADER "<stream:features><starttls xmlns='urn:ietf:"
+                              "params:xml:ns:xmpp-tls'><required/></starttls>"
+                              "</stream:features>",
+                &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_SASL_ENCRYPTION_REQUIRED);
+  CHECK(strstr(str(&out), "<auth") == NULL);
+  text_free(&out);
+  text_free(&ev);
+  /* nothing we accept */
+  client_script(SERVER_HEADER "<stream:features><mechanisms xmlns='urn:ietf:"
+                              "params:xml:ns:xmpp-sasl'><mechanism>X-OTHER"
+                              "</mechanism></mechanisms></stream:features>",
+                &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_SASL_INVALID_MECHANISM);
+  CHECK(strstr(str(&out), "</stream:stream>") != NULL);
+  text_free(&out);
+  text_free(&ev);
+  /* the server's SASL failure, with its text */
+  client_script(SERVER_HEADER FEATURES_ANONYMOUS
+                "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                "<account-disabled/><text xml:lang='en'>Call 212-555-1212"
+                "</text></failure>",
+                &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_SASL_ACCOUNT_DISABLED);
+  text_free(&out);
+  text_free(&ev);
+  /* no bind after authentication */
+  client_script(SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER
+                "<stream:features/>",
+                &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_BIND_NOT_OFFERED);
+  text_free(&out);
+  text_free(&ev);
+  /* bind errors */
+  static const struct {
+    const char *cond;
+    int code;
+  } binds[] = {{"conflict", LX_ERR_BIND_CONFLICT},
+               {"not-allowed", LX_ERR_BIND_NOT_ALLOWED},
+               {"resource-constraint", LX_ERR_BIND_RESOURCE_CONSTRAINT},
+               {"bad-request", LX_ERR_BIND_BAD_REQUEST},
+               {"internal-server-error", LX_ERR_BIND_FAILED}};
+  for (size_t i = 0; i < sizeof binds / sizeof binds[0]; i++) {
+    char in[1024];
+    snprintf(
+        in, sizeof in,
+        SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
+        "<iq type='error' id='c-1'><error type='cancel'>"
+        "<%s xmlns='urn:ietf:params:xml:ns:xmpp-"
+        "stanzas'/></error></iq>",
+        binds[i].cond);
+    client_script(in, &out, &ev, &code);
+    CHECK_INT(code, binds[i].code);
+    text_free(&out);
+    text_free(&ev);
+  }
+  /* a bind result without a full JID */
+  client_script(
+      SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
+      "<iq type='result' id='c-1'/>",
+      &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_BIND_FAILED);
+  text_free(&out);
+  text_free(&ev);
+  /* a server speaking too early, or another version */
+  client_script(SERVER_HEADER "<message from='x@y'/>", &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_NOT_AUTHORIZED);
+  CHECK(strstr(str(&out), "<stream:error><not-authorized") != NULL);
+  text_free(&out);
+  text_free(&ev);
+  client_script(STREAM_OPEN "from='im.example.com' id='x'>", &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_UNSUPPORTED_VERSION);
+  text_free(&out);
+  text_free(&ev);
+}
+
+TEST(legacy_session_only_when_required) {
+  text out, ev;
+  int code;
+  const char *session_features =
+      "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+      "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>"
+      "</stream:features>";
+  char in[2048];
+  snprintf(in, sizeof in, "%s%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
+           SUCCESS, SERVER_HEADER, session_features, BIND_RESULT,
+           "<iq type='result' id='c-2'/><message from='x@y' id='1'/>");
+  client_script(in, &out, &ev, &code);
+  CHECK(strstr(str(&out), "<iq type='set' id='c-2'><session xmlns='urn:ietf:"
+                          "params:xml:ns:xmpp-session'/></iq>") != NULL);
+  CHECK_STR(str(&ev), "opened features authenticated opened features ready "
+                      "stanza"); /* the session result is not an event */
+  text_free(&out);
+  text_free(&ev);
+  snprintf(in, sizeof in, "%s%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
+           SUCCESS, SERVER_HEADER, session_features, BIND_RESULT,
+           "<iq type='error' id='c-2'><error type='auth'><forbidden xmlns='"
+           "urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+  client_script(in, &out, &ev, &code);
+  CHECK_INT(code, LX_ERR_SESSION_FAILED);
+  text_free(&out);
+  text_free(&ev);
+  /* optional: not sent */
+  snprintf(in, sizeof in, "%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
+           SUCCESS, SERVER_HEADER,
+           "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+           "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/>"
+           "</session></stream:features>",
+           BIND_RESULT);
+  client_script(in, &out, &ev, &code);
+  CHECK(strstr(str(&out), "session") == NULL);
+  CHECK_STR(str(&ev), "opened features authenticated opened features ready");
+  text_free(&out);
+  text_free(&ev);
+}
+
+TEST(stream_errors_received) {
+  static const struct {
+    const char *xml;
+    int cond;
+    const char *text, *other_host, *app;
+  } cases[] = {
+      {"<host-gone xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+       LX_ERR_HOST_GONE, "", "", ""},
+      /* RFC 3920's names */
+      {"<xml-not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+       LX_ERR_NOT_WELL_FORMED, "", "", ""},
+      {"<invalid-id xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+       LX_ERR_UNDEFINED_CONDITION, "", "", ""},
+      /* unknown or missing: undefined-condition */
+      {"<gone-fishing xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+       LX_ERR_UNDEFINED_CONDITION, "", "", ""},
+      {"", LX_ERR_UNDEFINED_CONDITION, "", "", ""},
+      {"<see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>"
+       "[2001:db8::1]:5222</see-other-host><text xmlns='urn:ietf:params:xml:"
+       "ns:xmpp-streams' xml:lang='en'>moved</text><escape-your-data "
+       "xmlns='application-ns'/>",
+       LX_ERR_SEE_OTHER_HOST, "moved", "[2001:db8::1]:5222",
+       "escape-your-data"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    side cl;
+    char in[1024];
+    text out = {0};
+    snprintf(in, sizeof in,
+             SERVER_HEADER "<stream:error>%s</stream:error></stream:stream>",
+             cases[i].xml);
+    anonymous_client(&cl, LX_CONN_TLS_DISABLED);
+    take_output(cl.c, &out);
+    out.len = 0;
+    script(&cl, in, 1 << 20, &out);
+    CHECK_STR(str(&cl.events), "opened stream-error closed");
+    CHECK_INT(cl.got_error.condition, cases[i].cond);
+    CHECK_INT(cl.closed_code, cases[i].cond);
+    CHECK_STR(cl.error_text, cases[i].text);
+    CHECK_STR(cl.other_host, cases[i].other_host);
+    CHECK_STR(cl.app, cases[i].app);
+    CHECK_STR(str(&out), "</stream:stream>"); /* our answer */
+    side_free(&cl);
+    text_free(&out);
+  }
+}
+
+/* Every condition, sent by one of our sides and read by the other. */
+TEST(stream_errors_round_trip) {
+  for (int cond = LX_ERR_BAD_FORMAT; cond >= LX_ERR_UNSUPPORTED_VERSION;
+       cond--) {
+    for (int dir = 0; dir < 2; dir++) {
+      setup st = defaults();
+      side cl, sv;
+      lx_stanza *app;
+      st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
+      CHECK(negotiate(&st, &cl, &sv, 65536));
+      CHECK_INT(lx_stanza_new(&app, "urn:example:app", "detail", NULL), 0);
+      lx_stream_error e = {cond, "why & how", "en",
+                           cond == LX_ERR_SEE_OTHER_HOST ? "example.org:5223"
+                                                         : NULL,
+                           lx_stanza_root(app)};
+      side *from = dir ? &cl : &sv, *to = dir ? &sv : &cl;
+      CHECK_INT(lx_conn_stream_error(from->c, &e), 0);
+      lx_stanza_free(app);
+      CHECK_INT(lx_conn_stream_error(from->c, &e), LX_ERR_STATE);
+      pump(&cl, &sv, 65536);
+      CHECK_INT(to->got_error.condition, cond);
+      CHECK_STR(to->error_text, "why & how");
+      CHECK_STR(to->app, "detail");
+      CHECK_STR(to->other_host,
+                cond == LX_ERR_SEE_OTHER_HOST ? "example.org:5223" : "");
+      CHECK_INT(to->closed_code, cond);
+      CHECK_INT(from->closed_code, cond);
+      CHECK(strstr(str(&to->sent), "</stream:stream>") != NULL);
+      if (check_failures) {
+        fprintf(stderr, "  (%s, %s)\n", lx_strerror(cond),
+                dir ? "client to server" : "server to client");
+        side_free(&cl);
+        side_free(&sv);
+        return;
+      }
+      side_free(&cl);
+      side_free(&sv);
+    }
+  }
+}
+
+/* The same bytes in pieces of any size give the same transcripts (with
+ * fixed ids and nonces; without channel binding, whose data changes with
+ * every TLS session). */
+TEST(chunking_gives_identical_transcripts) {
+  static const char *const sha256[] = {"SCRAM-SHA-256"};
+  text sent[2][3], got[2][3], events[2][3];
+  static const size_t chunks[3] = {65536, 7, 1};
+  for (int i = 0; i < 3; i++) {
+    setup st = defaults();
+    st.allowed = sha256;
+    st.n_allowed = 1;
+    side cl, sv;
+    CHECK(negotiate(&st, &cl, &sv, chunks[i]));
+    const char *m = "<message to='romeo@example.net'><body>hi</body>"
+                    "</message>";
+    lx_conn_submit_xml(cl.c, m, strlen(m));
+    lx_conn_submit_xml(sv.c, m, strlen(m));
+    lx_conn_close(cl.c);
+    pump(&cl, &sv, chunks[i]);
+    side *both[2] = {&cl, &sv};
+    for (int k = 0; k < 2; k++) {
+      sent[k][i] = both[k]->sent;
+      got[k][i] = both[k]->got;
+      events[k][i] = both[k]->events;
+      memset(&both[k]->sent, 0, sizeof(text));
+      memset(&both[k]->got, 0, sizeof(text));
+      memset(&both[k]->events, 0, sizeof(text));
+    }
+    CHECK_INT(cl.closed_code, 0);
+    CHECK_INT(sv.closed_code, 0);
+    side_free(&cl);
+    side_free(&sv);
+  }
+  for (int k = 0; k < 2; k++) {
+    for (int i = 1; i < 3; i++) {
+      CHECK_STR(str(&sent[k][i]), str(&sent[k][0]));
+      CHECK_STR(str(&got[k][i]), str(&got[k][0]));
+      CHECK_STR(str(&events[k][i]), str(&events[k][0]));
+    }
+    CHECK_STR(str(&got[k][0]), str(&sent[1 - k][0]));
+  }
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < 3; i++) {
+      text_free(&sent[k][i]);
+      text_free(&got[k][i]);
+      text_free(&events[k][i]);
+    }
+}
+
 int main(void) {
   make_certs();
   RUN(starttls_scram_bind_message_close);
@@ -1138,6 +1497,13 @@ int main(void) {
   RUN(binds_are_limited);
   RUN(server_restart_boundary_with_pipelined_bytes);
   RUN(server_starttls_boundary);
+  RUN(client_restart_boundary_with_pipelined_bytes);
+  RUN(client_bytes_after_proceed_go_to_tls);
+  RUN(client_refusals);
+  RUN(legacy_session_only_when_required);
+  RUN(stream_errors_received);
+  RUN(stream_errors_round_trip);
+  RUN(chunking_gives_identical_transcripts);
   free(im_cert);
   lx_tls_pem_free(im_key);
   free(other_cert);
