@@ -77,6 +77,8 @@ LXL_EXPORT int luaopen_lxmpp_core(lua_State *L) {
   lxl_open_jid(L);
   lxl_open_stanza(L);
   lxl_open_xml(L);
+  lxl_open_tls(L);
+  lxl_open_stream(L);
   lxl_open_sasl(L);
   return 1;
 }

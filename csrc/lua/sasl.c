@@ -22,8 +22,7 @@ typedef struct lserver {
 /* The array of strings in field `key` of the table at idx, as a Lua-owned
  * C array left on the stack (its strings stay referenced by the table).
  * NULL when the field is absent. Raises on wrong types. */
-static const char **opt_list(lua_State *L, int idx, const char *key,
-                             size_t *n) {
+const char **lxl_opt_list(lua_State *L, int idx, const char *key, size_t *n) {
   *n = 0;
   if (lua_getfield(L, idx, key) == LUA_TNIL) {
     lua_pop(L, 1);
@@ -86,8 +85,8 @@ static const lx_sasl_cb *opt_cb(lua_State *L, int idx, size_t *n) {
 
 /* A text option: a string without NUL bytes (a NUL would cut a password
  * short in C). */
-static const char *opt_text(lua_State *L, int idx, const char *key,
-                            const char *dflt) {
+const char *lxl_opt_text(lua_State *L, int idx, const char *key,
+                         const char *dflt) {
   const char *v = lxl_opt_string(L, idx, key, dflt);
   size_t len = 0;
   if (v && v != dflt) {
@@ -135,8 +134,8 @@ static const unsigned char *opt_key(lua_State *L, int idx, const char *key,
 
 /* keys = { hash, salt, iterations, client_key, server_key, stored_key }
  * from the table at idx (`hash` may be implied). */
-static void read_keys(lua_State *L, int idx, lx_sasl_hash implied,
-                      lx_scram_keys *k) {
+void lxl_read_keys(lua_State *L, int idx, lx_sasl_hash implied,
+                   lx_scram_keys *k) {
   size_t salt_len = 0;
   const char *h = lxl_opt_string(L, idx, "hash", NULL);
   k->hash = h ? hash_of(L, h) : implied;
@@ -171,20 +170,20 @@ static int l_client(lua_State *L) {
   lc->c = NULL;
   luaL_setmetatable(L, CLIENT_MT);
   lx_sasl_client_opts_init(&o);
-  o.offered = opt_list(L, 1, "mechanisms", &o.n_offered);
+  o.offered = lxl_opt_list(L, 1, "mechanisms", &o.n_offered);
   if (!o.offered)
     luaL_error(L, "option 'mechanisms': the list the server offered is "
                   "required");
-  o.allowed = opt_list(L, 1, "allowed", &o.n_allowed);
-  o.cb_types = opt_list(L, 1, "channel_binding_types", &o.n_cb_types);
+  o.allowed = lxl_opt_list(L, 1, "allowed", &o.n_allowed);
+  o.cb_types = lxl_opt_list(L, 1, "channel_binding_types", &o.n_cb_types);
   o.cb = opt_cb(L, 1, &o.n_cb);
-  o.username = opt_text(L, 1, "username", NULL);
-  o.password = opt_text(L, 1, "password", NULL);
-  o.authzid = opt_text(L, 1, "authzid", NULL);
-  o.host = opt_text(L, 1, "host", NULL);
-  o.service = opt_text(L, 1, "service", o.service);
-  o.trace = opt_text(L, 1, "trace", NULL);
-  o.nonce = opt_text(L, 1, "nonce", NULL);
+  o.username = lxl_opt_text(L, 1, "username", NULL);
+  o.password = lxl_opt_text(L, 1, "password", NULL);
+  o.authzid = lxl_opt_text(L, 1, "authzid", NULL);
+  o.host = lxl_opt_text(L, 1, "host", NULL);
+  o.service = lxl_opt_text(L, 1, "service", o.service);
+  o.trace = lxl_opt_text(L, 1, "trace", NULL);
+  o.nonce = lxl_opt_text(L, 1, "nonce", NULL);
   o.tls = lxl_opt_bool(L, 1, "tls", 0);
   o.require_cb = lxl_opt_bool(L, 1, "require_channel_binding", 0);
   o.require_ssdp = lxl_opt_bool(L, 1, "require_ssdp", 0);
@@ -199,7 +198,7 @@ static int l_client(lua_State *L) {
   lx_scram_keys keys;
   if (lua_getfield(L, 1, "keys") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TTABLE);
-    read_keys(L, lua_gettop(L), 0, &keys);
+    lxl_read_keys(L, lua_gettop(L), 0, &keys);
     o.keys = &keys;
   }
   lua_pop(L, 1);
@@ -324,7 +323,7 @@ static int l_server(lua_State *L) {
   ls->s = NULL;
   luaL_setmetatable(L, SERVER_MT);
   lx_sasl_server_opts_init(&o);
-  o.mechanisms = opt_list(L, 1, "mechanisms", &o.n_mechanisms);
+  o.mechanisms = lxl_opt_list(L, 1, "mechanisms", &o.n_mechanisms);
   o.cb = opt_cb(L, 1, &o.n_cb);
   o.tls = lxl_opt_bool(L, 1, "tls", 0);
   o.ssdp = lxl_opt_bool(L, 1, "ssdp", 1);
@@ -332,9 +331,9 @@ static int l_server(lua_State *L) {
       (unsigned)lxl_opt_int(L, 1, "iterations", o.iterations, 1, 0x7fffffff);
   o.max_message = (size_t)lxl_opt_int(L, 1, "max_message",
                                       (lua_Integer)o.max_message, 64, 1 << 24);
-  o.host = opt_text(L, 1, "host", NULL);
-  o.service = opt_text(L, 1, "service", o.service);
-  o.nonce = opt_text(L, 1, "nonce", NULL);
+  o.host = lxl_opt_text(L, 1, "host", NULL);
+  o.service = lxl_opt_text(L, 1, "service", o.service);
+  o.nonce = lxl_opt_text(L, 1, "nonce", NULL);
   o.salt = (const unsigned char *)lxl_opt_string(L, 1, "salt", NULL);
   if (o.salt) {
     lua_getfield(L, 1, "salt");
@@ -413,7 +412,7 @@ static int l_server_step(lua_State *L) {
 }
 
 /* The code of a SASL condition name ("not-authorized"). Raises for others. */
-static int condition_code(lua_State *L, const char *name) {
+int lxl_sasl_condition(lua_State *L, const char *name) {
   for (int c = LX_ERR_SASL_ABORTED; c >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE;
        c--)
     if (strcmp(lx_strerror(c) + 5, name) == 0)
@@ -432,12 +431,12 @@ static int l_server_credentials(lua_State *L) {
     c.verdict = LX_SASL_ACCEPT;
     c.identity = arg_text(L, 3, 1);
   } else if (lua_isboolean(L, 2)) {
-    c.verdict = condition_code(L, luaL_optstring(L, 3, "not-authorized"));
+    c.verdict = lxl_sasl_condition(L, luaL_optstring(L, 3, "not-authorized"));
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
-    c.password = opt_text(L, 2, "password", NULL);
-    c.identity = opt_text(L, 2, "identity", NULL);
-    read_keys(L, 2, lx_sasl_server_request(ls->s)->hash, &c.keys);
+    c.password = lxl_opt_text(L, 2, "password", NULL);
+    c.identity = lxl_opt_text(L, 2, "identity", NULL);
+    lxl_read_keys(L, 2, lx_sasl_server_request(ls->s)->hash, &c.keys);
   }
   const unsigned char *out;
   size_t out_len;

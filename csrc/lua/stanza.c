@@ -275,14 +275,14 @@ typedef struct level {
   lua_Integer next, count;
 } level;
 
-/* Writes the stanza table at index 1 into w->out. */
-static void write_stanza(writer *w) {
+/* Writes the stanza table at index `idx` into w->out. */
+static void write_stanza(writer *w, int idx) {
   lua_State *L = w->L;
   size_t cap = 16, depth = 0;
   level *lv = lua_newuserdatauv(L, cap * sizeof *lv, 0);
   int lv_idx = lua_gettop(L);
   lua_pushnil(L); /* the scope around the root: no xmlns */
-  lua_pushvalue(L, 1);
+  lua_pushvalue(L, idx);
   for (;;) {
     /* top: the element to open; below it: its parent's xmlns */
     int el = lua_gettop(L);
@@ -326,17 +326,26 @@ static void write_stanza(writer *w) {
   }
 }
 
-static int l_tostring(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
+const char *lxl_serialize_stanza(lua_State *L, int idx, size_t *len) {
+  idx = lua_absindex(L, idx);
+  luaL_checktype(L, idx, LUA_TTABLE);
   writer w = {L, push_box(L), 0};
+  int box = lua_gettop(L);
   lua_pushliteral(L, "name");
   w.keys = lua_gettop(L);
   lua_pushliteral(L, "attr");
   lua_pushliteral(L, "xmlns");
-  write_stanza(&w);
-  lua_pushlstring(L, w.out->data ? w.out->data : "", w.out->len);
-  buf_free(w.out);
+  write_stanza(&w, idx);
+  lua_settop(L, box);
+  *len = w.out->len;
+  return w.out->data ? w.out->data : "";
+}
+
+static int l_tostring(lua_State *L) {
+  size_t len;
+  lua_settop(L, 1);
+  const char *xml = lxl_serialize_stanza(L, 1, &len);
+  lua_pushlstring(L, xml, len);
   return 1;
 }
 

@@ -197,8 +197,6 @@ static void push_header_attrs(lua_State *L, const lx_elem *e) {
 
 /* ---- a stanza owned by Lua until converted ---------------------------- */
 
-/* C trees in transit are held by a userdata, so an error raised while
- * converting one (out of memory) cannot leak it. */
 static int holder_gc(lua_State *L) {
   lx_stanza **h = lua_touserdata(L, 1);
   lx_stanza_free(*h);
@@ -206,7 +204,7 @@ static int holder_gc(lua_State *L) {
   return 0;
 }
 
-static lx_stanza **push_holder(lua_State *L) {
+lx_stanza **lxl_push_holder(lua_State *L) {
   lx_stanza **h = lua_newuserdatauv(L, sizeof *h, 0);
   *h = NULL;
   if (luaL_newmetatable(L, "lxmpp.stanza_holder")) {
@@ -256,7 +254,7 @@ static int l_parse(lua_State *L) {
   lx_parser_opts_init(&o);
   o.default_ns = NULL;
   read_opts(L, 2, &o);
-  lx_stanza **h = push_holder(L);
+  lx_stanza **h = lxl_push_holder(L);
   lx_error err;
   int rc = lx_parse_document(h, data, len, &o, &err);
   if (rc)
@@ -320,7 +318,7 @@ static int l_next(lua_State *L) {
   lx_parse_event ev;
   if (!lx_parser_next(lp->p, &ev))
     return 0;
-  lx_stanza **h = push_holder(L);
+  lx_stanza **h = lxl_push_holder(L);
   *h = ev.stanza;
   switch (ev.type) {
   case LX_PARSE_OPEN:
