@@ -1,81 +1,103 @@
--- make demo: the RFC 6120 §9.1 client-to-server exchange (kept in
--- examples/rfc6120-s9-*.xml, one file per direction) parsed with
--- lxmpp.xml.stream, each element re-serialized and pretty-printed, in the
--- order of the conversation. The parsers stop exactly where a stream
--- restarts (after <starttls/> and <proceed/>, after SASL success) and are
--- reset for the new stream, as the connection does.
-local xml = require "lxmpp.xml"
+-- make demo: the RFC 6120 §9 scenario in one process. Our client, juliet,
+-- against our server, im.example.com, wired back to back: STARTTLS
+-- (required by the server), SCRAM-SHA-1, resource binding, a message each
+-- way, and the closing handshake. Each side's XML is printed as it is
+-- written, C: for the client and S: for the server, as the RFC shows it;
+-- the TLS handshake is one line each way, and the XML inside TLS is shown
+-- as plaintext (the trace events of lxmpp.stream).
+local stream = require "lxmpp.stream"
+local st = require "lxmpp.stanza"
 
-local TLS = "urn:ietf:params:xml:ns:xmpp-tls"
-local SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+-- A throwaway certificate: no private key is ever committed.
+local cert, key = stream.selfsigned("im.example.com")
 
-local function read(path)
-	local f = assert(io.open(path, "rb"))
-	local data = f:read("a")
-	f:close()
-	return data
+local server = stream.server{
+	domains = { "im.example.com" },
+	certificate = cert, key = key,
+	trace = true,
+}
+local client = stream.client{
+	jid = "juliet@im.example.com/balcony",
+	password = "r0m30myr0m30",
+	mechanisms = { "SCRAM-SHA-1" }, -- as in the RFC
+	ca = cert, -- trust our throwaway certificate
+	trace = true,
+}
+
+local accounts = { juliet = "r0m30myr0m30" }
+
+local function say(who, text)
+	io.write(who, ": ", text, "\n")
 end
 
--- Parses one direction into its elements, in order. `stops` lists, per
--- stream, the element after which that stream ends (nil for the last).
-local function parse(path, stops)
-	local data, at = read(path), 1
-	local parser = xml.stream()
-	local out = {}
-	for _, stop in ipairs(stops) do
-		if stop then parser:stop_after(stop[1], stop[2]) else parser:stop_after(nil) end
-		local ok, consumed, condition = parser:feed(data:sub(at))
-		if not ok then error(path .. ": " .. consumed .. " (" .. condition .. ")") end
-		at = at + consumed
-		while true do
-			local kind, value = parser:next()
-			if not kind then break end
-			out[#out + 1] = { kind = kind, value = value }
+-- The server's application: checks credentials, accepts the resource,
+-- and answers juliet's message on romeo's behalf.
+local function serve(ev)
+	if ev.type == "auth-request" then
+		local password = accounts[ev.username]
+		if password then
+			assert(server:answer_auth{ password = password })
+		else
+			assert(server:answer_auth(false, "not-authorized"))
 		end
-		parser:reset()
-	end
-	return out
-end
-
-local client = parse("examples/rfc6120-s9-client.xml", { { TLS, "starttls" }, { SASL, "response" }, false })
-local server = parse("examples/rfc6120-s9-server.xml", { { TLS, "proceed" }, { SASL, "success" }, false })
-
-local function header(attr)
-	local st = require "lxmpp.stanza".stanza("stream:stream", {
-		xmlns = "jabber:client", ["xmlns:stream"] = "http://etherx.jabber.org/streams",
-	})
-	for k, v in pairs(attr) do st.attr[k] = v end
-	return st:top_tag()
-end
-
-local function show(who, event)
-	local text
-	if event.kind == "open" then
-		text = header(event.value)
-	elseif event.kind == "close" then
-		text = "</stream:stream>"
-	else
-		text = event.value:pretty_print()
-	end
-	local prefix = who .. ": "
-	for line in text:gmatch("[^\n]+") do
-		print(prefix .. line)
-		prefix = "   "
+	elseif ev.type == "bind-request" then
+		assert(server:accept_bind("juliet@im.example.com/" .. (ev.resource or "gen")))
+	elseif ev.type == "stanza" and ev.stanza.name == "message" then
+		assert(server:send(st.message({
+			from = "romeo@example.net/orchard", to = ev.stanza.attr.from,
+			type = "chat", id = ev.stanza.attr.id, ["xml:lang"] = "en",
+		}, "Neither, fair saint, if either thee dislike.")))
 	end
 end
 
--- Who speaks at each step of RFC 6120 §9.1; "-" marks the TLS handshake.
-local script = "CSSCS-CSSCSCSCSSCSCSCS"
-local next_of = { C = 1, S = 1 }
-local sides = { C = client, S = server }
-for who in script:gmatch(".") do
-	if who == "-" then
-		print("   [TLS negotiation: the parsers are reset, the streams restart]")
-	else
-		local events = sides[who]
-		local event = events[next_of[who]]
-		next_of[who] = next_of[who] + 1
-		if event then show(who, event) end
+-- The client's application: once bound, juliet speaks; when answered, she
+-- closes the stream.
+local function converse(ev)
+	if ev.type == "ready" then
+		assert(client:send(st.message({
+			to = "romeo@example.net", type = "chat", id = "ju2ba41c", ["xml:lang"] = "en",
+		}, "Art thou not Romeo, and a Montague?")))
+	elseif ev.type == "stanza" then
+		assert(client:close())
 	end
 end
-assert(next_of.C > #client and next_of.S > #server, "the script does not cover every element")
+
+-- Prints a side's own XML; runs its application.
+local function drain(conn, who, app)
+	for ev in conn:events() do
+		if ev.type == "sent" then
+			say(who, ev.data)
+		elseif ev.type == "tls" and conn == client then
+			say("C", "[TLS handshake: ClientHello ... Finished; " .. ev.tls.version .. ", "
+				.. ev.tls.cipher .. (ev.tls.verified and ", certificate of im.example.com verified]" or "]"))
+			say("S", "[TLS handshake: ServerHello, Certificate ... Finished]")
+		elseif ev.type == "closed" then
+			if ev.error then error(who .. ": " .. ev.error .. ": " .. ev.message) end
+		elseif ev.type ~= "received" then
+			app(ev)
+		end
+	end
+end
+
+-- Moves the bytes one side has written to the other.
+local function move(from, to)
+	local out = from:take_output()
+	if not out then return false end
+	local at = 1
+	while at <= #out do
+		local n = assert(to:receive_bytes(out, at))
+		if n == 0 then break end
+		at = at + n
+	end
+	return true
+end
+
+repeat
+	drain(client, "C", converse)
+	local moved = move(client, server)
+	drain(server, "S", serve)
+	moved = move(server, client) or moved
+until not moved
+drain(client, "C", converse)
+drain(server, "S", serve)
+assert(client:state() == "closed" and server:state() == "closed")

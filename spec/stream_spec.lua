@@ -309,3 +309,23 @@ describe("lxmpp.stream", function()
 		assert.is_true(c:send(st.message({}, body)))
 	end)
 end)
+
+describe("make demo", function()
+	it("plays RFC 6120 §9 between our client and our server", function()
+		local lines = {}
+		local write = io.write
+		io.write = function(...) lines[#lines + 1] = table.concat({ ... }) end -- luacheck: ignore
+		local ok, err = pcall(dofile, "examples/demo.lua")
+		io.write = write -- luacheck: ignore
+		assert(ok, err)
+		local text = table.concat(lines)
+		assert.matches("C: <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", text, 1, true)
+		assert.matches("S: <proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", text, 1, true)
+		assert.matches("C: [TLS handshake:", text, 1, true)
+		assert.matches("mechanism='SCRAM-SHA-1'", text, 1, true)
+		assert.matches("<jid>juliet@im.example.com/balcony</jid>", text, 1, true)
+		assert.matches("Art thou not Romeo, and a Montague?", text, 1, true)
+		assert.matches("Neither, fair saint, if either thee dislike.", text, 1, true)
+		assert.matches("C: </stream:stream>\nS: </stream:stream>\n$", text)
+	end)
+end)
