@@ -25,7 +25,7 @@ CORE_SRC := $(sort $(wildcard csrc/*.c))
 BIND_SRC := $(sort $(wildcard csrc/lua/*.c))
 CTEST_SRC := $(sort $(wildcard spec/c/test_*.c))
 FUZZ_SRC := $(sort $(wildcard spec/fuzz/fuzz_*.c))
-HEADERS := $(wildcard csrc/*.h csrc/lua/*.h spec/c/*.h)
+HEADERS := $(wildcard csrc/*.h csrc/lua/*.h spec/c/*.h spec/fuzz/*.h)
 
 CORE_OBJ := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:csrc/lua/%.c=$(BUILD)/obj/lua/%.o)
@@ -123,7 +123,7 @@ bench: deps all $(BENCH_BIN)
 lint:
 	luacheck -q lua spec bench examples
 	clang-format --dry-run --Werror csrc/*.c csrc/*.h csrc/lua/*.c \
-		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c
+		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c spec/fuzz/*.h
 
 demo: deps all
 	$(LUA_ENV) $(LUA) examples/demo.lua

@@ -24,14 +24,13 @@
 #include "xmlout.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define ID_SIZE 65         /* an id and its NUL: 64 bytes at most */
-#define ID_RANDOM_BYTES 18 /* 144 bits, 24 characters of base64 */
+#define ID_RANDOM_BYTES 16 /* 128 bits */
 #define LANG_SIZE 36       /* BCP 47 tags in practice (RFC 5646 §4.4.1) */
 #define READ_CHUNK 4096    /* plaintext taken from TLS at a time */
 
@@ -196,8 +195,8 @@ static int is_stanza(const lx_elem *e) {
           strcmp(e->name, "iq") == 0);
 }
 
-/* A fresh identifier: the next one of the test list, or 144 random bits in
- * base64. */
+/* A fresh identifier: the next one of the test list, or 128 random bits in
+ * hex (also fit for a localpart). */
 static int new_id(lx_conn *c, char out[ID_SIZE]) {
   if (c->next_id < c->n_ids) {
     snprintf(out, ID_SIZE, "%s", c->ids[c->next_id++]);
@@ -206,7 +205,8 @@ static int new_id(lx_conn *c, char out[ID_SIZE]) {
   unsigned char r[ID_RANDOM_BYTES];
   if (RAND_bytes(r, sizeof r) != 1)
     return LX_ERR_INTERNAL;
-  EVP_EncodeBlock((unsigned char *)out, r, sizeof r);
+  for (size_t i = 0; i < sizeof r; i++)
+    snprintf(out + 2 * i, 3, "%02x", r[i]);
   return 0;
 }
 
@@ -1184,13 +1184,10 @@ static int set_account(lx_conn *c) {
       strcmp(lx_jid_domain(claim), d) == 0)
     local = lx_jid_local(claim);
   if (!local) {
-    unsigned char r[12];
-    if (RAND_bytes(r, sizeof r) != 1) {
+    if (new_id(c, random_name)) {
       lx_jid_free(claim);
       return LX_ERR_INTERNAL;
     }
-    for (size_t i = 0; i < sizeof r; i++)
-      snprintf(random_name + 2 * i, 3, "%02x", r[i]);
     local = random_name;
   }
   int rc = lx_jid_from_parts(&c->account, local, strlen(local), d, strlen(d),

@@ -529,6 +529,7 @@ TEST(each_mechanism_and_binding) {
        "p=tls-exporter,,n=juliet,"},
       {NULL, NULL, 0, LX_CONN_TLS_DISABLED, "SCRAM-SHA-512", "n,,n=juliet,"},
   };
+  int before = check_failures;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     setup st = defaults();
     side cl, sv;
@@ -564,7 +565,7 @@ TEST(each_mechanism_and_binding) {
       CHECK_STR(str(&cl.events),
                 "tls opened features authenticated opened features ready");
     }
-    if (check_failures)
+    if (check_failures > before)
       fprintf(stderr, "  (case %zu: %s)\n", i, cases[i].mech);
     side_free(&cl);
     side_free(&sv);
@@ -611,7 +612,7 @@ TEST(random_stream_ids) {
   CHECK(negotiate(&st, &cl, &sv, 65536));
   char id[64];
   snprintf(id, sizeof id, "%s", lx_conn_stream_id(sv.c));
-  CHECK_INT(strlen(id), 24);
+  CHECK_INT(strlen(id), 32);
   side_free(&cl);
   side_free(&sv);
   CHECK(negotiate(&st, &cl, &sv, 65536));
@@ -870,7 +871,7 @@ static char *serve(const char *in, int *closed_code, const setup *base) {
 
 /* Checks that serving `in` ends with the stream error `cond`. */
 static void serve_error(const char *in, int cond, const char *expect) {
-  int code;
+  int code, before = check_failures;
   char *out = serve(in, &code, NULL);
   char want[128];
   snprintf(want, sizeof want,
@@ -881,7 +882,7 @@ static void serve_error(const char *in, int cond, const char *expect) {
   CHECK(out && strstr(out, "</stream:error></stream:stream>") != NULL);
   if (expect)
     CHECK(out && strstr(out, expect) != NULL);
-  if (check_failures)
+  if (check_failures > before)
     fprintf(stderr, "  (%s)\n", out ? out : "no output");
   free(out);
 }
@@ -1061,10 +1062,11 @@ TEST(server_restart_boundary_with_pipelined_bytes) {
                                "bind-request ready stanza");
     CHECK(strstr(str(&sv.stanzas), "<message to='romeo@example.net' id='m' "
                                    "from='") == str(&sv.stanzas));
-    CHECK(strstr(str(&sv.stanzas), "@im.example.com/gen-1'/>") != NULL);
     CHECK(strstr(str(&out), "<success xmlns='urn:ietf:params:xml:ns:xmpp-"
                             "sasl'/>" STREAM_OPEN "from='im.example.com' "
-                            "id='s-2' version='1.0' xml:lang='en'>") != NULL);
+                            "id='s-3' version='1.0' xml:lang='en'>") != NULL);
+    /* ANONYMOUS: a name of the server's making (a test id here) */
+    CHECK(strstr(str(&sv.stanzas), "from='s-2@im.example.com/gen-1'") != NULL);
     side_free(&sv);
     text_free(&out);
   }
@@ -1388,6 +1390,7 @@ TEST(stream_errors_received) {
 
 /* Every condition, sent by one of our sides and read by the other. */
 TEST(stream_errors_round_trip) {
+  int before = check_failures;
   for (int cond = LX_ERR_BAD_FORMAT; cond >= LX_ERR_UNSUPPORTED_VERSION;
        cond--) {
     for (int dir = 0; dir < 2; dir++) {
@@ -1414,7 +1417,7 @@ TEST(stream_errors_round_trip) {
       CHECK_INT(to->closed_code, cond);
       CHECK_INT(from->closed_code, cond);
       CHECK(strstr(str(&to->sent), "</stream:stream>") != NULL);
-      if (check_failures) {
+      if (check_failures > before) {
         fprintf(stderr, "  (%s, %s)\n", lx_strerror(cond),
                 dir ? "client to server" : "server to client");
         side_free(&cl);

@@ -1,0 +1,47 @@
+/* fuzz_conn_client.c: a client-role connection driven by arbitrary server
+ * bytes. Byte 0 picks the mode: even, plaintext (ANONYMOUS or SCRAM, fixed
+ * ids and nonce), fed whole and one byte at a time, which must agree; odd,
+ * STARTTLS when offered, so that the bytes after <proceed/> reach TLS. */
+#include "conn_fuzz.h"
+
+static lx_conn *client(int tls) {
+  static const char *const allowed[] = {"SCRAM-SHA-1", "ANONYMOUS"};
+  static lx_tls_ctx *ctx;
+  lx_conn_opts o;
+  lx_conn *c;
+  if (tls && !ctx && lx_tls_ctx_new(&ctx, LX_TLS_CLIENT, NULL, NULL))
+    abort();
+  lx_conn_opts_init(&o);
+  o.tls = tls ? LX_CONN_TLS_OPTIONAL : LX_CONN_TLS_DISABLED;
+  o.tls_ctx = tls ? ctx : NULL;
+  o.jid = "juliet@im.example.com/balcony";
+  o.sasl_client.password = "r0m30myr0m30";
+  o.sasl_client.allowed = allowed;
+  o.sasl_client.n_allowed = 2;
+  o.sasl_client.nonce = "cnonce";
+  o.max_events = 4;
+  o.ids = fuzz_ids;
+  o.n_ids = 8;
+  if (lx_conn_new(&c, LX_CONN_CLIENT, &o, NULL) || lx_conn_start(c))
+    abort();
+  return c;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
+  if (len == 0)
+    return 0;
+  int tls = data[0] & 1;
+  lx_conn *a = client(tls), *b = NULL;
+  if (tls) { /* TLS is random: no comparison, but every path runs */
+    buf out = BUF_INIT, log = BUF_INIT;
+    fuzz_drive(a, data + 1, len - 1, 7, &out, &log);
+    buf_free(&out);
+    buf_free(&log);
+  } else {
+    b = client(0);
+    fuzz_compare(a, b, data + 1, len - 1);
+  }
+  lx_conn_free(a);
+  lx_conn_free(b);
+  return 0;
+}
