@@ -103,6 +103,8 @@ struct lx_conn {
   size_t clear;   /* of which the first `clear` bytes go out in the clear */
   buf held;       /* plaintext from TLS the parser has not taken yet */
   size_t held_off;
+  buf header; /* the peer's header of this stream, as it came: the
+                 parser rebuilt after lx_conn_trim() reads it again */
 
   event_queue events;
   char *last_data; /* the data of the event last taken */
@@ -228,6 +230,85 @@ static int valid_lang(const char *s) {
       return 0;
   }
   return run > 0 && n < LANG_SIZE;
+}
+
+/* ---- copies of the SASL options ---------------------------------------- */
+
+static void free_sasl_client_opts(lx_sasl_client_opts *o) {
+  size_t hl = o->keys ? lx_sasl_hash_size(o->keys->hash) : 0;
+  free_list((char **)o->allowed, o->n_allowed);
+  free((char *)o->username);
+  free_str_secret(o->password);
+  free((char *)o->authzid);
+  free((char *)o->host);
+  free((char *)o->service);
+  free((char *)o->trace);
+  free((char *)o->nonce);
+  if (o->keys) {
+    free((unsigned char *)o->keys->salt);
+    free_secret((unsigned char *)o->keys->client_key, hl);
+    free_secret((unsigned char *)o->keys->stored_key, hl);
+    free_secret((unsigned char *)o->keys->server_key, hl);
+    free((lx_scram_keys *)o->keys);
+  }
+  memset(o, 0, sizeof *o);
+}
+
+/* Owned copies of what the client's SASL options point to. */
+static void copy_sasl_client_opts(lx_sasl_client_opts *d,
+                                  const lx_sasl_client_opts *s, int *nomem) {
+  *d = *s;
+  d->offered = NULL;
+  d->n_offered = 0;
+  d->cb_types = NULL;
+  d->n_cb_types = 0;
+  d->cb = NULL;
+  d->n_cb = 0;
+  d->allowed = (const char *const *)dup_list(s->allowed, s->n_allowed, nomem);
+  d->username = dup_str(s->username, nomem);
+  d->password = dup_str(s->password, nomem);
+  d->authzid = dup_str(s->authzid, nomem);
+  d->host = dup_str(s->host, nomem);
+  d->service = dup_str(s->service, nomem);
+  d->trace = dup_str(s->trace, nomem);
+  d->nonce = dup_str(s->nonce, nomem);
+  d->keys = NULL;
+  if (s->keys) {
+    lx_scram_keys *k = malloc(sizeof *k);
+    size_t hl = lx_sasl_hash_size(s->keys->hash);
+    if (!k) {
+      *nomem = 1;
+      return;
+    }
+    *k = *s->keys;
+    k->salt = dup_bytes(s->keys->salt, s->keys->salt_len, nomem);
+    k->client_key = dup_bytes(s->keys->client_key, hl, nomem);
+    k->stored_key = dup_bytes(s->keys->stored_key, hl, nomem);
+    k->server_key = dup_bytes(s->keys->server_key, hl, nomem);
+    d->keys = k;
+  }
+}
+
+static void free_sasl_server_opts(lx_sasl_server_opts *o) {
+  free_list((char **)o->mechanisms, o->n_mechanisms);
+  free((char *)o->host);
+  free((char *)o->service);
+  free((char *)o->nonce);
+  free((unsigned char *)o->salt);
+  memset(o, 0, sizeof *o);
+}
+
+static void copy_sasl_server_opts(lx_sasl_server_opts *d,
+                                  const lx_sasl_server_opts *s, int *nomem) {
+  *d = *s;
+  d->cb = NULL;
+  d->n_cb = 0;
+  d->mechanisms =
+      (const char *const *)dup_list(s->mechanisms, s->n_mechanisms, nomem);
+  d->host = dup_str(s->host, nomem);
+  d->service = dup_str(s->service, nomem);
+  d->nonce = dup_str(s->nonce, nomem);
+  d->salt = dup_bytes(s->salt, s->salt_len, nomem);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -492,6 +573,7 @@ static int new_parser(lx_conn *c) {
  * new stream. */
 static int restart(lx_conn *c) {
   c->header_sent = 0;
+  c->header.len = 0;
   c->stream_id[0] = '\0';
   c->phase = PH_HEADER;
   int rc = c->full_limits != c->authenticated ? new_parser(c)
@@ -508,6 +590,7 @@ static int start_tls(lx_conn *c) {
   c->clear = out_pending(c);
   c->phase = PH_HANDSHAKE;
   c->header_sent = 0;
+  c->header.len = 0;
   int rc = lx_parser_reset(c->parser);
   if (rc)
     return fail_nomem(c);
@@ -907,6 +990,7 @@ static int client_success(lx_conn *c, lx_stanza *s) {
     return fail(c, rc, 0, "%s", err.detail);
   lx_sasl_client_free(c->sasl_client);
   c->sasl_client = NULL;
+  free_sasl_client_opts(&c->sasl_client_opts); /* the password goes */
   c->authenticated = 1;
   lx_conn_event *ev = push_event(c, LX_CONN_AUTHENTICATED);
   if (!ev)
@@ -982,6 +1066,9 @@ static int send_session(lx_conn *c) {
 }
 
 static int ready(lx_conn *c, lx_jid *full) {
+  free(c->features_xml); /* what only negotiation needed */
+  free(c->peer_from);
+  c->features_xml = c->peer_from = NULL;
   c->full = full;
   c->bound = 1;
   c->phase = PH_READY;
@@ -1257,6 +1344,7 @@ static int sasl_result(lx_conn *c, int rc, const unsigned char *out,
     return c->error.code;
   lx_sasl_server_free(c->sasl_server);
   c->sasl_server = NULL;
+  free_sasl_server_opts(&c->sasl_server_opts);
   c->authenticated = 1;
   lx_conn_event *ev = push_event(c, LX_CONN_AUTHENTICATED);
   if (!ev)
@@ -1529,6 +1617,29 @@ static int drain_parser(lx_conn *c) {
   return 0;
 }
 
+/* A parser in the state of the one lx_conn_trim() released: a new one fed
+ * this stream's header again. */
+static int revive(lx_conn *c) {
+  lx_parse_event ev;
+  if (new_parser(c))
+    return c->error.code;
+  if (lx_parser_feed(c->parser, c->header.data, c->header.len) !=
+          (ssize_t)c->header.len ||
+      !lx_parser_next(c->parser, &ev) || ev.type != LX_PARSE_OPEN)
+    return fail(c, LX_ERR_INTERNAL, 0, "cannot rebuild the parser");
+  lx_stanza_free(ev.stanza);
+  return 0;
+}
+
+int lx_conn_trim(lx_conn *c) {
+  if ((c->phase != PH_READY && c->phase != PH_CLOSING) || !c->parser ||
+      c->held.len || !lx_parser_idle(c->parser))
+    return 0;
+  lx_parser_free(c->parser);
+  c->parser = NULL;
+  return 1;
+}
+
 /* Gives plaintext to the parser a piece at a time and acts on each piece.
  * Returns how much was taken: less than len when the connection waits for
  * the application or the stream moved on to TLS. */
@@ -1555,6 +1666,9 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
       ev->data = copy;
       ev->len = n;
     }
+    if ((c->phase == PH_HEADER && buf_put(&c->header, data + done, n)) ||
+        (!c->parser && revive(c)))
+      return c->phase == PH_FAILED ? c->error.code : fail_nomem(c);
     ssize_t k = lx_parser_feed(c->parser, data + done, n);
     done += n;
     int rc = drain_parser(c);
@@ -1765,83 +1879,6 @@ void lx_conn_opts_init(lx_conn_opts *o) {
   o->max_events = 64;
 }
 
-static void free_sasl_client_opts(lx_sasl_client_opts *o) {
-  size_t hl = o->keys ? lx_sasl_hash_size(o->keys->hash) : 0;
-  free_list((char **)o->allowed, o->n_allowed);
-  free((char *)o->username);
-  free_str_secret(o->password);
-  free((char *)o->authzid);
-  free((char *)o->host);
-  free((char *)o->service);
-  free((char *)o->trace);
-  free((char *)o->nonce);
-  if (o->keys) {
-    free((unsigned char *)o->keys->salt);
-    free_secret((unsigned char *)o->keys->client_key, hl);
-    free_secret((unsigned char *)o->keys->stored_key, hl);
-    free_secret((unsigned char *)o->keys->server_key, hl);
-    free((lx_scram_keys *)o->keys);
-  }
-  memset(o, 0, sizeof *o);
-}
-
-/* Owned copies of what the client's SASL options point to. */
-static void copy_sasl_client_opts(lx_sasl_client_opts *d,
-                                  const lx_sasl_client_opts *s, int *nomem) {
-  *d = *s;
-  d->offered = NULL;
-  d->n_offered = 0;
-  d->cb_types = NULL;
-  d->n_cb_types = 0;
-  d->cb = NULL;
-  d->n_cb = 0;
-  d->allowed = (const char *const *)dup_list(s->allowed, s->n_allowed, nomem);
-  d->username = dup_str(s->username, nomem);
-  d->password = dup_str(s->password, nomem);
-  d->authzid = dup_str(s->authzid, nomem);
-  d->host = dup_str(s->host, nomem);
-  d->service = dup_str(s->service, nomem);
-  d->trace = dup_str(s->trace, nomem);
-  d->nonce = dup_str(s->nonce, nomem);
-  d->keys = NULL;
-  if (s->keys) {
-    lx_scram_keys *k = malloc(sizeof *k);
-    size_t hl = lx_sasl_hash_size(s->keys->hash);
-    if (!k) {
-      *nomem = 1;
-      return;
-    }
-    *k = *s->keys;
-    k->salt = dup_bytes(s->keys->salt, s->keys->salt_len, nomem);
-    k->client_key = dup_bytes(s->keys->client_key, hl, nomem);
-    k->stored_key = dup_bytes(s->keys->stored_key, hl, nomem);
-    k->server_key = dup_bytes(s->keys->server_key, hl, nomem);
-    d->keys = k;
-  }
-}
-
-static void free_sasl_server_opts(lx_sasl_server_opts *o) {
-  free_list((char **)o->mechanisms, o->n_mechanisms);
-  free((char *)o->host);
-  free((char *)o->service);
-  free((char *)o->nonce);
-  free((unsigned char *)o->salt);
-  memset(o, 0, sizeof *o);
-}
-
-static void copy_sasl_server_opts(lx_sasl_server_opts *d,
-                                  const lx_sasl_server_opts *s, int *nomem) {
-  *d = *s;
-  d->cb = NULL;
-  d->n_cb = 0;
-  d->mechanisms =
-      (const char *const *)dup_list(s->mechanisms, s->n_mechanisms, nomem);
-  d->host = dup_str(s->host, nomem);
-  d->service = dup_str(s->service, nomem);
-  d->nonce = dup_str(s->nonce, nomem);
-  d->salt = dup_bytes(s->salt, s->salt_len, nomem);
-}
-
 /* Checks and copies the options. */
 static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   int nomem = 0, rc;
@@ -1990,6 +2027,7 @@ void lx_conn_free(lx_conn *c) {
   lx_tls_free(c->tls);
   buf_free(&c->out);
   buf_wipe(&c->held); /* may hold a PLAIN password */
+  buf_free(&c->header);
   free(c->lang);
   free(c->features_xml);
   free_list(c->extension_ns, c->n_extension_ns);

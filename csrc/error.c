@@ -61,8 +61,7 @@ const char *lx_strerror(int code) {
   case LX_ERR_TLS_PROTOCOL: return "tls-protocol-error";
   case LX_ERR_TLS_CLOSED: return "tls-closed";
   case LX_ERR_TLS_TRUNCATED: return "tls-truncated";
-  case LX_ERR_TLS_CB_UNAVAILABLE:
-    return "tls-channel-binding-unavailable";
+  case LX_ERR_TLS_CB_UNAVAILABLE: return "tls-channel-binding-unavailable";
 
   case LX_ERR_CONN_CLOSED: return "connection-closed";
   case LX_ERR_STARTTLS_NOT_OFFERED: return "starttls-not-offered";

@@ -104,16 +104,16 @@ enum lx_err {
   LX_ERR_TLS_CB_UNAVAILABLE = -406,    /* "tls-channel-binding-unavailable" */
 
   /* the connection (-500 to -599) */
-  LX_ERR_CONN_CLOSED = -500,           /* "connection-closed" */
-  LX_ERR_STARTTLS_NOT_OFFERED = -501,  /* "starttls-not-offered" */
-  LX_ERR_STARTTLS_REFUSED = -502,      /* "starttls-refused" */
-  LX_ERR_BIND_NOT_OFFERED = -503,      /* "bind-not-offered" */
-  LX_ERR_BIND_CONFLICT = -504,         /* "bind-conflict" */
-  LX_ERR_BIND_NOT_ALLOWED = -505,      /* "bind-not-allowed" */
+  LX_ERR_CONN_CLOSED = -500,              /* "connection-closed" */
+  LX_ERR_STARTTLS_NOT_OFFERED = -501,     /* "starttls-not-offered" */
+  LX_ERR_STARTTLS_REFUSED = -502,         /* "starttls-refused" */
+  LX_ERR_BIND_NOT_OFFERED = -503,         /* "bind-not-offered" */
+  LX_ERR_BIND_CONFLICT = -504,            /* "bind-conflict" */
+  LX_ERR_BIND_NOT_ALLOWED = -505,         /* "bind-not-allowed" */
   LX_ERR_BIND_RESOURCE_CONSTRAINT = -506, /* "bind-resource-constraint" */
-  LX_ERR_BIND_BAD_REQUEST = -507,      /* "bind-bad-request" */
-  LX_ERR_BIND_FAILED = -508,           /* "bind-failed": another error */
-  LX_ERR_SESSION_FAILED = -509         /* "session-failed" */
+  LX_ERR_BIND_BAD_REQUEST = -507,         /* "bind-bad-request" */
+  LX_ERR_BIND_FAILED = -508,              /* "bind-failed": another error */
+  LX_ERR_SESSION_FAILED = -509            /* "session-failed" */
 };
 
 /* The stable lower-case name of an error code ("not-well-formed"), or
@@ -280,6 +280,12 @@ ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len);
 /* 1 when the parser stopped after the lx_parser_stop_after() element (the
  * stop may fall on the last byte fed), else 0. */
 int lx_parser_stopped(const lx_parser *p);
+
+/* 1 when the parser sits between top-level elements of an open stream,
+ * holding no part of an element and no event: a new parser given the same
+ * stream header would be in the same state (only white space between
+ * elements may be lost). Else 0. */
+int lx_parser_idle(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
  * completes (both NULL: never stop). The strings are copied. Returns 0,
@@ -1099,15 +1105,15 @@ typedef struct lx_stream_error {
 } lx_stream_error;
 
 typedef struct lx_conn_opts {
-  lx_conn_tls_mode tls;/* LX_CONN_TLS_REQUIRED */
-  lx_tls_ctx *tls_ctx; /* the TLS configuration for this role (trust,
-                          certificates, ALPN), required unless tls is
-                          DISABLED. lx_conn_new takes a session from it,
-                          which keeps it alive: the caller may free its
-                          reference afterwards. A client's context checks
-                          the server's certificate against the JID's
-                          domain, which is also sent as SNI */
-  const char *lang;    /* xml:lang of our stream header ("en") */
+  lx_conn_tls_mode tls; /* LX_CONN_TLS_REQUIRED */
+  lx_tls_ctx *tls_ctx;  /* the TLS configuration for this role (trust,
+                           certificates, ALPN), required unless tls is
+                           DISABLED. lx_conn_new takes a session from it,
+                           which keeps it alive: the caller may free its
+                           reference afterwards. A client's context checks
+                           the server's certificate against the JID's
+                           domain, which is also sent as SNI */
+  const char *lang;     /* xml:lang of our stream header ("en") */
   /* The channel-binding types to use for SASL -PLUS, preferred first:
    * "tls-exporter", "tls-server-end-point", "tls-unique" (NULL: those
    * three). Each is used when the TLS session has it (lx_tls_channel_
@@ -1141,9 +1147,9 @@ typedef struct lx_conn_opts {
    * than its own JID is refused (invalid-authzid), except with EXTERNAL,
    * whose authzid the application checks. */
   lx_sasl_server_opts sasl_server;
-  const char *features;       /* more features to offer after
-                                 authentication, as XML elements
-                                 ("<sm xmlns='urn:xmpp:sm:3'/>"), or NULL */
+  const char *features; /* more features to offer after
+                           authentication, as XML elements
+                           ("<sm xmlns='urn:xmpp:sm:3'/>"), or NULL */
 
   /* both: what may arrive after binding besides message, presence and iq
    * in jabber:client: top-level elements in these namespaces (XEP-0198's
@@ -1153,16 +1159,16 @@ typedef struct lx_conn_opts {
   size_t n_extension_ns;
 
   /* limits */
-  lx_parser_opts parser;   /* the XML parser's limits once authenticated
-                              (lx_parser_opts_init; default_ns is ignored) */
+  lx_parser_opts parser;           /* the XML parser's limits once authenticated
+                                      (lx_parser_opts_init; default_ns is ignored) */
   size_t max_preauth_stanza_bytes; /* one element before authentication
                                       (10000) */
-  size_t max_output_bytes; /* pending output beyond which lx_conn_submit
-                              refuses more (1048576) */
-  size_t max_events;       /* queued events beyond which lx_conn_recv
-                              takes no more input (64) */
-  int trace;               /* report the plaintext XML sent and received
-                              as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
+  size_t max_output_bytes;         /* pending output beyond which lx_conn_submit
+                                      refuses more (1048576) */
+  size_t max_events;               /* queued events beyond which lx_conn_recv
+                                      takes no more input (64) */
+  int trace;                       /* report the plaintext XML sent and received
+                                      as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 
   /* tests only: identifiers to use in turn instead of random ones (a
    * server's stream ids, a client's iq ids) */
@@ -1222,22 +1228,22 @@ void lx_conn_consume_send(lx_conn *c, size_t n);
 size_t lx_conn_pending_send(const lx_conn *c);
 
 typedef enum lx_conn_event_type {
-  LX_CONN_OPENED = 1,   /* the peer's stream header: stanza */
-  LX_CONN_TLS,          /* the TLS handshake completed: see lx_conn_tls() */
-  LX_CONN_FEATURES,     /* client: <stream:features/>: stanza */
-  LX_CONN_AUTH_REQUEST, /* server: answer with lx_conn_auth_answer(): auth */
+  LX_CONN_OPENED = 1,    /* the peer's stream header: stanza */
+  LX_CONN_TLS,           /* the TLS handshake completed: see lx_conn_tls() */
+  LX_CONN_FEATURES,      /* client: <stream:features/>: stanza */
+  LX_CONN_AUTH_REQUEST,  /* server: answer with lx_conn_auth_answer(): auth */
   LX_CONN_AUTHENTICATED, /* SASL succeeded: jid is the account's bare JID
                             (a client that does not know it yet: NULL) */
-  LX_CONN_BIND_REQUEST, /* server: answer with lx_conn_bind_accept() or
-                           lx_conn_bind_refuse(): jid is the resource asked
-                           for (NULL: none) */
-  LX_CONN_READY,        /* bound: jid is the full JID; stanzas may flow */
-  LX_CONN_STANZA,       /* a stanza (a server has stamped its from): stanza */
-  LX_CONN_STREAM_ERROR, /* the peer sent a stream error: error, stanza */
-  LX_CONN_CLOSED,       /* the stream is over: code is 0 for a clean close,
-                           else the sticky error. The last event */
-  LX_CONN_SENT,         /* trace: plaintext XML queued for the peer: data */
-  LX_CONN_RECEIVED      /* trace: plaintext XML from the peer: data */
+  LX_CONN_BIND_REQUEST,  /* server: answer with lx_conn_bind_accept() or
+                            lx_conn_bind_refuse(): jid is the resource asked
+                            for (NULL: none) */
+  LX_CONN_READY,         /* bound: jid is the full JID; stanzas may flow */
+  LX_CONN_STANZA,        /* a stanza (a server has stamped its from): stanza */
+  LX_CONN_STREAM_ERROR,  /* the peer sent a stream error: error, stanza */
+  LX_CONN_CLOSED,        /* the stream is over: code is 0 for a clean close,
+                            else the sticky error. The last event */
+  LX_CONN_SENT,          /* trace: plaintext XML queued for the peer: data */
+  LX_CONN_RECEIVED       /* trace: plaintext XML from the peer: data */
 } lx_conn_event_type;
 
 typedef struct lx_conn_event {
@@ -1280,6 +1286,13 @@ int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len);
  * 0 when not needed or not allowed now (during negotiation: no white space
  * in the TLS and SASL windows). The caller owns the clock. */
 int lx_conn_keepalive(lx_conn *c);
+
+/* Releases what the connection can rebuild: the XML parser (most of a
+ * ready connection's memory), when the stream is ready and between
+ * stanzas; the next input rebuilds it from the stream header, which costs a
+ * few microseconds. The caller decides when a connection is idle enough
+ * (it owns the clock). Returns 1 when released, else 0. */
+int lx_conn_trim(lx_conn *c);
 
 /* Closes the stream (RFC 6120 §4.4): queues </stream:stream> and then a
  * TLS close_notify; inbound stanzas are still delivered until the peer's

@@ -624,6 +624,11 @@ const lx_error *lx_parser_error(const lx_parser *p) { return &p->error; }
 
 int lx_parser_stopped(const lx_parser *p) { return p->state == STOPPED; }
 
+int lx_parser_idle(const lx_parser *p) {
+  return p->state == IN_STREAM && p->stream && p->depth == 1 && !p->stanza &&
+         !p->pending && p->held.len == 0 && p->events.head == p->events.len;
+}
+
 /* ---- feeding --------------------------------------------------------- */
 
 /* Maps an expat error to the stream error condition. */

@@ -295,6 +295,17 @@ describe("lxmpp.stream", function()
 		assert.is_nil(s:next_event())
 	end)
 
+	it("releases the parser of an idle stream and rebuilds it", function()
+		local c, s = client(), server()
+		assert.is_false(c:trim()) -- negotiating
+		pump(c, s)
+		assert.is_true(c:trim())
+		assert.is_true(s:trim())
+		assert.is_true(s:send(st.message({ to = "juliet@im.example.com/balcony" }, "still there")))
+		local ce = pump(c, s)
+		assert.equal("still there", find(ce, "stanza").stanza:get_child_text("body"))
+	end)
+
 	it("bounds the output queue", function()
 		local c, s = client{ tls = "disabled", max_output = 3000 }, server{ tls = "disabled" }
 		pump(c, s)

@@ -352,6 +352,12 @@ static int l_keepalive(lua_State *L) {
   return 1;
 }
 
+/* conn:trim() -> whether the parser was released (see lx_conn_trim) */
+static int l_trim(lua_State *L) {
+  lua_pushboolean(L, lx_conn_trim(check_conn(L)->c));
+  return 1;
+}
+
 /* conn:close() -> true | nil, msg, code */
 static int l_close(lua_State *L) {
   lconn *u = check_conn(L);
@@ -536,6 +542,7 @@ void lxl_open_stream(lua_State *L) {
                                      {"events", l_events},
                                      {"send", l_send},
                                      {"keepalive", l_keepalive},
+                                     {"trim", l_trim},
                                      {"close", l_close},
                                      {"stream_error", l_stream_error},
                                      {"answer_auth", l_answer_auth},

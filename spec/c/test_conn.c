@@ -1894,6 +1894,55 @@ TEST(stanza_rules_after_binding) {
   side_free(&sv);
 }
 
+/* Between stanzas the parser can go and come back: the rebuilt one knows
+ * the header's namespace prefixes and xml:lang. */
+TEST(trim_between_stanzas) {
+  const char *header = STREAM_OPEN "xmlns:x='urn:example:x' "
+                                   "to='im.example.com' version='1.0' "
+                                   "xml:lang='fr'>";
+  text in = {0}, out = {0};
+  side sv;
+  putf(&in, "%s%s%s", header, AUTH_ANONYMOUS, header);
+  putf(&in, "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+            "bind'/></iq>");
+  plain_server(&sv, NULL);
+  CHECK_INT(lx_conn_trim(sv.c), 0); /* negotiating */
+  script(&sv, str(&in), 1 << 20, &out);
+  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
+  CHECK_INT(lx_conn_trim(sv.c), 1);
+  CHECK_INT(lx_conn_trim(sv.c), 0); /* nothing left to release */
+  script(&sv, "<message id='1'><x:y/></message>", 1 << 20, &out);
+  CHECK(strstr(str(&sv.stanzas), "<message id='1' xml:lang='fr' from='s-2@"
+                                 "im.example.com/gen-1'><y xmlns='urn:"
+                                 "example:x'/></message>") != NULL);
+  /* half a stanza: the parser stays */
+  script(&sv, "<message id='2'><body>half", 1 << 20, &out);
+  CHECK_INT(lx_conn_trim(sv.c), 0);
+  script(&sv, " and half</body></message> ", 1 << 20, &out);
+  CHECK_INT(lx_conn_trim(sv.c), 1);
+  CHECK(strstr(str(&sv.stanzas), "<body>half and half</body>") != NULL);
+  /* limits and faults work on the rebuilt parser */
+  script(&sv, "<message><!-- no --></message>", 1 << 20, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_RESTRICTED_XML);
+  text_free(&in);
+  text_free(&out);
+  side_free(&sv);
+
+  /* over TLS, both sides */
+  setup st = defaults();
+  side cl;
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  CHECK_INT(lx_conn_trim(cl.c), 1);
+  CHECK_INT(lx_conn_trim(sv.c), 1);
+  CHECK_INT(lx_conn_submit_xml(cl.c, "<message id='t'/>", 17), 0);
+  CHECK_INT(lx_conn_submit_xml(sv.c, "<message id='u'/>", 17), 0);
+  pump(&cl, &sv, 65536);
+  CHECK(strstr(str(&sv.stanzas), "id='t'") != NULL);
+  CHECK(strstr(str(&cl.stanzas), "id='u'") != NULL);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 TEST(the_callers_mistakes) {
   setup st = defaults();
   side cl, sv;
@@ -2047,6 +2096,7 @@ int main(void) {
   RUN(bounded_output);
   RUN(bounded_events);
   RUN(stanza_rules_after_binding);
+  RUN(trim_between_stanzas);
   RUN(the_callers_mistakes);
   RUN(error_names);
   free(im_cert);
