@@ -1,10 +1,10 @@
--- lxmpp.transport.cqueues against a real loopback TCP server made with
--- cqueues in the same process: blocking from a plain script, yielding
+-- The transports against a real loopback TCP server made with cqueues in
+-- the same process: both block from a plain script; the cqueues one yields
 -- inside a cqueues controller.
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
-local transport = require "lxmpp.transport.cqueues"
+local server_side = require "lxmpp.transport.cqueues"
 
 local function listener(host)
 	local srv = assert(socket.listen { host = host, port = 0, reuseaddr = true })
@@ -21,7 +21,7 @@ end
 
 -- Everything the peer sends, until it closes.
 local function read_all(s)
-	local t = transport.wrap(s)
+	local t = server_side.wrap(s)
 	local parts = {}
 	while true do
 		local data, _, code = t:read(clock.now() + 5)
@@ -37,7 +37,9 @@ local every_byte = {}
 for i = 0, 255 do every_byte[#every_byte + 1] = string.char(i) end
 every_byte = table.concat(every_byte) .. "\r\n\n\r"
 
-describe("lxmpp.transport.cqueues outside a controller (blocking)", function()
+for _, name in ipairs { "cqueues", "luasocket" } do
+describe("lxmpp.transport." .. name .. " outside a controller (blocking)", function()
+	local transport = require("lxmpp.transport." .. name)
 	local srv, port
 	before_each(function() srv, port = listener("127.0.0.1") end)
 	after_each(function() srv:close() end)
@@ -176,8 +178,8 @@ describe("lxmpp.transport.cqueues outside a controller (blocking)", function()
 	it("tries the next address, IPv6 first, when one fails", function()
 		local asked = {}
 		local resolver = {
-			query = function(_, name, rtype)
-				asked[#asked + 1] = name .. " " .. rtype
+			query = function(_, host, rtype)
+				asked[#asked + 1] = host .. " " .. rtype
 				if rtype == "AAAA" then return { { address = "::1" } } end
 				return { { address = "127.0.0.1" } }
 			end,
@@ -185,6 +187,12 @@ describe("lxmpp.transport.cqueues outside a controller (blocking)", function()
 		-- only 127.0.0.1 listens on this port: ::1 refuses, then IPv4 works
 		local t = assert(transport.connect("xmpp.example", port, clock.now() + 5, { resolver = resolver }))
 		assert.same({ "xmpp.example AAAA", "xmpp.example A" }, asked)
+		assert.equal("127.0.0.1", (t:peer()))
+		t:close()
+	end)
+
+	it("connects by name through the system's resolver (localhost)", function()
+		local t = assert(transport.connect("localhost", port, clock.now() + 5))
 		assert.equal("127.0.0.1", (t:peer()))
 		t:close()
 	end)
@@ -201,8 +209,9 @@ describe("lxmpp.transport.cqueues outside a controller (blocking)", function()
 		local t = assert(transport.connect("127.0.0.1", port, clock.now() + 5))
 		t:close()
 		t:close()
-		assert.has_error(function() t:read(clock.now()) end, "lxmpp.transport.cqueues: transport is closed")
-		assert.has_error(function() t:write("x", clock.now()) end, "lxmpp.transport.cqueues: transport is closed")
+		local closed = "lxmpp.transport." .. name .. ": transport is closed"
+		assert.has_error(function() t:read(clock.now()) end, closed)
+		assert.has_error(function() t:write("x", clock.now()) end, closed)
 		assert.matches("closed", tostring(t))
 	end)
 
@@ -232,8 +241,10 @@ describe("lxmpp.transport.cqueues outside a controller (blocking)", function()
 		s:close()
 	end)
 end)
+end
 
 describe("lxmpp.transport.cqueues inside a cqueues controller", function()
+	local transport = require "lxmpp.transport.cqueues"
 	it("yields while waiting, so other coroutines run", function()
 		local srv, port = listener("127.0.0.1")
 		local cq = cqueues.new()
