@@ -5,6 +5,7 @@
 --   proc:alive(), proc:stop() -> exit status, proc.pid, proc.log
 --   process.run(argv [, opts]) -> ok, output (stdout and stderr), exit code
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
+--   process.mentioning(text) -> pids of processes whose command line holds text
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
@@ -13,16 +14,20 @@ local transport = require "lxmpp.transport.cqueues"
 
 local process = {}
 
-local SUPERVISOR = debug.getinfo(1, "S").source:match("^@(.*/)") .. "supervise.py"
-
 local function quote(s)
 	return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+-- Absolute, since servers run in their own directories.
+local HERE = debug.getinfo(1, "S").source:match("^@(.*/)")
+process.dir = assert(io.popen("realpath " .. quote(HERE))):read("l") .. "/"
+local SUPERVISOR = process.dir .. "supervise.py"
+
 local function command_line(argv, opts)
 	local words = {}
 	if opts.cwd then words[#words + 1] = "cd " .. quote(opts.cwd) .. " &&" end
-	words[#words + 1] = "exec env"
+	-- the sanitizers' runtime (make asan preloads it into Lua) is not for them
+	words[#words + 1] = "exec env -u LD_PRELOAD"
 	for name, value in pairs(opts.env or {}) do words[#words + 1] = quote(name .. "=" .. value) end
 	for _, arg in ipairs(argv) do words[#words + 1] = quote(arg) end
 	return table.concat(words, " ")
@@ -99,6 +104,21 @@ function proc_methods:stop()
 	self.pipe = nil
 	self.status = tonumber(rest:match("exit (%-?%d+)"))
 	return self.status
+end
+
+-- Pids of the processes whose command line mentions `text` (a directory
+-- of ours), to check that nothing was left running.
+function process.mentioning(text)
+	local pids = {}
+	local listing = assert(io.popen("ls /proc"))
+	for entry in listing:lines() do
+		if entry:match("^%d+$") then
+			local cmdline = process.read("/proc/" .. entry .. "/cmdline")
+			if cmdline:find(text, 1, true) then pids[#pids + 1] = tonumber(entry) end
+		end
+	end
+	listing:close()
+	return pids
 end
 
 -- Waits until something accepts TCP connections on host:port, the process
