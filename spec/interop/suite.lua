@@ -112,7 +112,8 @@ return function(spec, name, harness, expected)
 
 		it("refuses a wrong password", function()
 			local alice = server:account("alice")
-			local reports, output, code = slixmpp.run(server, "login", { { jid = alice.jid, password = "not " .. alice.password } })
+			local wrong = { jid = alice.jid, password = "not " .. alice.password }
+			local reports, output, code = slixmpp.run(server, "login", { wrong })
 			assert.equal(1, #reports, output)
 			assert.is_false(reports[1].ok)
 			assert.equal("not-authorized", reports[1].condition)
