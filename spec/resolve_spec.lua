@@ -321,3 +321,19 @@ describe("resolve.dns against a real DNS server (dnsmasq on loopback)", function
 		assert.equal("ECONNREFUSED", code)
 	end)
 end)
+
+describe("docs/resolve.md", function()
+	local file = assert(io.open("docs/resolve.md"))
+	local doc = file:read("a")
+	file:close()
+	local n = 0
+	for code in doc:gmatch("```lua\n(.-)```") do
+		n = n + 1
+		it("example " .. n .. " runs", function()
+			assert(load(code, "=docs/resolve.md example " .. n))()
+		end)
+	end
+	it("has its examples", function()
+		assert.is_true(n >= 4)
+	end)
+end)

@@ -343,3 +343,19 @@ describe("lxmpp.transport.cqueues inside a cqueues controller", function()
 		assert.is_true(payload == echoed)
 	end)
 end)
+
+describe("docs/transport.md", function()
+	local file = assert(io.open("docs/transport.md"))
+	local doc = file:read("a")
+	file:close()
+	local n = 0
+	for code in doc:gmatch("```lua\n(.-)```") do
+		n = n + 1
+		it("example " .. n .. " runs", function()
+			assert(load(code, "=docs/transport.md example " .. n))()
+		end)
+	end
+	it("has its examples", function()
+		assert.is_true(n >= 4)
+	end)
+end)
