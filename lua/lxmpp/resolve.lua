@@ -10,7 +10,7 @@
 --   resolver:query(name, rtype, deadline) -> records | nil, message, code
 -- where rtype is "SRV", "A" or "AAAA", records is a list ({} when the name
 -- or the type does not exist) of { priority, weight, port, target } for SRV
--- and { address } for A and AAAA. See docs/client.md.
+-- and { address } for A and AAAA. See docs/resolve.md.
 local clock = require "lxmpp.clock"
 
 local resolve = {}

@@ -15,19 +15,14 @@
 local clock = require "lxmpp.clock"
 local process = require "interop.process"
 local certs = require "interop.certs"
+local common = require "interop.server"
 
 local ejabberd = {}
 
-local server = {}
+local server = setmetatable({}, { __index = common.methods })
 server.__index = server
 
-local DEFAULT_ACCOUNTS = { alice = "alice's secret", bob = "bob's secret" }
-
-local function write(path, text)
-	local f = assert(io.open(path, "wb"))
-	f:write(text)
-	f:close()
-end
+local write = common.write
 
 local function yaml_string(s)
 	return '"' .. s:gsub('[\\"]', "\\%0") .. '"'
@@ -125,14 +120,11 @@ function ejabberd.start(opts)
 		local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
 		if not listening then error("ejabberd did not start: " .. why) end
 		assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 10, self.proc))
-		local names = {}
-		for user in pairs(opts.accounts or DEFAULT_ACCOUNTS) do names[#names + 1] = user end
-		table.sort(names)
-		for _, user in ipairs(names) do
-			local password = (opts.accounts or DEFAULT_ACCOUNTS)[user]
-			local registered, out = process.run(self:ctl { "register", user, self.domain, password }, { cwd = dir })
-			if not registered then error("ejabberdctl register " .. user .. " failed:\n" .. out) end
-			self.accounts[#self.accounts + 1] = { user = user, jid = user .. "@" .. self.domain, password = password }
+		for _, a in ipairs(common.accounts(opts.accounts)) do
+			local registered, out = process.run(self:ctl { "register", a.user, self.domain, a.password }, { cwd = dir })
+			if not registered then error("ejabberdctl register " .. a.user .. " failed:\n" .. out) end
+			a.jid = a.user .. "@" .. self.domain
+			self.accounts[#self.accounts + 1] = a
 		end
 	end)
 	if not ok then
@@ -144,28 +136,10 @@ function ejabberd.start(opts)
 	return self
 end
 
-function server:account(user)
-	for _, a in ipairs(self.accounts) do
-		if a.user == user then return a end
-	end
-	error("no account " .. user)
-end
-
 function server:log()
 	if not self.dir then return "" end
 	return process.read(self.dir .. "/console.log") .. process.read(self.dir .. "/logs/ejabberd.log")
 		.. process.read(self.dir .. "/logs/error.log")
-end
-
-function server:stop()
-	if self.proc then
-		self.proc:stop()
-		self.proc = nil
-	end
-	if self.dir then
-		process.remove(self.dir)
-		self.dir = nil
-	end
 end
 
 return ejabberd

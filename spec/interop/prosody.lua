@@ -12,22 +12,17 @@
 local clock = require "lxmpp.clock"
 local process = require "interop.process"
 local certs = require "interop.certs"
+local common = require "interop.server"
 
 local prosody = {}
 
-local server = {}
+local server = setmetatable({}, { __index = common.methods })
 server.__index = server
 
-local DEFAULT_ACCOUNTS = { alice = "alice's secret", bob = "bob's secret" }
+local write = common.write
 
 local function lua_string(s)
 	return ("%q"):format(s)
-end
-
-local function write(path, text)
-	local f = assert(io.open(path, "wb"))
-	f:write(text)
-	f:close()
 end
 
 local function config(self, opts)
@@ -78,15 +73,12 @@ function prosody.start(opts)
 		self.cafile = self.certs.cafile
 		self.config = self.dir .. "/prosody.cfg.lua"
 		write(self.config, config(self, opts))
-		local names = {}
-		for user in pairs(opts.accounts or DEFAULT_ACCOUNTS) do names[#names + 1] = user end
-		table.sort(names)
-		for _, user in ipairs(names) do
-			local password = (opts.accounts or DEFAULT_ACCOUNTS)[user]
-			local registered, out = process.run({ "prosodyctl", "--config", self.config, "register", user, self.domain,
-				password }, { cwd = self.dir })
-			if not registered then error("prosodyctl register " .. user .. " failed:\n" .. out) end
-			self.accounts[#self.accounts + 1] = { user = user, jid = user .. "@" .. self.domain, password = password }
+		for _, a in ipairs(common.accounts(opts.accounts)) do
+			local registered, out = process.run({ "prosodyctl", "--config", self.config, "register", a.user,
+				self.domain, a.password }, { cwd = self.dir })
+			if not registered then error("prosodyctl register " .. a.user .. " failed:\n" .. out) end
+			a.jid = a.user .. "@" .. self.domain
+			self.accounts[#self.accounts + 1] = a
 		end
 		self.proc = process.spawn({ "prosody", "--config", self.config, "-F" },
 			{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
@@ -103,27 +95,9 @@ function prosody.start(opts)
 	return self
 end
 
-function server:account(user)
-	for _, a in ipairs(self.accounts) do
-		if a.user == user then return a end
-	end
-	error("no account " .. user)
-end
-
 function server:log()
 	if not self.dir then return "" end
 	return process.read(self.dir .. "/console.log") .. process.read(self.dir .. "/prosody.log")
-end
-
-function server:stop()
-	if self.proc then
-		self.proc:stop()
-		self.proc = nil
-	end
-	if self.dir then
-		process.remove(self.dir)
-		self.dir = nil
-	end
 end
 
 return prosody

@@ -10,7 +10,8 @@
 -- When a call would block it waits in cqueues.poll: inside a cqueues
 -- controller that yields to the controller, elsewhere it blocks, so the
 -- same code serves both. TLS is not done here: the lxmpp connection does
--- it on the bytes. One coroutine at a time may use a transport.
+-- it on the bytes. One coroutine at a time may use a transport. See
+-- docs/transport.md.
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local errno = require "cqueues.errno"

@@ -1,6 +1,6 @@
 -- lxmpp.transport.luasocket: the transport interface on LuaSocket, for
 -- scripts that prefer it. Same methods, results and codes as
--- lxmpp.transport.cqueues (see there and docs/client.md), but it always
+-- lxmpp.transport.cqueues (see there and docs/transport.md), but it always
 -- blocks: it never yields, even inside a cqueues controller.
 --   transport.connect(host, port, deadline [, opts]) -> t | nil, message, code
 --   transport.wrap(socket)                          -> t (an accepted socket)
