@@ -124,6 +124,17 @@ describe("resolve.targets", function()
 			resolve.targets("example.com", nil, { resolver = r }))
 	end)
 
+	it("skips records with port 0", function()
+		local r = fake {
+			["_xmpp-client._tcp.example.com SRV"] = { srv(0, 0, 0, "zero.example.com."), srv(1, 0, 5222, "xmpp.example.com.") },
+		}
+		assert.same({ { host = "xmpp.example.com", port = 5222, direct_tls = false } },
+			resolve.targets("example.com", nil, { resolver = r }))
+		-- records, none usable: the domain did publish SRV, so no fallback
+		r = fake { ["_xmpp-client._tcp.example.com SRV"] = { srv(0, 0, 0, "zero.example.com.") } }
+		assert.equal("no-service", select(3, resolve.targets("example.com", nil, { resolver = r })))
+	end)
+
 	it("orders by priority across both services, direct TLS first among equals", function()
 		local r = fake {
 			["_xmpps-client._tcp.example.com SRV"] = {

@@ -205,6 +205,32 @@ describe("lxmpp.transport." .. name .. " outside a controller (blocking)", funct
 		assert.matches("nowhere.example", err)
 	end)
 
+	it("raises on the caller's mistakes", function()
+		local prefix = "lxmpp.transport." .. name .. ": "
+		assert.has_error(function() transport.connect(nil, port) end, prefix .. "host must be a string")
+		assert.has_error(function() transport.connect("127.0.0.1", 0) end,
+			prefix .. "port must be an integer in 1..65535")
+		assert.has_error(function() transport.connect("127.0.0.1", 65536) end,
+			prefix .. "port must be an integer in 1..65535")
+		assert.has_error(function() transport.connect("127.0.0.1", "5222") end,
+			prefix .. "port must be an integer in 1..65535")
+		assert.has_error(function() transport.connect("127.0.0.1", port, "soon") end,
+			prefix .. "deadline must be a number (lxmpp.clock time) or nil")
+		local t = assert(transport.connect("127.0.0.1", port, clock.now() + 5))
+		assert.has_error(function() t:write(42, clock.now()) end, prefix .. "data must be a string")
+		assert.has_error(function() t:read("soon") end, prefix .. "deadline must be a number (lxmpp.clock time) or nil")
+		t:close()
+	end)
+
+	it("reports a malformed address literal", function()
+		for _, literal in ipairs { "999.1.1.1", "::zz" } do
+			local t, err, code = transport.connect(literal, port, clock.now() + 5)
+			assert.is_nil(t)
+			assert.equal("invalid-address", code)
+			assert.matches(literal, err, 1, true)
+		end
+	end)
+
 	it("refuses use after close, and closes twice quietly", function()
 		local t = assert(transport.connect("127.0.0.1", port, clock.now() + 5))
 		t:close()

@@ -126,18 +126,18 @@ function resolve.order(records, random)
 	return ordered
 end
 
--- One service's SRV records: the list, or false when its single target
--- is "." (the service is decidedly not available), or nil, message, code.
+-- One service's usable SRV records (a target other than "." and a port
+-- other than 0), or false when it has records but none usable: the single
+-- "." of RFC 2782 says the service is decidedly not available. Or nil,
+-- message, code when the lookup failed.
 local function service_records(resolver, name, deadline)
 	local records, err, code = resolver:query(name, "SRV", deadline)
 	if not records then return nil, err, code end
-	if #records == 1 and (records[1].target == "." or records[1].target == "") then
-		return false
-	end
 	local usable = {}
 	for _, r in ipairs(records) do
-		if r.target ~= "." and r.target ~= "" then usable[#usable + 1] = r end
+		if r.target ~= "." and r.target ~= "" and r.port > 0 then usable[#usable + 1] = r end
 	end
+	if #records > 0 and #usable == 0 then return false end
 	return usable
 end
 
@@ -194,8 +194,8 @@ function resolve.targets(domain, deadline, opts)
 	direct, starttls = direct or {}, starttls or {}
 	if #direct == 0 and #starttls == 0 then
 		if absent then
-			-- "." for a service and nothing from the other: RFC 6120 §3.2.1
-			-- (xmpp-client) and XEP-0368 (xmpps-client) forbid the fallback.
+			-- records, but none usable: RFC 6120 §3.2.1 (xmpp-client) and
+			-- XEP-0368 (xmpps-client) forbid the fallback.
 			return nil, "no XMPP client service at " .. domain .. ' (SRV target ".")', "no-service"
 		end
 		return { { host = domain, port = 5222, direct_tls = false } }

@@ -38,7 +38,8 @@ end
 
 local function failure(why, what)
 	if why == ETIMEDOUT then return nil, what .. ": timed out", "timeout" end
-	return nil, what .. ": " .. errno.strerror(why), errno[why] or tostring(why)
+	-- cqueues' address errors are negative; only a malformed literal gets here
+	return nil, what .. ": " .. errno.strerror(why), errno[why] or (why < 0 and "invalid-address" or tostring(why))
 end
 
 local function remaining(deadline)
@@ -57,6 +58,12 @@ local function wait(self, deadline, events)
 	return true
 end
 
+local function check_deadline(deadline)
+	if deadline ~= nil and type(deadline) ~= "number" then
+		error("lxmpp.transport.cqueues: deadline must be a number (lxmpp.clock time) or nil", 3)
+	end
+end
+
 local function open(self)
 	if not self.socket then error("lxmpp.transport.cqueues: transport is closed", 3) end
 	return self.socket
@@ -73,6 +80,11 @@ end
 -- cannot use up the whole deadline. opts: resolver (see lxmpp.resolve),
 -- read_size (bytes per read, default 16384).
 function transport.connect(host, port, deadline, opts)
+	if type(host) ~= "string" then error("lxmpp.transport.cqueues: host must be a string", 2) end
+	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+		error("lxmpp.transport.cqueues: port must be an integer in 1..65535", 2)
+	end
+	check_deadline(deadline)
 	opts = opts or {}
 	local addresses, err, code = resolve.addresses(host, deadline, opts)
 	if not addresses then return nil, err, code end
@@ -103,6 +115,7 @@ end
 
 function methods:read(deadline)
 	local sock = open(self)
+	check_deadline(deadline)
 	while true do
 		local data, why = sock:recv(-(self.read_size or READ_SIZE), "bn")
 		if data then return data end
@@ -118,6 +131,8 @@ end
 
 function methods:write(data, deadline)
 	local sock = open(self)
+	if type(data) ~= "string" then error("lxmpp.transport.cqueues: data must be a string", 2) end
+	check_deadline(deadline)
 	local i = 1
 	while i <= #data do
 		local n, why = sock:send(data, i, #data, "bn")

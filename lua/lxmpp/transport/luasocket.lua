@@ -34,6 +34,7 @@ local CODES = {
 	["Network is unreachable"] = "ENETUNREACH",
 	["No route to host"] = "EHOSTUNREACH",
 	["Broken pipe"] = "EPIPE",
+	["host or service not provided, or not known"] = "invalid-address",
 }
 
 local function failure(err, what)
@@ -44,6 +45,12 @@ end
 local function remaining(deadline)
 	if deadline == nil then return nil end
 	return deadline - now()
+end
+
+local function check_deadline(deadline)
+	if deadline ~= nil and type(deadline) ~= "number" then
+		error("lxmpp.transport.luasocket: deadline must be a number (lxmpp.clock time) or nil", 3)
+	end
 end
 
 local function open(self)
@@ -79,6 +86,11 @@ end
 -- As lxmpp.transport.cqueues.connect: each address in turn, each attempt
 -- with an equal share of the time left.
 function transport.connect(host, port, deadline, opts)
+	if type(host) ~= "string" then error("lxmpp.transport.luasocket: host must be a string", 2) end
+	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+		error("lxmpp.transport.luasocket: port must be an integer in 1..65535", 2)
+	end
+	check_deadline(deadline)
 	opts = opts or {}
 	local addresses, err, code = resolve.addresses(host, deadline, { resolver = opts.resolver or getaddrinfo_resolver() })
 	if not addresses then return nil, err, code end
@@ -108,6 +120,7 @@ end
 
 function methods:read(deadline)
 	local sock = open(self)
+	check_deadline(deadline)
 	while true do
 		sock:settimeout(0)
 		local data, err, partial = sock:receive(self.read_size or READ_SIZE)
@@ -125,6 +138,8 @@ end
 
 function methods:write(data, deadline)
 	local sock = open(self)
+	if type(data) ~= "string" then error("lxmpp.transport.luasocket: data must be a string", 2) end
+	check_deadline(deadline)
 	local i = 1
 	while i <= #data do
 		local left = remaining(deadline)
