@@ -271,6 +271,20 @@ end
 
 describe("lxmpp.transport.cqueues inside a cqueues controller", function()
 	local transport = require "lxmpp.transport.cqueues"
+
+	it("blocks, never yields, in a coroutine that is not a controller's", function()
+		-- a host's own coroutines (e.g. Prosody's async runners) must not
+		-- see cqueues' yields
+		local srv, port = listener("127.0.0.1")
+		local co = coroutine.wrap(function()
+			local t = assert(transport.connect("127.0.0.1", port, clock.now() + 5))
+			local result = { t:read(clock.now() + 0.1) }
+			t:close()
+			return "finished", result[3]
+		end)
+		assert.same({ "finished", "timeout" }, { co() })
+		srv:close()
+	end)
 	it("yields while waiting, so other coroutines run", function()
 		local srv, port = listener("127.0.0.1")
 		local cq = cqueues.new()
