@@ -269,7 +269,7 @@ describe("lxmpp.transport." .. name .. " outside a controller (blocking)", funct
 end)
 end
 
-describe("lxmpp.transport.cqueues inside a cqueues controller", function()
+describe("lxmpp.transport.cqueues and coroutines", function()
 	local transport = require "lxmpp.transport.cqueues"
 
 	it("blocks, never yields, in a coroutine that is not a controller's", function()
