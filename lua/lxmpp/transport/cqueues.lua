@@ -106,11 +106,10 @@ function transport.connect(host, port, deadline, opts)
 		failures[#failures + 1] = message
 		code = name
 	end
-	if #failures == 0 or code == "timeout" then
-		return nil, "connect to " .. host .. " port " .. port .. ": timed out (" .. table.concat(failures, "; ") .. ")",
-			"timeout"
-	end
-	return nil, "connect to " .. host .. " port " .. port .. ": " .. table.concat(failures, "; "), code
+	local what = "connect to " .. host .. " port " .. port
+	if #failures == 0 then return nil, what .. ": timed out", "timeout" end
+	if code == "timeout" then return nil, what .. ": timed out (" .. table.concat(failures, "; ") .. ")", "timeout" end
+	return nil, what .. ": " .. table.concat(failures, "; "), code
 end
 
 function methods:read(deadline)

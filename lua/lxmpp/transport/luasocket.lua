@@ -47,6 +47,13 @@ local function remaining(deadline)
 	return deadline - now()
 end
 
+-- LuaSocket keeps a per-wait ("b") and a per-call ("t") timeout, and a
+-- call obeys the smaller: set both, or a stale one spins or stalls.
+local function set_timeout(sock, seconds)
+	sock:settimeout(seconds, "b")
+	sock:settimeout(seconds, "t")
+end
+
 local function check_deadline(deadline)
 	if deadline ~= nil and type(deadline) ~= "number" then
 		error("lxmpp.transport.luasocket: deadline must be a number (lxmpp.clock time) or nil", 3)
@@ -99,7 +106,7 @@ function transport.connect(host, port, deadline, opts)
 		local left = remaining(deadline)
 		if left and left <= 0 then break end
 		local sock = address:find(":", 1, true) and socket.tcp6() or socket.tcp4()
-		sock:settimeout(left and left / (#addresses - i + 1), "t")
+		set_timeout(sock, left and left / (#addresses - i + 1))
 		local ok, why = sock:connect(address, port)
 		if ok then
 			local self = transport.wrap(sock)
@@ -111,18 +118,17 @@ function transport.connect(host, port, deadline, opts)
 		failures[#failures + 1] = message
 		code = name
 	end
-	if #failures == 0 or code == "timeout" then
-		return nil, "connect to " .. host .. " port " .. port .. ": timed out (" .. table.concat(failures, "; ") .. ")",
-			"timeout"
-	end
-	return nil, "connect to " .. host .. " port " .. port .. ": " .. table.concat(failures, "; "), code
+	local what = "connect to " .. host .. " port " .. port
+	if #failures == 0 then return nil, what .. ": timed out", "timeout" end
+	if code == "timeout" then return nil, what .. ": timed out (" .. table.concat(failures, "; ") .. ")", "timeout" end
+	return nil, what .. ": " .. table.concat(failures, "; "), code
 end
 
 function methods:read(deadline)
 	local sock = open(self)
 	check_deadline(deadline)
 	while true do
-		sock:settimeout(0)
+		set_timeout(sock, 0)
 		local data, err, partial = sock:receive(self.read_size or READ_SIZE)
 		if data then return data end
 		if partial and #partial > 0 then return partial end
@@ -144,14 +150,14 @@ function methods:write(data, deadline)
 	while i <= #data do
 		local left = remaining(deadline)
 		if left and left <= 0 then return nil, "timeout", "timeout", i - 1 end
-		sock:settimeout(left, "t")
+		set_timeout(sock, left)
 		self.waiting, self.deadline = "w", deadline
 		local last, err, partial = sock:send(data, i)
 		self.waiting, self.deadline = nil, nil
 		if last then
-			i = last + 1
+			i = math.tointeger(last) + 1
 		else
-			i = partial + 1
+			i = math.tointeger(partial) + 1
 			if err ~= "timeout" then
 				local _, message, code = failure(err == "closed" and "Broken pipe" or err, "write")
 				return nil, message, code, i - 1
