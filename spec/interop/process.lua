@@ -1,8 +1,8 @@
 -- Child processes, temporary directories and ports for the interop
 -- harnesses and the DNS spec. Servers run under supervise.py, which reaps
 -- whatever they fork and kills it all on stop(), or when this process dies.
---   process.spawn(argv, { log = path, env = {NAME = value}, cwd = dir, grace = s }) -> proc
---   proc:alive(), proc:stop() -> exit status, proc.pid, proc.log
+--   process.spawn(argv, { log = path, cwd = dir, grace = seconds }) -> proc
+--   proc:alive(), proc:stop() -> exit status, proc.pid
 --   process.run(argv [, opts]) -> ok, output (stdout and stderr), exit code
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
 --   process.mentioning(text) -> pids of processes whose command line holds text
@@ -20,7 +20,11 @@ end
 
 -- Absolute, since servers run in their own directories.
 local HERE = debug.getinfo(1, "S").source:match("^@(.*/)")
-process.dir = assert(io.popen("realpath " .. quote(HERE))):read("l") .. "/"
+do
+	local realpath = assert(io.popen("realpath " .. quote(HERE)))
+	process.dir = realpath:read("l") .. "/"
+	realpath:close()
+end
 local SUPERVISOR = process.dir .. "supervise.py"
 
 local function command_line(argv, opts)
@@ -28,7 +32,6 @@ local function command_line(argv, opts)
 	if opts.cwd then words[#words + 1] = "cd " .. quote(opts.cwd) .. " &&" end
 	-- the sanitizers' runtime (make asan preloads it into Lua) is not for them
 	words[#words + 1] = "exec env -u LD_PRELOAD"
-	for name, value in pairs(opts.env or {}) do words[#words + 1] = quote(name .. "=" .. value) end
 	for _, arg in ipairs(argv) do words[#words + 1] = quote(arg) end
 	return table.concat(words, " ")
 end
@@ -82,7 +85,7 @@ function process.spawn(argv, opts)
 		pipe:close()
 		error("could not start " .. argv[1] .. ": " .. tostring(first) .. (rest or ""))
 	end
-	return setmetatable({ pipe = pipe, supervisor = supervisor, pid = tonumber(pid), log = opts.log }, proc_mt)
+	return setmetatable({ pipe = pipe, supervisor = supervisor, pid = tonumber(pid) }, proc_mt)
 end
 
 function proc_methods:alive()
