@@ -37,7 +37,7 @@ LUA_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
 	LUA_CPATH="$(BUILD)/?.so;;"
 
 .PHONY: all deps test check ctest spec interop asan fuzz bench lint demo \
-	install rock clean
+	install rock clean fuzz-run-%
 
 all: $(LUA_MODULE) $(STATIC_LIB)
 
@@ -102,14 +102,21 @@ build-fuzz/%: spec/fuzz/%.c $(CORE_SRC) $(HEADERS)
 	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) $(DEP_CFLAGS) \
 		-Icsrc -o $@ $< $(CORE_SRC) $(DEP_LIBS)
 
-fuzz: deps $(FUZZERS)
-	@set -e; for f in $(FUZZERS); do \
-		name=$$(basename $$f); mkdir -p build-fuzz/corpus/$$name; \
-		echo "== $$name for $(FUZZ_TIME)s"; \
-		$$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -timeout=10 \
-			-print_final_stats=1 build-fuzz/corpus/$$name \
-			spec/fuzz/corpus/$$name; \
-	done
+# Two at a time (the CI machines have two cores), output kept per target.
+fuzz: deps
+	@$(MAKE) --no-print-directory -j2 -Otarget $(FUZZERS:build-fuzz/%=fuzz-run-%)
+
+fuzz-run-%: build-fuzz/%
+	@mkdir -p build-fuzz/corpus/$* build-fuzz/artifacts
+	@echo "== $* for $(FUZZ_TIME)s"
+	@$< -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/$*- \
+		build-fuzz/corpus/$* spec/fuzz/corpus/$* > build-fuzz/$*.log 2>&1; \
+	rc=$$?; grep -E "^(Done|stat::number_of_executed)" build-fuzz/$*.log; \
+	if [ $$rc -ne 0 ]; then tail -40 build-fuzz/$*.log; \
+		echo "fuzz: $* FAILED (see build-fuzz/artifacts/)"; exit 1; fi
+
+.SECONDARY: $(FUZZERS)
 
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -146,9 +153,10 @@ rock:
 	rm -rf luarocks-tree
 	luarocks --lua-version=$(LUA_VERSION) --tree=luarocks-tree make \
 		lxmpp-scm-1.rockspec
+	rm -rf lxmpp csrc/*.o csrc/lua/*.o # what luarocks builds in the tree
 	LUA_PATH="luarocks-tree/share/lua/$(LUA_VERSION)/?.lua;luarocks-tree/share/lua/$(LUA_VERSION)/?/init.lua" \
 	LUA_CPATH="luarocks-tree/lib/lua/$(LUA_VERSION)/?.so" \
 		$(LUA) -e 'local x = require "lxmpp"; print("rock ok: lxmpp " .. x.version)'
 
 clean:
-	rm -rf build build-asan build-fuzz luarocks-tree
+	rm -rf build build-asan build-fuzz luarocks-tree lxmpp csrc/*.o csrc/lua/*.o

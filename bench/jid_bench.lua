@@ -4,15 +4,7 @@
 -- as the Makefile sets them: lua5.4 bench/jid_bench.lua
 local jid = require "lxmpp.jid"
 
-local function load_prosody()
-	local path, cpath = package.path, package.cpath
-	package.path = path .. ";/usr/lib/prosody/?.lua"
-	package.cpath = cpath .. ";/usr/lib/prosody/?.so"
-	local ok, mod = pcall(require, "util.jid")
-	package.path, package.cpath = path, cpath
-	return ok and mod or nil
-end
-local prosody = load_prosody()
+local prosody = require "support.prosody"("util.jid")
 
 local inputs = {
 	{ "ASCII", {

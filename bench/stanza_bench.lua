@@ -3,16 +3,7 @@
 -- Prints a Markdown table of CPU time per operation.
 local lst = require "lxmpp.stanza"
 
-local function load_prosody()
-	local path, cpath = package.path, package.cpath
-	package.path = "/usr/lib/prosody/?.lua;" .. path
-	package.cpath = "/usr/lib/prosody/?.so;" .. cpath
-	local ok, mod = pcall(require, "util.stanza")
-	package.path, package.cpath = path, cpath
-	return ok and mod or nil, mod
-end
-
-local pst, why = load_prosody()
+local pst, why = require "support.prosody"("util.stanza")
 
 -- A chat message with a chat state and a small data form.
 local function build(st)

@@ -32,13 +32,9 @@ if not file_exists(corpus) then
 end
 local data = assert(io.open(corpus, "rb")):read("a")
 
-local prosody_ok = pcall(function()
-	package.path = "/usr/lib/prosody/?.lua;" .. package.path
-	package.cpath = "/usr/lib/prosody/?.so;" .. package.cpath
-	require "util.xmppstream"
-end)
-local xmppstream = prosody_ok and require "util.xmppstream"
-if not prosody_ok then print("**Prosody 0.12 not found in /usr/lib/prosody: its columns are empty.**\n") end
+local xmppstream, why = require "support.prosody"("util.xmppstream")
+local prosody_ok = xmppstream ~= nil
+if not prosody_ok then print("**" .. why .. ": its columns are empty.**\n") end
 
 local rows = {}
 local function row(name, stanzas, seconds, bytes)

@@ -50,6 +50,8 @@ const char *lx_strerror(int code) {
   case LX_ERR_SASL_MECHANISM_TOO_WEAK: return "sasl-mechanism-too-weak";
   case LX_ERR_SASL_NOT_AUTHORIZED: return "sasl-not-authorized";
   case LX_ERR_SASL_TEMPORARY_AUTH_FAILURE: return "sasl-temporary-auth-failure";
+  case LX_ERR_SASL_SERVER_SIGNATURE: return "sasl-server-signature-invalid";
+  case LX_ERR_SASL_DOWNGRADE: return "sasl-downgrade-detected";
 
   case LX_ERR_JID_MALFORMED: return "jid-malformed";
 

@@ -82,6 +82,14 @@ enum lx_err {
   LX_ERR_SASL_MECHANISM_TOO_WEAK = -208,     /* "sasl-mechanism-too-weak" */
   LX_ERR_SASL_NOT_AUTHORIZED = -209,         /* "sasl-not-authorized" */
   LX_ERR_SASL_TEMPORARY_AUTH_FAILURE = -210, /* "sasl-temporary-auth-failure" */
+  /* Local to the SASL client, never sent on the wire: the server did not
+   * prove it knows the credentials (SCRAM v=, DIGEST-MD5 rspauth: wrong,
+   * missing, or a success before the exchange finished), or the XEP-0474
+   * hash did not match what the server advertised. Both mean "something may
+   * be impersonating the server", unlike sasl-not-authorized ("your
+   * credentials were refused"). */
+  LX_ERR_SASL_SERVER_SIGNATURE = -211, /* "sasl-server-signature-invalid" */
+  LX_ERR_SASL_DOWNGRADE = -212,        /* "sasl-downgrade-detected" */
 
   /* addresses (RFC 7622) and PRECIS */
   LX_ERR_JID_MALFORMED = -300, /* "jid-malformed" */
@@ -198,7 +206,8 @@ const char *lx_node_text(const lx_node *n, size_t *len);
  * prefixes, xml: attributes their reserved prefix. With
  * LX_SERIALIZE_STREAM_PREFIX, an `e` in the streams namespace is written
  * with the stream: prefix of an enclosing stream header (<stream:features>).
- * One pass, no recursion. Returns 0 or LX_ERR_NOMEM.
+ * One pass, no recursion. Returns 0, LX_ERR_NOMEM, or LX_ERR_INVALID for
+ * text that is not XML (which the builders and the parser never produce).
  */
 enum { LX_SERIALIZE_STREAM_PREFIX = 1 };
 int lx_serialize(const lx_elem *e, const char *parent_ns, int flags, char **out,
@@ -397,6 +406,310 @@ size_t lx_jid_unescape(const char *in, size_t len, char *out);
 /* ------------------------------------------------------------------------ */
 /* SASL mechanisms                                                           */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * SASL mechanisms (RFC 4422) as I/O-free step machines, for both roles:
+ * SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-512 (RFC 5802, RFC 7677), each also
+ * -PLUS with channel binding (tls-exporter RFC 9266, tls-server-end-point
+ * RFC 5929, tls-unique); PLAIN (RFC 4616); EXTERNAL; ANONYMOUS (RFC 4505);
+ * DIGEST-MD5 (RFC 2831, legacy: the client for old servers, the server only
+ * when enabled). Messages are raw bytes: the connection does the base64 of
+ * <auth/>, <challenge/>, <response/> and <success/>.
+ *
+ * Passwords are prepared with PRECIS OpaqueString (the successor of
+ * SASLprep) and usernames on the server with UsernameCaseMapped. Every peer
+ * message is bounded; a malformed one is a failure, never an abort.
+ *
+ * Results of the step functions: LX_SASL_RESPONSE (client), or
+ * LX_SASL_CHALLENGE, LX_SASL_SUCCESS and LX_SASL_NEED_CREDENTIALS (server),
+ * or a negative code. The negative LX_ERR_SASL_* codes are the peer's faults
+ * (on the server: the condition to put in <failure/>; on the client also
+ * the local -211 and -212 above); LX_ERR_INVALID and LX_ERR_STATE are the
+ * caller's mistakes and change nothing; LX_ERR_NOMEM and LX_ERR_INTERNAL
+ * are the library's (a server sends <temporary-auth-failure/> for those).
+ * A client that failed stays failed: every later call returns the same code
+ * and detail (no silent fallback). A server takes a new start after a
+ * failure.
+ */
+
+/* The hash functions of the SCRAM family. */
+typedef enum lx_sasl_hash {
+  LX_SASL_SHA1 = 1,
+  LX_SASL_SHA256,
+  LX_SASL_SHA512
+} lx_sasl_hash;
+
+/* The largest digest, in bytes (SHA-512). */
+#define LX_SASL_MAX_HASH 64
+
+/* The digest size of `hash` in bytes, 0 for a value not in lx_sasl_hash. */
+size_t lx_sasl_hash_size(lx_sasl_hash hash);
+/* "SHA-1", "SHA-256", "SHA-512", or NULL for a value not in lx_sasl_hash. */
+const char *lx_sasl_hash_name(lx_sasl_hash hash);
+
+/* 1 when lxmpp implements the mechanism `name` (exact, upper-case), else 0. */
+int lx_sasl_mechanism_known(const char *name);
+
+/* Channel-binding data of the TLS session, from the caller: type is the
+ * RFC 5056 unique prefix ("tls-exporter", "tls-server-end-point",
+ * "tls-unique"), data the binding bytes. tls-unique is only valid for TLS 1.2
+ * and below with Extended Master Secret; the caller must not offer it
+ * otherwise. Borrowed for the duration of the call that takes it. */
+typedef struct lx_sasl_cb {
+  const char *type;
+  const unsigned char *data;
+  size_t len;
+} lx_sasl_cb;
+
+/*
+ * SCRAM keys for one hash, salt and iteration count. A server stores
+ * stored_key and server_key (never the password); a client may cache
+ * client_key and server_key to skip PBKDF2 on the next login (they are
+ * password-equivalent for that server: keep them as secret as a password).
+ * Each key is lx_sasl_hash_size(hash) bytes. Unused keys may be NULL.
+ */
+typedef struct lx_scram_keys {
+  lx_sasl_hash hash;
+  const unsigned char *salt;
+  size_t salt_len;
+  unsigned iterations;
+  const unsigned char *client_key; /* ClientKey: the client's cache */
+  const unsigned char *stored_key; /* StoredKey = H(ClientKey): the server */
+  const unsigned char *server_key; /* ServerKey: both */
+} lx_scram_keys;
+
+/*
+ * Derives SCRAM keys from a password (account creation, password change):
+ * SaltedPassword = PBKDF2(OpaqueString(password), salt, iterations), then
+ * ClientKey, StoredKey and ServerKey, each written to its buffer of
+ * lx_sasl_hash_size(hash) bytes (any may be NULL). Intermediate secrets are
+ * wiped. Returns 0, LX_ERR_INVALID (unknown hash, empty salt, zero
+ * iterations, a password OpaqueString refuses), LX_ERR_NOMEM or
+ * LX_ERR_INTERNAL.
+ */
+int lx_scram_derive(lx_sasl_hash hash, const char *password, size_t len,
+                    const unsigned char *salt, size_t salt_len,
+                    unsigned iterations, unsigned char *client_key,
+                    unsigned char *stored_key, unsigned char *server_key,
+                    lx_error *err);
+
+/* Results of the step functions. */
+enum {
+  LX_SASL_CHALLENGE = 1,    /* send the data as <challenge/> (server) */
+  LX_SASL_SUCCESS,          /* server: send <success/> with the data */
+  LX_SASL_NEED_CREDENTIALS, /* server: answer with lx_sasl_server_credentials */
+  LX_SASL_RESPONSE          /* client: send the data as <response/> */
+};
+
+/* ---- client ---- */
+
+typedef struct lx_sasl_client lx_sasl_client;
+
+typedef struct lx_sasl_client_opts {
+  /* The server's advertised <mechanism/> names, as received (the order does
+   * not matter). Required. */
+  const char *const *offered;
+  size_t n_offered;
+  /* The mechanisms we accept, preferred first (NULL: the default,
+   * SCRAM-SHA-512-PLUS, -256-PLUS, -1-PLUS, SCRAM-SHA-512, -256, -1,
+   * DIGEST-MD5, PLAIN). EXTERNAL and ANONYMOUS are only chosen when listed. */
+  const char *const *allowed;
+  size_t n_allowed;
+  /* XEP-0440: the channel-binding types the server advertised, or NULL when
+   * it sent no <sasl-channel-binding/> (then -PLUS uses our first type). */
+  const char *const *cb_types;
+  size_t n_cb_types;
+  /* Channel-binding data of our TLS session, preferred type first. */
+  const lx_sasl_cb *cb;
+  size_t n_cb;
+  const char *username; /* authcid: the JID's localpart (RFC 6120 6.3.7) */
+  const char *password; /* UTF-8, prepared here with OpaqueString */
+  const char *authzid;  /* only when acting for another entity (NULL) */
+  /* SCRAM: cached keys (client_key, server_key) used instead of the
+   * password when the server's salt and iteration count match. */
+  const lx_scram_keys *keys;
+  int tls;          /* the stream is protected by TLS: allows PLAIN (0) */
+  int require_cb;   /* with cb data, refuse anything but -PLUS (0) */
+  int require_ssdp; /* SCRAM: fail when server-first has no h= (0) */
+  unsigned min_iterations; /* SCRAM: fewer is refused (4096) */
+  unsigned max_iterations; /* SCRAM: more is refused (1000000) */
+  size_t max_salt;         /* SCRAM: salt bytes after base64 (256) */
+  size_t max_message;      /* bytes of one server message (4096) */
+  const char *host;        /* DIGEST-MD5: the server's domain (digest-uri) */
+  const char *service;     /* DIGEST-MD5: the digest-uri service ("xmpp") */
+  const char *trace;       /* ANONYMOUS: trace token (NULL: none) */
+  const char *nonce;       /* tests only: SCRAM nonce / DIGEST-MD5 cnonce */
+} lx_sasl_client_opts;
+
+/* Fills `o` with the defaults given above (all pointers NULL). */
+void lx_sasl_client_opts_init(lx_sasl_client_opts *o);
+
+/*
+ * Chooses a mechanism from opts->offered by our policy and creates a client
+ * for it; the options and strings are copied (secrets are wiped on free).
+ * -PLUS is chosen when we hold binding data of a type the server supports;
+ * PLAIN only with opts->tls. Returns 0; LX_ERR_SASL_INVALID_MECHANISM when
+ * nothing acceptable is offered, LX_ERR_SASL_ENCRYPTION_REQUIRED when only
+ * PLAIN was possible and there is no TLS; LX_ERR_INVALID for bad options (a
+ * username with '@', a password OpaqueString refuses, an unknown name in
+ * allowed); LX_ERR_NOMEM.
+ */
+int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *opts,
+                       lx_error *err);
+void lx_sasl_client_free(lx_sasl_client *c);
+
+/* The chosen mechanism's name ("SCRAM-SHA-256-PLUS"). */
+const char *lx_sasl_client_mechanism(const lx_sasl_client *c);
+
+/*
+ * The initial response, to send with <auth/>. Returns 1 with *out and *len
+ * set (borrowed until the next call on c; len 0 is an empty response, "="),
+ * 0 when the mechanism has none (DIGEST-MD5), LX_ERR_STATE when called
+ * twice or after a step, LX_ERR_NOMEM or LX_ERR_INTERNAL.
+ */
+int lx_sasl_client_initial(lx_sasl_client *c, const unsigned char **out,
+                           size_t *len, lx_error *err);
+
+/*
+ * Answers a <challenge/>. Returns LX_SASL_RESPONSE with the response in *out
+ * (borrowed until the next call on c), or a failure: LX_ERR_SASL_MALFORMED_
+ * REQUEST / _INCORRECT_ENCODING (bad server message), _MECHANISM_TOO_WEAK
+ * (SCRAM iterations below the minimum), _NOT_AUTHORIZED (the server's e=),
+ * _CREDENTIALS_EXPIRED (cached keys do not fit and no password),
+ * LX_ERR_SASL_SERVER_SIGNATURE, LX_ERR_SASL_DOWNGRADE; LX_ERR_STATE.
+ */
+int lx_sasl_client_step(lx_sasl_client *c, const unsigned char *in, size_t len,
+                        const unsigned char **out, size_t *out_len,
+                        lx_error *err);
+
+/*
+ * Checks <success/> and its additional data (NULL or empty when none).
+ * Returns 0 when the server is authenticated too: for SCRAM a verified v=,
+ * for DIGEST-MD5 a verified rspauth (in this data or an earlier challenge).
+ * A success without that proof is LX_ERR_SASL_SERVER_SIGNATURE. Other
+ * failures as for lx_sasl_client_step.
+ */
+int lx_sasl_client_finish(lx_sasl_client *c, const unsigned char *data,
+                          size_t len, lx_error *err);
+
+/* SCRAM, after lx_sasl_client_finish succeeded: fills *keys with the hash,
+ * salt, iteration count, client_key and server_key used (borrowed until c
+ * is freed) for a later opts.keys. Returns 0 or LX_ERR_STATE. */
+int lx_sasl_client_keys(const lx_sasl_client *c, lx_scram_keys *keys);
+
+/* ---- server ---- */
+
+typedef struct lx_sasl_server lx_sasl_server;
+
+typedef struct lx_sasl_server_opts {
+  /* The mechanisms enabled, any order (NULL: SCRAM-SHA-512, -256, -1, each
+   * with -PLUS, and PLAIN). -PLUS is advertised only with binding data,
+   * PLAIN only with TLS; EXTERNAL, ANONYMOUS and DIGEST-MD5 only when
+   * listed here. */
+  const char *const *mechanisms;
+  size_t n_mechanisms;
+  /* Channel-binding data of this TLS session: the types we advertise
+   * (XEP-0440) and accept. */
+  const lx_sasl_cb *cb;
+  size_t n_cb;
+  int tls;             /* the stream is protected by TLS (0) */
+  int ssdp;            /* SCRAM: send XEP-0474 h= (1) */
+  unsigned iterations; /* SCRAM: count for a password without one (10000) */
+  size_t max_message;  /* bytes of one client message (4096) */
+  const char *host;    /* DIGEST-MD5: our domain (realm, digest-uri) */
+  const char *service; /* DIGEST-MD5: digest-uri service ("xmpp") */
+  const char *nonce;   /* tests only: our SCRAM nonce part / DIGEST nonce */
+  const unsigned char *salt; /* tests only: salt for a password without one */
+  size_t salt_len;
+} lx_sasl_server_opts;
+
+/* Fills `o` with the defaults given above (all pointers NULL). */
+void lx_sasl_server_opts_init(lx_sasl_server_opts *o);
+
+/* Creates a server; the options are copied. Returns 0, LX_ERR_INVALID (an
+ * unknown mechanism, DIGEST-MD5 without host, a bad cb type) or
+ * LX_ERR_NOMEM. */
+int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *opts,
+                       lx_error *err);
+void lx_sasl_server_free(lx_sasl_server *s);
+
+/* The mechanisms to advertise in <mechanisms/>, strongest first (borrowed
+ * until s is freed). Returns their number; at most `max` are stored. */
+size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
+                                 size_t max);
+/* The XEP-0440 channel-binding types to advertise in
+ * <sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'/>: one <channel-binding
+ * type=.../> each (borrowed). Returns their number; at most max stored. */
+size_t lx_sasl_server_cb_types(const lx_sasl_server *s, const char **types,
+                               size_t max);
+
+/*
+ * Starts (or, after a failure, restarts) an exchange for <auth
+ * mechanism=...>: `initial` is the initial response (NULL: none; len 0:
+ * empty). Returns LX_SASL_CHALLENGE or LX_SASL_SUCCESS with *out / *out_len
+ * (borrowed until the next call on s; *out NULL on a success without
+ * additional data), LX_SASL_NEED_CREDENTIALS (see lx_sasl_server_request),
+ * or a failure to send: LX_ERR_SASL_INVALID_MECHANISM (not advertised),
+ * _ENCRYPTION_REQUIRED (PLAIN without TLS), _MALFORMED_REQUEST,
+ * _INCORRECT_ENCODING, _NOT_AUTHORIZED (includes a client claiming no
+ * channel binding while we offer -PLUS: a downgrade). LX_ERR_STATE after a
+ * success.
+ */
+int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
+                         const unsigned char *initial, size_t len,
+                         const unsigned char **out, size_t *out_len,
+                         lx_error *err);
+
+/* Handles a <response/>; results as lx_sasl_server_start. A wrong proof,
+ * nonce or channel binding is LX_ERR_SASL_NOT_AUTHORIZED. */
+int lx_sasl_server_step(lx_sasl_server *s, const unsigned char *in, size_t len,
+                        const unsigned char **out, size_t *out_len,
+                        lx_error *err);
+
+/* What the server needs credentials for, after LX_SASL_NEED_CREDENTIALS
+ * (strings borrowed until the next start on s). After a success, username
+ * and authzid name who authenticated. */
+typedef struct lx_sasl_request {
+  const char *mechanism;
+  const char *username; /* UsernameCaseMapped authcid; NULL for EXTERNAL
+                           and ANONYMOUS unless the application set one */
+  const char *authzid;  /* the requested authorization identity, or NULL */
+  const char *password; /* PLAIN: the client's password (OpaqueString), so
+                           the application may check it itself; else NULL */
+  const char *trace;    /* ANONYMOUS: the trace token, or NULL */
+  lx_sasl_hash hash;    /* SCRAM: stored keys must be for this hash */
+} lx_sasl_request;
+
+const lx_sasl_request *lx_sasl_server_request(const lx_sasl_server *s);
+
+enum { LX_SASL_VERIFY = 0, LX_SASL_ACCEPT = 1 };
+
+/*
+ * The application's answer to LX_SASL_NEED_CREDENTIALS. verdict is
+ * LX_SASL_VERIFY (check the client against password or keys),
+ * LX_SASL_ACCEPT (PLAIN after checking request->password itself, EXTERNAL,
+ * ANONYMOUS), or a negative LX_ERR_SASL_* condition to refuse (unknown user:
+ * LX_ERR_SASL_NOT_AUTHORIZED; LX_ERR_SASL_ACCOUNT_DISABLED...). For VERIFY
+ * give the password (SCRAM: salt and iterations of keys are used when set,
+ * else generated) or keys (salt, iterations, stored_key, server_key; for
+ * PLAIN also hash). identity (optional) names the authenticated user on an
+ * accepted EXTERNAL or ANONYMOUS exchange.
+ */
+typedef struct lx_sasl_credentials {
+  int verdict;
+  const char *password;
+  lx_scram_keys keys;
+  const char *identity;
+} lx_sasl_credentials;
+
+/* Continues after LX_SASL_NEED_CREDENTIALS; results as lx_sasl_server_start.
+ * The credentials are not kept beyond what the exchange needs, and wiped.
+ * LX_ERR_INVALID for an answer that does not fit the mechanism (keys of
+ * another hash, ACCEPT for SCRAM or DIGEST-MD5), LX_ERR_STATE when no
+ * credentials are pending. */
+int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
+                               const unsigned char **out, size_t *out_len,
+                               lx_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* TLS on memory BIOs                                                        */

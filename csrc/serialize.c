@@ -1,4 +1,7 @@
-/* serialize.c: stanza trees to XML, in one pass without recursion. */
+/* serialize.c: stanza trees to XML, in one pass without recursion. Every
+ * helper returns 0, LX_ERR_NOMEM, or LX_ERR_INVALID for text that is not
+ * XML (impossible for trees built by the lx_elem functions or the parser,
+ * which validate). */
 #include "serialize.h"
 
 #include "stanza.h"
@@ -9,22 +12,31 @@
 
 #define STREAM_PREFIX "stream:"
 
+/* Appends the strings of a NULL-terminated list; LX_ERR_NOMEM on failure. */
+static int put_all(buf *b, const char *const *parts) {
+  for (; *parts; parts++)
+    if (buf_puts(b, *parts))
+      return LX_ERR_NOMEM;
+  return 0;
+}
+
+/* ` prefix name='value'` */
 static int put_attr(buf *b, const char *prefix, const char *name,
                     const char *value, size_t len) {
-  if (buf_putc(b, ' ') || (prefix && buf_puts(b, prefix)) ||
-      buf_puts(b, name) || buf_put(b, "='", 2) ||
-      xml_escape_attr(b, value, len) || buf_putc(b, '\''))
-    return LX_ERR_NOMEM;
-  return 0;
+  const char *const head[] = {" ", prefix ? prefix : "", name, "='", NULL};
+  int rc = put_all(b, head);
+  if (!rc)
+    rc = xml_escape(b, value, len, 1, NULL);
+  return rc ? rc : buf_putc(b, '\'');
 }
 
 /* The attributes of e; a namespaced one gets its own prefix declaration, as
  * its namespace is not otherwise in scope. */
 static int put_attrs(buf *b, const lx_elem *e) {
   unsigned nsid = 0;
-  for (uint32_t i = 0; i < e->nattrs; i++) {
+  int rc = 0;
+  for (uint32_t i = 0; i < e->nattrs && !rc; i++) {
     const lx_attr *a = &e->attrs[i];
-    int rc;
     if (!a->ns) {
       rc = put_attr(b, NULL, a->name, a->value, a->value_len);
     } else if (strcmp(a->ns, LX_NS_XML) == 0) {
@@ -33,34 +45,32 @@ static int put_attrs(buf *b, const lx_elem *e) {
       char decl[24], prefix[24];
       snprintf(decl, sizeof decl, "ns%u", ++nsid);
       snprintf(prefix, sizeof prefix, "ns%u:", nsid);
-      rc = put_attr(b, "xmlns:", decl, a->ns, strlen(a->ns)) ||
-           put_attr(b, prefix, a->name, a->value, a->value_len);
+      rc = put_attr(b, "xmlns:", decl, a->ns, strlen(a->ns));
+      if (!rc)
+        rc = put_attr(b, prefix, a->name, a->value, a->value_len);
     }
-    if (rc)
-      return LX_ERR_NOMEM;
   }
-  return 0;
+  return rc;
 }
 
 /* <name [xmlns] attrs> or <name .../> when it has no children. */
 static int put_start(buf *b, const lx_elem *e, const char *prefix,
                      const char *scope_ns) {
-  if (buf_putc(b, '<') || (prefix && buf_puts(b, prefix)) ||
-      buf_puts(b, e->name))
-    return LX_ERR_NOMEM;
-  if (!prefix && !ns_equal(e->ns, scope_ns) &&
-      put_attr(b, NULL, "xmlns", e->ns ? e->ns : "", e->ns ? strlen(e->ns) : 0))
-    return LX_ERR_NOMEM;
-  if (put_attrs(b, e))
-    return LX_ERR_NOMEM;
-  return e->first ? buf_putc(b, '>') : buf_put(b, "/>", 2);
+  const char *const head[] = {"<", prefix ? prefix : "", e->name, NULL};
+  int rc = put_all(b, head);
+  if (!rc && !prefix && !ns_equal(e->ns, scope_ns))
+    rc = put_attr(b, NULL, "xmlns", e->ns ? e->ns : "",
+                  e->ns ? strlen(e->ns) : 0);
+  if (!rc)
+    rc = put_attrs(b, e);
+  if (!rc)
+    rc = e->first ? buf_putc(b, '>') : buf_put(b, "/>", 2);
+  return rc;
 }
 
 static int put_end(buf *b, const lx_elem *e, const char *prefix) {
-  if (buf_put(b, "</", 2) || (prefix && buf_puts(b, prefix)) ||
-      buf_puts(b, e->name) || buf_putc(b, '>'))
-    return LX_ERR_NOMEM;
-  return 0;
+  const char *const parts[] = {"</", prefix ? prefix : "", e->name, ">", NULL};
+  return put_all(b, parts);
 }
 
 int serialize_elem(buf *b, const lx_elem *root, const char *parent_ns,
@@ -72,25 +82,21 @@ int serialize_elem(buf *b, const lx_elem *root, const char *parent_ns,
           ? STREAM_PREFIX
           : NULL;
   const char *root_scope = root_prefix ? parent_ns : root->ns;
-  if (put_start(b, root, root_prefix, parent_ns))
-    return LX_ERR_NOMEM;
+  int rc = put_start(b, root, root_prefix, parent_ns);
   const lx_elem *cur = root;
   const lx_node *n = root->first;
-  while (n || cur != root) {
+  while (!rc && (n || cur != root)) {
     if (!n) { /* cur is complete: close it and go on after it */
-      if (put_end(b, cur, NULL))
-        return LX_ERR_NOMEM;
+      rc = put_end(b, cur, NULL);
       n = cur->node.next;
       cur = cur->node.parent;
     } else if (n->type == NODE_TEXT) {
       const text_node *t = (const text_node *)n;
-      if (xml_escape_text(b, t->data, t->len))
-        return LX_ERR_NOMEM;
+      rc = xml_escape(b, t->data, t->len, 0, NULL);
       n = n->next;
     } else {
       const lx_elem *c = (const lx_elem *)n;
-      if (put_start(b, c, NULL, cur == root ? root_scope : cur->ns))
-        return LX_ERR_NOMEM;
+      rc = put_start(b, c, NULL, cur == root ? root_scope : cur->ns);
       if (c->first) {
         cur = c;
         n = c->first;
@@ -99,18 +105,21 @@ int serialize_elem(buf *b, const lx_elem *root, const char *parent_ns,
       }
     }
   }
-  return root->first ? put_end(b, root, root_prefix) : 0;
+  if (!rc && root->first)
+    rc = put_end(b, root, root_prefix);
+  return rc;
 }
 
 int serialize_header(buf *b, const lx_elem *header, const char *content_ns) {
-  if (buf_puts(b, "<" STREAM_PREFIX "stream") ||
-      (content_ns &&
-       put_attr(b, NULL, "xmlns", content_ns, strlen(content_ns))) ||
-      put_attr(b, "xmlns:", "stream", LX_NS_STREAMS,
-               sizeof LX_NS_STREAMS - 1) ||
-      put_attrs(b, header) || buf_putc(b, '>'))
-    return LX_ERR_NOMEM;
-  return 0;
+  int rc = buf_puts(b, "<" STREAM_PREFIX "stream");
+  if (!rc && content_ns)
+    rc = put_attr(b, NULL, "xmlns", content_ns, strlen(content_ns));
+  if (!rc)
+    rc = put_attr(b, "xmlns:", "stream", LX_NS_STREAMS,
+                  sizeof LX_NS_STREAMS - 1);
+  if (!rc)
+    rc = put_attrs(b, header);
+  return rc ? rc : buf_putc(b, '>');
 }
 
 /* Hands a finished buf over as a NUL-terminated string. */
@@ -119,7 +128,7 @@ static int finish(buf *b, int rc, char **out, size_t *len) {
     rc = buf_putc(b, '\0');
   if (rc) {
     buf_free(b);
-    return LX_ERR_NOMEM;
+    return rc;
   }
   *out = b->data;
   if (len)

@@ -97,6 +97,19 @@ static int is_name_char(uint32_t c) {
          (c >= 0x203F && c <= 0x2040);
 }
 
+/* ASCII name characters: 1 may start a name, 2 may follow. */
+static const unsigned char ascii_name[128] = {
+    ['-'] = 2, ['.'] = 2, ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2,
+    ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1};
+
 int xml_is_name(const char *str, size_t len, int flags) {
   const unsigned char *s = (const unsigned char *)str;
   int colons = 0, at_start = 1;
@@ -104,10 +117,18 @@ int xml_is_name(const char *str, size_t len, int flags) {
   if (len == 0)
     return 0;
   while (i < len) {
-    uint32_t cp;
-    size_t n = utf8_decode(s + i, len - i, &cp);
-    if (n == 0)
+    uint32_t cp = s[i];
+    size_t n = 1;
+    if (cp < 0x80) { /* the common case, without decoding */
+      unsigned kind = ascii_name[cp];
+      if (kind && (kind == 1 || !at_start)) {
+        at_start = 0;
+        i++;
+        continue;
+      }
+    } else if ((n = utf8_decode(s + i, len - i, &cp)) == 0) {
       return 0;
+    }
     if (cp == ':') {
       /* one colon, between two non-empty NCNames */
       if (!(flags & XML_NAME_QNAME) || colons++ || at_start || i + 1 == len)
@@ -124,34 +145,71 @@ int xml_is_name(const char *str, size_t len, int flags) {
 }
 
 /* What each byte becomes when escaped (NULL: itself). */
-static const char *const text_escapes[256] = {
+static const char *const text_escapes[128] = {
     ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['\r'] = "&#13;"};
-static const char *const attr_escapes[256] = {
+static const char *const attr_escapes[128] = {
     ['&'] = "&amp;",  ['<'] = "&lt;",  ['>'] = "&gt;",   ['\''] = "&apos;",
     ['"'] = "&quot;", ['\t'] = "&#9;", ['\n'] = "&#10;", ['\r'] = "&#13;"};
 
-static int escape(buf *b, const char *s, size_t len,
-                  const char *const table[256]) {
+/* Bytes a run of plain characters stops at: 1 in text, 2 in attributes. */
+#define CONTROLS                                                               \
+  [0] = 3, [1] = 3, [2] = 3, [3] = 3, [4] = 3, [5] = 3, [6] = 3, [7] = 3,      \
+  [8] = 3, [11] = 3, [12] = 3, [14] = 3, [15] = 3, [16] = 3, [17] = 3,         \
+  [18] = 3, [19] = 3, [20] = 3, [21] = 3, [22] = 3, [23] = 3, [24] = 3,        \
+  [25] = 3, [26] = 3, [27] = 3, [28] = 3, [29] = 3, [30] = 3, [31] = 3
+static const unsigned char stop[256] = {
+    CONTROLS,     ['&'] = 3,    ['<'] = 3,    ['>'] = 3,    ['\r'] = 3,
+    ['\''] = 2,   ['"'] = 2,    ['\t'] = 2,   ['\n'] = 2,
+#define HIGH(n) [n] = 3, [n + 1] = 3, [n + 2] = 3, [n + 3] = 3
+#define HIGH16(n) HIGH(n), HIGH(n + 4), HIGH(n + 8), HIGH(n + 12)
+    HIGH16(0x80), HIGH16(0x90), HIGH16(0xA0), HIGH16(0xB0), HIGH16(0xC0),
+    HIGH16(0xD0), HIGH16(0xE0), HIGH16(0xF0)};
+#undef HIGH16
+#undef HIGH
+#undef CONTROLS
+
+int xml_escape(buf *b, const char *str, size_t len, int attr,
+               xml_text_fault *fault) {
+  const unsigned char *s = (const unsigned char *)str;
+  const char *const *escapes = attr ? attr_escapes : text_escapes;
+  const unsigned char mask = attr ? 3 : 1;
   if (buf_reserve(b, len) != 0)
     return LX_ERR_NOMEM;
-  size_t run = 0; /* start of the pending run of bytes copied as they are */
-  for (size_t i = 0; i < len; i++) {
-    const char *e = table[(unsigned char)s[i]];
-    if (e) {
-      if (buf_put(b, s + run, i - run) || buf_puts(b, e))
+  size_t run = 0, i = 0; /* s[run..i) is copied as it is */
+  while (i < len) {
+    while (i < len && !(stop[s[i]] & mask))
+      i++;
+    if (i == len)
+      break;
+    unsigned char c = s[i];
+    xml_text_fault f = XML_TEXT_OK;
+    if (c >= 0x80) {
+      uint32_t cp;
+      size_t n = utf8_decode(s + i, len - i, &cp);
+      if (n == 0)
+        f = XML_TEXT_BAD_UTF8;
+      else if (cp == 0xFFFE || cp == 0xFFFF)
+        f = XML_TEXT_NONCHARACTER;
+      else {
+        i += n;
+        continue;
+      }
+    } else if (escapes[c]) {
+      if (buf_put(b, s + run, i - run) || buf_puts(b, escapes[c]))
         return LX_ERR_NOMEM;
-      run = i + 1;
+      run = ++i;
+      continue;
+    } else if (c != '\t' && c != '\n') {
+      f = XML_TEXT_CONTROL;
+    } else {
+      i++;
+      continue;
     }
+    if (fault)
+      *fault = f;
+    return LX_ERR_INVALID;
   }
   return buf_put(b, s + run, len - run);
-}
-
-int xml_escape_text(buf *b, const char *s, size_t len) {
-  return escape(b, s, len, text_escapes);
-}
-
-int xml_escape_attr(buf *b, const char *s, size_t len) {
-  return escape(b, s, len, attr_escapes);
 }
 
 int xml_is_blank(const char *s, size_t len) {

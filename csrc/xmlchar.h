@@ -26,12 +26,14 @@ const char *xml_text_fault_str(xml_text_fault f);
 enum { XML_NAME_NCNAME = 0, XML_NAME_QNAME = 1 };
 int xml_is_name(const char *s, size_t len, int flags);
 
-/* Appends s[0..len) escaped for text (& < > and CR) or for a single-quoted
- * attribute value (& < > ' " and TAB, LF, CR), so that a parser gives back
- * exactly the same value. The input must already be valid (xml_check_text).
- * Returns 0 or LX_ERR_NOMEM. */
-int xml_escape_text(buf *b, const char *s, size_t len);
-int xml_escape_attr(buf *b, const char *s, size_t len);
+/* Appends s[0..len) escaped for text (& < > and CR) or, with attr, for a
+ * single-quoted attribute value (& < > ' " and TAB, LF, CR), so that a
+ * parser gives back exactly the same value, checking in the same pass that
+ * it is valid text (xml_check_text). Returns 0, LX_ERR_INVALID with the
+ * fault in *fault (optional; bytes may have been appended), or
+ * LX_ERR_NOMEM. */
+int xml_escape(buf *b, const char *s, size_t len, int attr,
+               xml_text_fault *fault);
 
 /* True for XML white space (SP, TAB, LF, CR) only. */
 int xml_is_blank(const char *s, size_t len);

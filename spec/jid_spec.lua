@@ -3,19 +3,8 @@
 -- plain ASCII), Prosody's own util.jid runs on the same inputs.
 local jid = require "lxmpp.jid"
 
--- Prosody's module, from the distribution package, if it is installed. Not
--- under `make asan`: the ICU caches of Prosody's util.encodings show up as
--- leaks once Lua unloads the module at exit.
-local function load_prosody()
-	if (os.getenv("LD_PRELOAD") or ""):find("libasan", 1, true) then return nil end
-	local path, cpath = package.path, package.cpath
-	package.path = path .. ";/usr/lib/prosody/?.lua"
-	package.cpath = cpath .. ";/usr/lib/prosody/?.so"
-	local ok, mod = pcall(require, "util.jid")
-	package.path, package.cpath = path, cpath
-	return ok and mod or nil
-end
-local prosody = load_prosody()
+-- Prosody's module, from the distribution package (a dependency of the tests).
+local prosody = assert(require "support.prosody"("util.jid"))
 
 -- Every string of up to `max` pieces from `alphabet`.
 local function strings(alphabet, max)

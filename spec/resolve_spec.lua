@@ -334,17 +334,5 @@ describe("resolve.dns against a real DNS server (dnsmasq on loopback)", function
 end)
 
 describe("docs/resolve.md", function()
-	local file = assert(io.open("docs/resolve.md"))
-	local doc = file:read("a")
-	file:close()
-	local n = 0
-	for code in doc:gmatch("```lua\n(.-)```") do
-		n = n + 1
-		it("example " .. n .. " runs", function()
-			assert(load(code, "=docs/resolve.md example " .. n))()
-		end)
-	end
-	it("has its examples", function()
-		assert.is_true(n >= 4)
-	end)
+	for name, run in require "support.doc_examples"("docs/resolve.md") do it(name, run) end
 end)

@@ -5,40 +5,10 @@
 local lst = require "lxmpp.stanza"
 local xml = require "lxmpp.xml"
 
-local PROSODY = "/usr/lib/prosody/"
+local prosody = require "support.prosody"
 
--- Loads Prosody modules with its paths in front, then restores ours.
-local function prosody_require(name)
-	local path, cpath = package.path, package.cpath
-	package.path = PROSODY .. "?.lua;" .. path
-	package.cpath = PROSODY .. "?.so;" .. cpath
-	local ok, mod = pcall(require, name)
-	package.path, package.cpath = path, cpath
-	if not ok then
-		error("cannot load Prosody's " .. name .. " from " .. PROSODY .. " under " .. _VERSION .. ": " ..
-			tostring(mod), 0)
-	end
-	return mod
-end
-
-local pst = prosody_require "util.stanza"
-local perrors = prosody_require "util.error"
-
--- Prosody's C modules (util.encodings: ICU or libidn) keep caches in
--- globals that they never free. When Lua closes the state it unloads them,
--- and the leak checker of `make asan` then reports those caches. Taking
--- them out of the list that Lua unloads keeps them mapped, hence reachable,
--- to the end. Our own module stays in the list and is checked.
-do
-	local clibs = debug.getregistry()._CLIBS or {} -- Lua 5.4's loadlib.c
-	for path, handle in pairs(clibs) do
-		if type(path) == "string" and path:sub(1, #PROSODY) == PROSODY then
-			for i = #clibs, 1, -1 do
-				if clibs[i] == handle then table.remove(clibs, i) end
-			end
-		end
-	end
-end
+local pst = assert(prosody "util.stanza")
+local perrors = assert(prosody "util.error")
 
 local NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 

@@ -853,19 +853,7 @@ describe("lxmpp.stanza", function()
 	end)
 
 	describe("docs/stanza.md", function()
-		local file = assert(io.open("docs/stanza.md"))
-		local doc = file:read("a")
-		file:close()
-		local n = 0
-		for code in doc:gmatch("```lua\n(.-)```") do
-			n = n + 1
-			it("example " .. n .. " runs", function()
-				assert(load(code, "=docs/stanza.md example " .. n))()
-			end)
-		end
-		it("has its examples", function()
-			assert.is_true(n >= 7)
-		end)
+		for name, run in require "support.doc_examples"("docs/stanza.md") do it(name, run) end
 	end)
 
 	describe("xml_escape()", function()

@@ -389,17 +389,5 @@ describe("lxmpp.transport.cqueues and coroutines", function()
 end)
 
 describe("docs/transport.md", function()
-	local file = assert(io.open("docs/transport.md"))
-	local doc = file:read("a")
-	file:close()
-	local n = 0
-	for code in doc:gmatch("```lua\n(.-)```") do
-		n = n + 1
-		it("example " .. n .. " runs", function()
-			assert(load(code, "=docs/transport.md example " .. n))()
-		end)
-	end
-	it("has its examples", function()
-		assert.is_true(n >= 4)
-	end)
+	for name, run in require "support.doc_examples"("docs/transport.md") do it(name, run) end
 end)

@@ -154,9 +154,7 @@ describe("lxmpp.xml.stream", function()
 	end)
 
 	it("builds the same tables as Prosody's util.xmppstream", function()
-		package.path = "/usr/lib/prosody/?.lua;" .. package.path
-		package.cpath = "/usr/lib/prosody/?.so;" .. package.cpath
-		local xmppstream = require "util.xmppstream"
+		local xmppstream = assert(require "support.prosody"("util.xmppstream"))
 		local theirs = {}
 		local session = { notopen = true }
 		local callbacks = {
@@ -297,4 +295,8 @@ describe("lxmpp.xml.stream", function()
 		failed:feed("/>")
 		assert.matches("^lxmpp.xml.stream %(invalid%-namespace%)", tostring(failed))
 	end)
+end)
+
+describe("docs/xml.md", function()
+	for name, run in require "support.doc_examples"("docs/xml.md") do it(name, run) end
 end)

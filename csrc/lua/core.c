@@ -77,5 +77,6 @@ LXL_EXPORT int luaopen_lxmpp_core(lua_State *L) {
   lxl_open_jid(L);
   lxl_open_stanza(L);
   lxl_open_xml(L);
+  lxl_open_sasl(L);
   return 1;
 }

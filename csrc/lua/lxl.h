@@ -39,5 +39,6 @@ void lxl_push_stanza(lua_State *L, const lx_elem *root, const char *default_ns);
 void lxl_open_jid(lua_State *L);
 void lxl_open_stanza(lua_State *L);
 void lxl_open_xml(lua_State *L);
+void lxl_open_sasl(lua_State *L);
 
 #endif

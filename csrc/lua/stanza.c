@@ -18,7 +18,8 @@ static const char *name_fault(const char *s, size_t len, int attr) {
   xml_text_fault f;
   if (len == 0)
     return "empty string";
-  /* the checks in Prosody's order, so that its messages stay the same */
+  if (!sep && xml_is_name(s, len, XML_NAME_QNAME))
+    return NULL; /* the common case; else find why, in Prosody's order */
   for (size_t i = 0; i < head; i++)
     if (memchr("<>& '\"", s[i], 6))
       return "contains invalid characters";
@@ -100,7 +101,17 @@ static buf *push_box(lua_State *L) {
 typedef struct writer {
   lua_State *L;
   buf *out;
+  int keys; /* stack index of "name", then "attr" and "xmlns" */
 } writer;
+
+enum { KEY_NAME, KEY_ATTR, KEY_XMLNS };
+
+/* Pushes t[key] for a table at `idx` (stanza tables: their fields are their
+ * own, never from __index), returning its type. */
+static int get_key(writer *w, int idx, int key) {
+  lua_pushvalue(w->L, w->keys + key);
+  return lua_rawget(w->L, idx < 0 ? idx - 1 : idx);
+}
 
 static void nomem_check(writer *w, int rc) {
   if (rc)
@@ -111,21 +122,25 @@ static void put(writer *w, const char *s, size_t len) {
   nomem_check(w, buf_put(w->out, s, len));
 }
 
-/* Writes the string or number at `idx` escaped, after validating it. */
+/* Writes the string or number at `idx` escaped, validating it on the way. */
 static void put_value(writer *w, int idx, const char *what, int attr) {
   size_t len;
   int t = lua_type(w->L, idx);
   if (t != LUA_TSTRING && t != LUA_TNUMBER)
     luaL_error(w->L, "invalid %s: expected string, got %s", what,
                luaL_typename(w->L, idx));
-  lua_pushvalue(w->L, idx); /* tolstring would turn a number key in place */
-  const char *s = lua_tolstring(w->L, -1, &len);
-  const char *fault = text_fault(s, len);
-  if (fault)
-    luaL_error(w->L, "invalid %s: %s", what, fault);
-  nomem_check(w, attr ? xml_escape_attr(w->out, s, len)
-                      : xml_escape_text(w->out, s, len));
-  lua_pop(w->L, 1);
+  if (t == LUA_TNUMBER) { /* tolstring would turn a number key in place */
+    lua_pushvalue(w->L, idx);
+    idx = -1;
+  }
+  const char *s = lua_tolstring(w->L, idx, &len);
+  xml_text_fault fault;
+  int rc = xml_escape(w->out, s, len, attr, &fault);
+  if (rc == LX_ERR_INVALID)
+    luaL_error(w->L, "invalid %s: %s", what, xml_text_fault_str(fault));
+  nomem_check(w, rc);
+  if (t == LUA_TNUMBER)
+    lua_pop(w->L, 1);
 }
 
 /* 1 when the attr table at `idx` has the key prefix..suffix. */
@@ -161,7 +176,7 @@ static void put_ns_attr(writer *w, int idx, const char *k, size_t klen,
     put(w, " xmlns:", 7);
     put(w, prefix, (size_t)n);
     put(w, "='", 2);
-    nomem_check(w, xml_escape_attr(w->out, k, nslen));
+    nomem_check(w, xml_escape(w->out, k, nslen, 1, NULL)); /* checked */
     put(w, "' ", 2);
     put(w, prefix, (size_t)n);
     put(w, ":", 1);
@@ -223,7 +238,7 @@ static void put_attrs(writer *w, int idx, int parent_ns) {
 static void put_open(writer *w, int idx, int parent_ns) {
   lua_State *L = w->L;
   size_t len;
-  if (lua_getfield(L, idx, "name") != LUA_TSTRING)
+  if (get_key(w, idx, KEY_NAME) != LUA_TSTRING)
     luaL_error(L, "invalid tag name: expected string, got %s",
                luaL_typename(L, -1));
   const char *name = lua_tolstring(L, -1, &len);
@@ -233,10 +248,10 @@ static void put_open(writer *w, int idx, int parent_ns) {
   put(w, "<", 1);
   put(w, name, len);
   lua_pop(L, 1);
-  int t = lua_getfield(L, idx, "attr"); /* nil stays as the scope */
+  int t = get_key(w, idx, KEY_ATTR); /* nil stays as the scope */
   if (t == LUA_TTABLE) {
     put_attrs(w, lua_gettop(L), parent_ns);
-    lua_getfield(L, -1, "xmlns");
+    get_key(w, -1, KEY_XMLNS);
     lua_remove(L, -2);
   } else if (t != LUA_TNIL) {
     luaL_error(L, "invalid attributes: expected table, got %s",
@@ -246,7 +261,7 @@ static void put_open(writer *w, int idx, int parent_ns) {
 
 static void put_close(writer *w, int idx) {
   size_t len;
-  lua_getfield(w->L, idx, "name");
+  get_key(w, idx, KEY_NAME);
   const char *name = lua_tolstring(w->L, -1, &len);
   put(w, "</", 2);
   put(w, name, len);
@@ -314,7 +329,11 @@ static void write_stanza(writer *w) {
 static int l_tostring(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  writer w = {L, push_box(L)};
+  writer w = {L, push_box(L), 0};
+  lua_pushliteral(L, "name");
+  w.keys = lua_gettop(L);
+  lua_pushliteral(L, "attr");
+  lua_pushliteral(L, "xmlns");
   write_stanza(&w);
   lua_pushlstring(L, w.out->data ? w.out->data : "", w.out->len);
   buf_free(w.out);

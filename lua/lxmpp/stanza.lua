@@ -437,26 +437,10 @@ end
 -- (default: the parent's).
 function stanza_mt:remove_children(name, xmlns)
 	xmlns = xmlns or self.attr.xmlns
-	local tags = self.tags
-	local n_tags = #tags
-	if n_tags == 0 then return self end
-	local results, k = nil, 1
-	for i = 1, #self do
-		local child = self[i]
-		if child == tags[k] then
-			if (name and child.name ~= name) or child.attr.xmlns ~= xmlns then
-				if results then results[k] = child end
-			elseif not results then
-				results = results_from(tags, k)
-			end
-			if k == n_tags then
-				if results then apply(self, tags, n_tags, results) end
-				return self
-			end
-			k = k + 1
-		end
-	end
-	error(invalid_state, 2)
+	return self:maptags(function(tag)
+		if (not name or tag.name == name) and tag.attr.xmlns == xmlns then return nil end
+		return tag
+	end)
 end
 
 -- ---- copies and plain tables --------------------------------------------

@@ -1,0 +1,1132 @@
+/* sasl.c: the SASL client and server objects: mechanism selection and
+ * advertisement, the step machines' framing, PLAIN (RFC 4616), EXTERNAL
+ * (RFC 4422 App. A) and ANONYMOUS (RFC 4505); SCRAM and DIGEST-MD5 live in
+ * scram.c and digest_md5.c. */
+#include "sasl.h"
+#include "base64.h"
+#include "error.h"
+
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistr.h>
+
+/* ---- shared -------------------------------------------------------------- */
+
+const mech_info sasl_mechs[MECH_COUNT] = {
+    {"SCRAM-SHA-512-PLUS", FAMILY_SCRAM, LX_SASL_SHA512, 1},
+    {"SCRAM-SHA-256-PLUS", FAMILY_SCRAM, LX_SASL_SHA256, 1},
+    {"SCRAM-SHA-1-PLUS", FAMILY_SCRAM, LX_SASL_SHA1, 1},
+    {"SCRAM-SHA-512", FAMILY_SCRAM, LX_SASL_SHA512, 0},
+    {"SCRAM-SHA-256", FAMILY_SCRAM, LX_SASL_SHA256, 0},
+    {"SCRAM-SHA-1", FAMILY_SCRAM, LX_SASL_SHA1, 0},
+    {"DIGEST-MD5", FAMILY_DIGEST_MD5, 0, 0},
+    {"PLAIN", FAMILY_PLAIN, 0, 0},
+    {"EXTERNAL", FAMILY_EXTERNAL, 0, 0},
+    {"ANONYMOUS", FAMILY_ANONYMOUS, 0, 0},
+};
+
+/* The defaults: the client's preference (all but EXTERNAL and ANONYMOUS)
+ * and the server's enabled set (no DIGEST-MD5 either), as bit masks. */
+#define CLIENT_DEFAULT 0xffu
+#define SERVER_DEFAULT 0xbfu
+
+const mech_info *sasl_mech_find(const char *name) {
+  for (size_t i = 0; name && i < MECH_COUNT; i++)
+    if (strcmp(sasl_mechs[i].name, name) == 0)
+      return &sasl_mechs[i];
+  return NULL;
+}
+
+int lx_sasl_mechanism_known(const char *name) {
+  return sasl_mech_find(name) != NULL;
+}
+
+size_t lx_sasl_hash_size(lx_sasl_hash h) {
+  return h == LX_SASL_SHA1     ? 20
+         : h == LX_SASL_SHA256 ? 32
+         : h == LX_SASL_SHA512 ? 64
+                               : 0;
+}
+
+const char *lx_sasl_hash_name(lx_sasl_hash h) {
+  return h == LX_SASL_SHA1     ? "SHA-1"
+         : h == LX_SASL_SHA256 ? "SHA-256"
+         : h == LX_SASL_SHA512 ? "SHA-512"
+                               : NULL;
+}
+
+const EVP_MD *sasl_md(lx_sasl_hash h) {
+  return h == LX_SASL_SHA1     ? EVP_sha1()
+         : h == LX_SASL_SHA256 ? EVP_sha256()
+         : h == LX_SASL_SHA512 ? EVP_sha512()
+                               : NULL;
+}
+
+int sasl_prep_password(const char *in, size_t len, char **out, size_t *out_len,
+                       lx_error *err) {
+  return lx_precis_prepare(LX_PRECIS_OPAQUE_STRING, in, len, out, out_len, err);
+}
+
+int sasl_prep_username(const char *in, size_t len, char **out, lx_error *err) {
+  size_t n;
+  int rc =
+      lx_precis_prepare(LX_PRECIS_USERNAME_CASE_MAPPED, in, len, out, &n, err);
+  /* and what RFC 7622 3.3.1 forbids in a localpart */
+  if (!rc && strpbrk(*out, "\"&'/:<>@")) {
+    free(*out);
+    *out = NULL;
+    rc = error_set(err, LX_ERR_INVALID, "not a localpart: %s",
+                   "contains one of \"&'/:<>@");
+  }
+  return rc;
+}
+
+int sasl_random(unsigned char *p, size_t n, lx_error *err) {
+  if (n > INT_MAX || RAND_bytes(p, (int)n) != 1)
+    return error_set(err, LX_ERR_INTERNAL, "sasl: RAND_bytes failed");
+  return 0;
+}
+
+int sasl_nonce(buf *b, const char *fixed, lx_error *err) {
+  if (fixed)
+    return buf_puts(b, fixed) ? error_set(err, LX_ERR_NOMEM, "sasl: no memory")
+                              : 0;
+  unsigned char r[SASL_NONCE_BYTES];
+  int rc = sasl_random(r, sizeof r, err);
+  if (!rc && base64_encode(b, r, sizeof r))
+    rc = error_set(err, LX_ERR_NOMEM, "sasl: out of memory");
+  return rc;
+}
+
+int sasl_utf8_valid(const char *s, size_t n) {
+  /* u8_check refuses overlong forms and surrogates too */
+  return !memchr(s, 0, n) && !u8_check((const uint8_t *)s, n);
+}
+
+char *sasl_strndup(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
+
+/* The number of UTF-8 characters in a valid string. */
+static size_t utf8_chars(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xc0) != 0x80;
+  return n;
+}
+
+static int valid_text(const char *s, size_t max_bytes) {
+  return s && *s && strlen(s) <= max_bytes && sasl_utf8_valid(s, strlen(s));
+}
+
+/* A channel-binding type name (RFC 5056 cb-name). */
+static int valid_cb_type(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (!n || n > 64)
+    return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+      return 0;
+  return 1;
+}
+
+static int valid_cbs(const lx_sasl_cb *cb, size_t n) {
+  if (n && !cb)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!valid_cb_type(cb[i].type) || !cb[i].data || !cb[i].len ||
+        cb[i].len > SASL_MAX_CB_DATA)
+      return 0;
+  return 1;
+}
+
+/* A fixed nonce for tests: what a nonce may hold. */
+static int valid_fixed_nonce(const char *s) {
+  if (!s)
+    return 1;
+  size_t n = strlen(s);
+  if (!n || n > SASL_MAX_NONCE / 2)
+    return 0;
+  for (; *s; s++)
+    if (*s < 0x21 || *s > 0x7e || *s == ',' || *s == '"' || *s == '\\')
+      return 0;
+  return 1;
+}
+
+static int in_list(const char *const *list, size_t n, const char *name) {
+  for (size_t i = 0; list && i < n; i++)
+    if (list[i] && strcmp(list[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+static const char *plus_name(lx_sasl_hash h) {
+  for (size_t i = 0; i < MECH_COUNT; i++)
+    if (sasl_mechs[i].plus && sasl_mechs[i].hash == h)
+      return sasl_mechs[i].name;
+  return NULL;
+}
+
+/* ---- client -------------------------------------------------------------- */
+
+enum { PHASE_NONE, PHASE_FIRST, PHASE_SECOND, PHASE_VERIFIED };
+
+struct lx_sasl_client {
+  const mech_info *mech;
+  int phase;
+  int failed; /* sticky: the code of the first failure */
+  lx_error failure;
+  int authenticated;
+  buf out;
+  char *authzid, *trace;
+  buf plain; /* PLAIN's message, wiped */
+  scram_client *scram;
+  digest_client *digest;
+};
+
+void lx_sasl_client_opts_init(lx_sasl_client_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->min_iterations = 4096;
+  o->max_iterations = 1000000;
+  o->max_salt = 256;
+  o->max_message = 4096;
+  o->service = "xmpp";
+}
+
+void lx_sasl_client_free(lx_sasl_client *c) {
+  if (!c)
+    return;
+  buf_wipe(&c->out); /* PLAIN's message holds the password */
+  buf_wipe(&c->plain);
+  free(c->authzid);
+  free(c->trace);
+  scram_client_free(c->scram);
+  digest_client_free(c->digest);
+  free(c);
+}
+
+static int check_client_opts(const lx_sasl_client_opts *o, lx_error *err) {
+  const char *why = NULL;
+  if (o->n_offered && !o->offered)
+    why = "offered is NULL";
+  else if (o->n_allowed && !o->allowed)
+    why = "allowed is NULL";
+  else if (o->n_cb_types && !o->cb_types)
+    why = "cb_types is NULL";
+  else if (!valid_cbs(o->cb, o->n_cb))
+    why = "bad channel-binding data (type name, 1 to 1024 bytes)";
+  else if (o->username && (!valid_text(o->username, SASL_MAX_NAME) ||
+                           strchr(o->username, '@')))
+    why = "username must be a JID's localpart (UTF-8, no '@')";
+  else if (o->password && !o->username)
+    why = "a password needs a username";
+  else if (o->password && !valid_text(o->password, 4096))
+    why = "password must be non-empty UTF-8";
+  else if (o->authzid && !valid_text(o->authzid, 3071))
+    why = "authzid must be non-empty UTF-8";
+  else if (o->trace &&
+           (!valid_text(o->trace, 1020) || utf8_chars(o->trace) > 255))
+    why = "trace must be 1 to 255 UTF-8 characters";
+  else if (!valid_fixed_nonce(o->nonce))
+    why = "nonce must be printable ASCII without , \" or \\";
+  else if (!o->min_iterations || o->max_iterations < o->min_iterations ||
+           o->max_iterations > INT_MAX || !o->max_salt || o->max_message < 64)
+    why = "bad limits";
+  else if (!o->service || !*o->service || strchr(o->service, '/'))
+    why = "service must be a name without '/'";
+  else if (o->host && !valid_text(o->host, 1023))
+    why = "host must be UTF-8";
+  else if (o->keys && (!lx_sasl_hash_size(o->keys->hash) || !o->keys->salt ||
+                       !o->keys->salt_len || !o->keys->iterations ||
+                       !o->keys->client_key || !o->keys->server_key))
+    why = "keys need hash, salt, iterations, client_key and server_key";
+  else if (o->keys && !o->username)
+    why = "keys need a username";
+  for (size_t i = 0; !why && i < o->n_allowed; i++)
+    if (!sasl_mech_find(o->allowed[i]))
+      why = "allowed names a mechanism lxmpp does not implement";
+  for (size_t i = 0; !why && i < o->n_offered; i++)
+    if (!o->offered[i])
+      why = "offered holds NULL";
+  for (size_t i = 0; !why && i < o->n_cb_types; i++)
+    if (!o->cb_types[i])
+      why = "cb_types holds NULL";
+  return why ? error_set(err, LX_ERR_INVALID, "sasl client: %s", why) : 0;
+}
+
+/* Our binding data for a -PLUS mechanism: the first of our types the server
+ * advertised (XEP-0440), or our first when it advertised none. */
+static const lx_sasl_cb *choose_cb(const lx_sasl_client_opts *o) {
+  for (size_t i = 0; i < o->n_cb; i++)
+    if (!o->cb_types || in_list(o->cb_types, o->n_cb_types, o->cb[i].type))
+      return &o->cb[i];
+  return NULL;
+}
+
+/* Whether our policy and credentials allow mechanism m. *need_tls is set
+ * when only the missing TLS stood in the way. */
+static int acceptable(const lx_sasl_client_opts *o, const mech_info *m,
+                      int *need_tls) {
+  int pass = o->password != NULL;
+  if (o->require_cb && o->n_cb && !m->plus && m->family != FAMILY_EXTERNAL)
+    return 0;
+  switch (m->family) {
+  case FAMILY_SCRAM:
+    if (m->plus && !choose_cb(o))
+      return 0;
+    return pass || (o->keys && o->keys->hash == m->hash);
+  case FAMILY_DIGEST_MD5: return pass && o->host;
+  case FAMILY_PLAIN:
+    if (pass && !o->tls)
+      *need_tls = 1;
+    return pass && o->tls;
+  case FAMILY_EXTERNAL:
+  case FAMILY_ANONYMOUS: return 1;
+  }
+  return 0;
+}
+
+static const mech_info *choose(const lx_sasl_client_opts *o, int *need_tls) {
+  if (o->allowed) {
+    for (size_t i = 0; i < o->n_allowed; i++) {
+      const mech_info *m = sasl_mech_find(o->allowed[i]);
+      if (in_list(o->offered, o->n_offered, m->name) &&
+          acceptable(o, m, need_tls))
+        return m;
+    }
+    return NULL;
+  }
+  for (size_t i = 0; i < MECH_COUNT; i++)
+    if ((CLIENT_DEFAULT >> i & 1) &&
+        in_list(o->offered, o->n_offered, sasl_mechs[i].name) &&
+        acceptable(o, &sasl_mechs[i], need_tls))
+      return &sasl_mechs[i];
+  return NULL;
+}
+
+static int client_scram(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                        lx_error *err) {
+  const mech_info *m = c->mech;
+  scram_client_cfg cfg = {0};
+  buf ssdp = BUF_INIT;
+  char *pw = NULL;
+  size_t pw_len = 0;
+  const lx_sasl_cb *cb = m->plus ? choose_cb(o) : NULL;
+  cfg.hash = m->hash;
+  /* RFC 5802 6: 'y' when we could bind but the server offered no -PLUS */
+  cfg.flag = cb ? 'p'
+             : o->n_cb && !in_list(o->offered, o->n_offered, plus_name(m->hash))
+                 ? 'y'
+                 : 'n';
+  if (cb) {
+    cfg.cb_type = cb->type;
+    cfg.cb_data = cb->data;
+    cfg.cb_len = cb->len;
+  }
+  cfg.username = o->username;
+  cfg.authzid = o->authzid;
+  cfg.keys = o->keys;
+  cfg.require_ssdp = o->require_ssdp;
+  cfg.min_iterations = o->min_iterations;
+  cfg.max_iterations = o->max_iterations;
+  cfg.max_salt = o->max_salt;
+  cfg.max_message = o->max_message;
+  cfg.nonce = o->nonce;
+  int rc = scram_ssdp_input(&ssdp, o->offered, o->n_offered, o->cb_types,
+                            o->n_cb_types);
+  if (rc) {
+    rc = error_set(err, rc, "sasl client: out of memory");
+    goto done;
+  }
+  cfg.ssdp = &ssdp;
+  if (o->password && (rc = sasl_prep_password(o->password, strlen(o->password),
+                                              &pw, &pw_len, err))) {
+    if (rc == LX_ERR_INVALID)
+      error_set(err, rc,
+                "sasl client: the password is not allowed by "
+                "OpaqueString");
+    goto done;
+  }
+  cfg.password = pw;
+  cfg.password_len = pw_len;
+  rc = scram_client_new(&c->scram, &cfg, err);
+done:
+  if (pw) {
+    OPENSSL_cleanse(pw, pw_len);
+    free(pw);
+  }
+  buf_free(&ssdp);
+  return rc;
+}
+
+/* PLAIN's message: [authzid] NUL authcid NUL passwd. */
+static int client_plain(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                        lx_error *err) {
+  char *pw;
+  size_t pw_len;
+  int rc =
+      sasl_prep_password(o->password, strlen(o->password), &pw, &pw_len, err);
+  if (rc)
+    return rc == LX_ERR_INVALID ? error_set(err, rc,
+                                            "sasl client: the password is not "
+                                            "allowed by OpaqueString")
+                                : rc;
+  if ((o->authzid && buf_puts(&c->plain, o->authzid)) ||
+      buf_putc(&c->plain, '\0') || buf_puts(&c->plain, o->username) ||
+      buf_putc(&c->plain, '\0') || buf_put(&c->plain, pw, pw_len))
+    rc = error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
+  OPENSSL_cleanse(pw, pw_len);
+  free(pw);
+  return rc;
+}
+
+int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *o,
+                       lx_error *err) {
+  int need_tls = 0, rc;
+  *out = NULL;
+  if (!o)
+    return error_set(err, LX_ERR_INVALID, "sasl client: no options");
+  if ((rc = check_client_opts(o, err)))
+    return rc;
+  const mech_info *m = choose(o, &need_tls);
+  if (!m)
+    return need_tls ? error_set(err, LX_ERR_SASL_ENCRYPTION_REQUIRED,
+                                "sasl client: only PLAIN is possible, and "
+                                "not without TLS")
+                    : error_set(err, LX_ERR_SASL_INVALID_MECHANISM,
+                                "sasl client: the server offers no "
+                                "mechanism our policy and credentials allow");
+  lx_sasl_client *c = calloc(1, sizeof *c);
+  if (!c)
+    return error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
+  c->mech = m;
+  switch (m->family) {
+  case FAMILY_SCRAM: rc = client_scram(c, o, err); break;
+  case FAMILY_DIGEST_MD5: {
+    digest_cfg d = {o->username, o->password,   strlen(o->password),
+                    o->authzid,  o->host,       o->service,
+                    o->nonce,    o->max_message};
+    if ((rc = digest_client_new(&c->digest, &d)))
+      error_set(err, rc, "sasl client: out of memory");
+    break;
+  }
+  case FAMILY_PLAIN: rc = client_plain(c, o, err); break;
+  case FAMILY_EXTERNAL:
+    if (o->authzid &&
+        !(c->authzid = sasl_strndup(o->authzid, strlen(o->authzid))))
+      rc = error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
+    break;
+  case FAMILY_ANONYMOUS:
+    if (o->trace && !(c->trace = sasl_strndup(o->trace, strlen(o->trace))))
+      rc = error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
+    break;
+  }
+  if (rc) {
+    lx_sasl_client_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+const char *lx_sasl_client_mechanism(const lx_sasl_client *c) {
+  return c->mech->name;
+}
+
+/* Records a failure as sticky (the caller's mistakes are not), with its
+ * detail from e, and copies it to the caller's err. */
+static int client_fail(lx_sasl_client *c, int rc, const lx_error *e,
+                       lx_error *err) {
+  if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID) {
+    c->failed = rc;
+    c->failure = *e;
+    c->failure.code = rc;
+  }
+  if (err)
+    *err = *e;
+  return rc;
+}
+
+static int client_sticky(const lx_sasl_client *c, lx_error *err) {
+  if (err)
+    *err = c->failure;
+  return c->failed;
+}
+
+/* The first message of the mechanism into c->out; 1 when it has one. */
+static int client_first(lx_sasl_client *c, lx_error *err) {
+  const char *s = NULL;
+  int rc = 0;
+  c->out.len = 0;
+  switch (c->mech->family) {
+  case FAMILY_SCRAM: rc = scram_client_first(c->scram, &c->out, err); break;
+  case FAMILY_DIGEST_MD5: return 0;
+  case FAMILY_PLAIN:
+    rc = buf_put(&c->out, c->plain.data, c->plain.len);
+    buf_wipe(&c->plain);
+    break;
+  case FAMILY_EXTERNAL: s = c->authzid; break;
+  case FAMILY_ANONYMOUS: s = c->trace; break;
+  }
+  if (!rc && s)
+    rc = buf_puts(&c->out, s);
+  if (rc)
+    return rc == LX_ERR_NOMEM ? error_set(err, rc, "sasl client: out of memory")
+                              : rc;
+  c->phase = PHASE_FIRST;
+  return 1;
+}
+
+static const unsigned char *out_data(const buf *b) {
+  return b->data ? (const unsigned char *)b->data : (const unsigned char *)"";
+}
+
+int lx_sasl_client_initial(lx_sasl_client *c, const unsigned char **out,
+                           size_t *len, lx_error *err) {
+  if (c->failed)
+    return client_sticky(c, err);
+  if (c->phase != PHASE_NONE)
+    return error_set(err, LX_ERR_STATE, "sasl client: already started");
+  lx_error e = {0};
+  int rc = client_first(c, &e);
+  if (rc < 0)
+    return client_fail(c, rc, &e, err);
+  *out = out_data(&c->out);
+  *len = c->out.len;
+  return rc;
+}
+
+int lx_sasl_client_step(lx_sasl_client *c, const unsigned char *in, size_t len,
+                        const unsigned char **out, size_t *out_len,
+                        lx_error *err) {
+  const char *msg = (const char *)in;
+  int rc = 0;
+  if (c->failed)
+    return client_sticky(c, err);
+  if (c->authenticated)
+    return error_set(err, LX_ERR_STATE, "sasl client: already authenticated");
+  if (!in && len)
+    return error_set(err, LX_ERR_INVALID, "sasl client: NULL challenge");
+  lx_error e = {0};
+  c->out.len = 0;
+  if (c->phase == PHASE_NONE && c->mech->family != FAMILY_DIGEST_MD5) {
+    /* an empty challenge asks for the initial response */
+    rc = len ? error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                         "sasl client: a challenge before the initial "
+                         "response must be empty")
+             : client_first(c, &e);
+  } else if (c->mech->family == FAMILY_SCRAM && c->phase == PHASE_FIRST) {
+    if (!(rc = scram_client_final(c->scram, msg, len, &c->out, &e)))
+      c->phase = PHASE_SECOND;
+  } else if (c->mech->family == FAMILY_SCRAM && c->phase == PHASE_SECOND) {
+    /* server-final as a challenge: verify, answer empty */
+    if (!(rc = scram_client_verify(c->scram, msg, len, &e)))
+      c->phase = PHASE_VERIFIED;
+  } else if (c->mech->family == FAMILY_DIGEST_MD5 && c->phase == PHASE_NONE) {
+    if (!(rc = digest_client_response(c->digest, msg, len, &c->out, &e)))
+      c->phase = PHASE_SECOND;
+  } else if (c->mech->family == FAMILY_DIGEST_MD5 && c->phase == PHASE_SECOND) {
+    if (!(rc = digest_client_verify(c->digest, msg, len, &e)))
+      c->phase = PHASE_VERIFIED;
+  } else {
+    rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                   "sasl client: %s expects no challenge now", c->mech->name);
+  }
+  if (rc < 0)
+    return client_fail(c, rc, &e, err);
+  *out = out_data(&c->out);
+  *out_len = c->out.len;
+  return LX_SASL_RESPONSE;
+}
+
+int lx_sasl_client_finish(lx_sasl_client *c, const unsigned char *data,
+                          size_t len, lx_error *err) {
+  const char *msg = (const char *)data;
+  int rc = 0;
+  if (c->failed)
+    return client_sticky(c, err);
+  if (c->authenticated)
+    return error_set(err, LX_ERR_STATE, "sasl client: already authenticated");
+  if (!data && len)
+    return error_set(err, LX_ERR_INVALID, "sasl client: NULL data");
+  lx_error e = {0};
+  switch (c->mech->family) {
+  case FAMILY_SCRAM:
+  case FAMILY_DIGEST_MD5:
+    if (c->phase == PHASE_VERIFIED && len)
+      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "sasl client: unexpected data with <success/>");
+    else if (c->phase != PHASE_VERIFIED && (c->phase != PHASE_SECOND || !len))
+      rc = error_set(&e, LX_ERR_SASL_SERVER_SIGNATURE,
+                     "sasl client: success without the server's proof "
+                     "(%s)",
+                     c->mech->family == FAMILY_SCRAM ? "v=" : "rspauth");
+    else if (c->phase == PHASE_SECOND)
+      rc = c->mech->family == FAMILY_SCRAM
+               ? scram_client_verify(c->scram, msg, len, &e)
+               : digest_client_verify(c->digest, msg, len, &e);
+    break;
+  default:
+    if (c->phase != PHASE_FIRST)
+      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "sasl client: success before we authenticated");
+    else if (len)
+      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "sasl client: %s has no additional data on success",
+                     c->mech->name);
+  }
+  if (rc < 0)
+    return client_fail(c, rc, &e, err);
+  c->authenticated = 1;
+  c->phase = PHASE_VERIFIED;
+  return 0;
+}
+
+int lx_sasl_client_keys(const lx_sasl_client *c, lx_scram_keys *keys) {
+  if (!c->authenticated || c->mech->family != FAMILY_SCRAM)
+    return LX_ERR_STATE;
+  scram_client_keys(c->scram, keys);
+  return 0;
+}
+
+/* ---- server -------------------------------------------------------------- */
+
+enum {
+  S_IDLE,         /* no exchange, or it failed */
+  S_WAIT_INITIAL, /* sent an empty challenge for the initial response */
+  S_NEED_CRED,    /* waiting for lx_sasl_server_credentials */
+  S_WAIT_FINAL,   /* SCRAM: server-first sent */
+  S_WAIT_DIGEST,  /* DIGEST-MD5: challenge sent */
+  S_WAIT_ACK,     /* DIGEST-MD5: rspauth sent, waiting for an empty reply */
+  S_DONE          /* success */
+};
+
+struct lx_sasl_server {
+  unsigned enabled; /* bit i: sasl_mechs[i] */
+  const char *advertised[MECH_COUNT];
+  size_t n_advertised;
+  lx_sasl_cb *cb;
+  const char **cb_types;
+  size_t n_cb;
+  int tls, ssdp;
+  unsigned iterations;
+  size_t max_message;
+  char *host, *service, *nonce;
+  buf salt, ssdp_input;
+  /* the exchange */
+  const mech_info *mech;
+  int state;
+  scram_server_cfg scfg;
+  scram_server *scram;
+  digest_cfg dcfg;
+  digest_server *digest;
+  lx_sasl_request req;
+  char *username, *authzid, *trace;
+  buf password; /* PLAIN: the client's, prepared; wiped */
+  buf out;
+};
+
+void lx_sasl_server_opts_init(lx_sasl_server_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->ssdp = 1;
+  o->iterations = 10000;
+  o->max_message = 4096;
+  o->service = "xmpp";
+}
+
+/* Forgets the current exchange. */
+static void server_reset(lx_sasl_server *s) {
+  scram_server_free(s->scram);
+  digest_server_free(s->digest);
+  s->scram = NULL;
+  s->digest = NULL;
+  free(s->username);
+  free(s->authzid);
+  free(s->trace);
+  s->username = s->authzid = s->trace = NULL;
+  buf_wipe(&s->password);
+  memset(&s->req, 0, sizeof s->req);
+  s->mech = NULL;
+  s->state = S_IDLE;
+}
+
+void lx_sasl_server_free(lx_sasl_server *s) {
+  if (!s)
+    return;
+  server_reset(s);
+  for (size_t i = 0; i < s->n_cb; i++) {
+    free((char *)s->cb[i].type);
+    if (s->cb[i].data)
+      OPENSSL_cleanse((void *)s->cb[i].data, s->cb[i].len);
+    free((void *)s->cb[i].data);
+  }
+  free(s->cb);
+  free(s->cb_types);
+  free(s->host);
+  free(s->service);
+  free(s->nonce);
+  buf_free(&s->salt);
+  buf_free(&s->ssdp_input);
+  buf_free(&s->out);
+  free(s);
+}
+
+static int check_server_opts(const lx_sasl_server_opts *o, unsigned *enabled,
+                             lx_error *err) {
+  const char *why = NULL;
+  *enabled = o->mechanisms ? 0 : SERVER_DEFAULT;
+  if (o->n_mechanisms && !o->mechanisms)
+    why = "mechanisms is NULL";
+  for (size_t i = 0; !why && i < o->n_mechanisms; i++) {
+    const mech_info *m = sasl_mech_find(o->mechanisms[i]);
+    if (!m)
+      why = "mechanisms names one lxmpp does not implement";
+    else
+      *enabled |= 1u << (m - sasl_mechs);
+  }
+  if (why)
+    ;
+  else if (!valid_cbs(o->cb, o->n_cb))
+    why = "bad channel-binding data (type name, 1 to 1024 bytes)";
+  else if (!o->iterations || o->iterations > INT_MAX || o->max_message < 64)
+    why = "bad limits";
+  else if (!valid_fixed_nonce(o->nonce))
+    why = "nonce must be printable ASCII without , \" or \\";
+  else if (o->salt_len && !o->salt)
+    why = "salt is NULL";
+  else if (!o->service || !*o->service || strchr(o->service, '/') ||
+           strchr(o->service, '"'))
+    why = "service must be a name without '/'";
+  else if (o->host && !valid_text(o->host, 1023))
+    why = "host must be UTF-8";
+  else if ((*enabled & 1u << 6) && !o->host)
+    why = "DIGEST-MD5 needs host";
+  return why ? error_set(err, LX_ERR_INVALID, "sasl server: %s", why) : 0;
+}
+
+static char *dup_or_null(const char *s, int *fail) {
+  char *d = s ? sasl_strndup(s, strlen(s)) : NULL;
+  if (s && !d)
+    *fail = 1;
+  return d;
+}
+
+int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
+                       lx_error *err) {
+  unsigned enabled;
+  int rc, fail = 0;
+  *out = NULL;
+  if (!o)
+    return error_set(err, LX_ERR_INVALID, "sasl server: no options");
+  if ((rc = check_server_opts(o, &enabled, err)))
+    return rc;
+  lx_sasl_server *s = calloc(1, sizeof *s);
+  if (!s)
+    return error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
+  s->enabled = enabled;
+  s->tls = o->tls;
+  s->ssdp = o->ssdp;
+  s->iterations = o->iterations;
+  s->max_message = o->max_message;
+  s->host = dup_or_null(o->host, &fail);
+  s->service = dup_or_null(o->service, &fail);
+  s->nonce = dup_or_null(o->nonce, &fail);
+  if (o->salt_len)
+    fail |= buf_put(&s->salt, o->salt, o->salt_len) != 0;
+  if (o->n_cb) {
+    s->cb = calloc(o->n_cb, sizeof *s->cb);
+    s->cb_types = calloc(o->n_cb, sizeof *s->cb_types);
+    fail |= !s->cb || !s->cb_types;
+  }
+  for (size_t i = 0; !fail && i < o->n_cb; i++) {
+    unsigned char *d = malloc(o->cb[i].len);
+    s->cb[i].type = s->cb_types[i] = dup_or_null(o->cb[i].type, &fail);
+    s->cb[i].data = d;
+    s->cb[i].len = o->cb[i].len;
+    s->n_cb = i + 1;
+    if (d)
+      memcpy(d, o->cb[i].data, o->cb[i].len);
+    fail |= !d;
+  }
+  for (size_t i = 0; i < MECH_COUNT; i++) {
+    const mech_info *m = &sasl_mechs[i];
+    if ((enabled >> i & 1) && (!m->plus || o->n_cb) &&
+        (m->family != FAMILY_PLAIN || o->tls))
+      s->advertised[s->n_advertised++] = m->name;
+  }
+  if (!fail)
+    fail = scram_ssdp_input(&s->ssdp_input, s->advertised, s->n_advertised,
+                            s->n_cb ? s->cb_types : NULL, s->n_cb) != 0;
+  if (fail) {
+    lx_sasl_server_free(s);
+    return error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
+  }
+  *out = s;
+  return 0;
+}
+
+size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
+                                 size_t max) {
+  for (size_t i = 0; i < s->n_advertised && i < max; i++)
+    names[i] = s->advertised[i];
+  return s->n_advertised;
+}
+
+size_t lx_sasl_server_cb_types(const lx_sasl_server *s, const char **types,
+                               size_t max) {
+  for (size_t i = 0; i < s->n_cb && i < max; i++)
+    types[i] = s->cb_types[i];
+  return s->n_cb;
+}
+
+const lx_sasl_request *lx_sasl_server_request(const lx_sasl_server *s) {
+  return &s->req;
+}
+
+/* A failure of the exchange: the server may start again. */
+static int server_fail(lx_sasl_server *s, int rc) {
+  if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID)
+    s->state = S_IDLE;
+  return rc;
+}
+
+static int need_credentials(lx_sasl_server *s) {
+  s->req.mechanism = s->mech->name;
+  s->req.username = s->username;
+  s->req.authzid = s->authzid;
+  s->req.trace = s->trace;
+  s->req.password = s->password.data;
+  s->req.hash = s->mech->family == FAMILY_SCRAM ? s->mech->hash : 0;
+  s->state = S_NEED_CRED;
+  return LX_SASL_NEED_CREDENTIALS;
+}
+
+/* PLAIN: [authzid] NUL authcid NUL passwd (RFC 4616), each at most 255
+ * bytes of UTF-8. */
+static int server_plain(lx_sasl_server *s, const char *in, size_t len,
+                        lx_error *err) {
+  const char *nul1 = memchr(in, '\0', len);
+  const char *nul2 =
+      nul1 ? memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - in)) : NULL;
+  if (!nul2 || memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - in)))
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "plain: not authzid NUL authcid NUL password");
+  size_t zl = (size_t)(nul1 - in), ul = (size_t)(nul2 - nul1 - 1),
+         pl = len - (size_t)(nul2 + 1 - in);
+  if (!ul || !pl || zl > 255 || ul > 255 || pl > 255 ||
+      !sasl_utf8_valid(in, zl) || !sasl_utf8_valid(nul1 + 1, ul) ||
+      !sasl_utf8_valid(nul2 + 1, pl))
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "plain: authcid and password must be 1 to 255 bytes "
+                     "of UTF-8");
+  char *pw;
+  size_t pw_len;
+  int rc;
+  if ((rc = sasl_prep_username(nul1 + 1, ul, &s->username, err)) ||
+      (rc = sasl_prep_password(nul2 + 1, pl, &pw, &pw_len, err)))
+    return rc == LX_ERR_NOMEM
+               ? rc
+               : error_set(err, LX_ERR_SASL_NOT_AUTHORIZED,
+                           "plain: the username or password is not valid");
+  rc = buf_put(&s->password, pw, pw_len) || buf_putc(&s->password, '\0');
+  OPENSSL_cleanse(pw, pw_len);
+  free(pw);
+  if (rc || (zl && !(s->authzid = sasl_strndup(in, zl))))
+    return error_set(err, LX_ERR_NOMEM, "plain: out of memory");
+  return need_credentials(s);
+}
+
+/* The client's first message (the initial response). */
+static int server_first(lx_sasl_server *s, const char *in, size_t len,
+                        lx_error *err) {
+  int rc = 0;
+  if (len > s->max_message)
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "sasl server: message longer than %zu bytes",
+                     s->max_message);
+  switch (s->mech->family) {
+  case FAMILY_SCRAM:
+    rc = scram_server_first(s->scram, in, len, &s->username, &s->authzid, err);
+    return rc ? rc : need_credentials(s);
+  case FAMILY_PLAIN: return server_plain(s, in, len, err);
+  case FAMILY_EXTERNAL:
+    if (len && (len > 3071 || !sasl_utf8_valid(in, len)))
+      return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                       "external: the authzid is not UTF-8");
+    if (len && !(s->authzid = sasl_strndup(in, len)))
+      return error_set(err, LX_ERR_NOMEM, "external: out of memory");
+    return need_credentials(s);
+  case FAMILY_ANONYMOUS:
+    if (len && (len > 1020 || !sasl_utf8_valid(in, len)))
+      return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                       "anonymous: the trace is not UTF-8");
+    if (len && !(s->trace = sasl_strndup(in, len)))
+      return error_set(err, LX_ERR_NOMEM, "anonymous: out of memory");
+    if (s->trace && utf8_chars(s->trace) > 255)
+      return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                       "anonymous: the trace is over 255 characters");
+    return need_credentials(s);
+  case FAMILY_DIGEST_MD5: break;
+  }
+  return error_set(err, LX_ERR_STATE, "sasl server: bad state");
+}
+
+static int out_result(lx_sasl_server *s, int rc, const unsigned char **out,
+                      size_t *out_len) {
+  if (rc == LX_SASL_CHALLENGE || (rc == LX_SASL_SUCCESS && s->out.len)) {
+    *out = out_data(&s->out);
+    *out_len = s->out.len;
+  } else {
+    *out = NULL;
+    *out_len = 0;
+  }
+  return rc < 0 ? server_fail(s, rc) : rc;
+}
+
+int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
+                         const unsigned char *initial, size_t len,
+                         const unsigned char **out, size_t *out_len,
+                         lx_error *err) {
+  int rc;
+  if (s->state == S_DONE)
+    return error_set(err, LX_ERR_STATE, "sasl server: already succeeded");
+  if (!initial && len)
+    return error_set(err, LX_ERR_INVALID, "sasl server: NULL data");
+  server_reset(s);
+  s->out.len = 0;
+  const mech_info *m = sasl_mech_find(mechanism);
+  if (!m || !in_list(s->advertised, s->n_advertised, m->name)) {
+    rc = m && m->family == FAMILY_PLAIN && (s->enabled >> 7 & 1) && !s->tls
+             ? error_set(err, LX_ERR_SASL_ENCRYPTION_REQUIRED,
+                         "sasl server: PLAIN needs TLS")
+             : error_set(err, LX_ERR_SASL_INVALID_MECHANISM,
+                         "sasl server: mechanism not offered");
+    return out_result(s, rc, out, out_len);
+  }
+  s->mech = m;
+  if (m->family == FAMILY_SCRAM) {
+    s->scfg = (scram_server_cfg){
+        .hash = m->hash,
+        .plus = m->plus,
+        .offers_plus =
+            in_list(s->advertised, s->n_advertised, plus_name(m->hash)),
+        .cb = s->cb,
+        .n_cb = s->n_cb,
+        .ssdp = s->ssdp ? &s->ssdp_input : NULL,
+        .max_message = s->max_message,
+        .nonce = s->nonce,
+    };
+    if (scram_server_new(&s->scram, &s->scfg))
+      return out_result(
+          s, error_set(err, LX_ERR_NOMEM, "sasl server: out of memory"), out,
+          out_len);
+  } else if (m->family == FAMILY_DIGEST_MD5) {
+    s->dcfg = (digest_cfg){.host = s->host,
+                           .service = s->service,
+                           .nonce = s->nonce,
+                           .max_message = s->max_message};
+    if (initial && len)
+      rc = error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "digest-md5: no initial response allowed");
+    else if (digest_server_new(&s->digest, &s->dcfg))
+      rc = error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
+    else if (!(rc = digest_server_challenge(s->digest, &s->out, err)))
+      s->state = S_WAIT_DIGEST, rc = LX_SASL_CHALLENGE;
+    return out_result(s, rc, out, out_len);
+  }
+  if (!initial) {
+    s->state = S_WAIT_INITIAL;
+    return out_result(s, LX_SASL_CHALLENGE, out, out_len);
+  }
+  return out_result(s, server_first(s, (const char *)initial, len, err), out,
+                    out_len);
+}
+
+int lx_sasl_server_step(lx_sasl_server *s, const unsigned char *in, size_t len,
+                        const unsigned char **out, size_t *out_len,
+                        lx_error *err) {
+  const char *msg = (const char *)in;
+  int rc;
+  if (!in && len)
+    return error_set(err, LX_ERR_INVALID, "sasl server: NULL data");
+  if (!in)
+    msg = "";
+  s->out.len = 0;
+  switch (s->state) {
+  case S_WAIT_INITIAL: rc = server_first(s, msg, len, err); break;
+  case S_WAIT_FINAL:
+    rc = scram_server_final(s->scram, msg, len, &s->out, err);
+    if (!rc)
+      s->state = S_DONE, rc = LX_SASL_SUCCESS;
+    break;
+  case S_WAIT_DIGEST:
+    rc = digest_server_response(s->digest, msg, len, &s->username, &s->authzid,
+                                err);
+    if (!rc)
+      rc = need_credentials(s);
+    break;
+  case S_WAIT_ACK:
+    rc = len ? error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                         "digest-md5: expected an empty response")
+             : LX_SASL_SUCCESS;
+    if (rc == LX_SASL_SUCCESS)
+      s->state = S_DONE;
+    break;
+  default:
+    return error_set(err, LX_ERR_STATE,
+                     s->state == S_NEED_CRED
+                         ? "sasl server: waiting for credentials"
+                         : "sasl server: no exchange in progress");
+  }
+  return out_result(s, rc, out, out_len);
+}
+
+/* PLAIN: compare the client's password with the account's. */
+static int plain_verify(lx_sasl_server *s, const lx_sasl_credentials *c,
+                        lx_error *err) {
+  unsigned char a[LX_SASL_MAX_HASH], b[LX_SASL_MAX_HASH];
+  int rc = 0, equal = 0;
+  const lx_scram_keys *k = &c->keys;
+  if (c->password) {
+    char *pw;
+    size_t pw_len;
+    if ((rc = sasl_prep_password(c->password, strlen(c->password), &pw, &pw_len,
+                                 err)))
+      return rc == LX_ERR_NOMEM ? rc
+                                : error_set(err, LX_ERR_INVALID,
+                                            "plain: the account's password "
+                                            "is not allowed by OpaqueString");
+    /* equal-length digests: the comparison reveals no length */
+    rc = EVP_Digest(pw, pw_len, a, NULL, EVP_sha256(), NULL) != 1 ||
+                 EVP_Digest(s->password.data, s->password.len - 1, b, NULL,
+                            EVP_sha256(), NULL) != 1
+             ? LX_ERR_INTERNAL
+             : 0;
+    equal = !rc && CRYPTO_memcmp(a, b, 32) == 0;
+    OPENSSL_cleanse(pw, pw_len);
+    free(pw);
+  } else if (k->stored_key && lx_sasl_hash_size(k->hash) && k->salt &&
+             k->salt_len && k->iterations && k->iterations <= INT_MAX) {
+    size_t hl = lx_sasl_hash_size(k->hash);
+    rc =
+        lx_scram_derive(k->hash, s->password.data, s->password.len - 1, k->salt,
+                        k->salt_len, k->iterations, NULL, a, NULL, err);
+    equal = !rc && CRYPTO_memcmp(a, k->stored_key, hl) == 0;
+  } else {
+    return error_set(err, LX_ERR_INVALID,
+                     "plain: credentials need a password, or keys with "
+                     "hash, salt, iterations and stored_key");
+  }
+  OPENSSL_cleanse(a, sizeof a);
+  OPENSSL_cleanse(b, sizeof b);
+  if (rc)
+    return error_set(err, LX_ERR_INTERNAL, "plain: hashing failed");
+  if (!equal)
+    return error_set(err, LX_ERR_SASL_NOT_AUTHORIZED, "plain: wrong password");
+  s->state = S_DONE;
+  return LX_SASL_SUCCESS;
+}
+
+/* SCRAM: the account's keys (derived here from a password) into
+ * server-first. */
+static int scram_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
+                             lx_error *err) {
+  unsigned char stored[LX_SASL_MAX_HASH], server[LX_SASL_MAX_HASH],
+      salt[SASL_SALT_BYTES];
+  lx_scram_keys k = c->keys;
+  int rc = 0;
+  if (c->password) {
+    k.hash = s->mech->hash;
+    if (!k.salt && s->salt.len) {
+      k.salt = (const unsigned char *)s->salt.data;
+      k.salt_len = s->salt.len;
+    } else if (!k.salt) {
+      if ((rc = sasl_random(salt, sizeof salt, err)))
+        return rc;
+      k.salt = salt;
+      k.salt_len = sizeof salt;
+    }
+    if (!k.iterations)
+      k.iterations = s->iterations;
+    k.stored_key = stored;
+    k.server_key = server;
+    rc = lx_scram_derive(k.hash, c->password, strlen(c->password), k.salt,
+                         k.salt_len, k.iterations, NULL, stored, server, err);
+  }
+  if (!rc)
+    rc = scram_server_challenge(s->scram, &k, &s->out, err);
+  OPENSSL_cleanse(stored, sizeof stored);
+  OPENSSL_cleanse(server, sizeof server);
+  if (rc)
+    return rc;
+  s->state = S_WAIT_FINAL;
+  return LX_SASL_CHALLENGE;
+}
+
+int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
+                               const unsigned char **out, size_t *out_len,
+                               lx_error *err) {
+  int rc;
+  if (s->state != S_NEED_CRED)
+    return error_set(err, LX_ERR_STATE, "sasl server: no credentials asked");
+  if (!c)
+    return error_set(err, LX_ERR_INVALID, "sasl server: no credentials");
+  s->out.len = 0;
+  mech_family f = s->mech->family;
+  if (c->verdict < 0) {
+    rc = c->verdict <= LX_ERR_SASL_ABORTED &&
+                 c->verdict >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE
+             ? error_set(err, c->verdict, "refused by the application")
+             : error_set(err, LX_ERR_INVALID,
+                         "sasl server: a refusal must be an RFC 6120 "
+                         "LX_ERR_SASL_* condition");
+  } else if (c->verdict == LX_SASL_ACCEPT) {
+    if (f == FAMILY_SCRAM || f == FAMILY_DIGEST_MD5) {
+      rc = error_set(err, LX_ERR_INVALID,
+                     "sasl server: %s needs a password or keys", s->mech->name);
+    } else {
+      rc = LX_SASL_SUCCESS;
+      if (c->identity) {
+        free(s->username);
+        if (!(s->username = sasl_strndup(c->identity, strlen(c->identity))))
+          rc = error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
+        s->req.username = s->username;
+      }
+      if (rc > 0)
+        s->state = S_DONE;
+    }
+  } else if (c->verdict != LX_SASL_VERIFY) {
+    rc = error_set(err, LX_ERR_INVALID, "sasl server: bad verdict");
+  } else if (f == FAMILY_SCRAM) {
+    rc = c->password || (c->keys.stored_key && c->keys.server_key)
+             ? scram_credentials(s, c, err)
+             : error_set(err, LX_ERR_INVALID,
+                         "sasl server: SCRAM needs a password or keys");
+  } else if (f == FAMILY_PLAIN) {
+    rc = plain_verify(s, c, err);
+  } else if (f == FAMILY_DIGEST_MD5) {
+    rc = !c->password ? error_set(err, LX_ERR_INVALID,
+                                  "sasl server: DIGEST-MD5 needs the password")
+                      : digest_server_verify(s->digest, c->password,
+                                             strlen(c->password), &s->out, err);
+    if (!rc)
+      rc = LX_SASL_CHALLENGE, s->state = S_WAIT_ACK;
+  } else {
+    rc = error_set(err, LX_ERR_INVALID,
+                   "sasl server: %s is answered with ACCEPT or a refusal",
+                   s->mech->name);
+  }
+  if (rc == LX_SASL_SUCCESS ||
+      (rc < 0 && rc != LX_ERR_INVALID && rc != LX_ERR_STATE))
+    buf_wipe(&s->password), s->req.password = NULL;
+  return out_result(s, rc, out, out_len);
+}

@@ -1,0 +1,33 @@
+-- Loads a module of Prosody 0.12 (Debian's, in /usr/lib/prosody) for the
+-- side-by-side comparisons in specs and benchmarks: prosody("util.stanza")
+-- returns the module, or nil and why. Prosody's paths are in front only
+-- while it loads.
+local ROOT = "/usr/lib/prosody/"
+
+-- Prosody's util.encodings (with ICU) keeps caches it never frees. Lua
+-- unloads C modules when it closes the state, which would leave the leak
+-- checker of `make asan` with frames it cannot name; taking Prosody's off
+-- the list Lua unloads (Lua 5.4's loadlib.c keeps it in the registry as
+-- _CLIBS) keeps them mapped, so that their caches stay reachable and ICU's
+-- own leaks match .ci/lsan.supp. lxmpp's module stays on it, and is checked.
+local function pin_prosody_libraries()
+	local clibs = debug.getregistry()._CLIBS or {}
+	for path, handle in pairs(clibs) do
+		if type(path) == "string" and path:sub(1, #ROOT) == ROOT then
+			for i = #clibs, 1, -1 do
+				if clibs[i] == handle then table.remove(clibs, i) end
+			end
+		end
+	end
+end
+
+return function(name)
+	local path, cpath = package.path, package.cpath
+	package.path = ROOT .. "?.lua;" .. path
+	package.cpath = ROOT .. "?.so;" .. cpath
+	local ok, mod = pcall(require, name)
+	package.path, package.cpath = path, cpath
+	pin_prosody_libraries()
+	if ok then return mod end
+	return nil, ("cannot load Prosody's %s from %s under %s: %s"):format(name, ROOT, _VERSION, tostring(mod))
+end
