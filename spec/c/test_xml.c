@@ -496,6 +496,8 @@ TEST(adversarial_inputs_are_handled) {
   for (size_t i = 0; i < 4; i++) {
     long n = feed_all(&big, inputs[i], strlen(inputs[i]), 4096, t);
     CHECK(n == (long)strlen(inputs[i]));
+    /* delivered as soon as its last byte arrived: no deferral stalls it */
+    CHECK(strstr(t->text, "\nstanza:<message") != NULL);
     CHECK_INT(stream_error(NULL, inputs[i]), LX_ERR_POLICY_VIOLATION);
     free(inputs[i]);
   }
