@@ -62,9 +62,13 @@ build = {
 			libraries = { "expat", "ssl", "crypto", "idn2", "unistring" },
 		},
 		["lxmpp"] = "lua/lxmpp/init.lua",
+		["lxmpp.clock"] = "lua/lxmpp/clock.lua",
 		["lxmpp.jid"] = "lua/lxmpp/jid.lua",
+		["lxmpp.resolve"] = "lua/lxmpp/resolve.lua",
 		["lxmpp.sasl"] = "lua/lxmpp/sasl.lua",
 		["lxmpp.stanza"] = "lua/lxmpp/stanza.lua",
+		["lxmpp.transport.cqueues"] = "lua/lxmpp/transport/cqueues.lua",
+		["lxmpp.transport.luasocket"] = "lua/lxmpp/transport/luasocket.lua",
 		["lxmpp.xml"] = "lua/lxmpp/xml.lua",
 	},
 }
