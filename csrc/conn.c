@@ -107,7 +107,8 @@ struct lx_conn {
                  parser rebuilt after lx_conn_trim() reads it again */
 
   event_queue events;
-  char *last_data; /* the data of the event last taken */
+  char *last_data;                /* the data of the event last taken */
+  const lx_scram_keys *last_keys; /* its keys */
 
   char stream_id[ID_SIZE];
   char iq_id[ID_SIZE]; /* client: the bind or session iq we wait for */
@@ -337,18 +338,49 @@ static size_t queued(const lx_conn *c) {
   return c->events.len - c->events.head;
 }
 
+/* SCRAM keys copied into one allocation, wiped when freed. */
+typedef struct keys_copy {
+  lx_scram_keys k; /* first: a pointer to it is a pointer to the copy */
+  size_t size;
+  unsigned char bytes[];
+} keys_copy;
+
+static const lx_scram_keys *copy_keys(const lx_scram_keys *k) {
+  size_t hl = lx_sasl_hash_size(k->hash);
+  size_t size = sizeof(keys_copy) + k->salt_len + 2 * hl;
+  keys_copy *d = malloc(size);
+  if (!d)
+    return NULL;
+  d->size = size;
+  d->k = *k;
+  d->k.salt = memcpy(d->bytes, k->salt, k->salt_len);
+  d->k.client_key = memcpy(d->bytes + k->salt_len, k->client_key, hl);
+  d->k.server_key = memcpy(d->bytes + k->salt_len + hl, k->server_key, hl);
+  d->k.stored_key = NULL;
+  return &d->k;
+}
+
+static void free_keys(const lx_scram_keys *k) {
+  if (k)
+    free_secret((void *)k, ((const keys_copy *)(const void *)k)->size);
+}
+
 static void free_event(lx_conn_event *ev) {
   lx_stanza_free(ev->stanza);
   free((char *)ev->data);
+  free_keys(ev->keys);
 }
 
 int lx_conn_next_event(lx_conn *c, lx_conn_event *ev) {
   event_queue *q = &c->events;
   free(c->last_data);
   c->last_data = NULL;
+  free_keys(c->last_keys);
+  c->last_keys = NULL;
   if (q->head < q->len) {
     *ev = q->items[q->head++];
     c->last_data = (char *)ev->data;
+    c->last_keys = ev->keys;
     if (q->head == q->len) { /* drained: give the memory back */
       free(q->items);
       memset(q, 0, sizeof *q);
@@ -988,14 +1020,23 @@ static int client_success(lx_conn *c, lx_stanza *s) {
   free(data);
   if (rc < 0)
     return fail(c, rc, 0, "%s", err.detail);
+  lx_conn_event *ev = push_event(c, LX_CONN_AUTHENTICATED);
+  lx_scram_keys keys;
+  if (ev && lx_sasl_client_keys(c->sasl_client, &keys) == 0 &&
+      !(ev->keys = copy_keys(&keys)))
+    ev = NULL;
+  if (!ev)
+    return fail_nomem(c);
+  ev->jid = lx_jid_local(c->jid) ? lx_jid_bare(c->jid) : NULL;
+  ev->mechanism = lx_sasl_client_mechanism(c->sasl_client); /* static */
+  const char *cb = lx_sasl_client_channel_binding(c->sasl_client);
+  for (size_t i = 0; cb && i < c->n_cb_types; i++) /* its static name */
+    if (strcmp(cb, lx_tls_cb_name(c->cb_types[i])) == 0)
+      ev->channel_binding = lx_tls_cb_name(c->cb_types[i]);
   lx_sasl_client_free(c->sasl_client);
   c->sasl_client = NULL;
   free_sasl_client_opts(&c->sasl_client_opts); /* the password goes */
   c->authenticated = 1;
-  lx_conn_event *ev = push_event(c, LX_CONN_AUTHENTICATED);
-  if (!ev)
-    return fail_nomem(c);
-  ev->jid = lx_jid_local(c->jid) ? lx_jid_bare(c->jid) : NULL;
   return restart(c);
 }
 
@@ -2023,6 +2064,7 @@ void lx_conn_free(lx_conn *c) {
     free_event(&c->events.items[i]);
   free(c->events.items);
   free(c->last_data);
+  free_keys(c->last_keys);
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
   buf_free(&c->out);

@@ -532,7 +532,10 @@ typedef struct lx_sasl_client_opts {
   const char *const *allowed;
   size_t n_allowed;
   /* XEP-0440: the channel-binding types the server advertised, or NULL when
-   * it sent no <sasl-channel-binding/> (then -PLUS uses our first type). */
+   * it sent no <sasl-channel-binding/>: then the server is taken to have
+   * only tls-unique, the type RFC 5802 makes mandatory (so on TLS 1.3,
+   * where we hold no tls-unique, -PLUS is not used and the GS2 flag is
+   * 'n'). */
   const char *const *cb_types;
   size_t n_cb_types;
   /* Channel-binding data of our TLS session, preferred type first. */
@@ -576,6 +579,9 @@ void lx_sasl_client_free(lx_sasl_client *c);
 
 /* The chosen mechanism's name ("SCRAM-SHA-256-PLUS"). */
 const char *lx_sasl_client_mechanism(const lx_sasl_client *c);
+/* The channel-binding type of a -PLUS mechanism ("tls-unique"), or NULL
+ * when the mechanism binds to none; borrowed until c is freed. */
+const char *lx_sasl_client_channel_binding(const lx_sasl_client *c);
 
 /*
  * The initial response, to send with <auth/>. Returns 1 with *out and *len
@@ -1233,7 +1239,9 @@ typedef enum lx_conn_event_type {
   LX_CONN_FEATURES,      /* client: <stream:features/>: stanza */
   LX_CONN_AUTH_REQUEST,  /* server: answer with lx_conn_auth_answer(): auth */
   LX_CONN_AUTHENTICATED, /* SASL succeeded: jid is the account's bare JID
-                            (a client that does not know it yet: NULL) */
+                            (a client that does not know it yet: NULL);
+                            a client's also has mechanism, channel_binding
+                            and keys */
   LX_CONN_BIND_REQUEST,  /* server: answer with lx_conn_bind_accept() or
                             lx_conn_bind_refuse(): jid is the resource asked
                             for (NULL: none) */
@@ -1259,6 +1267,13 @@ typedef struct lx_conn_event {
   /* STREAM_ERROR: parsed from stanza (its pointers point into it). */
   lx_stream_error error;
   int code; /* CLOSED: 0 or the error */
+  /* AUTHENTICATED, client: the SASL mechanism used and the channel-binding
+   * type it bound to (NULL: none), static strings; SCRAM: the keys of this
+   * login, for a later sasl_client.keys (else NULL), valid until the next
+   * lx_conn_next_event (wiped then). */
+  const char *mechanism;
+  const char *channel_binding;
+  const lx_scram_keys *keys;
   /* SENT, RECEIVED: the bytes, valid until the next lx_conn_next_event. */
   const char *data;
   size_t len;

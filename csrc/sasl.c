@@ -264,10 +264,17 @@ static int check_client_opts(const lx_sasl_client_opts *o, lx_error *err) {
 }
 
 /* Our binding data for a -PLUS mechanism: the first of our types the server
- * advertised (XEP-0440), or our first when it advertised none. */
+ * advertised (XEP-0440). A server that advertised none is only known to
+ * have tls-unique, the type RFC 5802 §6.1 makes mandatory: servers such as
+ * Prosody 0.12 and ejabberd 23.01 offer -PLUS with nothing else, also on
+ * TLS 1.3 (where tls-unique is undefined and we hold none), so guessing
+ * another type would fail the login. No type in common: no -PLUS. */
 static const lx_sasl_cb *choose_cb(const lx_sasl_client_opts *o) {
+  static const char *const assumed[] = {"tls-unique"};
+  const char *const *types = o->cb_types ? o->cb_types : assumed;
+  size_t n = o->cb_types ? o->n_cb_types : 1;
   for (size_t i = 0; i < o->n_cb; i++)
-    if (!o->cb_types || in_list(o->cb_types, o->n_cb_types, o->cb[i].type))
+    if (in_list(types, n, o->cb[i].type))
       return &o->cb[i];
   return NULL;
 }
@@ -322,7 +329,9 @@ static int client_scram(lx_sasl_client *c, const lx_sasl_client_opts *o,
   size_t pw_len = 0;
   const lx_sasl_cb *cb = m->plus ? choose_cb(o) : NULL;
   cfg.hash = m->hash;
-  /* RFC 5802 6: 'y' when we could bind but the server offered no -PLUS */
+  /* RFC 5802 6: 'y' when we could bind but the server offered no -PLUS
+   * (a server offering it refuses 'y' as a downgrade); 'n' when it offers
+   * -PLUS but we share no binding type with it */
   cfg.flag = cb ? 'p'
              : o->n_cb && !in_list(o->offered, o->n_offered, plus_name(m->hash))
                  ? 'y'
@@ -440,6 +449,10 @@ int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *o,
 
 const char *lx_sasl_client_mechanism(const lx_sasl_client *c) {
   return c->mech->name;
+}
+
+const char *lx_sasl_client_channel_binding(const lx_sasl_client *c) {
+  return c->scram ? scram_client_cb_type(c->scram) : NULL;
 }
 
 /* Records a failure as sticky (the caller's mistakes are not), with its

@@ -100,6 +100,8 @@ int scram_client_verify(scram_client *c, const char *in, size_t len,
                         lx_error *err);
 /* The keys of a finished exchange (borrowed from c). */
 void scram_client_keys(const scram_client *c, lx_scram_keys *keys);
+/* The channel-binding type of the GS2 header ("p="), or NULL. */
+const char *scram_client_cb_type(const scram_client *c);
 
 typedef struct scram_server_cfg {
   lx_sasl_hash hash;

@@ -285,6 +285,8 @@ struct scram_client {
   unsigned char server_signature[LX_SASL_MAX_HASH];
 };
 
+const char *scram_client_cb_type(const scram_client *c) { return c->cb_type; }
+
 void scram_client_free(scram_client *c) {
   if (!c)
     return;

@@ -159,7 +159,16 @@ describe("lxmpp.sasl client", function()
 			return c and c.mechanism or code
 		end
 		assert.equal("SCRAM-SHA-256", pick{ tls = true })
-		assert.equal("SCRAM-SHA-256-PLUS", pick{ tls = true, channel_binding = cb })
+		-- without XEP-0440 the server is only known to have tls-unique
+		assert.equal("SCRAM-SHA-256", pick{ tls = true, channel_binding = cb })
+		local unique = { type = "tls-unique", data = ("\2"):rep(12) }
+		assert.equal("SCRAM-SHA-256-PLUS", pick{ tls = true, channel_binding = { cb, unique } })
+		local bound = sasl.client{ mechanisms = all, username = "juliet", password = "pw", tls = true,
+			channel_binding = { cb, unique } }
+		assert.equal("tls-unique", bound.channel_binding)
+		assert.is_nil(sasl.client{ mechanisms = all, username = "juliet", password = "pw" }.channel_binding)
+		assert.equal("SCRAM-SHA-256-PLUS", pick{ tls = true, channel_binding = cb,
+			channel_binding_types = { "tls-unique", "tls-exporter" } })
 		assert.equal("SCRAM-SHA-256", pick{ tls = true, channel_binding = cb,
 			channel_binding_types = { "tls-server-end-point" } })
 		assert.equal("SCRAM-SHA-1", pick{ allowed = { "SCRAM-SHA-1", "SCRAM-SHA-256" } })

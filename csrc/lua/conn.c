@@ -300,6 +300,14 @@ static int l_next_event(lua_State *L) {
   case LX_CONN_FEATURES: set_stanza(L, "features", root); break;
   case LX_CONN_AUTH_REQUEST: push_auth_request(L, ev.auth); break;
   case LX_CONN_AUTHENTICATED:
+    set_str(L, "mechanism", ev.mechanism);
+    set_str(L, "channel_binding", ev.channel_binding);
+    if (ev.keys) {
+      lxl_push_keys(L, ev.keys);
+      lua_setfield(L, -2, "keys");
+    }
+    set_str(L, "jid", ev.jid);
+    break;
   case LX_CONN_READY: set_str(L, "jid", ev.jid); break;
   case LX_CONN_BIND_REQUEST: set_str(L, "resource", ev.jid); break;
   case LX_CONN_STANZA: set_stanza(L, "stanza", root); break;

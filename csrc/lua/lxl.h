@@ -39,6 +39,8 @@ const char *lxl_opt_text(lua_State *L, int idx, const char *key,
  * the table at idx (`hash` may be implied); raises on wrong types. */
 void lxl_read_keys(lua_State *L, int idx, lx_sasl_hash implied,
                    lx_scram_keys *k);
+/* Pushes keys as the table lxl_read_keys reads (without stored_key). */
+void lxl_push_keys(lua_State *L, const lx_scram_keys *k);
 /* The code of a SASL condition name ("not-authorized"); raises for
  * others. */
 int lxl_sasl_condition(lua_State *L, const char *name);

@@ -254,7 +254,7 @@ static int l_client_finish(lua_State *L) {
   return 1;
 }
 
-static void push_keys(lua_State *L, const lx_scram_keys *k) {
+void lxl_push_keys(lua_State *L, const lx_scram_keys *k) {
   size_t hl = lx_sasl_hash_size(k->hash);
   lua_createtable(L, 0, 5);
   lua_pushstring(L, lx_sasl_hash_name(k->hash));
@@ -269,7 +269,8 @@ static void push_keys(lua_State *L, const lx_scram_keys *k) {
   lua_setfield(L, -2, "server_key");
 }
 
-/* c.mechanism, c.keys (SCRAM, after a verified success), then methods */
+/* c.mechanism, c.channel_binding (the -PLUS type, or nil), c.keys (SCRAM,
+ * after a verified success), then methods */
 static int l_client_index(lua_State *L) {
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
@@ -279,9 +280,11 @@ static int l_client_index(lua_State *L) {
   lx_scram_keys k;
   if (key && strcmp(key, "mechanism") == 0)
     lua_pushstring(L, lx_sasl_client_mechanism(lc->c));
+  else if (key && strcmp(key, "channel_binding") == 0)
+    lua_pushstring(L, lx_sasl_client_channel_binding(lc->c));
   else if (key && strcmp(key, "keys") == 0 &&
            lx_sasl_client_keys(lc->c, &k) == 0)
-    push_keys(L, &k);
+    lxl_push_keys(L, &k);
   else
     lua_pushnil(L);
   return 1;

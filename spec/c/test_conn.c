@@ -114,7 +114,9 @@ struct side {
   int recv_rc;     /* the last negative lx_conn_recv result */
   int closed_code; /* LX_CONN_CLOSED's code, or 1 before it */
   char ready_jid[128];
-  char account[128]; /* from LX_CONN_AUTHENTICATED */
+  char account[128];               /* from LX_CONN_AUTHENTICATED */
+  char used_mech[32], used_cb[32]; /* a client's, from the same */
+  unsigned keys_iterations;        /* its SCRAM keys (0: none) */
   char mechanism[32];
   lx_stream_error got_error; /* the last STREAM_ERROR (strings below) */
   char error_text[128], other_host[64], app[64];
@@ -208,6 +210,11 @@ static int drain(side *s) {
       break;
     case LX_CONN_AUTHENTICATED:
       snprintf(s->account, sizeof s->account, "%s", ev.jid ? ev.jid : "");
+      snprintf(s->used_mech, sizeof s->used_mech, "%s",
+               ev.mechanism ? ev.mechanism : "");
+      snprintf(s->used_cb, sizeof s->used_cb, "%s",
+               ev.channel_binding ? ev.channel_binding : "");
+      s->keys_iterations = ev.keys ? ev.keys->iterations : 0;
       break;
     case LX_CONN_STANZA: {
       char *xml;
@@ -548,6 +555,17 @@ TEST(each_mechanism_and_binding) {
       CHECK(memcmp(msg, "\0juliet\0r0m30myr0m30", 20) == 0);
     else
       CHECK(strncmp(msg, cases[i].gs2, strlen(cases[i].gs2)) == 0);
+    /* the client's own account of it */
+    CHECK_STR(cl.used_mech, cases[i].mech);
+    if (cases[i].gs2[0] == 'p') {
+      char cb[32];
+      snprintf(cb, sizeof cb, "%.*s", (int)strcspn(cases[i].gs2 + 2, ","),
+               cases[i].gs2 + 2);
+      CHECK_STR(cl.used_cb, cb);
+    } else {
+      CHECK_STR(cl.used_cb, "");
+    }
+    CHECK_INT(cl.keys_iterations, strcmp(cases[i].mech, "PLAIN") ? 4096 : 0);
     CHECK_STR(cl.ready_jid, "juliet@im.example.com/balcony");
     if (cases[i].tls == LX_CONN_TLS_DISABLED) {
       CHECK(lx_conn_tls(cl.c) == NULL);

@@ -93,9 +93,31 @@ TEST(choice_default_policy) {
   CHECK_STR(gs2_of(&o), "n,,");
   o.cb = cb;
   o.n_cb = 2;
+  /* -PLUS offered without XEP-0440: the server is only known to have
+   * tls-unique (RFC 5802 6.1), which a TLS 1.3 session lacks: no -PLUS,
+   * and 'n', since the server does support channel binding (ejabberd
+   * 23.01 offers -PLUS with tls-unique alone, on TLS 1.3 too) */
+  CHECK_STR(chosen(&o), "SCRAM-SHA-512");
+  CHECK_STR(gs2_of(&o), "n,,");
+  /* ... and tls-unique where the session has it (TLS 1.2) */
+  lx_sasl_cb tls12[] = {cb[0], cb[1], {"tls-unique", U("0123456789ab"), 12}};
+  o.cb = tls12;
+  o.n_cb = 3;
+  CHECK_STR(chosen(&o), "SCRAM-SHA-512-PLUS");
+  CHECK_STR(gs2_of(&o), "p=tls-unique,,");
+  lx_sasl_client *c = NULL;
+  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK_STR(lx_sasl_client_channel_binding(c), "tls-unique");
+  lx_sasl_client_free(c);
+  o.cb = cb;
+  o.n_cb = 2;
+  /* XEP-0440: the first of our types the server supports */
+  const char *all_types[] = {"tls-unique", "tls-server-end-point",
+                             "tls-exporter"};
+  o.cb_types = all_types;
+  o.n_cb_types = 3;
   CHECK_STR(chosen(&o), "SCRAM-SHA-512-PLUS");
   CHECK_STR(gs2_of(&o), "p=tls-exporter,,");
-  /* XEP-0440: the first of our types the server supports */
   const char *endpoint_only[] = {"tls-server-end-point"};
   o.cb_types = endpoint_only;
   o.n_cb_types = 1;
@@ -117,6 +139,9 @@ TEST(choice_default_policy) {
   o.n_offered = 3;
   CHECK_STR(chosen(&o), "SCRAM-SHA-256");
   CHECK_STR(gs2_of(&o), "y,,");
+  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK(lx_sasl_client_channel_binding(c) == NULL);
+  lx_sasl_client_free(c);
   o.require_cb = 1;
   CHECK_STR(chosen(&o), "sasl-invalid-mechanism");
 }
