@@ -1,0 +1,888 @@
+-- lxmpp.client: an XMPP client over the network for bots and scripts. One
+-- object owns one transport and one lxmpp.stream connection, and one pump
+-- moves bytes between them; every call that waits runs the pump with its
+-- own deadline. See docs/client.md.
+--   local c, err, code = client.connect{ jid =, password =, ... }
+--   c.jid, c:send(st [, timeout]), c:receive([timeout]), c:stanzas(),
+--   c:iq(st [, timeout]), c:on(kind, fn), c:loop([timeout]), c:close([timeout])
+--   c:message(to, body [, type]), c:presence([opts]), c:subscribe(jid),
+--   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
+--   c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
+local clock = require "lxmpp.clock"
+local jid_util = require "lxmpp.jid"
+local resolve = require "lxmpp.resolve"
+local st = require "lxmpp.stanza"
+local stream = require "lxmpp.stream"
+local tasks = require "lxmpp.tasks"
+
+local now = clock.now
+
+local NS_PING = "urn:xmpp:ping"
+
+local client = {}
+
+local methods = {}
+local mt = { __name = "lxmpp.client", __index = methods }
+
+local DEFAULTS = {
+	timeout = 30, -- connect, and calls without a timeout of their own
+	attempt_timeout = 10, -- one target of connect
+	close_timeout = 5, -- the closing handshake of <close> and reconnection
+	max_redirects = 5, -- see-other-host followed
+	max_queue = 1000, -- stanzas kept for receive() before the oldest is dropped
+}
+
+local KEEPALIVE = { interval = 60, timeout = 30, ping = false }
+local RECONNECT = { delay = 1, max_delay = 60, attempts = math.huge }
+
+-- Failures after which reconnecting would not help (or would fight).
+local FINAL = { conflict = true, ["not-authorized"] = true, ["policy-violation"] = true }
+
+local function misuse(message)
+	error("lxmpp.client: " .. message, 3)
+end
+
+local function min_deadline(a, b)
+	if not a then return b end
+	if not b then return a end
+	return math.min(a, b)
+end
+
+local function deadline_of(timeout)
+	if timeout == nil then return nil end
+	if type(timeout) ~= "number" or timeout ~= timeout then misuse("a timeout is a number of seconds") end
+	return now() + math.max(0, timeout)
+end
+
+---------------------------------------------------------------------------
+-- options
+
+local function is_pem(s)
+	return s:find("-----BEGIN", 1, true) ~= nil
+end
+
+-- The lxmpp.stream TLS options for the client's `tls` table.
+local function tls_options(tls)
+	if tls == nil then return {} end
+	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
+	local o = { cafile = tls.cafile, capath = tls.capath, ca = tls.ca,
+		min_tls = tls.min_version, max_tls = tls.max_version }
+	if tls.verify == false then
+		o.verify = "none"
+	elseif tls.verify ~= nil and tls.verify ~= true then
+		misuse("option 'tls.verify' is true or false")
+	end
+	if tls.certificate or tls.key then
+		if type(tls.certificate) ~= "string" or type(tls.key) ~= "string" then
+			misuse("options 'tls.certificate' and 'tls.key' go together (PEM text or file names)")
+		end
+		if is_pem(tls.certificate) then
+			o.certificate, o.key = tls.certificate, tls.key
+		else
+			o.certificate_file, o.key_file = tls.certificate, tls.key
+		end
+	end
+	return o
+end
+
+local function table_option(value, defaults, name)
+	if value == nil or value == false then return nil end
+	if value == true then value = {} end
+	if type(value) ~= "table" then misuse("option '" .. name .. "' is true, false or a table") end
+	local o = {}
+	for k, v in pairs(defaults) do
+		if value[k] == nil then
+			o[k] = v
+		elseif type(value[k]) ~= type(v) then
+			misuse("option '" .. name .. "." .. k .. "' is a " .. type(v))
+		else
+			o[k] = value[k]
+		end
+	end
+	return o
+end
+
+local function check_options(opts)
+	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (a string)") end
+	local account = jid_util.prep(opts.jid)
+	if not account then misuse("option 'jid': not a valid JID: " .. opts.jid) end
+	local node, domain, resource = jid_util.split(account)
+	if not node then misuse("option 'jid' needs a localpart (user@domain)") end
+	if opts.resource ~= nil then
+		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
+		resource = opts.resource
+	end
+	if opts.password == nil and opts.keys == nil then misuse("option 'password' (or 'keys') is required") end
+	for _, name in ipairs { "timeout", "attempt_timeout", "close_timeout", "port", "max_redirects", "max_queue" } do
+		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
+	end
+	if opts.trace ~= nil and type(opts.trace) ~= "function" then
+		misuse("option 'trace' is a function(direction, data)")
+	end
+	local o = {}
+	for k, v in pairs(DEFAULTS) do o[k] = opts[k] or v end
+	o.bare = node .. "@" .. domain
+	o.domain = domain
+	o.full = resource and (o.bare .. "/" .. resource) or o.bare
+	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
+	o.reconnect = table_option(opts.reconnect, RECONNECT, "reconnect")
+	o.tls = tls_options(opts.tls)
+	o.transport = opts.transport or "cqueues"
+	if type(o.transport) == "string" then
+		o.transport = require("lxmpp.transport." .. o.transport)
+	end
+	return o
+end
+
+-- The lxmpp.stream options of one connection attempt.
+local function stream_options(self, direct_tls)
+	local opts, o = self.given, self.opts
+	local s = {
+		jid = o.full, password = opts.password, keys = self.keys or opts.keys,
+		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
+		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
+		tls = direct_tls and "direct" or "required",
+		max_stanza_size = opts.max_stanza_size,
+	}
+	-- one TLS context per kind, reused by every connection of this client
+	local key = direct_tls and "direct" or "starttls"
+	self.contexts = self.contexts or {}
+	if not self.contexts[key] then
+		local t = {}
+		for k, v in pairs(o.tls) do t[k] = v end
+		if direct_tls then t.alpn = { "xmpp-client" } end
+		self.contexts[key] = stream.tls_context("client", t)
+	end
+	s.tls_context = self.contexts[key]
+	return s
+end
+
+---------------------------------------------------------------------------
+-- the stanza queue of receive()
+
+local function queue_push(q, item)
+	q.last = q.last + 1
+	q[q.last] = item
+end
+
+local function queue_pop(q)
+	if q.first > q.last then return nil end
+	local item = q[q.first]
+	q[q.first] = nil
+	q.first = q.first + 1
+	return item
+end
+
+local function queue_size(q)
+	return q.last - q.first + 1
+end
+
+---------------------------------------------------------------------------
+-- handlers and named events
+
+local function spawn_handlers(self, list, ...)
+	for _, fn in ipairs(list) do
+		self.sched:spawn(fn, ...)
+	end
+end
+
+-- Named events: "disconnected", "reconnected", "dropped", "error".
+local function emit(self, name, ...)
+	local list = self.handlers[name]
+	if list and #list > 0 then spawn_handlers(self, list, ...) end
+end
+
+local function handler_failed(self, message)
+	local list = self.handlers.error
+	if list and #list > 0 then
+		for _, fn in ipairs(list) do
+			local ok, err = pcall(fn, message)
+			if not ok then io.stderr:write("lxmpp.client: the error handler failed: ", tostring(err), "\n") end
+		end
+	else
+		io.stderr:write("lxmpp.client: a handler failed: ", tostring(message), "\n")
+	end
+end
+
+---------------------------------------------------------------------------
+-- connection state: "connecting", "ready", "closing", "reconnecting", "closed"
+
+local function fail_waiters(self, message, code)
+	for id, slot in pairs(self.pending) do
+		slot.done, slot.message, slot.code = true, message, code
+		self.pending[id] = nil
+	end
+	self.requests = {}
+end
+
+-- Ends the transport and the connection (the object stays).
+local function teardown(self)
+	if self.t then
+		self.t:close()
+		self.t = nil
+	end
+	self.conn = nil
+	self.unsent = ""
+end
+
+local reconnect_delay
+
+-- The connection is over: cleanly (message nil) or not.
+local function ended(self, message, code)
+	local was = self.phase
+	teardown(self)
+	if was == "connecting" then
+		self.phase = "failed"
+		self.failure = { message = message, code = code, other_host = self.other_host }
+		return
+	end
+	if message then
+		fail_waiters(self, message, code)
+	else
+		fail_waiters(self, "the stream is closed", "closed")
+	end
+	local reconnect = self.opts.reconnect
+	if message and was == "ready" and reconnect and not FINAL[code] then
+		self.phase = "reconnecting"
+		self.attempts = 0
+		self.reconnect_at = now() + reconnect_delay(self)
+		emit(self, "disconnected", message, code, true)
+		return
+	end
+	self.phase = "closed"
+	self.failure = message and { message = message, code = code } or nil
+	if was ~= "closing" then emit(self, "disconnected", message, code, false) end
+end
+
+---------------------------------------------------------------------------
+-- output
+
+-- Writes what the connection has for the peer. Another coroutine already
+-- writing (cqueues) takes ours with its own. A write cut by the deadline
+-- keeps the rest for the next flush.
+local function flush(self, deadline)
+	if self.writing then
+		self.dirty = true
+		return true
+	end
+	if not self.t then return true end
+	self.writing = true
+	local ok, err, code = true, nil, nil
+	repeat
+		self.dirty = false
+		local t = self.t
+		local out = self.conn and self.conn:take_output()
+		if out then self.unsent = self.unsent .. out end
+		if t and #self.unsent > 0 then
+			local done, e, c, written = t:write(self.unsent, deadline)
+			if done then
+				self.unsent = ""
+				self.last_sent = now()
+			elseif self.t == t then
+				self.unsent = self.unsent:sub((written or 0) + 1)
+				ok, err, code = nil, e, c
+				if c ~= "timeout" then
+					self.writing = false
+					ended(self, "connection lost: " .. e, c)
+					return nil, e, c
+				end
+				break
+			end
+		end
+	until not self.dirty
+	self.writing = false
+	return ok, err, code
+end
+
+local function submit(self, stanza)
+	if self.phase ~= "ready" or self.conn:state() ~= "ready" then
+		if self.phase == "closed" and self.failure then
+			return nil, self.failure.message, self.failure.code
+		end
+		local closed = self.phase == "closed" or self.phase == "closing"
+		return nil, closed and "the stream is closed" or "not connected (" .. self.phase .. ")",
+			closed and "closed" or "not-connected"
+	end
+	if #self.unsent > self.opts.max_output then
+		return nil, "the output queue is full", "full"
+	end
+	return self.conn:send(stanza)
+end
+
+---------------------------------------------------------------------------
+-- input
+
+local function jid_key(j)
+	return j and jid_util.prep(j) or nil
+end
+
+-- Does `from` answer a request sent to `to`? (RFC 6120 §10.3: what went
+-- to our account, or to no one, is answered by it or by our server.)
+local function answers(self, to, from)
+	from = jid_key(from)
+	if to == nil or to == self.account then
+		return from == nil or from == self.account or from == self.jid or from == self.opts.domain
+	end
+	return from == to
+end
+
+local function request_key(peer, id)
+	return (peer or "") .. "\0" .. (id or "")
+end
+
+local function is_ping(stanza)
+	local child = stanza.tags[1]
+	return stanza.attr.type == "get" and child and child.name == "ping" and child.attr.xmlns == NS_PING
+		and #stanza.tags == 1
+end
+
+-- An iq get or set: the handlers answer it, else service-unavailable.
+local function serve_request(self, stanza)
+	local key = request_key(jid_key(stanza.attr.from) or stanza.attr.from, stanza.attr.id)
+	local generation = self.generation
+	self.requests[key] = stanza
+	local answer
+	for _, fn in ipairs(self.handlers.iq) do
+		local ok, result = xpcall(fn, debug.traceback, stanza, self)
+		if not ok then
+			handler_failed(self, result)
+			answer = st.error_reply(stanza, "cancel", "internal-server-error")
+			break
+		end
+		if self.requests[key] ~= stanza then return end -- it sent its answer
+		if st.is_stanza(result) then
+			answer = result
+			break
+		end
+	end
+	if self.requests[key] ~= stanza or self.generation ~= generation then return end
+	self.requests[key] = nil
+	answer = answer or st.error_reply(stanza, "cancel", "service-unavailable")
+	local ok, err = submit(self, answer)
+	if ok then flush(self) elseif err then handler_failed(self, "answering an iq: " .. err) end
+end
+
+local function to_queue(self, stanza)
+	queue_push(self.queue, stanza)
+	if queue_size(self.queue) > self.opts.max_queue then
+		emit(self, "dropped", queue_pop(self.queue))
+	end
+end
+
+local function dispatch(self, stanza)
+	local name, kind = stanza.name, stanza.attr.type
+	if name == "iq" and (kind == "result" or kind == "error") then
+		local slot = self.pending[stanza.attr.id]
+		if slot and answers(self, slot.to, stanza.attr.from) then
+			self.pending[stanza.attr.id] = nil
+			slot.done, slot.reply = true, stanza
+			return
+		end
+	elseif name == "iq" then
+		if is_ping(stanza) then
+			submit(self, st.reply(stanza))
+		elseif #self.handlers.iq > 0 then
+			self.sched:spawn(serve_request, self, stanza)
+		else
+			submit(self, st.error_reply(stanza, "cancel", "service-unavailable"))
+		end
+		return
+	end
+	local list = self.handlers[name]
+	if list and #list > 0 then
+		spawn_handlers(self, list, stanza, self)
+	else
+		to_queue(self, stanza)
+	end
+end
+
+local function on_event(self, ev)
+	local kind = ev.type
+	if kind == "stanza" then
+		dispatch(self, ev.stanza)
+	elseif kind == "sent" or kind == "received" then
+		self.opts.trace(kind, ev.data)
+	elseif kind == "authenticated" then
+		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
+		if ev.keys then self.keys = ev.keys end
+	elseif kind == "ready" then
+		self.jid = ev.jid
+		self.phase = "ready"
+	elseif kind == "stream-error" then
+		self.other_host = ev.other_host
+	elseif kind == "closed" then
+		if self.phase == "closing" then self.peer_closed = not ev.error end
+		flush(self, now() + 1) -- our </stream:stream> answering theirs, or a stream error
+		ended(self, ev.error and ev.message, ev.error)
+	end
+end
+
+local function drain(self, conn)
+	while self.conn == conn do
+		local ev = conn:next_event()
+		if not ev then return end
+		on_event(self, ev)
+	end
+end
+
+local function feed(self, data)
+	local conn, at = self.conn, 1
+	while self.conn == conn and at <= #data do
+		local n = conn:receive_bytes(data, at)
+		drain(self, conn)
+		if not n then return end -- the failure came as a "closed" event
+		at = at + n
+		if n == 0 and self.conn == conn and not conn:next_event() then
+			ended(self, "the connection takes no more input", "internal")
+			return
+		end
+	end
+end
+
+---------------------------------------------------------------------------
+-- timers: keepalive and the dead-peer probe
+
+local function keepalive_due(self)
+	local ka = self.opts.keepalive
+	if not ka or self.phase ~= "ready" then return nil end
+	if self.probe_sent then return self.probe_sent + ka.timeout end
+	return math.min(self.last_sent + ka.interval, self.last_received + ka.interval)
+end
+
+local function send_ping(self, to)
+	local id = self:new_id()
+	local ok = submit(self, st.iq({ type = "get", id = id, to = to }):tag("ping", { xmlns = NS_PING }))
+	if ok then self.pending[id] = { to = to } end -- its answer is dropped
+	return ok
+end
+
+local function keepalive(self)
+	local ka, t = self.opts.keepalive, now()
+	if not ka or self.phase ~= "ready" then return end
+	if self.probe_sent then
+		if t >= self.probe_sent + ka.timeout then
+			ended(self, ("no data from the server for %g seconds (dead peer)"):format(t - self.last_received),
+				"dead-peer")
+		end
+		return
+	end
+	if t >= self.last_received + ka.interval then
+		-- the server has been silent: make it speak
+		if send_ping(self, self.opts.domain) then self.probe_sent = t end
+	elseif t >= self.last_sent + ka.interval then
+		if ka.ping then send_ping(self, self.opts.domain) else self.conn:keepalive() end
+	end
+	flush(self, t + ka.timeout)
+end
+
+---------------------------------------------------------------------------
+-- the pump
+
+local reconnect_step
+
+-- One round: timers, output, one read (bounded by the deadline, the
+-- timers and the tasks' deadlines), input, then the tasks.
+local function step(self, deadline)
+	if self.phase == "reconnecting" then
+		reconnect_step(self, deadline)
+	else
+		keepalive(self)
+		local t = self.t
+		if t then flush(self, deadline) end
+		t = self.t
+		if t then
+			local until_ = min_deadline(min_deadline(deadline, keepalive_due(self)), self.sched:next_deadline())
+			self.reading = true
+			local ok, data, err, code = pcall(t.read, t, until_)
+			self.reading = false
+			if self.t ~= t then -- closed or replaced meanwhile: nothing to do
+				data, code = nil, "timeout"
+			elseif not ok then
+				error(data, 0)
+			end
+			if data then
+				self.last_received = now()
+				self.probe_sent = nil
+				feed(self, data)
+			elseif code == "eof" then
+				local conn = self.conn
+				conn:receive_eof()
+				drain(self, conn)
+				if self.t == t then ended(self, "connection closed by the server", "eof") end
+			elseif code ~= "timeout" then
+				ended(self, "connection lost: " .. err, code)
+			end
+			if self.t then flush(self, deadline) end
+		end
+	end
+	self.sched:signal()
+	self.sched:run()
+end
+
+-- Waits until ready() is true (returns true) or the deadline (false): it
+-- pumps, or, when another coroutine pumps, lets it (see tasks.lua).
+local function wait_for(self, ready, deadline)
+	local sched = self.sched
+	while not ready() do
+		if self.phase == "closed" or self.phase == "failed" then return ready() end
+		if deadline and now() >= deadline then return false end
+		if sched:in_task() then
+			sched:wait(ready, deadline)
+		elseif self.reading and sched:controller() then
+			sched:block(deadline)
+		else
+			step(self, deadline)
+		end
+	end
+	return true
+end
+
+---------------------------------------------------------------------------
+-- connecting
+
+-- "host", "host:port", "[v6]" or "[v6]:port" (RFC 6120 §4.9.3.19).
+local function parse_other_host(other, current)
+	local host, port = other:match("^%[(.+)%]:(%d+)$")
+	if not host then host = other:match("^%[(.+)%]$") end
+	if not host then host, port = other:match("^([^:]+):(%d+)$") end
+	if not host then host = other:match("^[^:]+$") end
+	if not host then return nil end
+	port = tonumber(port) or (current.direct_tls and current.port or 5222)
+	return { host = host, port = port, direct_tls = current.direct_tls, redirected = true }
+end
+
+-- One target: transport, stream, negotiation, until ready or failed.
+local function attempt(self, target, deadline)
+	local t, err, code = self.opts.transport.connect(target.host, target.port, deadline,
+		{ resolver = self.given.resolver })
+	if not t then return nil, err, code end
+	self.generation = self.generation + 1
+	self.t, self.unsent, self.other_host, self.failure = t, "", nil, nil
+	self.phase = "connecting"
+	local ok, conn = pcall(stream.client, stream_options(self, target.direct_tls))
+	if not ok then
+		teardown(self)
+		self.phase = "failed"
+		error(conn, 0)
+	end
+	self.conn = conn
+	self.last_sent, self.last_received, self.probe_sent = now(), now(), nil
+	wait_for(self, function() return self.phase ~= "connecting" end, deadline)
+	if self.phase == "ready" then
+		return true
+	end
+	if self.phase == "connecting" then
+		teardown(self)
+		self.phase = "failed"
+		return nil, "timed out while negotiating the stream", "timeout"
+	end
+	local f = self.failure
+	return nil, f.message, f.code, f.other_host
+end
+
+local function is_final(code)
+	return code:match("^sasl%-") or code:match("^bind%-") or code == "starttls-refused"
+		or code == "starttls-not-offered"
+end
+
+-- Resolves and tries each target until one is ready: true, or nil,
+-- message, code.
+local function establish(self, deadline)
+	local o = self.opts
+	local targets, err, code = resolve.targets(o.domain, deadline, {
+		host = self.given.host, port = self.given.port, direct_tls = self.given.direct_tls,
+		resolver = self.given.resolver,
+	})
+	if not targets then return nil, err, code end
+	local failures, redirects, last = {}, 0, nil
+	local i = 1
+	while targets[i] do
+		local target = targets[i]
+		if deadline and now() >= deadline then
+			code, last = "timeout", nil
+			failures[#failures + 1] = "timed out"
+			break
+		end
+		local ok, message, why, other = attempt(self, target, min_deadline(deadline, now() + o.attempt_timeout))
+		if ok then
+			self.target = target
+			return true
+		end
+		local where = target.host:find(":", 1, true) and ("[" .. target.host .. "]") or target.host
+		failures[#failures + 1] = where .. ":" .. target.port .. ": " .. message
+		last, code = message, why
+		if other then
+			local next_target = parse_other_host(other, target)
+			if next_target and redirects < o.max_redirects then
+				redirects = redirects + 1
+				table.insert(targets, i + 1, next_target)
+			end
+		elseif is_final(code) then
+			return nil, message, code
+		end
+		i = i + 1
+	end
+	if #failures == 1 and last then return nil, last, code end
+	return nil, table.concat(failures, "; "), code
+end
+
+function reconnect_delay(self)
+	local r = self.opts.reconnect
+	local full = math.min(r.max_delay, r.delay * 2 ^ (self.attempts or 0))
+	return full / 2 + math.random() * full / 2 -- "equal jitter"
+end
+
+function reconnect_step(self, deadline)
+	local t = now()
+	if t < self.reconnect_at then
+		local until_ = min_deadline(min_deadline(deadline, self.reconnect_at), self.sched:next_deadline())
+		tasks.sleep(until_ - t)
+		return
+	end
+	local ok, message, code = establish(self, deadline)
+	if ok then
+		self.attempts = 0
+		if self.current_presence then submit(self, self.current_presence) end
+		flush(self, deadline)
+		emit(self, "reconnected", self.jid)
+		return
+	end
+	if deadline and now() >= deadline and code == "timeout" then
+		self.phase, self.reconnect_at = "reconnecting", now() -- cut short by the caller: not an attempt
+		return
+	end
+	self.attempts = self.attempts + 1
+	if is_final(code) or self.attempts >= self.opts.reconnect.attempts then
+		self.phase = "closed"
+		self.failure = { message = message, code = code }
+		emit(self, "disconnected", message, code, false)
+		return
+	end
+	self.phase = "reconnecting"
+	self.reconnect_at = now() + reconnect_delay(self)
+end
+
+-- client.connect(opts) -> a ready client | nil, message, code
+function client.connect(opts)
+	local o = check_options(opts)
+	o.trace = opts.trace
+	o.max_output = opts.max_output or 1048576
+	local self = setmetatable({
+		given = opts, opts = o, account = o.bare, phase = "new", generation = 0,
+		queue = { first = 1, last = 0 }, pending = {}, requests = {}, unsent = "",
+		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
+		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
+	}, mt)
+	self.sched = tasks.new(function(message) handler_failed(self, message) end)
+	local ok, message, code = establish(self, deadline_of(o.timeout))
+	if not ok then
+		self.phase = "closed"
+		return nil, message, code
+	end
+	return self
+end
+
+---------------------------------------------------------------------------
+-- the API
+
+function methods:new_id()
+	self.next_id = self.next_id + 1
+	return self.id_prefix .. "-" .. self.next_id
+end
+
+function methods:state()
+	return self.phase
+end
+
+function methods:tls_info()
+	return self.conn and self.conn:tls_info()
+end
+
+-- c:send(stanza [, timeout]) -> true | nil, message, code
+function methods:send(stanza, timeout)
+	if not st.is_stanza(stanza) then misuse("send takes a stanza") end
+	if stanza.name == "iq" and (stanza.attr.type == "result" or stanza.attr.type == "error") then
+		local key = request_key(jid_key(stanza.attr.to) or stanza.attr.to, stanza.attr.id)
+		self.requests[key] = nil -- a request answered by its handler
+	end
+	local ok, err, code = submit(self, stanza)
+	if not ok then return nil, err, code end
+	return flush(self, deadline_of(timeout or self.opts.timeout))
+end
+
+-- c:receive([timeout]) -> stanza | nil (nothing yet) | nil, message, code
+function methods:receive(timeout)
+	local deadline = deadline_of(timeout)
+	local queue = self.queue
+	wait_for(self, function()
+		return queue.first <= queue.last or self.phase == "closed"
+	end, deadline)
+	local stanza = queue_pop(queue)
+	if stanza then return stanza end
+	if self.phase == "closed" then
+		if self.failure then return nil, self.failure.message, self.failure.code end
+		return nil, "the stream is closed", "closed"
+	end
+	return nil
+end
+
+-- for stanza in c:stanzas() do ... end: ends when the stream closes
+-- cleanly; raises on a failure.
+function methods:stanzas()
+	return function()
+		local stanza, err, code = self:receive()
+		if stanza then return stanza end
+		if code == "closed" then return nil end
+		error(("lxmpp.client: %s (%s)"):format(err, code), 2)
+	end
+end
+
+-- c:iq(stanza [, timeout]) -> result | nil, message, code [, error stanza]
+function methods:iq(stanza, timeout)
+	if not st.is_stanza(stanza) or stanza.name ~= "iq"
+		or (stanza.attr.type ~= "get" and stanza.attr.type ~= "set") then
+		misuse("iq takes an iq stanza of type get or set")
+	end
+	local deadline = deadline_of(timeout or self.opts.timeout)
+	local id = stanza.attr.id
+	if not id then
+		id = self:new_id()
+		stanza.attr.id = id
+	end
+	if self.pending[id] then misuse("an iq with id '" .. id .. "' is already waiting for its answer") end
+	local ok, err, code = submit(self, stanza)
+	if not ok then return nil, err, code end
+	local slot = { to = jid_key(stanza.attr.to) }
+	self.pending[id] = slot
+	flush(self, deadline)
+	local answered = wait_for(self, function() return slot.done end, deadline)
+	if self.pending[id] == slot then self.pending[id] = nil end
+	if not answered then return nil, "no answer to iq " .. id .. " in time", "timeout" end
+	local reply = slot.reply
+	if not reply then return nil, slot.message, slot.code end
+	if reply.attr.type == "result" then return reply end
+	local _, condition, text = reply:get_error()
+	condition = condition or "undefined-condition"
+	return nil, condition .. (text and (": " .. text) or ""), condition, reply
+end
+
+-- c:ping([to [, timeout]]) -> round-trip seconds | nil, message, code
+function methods:ping(to, timeout)
+	local started = now()
+	local ping = st.iq({ type = "get", to = to or self.opts.domain, id = self:new_id() }):tag("ping", { xmlns = NS_PING })
+	local ok, err, code = self:iq(ping, timeout)
+	if not ok then return nil, err, code end
+	return now() - started
+end
+
+-- c:on(kind, fn) -> a function that removes the handler
+function methods:on(kind, fn)
+	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
+	local list = self.handlers[kind]
+	if not list then
+		list = {}
+		self.handlers[kind] = list
+	end
+	list[#list + 1] = fn
+	return function()
+		for i, f in ipairs(list) do
+			if f == fn then
+				table.remove(list, i)
+				return
+			end
+		end
+	end
+end
+
+-- c:loop([timeout]) -> true (closed cleanly) | nil (the timeout passed) |
+-- nil, message, code: runs the handlers until the stream ends.
+function methods:loop(timeout)
+	wait_for(self, function() return self.phase == "closed" end, deadline_of(timeout))
+	if self.phase ~= "closed" then return nil end
+	if self.failure then return nil, self.failure.message, self.failure.code end
+	return true
+end
+
+-- c:close([timeout]) -> true when the server closed its stream too |
+-- nil, message, code. Idempotent.
+function methods:close(timeout)
+	if self.phase == "closed" or self.phase == "closing" then return true end
+	local deadline = deadline_of(timeout or self.opts.close_timeout)
+	if self.phase ~= "ready" then -- reconnecting
+		teardown(self)
+		self.phase = "closed"
+		fail_waiters(self, "the stream is closed", "closed")
+		return true
+	end
+	self.phase = "closing"
+	self.peer_closed = false
+	self.conn:close()
+	flush(self, deadline)
+	wait_for(self, function() return self.phase == "closed" end, deadline)
+	if self.phase ~= "closed" then
+		teardown(self)
+		self.phase = "closed"
+		fail_waiters(self, "the stream is closed", "closed")
+		return nil, "the server did not close its stream in time", "timeout"
+	end
+	if self.peer_closed then
+		self.failure = nil
+		return true
+	end
+	return nil, self.failure and self.failure.message or "the stream ended badly",
+		self.failure and self.failure.code or "closed"
+end
+
+mt.__close = function(self)
+	self:close()
+end
+
+function mt:__tostring()
+	return ("lxmpp.client (%s%s)"):format(self.phase, self.jid and (", " .. self.jid) or "")
+end
+
+-- Pollable: compose with cqueues.poll or another loop, then call
+-- c:receive(0) (or any call with a zero timeout) when it is ready.
+function methods:pollfd()
+	return self.t and self.t:pollfd()
+end
+
+function methods:events()
+	local pending = #self.unsent > 0 or (self.conn and self.conn:pending() > 0)
+	return pending and "rw" or "r"
+end
+
+function methods:timeout()
+	local due = min_deadline(keepalive_due(self), self.sched:next_deadline())
+	if self.phase == "reconnecting" then due = min_deadline(due, self.reconnect_at) end
+	return due and math.max(0, due - now())
+end
+
+---------------------------------------------------------------------------
+-- sugar
+
+function methods:message(to, body, kind)
+	return self:send(st.message({ to = to, type = kind or "chat" }, body))
+end
+
+-- c:presence{ show =, status =, priority =, to =, type = }: without `to`
+-- and `type`, our presence, sent again after a reconnection.
+function methods:presence(opts)
+	opts = opts or {}
+	local p = st.presence({ to = opts.to, type = opts.type })
+	if opts.show then p:text_tag("show", opts.show) end
+	if opts.status then p:text_tag("status", opts.status) end
+	if opts.priority then p:text_tag("priority", tostring(math.tointeger(opts.priority) or opts.priority)) end
+	if not opts.to then
+		self.current_presence = (opts.type == nil) and p or nil
+	end
+	return self:send(p)
+end
+
+function methods:subscribe(to) return self:send(st.presence({ to = to, type = "subscribe" })) end
+function methods:unsubscribe(to) return self:send(st.presence({ to = to, type = "unsubscribe" })) end
+function methods:approve(to) return self:send(st.presence({ to = to, type = "subscribed" })) end
+function methods:deny(to) return self:send(st.presence({ to = to, type = "unsubscribed" })) end
+
+return client
