@@ -139,7 +139,7 @@ end
 local function stream_options(self, direct_tls)
 	local opts, o = self.given, self.opts
 	local s = {
-		jid = o.full, password = opts.password, keys = self.keys or opts.keys,
+		jid = o.full, password = opts.password or nil, keys = self.keys or opts.keys,
 		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
 		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
 		tls = direct_tls and "direct" or "required",
@@ -521,12 +521,15 @@ local function step(self, deadline)
 end
 
 -- Waits until ready() is true (returns true) or the deadline (false): it
--- pumps, or, when another coroutine pumps, lets it (see tasks.lua).
+-- pumps, or, when another coroutine pumps, lets it (see tasks.lua). A
+-- deadline already past reads once without waiting.
 local function wait_for(self, ready, deadline)
 	local sched = self.sched
+	local polled = false -- a deadline already past still reads what is there
 	while not ready() do
 		if self.phase == "closed" or self.phase == "failed" then return ready() end
-		if deadline and now() >= deadline then return false end
+		if polled and deadline and now() >= deadline then return false end
+		polled = true
 		if sched:in_task() then
 			sched:wait(ready, deadline)
 		elseif self.reading and sched:controller() then
