@@ -18,6 +18,7 @@ local tasks = require "lxmpp.tasks"
 local now = clock.now
 
 local NS_PING = "urn:xmpp:ping"
+local NS_ROSTER = "jabber:iq:roster"
 
 local client = {}
 
@@ -331,6 +332,18 @@ local function request_key(peer, id)
 	return (peer or "") .. "\0" .. (id or "")
 end
 
+-- The answer to a request no handler answered: an acknowledgement for a
+-- roster push from our own account (RFC 6121 §2.1.6), else
+-- service-unavailable (RFC 6120 §8.4).
+local function default_answer(self, stanza)
+	local q, from = stanza.tags[1], jid_key(stanza.attr.from)
+	if stanza.attr.type == "set" and q and q.name == "query" and q.attr.xmlns == NS_ROSTER
+		and (from == nil or from == self.account) then
+		return st.reply(stanza)
+	end
+	return st.error_reply(stanza, "cancel", "service-unavailable")
+end
+
 local function is_ping(stanza)
 	local child = stanza.tags[1]
 	return stanza.attr.type == "get" and child and child.name == "ping" and child.attr.xmlns == NS_PING
@@ -358,7 +371,7 @@ local function serve_request(self, stanza)
 	end
 	if self.requests[key] ~= stanza or self.generation ~= generation then return end
 	self.requests[key] = nil
-	answer = answer or st.error_reply(stanza, "cancel", "service-unavailable")
+	answer = answer or default_answer(self, stanza)
 	local ok, err = submit(self, answer)
 	if ok then flush(self) elseif err then handler_failed(self, "answering an iq: " .. err) end
 end
@@ -385,7 +398,7 @@ local function dispatch(self, stanza)
 		elseif #self.handlers.iq > 0 then
 			self.sched:spawn(serve_request, self, stanza)
 		else
-			submit(self, st.error_reply(stanza, "cancel", "service-unavailable"))
+			submit(self, default_answer(self, stanza))
 		end
 		return
 	end

@@ -4,7 +4,8 @@
 -- at test time, never the system's service.
 --   local server = ejabberd.start { domain = "ejabberd.test", accounts = { alice = "pw", ... } }
 --   fields and methods as interop.prosody: domain, host, port,
---   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop()
+--   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
+--   kick_user(user)
 -- Erlang distribution runs without epmd (ERL_DIST_PORT: the node listens
 -- on a free port of its own, ejabberdctl dials it directly) with a cookie
 -- of its own, so runs never share or start the system's epmd and may run
@@ -134,6 +135,13 @@ function ejabberd.start(opts)
 	end
 	self.startup_seconds = clock.now() - started
 	return self
+end
+
+-- Ends every session of an account from the server's side (ejabberdctl
+-- kick_user: a policy-violation stream error).
+function server:kick_user(user)
+	local ok, out = process.run(self:ctl { "kick_user", user, self.domain }, { cwd = self.dir })
+	if not ok then error("ejabberdctl kick_user: " .. out, 2) end
 end
 
 function server:log()

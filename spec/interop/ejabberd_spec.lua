@@ -1,8 +1,10 @@
--- The ejabberd harness, end to end with slixmpp (what lxmpp's client tests
--- will rely on). Mechanisms as observed on Debian's ejabberd 23.01 with
--- internal auth and plain storage: it offers the -PLUS variants
--- (tls-unique) whatever the TLS version, TLS 1.3 included, where RFC 9266
--- says tls-unique is undefined.
+-- Debian's ejabberd 23.01, started once for this file: the harness end to
+-- end with slixmpp, then lxmpp.client against it. Mechanisms as observed
+-- with internal auth and plain storage: it offers the -PLUS variants
+-- (tls-unique, without a XEP-0440 list) whatever the TLS version, TLS 1.3
+-- included, where RFC 9266 says tls-unique is undefined.
+local client_suite = require "interop.client_suite"
+
 local all = {
 	"SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN",
 	"SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS",
@@ -11,4 +13,18 @@ require "interop.suite"(_ENV, "ejabberd", require "interop.ejabberd", {
 	version = "^23%.01",
 	mechanisms = all,
 	mechanisms_tls12 = all,
-})
+}, function(spec, server_of)
+	client_suite(spec, server_of, {
+		mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN" },
+		plus = { "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS" },
+		default = {
+			-- -PLUS offered, but no binding type in common on TLS 1.3: 'n'
+			tls13 = { mechanism = "SCRAM-SHA-512", gs2 = "n" },
+			tls12 = { mechanism = "SCRAM-SHA-512-PLUS", gs2 = "p=tls-unique", channel_binding = "tls-unique" },
+		},
+		kick = function(server, user)
+			server:kick_user(user)
+			return { condition = "policy%-violation: has been kicked" }
+		end,
+	})
+end)

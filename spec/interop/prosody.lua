@@ -6,7 +6,7 @@
 --   server.domain, server.host ("127.0.0.1"), server.port (c2s, STARTTLS),
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
---   server:log(), server:stop()
+--   server:log(), server:stop(), server:close_sessions(jid)
 -- Offered SASL mechanisms (internal_plain): SCRAM-SHA-1, SCRAM-SHA-256 and
 -- PLAIN after TLS; the -PLUS variants (tls-unique) only on TLS 1.2.
 local clock = require "lxmpp.clock"
@@ -43,7 +43,7 @@ local function config(self, opts)
 		"http_ports = {}",
 		"https_ports = {}",
 		"component_ports = {}",
-		"modules_enabled = { \"roster\", \"saslauth\", \"tls\", \"disco\", \"ping\" }",
+		"modules_enabled = { \"roster\", \"saslauth\", \"tls\", \"disco\", \"ping\", \"admin_shell\" }",
 		"modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
 		"authentication = \"internal_plain\"",
 		"storage = \"internal\"",
@@ -93,6 +93,14 @@ function prosody.start(opts)
 	end
 	self.startup_seconds = clock.now() - started
 	return self
+end
+
+-- Closes the sessions of a JID (full or bare) from the server's side,
+-- through the admin shell (mod_admin_shell): a clean </stream:stream>.
+function server:close_sessions(j)
+	local ok, out = process.run({ "prosodyctl", "--config", self.config, "shell", "c2s", "close", j },
+		{ cwd = self.dir })
+	if not ok or not out:find("1 sessions closed", 1, true) then error("prosodyctl shell c2s close: " .. out, 2) end
 end
 
 function server:log()

@@ -3,9 +3,11 @@
 -- config, speaks RFC 6120 on the raw port, and the reference client
 -- (slixmpp) logs in with every account and every mechanism offered,
 -- exchanges messages, and is refused a wrong password.
---   suite(_ENV, name, harness, expected) from a spec file (its _ENV holds
---       busted's describe, it and assert), where expected = { version =
---       pattern, mechanisms = { ... } (after TLS 1.3), mechanisms_tls12 = ... }
+--   suite(_ENV, name, harness, expected [, more]) from a spec file (its
+--       _ENV holds busted's describe, it and assert), where expected = {
+--       version = pattern, mechanisms = { ... } (after TLS 1.3),
+--       mechanisms_tls12 = ... }; more(_ENV, server_of) adds tests that use
+--       the same running server (server_of() returns it).
 local clock = require "lxmpp.clock"
 local probe = require "interop.probe"
 local process = require "interop.process"
@@ -20,7 +22,7 @@ local function sorted(list)
 	return copy
 end
 
-return function(spec, name, harness, expected)
+return function(spec, name, harness, expected, more)
 	local describe, it, assert = spec.describe, spec.it, spec.assert
 	local lazy_setup, lazy_teardown = spec.lazy_setup, spec.lazy_teardown
 	describe("interop harness: " .. name, function()
@@ -119,6 +121,8 @@ return function(spec, name, harness, expected)
 			assert.equal("not-authorized", reports[1].condition)
 			assert.equal(1, code)
 		end)
+
+		if more then more(spec, function() return server end) end
 
 		it("stops, leaving no process and no files behind", function()
 			local dir, proc = server.dir, server.proc
