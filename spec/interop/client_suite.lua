@@ -8,8 +8,10 @@
 --     plus = { ... },              -- the -PLUS ones offered with TLS 1.2
 --     alpn = the ALPN protocol the server selects on direct TLS, or nil
 --     default = { tls13 = { mechanism =, gs2 = }, tls12 = { ... } },
---     kick = function(server, user) -> how the server ends a session:
---            { condition = nil (a clean close) or the stream error's }
+--     kick = function(server, user, resource) -> how the server ends a
+--            session: { condition = nil (a clean close) or the error's },
+--     drop = function(server, full_jid): ends it with system-shutdown
+--            (optional: where the server can)
 --   }
 local mime = require "mime"
 local client = require "lxmpp.client"
@@ -314,6 +316,25 @@ return function(spec, server_of, expected)
 			end
 			assert.equal("closed", c:state())
 		end)
+
+		if expected.drop then
+			it("reconnects after the server drops its stream, and sends its presence again", function()
+				local c = assert(connect("alice", { resource = "phoenix", reconnect = { delay = 0.2, max_delay = 1 } }))
+				local events = {}
+				c:on("disconnected", function(_, code, again) events[#events + 1] = { "disconnected", code, again } end)
+				c:on("reconnected", function(j) events[#events + 1] = { "reconnected", j } end)
+				local function own_presence(s)
+					return s.name == "presence" and s.attr.from == c.jid and s:get_child_text("status") == "rising"
+				end
+				assert(c:presence { status = "rising" })
+				assert(expect(c, own_presence))
+				expected.drop(server_of(), c.jid)
+				assert(expect(c, own_presence, 10)) -- from the new session
+				assert.same({ { "disconnected", "system-shutdown", true }, { "reconnected", c.jid } }, events)
+				assert.equal("ready", c:state())
+				assert.is_true(c:close())
+			end)
+		end
 
 		-- The examples, run as a user runs them.
 		local function example(name, account, args)

@@ -6,7 +6,7 @@
 --   server.domain, server.host ("127.0.0.1"), server.port (c2s, STARTTLS),
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
---   server:log(), server:stop(), server:close_sessions(jid)
+--   server:log(), server:stop(), server:close_sessions(jid [, condition, text])
 -- Offered SASL mechanisms (internal_plain): SCRAM-SHA-1, SCRAM-SHA-256 and
 -- PLAIN after TLS; the -PLUS variants (tls-unique) only on TLS 1.2.
 local clock = require "lxmpp.clock"
@@ -96,10 +96,15 @@ function prosody.start(opts)
 end
 
 -- Closes the sessions of a JID (full or bare) from the server's side,
--- through the admin shell (mod_admin_shell): a clean </stream:stream>.
-function server:close_sessions(j)
-	local ok, out = process.run({ "prosodyctl", "--config", self.config, "shell", "c2s", "close", j },
-		{ cwd = self.dir })
+-- through the admin shell (mod_admin_shell): a clean </stream:stream>, or
+-- a stream error with a condition (and text).
+function server:close_sessions(j, condition, text)
+	local argv = { "prosodyctl", "--config", self.config, "shell", "c2s", "close", j }
+	if condition then
+		argv[#argv + 1] = text or condition
+		argv[#argv + 1] = condition
+	end
+	local ok, out = process.run(argv, { cwd = self.dir })
 	if not ok or not out:find("1 sessions closed", 1, true) then error("prosodyctl shell c2s close: " .. out, 2) end
 end
 

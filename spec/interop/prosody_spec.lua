@@ -2,7 +2,7 @@
 -- end with slixmpp, then lxmpp.client against it. Mechanisms as observed
 -- with internal_plain: the -PLUS variants use tls-unique, so Prosody
 -- offers them only when TLS 1.2 was negotiated, and it sends no XEP-0440
--- list.
+-- list. Its direct TLS selects no ALPN protocol (ejabberd's neither).
 local client_suite = require "interop.client_suite"
 
 require "interop.suite"(_ENV, "Prosody", require "interop.prosody", {
@@ -21,6 +21,9 @@ require "interop.suite"(_ENV, "Prosody", require "interop.prosody", {
 		kick = function(server, user, resource)
 			server:close_sessions(user .. "@" .. server.domain .. "/" .. resource)
 			return {} -- a clean close
+		end,
+		drop = function(server, full_jid)
+			server:close_sessions(full_jid, "system-shutdown", "going down for a moment")
 		end,
 	})
 end)
