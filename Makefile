@@ -133,8 +133,13 @@ lint:
 	clang-format --dry-run --Werror csrc/*.c csrc/*.h csrc/lua/*.c \
 		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c spec/fuzz/*.h
 
+# RFC 6120 §9 twice: our client and our server back to back in memory, then
+# the same over loopback sockets (lxmpp.client and the tiny server).
 demo: deps all
-	$(LUA_ENV) $(LUA) examples/demo.lua
+	@echo "== in memory, back to back (examples/demo.lua)"
+	@$(LUA_ENV) $(LUA) examples/demo.lua
+	@echo "== over 127.0.0.1 (examples/demo_sockets.lua)"
+	@$(LUA_ENV) $(LUA) examples/demo_sockets.lua
 
 install: all
 	install -d $(DESTDIR)$(LUA_LIBDIR)/lxmpp $(DESTDIR)$(LUA_DIR)/lxmpp \
