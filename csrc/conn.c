@@ -1805,6 +1805,10 @@ ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len) {
     return LX_ERR_STATE;
   if (!data && len)
     return LX_ERR_INVALID;
+  if (len == 0 && c->tls_on) { /* go on with the plaintext held */
+    ssize_t n = recv_tls(c, NULL, 0);
+    return n < 0 ? n : 0;
+  }
   size_t done = 0;
   while (done < len) {
     ssize_t n = c->tls_on ? recv_tls(c, data + done, len - done)

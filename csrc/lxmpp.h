@@ -1208,7 +1208,10 @@ int lx_conn_start(lx_conn *c);
  * them, or fewer when the connection cannot go on before the caller acts:
  * max_events events are waiting, or a decision (LX_CONN_AUTH_REQUEST,
  * LX_CONN_BIND_REQUEST) is unanswered. Drain the events, answer, then give
- * the rest again. Bytes after the stream closed are consumed and ignored.
+ * the rest again. Through TLS the ciphertext may all be taken while the
+ * plaintext waits in the connection: so once the events are drained, call
+ * again with len 0 (data may be NULL), which goes on with it, until it
+ * gives no more events. Bytes after the stream closed are consumed and ignored.
  * On a fault of the peer (the stream error it was sent is the code:
  * LX_ERR_NOT_WELL_FORMED, LX_ERR_HOST_UNKNOWN...), a failed negotiation
  * (LX_ERR_TLS_*, LX_ERR_SASL_*, LX_ERR_STARTTLS_*, LX_ERR_BIND_*) or

@@ -150,8 +150,13 @@ local function on_event(self, s, ev)
 end
 
 local function drain(self, s)
-	for ev in s.conn:events() do on_event(self, s, ev) end
+	local n = 0
+	for ev in s.conn:events() do
+		n = n + 1
+		on_event(self, s, ev)
+	end
 	s:flush()
+	return n
 end
 
 local function serve(self, s)
@@ -167,12 +172,15 @@ local function serve(self, s)
 			if code == "eof" then conn:receive_eof() end
 			break
 		end
-		local at = 1
-		while at <= #data do
+		-- a part at a time when events fill up; then, without bytes, the
+		-- plaintext TLS has already decrypted
+		local at, more = 1, true
+		while more do
 			local n = conn:receive_bytes(data, at)
-			drain(self, s)
+			more = drain(self, s) > 0
 			if not n then break end
 			at = at + n
+			more = more or (at <= #data and n > 0)
 		end
 	end
 	pcall(drain, self, s)

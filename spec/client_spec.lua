@@ -190,6 +190,21 @@ describe("lxmpp.client stanzas", function()
 		end)
 	end)
 
+	it("takes a flood in order, more stanzas in one read than the connection queues", function()
+		with_server(function(server, cq)
+			local j = assert(connect(server, "juliet"))
+			local r = assert(connect(server, "romeo"))
+			cq:wrap(function()
+				for i = 1, 500 do assert(r:message(j.jid, "line " .. i)) end
+			end)
+			for i = 1, 500 do
+				assert.equal("line " .. i, assert(j:receive(5)):get_child_text("body"))
+			end
+			assert.is_true(j:close())
+			assert.is_true(r:close())
+		end)
+	end)
+
 	it("matches an iq's answer by id and sender while other stanzas keep flowing", function()
 		with_server(function(server, cq)
 			local j = assert(connect(server, "juliet", { resource = "balcony" }))

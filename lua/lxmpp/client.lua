@@ -431,24 +431,34 @@ local function on_event(self, ev)
 	end
 end
 
+-- Handles the connection's events; returns how many there were.
 local function drain(self, conn)
+	local n = 0
 	while self.conn == conn do
 		local ev = conn:next_event()
-		if not ev then return end
+		if not ev then break end
+		n = n + 1
 		on_event(self, ev)
 	end
+	return n
 end
 
+-- Gives the connection the bytes read, a part at a time when its event
+-- queue fills up. Once all are taken, a call without bytes goes on with
+-- the plaintext TLS already decrypted, until no more events come.
 local function feed(self, data)
 	local conn, at = self.conn, 1
-	while self.conn == conn and at <= #data do
+	while self.conn == conn do
 		local n = conn:receive_bytes(data, at)
-		drain(self, conn)
+		local events = drain(self, conn)
 		if not n then return end -- the failure came as a "closed" event
 		at = at + n
-		if n == 0 and self.conn == conn and not conn:next_event() then
-			ended(self, "the connection takes no more input", "internal")
-			return
+		if events == 0 then
+			if at > #data then return end
+			if n == 0 and self.conn == conn then
+				ended(self, "the connection takes no more input", "internal")
+				return
+			end
 		end
 	end
 end

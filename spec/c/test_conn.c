@@ -1861,6 +1861,40 @@ TEST(bounded_events) {
   side_free(&sv);
 }
 
+/* The same through TLS: the ciphertext is all taken at once, the
+ * plaintext beyond max_events is held, and a call without bytes goes on
+ * with it once the events are drained (nothing else would: no more bytes
+ * may ever come). */
+TEST(bounded_events_tls) {
+  side cl, sv;
+  setup st = defaults();
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  for (int i = 0; i < 300; i++) {
+    char m[64];
+    int n = snprintf(m, sizeof m, "<message id='m%d'/>", i);
+    CHECK_INT(lx_conn_submit_xml(sv.c, m, (size_t)n), 0);
+  }
+  text wire = {0};
+  take_output(sv.c, &wire);
+  CHECK_INT(lx_conn_recv(cl.c, wire.s, wire.len), (ssize_t)wire.len);
+  int events = drain(&cl);
+  CHECK(events >= 60 && events <= 65);
+  int rounds = 0;
+  while (lx_conn_recv(cl.c, NULL, 0) == 0 && drain(&cl) > 0)
+    rounds++;
+  CHECK(rounds >= 4);
+  const char *at = str(&cl.stanzas);
+  for (int i = 0; i < 300 && at; i++) {
+    char id[32];
+    snprintf(id, sizeof id, "id='m%d'", i);
+    at = strstr(at, id);
+  }
+  CHECK(at != NULL);
+  text_free(&wire);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 TEST(stanza_rules_after_binding) {
   side cl, sv;
   setup st = defaults();
@@ -2113,6 +2147,7 @@ int main(void) {
   RUN(keepalive);
   RUN(bounded_output);
   RUN(bounded_events);
+  RUN(bounded_events_tls);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
   RUN(the_callers_mistakes);
