@@ -471,3 +471,7 @@ describe("make demo over sockets", function()
 		assert.matches("C: </stream:stream>\nS: </stream:stream>\n$", text)
 	end)
 end)
+
+describe("docs/client.md", function()
+	for name, run in require "support.doc_examples"("docs/client.md") do it(name, run) end
+end)
