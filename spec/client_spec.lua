@@ -284,6 +284,34 @@ describe("lxmpp.client stanzas", function()
 		end)
 	end)
 
+	it("serves several coroutines at once: one reads, the others wait their turn", function()
+		with_server(function(server, cq)
+			local j = assert(connect(server, "juliet"))
+			local r = assert(connect(server, "romeo"))
+			local got, answers = {}, 0
+			cq:wrap(function()
+				for m in j:stanzas() do got[#got + 1] = m:get_child_text("body") end
+			end)
+			for _ = 1, 3 do
+				cq:wrap(function()
+					for _ = 1, 5 do
+						assert(j:iq(st.iq({ type = "get", id = j:new_id() }):query("jabber:iq:roster"), 5))
+						answers = answers + 1
+					end
+				end)
+			end
+			for i = 1, 20 do assert(r:message(j.jid, "m" .. i)) end
+			local deadline = clock.now() + 5
+			while (#got < 20 or answers < 15) and clock.now() < deadline do pause(0.01) end
+			assert.equal(15, answers)
+			assert.equal(20, #got)
+			assert.equal("m20", got[20])
+			assert.is_true(j:close())
+			assert.is_true(r:close())
+			pause(0.05) -- the stanzas() loop ends
+		end)
+	end)
+
 	it("is pollable: composes with cqueues.poll, then receive(0)", function()
 		with_server(function(server)
 			local j = assert(connect(server, "juliet"))

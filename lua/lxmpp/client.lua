@@ -28,7 +28,7 @@ local mt = { __name = "lxmpp.client", __index = methods }
 local DEFAULTS = {
 	timeout = 30, -- connect, and calls without a timeout of their own
 	attempt_timeout = 10, -- one target of connect
-	close_timeout = 5, -- the closing handshake of <close> and reconnection
+	close_timeout = 5, -- the closing handshake of close() and <close>
 	max_redirects = 5, -- see-other-host followed
 	max_queue = 1000, -- stanzas kept for receive() before the oldest is dropped
 }
@@ -129,6 +129,8 @@ local function check_options(opts)
 	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
 	o.reconnect = table_option(opts.reconnect, RECONNECT, "reconnect")
 	o.tls = tls_options(opts.tls)
+	o.trace = opts.trace
+	o.max_output = 1048576 -- bytes not written yet beyond which send refuses more
 	o.transport = opts.transport or "cqueues"
 	if type(o.transport) == "string" then
 		o.transport = require("lxmpp.transport." .. o.transport)
@@ -507,8 +509,13 @@ local reconnect_step
 -- One round: timers, output, one read (bounded by the deadline, the
 -- timers and the tasks' deadlines), input, then the tasks.
 local function step(self, deadline)
+	-- the coroutine that reads or reconnects; others wait for its signal
+	local pumper = self.pumper
 	if self.phase == "reconnecting" then
-		reconnect_step(self, deadline)
+		self.pumper = coroutine.running()
+		local ok, err = pcall(reconnect_step, self, deadline)
+		self.pumper = pumper
+		if not ok then error(err, 0) end
 	else
 		keepalive(self)
 		local t = self.t
@@ -516,9 +523,9 @@ local function step(self, deadline)
 		t = self.t
 		if t then
 			local until_ = min_deadline(min_deadline(deadline, keepalive_due(self)), self.sched:next_deadline())
-			self.reading = true
+			self.pumper = coroutine.running()
 			local ok, data, err, code = pcall(t.read, t, until_)
-			self.reading = false
+			self.pumper = pumper
 			if self.t ~= t then -- closed or replaced meanwhile: nothing to do
 				data, code = nil, "timeout"
 			elseif not ok then
@@ -555,7 +562,7 @@ local function wait_for(self, ready, deadline)
 		polled = true
 		if sched:in_task() then
 			sched:wait(ready, deadline)
-		elseif self.reading and sched:controller() then
+		elseif self.pumper and self.pumper ~= coroutine.running() and sched:controller() then
 			sched:block(deadline)
 		else
 			step(self, deadline)
@@ -575,7 +582,7 @@ local function parse_other_host(other, current)
 	if not host then host = other:match("^[^:]+$") end
 	if not host then return nil end
 	port = tonumber(port) or (current.direct_tls and current.port or 5222)
-	return { host = host, port = port, direct_tls = current.direct_tls, redirected = true }
+	return { host = host, port = port, direct_tls = current.direct_tls }
 end
 
 -- One target: transport, stream, negotiation, until ready or failed.
@@ -603,7 +610,8 @@ local function attempt(self, target, deadline)
 		self.phase = "failed"
 		return nil, "timed out while negotiating the stream", "timeout"
 	end
-	local f = self.failure
+	-- failed, or closed by the application meanwhile (another coroutine)
+	local f = self.failure or { message = "closed by the application", code = "closed" }
 	return nil, f.message, f.code, f.other_host
 end
 
@@ -635,6 +643,7 @@ local function establish(self, deadline)
 			self.target = target
 			return true
 		end
+		if self.phase == "closed" then return nil, message, why end
 		local where = target.host:find(":", 1, true) and ("[" .. target.host .. "]") or target.host
 		failures[#failures + 1] = where .. ":" .. target.port .. ": " .. message
 		last, code = message, why
@@ -667,6 +676,7 @@ function reconnect_step(self, deadline)
 		return
 	end
 	local ok, message, code = establish(self, deadline)
+	if self.phase == "closed" then return end -- closed by the application meanwhile
 	if ok then
 		self.attempts = 0
 		if self.current_presence then submit(self, self.current_presence) end
@@ -692,8 +702,6 @@ end
 -- client.connect(opts) -> a ready client | nil, message, code
 function client.connect(opts)
 	local o = check_options(opts)
-	o.trace = opts.trace
-	o.max_output = opts.max_output or 1048576
 	local self = setmetatable({
 		given = opts, opts = o, account = o.bare, phase = "new", generation = 0,
 		queue = { first = 1, last = 0 }, pending = {}, requests = {}, unsent = "",

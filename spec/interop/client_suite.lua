@@ -204,6 +204,17 @@ return function(spec, server_of, expected)
 			assert.is_true(b:close())
 		end)
 
+		it("works over the LuaSocket transport as well", function()
+			local a = assert(connect("alice", { resource = "socket", transport = "luasocket" }))
+			local b = assert(connect("bob", { resource = "socket", transport = "luasocket" }))
+			assert.is_true(a:message(b.jid, "over LuaSocket"))
+			assert.equal("over LuaSocket", assert(expect(b, function(s) return s.name == "message" end))
+				:get_child_text("body"))
+			assert(b:ping(nil, 5))
+			assert.is_true(a:close())
+			assert.is_true(b:close())
+		end)
+
 		it("gets the roster with an iq, and sets it", function()
 			local a = assert(connect("alice"))
 			local bob = server_of():account("bob").jid
