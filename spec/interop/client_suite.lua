@@ -28,16 +28,20 @@ local function gs2_flag(sent)
 	return mime.unb64(data):match("^([^,]*),")
 end
 
--- Our open descriptors (the listing's own pipe counts once, each time).
+-- Our open descriptors and what they are. The listing's own pipe counts
+-- once each time: the child waits until popen has closed the write end.
 local function fds()
 	local stat = assert(io.open("/proc/self/stat"))
-	local pid = stat:read("n")
+	local pid = math.tointeger(stat:read("n"))
 	stat:close()
-	local n = 0
-	local p = assert(io.popen("ls /proc/" .. math.tointeger(pid) .. "/fd"))
-	for _ in p:lines() do n = n + 1 end
+	local n, what = 0, {}
+	local p = assert(io.popen("sleep 0.1; cd /proc/" .. pid .. "/fd && for f in *; do echo \"$f $(readlink $f)\"; done"))
+	for line in p:lines() do
+		n = n + 1
+		what[#what + 1] = line
+	end
 	p:close()
-	return n
+	return n, table.concat(what, "\n")
 end
 
 return function(spec, server_of, expected)
@@ -410,11 +414,13 @@ return function(spec, server_of, expected)
 			for _ = 1, 10 do cycle() end -- caches and pools warm up
 			collectgarbage("collect")
 			collectgarbage("collect")
-			local fds_before, lua_before = fds(), collectgarbage("count")
+			local fds_before, listing = fds()
+			local lua_before = collectgarbage("count")
 			for _ = 1, 200 do cycle() end
 			collectgarbage("collect")
 			collectgarbage("collect")
-			assert.equal(fds_before, fds())
+			local fds_after, listing_after = fds()
+			assert.equal(fds_before, fds_after, "before:\n" .. listing .. "\nafter:\n" .. listing_after)
 			local growth = collectgarbage("count") - lua_before
 			assert.is_true(growth < 64, ("Lua memory grew by %.1f KiB"):format(growth))
 		end)
