@@ -392,8 +392,10 @@ local function dispatch(self, stanza)
 		if slot and answers(self, slot.to, stanza.attr.from) then
 			self.pending[stanza.attr.id] = nil
 			slot.done, slot.reply = true, stanza
-			return
+		else
+			to_queue(self, stanza) -- late, or not ours: the "iq" handlers take requests
 		end
+		return
 	elseif name == "iq" then
 		if is_ping(stanza) then
 			submit(self, st.reply(stanza))
