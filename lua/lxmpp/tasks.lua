@@ -98,20 +98,20 @@ function sched:run()
 	if self.running then return end
 	self.running = true
 	repeat
-		local progress = false
-		while #self.runnable > 0 do
-			local job = table.remove(self.runnable, 1)
+		local jobs = self.runnable
+		local progress = #jobs > 0
+		self.runnable = {} -- what these spawn waits for the next round
+		for _, job in ipairs(jobs) do
 			resume(self, table.unpack(job, 1, job.n))
-			progress = true
 		end
-		local t = now()
+		local t, due = now(), {}
 		for co, w in pairs(self.waiting) do
-			if w.ready() or (w.deadline and t >= w.deadline) then
-				self.waiting[co] = nil
-				resume(self, co, WAIT)
-				progress = true
-				break -- the table may have changed: look again
-			end
+			if w.ready() or (w.deadline and t >= w.deadline) then due[#due + 1] = co end
+		end
+		for _, co in ipairs(due) do
+			self.waiting[co] = nil
+			resume(self, co, WAIT)
+			progress = true
 		end
 	until not progress
 	self.running = false
