@@ -4,6 +4,8 @@
 -- resource binding happen inside it. See docs/stream.md.
 --   local conn = stream.client{ jid = "juliet@example.com", password = "..." }
 --   conn:receive_bytes(data) -> consumed | nil, message, code
+--     (once the events are drained, receive_bytes("") goes on with TLS
+--     plaintext the connection held while its event queue was full)
 --   conn:take_output() -> bytes | nil
 --   for ev in conn:events() do ... end
 local core = require "lxmpp.core"
