@@ -384,7 +384,8 @@ static int fail(lx_conn *c, int code, int condition, const char *fmt, ...)
     ;
 
 /* Hands the plaintext to TLS as far as it takes it, then close_notify when
- * asked for and everything is in. */
+ * asked for and everything is in. Called when the caller asks for output,
+ * so that what one step wrote shares TLS records. */
 static int flush_tls(lx_conn *c) {
   if (!c->tls_on || c->clear)
     return 0;
@@ -406,7 +407,7 @@ static int flush_tls(lx_conn *c) {
   return 0;
 }
 
-/* Reports out.data[mark ..] as sent (trace) and moves it on. */
+/* Reports out.data[mark ..] as sent (trace). */
 static int sent(lx_conn *c, size_t mark) {
   if (c->trace) {
     lx_conn_event *ev = push_event(c, LX_CONN_SENT);
@@ -421,7 +422,7 @@ static int sent(lx_conn *c, size_t mark) {
     ev->data = copy;
     ev->len = c->out.len - mark;
   }
-  return flush_tls(c);
+  return 0;
 }
 
 /* Ends a write begun at `mark`: rc is what the writes returned. */
@@ -1196,7 +1197,10 @@ static int check_client_header(lx_conn *c, const lx_elem *h) {
   const char *prev = c->domain;
   lx_jid *jid = NULL;
   c->domain = NULL;
-  if (to && *to && lx_jid_new(&jid, to, strlen(to), NULL) == 0 &&
+  for (size_t i = 0; to && i < c->n_domains && !c->domain; i++)
+    if (strcmp(lx_jid_domain(c->domains[i]), to) == 0) /* prepared already */
+      c->domain = lx_jid_domain(c->domains[i]);
+  if (!c->domain && to && *to && lx_jid_new(&jid, to, strlen(to), NULL) == 0 &&
       !lx_jid_local(jid) && !lx_jid_resource(jid))
     for (size_t i = 0; i < c->n_domains && !c->domain; i++)
       if (strcmp(lx_jid_domain(c->domains[i]), lx_jid_domain(jid)) == 0)
@@ -1413,7 +1417,11 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
     return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
   if (!cred)
     return LX_ERR_INVALID;
-  int rc = lx_sasl_server_credentials(c->sasl_server, cred, &out, &len, NULL);
+  lx_sasl_credentials answer = *cred;
+  if (!answer.keys.hash) /* keys for the hash asked for */
+    answer.keys.hash = lx_sasl_server_request(c->sasl_server)->hash;
+  int rc =
+      lx_sasl_server_credentials(c->sasl_server, &answer, &out, &len, NULL);
   if (rc == LX_ERR_INVALID || rc == LX_ERR_STATE)
     return rc;
   rc = sasl_result(c, rc, out, len);
@@ -1737,8 +1745,6 @@ static ssize_t recv_tls(lx_conn *c, const char *data, size_t len) {
       if ((size_t)k < (size_t)r &&
           buf_put(&c->held, plain + k, (size_t)r - (size_t)k))
         return fail_nomem(c);
-      if (flush_tls(c) < 0)
-        return c->error.code;
       continue;
     }
     if (taken == len)
@@ -1749,8 +1755,6 @@ static ssize_t recv_tls(lx_conn *c, const char *data, size_t len) {
     taken += (size_t)k;
     if (c->phase == PH_HANDSHAKE && lx_tls_get_state(c->tls) == LX_TLS_OPEN &&
         tls_opened(c) < 0)
-      return c->error.code;
-    if (flush_tls(c) < 0)
       return c->error.code;
     if (k == 0)
       return (ssize_t)taken; /* TLS holds all it may: read first */
@@ -1801,6 +1805,7 @@ size_t lx_conn_peek_send(lx_conn *c, const char **data) {
     *data = c->out.data ? c->out.data + c->out_off : NULL;
     return c->clear ? c->clear : out_pending(c);
   }
+  flush_tls(c);
   return lx_tls_peek_send(c->tls, data);
 }
 
@@ -1815,7 +1820,6 @@ void lx_conn_consume_send(lx_conn *c, size_t n) {
   } else {
     lx_tls_consume_send(c->tls, n);
   }
-  flush_tls(c);
 }
 
 size_t lx_conn_pending_send(const lx_conn *c) {

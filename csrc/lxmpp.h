@@ -1224,7 +1224,8 @@ int lx_conn_recv_eof(lx_conn *c);
 size_t lx_conn_peek_send(lx_conn *c, const char **data);
 /* Marks the first `n` bytes from lx_conn_peek_send() as sent. */
 void lx_conn_consume_send(lx_conn *c, size_t n);
-/* The bytes waiting to be sent, in every piece. */
+/* The bytes waiting to be sent, in every piece (once TLS is on, XML not
+ * yet encrypted counts as its plaintext length). */
 size_t lx_conn_pending_send(const lx_conn *c);
 
 typedef enum lx_conn_event_type {
@@ -1316,8 +1317,9 @@ int lx_conn_stream_error(lx_conn *c, const lx_stream_error *e);
  * the connection (the peer used up its attempts: policy-violation).
  */
 
-/* Answers LX_CONN_AUTH_REQUEST, as lx_sasl_server_credentials() does. A
- * refusal or a failed check counts as a failed attempt. */
+/* Answers LX_CONN_AUTH_REQUEST, as lx_sasl_server_credentials() does
+ * (keys.hash 0: the hash of the request). A refusal or a failed check
+ * counts as a failed attempt. */
 int lx_conn_auth_answer(lx_conn *c, const struct lx_sasl_credentials *cred);
 
 /* Accepts LX_CONN_BIND_REQUEST with the session's full JID: the

@@ -195,23 +195,17 @@ static int l_receive_eof(lua_State *L) {
 /* conn:take_output() -> the bytes to write | nil */
 static int l_take_output(lua_State *L) {
   lconn *u = check_conn(L);
-  size_t total = lx_conn_pending_send(u->c);
-  if (total == 0)
+  const char *p;
+  size_t n = lx_conn_peek_send(u->c, &p);
+  if (n == 0)
     return 0;
   luaL_Buffer b;
-  const char *p;
-  size_t n;
-  char *dst = luaL_buffinitsize(L, &b, total);
-  size_t at = 0;
-  /* every piece fits: pending_send counts them all */
-  while (at < total && (n = lx_conn_peek_send(u->c, &p)) > 0) {
-    if (n > total - at)
-      n = total - at;
-    memcpy(dst + at, p, n);
-    at += n;
+  luaL_buffinit(L, &b);
+  do { /* copied before consumed: a memory error leaves the bytes */
+    luaL_addlstring(&b, p, n);
     lx_conn_consume_send(u->c, n);
-  }
-  luaL_pushresultsize(&b, at);
+  } while ((n = lx_conn_peek_send(u->c, &p)) > 0);
+  luaL_pushresult(&b);
   return 1;
 }
 
