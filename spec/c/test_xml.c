@@ -803,6 +803,28 @@ TEST(documents) {
   CHECK_STR(err.detail, "comments are not allowed");
 }
 
+/* Idle: between top-level elements of an open stream, nothing held. */
+TEST(idle_between_elements) {
+  lx_parser *p;
+  lx_parse_event ev;
+  CHECK_INT(lx_parser_new(&p, NULL), 0);
+  CHECK_INT(lx_parser_idle(p), 0); /* no stream yet */
+  lx_parser_feed(p, HEADER, strlen(HEADER));
+  CHECK_INT(lx_parser_idle(p), 0); /* an event waits */
+  while (lx_parser_next(p, &ev))
+    lx_stanza_free(ev.stanza);
+  CHECK_INT(lx_parser_idle(p), 1);
+  lx_parser_feed(p, "<message><body>par", 18);
+  CHECK_INT(lx_parser_idle(p), 0); /* inside an element */
+  lx_parser_feed(p, "t</body></message>\n ", 20);
+  while (lx_parser_next(p, &ev))
+    lx_stanza_free(ev.stanza);
+  CHECK_INT(lx_parser_idle(p), 1); /* white space may be dropped */
+  lx_parser_feed(p, "<message to='a", 14);
+  CHECK_INT(lx_parser_idle(p), 0); /* inside a tag */
+  lx_parser_free(p);
+}
+
 int main(void) {
   RUN(events_in_order);
   RUN(chunking_never_changes_the_result);
@@ -824,5 +846,6 @@ int main(void) {
   RUN(serializer_stream_header_and_prefix);
   RUN(deep_trees_do_not_recurse);
   RUN(documents);
+  RUN(idle_between_elements);
   return check_summary();
 }
