@@ -869,8 +869,8 @@ static int client_auth(lx_conn *c, const features *f) {
   lx_sasl_cb cb[MAX_CB];
   unsigned char cb_data[MAX_CB][LX_TLS_CB_MAX];
   lx_error err = {0};
-  const unsigned char *out;
-  size_t len;
+  const unsigned char *out = NULL;
+  size_t len = 0;
   o.offered = f->mechs;
   o.n_offered = f->n_mechs;
   o.cb_types = f->cb ? f->cb_types : NULL;
