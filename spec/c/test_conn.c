@@ -779,6 +779,52 @@ TEST(tls_session_resumption) {
   lx_tls_ctx_free(sctx);
 }
 
+/* A server for two domains picks the certificate by the client's SNI: the
+ * client's JID domain. */
+TEST(sni_chooses_the_certificate) {
+  lx_tls_cert_spec net = {"example.net", NULL, LX_TLS_KEY_P256, 0};
+  char *cert, *key;
+  lx_error err;
+  CHECK_INT(lx_tls_ca_issue(ca, &net, &cert, &key, &err), 0);
+  lx_tls_ctx *sctx = NULL;
+  lx_tls_opts o;
+  lx_tls_opts_init(&o);
+  CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, &err), 0);
+  lx_tls_ctx_add_cert(sctx, im_cert, strlen(im_cert), im_key, strlen(im_key),
+                      &err);
+  lx_tls_ctx_add_cert(sctx, cert, strlen(cert), key, strlen(key), &err);
+  for (int i = 0; i < 2; i++) {
+    lx_conn_opts co, so;
+    side cl, sv;
+    lx_conn_opts_init(&co);
+    co.jid = i ? "juliet@example.net" : "juliet@im.example.com";
+    co.tls_ctx = client_ctx(0, NULL);
+    co.sasl_client.password = "r0m30myr0m30";
+    lx_conn_opts_init(&so);
+    so.domains = domains;
+    so.n_domains = 2;
+    so.tls_ctx = sctx;
+    side_init(&cl, "C", NULL);
+    side_init(&sv, "S", NULL);
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
+    CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
+    lx_tls_ctx_free(co.tls_ctx);
+    lx_conn_start(sv.c);
+    lx_conn_start(cl.c);
+    pump(&cl, &sv, 65536);
+    CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+    CHECK_STR(lx_tls_server_name(lx_conn_tls(sv.c)),
+              i ? "example.net" : "im.example.com");
+    CHECK_STR(cl.ready_jid,
+              i ? "juliet@example.net/gen-1" : "juliet@im.example.com/gen-1");
+    side_free(&cl);
+    side_free(&sv);
+  }
+  lx_tls_ctx_free(sctx);
+  free(cert);
+  lx_tls_pem_free(key);
+}
+
 TEST(client_certificate_reaches_the_application) {
   /* the server asks for a certificate; the client's context has one, and
    * the server's application reads it from lx_conn_tls() */
@@ -2076,6 +2122,7 @@ int main(void) {
   RUN(bind_conflict);
   RUN(bind_server_assigned_resource);
   RUN(tls_session_resumption);
+  RUN(sni_chooses_the_certificate);
   RUN(client_certificate_reaches_the_application);
   RUN(server_checks_the_header);
   RUN(server_refuses_what_comes_too_early);
