@@ -36,8 +36,8 @@ LUA_MODULE := $(BUILD)/lxmpp/core.so
 LUA_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
 	LUA_CPATH="$(BUILD)/?.so;;"
 
-.PHONY: all deps test check ctest spec asan fuzz bench lint demo install \
-	rock clean fuzz-run-%
+.PHONY: all deps test check ctest spec interop asan fuzz bench lint demo \
+	install rock clean fuzz-run-%
 
 all: $(LUA_MODULE) $(STATIC_LIB)
 
@@ -61,9 +61,11 @@ $(BUILD)/tests/%: spec/c/%.c $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ispec/c -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
-# The README's test command: dependencies, build, C unit tests, busted specs.
+# The README's test command: dependencies, build, C unit tests, busted
+# specs, then the tests against real servers.
 test: deps
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory interop
 
 check: all ctest spec
 
@@ -72,6 +74,12 @@ ctest: $(CTESTS)
 
 spec: all
 	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) spec
+
+# Against Prosody and ejabberd from the distribution and the slixmpp client,
+# which the tests start on loopback with throwaway configs, certificates and
+# accounts (never the system's services). A server that cannot start fails.
+interop: all
+	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) --run=interop
 
 # Every test under AddressSanitizer and UndefinedBehaviorSanitizer. The Lua
 # interpreter is not instrumented, so the ASan runtime is preloaded for it.

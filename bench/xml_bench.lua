@@ -144,7 +144,7 @@ local function attrs(n)
 	for i = 1, n do t[i] = (" a%d='v'"):format(i) end
 	return HEADER .. "<message" .. table.concat(t) .. "/>"
 end
-local function nesting(n) return HEADER .. ("<a>"):rep(n) .. ("</a>"):rep(n) end
+local function nesting(n) return HEADER .. "<message>" .. ("<a>"):rep(n) .. ("</a>"):rep(n) .. "</message>" end
 local function laughs()
 	local t = { "<!DOCTYPE lolz [<!ENTITY lol 'lol'>" }
 	local prev = "lol"
@@ -159,27 +159,35 @@ local lifted = {
 	max_children = 1 << 30, max_text_size = 1 << 30,
 }
 
+-- "parsed" only when the one stanza of the input came out.
+local function outcome(stanzas, failure)
+	return failure or (stanzas == 1 and "parsed" or ("%d stanzas"):format(stanzas))
+end
+
 -- Feeds `input` in pieces of `piece` bytes; returns the time and the outcome.
 local function lxmpp_run(input, opts, piece)
 	return best_of(3, function()
 		local p = xml.stream(opts)
+		local stanzas = 0
 		for i = 1, #input, piece do
 			local ok, _, cond = p:feed(input:sub(i, i + piece - 1))
-			while p:next() do end
+			for kind in p.next, p do
+				if kind == "stanza" then stanzas = stanzas + 1 end
+			end
 			if not ok then return cond end
 		end
-		return "parsed"
+		return outcome(stanzas)
 	end)
 end
 
 local function prosody_run(input, piece)
 	return best_of(3, function()
 		local session = { notopen = true }
-		local failure
+		local failure, stanzas = nil, 0
 		local stream = xmppstream.new(session, {
 			default_ns = "jabber:client",
 			streamopened = function(s) s.notopen = nil end,
-			handlestanza = function() end,
+			handlestanza = function() stanzas = stanzas + 1 end,
 			error = function(_, cond, detail) failure = failure or (cond .. (detail and " " .. tostring(detail) or "")) end,
 		}, 1 << 30)
 		for i = 1, #input, piece do
@@ -187,7 +195,7 @@ local function prosody_run(input, piece)
 			if not ok then return failure or err end
 			if failure then return failure end
 		end
-		return "parsed"
+		return outcome(stanzas)
 	end)
 end
 

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 /* ---- shared -------------------------------------------------------------- */
 
@@ -101,34 +102,8 @@ int sasl_nonce(buf *b, const char *fixed, lx_error *err) {
 }
 
 int sasl_utf8_valid(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    unsigned c = *p++;
-    size_t more;
-    unsigned min, cp;
-    if (c == 0)
-      return 0;
-    if (c < 0x80)
-      continue;
-    if (c >= 0xc2 && c <= 0xdf)
-      more = 1, min = 0x80, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-      more = 2, min = 0x800, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-      more = 3, min = 0x10000, cp = c & 0x07;
-    else
-      return 0;
-    if ((size_t)(end - p) < more)
-      return 0;
-    for (size_t i = 0; i < more; i++, p++) {
-      if ((*p & 0xc0) != 0x80)
-        return 0;
-      cp = cp << 6 | (*p & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return 0;
-  }
-  return 1;
+  /* u8_check refuses overlong forms and surrogates too */
+  return !memchr(s, 0, n) && !u8_check((const uint8_t *)s, n);
 }
 
 char *sasl_strndup(const char *s, size_t n) {

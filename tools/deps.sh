@@ -5,8 +5,9 @@
 set -eu
 
 PACKAGES="gcc make pkg-config lua5.4 liblua5.4-dev libexpat1-dev libssl-dev
-libidn2-dev libunistring-dev lua-busted luarocks lua-cqueues lua-check clang
-libclang-rt-dev prosody"
+libidn2-dev libunistring-dev lua-busted luarocks lua-cqueues lua-socket
+lua-dkjson lua-check clang libclang-rt-dev openssl prosody ejabberd
+python3-slixmpp dnsmasq-base"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   missing=""
@@ -42,7 +43,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Packaged services (prosody) must not start: the tests run their own.
+# Packaged services (prosody, ejabberd) must not start: the tests run their
+# own. dnsmasq-base is the binary without the service.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod 755 /usr/sbin/policy-rc.d

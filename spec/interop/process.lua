@@ -1,0 +1,142 @@
+-- Child processes, temporary directories and ports for the interop
+-- harnesses and the DNS spec. Servers run under supervise.py, which reaps
+-- whatever they fork and kills it all on stop(), or when this process dies.
+--   process.spawn(argv, { log = path, cwd = dir, grace = seconds }) -> proc
+--   proc:alive(), proc:stop() -> exit status, proc.pid
+--   process.run(argv [, opts]) -> ok, output (stdout and stderr), exit code
+--   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
+--   process.mentioning(text) -> pids of processes whose command line holds text
+--   process.wait_port(host, port, deadline, proc) -> true | nil, why
+local cqueues = require "cqueues"
+local socket = require "cqueues.socket"
+local clock = require "lxmpp.clock"
+local transport = require "lxmpp.transport.cqueues"
+
+local process = {}
+
+local function quote(s)
+	return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Absolute, since servers run in their own directories.
+local HERE = debug.getinfo(1, "S").source:match("^@(.*/)")
+do
+	local realpath = assert(io.popen("realpath " .. quote(HERE)))
+	process.dir = realpath:read("l") .. "/"
+	realpath:close()
+end
+local SUPERVISOR = process.dir .. "supervise.py"
+
+local function command_line(argv, opts)
+	local words = {}
+	if opts.cwd then words[#words + 1] = "cd " .. quote(opts.cwd) .. " &&" end
+	-- the sanitizers' runtime (make asan preloads it into Lua) is not for them
+	words[#words + 1] = "exec env -u LD_PRELOAD"
+	for _, arg in ipairs(argv) do words[#words + 1] = quote(arg) end
+	return table.concat(words, " ")
+end
+
+function process.run(argv, opts)
+	local pipe = assert(io.popen(command_line(argv, opts or {}) .. " 2>&1", "r"))
+	local output = pipe:read("a")
+	local ok, _, code = pipe:close()
+	return ok == true, output, code
+end
+
+function process.read(path)
+	local f = io.open(path, "rb")
+	if not f then return "" end
+	local data = f:read("a")
+	f:close()
+	return data
+end
+
+function process.tempdir()
+	local ok, out = process.run { "mktemp", "-d", "/tmp/lxmpp-test-XXXXXX" }
+	assert(ok, out)
+	return (out:gsub("%s+$", ""))
+end
+
+function process.remove(dir)
+	assert(dir:match("^/tmp/lxmpp%-test%-"), "refusing to remove " .. dir)
+	assert(process.run { "rm", "-rf", "--", dir })
+end
+
+-- A TCP port free on loopback right now (the kernel's choice).
+function process.free_port()
+	local srv = assert(socket.listen { host = "127.0.0.1", port = 0 })
+	assert(srv:listen())
+	local _, _, port = srv:localname()
+	srv:close()
+	return port
+end
+
+local proc_methods = {}
+local proc_mt = { __index = proc_methods }
+
+function process.spawn(argv, opts)
+	local line = { "/usr/bin/python3", SUPERVISOR, opts.log, tostring(opts.grace or 10), "--" }
+	for _, arg in ipairs(argv) do line[#line + 1] = arg end
+	local pipe = assert(io.popen(command_line(line, opts), "r"))
+	local first = pipe:read("l")
+	local supervisor, pid = (first or ""):match("^(%d+) (%d+)$")
+	if not supervisor then
+		local rest = pipe:read("a")
+		pipe:close()
+		error("could not start " .. argv[1] .. ": " .. tostring(first) .. (rest or ""))
+	end
+	return setmetatable({ pipe = pipe, supervisor = supervisor, pid = tonumber(pid) }, proc_mt)
+end
+
+function proc_methods:alive()
+	if not self.pipe then return false end
+	local f = io.open("/proc/" .. self.pid .. "/stat")
+	if not f then return false end
+	local stat = f:read("a")
+	f:close()
+	return stat:match("^.*%) (%a)") ~= "Z"
+end
+
+-- Stops the process and everything it started; returns its exit status
+-- (negative: the signal that ended it). Idempotent.
+function proc_methods:stop()
+	if not self.pipe then return self.status end
+	os.execute("kill -TERM " .. self.supervisor .. " 2>/dev/null")
+	local rest = self.pipe:read("a")
+	self.pipe:close()
+	self.pipe = nil
+	self.status = tonumber(rest:match("exit (%-?%d+)"))
+	return self.status
+end
+
+-- Pids of the processes whose command line mentions `text` (a directory
+-- of ours), to check that nothing was left running.
+function process.mentioning(text)
+	local pids = {}
+	local listing = assert(io.popen("ls /proc"))
+	for entry in listing:lines() do
+		if entry:match("^%d+$") then
+			local cmdline = process.read("/proc/" .. entry .. "/cmdline")
+			if cmdline:find(text, 1, true) then pids[#pids + 1] = tonumber(entry) end
+		end
+	end
+	listing:close()
+	return pids
+end
+
+-- Waits until something accepts TCP connections on host:port, the process
+-- dies, or the deadline passes.
+function process.wait_port(host, port, deadline, proc)
+	while clock.now() < deadline do
+		if proc and not proc:alive() then return nil, "the process exited" end
+		local t = transport.connect(host, port, math.min(deadline, clock.now() + 1))
+		if t then
+			t:close()
+			return true
+		end
+		cqueues.sleep(0.05)
+	end
+	return nil, "nothing listens on " .. host .. " port " .. port .. " after the deadline"
+end
+
+return process

@@ -1,0 +1,48 @@
+-- Drives spec/interop/slixmpp_client.py (slixmpp under Debian's
+-- /usr/bin/python3) against an interop server.
+--   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
+--       mode "login" or "exchange"; accounts: list of { jid, password };
+--       reports: the JSON lines decoded, in order.
+-- opts: mech, tls_max ("1.2"), direct_tls, resource, count, timeout.
+local json = require "dkjson"
+local process = require "interop.process"
+
+local slixmpp = {}
+
+local PYTHON = "/usr/bin/python3"
+local SCRIPT = process.dir .. "slixmpp_client.py"
+
+local function argv(server, mode, accounts, opts)
+	local a = { PYTHON, SCRIPT, "--host", server.host, "--cafile", server.cafile }
+	a[#a + 1] = "--port"
+	a[#a + 1] = tostring(opts.direct_tls and server.direct_tls_port or server.port)
+	if opts.direct_tls then a[#a + 1] = "--direct-tls" end
+	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout" } do
+		if opts[option] then
+			a[#a + 1] = "--" .. option:gsub("_", "-")
+			a[#a + 1] = tostring(opts[option])
+		end
+	end
+	a[#a + 1] = mode
+	for _, account in ipairs(accounts) do
+		a[#a + 1] = account.jid
+		a[#a + 1] = account.password
+	end
+	return a
+end
+
+local function decode_lines(text)
+	local reports = {}
+	for line in text:gmatch("[^\n]+") do
+		local report = json.decode(line)
+		if type(report) == "table" then reports[#reports + 1] = report end
+	end
+	return reports
+end
+
+function slixmpp.run(server, mode, accounts, opts)
+	local _, output, code = process.run(argv(server, mode, accounts, opts or {}))
+	return decode_lines(output), output, code
+end
+
+return slixmpp

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""A reference XMPP client on slixmpp (Debian python3-slixmpp), for lxmpp's
+interop tests and benchmarks. Run it with /usr/bin/python3.
+
+  slixmpp_client.py [options] login JID PASSWORD [JID PASSWORD ...]
+      Logs in with each account in turn, then closes the stream.
+      One line per account:
+      {"event": "login", "jid": ..., "ok": true, "bound": full JID,
+       "mechanism": used, "offered": [mechanisms after TLS], "tls": version,
+       "seconds": connect to session start}
+      or {"event": "login", "jid": ..., "ok": false, "condition": ...}.
+  slixmpp_client.py [options] exchange JID PASSWORD JID2 PASSWORD2
+      Logs both in; the first sends --count messages to the second's full
+      JID; the second checks that each arrives, in order, unaltered:
+      {"event": "exchange", "sent": n, "received": n, "seconds": s,
+       "per_second": r}
+
+Options: --host, --port (where to connect; no DNS), --cafile (the CA to
+verify the server against; the identity checked is the JID's domain),
+--mech (the only SASL mechanism to use), --tls-max 1.2 (to see -PLUS
+mechanisms that need tls-unique), --direct-tls, --resource, --count,
+--timeout (seconds for the whole run, default 30; on expiry prints
+{"event": "timeout"} and exits 2). Exit status 0 when every step went as
+described, 1 otherwise.
+"""
+import argparse
+import asyncio
+import json
+import logging
+import ssl
+import sys
+import time
+
+import slixmpp
+
+
+def emit(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, args):
+        super().__init__(jid, password, sasl_mech=args.mech)
+        self.args = args
+        self.ca_certs = args.cafile
+        if args.tls_max == "1.2":
+            self.ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.outcome = asyncio.get_event_loop().create_future()
+        self.add_event_handler("session_start", lambda _: self.settle("ok", None))
+        self.add_event_handler("failed_auth", lambda st: self.settle("failed", st["condition"]))
+        self.add_event_handler("failed_all_auth", lambda _: self.settle("failed", "no mechanism left"))
+        self.add_event_handler("connection_failed", lambda e: self.settle("failed", "connection: %s" % e))
+        self.add_event_handler("disconnected", lambda _: self.settle("failed", "disconnected"))
+
+    def settle(self, status, detail):
+        if not self.outcome.done():
+            self.outcome.set_result((status, detail))
+
+    async def start(self):
+        """Connects and waits for the session or its failure; returns a report."""
+        started = time.monotonic()
+        self.connect((self.args.host, self.args.port), use_ssl=self.args.direct_tls)
+        status, detail = await self.outcome
+        report = {"jid": str(self.boundjid.bare), "ok": status == "ok"}
+        if status != "ok":
+            report["condition"] = detail
+            return report
+        mechanisms = self["feature_mechanisms"]
+        tls = self.transport.get_extra_info("ssl_object")
+        report.update(bound=str(self.boundjid.full), mechanism=mechanisms.mech.name,
+                      offered=sorted(mechanisms.mech_list), tls=tls and tls.version(),
+                      seconds=time.monotonic() - started)
+        return report
+
+    async def stop(self):
+        await self.disconnect(wait=5)
+
+
+def client(args, jid, password, resource=None):
+    if resource or args.resource:
+        jid = "%s/%s" % (jid, resource or args.resource)
+    return Client(jid, password, args)
+
+
+async def login(args, accounts):
+    ok = True
+    for jid, password in accounts:
+        c = client(args, jid, password)
+        report = await c.start()
+        emit(event="login", **report)
+        ok = ok and report["ok"]
+        if report["ok"]:
+            await c.stop()
+        else:
+            c.abort()
+    return ok
+
+
+async def exchange(args, accounts):
+    (jid1, pw1), (jid2, pw2) = accounts
+    sender, receiver = client(args, jid1, pw1, "sender"), client(args, jid2, pw2, "receiver")
+    for c in (sender, receiver):
+        report = await c.start()
+        if not report["ok"]:
+            emit(event="exchange", ok=False, jid=report["jid"], condition=report["condition"])
+            return False
+    done = asyncio.get_event_loop().create_future()
+    received = 0
+
+    def on_message(msg):
+        nonlocal received
+        if msg["body"] != "message %d" % received or msg["from"] != sender.boundjid:
+            if not done.done():
+                done.set_result("unexpected message %r from %s" % (msg["body"], msg["from"]))
+            return
+        received += 1
+        if received == args.count and not done.done():
+            done.set_result(None)
+
+    receiver.add_event_handler("message", on_message)
+    started = time.monotonic()
+    for i in range(args.count):
+        sender.send_message(mto=receiver.boundjid, mbody="message %d" % i, mtype="chat")
+    problem = await done
+    seconds = time.monotonic() - started
+    emit(event="exchange", ok=problem is None, sent=args.count, received=received, seconds=seconds,
+         per_second=received / seconds if seconds > 0 else None, problem=problem)
+    await asyncio.gather(sender.stop(), receiver.stop())
+    return problem is None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5222)
+    parser.add_argument("--cafile", required=True)
+    parser.add_argument("--mech")
+    parser.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
+    parser.add_argument("--direct-tls", action="store_true")
+    parser.add_argument("--resource")
+    parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--debug", action="store_true")
+    parser.add_argument("mode", choices=["login", "exchange"])
+    parser.add_argument("credentials", nargs="+")
+    args = parser.parse_args()
+    if len(args.credentials) % 2:
+        parser.error("credentials come in JID PASSWORD pairs")
+    accounts = list(zip(args.credentials[0::2], args.credentials[1::2]))
+    if args.mode == "exchange" and len(accounts) != 2:
+        parser.error("exchange takes two accounts")
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
+    run = {"login": login, "exchange": exchange}[args.mode]
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        ok = loop.run_until_complete(asyncio.wait_for(run(args, accounts), args.timeout))
+    except asyncio.TimeoutError:
+        emit(event="timeout")
+        sys.exit(2)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
