@@ -876,6 +876,19 @@ static int client_auth(lx_conn *c, const features *f) {
   o.cb_types = f->cb ? f->cb_types : NULL;
   o.n_cb_types = f->n_cb;
   o.n_cb = tls_bindings(c, cb, cb_data);
+  if (!f->cb) {
+    /* A server that names no binding type (XEP-0440) leaves it to the
+     * default, and servers disagree on that: tls-unique on TLS 1.2 (RFC
+     * 5929), and on TLS 1.3 some still expect it (ejabberd 23.01) where
+     * others follow RFC 9266 (tls-exporter). Only the type they all agree
+     * on is used, so SCRAM works with all of them (without -PLUS on TLS
+     * 1.3). */
+    size_t k = 0;
+    for (size_t i = 0; i < o.n_cb; i++)
+      if (strcmp(cb[i].type, lx_tls_cb_name(LX_TLS_CB_UNIQUE)) == 0)
+        cb[k++] = cb[i];
+    o.n_cb = k;
+  }
   o.cb = o.n_cb ? cb : NULL;
   o.tls = c->secure;
   if (!o.username)

@@ -1737,6 +1737,55 @@ TEST(rfc6120_section9_transcript) {
   free(rfc_client);
 }
 
+/* A server offering -PLUS without naming its binding types (XEP-0440): the
+ * client binds only with tls-unique, the type every server agrees on, which
+ * TLS 1.3 does not have. The scripted server speaks RFC 6120's XML. */
+TEST(channel_binding_without_xep0440) {
+  char *server = slurp("spec/data/rfc6120-s9-server.xml");
+  CHECK(server != NULL);
+  for (int v12 = 0; server && v12 < 2; v12++) {
+    lx_conn_opts o;
+    side cl;
+    lx_conn_opts_init(&o);
+    o.jid = "juliet@im.example.com/balcony";
+    o.tls_ctx = client_ctx(v12 ? LX_TLS_V1_2 : 0, NULL);
+    o.sasl_client.password = "r0m30myr0m30";
+    o.sasl_client.nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
+    side_init(&cl, "C", NULL);
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
+    lx_tls_ctx_free(o.tls_ctx);
+    CHECK_INT(lx_conn_start(cl.c), 0);
+    text c_out = {0};
+    size_t len;
+    const char *cur = server, *p;
+    const char *piece = next_piece(
+        &cur, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", &len);
+    take_output(cl.c, &c_out);
+    put(&cl.wire, piece, len);
+    deliver(&cl, 65536);
+    size_t n = lx_conn_peek_send(cl.c, &p);
+    put(&c_out, p, n);
+    lx_conn_consume_send(cl.c, n);
+    lx_tls_ctx *sctx = server_ctx(v12 ? LX_TLS_V1_2 : 0, im_cert, im_key, NULL);
+    lx_tls *t;
+    CHECK_INT(lx_tls_new(&t, sctx, NULL, NULL), 0);
+    tls_exchange(&cl, t, &c_out);
+    piece = next_piece(&cur, "</stream:features>", &len);
+    tls_say(&cl, t, piece, len, &c_out); /* SCRAM-SHA-1-PLUS, SCRAM-SHA-1 */
+    const char *auth = strstr(str(&c_out), "<auth ");
+    CHECK(auth != NULL);
+    if (v12) /* TLS 1.2 with Extended Master Secret: tls-unique */
+      CHECK(auth && strstr(auth, "mechanism='SCRAM-SHA-1-PLUS'>cD10bHMtdW5p"));
+    else /* "n,,n=juliet,r=...": no binding, and no downgrade claimed */
+      CHECK(auth && strstr(auth, "mechanism='SCRAM-SHA-1'>biwsbj1qdWxpZXQs"));
+    text_free(&c_out);
+    lx_tls_free(t);
+    lx_tls_ctx_free(sctx);
+    side_free(&cl);
+  }
+  free(server);
+}
+
 /* ---- closing, keepalive, limits ----------------------------------------- */
 
 /* A plaintext pair, negotiated. */
@@ -2138,6 +2187,7 @@ int main(void) {
   RUN(stream_errors_round_trip);
   RUN(chunking_gives_identical_transcripts);
   RUN(rfc6120_section9_transcript);
+  RUN(channel_binding_without_xep0440);
   RUN(closing);
   RUN(keepalive);
   RUN(bounded_output);
