@@ -88,6 +88,8 @@ struct lx_conn {
   size_t n_extension_ns;
   lx_parser_opts parser_opts;
   size_t max_preauth_stanza_bytes, max_output_bytes, max_events;
+  size_t refresh_parser_bytes;
+  size_t parsed; /* input the parser took since it was made, once ready */
   unsigned max_auth_attempts, max_bind_attempts;
   int offer_session, trace;
   char **ids;
@@ -1654,10 +1656,11 @@ static int revive(lx_conn *c) {
 
 int lx_conn_trim(lx_conn *c) {
   if ((c->phase != PH_READY && c->phase != PH_CLOSING) || !c->parser ||
-      c->held.len || !lx_parser_idle(c->parser))
+      !lx_parser_idle(c->parser))
     return 0;
   lx_parser_free(c->parser);
   c->parser = NULL;
+  c->parsed = 0;
   return 1;
 }
 
@@ -1673,6 +1676,8 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
     size_t n = budget(c);
     if (n == 0)
       break;
+    if (c->parsed >= c->refresh_parser_bytes)
+      n = 1; /* a refresh is due: stop at the next element's end */
     n = piece(data + done, len - done, n);
     if (c->trace) {
       lx_conn_event *ev = push_event(c, LX_CONN_RECEIVED);
@@ -1692,9 +1697,13 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
       return c->phase == PH_FAILED ? c->error.code : fail_nomem(c);
     ssize_t k = lx_parser_feed(c->parser, data + done, n);
     done += n;
+    if (c->phase == PH_READY)
+      c->parsed += n;
     int rc = drain_parser(c);
     if (rc < 0)
       return rc;
+    if (c->parsed >= c->refresh_parser_bytes && k >= 0)
+      lx_conn_trim(c); /* rebuilt from the header at the next piece */
     if (k < 0) {
       int code = (int)k;
       return fail(c, code,
@@ -1894,6 +1903,7 @@ void lx_conn_opts_init(lx_conn_opts *o) {
   o->max_preauth_stanza_bytes = 10000;
   o->max_output_bytes = 1048576;
   o->max_events = 64;
+  o->refresh_parser_bytes = 65536;
 }
 
 /* Checks and copies the options. */
@@ -1906,7 +1916,8 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (o->lang && !valid_lang(o->lang))
     return error_set(err, LX_ERR_INVALID, "lang '%s' is not a language tag",
                      o->lang);
-  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes || !o->max_events)
+  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes || !o->max_events ||
+      !o->refresh_parser_bytes)
     return error_set(err, LX_ERR_INVALID, "a limit is zero");
   for (size_t i = 0; i < o->n_ids; i++)
     if (!o->ids[i] || !*o->ids[i] || strlen(o->ids[i]) >= ID_SIZE ||
@@ -1939,6 +1950,7 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->max_preauth_stanza_bytes = o->max_preauth_stanza_bytes;
   c->max_output_bytes = o->max_output_bytes;
   c->max_events = o->max_events;
+  c->refresh_parser_bytes = o->refresh_parser_bytes;
   c->trace = o->trace;
   if (nomem)
     return error_set(err, LX_ERR_NOMEM, "out of memory");

@@ -1167,6 +1167,11 @@ typedef struct lx_conn_opts {
                                       refuses more (1048576) */
   size_t max_events;               /* queued events beyond which lx_conn_recv
                                       takes no more input (64) */
+  size_t refresh_parser_bytes;     /* input after which, once ready, the XML
+                                      parser is rebuilt between two stanzas
+                                      (65536): expat keeps every element and
+                                      attribute name a stream uses, so new
+                                      names would grow it without end */
   int trace;                       /* report the plaintext XML sent and received
                                       as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 

@@ -73,6 +73,8 @@ static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
   o->max_events = opt_size(L, idx, "max_events", o->max_events);
+  o->refresh_parser_bytes =
+      opt_size(L, idx, "refresh_parser_size", o->refresh_parser_bytes);
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,

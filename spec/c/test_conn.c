@@ -5,6 +5,7 @@
 #include "check.h"
 #include "tls.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2038,6 +2039,45 @@ TEST(trim_between_stanzas) {
   side_free(&sv);
 }
 
+/* expat keeps every name a stream uses: a peer sending new ones must not
+ * grow the connection without end. The parser is rebuilt as it goes. */
+TEST(new_names_do_not_accumulate) {
+  text in = {0}, out = {0};
+  side sv;
+  putf(&in, "%s%s%s", CLIENT_HEADER, AUTH_ANONYMOUS, CLIENT_HEADER);
+  putf(&in, "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+            "bind'/></iq>");
+  plain_server(&sv, NULL);
+  script(&sv, str(&in), 1 << 20, &out);
+  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
+  long long before = (long long)mallinfo2().uordblks;
+  int stanzas = 0;
+  for (int round = 0; round < 20; round++) {
+    in.len = 0;
+    for (int i = 0; i < 1000; i++) {
+      int k = round * 1000 + i;
+      putf(&in, "<message id='%d'><n%d:y xmlns:n%d='urn:n' a%d='1'/></message>",
+           k, k, k, k);
+    }
+    put(&sv.wire, in.s, in.len);
+    while (deliver(&sv, 4096)) {
+      lx_conn_event ev;
+      while (lx_conn_next_event(sv.c, &ev)) {
+        stanzas += ev.type == LX_CONN_STANZA;
+        lx_stanza_free(ev.stanza);
+      }
+    }
+  }
+  long long grown = (long long)mallinfo2().uordblks - before;
+  CHECK_INT(stanzas, 20000);
+  CHECK(grown < 1000000); /* without the rebuilds: about 5 MB */
+  if (grown >= 1000000)
+    fprintf(stderr, "  (grew by %lld bytes)\n", grown);
+  text_free(&in);
+  text_free(&out);
+  side_free(&sv);
+}
+
 TEST(the_callers_mistakes) {
   setup st = defaults();
   side cl, sv;
@@ -2194,6 +2234,7 @@ int main(void) {
   RUN(bounded_events);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
+  RUN(new_names_do_not_accumulate);
   RUN(the_callers_mistakes);
   RUN(error_names);
   free(im_cert);
