@@ -1679,6 +1679,10 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
     if (c->parsed >= c->refresh_parser_bytes)
       n = 1; /* a refresh is due: stop at the next element's end */
     n = piece(data + done, len - done, n);
+    /* the refresh point is a place in the input, however it is cut */
+    if (c->phase == PH_READY && c->parsed < c->refresh_parser_bytes &&
+        n > c->refresh_parser_bytes - c->parsed)
+      n = c->refresh_parser_bytes - c->parsed;
     if (c->trace) {
       lx_conn_event *ev = push_event(c, LX_CONN_RECEIVED);
       char *copy = ev ? malloc(n + 1) : NULL;
@@ -1704,14 +1708,16 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
       return rc;
     if (c->parsed >= c->refresh_parser_bytes && k >= 0)
       lx_conn_trim(c); /* rebuilt from the header at the next piece */
+    /* what follows </stream:stream> is ignored, even what the parser
+     * rejected in the same piece: the stream had ended before it */
+    if (c->phase == PH_CLOSED)
+      return (ssize_t)len;
     if (k < 0) {
       int code = (int)k;
       return fail(c, code,
                   code == LX_ERR_NOMEM ? LX_ERR_RESOURCE_CONSTRAINT : code,
                   "%s", lx_parser_error(c->parser)->detail);
     }
-    if (c->phase == PH_CLOSED)
-      return (ssize_t)len;
   }
   return c->phase == PH_FAILED ? c->error.code : (ssize_t)done;
 }

@@ -1816,6 +1816,20 @@ TEST(closing) {
   side_free(&cl);
   side_free(&sv);
 
+  /* also when they come with the peer's </stream:stream>, however cut */
+  for (size_t chunk = 1; chunk <= 1024; chunk *= 32) {
+    ready_pair(&cl, &sv);
+    CHECK_INT(lx_conn_submit_xml(sv.c, "<message id='z'/>", 17), 0);
+    take_output(sv.c, &cl.wire);
+    put(&cl.wire, "</stream:stream>m><x/>", 22);
+    deliver(&cl, chunk);
+    drain(&cl);
+    CHECK_INT(cl.closed_code, 0);
+    CHECK(strstr(str(&cl.stanzas), "id='z'") != NULL);
+    side_free(&cl);
+    side_free(&sv);
+  }
+
   /* the transport ends before the stream does */
   ready_pair(&cl, &sv);
   CHECK_INT(lx_conn_recv_eof(cl.c), LX_ERR_CONN_CLOSED);
