@@ -88,8 +88,6 @@ struct lx_conn {
   size_t n_extension_ns;
   lx_parser_opts parser_opts;
   size_t max_preauth_stanza_bytes, max_output_bytes, max_events;
-  size_t refresh_parser_bytes;
-  size_t parsed; /* input the parser took since it was made, once ready */
   unsigned max_auth_attempts, max_bind_attempts;
   int offer_session, trace;
   char **ids;
@@ -105,8 +103,6 @@ struct lx_conn {
   size_t clear;   /* of which the first `clear` bytes go out in the clear */
   buf held;       /* plaintext from TLS the parser has not taken yet */
   size_t held_off;
-  buf header; /* the peer's header of this stream, as it came: the
-                 parser rebuilt after lx_conn_trim() reads it again */
 
   event_queue events;
   char *last_data; /* the data of the event last taken */
@@ -576,7 +572,6 @@ static int new_parser(lx_conn *c) {
  * new stream. */
 static int restart(lx_conn *c) {
   c->header_sent = 0;
-  c->header.len = 0;
   c->stream_id[0] = '\0';
   c->phase = PH_HEADER;
   int rc = c->full_limits != c->authenticated ? new_parser(c)
@@ -593,7 +588,6 @@ static int start_tls(lx_conn *c) {
   c->clear = out_pending(c);
   c->phase = PH_HANDSHAKE;
   c->header_sent = 0;
-  c->header.len = 0;
   int rc = lx_parser_reset(c->parser);
   if (rc)
     return fail_nomem(c);
@@ -1640,28 +1634,9 @@ static int drain_parser(lx_conn *c) {
   return 0;
 }
 
-/* A parser in the state of the one lx_conn_trim() released: a new one fed
- * this stream's header again. */
-static int revive(lx_conn *c) {
-  lx_parse_event ev;
-  if (new_parser(c))
-    return c->error.code;
-  if (lx_parser_feed(c->parser, c->header.data, c->header.len) !=
-          (ssize_t)c->header.len ||
-      !lx_parser_next(c->parser, &ev) || ev.type != LX_PARSE_OPEN)
-    return fail(c, LX_ERR_INTERNAL, 0, "cannot rebuild the parser");
-  lx_stanza_free(ev.stanza);
-  return 0;
-}
-
 int lx_conn_trim(lx_conn *c) {
-  if ((c->phase != PH_READY && c->phase != PH_CLOSING) || !c->parser ||
-      !lx_parser_idle(c->parser))
-    return 0;
-  lx_parser_free(c->parser);
-  c->parser = NULL;
-  c->parsed = 0;
-  return 1;
+  return (c->phase == PH_READY || c->phase == PH_CLOSING) &&
+         lx_parser_trim(c->parser);
 }
 
 /* Gives plaintext to the parser a piece at a time and acts on each piece.
@@ -1676,13 +1651,7 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
     size_t n = budget(c);
     if (n == 0)
       break;
-    if (c->parsed >= c->refresh_parser_bytes)
-      n = 1; /* a refresh is due: stop at the next element's end */
     n = piece(data + done, len - done, n);
-    /* the refresh point is a place in the input, however it is cut */
-    if (c->phase == PH_READY && c->parsed < c->refresh_parser_bytes &&
-        n > c->refresh_parser_bytes - c->parsed)
-      n = c->refresh_parser_bytes - c->parsed;
     if (c->trace) {
       lx_conn_event *ev = push_event(c, LX_CONN_RECEIVED);
       char *copy = ev ? malloc(n + 1) : NULL;
@@ -1696,18 +1665,11 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
       ev->data = copy;
       ev->len = n;
     }
-    if ((c->phase == PH_HEADER && buf_put(&c->header, data + done, n)) ||
-        (!c->parser && revive(c)))
-      return c->phase == PH_FAILED ? c->error.code : fail_nomem(c);
     ssize_t k = lx_parser_feed(c->parser, data + done, n);
     done += n;
-    if (c->phase == PH_READY)
-      c->parsed += n;
     int rc = drain_parser(c);
     if (rc < 0)
       return rc;
-    if (c->parsed >= c->refresh_parser_bytes && k >= 0)
-      lx_conn_trim(c); /* rebuilt from the header at the next piece */
     /* what follows </stream:stream> is ignored, even what the parser
      * rejected in the same piece: the stream had ended before it */
     if (c->phase == PH_CLOSED)
@@ -1909,7 +1871,6 @@ void lx_conn_opts_init(lx_conn_opts *o) {
   o->max_preauth_stanza_bytes = 10000;
   o->max_output_bytes = 1048576;
   o->max_events = 64;
-  o->refresh_parser_bytes = 65536;
 }
 
 /* Checks and copies the options. */
@@ -1922,8 +1883,7 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (o->lang && !valid_lang(o->lang))
     return error_set(err, LX_ERR_INVALID, "lang '%s' is not a language tag",
                      o->lang);
-  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes || !o->max_events ||
-      !o->refresh_parser_bytes)
+  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes || !o->max_events)
     return error_set(err, LX_ERR_INVALID, "a limit is zero");
   for (size_t i = 0; i < o->n_ids; i++)
     if (!o->ids[i] || !*o->ids[i] || strlen(o->ids[i]) >= ID_SIZE ||
@@ -1956,7 +1916,6 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->max_preauth_stanza_bytes = o->max_preauth_stanza_bytes;
   c->max_output_bytes = o->max_output_bytes;
   c->max_events = o->max_events;
-  c->refresh_parser_bytes = o->refresh_parser_bytes;
   c->trace = o->trace;
   if (nomem)
     return error_set(err, LX_ERR_NOMEM, "out of memory");
@@ -2062,7 +2021,6 @@ void lx_conn_free(lx_conn *c) {
   lx_tls_free(c->tls);
   buf_free(&c->out);
   buf_wipe(&c->held); /* may hold a PLAIN password */
-  buf_free(&c->header);
   free(c->lang);
   free(c->features_xml);
   free_list(c->extension_ns, c->n_extension_ns);

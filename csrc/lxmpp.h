@@ -255,7 +255,12 @@ typedef struct lx_parser_opts {
   unsigned max_attrs;      /* attributes of one element (64) */
   unsigned max_children;   /* child nodes of one element (16384) */
   size_t max_text_bytes;   /* character data in one element (262144) */
-  int stamp_lang;          /* copy the header's xml:lang onto stanzas (1) */
+  /* expat's own memory (0: 4 x max_stanza_bytes + 64 KiB). expat keeps
+   * every name a stream uses: beyond a sixteenth of this, the parser renews
+   * expat between two stanzas (from the recorded stream header); beyond
+   * all of it, policy-violation. */
+  size_t max_parser_memory;
+  int stamp_lang; /* copy the header's xml:lang onto stanzas (1) */
 } lx_parser_opts;
 
 /* Fills `o` with the defaults given above. */
@@ -281,11 +286,16 @@ ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len);
  * stop may fall on the last byte fed), else 0. */
 int lx_parser_stopped(const lx_parser *p);
 
-/* 1 when the parser sits between top-level elements of an open stream,
- * holding no part of an element and no event: a new parser given the same
- * stream header would be in the same state (only white space between
- * elements may be lost). Else 0. */
-int lx_parser_idle(const lx_parser *p);
+/* Releases expat and the parser's buffers while a stream is idle: between
+ * top-level elements, with no part of the next one received. The next
+ * lx_parser_feed() builds a new expat from the recorded stream header, in
+ * the same state. For connections that wait long between stanzas (the
+ * caller owns the clock). Returns 1 when released, 0 when not idle. */
+int lx_parser_trim(lx_parser *p);
+
+/* Bytes the parser holds: expat's memory (counted through its allocator),
+ * buffers, queued events' storage and recycled stanzas. */
+size_t lx_parser_memory(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
  * completes (both NULL: never stop). The strings are copied. Returns 0,
@@ -1167,11 +1177,6 @@ typedef struct lx_conn_opts {
                                       refuses more (1048576) */
   size_t max_events;               /* queued events beyond which lx_conn_recv
                                       takes no more input (64) */
-  size_t refresh_parser_bytes;     /* input after which, once ready, the XML
-                                      parser is rebuilt between two stanzas
-                                      (65536): expat keeps every element and
-                                      attribute name a stream uses, so new
-                                      names would grow it without end */
   int trace;                       /* report the plaintext XML sent and received
                                       as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 

@@ -59,22 +59,11 @@ static size_t opt_size(lua_State *L, int idx, const char *key, size_t dflt) {
 }
 
 static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
-  lx_parser_opts *p = &o->parser;
-  p->max_stanza_bytes =
-      opt_size(L, idx, "max_stanza_size", p->max_stanza_bytes);
-  p->max_text_bytes = opt_size(L, idx, "max_text_size", p->max_text_bytes);
-  p->max_depth =
-      (unsigned)lxl_opt_int(L, idx, "max_depth", p->max_depth, 1, 1 << 20);
-  p->max_attrs =
-      (unsigned)lxl_opt_int(L, idx, "max_attrs", p->max_attrs, 1, 1 << 20);
-  p->max_children = (unsigned)lxl_opt_int(L, idx, "max_children",
-                                          p->max_children, 1, 1 << 30);
+  lxl_parser_limits(L, idx, &o->parser);
   o->max_preauth_stanza_bytes =
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
   o->max_events = opt_size(L, idx, "max_events", o->max_events);
-  o->refresh_parser_bytes =
-      opt_size(L, idx, "refresh_parser_size", o->refresh_parser_bytes);
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,

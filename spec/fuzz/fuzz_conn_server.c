@@ -24,7 +24,7 @@ static lx_conn *server(void) {
   o.extension_ns = ext;
   o.n_extension_ns = 1;
   o.max_events = 4;            /* the backpressure path too */
-  o.refresh_parser_bytes = 64; /* and parsers rebuilt all the time */
+  o.parser.max_parser_memory = 32768; /* and expat renewed all the time */
   o.ids = fuzz_ids;
   o.n_ids = 8;
   if (lx_conn_new(&c, LX_CONN_SERVER, &o, NULL) || lx_conn_start(c))
