@@ -103,8 +103,6 @@ struct lx_conn {
   size_t clear;   /* of which the first `clear` bytes go out in the clear */
   buf held;       /* plaintext from TLS the parser has not taken yet */
   size_t held_off;
-  buf header; /* the peer's header of this stream, as it came: the
-                 parser rebuilt after lx_conn_trim() reads it again */
 
   event_queue events;
   char *last_data;                /* the data of the event last taken */
@@ -416,7 +414,8 @@ static int fail(lx_conn *c, int code, int condition, const char *fmt, ...)
     ;
 
 /* Hands the plaintext to TLS as far as it takes it, then close_notify when
- * asked for and everything is in. */
+ * asked for and everything is in. Called when the caller asks for output,
+ * so that what one step wrote shares TLS records. */
 static int flush_tls(lx_conn *c) {
   if (!c->tls_on || c->clear)
     return 0;
@@ -438,7 +437,7 @@ static int flush_tls(lx_conn *c) {
   return 0;
 }
 
-/* Reports out.data[mark ..] as sent (trace) and moves it on. */
+/* Reports out.data[mark ..] as sent (trace). */
 static int sent(lx_conn *c, size_t mark) {
   if (c->trace) {
     lx_conn_event *ev = push_event(c, LX_CONN_SENT);
@@ -453,7 +452,7 @@ static int sent(lx_conn *c, size_t mark) {
     ev->data = copy;
     ev->len = c->out.len - mark;
   }
-  return flush_tls(c);
+  return 0;
 }
 
 /* Ends a write begun at `mark`: rc is what the writes returned. */
@@ -605,7 +604,6 @@ static int new_parser(lx_conn *c) {
  * new stream. */
 static int restart(lx_conn *c) {
   c->header_sent = 0;
-  c->header.len = 0;
   c->stream_id[0] = '\0';
   c->phase = PH_HEADER;
   int rc = c->full_limits != c->authenticated ? new_parser(c)
@@ -622,7 +620,6 @@ static int start_tls(lx_conn *c) {
   c->clear = out_pending(c);
   c->phase = PH_HANDSHAKE;
   c->header_sent = 0;
-  c->header.len = 0;
   int rc = lx_parser_reset(c->parser);
   if (rc)
     return fail_nomem(c);
@@ -900,12 +897,15 @@ static int client_auth(lx_conn *c, const features *f) {
   lx_sasl_cb cb[MAX_CB];
   unsigned char cb_data[MAX_CB][LX_TLS_CB_MAX];
   lx_error err = {0};
-  const unsigned char *out;
-  size_t len;
+  const unsigned char *out = NULL;
+  size_t len = 0;
   o.offered = f->mechs;
   o.n_offered = f->n_mechs;
   o.cb_types = f->cb ? f->cb_types : NULL;
   o.n_cb_types = f->n_cb;
+  /* all our bindings: without XEP-0440 the SASL policy binds only with
+   * tls-unique, yet still knows we could bind (the GS2 'y' flag, and
+   * require_channel_binding) */
   o.n_cb = tls_bindings(c, cb, cb_data);
   o.cb = o.n_cb ? cb : NULL;
   o.tls = c->secure;
@@ -1237,7 +1237,10 @@ static int check_client_header(lx_conn *c, const lx_elem *h) {
   const char *prev = c->domain;
   lx_jid *jid = NULL;
   c->domain = NULL;
-  if (to && *to && lx_jid_new(&jid, to, strlen(to), NULL) == 0 &&
+  for (size_t i = 0; to && i < c->n_domains && !c->domain; i++)
+    if (strcmp(lx_jid_domain(c->domains[i]), to) == 0) /* prepared already */
+      c->domain = lx_jid_domain(c->domains[i]);
+  if (!c->domain && to && *to && lx_jid_new(&jid, to, strlen(to), NULL) == 0 &&
       !lx_jid_local(jid) && !lx_jid_resource(jid))
     for (size_t i = 0; i < c->n_domains && !c->domain; i++)
       if (strcmp(lx_jid_domain(c->domains[i]), lx_jid_domain(jid)) == 0)
@@ -1454,7 +1457,11 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
     return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
   if (!cred)
     return LX_ERR_INVALID;
-  int rc = lx_sasl_server_credentials(c->sasl_server, cred, &out, &len, NULL);
+  lx_sasl_credentials answer = *cred;
+  if (!answer.keys.hash) /* keys for the hash asked for */
+    answer.keys.hash = lx_sasl_server_request(c->sasl_server)->hash;
+  int rc =
+      lx_sasl_server_credentials(c->sasl_server, &answer, &out, &len, NULL);
   if (rc == LX_ERR_INVALID || rc == LX_ERR_STATE)
     return rc;
   rc = sasl_result(c, rc, out, len);
@@ -1658,27 +1665,9 @@ static int drain_parser(lx_conn *c) {
   return 0;
 }
 
-/* A parser in the state of the one lx_conn_trim() released: a new one fed
- * this stream's header again. */
-static int revive(lx_conn *c) {
-  lx_parse_event ev;
-  if (new_parser(c))
-    return c->error.code;
-  if (lx_parser_feed(c->parser, c->header.data, c->header.len) !=
-          (ssize_t)c->header.len ||
-      !lx_parser_next(c->parser, &ev) || ev.type != LX_PARSE_OPEN)
-    return fail(c, LX_ERR_INTERNAL, 0, "cannot rebuild the parser");
-  lx_stanza_free(ev.stanza);
-  return 0;
-}
-
 int lx_conn_trim(lx_conn *c) {
-  if ((c->phase != PH_READY && c->phase != PH_CLOSING) || !c->parser ||
-      c->held.len || !lx_parser_idle(c->parser))
-    return 0;
-  lx_parser_free(c->parser);
-  c->parser = NULL;
-  return 1;
+  return (c->phase == PH_READY || c->phase == PH_CLOSING) &&
+         lx_parser_trim(c->parser);
 }
 
 /* Gives plaintext to the parser a piece at a time and acts on each piece.
@@ -1707,22 +1696,21 @@ static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
       ev->data = copy;
       ev->len = n;
     }
-    if ((c->phase == PH_HEADER && buf_put(&c->header, data + done, n)) ||
-        (!c->parser && revive(c)))
-      return c->phase == PH_FAILED ? c->error.code : fail_nomem(c);
     ssize_t k = lx_parser_feed(c->parser, data + done, n);
     done += n;
     int rc = drain_parser(c);
     if (rc < 0)
       return rc;
+    /* what follows </stream:stream> is ignored, even what the parser
+     * rejected in the same piece: the stream had ended before it */
+    if (c->phase == PH_CLOSED)
+      return (ssize_t)len;
     if (k < 0) {
       int code = (int)k;
       return fail(c, code,
                   code == LX_ERR_NOMEM ? LX_ERR_RESOURCE_CONSTRAINT : code,
                   "%s", lx_parser_error(c->parser)->detail);
     }
-    if (c->phase == PH_CLOSED)
-      return (ssize_t)len;
   }
   return c->phase == PH_FAILED ? c->error.code : (ssize_t)done;
 }
@@ -1778,8 +1766,6 @@ static ssize_t recv_tls(lx_conn *c, const char *data, size_t len) {
       if ((size_t)k < (size_t)r &&
           buf_put(&c->held, plain + k, (size_t)r - (size_t)k))
         return fail_nomem(c);
-      if (flush_tls(c) < 0)
-        return c->error.code;
       continue;
     }
     if (taken == len)
@@ -1790,8 +1776,6 @@ static ssize_t recv_tls(lx_conn *c, const char *data, size_t len) {
     taken += (size_t)k;
     if (c->phase == PH_HANDSHAKE && lx_tls_get_state(c->tls) == LX_TLS_OPEN &&
         tls_opened(c) < 0)
-      return c->error.code;
-    if (flush_tls(c) < 0)
       return c->error.code;
     if (k == 0)
       return (ssize_t)taken; /* TLS holds all it may: read first */
@@ -1846,6 +1830,7 @@ size_t lx_conn_peek_send(lx_conn *c, const char **data) {
     *data = c->out.data ? c->out.data + c->out_off : NULL;
     return c->clear ? c->clear : out_pending(c);
   }
+  flush_tls(c);
   return lx_tls_peek_send(c->tls, data);
 }
 
@@ -1860,7 +1845,6 @@ void lx_conn_consume_send(lx_conn *c, size_t n) {
   } else {
     lx_tls_consume_send(c->tls, n);
   }
-  flush_tls(c);
 }
 
 size_t lx_conn_pending_send(const lx_conn *c) {
@@ -2073,7 +2057,6 @@ void lx_conn_free(lx_conn *c) {
   lx_tls_free(c->tls);
   buf_free(&c->out);
   buf_wipe(&c->held); /* may hold a PLAIN password */
-  buf_free(&c->header);
   free(c->lang);
   free(c->features_xml);
   free_list(c->extension_ns, c->n_extension_ns);

@@ -255,7 +255,12 @@ typedef struct lx_parser_opts {
   unsigned max_attrs;      /* attributes of one element (64) */
   unsigned max_children;   /* child nodes of one element (16384) */
   size_t max_text_bytes;   /* character data in one element (262144) */
-  int stamp_lang;          /* copy the header's xml:lang onto stanzas (1) */
+  /* expat's own memory (0: 4 x max_stanza_bytes + 64 KiB). expat keeps
+   * every name a stream uses: beyond a sixteenth of this, the parser renews
+   * expat between two stanzas (from the recorded stream header); beyond
+   * all of it, policy-violation. */
+  size_t max_parser_memory;
+  int stamp_lang; /* copy the header's xml:lang onto stanzas (1) */
 } lx_parser_opts;
 
 /* Fills `o` with the defaults given above. */
@@ -281,11 +286,16 @@ ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len);
  * stop may fall on the last byte fed), else 0. */
 int lx_parser_stopped(const lx_parser *p);
 
-/* 1 when the parser sits between top-level elements of an open stream,
- * holding no part of an element and no event: a new parser given the same
- * stream header would be in the same state (only white space between
- * elements may be lost). Else 0. */
-int lx_parser_idle(const lx_parser *p);
+/* Releases expat and the parser's buffers while a stream is idle: between
+ * top-level elements, with no part of the next one received. The next
+ * lx_parser_feed() builds a new expat from the recorded stream header, in
+ * the same state. For connections that wait long between stanzas (the
+ * caller owns the clock). Returns 1 when released, 0 when not idle. */
+int lx_parser_trim(lx_parser *p);
+
+/* Bytes the parser holds: expat's memory (counted through its allocator),
+ * buffers, queued events' storage and recycled stanzas. */
+size_t lx_parser_memory(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
  * completes (both NULL: never stop). The strings are copied. Returns 0,
@@ -1233,7 +1243,8 @@ int lx_conn_recv_eof(lx_conn *c);
 size_t lx_conn_peek_send(lx_conn *c, const char **data);
 /* Marks the first `n` bytes from lx_conn_peek_send() as sent. */
 void lx_conn_consume_send(lx_conn *c, size_t n);
-/* The bytes waiting to be sent, in every piece. */
+/* The bytes waiting to be sent, in every piece (once TLS is on, XML not
+ * yet encrypted counts as its plaintext length). */
 size_t lx_conn_pending_send(const lx_conn *c);
 
 typedef enum lx_conn_event_type {
@@ -1334,8 +1345,9 @@ int lx_conn_stream_error(lx_conn *c, const lx_stream_error *e);
  * the connection (the peer used up its attempts: policy-violation).
  */
 
-/* Answers LX_CONN_AUTH_REQUEST, as lx_sasl_server_credentials() does. A
- * refusal or a failed check counts as a failed attempt. */
+/* Answers LX_CONN_AUTH_REQUEST, as lx_sasl_server_credentials() does
+ * (keys.hash 0: the hash of the request). A refusal or a failed check
+ * counts as a failed attempt. */
 int lx_conn_auth_answer(lx_conn *c, const struct lx_sasl_credentials *cred);
 
 /* Accepts LX_CONN_BIND_REQUEST with the session's full JID: the

@@ -57,6 +57,15 @@ struct lx_parser {
   unsigned char first_byte;
   uint64_t anchor; /* where the pending (unconsumed) data starts */
   uint64_t stop_pos;
+  uint64_t index_base; /* stream offset of expat's byte 0, less the header
+                          it was given again when renewed */
+
+  /* expat's memory, counted through our allocator (see "memory") */
+  size_t expat_mem, mem_cap;
+  int mem_exceeded; /* an allocation was refused: max_parser_memory */
+  int renew;        /* stopped at stop_pos to renew expat (see "renewal") */
+  int replaying;    /* feeding the recorded header to a new expat */
+  buf header;       /* the stream's bytes up to the end of its header */
 
   /* the tree under construction */
   unsigned depth; /* open elements, the stream root included */
@@ -84,6 +93,7 @@ void lx_parser_opts_init(lx_parser_opts *o) {
   o->max_attrs = 64;
   o->max_children = 16384;
   o->max_text_bytes = 262144;
+  o->max_parser_memory = 0;
   o->stamp_lang = 1;
 }
 
@@ -94,7 +104,8 @@ static int fail(lx_parser *p, int code, const char *fmt, const char *arg) {
   if (p->state != FAILED) {
     error_set(&p->error, code, fmt, arg ? arg : "");
     p->state = FAILED;
-    XML_StopParser(p->xp, XML_FALSE);
+    if (p->xp)
+      XML_StopParser(p->xp, XML_FALSE);
   }
   return code;
 }
@@ -146,9 +157,12 @@ static void drop_events(event_queue *q) {
 /* ---- positions ------------------------------------------------------- */
 
 /* The stream offset where the current expat event ends. */
+static uint64_t event_start(lx_parser *p) {
+  return p->index_base + (uint64_t)XML_GetCurrentByteIndex(p->xp);
+}
+
 static uint64_t event_end(lx_parser *p) {
-  return (uint64_t)XML_GetCurrentByteIndex(p->xp) +
-         (uint64_t)XML_GetCurrentByteCount(p->xp);
+  return event_start(p) + (uint64_t)XML_GetCurrentByteCount(p->xp);
 }
 
 /* The slices fed to expat bound unfinished elements; this bounds those that
@@ -317,8 +331,14 @@ void lx_parser_recycle(lx_parser *p, lx_stanza *s) {
 }
 
 static void open_stream(lx_parser *p, const qname *q, const XML_Char **atts) {
+  if (p->replaying) { /* a renewed expat: the stream is open already */
+    p->depth = 1;
+    return;
+  }
   if (header_ok(p, q) || too_big(p))
     return;
+  if (p->header.len > event_end(p))
+    p->header.len = (size_t)event_end(p); /* the header, and no more */
   p->stanza = new_stanza(p);
   if (!p->stanza ||
       !(p->cur = elem_alloc(&p->stanza->arena, LX_NS_STREAMS, "stream")))
@@ -354,7 +374,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   }
   int top = p->depth == (p->stream ? 1u : 0u);
   if (top) {
-    p->anchor = (uint64_t)XML_GetCurrentByteIndex(p->xp);
+    p->anchor = event_start(p);
     if (!(p->stanza = new_stanza(p))) {
       fail_nomem(p);
       return;
@@ -408,6 +428,10 @@ static void finish_stanza(lx_parser *p) {
   if (p->stop_name && ns_equal(root->ns, p->stop_ns) &&
       strcmp(root->name, p->stop_name) == 0) {
     p->state = STOPPED;
+    p->stop_pos = p->anchor;
+    XML_StopParser(p->xp, XML_FALSE);
+  } else if (p->stream && p->expat_mem > p->mem_cap / 16) {
+    p->renew = 1; /* see "renewal" */
     p->stop_pos = p->anchor;
     XML_StopParser(p->xp, XML_FALSE);
   }
@@ -465,7 +489,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
 static void XMLCALL on_ns_decl(void *ud, const XML_Char *prefix,
                                const XML_Char *uri) {
   lx_parser *p = ud;
-  if (p->stream && p->depth == 0 && !prefix) {
+  if (p->stream && p->depth == 0 && !prefix && !p->replaying) {
     free(p->header_ns);
     p->header_ns = strdup(uri ? uri : "");
     p->header_ns_seen = 1;
@@ -507,13 +531,97 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name,
 
 /* ---- life cycle ------------------------------------------------------ */
 
-static int start_expat(lx_parser *p) {
-  if (p->xp) {
-    if (!XML_ParserReset(p->xp, "UTF-8"))
-      return LX_ERR_NOMEM;
-  } else if (!(p->xp = XML_ParserCreateNS("UTF-8", NS_SEP))) {
-    return LX_ERR_NOMEM;
+/* ---- memory ---------------------------------------------------------- */
+
+/* expat's allocations go through these, so that each parser knows how much
+ * its expat holds: for max_parser_memory, and to renew an expat that grew.
+ * (expat keeps every element and attribute name a stream has used, so a
+ * peer inventing names would otherwise grow it without end.) expat's hooks
+ * take no context: the parser calling into expat is noted in mem_owner, and
+ * each block remembers its owner. */
+static _Thread_local lx_parser *mem_owner;
+
+typedef union mem_block {
+  struct {
+    lx_parser *owner;
+    size_t size;
+  } h;
+  max_align_t align;
+} mem_block;
+
+/* 1 when `more` bytes would take the owner's expat over its cap. */
+static int over_cap(lx_parser *p, size_t more) {
+  if (!p || more <= p->mem_cap - p->expat_mem)
+    return 0;
+  p->mem_exceeded = 1;
+  return 1;
+}
+
+static void *mem_malloc(size_t n) {
+  lx_parser *p = mem_owner;
+  mem_block *b =
+      over_cap(p, n) || n > SIZE_MAX - sizeof *b ? NULL : malloc(sizeof *b + n);
+  if (!b)
+    return NULL;
+  b->h.owner = p;
+  b->h.size = n;
+  if (p)
+    p->expat_mem += n;
+  return b + 1;
+}
+
+static void mem_free(void *ptr) {
+  if (ptr) {
+    mem_block *b = (mem_block *)ptr - 1;
+    if (b->h.owner)
+      b->h.owner->expat_mem -= b->h.size;
+    free(b);
   }
+}
+
+static void *mem_realloc(void *ptr, size_t n) {
+  if (!ptr)
+    return mem_malloc(n);
+  mem_block *b = (mem_block *)ptr - 1;
+  lx_parser *p = b->h.owner;
+  size_t old = b->h.size;
+  if ((n > old && over_cap(p, n - old)) || n > SIZE_MAX - sizeof *b)
+    return NULL;
+  mem_block *grown = realloc(b, sizeof *b + n);
+  if (!grown)
+    return NULL;
+  if (p)
+    p->expat_mem = p->expat_mem - old + n;
+  grown->h.size = n;
+  return grown + 1;
+}
+
+static const XML_Memory_Handling_Suite mem_suite = {mem_malloc, mem_realloc,
+                                                    mem_free};
+
+/* XML_Parse with the allocations counted against p. */
+static enum XML_Status parse_counted(lx_parser *p, const char *s, size_t n,
+                                     int final) {
+  lx_parser *prev = mem_owner;
+  mem_owner = p;
+  enum XML_Status st =
+      XML_Parse(p->xp, s, (int)n, final ? XML_TRUE : XML_FALSE);
+  mem_owner = prev;
+  return st;
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+/* A fresh expat (the old one freed), with the handlers set. */
+static int start_expat(lx_parser *p) {
+  lx_parser *prev = mem_owner;
+  if (p->xp)
+    XML_ParserFree(p->xp);
+  mem_owner = p;
+  p->xp = XML_ParserCreate_MM("UTF-8", &mem_suite, "\1");
+  mem_owner = prev;
+  if (!p->xp)
+    return LX_ERR_NOMEM;
   XML_SetReturnNSTriplet(p->xp, 1);
   XML_SetUserData(p->xp, p);
   XML_SetElementHandler(p->xp, on_start, on_end);
@@ -529,6 +637,55 @@ static int start_expat(lx_parser *p) {
   return 0;
 }
 
+/* ---- renewal ---------------------------------------------------------- */
+
+/* Between two top-level elements, a stream's expat can be replaced by a
+ * new one given the recorded stream header again: it is then in the same
+ * state, without what the old one had piled up. The parser does this after
+ * a stanza when expat holds more than a sixteenth of max_parser_memory, and
+ * when lx_parser_trim() released expat. `at` is the stream offset of the
+ * next byte the new expat will see. */
+static int renew_expat(lx_parser *p, uint64_t at) {
+  if (start_expat(p)) {
+    fail_nomem(p);
+    return -1;
+  }
+  p->index_base = at - p->header.len;
+  p->depth = 0;
+  p->replaying = 1;
+  enum XML_Status st = parse_counted(p, p->header.data, p->header.len, 0);
+  p->replaying = 0;
+  if (st != XML_STATUS_OK || p->depth != 1) {
+    fail(p, LX_ERR_INTERNAL, "cannot renew the XML parser%s", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+int lx_parser_trim(lx_parser *p) {
+  if (!p->stream || p->state != IN_STREAM || p->depth != 1 || p->stanza ||
+      p->pending || p->held.len || !p->xp)
+    return 0;
+  XML_ParserFree(p->xp);
+  p->xp = NULL;
+  buf_free(&p->text);
+  while (p->nspare)
+    lx_stanza_free(p->spare[--p->nspare]);
+  if (p->events.head == p->events.len) {
+    free(p->events.items);
+    p->events = (event_queue){0};
+  }
+  return 1;
+}
+
+size_t lx_parser_memory(const lx_parser *p) {
+  size_t n = sizeof *p + p->expat_mem + p->header.cap + p->held.cap +
+             p->text.cap + p->events.cap * sizeof *p->events.items;
+  for (unsigned i = 0; i < p->nspare; i++)
+    n += lx_stanza_memory(p->spare[i]);
+  return n;
+}
+
 static void clear_stream(lx_parser *p) {
   lx_stanza_free(p->stanza);
   p->stanza = NULL;
@@ -536,8 +693,10 @@ static void clear_stream(lx_parser *p) {
   p->depth = 0;
   p->text.len = 0;
   p->held.len = 0;
+  p->header.len = 0;
   xml_scan_init(&p->scan);
-  p->pending = 0;
+  p->pending = p->renew = p->mem_exceeded = 0;
+  p->index_base = 0;
   p->taken = p->anchor = p->stop_pos = 0;
   free(p->header_ns);
   free(p->lang);
@@ -563,6 +722,11 @@ static int parser_create(lx_parser **out, const lx_parser_opts *opts,
     return LX_ERR_INVALID;
   }
   p->stream = stream;
+  /* by default, room for a stanza of the largest size, four times over */
+  size_t s = p->opts.max_stanza_bytes;
+  p->mem_cap = p->opts.max_parser_memory    ? p->opts.max_parser_memory
+               : s < (SIZE_MAX - 65536) / 4 ? 4 * s + 65536
+                                            : SIZE_MAX;
   p->opts.default_ns = NULL; /* replaced by an owned copy below */
   if ((opts && opts->default_ns &&
        !(p->opts.default_ns = strdup(opts->default_ns))) ||
@@ -590,6 +754,7 @@ void lx_parser_free(lx_parser *p) {
     XML_ParserFree(p->xp);
   buf_free(&p->text);
   buf_free(&p->held);
+  buf_free(&p->header);
   free(p->events.items);
   free((char *)p->opts.default_ns);
   free(p->stop_ns);
@@ -624,11 +789,6 @@ const lx_error *lx_parser_error(const lx_parser *p) { return &p->error; }
 
 int lx_parser_stopped(const lx_parser *p) { return p->state == STOPPED; }
 
-int lx_parser_idle(const lx_parser *p) {
-  return p->state == IN_STREAM && p->stream && p->depth == 1 && !p->stanza &&
-         !p->pending && p->held.len == 0 && p->events.head == p->events.len;
-}
-
 /* ---- feeding --------------------------------------------------------- */
 
 /* Maps an expat error to the stream error condition. */
@@ -636,7 +796,12 @@ static void fail_expat(lx_parser *p) {
   enum XML_Error e = XML_GetErrorCode(p->xp);
   int code;
   switch (e) {
-  case XML_ERROR_NO_MEMORY: fail_nomem(p); return;
+  case XML_ERROR_NO_MEMORY:
+    if (p->mem_exceeded)
+      fail_limit(p, "max_parser_memory", p->mem_cap);
+    else
+      fail_nomem(p);
+    return;
   case XML_ERROR_UNDEFINED_ENTITY:
   case XML_ERROR_MISPLACED_XML_PI:
   case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
@@ -680,14 +845,34 @@ static int running(const lx_parser *p) {
 }
 
 /* Hands bytes[0..n) to expat, the last bytes taken, and notes whether it left
- * a token unfinished: the scanner follows that one from its start. */
+ * a token unfinished: the scanner follows that one from its start. expat is
+ * renewed where it asks (after a stanza) and where it was trimmed. */
 static void parse_bytes(lx_parser *p, const char *bytes, size_t n) {
-  if (XML_Parse(p->xp, bytes, (int)n, XML_FALSE) != XML_STATUS_OK) {
+  uint64_t at = p->taken - n; /* the stream offset of bytes[0] */
+  if (!p->xp && renew_expat(p, at))
+    return;
+  if (p->stream && p->state == BEFORE_ROOT && buf_put(&p->header, bytes, n)) {
+    fail_nomem(p);
+    return;
+  }
+  enum XML_Status st = parse_counted(p, bytes, n, 0);
+  while (p->renew) { /* stopped after a stanza at stop_pos */
+    size_t used = (size_t)(p->stop_pos - at);
+    p->renew = 0;
+    if (renew_expat(p, p->stop_pos))
+      return;
+    at = p->stop_pos;
+    bytes += used;
+    n -= used;
+    st = parse_counted(p, bytes, n, 0);
+  }
+  if (st != XML_STATUS_OK) {
     if (running(p))
       fail_expat(p);
     return;
   }
-  uint64_t rest = p->taken - (uint64_t)XML_GetCurrentByteIndex(p->xp);
+  uint64_t rest =
+      p->taken - (p->index_base + (uint64_t)XML_GetCurrentByteIndex(p->xp));
   xml_scan_init(&p->scan);
   /* A token begun before these bytes and still unfinished was fed to expat
    * because something in it is wrong; do not hold its bytes back. */
@@ -766,7 +951,7 @@ int lx_parse_document(lx_stanza **out, const char *data, size_t len,
     return error_set(err, rc, "cannot create a parser");
   if (lx_parser_feed(p, data, len) >= 0) {
     flush_held(p);
-    if (XML_Parse(p->xp, "", 0, XML_TRUE) != XML_STATUS_OK && running(p))
+    if (parse_counted(p, "", 0, 1) != XML_STATUS_OK && running(p))
       fail_expat(p);
   }
   lx_parse_event ev;

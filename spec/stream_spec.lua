@@ -340,3 +340,7 @@ describe("make demo", function()
 		assert.matches("C: </stream:stream>\nS: </stream:stream>\n$", text)
 	end)
 end)
+
+describe("docs/stream.md", function()
+	for name, run in require "support.doc_examples"("docs/stream.md") do it(name, run) end
+end)

@@ -59,16 +59,7 @@ static size_t opt_size(lua_State *L, int idx, const char *key, size_t dflt) {
 }
 
 static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
-  lx_parser_opts *p = &o->parser;
-  p->max_stanza_bytes =
-      opt_size(L, idx, "max_stanza_size", p->max_stanza_bytes);
-  p->max_text_bytes = opt_size(L, idx, "max_text_size", p->max_text_bytes);
-  p->max_depth =
-      (unsigned)lxl_opt_int(L, idx, "max_depth", p->max_depth, 1, 1 << 20);
-  p->max_attrs =
-      (unsigned)lxl_opt_int(L, idx, "max_attrs", p->max_attrs, 1, 1 << 20);
-  p->max_children = (unsigned)lxl_opt_int(L, idx, "max_children",
-                                          p->max_children, 1, 1 << 30);
+  lxl_parser_limits(L, idx, &o->parser);
   o->max_preauth_stanza_bytes =
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
@@ -195,23 +186,17 @@ static int l_receive_eof(lua_State *L) {
 /* conn:take_output() -> the bytes to write | nil */
 static int l_take_output(lua_State *L) {
   lconn *u = check_conn(L);
-  size_t total = lx_conn_pending_send(u->c);
-  if (total == 0)
+  const char *p;
+  size_t n = lx_conn_peek_send(u->c, &p);
+  if (n == 0)
     return 0;
   luaL_Buffer b;
-  const char *p;
-  size_t n;
-  char *dst = luaL_buffinitsize(L, &b, total);
-  size_t at = 0;
-  /* every piece fits: pending_send counts them all */
-  while (at < total && (n = lx_conn_peek_send(u->c, &p)) > 0) {
-    if (n > total - at)
-      n = total - at;
-    memcpy(dst + at, p, n);
-    at += n;
+  luaL_buffinit(L, &b);
+  do { /* copied before consumed: a memory error leaves the bytes */
+    luaL_addlstring(&b, p, n);
     lx_conn_consume_send(u->c, n);
-  }
-  luaL_pushresultsize(&b, at);
+  } while ((n = lx_conn_peek_send(u->c, &p)) > 0);
+  luaL_pushresult(&b);
   return 1;
 }
 

@@ -45,6 +45,11 @@ void lxl_push_keys(lua_State *L, const lx_scram_keys *k);
  * others. */
 int lxl_sasl_condition(lua_State *L, const char *name);
 
+/* Reads the XML parser's limits from the options table at `idx`:
+ * max_stanza_size, max_depth, max_attrs, max_children, max_text_size,
+ * max_parser_memory. A value of the wrong kind raises. */
+void lxl_parser_limits(lua_State *L, int idx, lx_parser_opts *o);
+
 /* Pushes the Lua stanza table for the tree under `root`. Elements whose
  * namespace differs from `default_ns` (or from an enclosing element that
  * did) get attr.xmlns, as Prosody's util.xmppstream builds them. Raises on

@@ -229,9 +229,8 @@ static void convert_held(lua_State *L, lx_stanza **h, const char *ns,
 
 /* ---- options ------------------------------------------------------------ */
 
-static void read_opts(lua_State *L, int idx, lx_parser_opts *o) {
+void lxl_parser_limits(lua_State *L, int idx, lx_parser_opts *o) {
   const lua_Integer big = (lua_Integer)1 << 40;
-  o->default_ns = lxl_opt_string(L, idx, "default_ns", o->default_ns);
   o->max_stanza_bytes = (size_t)lxl_opt_int(
       L, idx, "max_stanza_size", (lua_Integer)o->max_stanza_bytes, 1, big);
   o->max_depth =
@@ -242,6 +241,13 @@ static void read_opts(lua_State *L, int idx, lx_parser_opts *o) {
                                           o->max_children, 1, 1 << 30);
   o->max_text_bytes = (size_t)lxl_opt_int(
       L, idx, "max_text_size", (lua_Integer)o->max_text_bytes, 1, big);
+  o->max_parser_memory = (size_t)lxl_opt_int(
+      L, idx, "max_parser_memory", (lua_Integer)o->max_parser_memory, 0, big);
+}
+
+static void read_opts(lua_State *L, int idx, lx_parser_opts *o) {
+  o->default_ns = lxl_opt_string(L, idx, "default_ns", o->default_ns);
+  lxl_parser_limits(L, idx, o);
   o->stamp_lang = lxl_opt_bool(L, idx, "stamp_lang", o->stamp_lang);
 }
 
@@ -363,6 +369,18 @@ static int l_stopped(lua_State *L) {
   return 1;
 }
 
+/* p:trim() -> whether expat was released (an idle stream; see docs) */
+static int l_trim(lua_State *L) {
+  lua_pushboolean(L, lx_parser_trim(check_parser(L)->p));
+  return 1;
+}
+
+/* p:memory() -> bytes the parser holds */
+static int l_memory(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)lx_parser_memory(check_parser(L)->p));
+  return 1;
+}
+
 static int l_close(lua_State *L) {
   lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
   lx_parser_free(lp->p);
@@ -384,6 +402,8 @@ void lxl_open_xml(lua_State *L) {
                                      {"reset", l_reset},
                                      {"stop_after", l_stop_after},
                                      {"stopped", l_stopped},
+                                     {"trim", l_trim},
+                                     {"memory", l_memory},
                                      {"close", l_close},
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", l_close},

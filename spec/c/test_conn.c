@@ -5,6 +5,7 @@
 #include "check.h"
 #include "tls.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -795,6 +796,52 @@ TEST(tls_session_resumption) {
   lx_tls_session_free(ts);
   lx_tls_ctx_free(cctx);
   lx_tls_ctx_free(sctx);
+}
+
+/* A server for two domains picks the certificate by the client's SNI: the
+ * client's JID domain. */
+TEST(sni_chooses_the_certificate) {
+  lx_tls_cert_spec net = {"example.net", NULL, LX_TLS_KEY_P256, 0};
+  char *cert, *key;
+  lx_error err;
+  CHECK_INT(lx_tls_ca_issue(ca, &net, &cert, &key, &err), 0);
+  lx_tls_ctx *sctx = NULL;
+  lx_tls_opts o;
+  lx_tls_opts_init(&o);
+  CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, &err), 0);
+  lx_tls_ctx_add_cert(sctx, im_cert, strlen(im_cert), im_key, strlen(im_key),
+                      &err);
+  lx_tls_ctx_add_cert(sctx, cert, strlen(cert), key, strlen(key), &err);
+  for (int i = 0; i < 2; i++) {
+    lx_conn_opts co, so;
+    side cl, sv;
+    lx_conn_opts_init(&co);
+    co.jid = i ? "juliet@example.net" : "juliet@im.example.com";
+    co.tls_ctx = client_ctx(0, NULL);
+    co.sasl_client.password = "r0m30myr0m30";
+    lx_conn_opts_init(&so);
+    so.domains = domains;
+    so.n_domains = 2;
+    so.tls_ctx = sctx;
+    side_init(&cl, "C", NULL);
+    side_init(&sv, "S", NULL);
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
+    CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
+    lx_tls_ctx_free(co.tls_ctx);
+    lx_conn_start(sv.c);
+    lx_conn_start(cl.c);
+    pump(&cl, &sv, 65536);
+    CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+    CHECK_STR(lx_tls_server_name(lx_conn_tls(sv.c)),
+              i ? "example.net" : "im.example.com");
+    CHECK_STR(cl.ready_jid,
+              i ? "juliet@example.net/gen-1" : "juliet@im.example.com/gen-1");
+    side_free(&cl);
+    side_free(&sv);
+  }
+  lx_tls_ctx_free(sctx);
+  free(cert);
+  lx_tls_pem_free(key);
 }
 
 TEST(client_certificate_reaches_the_application) {
@@ -1709,6 +1756,55 @@ TEST(rfc6120_section9_transcript) {
   free(rfc_client);
 }
 
+/* A server offering -PLUS without naming its binding types (XEP-0440): the
+ * client binds only with tls-unique, the type every server agrees on, which
+ * TLS 1.3 does not have. The scripted server speaks RFC 6120's XML. */
+TEST(channel_binding_without_xep0440) {
+  char *server = slurp("spec/data/rfc6120-s9-server.xml");
+  CHECK(server != NULL);
+  for (int v12 = 0; server && v12 < 2; v12++) {
+    lx_conn_opts o;
+    side cl;
+    lx_conn_opts_init(&o);
+    o.jid = "juliet@im.example.com/balcony";
+    o.tls_ctx = client_ctx(v12 ? LX_TLS_V1_2 : 0, NULL);
+    o.sasl_client.password = "r0m30myr0m30";
+    o.sasl_client.nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
+    side_init(&cl, "C", NULL);
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
+    lx_tls_ctx_free(o.tls_ctx);
+    CHECK_INT(lx_conn_start(cl.c), 0);
+    text c_out = {0};
+    size_t len;
+    const char *cur = server, *p;
+    const char *piece = next_piece(
+        &cur, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", &len);
+    take_output(cl.c, &c_out);
+    put(&cl.wire, piece, len);
+    deliver(&cl, 65536);
+    size_t n = lx_conn_peek_send(cl.c, &p);
+    put(&c_out, p, n);
+    lx_conn_consume_send(cl.c, n);
+    lx_tls_ctx *sctx = server_ctx(v12 ? LX_TLS_V1_2 : 0, im_cert, im_key, NULL);
+    lx_tls *t;
+    CHECK_INT(lx_tls_new(&t, sctx, NULL, NULL), 0);
+    tls_exchange(&cl, t, &c_out);
+    piece = next_piece(&cur, "</stream:features>", &len);
+    tls_say(&cl, t, piece, len, &c_out); /* SCRAM-SHA-1-PLUS, SCRAM-SHA-1 */
+    const char *auth = strstr(str(&c_out), "<auth ");
+    CHECK(auth != NULL);
+    if (v12) /* TLS 1.2 with Extended Master Secret: tls-unique */
+      CHECK(auth && strstr(auth, "mechanism='SCRAM-SHA-1-PLUS'>cD10bHMtdW5p"));
+    else /* "n,,n=juliet,r=...": no binding, and no downgrade claimed */
+      CHECK(auth && strstr(auth, "mechanism='SCRAM-SHA-1'>biwsbj1qdWxpZXQs"));
+    text_free(&c_out);
+    lx_tls_free(t);
+    lx_tls_ctx_free(sctx);
+    side_free(&cl);
+  }
+  free(server);
+}
+
 /* ---- closing, keepalive, limits ----------------------------------------- */
 
 /* A plaintext pair, negotiated. */
@@ -1737,6 +1833,20 @@ TEST(closing) {
   CHECK(lx_conn_recv(cl.c, "<garbage", 8) == 8);
   side_free(&cl);
   side_free(&sv);
+
+  /* also when they come with the peer's </stream:stream>, however cut */
+  for (size_t chunk = 1; chunk <= 1024; chunk *= 32) {
+    ready_pair(&cl, &sv);
+    CHECK_INT(lx_conn_submit_xml(sv.c, "<message id='z'/>", 17), 0);
+    take_output(sv.c, &cl.wire);
+    put(&cl.wire, "</stream:stream>m><x/>", 22);
+    deliver(&cl, chunk);
+    drain(&cl);
+    CHECK_INT(cl.closed_code, 0);
+    CHECK(strstr(str(&cl.stanzas), "id='z'") != NULL);
+    side_free(&cl);
+    side_free(&sv);
+  }
 
   /* the transport ends before the stream does */
   ready_pair(&cl, &sv);
@@ -1995,6 +2105,45 @@ TEST(trim_between_stanzas) {
   side_free(&sv);
 }
 
+/* expat keeps every name a stream uses: a peer sending new ones must not
+ * grow the connection without end. The parser is rebuilt as it goes. */
+TEST(new_names_do_not_accumulate) {
+  text in = {0}, out = {0};
+  side sv;
+  putf(&in, "%s%s%s", CLIENT_HEADER, AUTH_ANONYMOUS, CLIENT_HEADER);
+  putf(&in, "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+            "bind'/></iq>");
+  plain_server(&sv, NULL);
+  script(&sv, str(&in), 1 << 20, &out);
+  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
+  long long before = (long long)mallinfo2().uordblks;
+  int stanzas = 0;
+  for (int round = 0; round < 20; round++) {
+    in.len = 0;
+    for (int i = 0; i < 1000; i++) {
+      int k = round * 1000 + i;
+      putf(&in, "<message id='%d'><n%d:y xmlns:n%d='urn:n' a%d='1'/></message>",
+           k, k, k, k);
+    }
+    put(&sv.wire, in.s, in.len);
+    while (deliver(&sv, 4096)) {
+      lx_conn_event ev;
+      while (lx_conn_next_event(sv.c, &ev)) {
+        stanzas += ev.type == LX_CONN_STANZA;
+        lx_stanza_free(ev.stanza);
+      }
+    }
+  }
+  long long grown = (long long)mallinfo2().uordblks - before;
+  CHECK_INT(stanzas, 20000);
+  CHECK(grown < 1000000); /* without the rebuilds: about 5 MB */
+  if (grown >= 1000000)
+    fprintf(stderr, "  (grew by %lld bytes)\n", grown);
+  text_free(&in);
+  text_free(&out);
+  side_free(&sv);
+}
+
 TEST(the_callers_mistakes) {
   setup st = defaults();
   side cl, sv;
@@ -2128,6 +2277,7 @@ int main(void) {
   RUN(bind_conflict);
   RUN(bind_server_assigned_resource);
   RUN(tls_session_resumption);
+  RUN(sni_chooses_the_certificate);
   RUN(client_certificate_reaches_the_application);
   RUN(server_checks_the_header);
   RUN(server_refuses_what_comes_too_early);
@@ -2143,6 +2293,7 @@ int main(void) {
   RUN(stream_errors_round_trip);
   RUN(chunking_gives_identical_transcripts);
   RUN(rfc6120_section9_transcript);
+  RUN(channel_binding_without_xep0440);
   RUN(closing);
   RUN(keepalive);
   RUN(bounded_output);
@@ -2150,6 +2301,7 @@ int main(void) {
   RUN(bounded_events_tls);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
+  RUN(new_names_do_not_accumulate);
   RUN(the_callers_mistakes);
   RUN(error_names);
   free(im_cert);

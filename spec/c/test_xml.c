@@ -814,6 +814,106 @@ TEST(documents) {
   CHECK_STR(err.detail, "comments are not allowed");
 }
 
+/* Trim: expat released between top-level elements, rebuilt at the next
+ * input in the same state. */
+TEST(trim_between_elements) {
+  lx_parser *p;
+  CHECK_INT(lx_parser_new(&p, NULL), 0);
+  CHECK_INT(lx_parser_trim(p), 0); /* no stream yet */
+  lx_parser_feed(p, HEADER, strlen(HEADER));
+  size_t before = lx_parser_memory(p);
+  CHECK_INT(lx_parser_trim(p), 1);
+  CHECK(lx_parser_memory(p) < before / 2);
+  CHECK_INT(lx_parser_trim(p), 0); /* already */
+  lx_parser_feed(p, "<message><body>par", 18);
+  CHECK_INT(lx_parser_trim(p), 0); /* inside an element */
+  lx_parser_feed(p, "t</body></message>\n ", 20);
+  CHECK_INT(lx_parser_trim(p), 1);
+  lx_parser_feed(p, "<message to='a", 14);
+  CHECK_INT(lx_parser_trim(p), 0); /* inside a tag */
+  lx_parser_feed(p, "'/>", 3);
+  transcript *t = malloc(sizeof *t);
+  t->len = 0;
+  drain(p, t, LX_NS_CLIENT);
+  CHECK(strstr(t->text, "stanza:<message xml:lang='en'><body>part</body>"
+                        "</message>\nstanza:<message to='a' "
+                        "xml:lang='en'/>\n") != NULL);
+  free(t);
+  lx_parser_free(p);
+}
+
+/* A stream fed in pieces with its expat released after each, or renewed
+ * after every stanza, gives the same events as one fed whole. */
+TEST(trimmed_and_renewed_streams_give_the_same_events) {
+  transcript *whole = malloc(sizeof *whole), *t = malloc(sizeof *t);
+  feed_all(NULL, sample, sizeof sample - 1, 0, whole);
+  lx_parser *p;
+  lx_parser_opts o;
+  lx_parser_opts_init(&o);
+  o.max_parser_memory = 16384; /* renewed after every stanza */
+  for (int renewing = 0; renewing < 2; renewing++) {
+    CHECK_INT(lx_parser_new(&p, renewing ? &o : NULL), 0);
+    t->len = 0;
+    for (size_t at = 0; at < sizeof sample - 1; at += 5) {
+      size_t n = sizeof sample - 1 - at < 5 ? sizeof sample - 1 - at : 5;
+      CHECK_INT(lx_parser_feed(p, sample + at, n), (long)n);
+      drain(p, t, LX_NS_CLIENT);
+      if (!renewing)
+        lx_parser_trim(p);
+    }
+    CHECK_STR(t->text, whole->text);
+    lx_parser_free(p);
+  }
+  free(whole);
+  free(t);
+}
+
+/* expat keeps every name a stream uses: a peer inventing names must not
+ * grow the parser without end. */
+TEST(new_names_do_not_grow_the_parser) {
+  lx_parser *p;
+  lx_parse_event ev;
+  CHECK_INT(lx_parser_new(&p, NULL), 0);
+  CHECK_INT(lx_parser_feed(p, HEADER, strlen(HEADER)), (long)strlen(HEADER));
+  long stanzas = 0;
+  size_t most = 0;
+  for (int i = 0; i < 20000; i++) {
+    char s[96];
+    int n =
+        snprintf(s, sizeof s,
+                 "<message a%d='v'><x%d xmlns='urn:%d'/></message>", i, i, i);
+    CHECK_INT(lx_parser_feed(p, s, (size_t)n), n);
+    while (lx_parser_next(p, &ev)) {
+      stanzas += ev.type == LX_PARSE_STANZA;
+      lx_parser_recycle(p, ev.stanza);
+    }
+    if (lx_parser_memory(p) > most)
+      most = lx_parser_memory(p);
+  }
+  CHECK_INT(stanzas, 20000);
+  CHECK(most < 200000); /* without renewal: over 5 MB */
+  lx_parser_free(p);
+}
+
+TEST(expat_memory_is_bounded_within_a_stanza) {
+  lx_parser *p;
+  lx_parser_opts o;
+  lx_parser_opts_init(&o);
+  o.max_parser_memory = 65536;
+  CHECK_INT(lx_parser_new(&p, &o), 0);
+  lx_parser_feed(p, HEADER, strlen(HEADER));
+  char *s = malloc(64000), *at = s;
+  at += sprintf(at, "<message>");
+  for (int i = 0; i < 3000; i++)
+    at += sprintf(at, "<n%d/>", i);
+  ssize_t rc = lx_parser_feed(p, s, (size_t)(at - s));
+  CHECK_INT(rc, LX_ERR_POLICY_VIOLATION);
+  CHECK_STR(lx_parser_error(p)->detail,
+            "limit exceeded: max_parser_memory 65536");
+  free(s);
+  lx_parser_free(p);
+}
+
 int main(void) {
   RUN(events_in_order);
   RUN(chunking_never_changes_the_result);
@@ -835,5 +935,9 @@ int main(void) {
   RUN(serializer_stream_header_and_prefix);
   RUN(deep_trees_do_not_recurse);
   RUN(documents);
+  RUN(trim_between_elements);
+  RUN(trimmed_and_renewed_streams_give_the_same_events);
+  RUN(new_names_do_not_grow_the_parser);
+  RUN(expat_memory_is_bounded_within_a_stanza);
   return check_summary();
 }

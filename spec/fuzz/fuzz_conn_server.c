@@ -23,7 +23,8 @@ static lx_conn *server(void) {
   o.sasl_server.salt_len = 8;
   o.extension_ns = ext;
   o.n_extension_ns = 1;
-  o.max_events = 4; /* the backpressure path too */
+  o.max_events = 4;                   /* the backpressure path too */
+  o.parser.max_parser_memory = 32768; /* and expat renewed all the time */
   o.ids = fuzz_ids;
   o.n_ids = 8;
   if (lx_conn_new(&c, LX_CONN_SERVER, &o, NULL) || lx_conn_start(c))

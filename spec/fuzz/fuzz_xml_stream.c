@@ -49,6 +49,7 @@ static void feed(const uint8_t *data, size_t size, unsigned seed, run *r) {
   o.max_attrs = 8;
   o.max_children = 32;
   o.max_text_bytes = 1024;
+  o.max_parser_memory = 32768; /* renewed after most stanzas */
   lx_parser *p;
   if (lx_parser_new(&p, &o))
     abort();
