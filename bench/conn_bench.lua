@@ -76,19 +76,20 @@ print(("| floor: a TLS 1.3 handshake (%.3f ms) + PBKDF2-SHA-256, 4096 iterations
 row("complete negotiation, C (lx_conn)", t.negotiate)
 row("complete negotiation, Lua (lxmpp.stream)", lua)
 
-print("\nMemory per ready connection, bytes (lx_conn_trim releases the XML parser of an idle stream):\n")
-print("| role | transport | ours, ready | ours, trimmed | OpenSSL's |")
-print("|---|---|---:|---:|---:|")
+print("\nMemory per ready connection, bytes (lx_conn_trim, for an idle stream, releases the XML parser"
+	.. " and OpenSSL's read and write buffers):\n")
+print("| role | transport | ours, ready | ours, trimmed | OpenSSL's, ready | OpenSSL's, trimmed |")
+print("|---|---|---:|---:|---:|---:|")
 local mem = {}
 for role, mode, state, ours, ossl in run("memory 200", "GLIBC_TUNABLES=glibc.malloc.tcache_count=0 ")
 		:gmatch("(%a+) (%a+) (%a+) (%-?%d+) (%-?%d+)") do
 	local k = role .. " " .. mode
 	mem[k] = mem[k] or { role = role, mode = mode }
 	mem[k][state] = tonumber(ours)
-	mem[k].openssl = tonumber(ossl)
+	mem[k][state .. "_openssl"] = tonumber(ossl)
 end
 for _, k in ipairs{ "client tls", "server tls", "client plain", "server plain" } do
 	local m = assert(mem[k], "conn_bench memory failed")
-	print(("| %s | %s | %d | %d | %d |"):format(m.role, m.mode == "tls" and "TLS 1.3" or "plaintext",
-		m.ready, m.trimmed, m.openssl))
+	print(("| %s | %s | %d | %d | %d | %d |"):format(m.role, m.mode == "tls" and "TLS 1.3" or "plaintext",
+		m.ready, m.trimmed, m.ready_openssl, m.trimmed_openssl))
 end

@@ -1666,8 +1666,11 @@ static int drain_parser(lx_conn *c) {
 }
 
 int lx_conn_trim(lx_conn *c) {
-  return (c->phase == PH_READY || c->phase == PH_CLOSING) &&
-         lx_parser_trim(c->parser);
+  if (c->phase != PH_READY && c->phase != PH_CLOSING)
+    return 0;
+  if (c->tls_on)
+    lx_tls_trim(c->tls);
+  return lx_parser_trim(c->parser);
 }
 
 /* Gives plaintext to the parser a piece at a time and acts on each piece.

@@ -256,7 +256,8 @@ typedef struct lx_parser_opts {
   unsigned max_children;   /* child nodes of one element (16384) */
   size_t max_text_bytes;   /* character data in one element (262144) */
   /* expat's own memory (0: 4 x max_stanza_bytes + 64 KiB). expat keeps
-   * every name a stream uses: beyond a sixteenth of this, the parser renews
+   * every name a stream uses: when it grew by a sixteenth of this since the
+   * stream header, the parser renews
    * expat between two stanzas (from the recorded stream header); beyond
    * all of it, policy-violation. */
   size_t max_parser_memory;
@@ -938,6 +939,13 @@ ssize_t lx_tls_write(lx_tls *t, const char *data, size_t len);
 size_t lx_tls_peek_send(lx_tls *t, const char **data);
 /* Marks the first `n` pending bytes as sent (n larger than pending: all). */
 void lx_tls_consume_send(lx_tls *t, size_t n);
+
+/* Gives OpenSSL's read and write buffers (about 17 KiB each) back to the
+ * heap while the session is idle (nothing received but not yet read);
+ * OpenSSL allocates them again when needed. The caller decides when a
+ * connection is idle (lx_conn_trim does this too). Returns 1 when released,
+ * else 0. */
+int lx_tls_trim(lx_tls *t);
 
 /* Queues a close_notify; nothing can be written after it, and reading goes
  * on until the peer's close_notify (LX_ERR_TLS_CLOSED). Returns 0 (also

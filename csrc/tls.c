@@ -299,9 +299,6 @@ int lx_tls_ctx_new(lx_tls_ctx **out, lx_tls_role role, const lx_tls_opts *opts,
   SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                   SSL_OP_CLEANSE_PLAINTEXT |
                                   (o.tickets ? 0 : SSL_OP_NO_TICKET));
-  /* OpenSSL's read and write buffers (about 34 KiB) go back to the heap
-   * while a connection is idle. */
-  SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
   if (role == LX_TLS_SERVER) {
     SSL_CTX_set_options(c->ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_id_context(c->ssl, session_id_context,
@@ -860,6 +857,12 @@ void lx_tls_consume_send(lx_tls *t, size_t n) {
   } else {
     t->out_off += n;
   }
+}
+
+int lx_tls_trim(lx_tls *t) {
+  /* rather than SSL_MODE_RELEASE_BUFFERS, which frees (and, with
+   * CLEANSE_PLAINTEXT, wipes) the read buffer after every record */
+  return t->state == LX_TLS_OPEN && SSL_free_buffers(t->ssl) == 1;
 }
 
 int lx_tls_close(lx_tls *t) {

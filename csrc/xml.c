@@ -62,6 +62,7 @@ struct lx_parser {
 
   /* expat's memory, counted through our allocator (see "memory") */
   size_t expat_mem, mem_cap;
+  size_t mem_base;  /* expat_mem once the stream header was parsed */
   int mem_exceeded; /* an allocation was refused: max_parser_memory */
   int renew;        /* stopped at stop_pos to renew expat (see "renewal") */
   int replaying;    /* feeding the recorded header to a new expat */
@@ -337,6 +338,7 @@ static void open_stream(lx_parser *p, const qname *q, const XML_Char **atts) {
   }
   if (header_ok(p, q) || too_big(p))
     return;
+  p->mem_base = p->expat_mem;
   if (p->header.len > event_end(p))
     p->header.len = (size_t)event_end(p); /* the header, and no more */
   p->stanza = new_stanza(p);
@@ -430,7 +432,7 @@ static void finish_stanza(lx_parser *p) {
     p->state = STOPPED;
     p->stop_pos = p->anchor;
     XML_StopParser(p->xp, XML_FALSE);
-  } else if (p->stream && p->expat_mem > p->mem_cap / 16) {
+  } else if (p->stream && p->expat_mem - p->mem_base > p->mem_cap / 16) {
     p->renew = 1; /* see "renewal" */
     p->stop_pos = p->anchor;
     XML_StopParser(p->xp, XML_FALSE);
@@ -642,9 +644,9 @@ static int start_expat(lx_parser *p) {
 /* Between two top-level elements, a stream's expat can be replaced by a
  * new one given the recorded stream header again: it is then in the same
  * state, without what the old one had piled up. The parser does this after
- * a stanza when expat holds more than a sixteenth of max_parser_memory, and
- * when lx_parser_trim() released expat. `at` is the stream offset of the
- * next byte the new expat will see. */
+ * a stanza when expat grew by more than a sixteenth of max_parser_memory
+ * since it read the header, and when lx_parser_trim() released expat. `at` is
+ * the stream offset of the next byte the new expat will see. */
 static int renew_expat(lx_parser *p, uint64_t at) {
   if (start_expat(p)) {
     fail_nomem(p);
@@ -655,6 +657,7 @@ static int renew_expat(lx_parser *p, uint64_t at) {
   p->replaying = 1;
   enum XML_Status st = parse_counted(p, p->header.data, p->header.len, 0);
   p->replaying = 0;
+  p->mem_base = p->expat_mem;
   if (st != XML_STATUS_OK || p->depth != 1) {
     fail(p, LX_ERR_INTERNAL, "cannot renew the XML parser%s", NULL);
     return -1;

@@ -37,6 +37,9 @@ local KEEPALIVE = { interval = 60, timeout = 30, ping = false }
 local RECONNECT = { delay = 1, max_delay = 60, attempts = math.huge }
 
 -- Failures after which reconnecting would not help (or would fight).
+-- Seconds without input after which a connection gives its XML parser's
+-- memory back before it waits (conn:trim(); the next input rebuilds it).
+local IDLE_TRIM = 2
 local FINAL = { conflict = true, ["not-authorized"] = true, ["policy-violation"] = true }
 
 local function misuse(message)
@@ -525,6 +528,7 @@ local function step(self, deadline)
 		t = self.t
 		if t then
 			local until_ = min_deadline(min_deadline(deadline, keepalive_due(self)), self.sched:next_deadline())
+			if self.phase == "ready" and now() - self.last_received >= IDLE_TRIM then self.conn:trim() end
 			self.pumper = coroutine.running()
 			local ok, data, err, code = pcall(t.read, t, until_)
 			self.pumper = pumper
