@@ -75,6 +75,7 @@ build = {
 		["lxmpp.stanza"] = "lua/lxmpp/stanza.lua",
 		["lxmpp.stream"] = "lua/lxmpp/stream.lua",
 		["lxmpp.tasks"] = "lua/lxmpp/tasks.lua",
+		["lxmpp.transport.base"] = "lua/lxmpp/transport/base.lua",
 		["lxmpp.transport.cqueues"] = "lua/lxmpp/transport/cqueues.lua",
 		["lxmpp.transport.luasocket"] = "lua/lxmpp/transport/luasocket.lua",
 		["lxmpp.xml"] = "lua/lxmpp/xml.lua",

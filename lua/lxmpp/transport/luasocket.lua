@@ -9,20 +9,18 @@
 -- Names are resolved with getaddrinfo, which does not honour the deadline;
 -- pass opts.resolver (lxmpp.resolve) to bound it.
 local socket = require "socket"
-local clock = require "lxmpp.clock"
-local resolve = require "lxmpp.resolve"
+local base = require "lxmpp.transport.base"
 
-local now = clock.now
+local NAME = "lxmpp.transport.luasocket"
+local remaining = base.remaining
 
 local READ_SIZE = 16384
 
-local transport = { now = now }
+local transport = { now = base.now }
 
-local methods = {}
-local mt = {
-	__name = "lxmpp.transport.luasocket",
-	__index = methods,
-}
+local methods, mt = base.class(NAME, function(sock)
+	return sock:getpeername()
+end)
 
 -- LuaSocket reports errors as messages; these are the codes the cqueues
 -- transport gives for the same conditions.
@@ -42,27 +40,11 @@ local function failure(err, what)
 	return nil, what .. ": " .. err, CODES[err] or "socket-error"
 end
 
-local function remaining(deadline)
-	if deadline == nil then return nil end
-	return deadline - now()
-end
-
 -- LuaSocket keeps a per-wait ("b") and a per-call ("t") timeout, and a
 -- call obeys the smaller: set both, or a stale one spins or stalls.
 local function set_timeout(sock, seconds)
 	sock:settimeout(seconds, "b")
 	sock:settimeout(seconds, "t")
-end
-
-local function check_deadline(deadline)
-	if deadline ~= nil and type(deadline) ~= "number" then
-		error("lxmpp.transport.luasocket: deadline must be a number (lxmpp.clock time) or nil", 3)
-	end
-end
-
-local function open(self)
-	if not self.socket then error("lxmpp.transport.luasocket: transport is closed", 3) end
-	return self.socket
 end
 
 function transport.wrap(sock)
@@ -90,23 +72,15 @@ local function getaddrinfo_resolver()
 	}
 end
 
--- As lxmpp.transport.cqueues.connect: each address in turn, each attempt
--- with an equal share of the time left.
+-- Connects to each address of `host` in turn, each with an equal share of
+-- the time left (lxmpp.transport.base); names through getaddrinfo unless
+-- opts.resolver is given.
 function transport.connect(host, port, deadline, opts)
-	if type(host) ~= "string" then error("lxmpp.transport.luasocket: host must be a string", 2) end
-	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
-		error("lxmpp.transport.luasocket: port must be an integer in 1..65535", 2)
-	end
-	check_deadline(deadline)
 	opts = opts or {}
-	local addresses, err, code = resolve.addresses(host, deadline, { resolver = opts.resolver or getaddrinfo_resolver() })
-	if not addresses then return nil, err, code end
-	local failures = {}
-	for i, address in ipairs(addresses) do
-		local left = remaining(deadline)
-		if left and left <= 0 then break end
+	local resolver = opts.resolver or getaddrinfo_resolver()
+	return base.connect(NAME, host, port, deadline, { resolver = resolver }, function(address, _, seconds)
 		local sock = address:find(":", 1, true) and socket.tcp6() or socket.tcp4()
-		set_timeout(sock, left and left / (#addresses - i + 1))
+		set_timeout(sock, seconds)
 		local ok, why = sock:connect(address, port)
 		if ok then
 			local self = transport.wrap(sock)
@@ -114,19 +88,13 @@ function transport.connect(host, port, deadline, opts)
 			return self
 		end
 		sock:close()
-		local _, message, name = failure(why, "[" .. address .. "]:" .. port)
-		failures[#failures + 1] = message
-		code = name
-	end
-	local what = "connect to " .. host .. " port " .. port
-	if #failures == 0 then return nil, what .. ": timed out", "timeout" end
-	if code == "timeout" then return nil, what .. ": timed out (" .. table.concat(failures, "; ") .. ")", "timeout" end
-	return nil, what .. ": " .. table.concat(failures, "; "), code
+		return failure(why, "[" .. address .. "]:" .. port)
+	end)
 end
 
 function methods:read(deadline)
-	local sock = open(self)
-	check_deadline(deadline)
+	local sock = base.open(NAME, self)
+	base.check_deadline(NAME, deadline, 2)
 	while true do
 		set_timeout(sock, 0)
 		local data, err, partial = sock:receive(self.read_size or READ_SIZE)
@@ -143,9 +111,9 @@ function methods:read(deadline)
 end
 
 function methods:write(data, deadline)
-	local sock = open(self)
+	local sock = base.open(NAME, self)
 	if type(data) ~= "string" then error("lxmpp.transport.luasocket: data must be a string", 2) end
-	check_deadline(deadline)
+	base.check_deadline(NAME, deadline, 2)
 	local i = 1
 	while i <= #data do
 		local left = remaining(deadline)
@@ -167,38 +135,13 @@ function methods:write(data, deadline)
 	return true
 end
 
-function methods:close()
-	if self.socket then
-		self.socket:close()
-		self.socket = nil
-	end
-end
-
 function methods:peer()
-	local address, port = open(self):getpeername()
+	local address, port = base.open(NAME, self):getpeername()
 	return address, tonumber(port)
 end
 
 function methods:pollfd()
-	return open(self):getfd()
-end
-
-function methods:events()
-	return self.waiting or "r"
-end
-
-function methods:timeout()
-	local left = remaining(self.deadline)
-	return left and math.max(left, 0)
-end
-
-mt.__close = methods.close
-mt.__gc = methods.close
-
-function mt:__tostring()
-	if not self.socket then return "lxmpp.transport.luasocket (closed)" end
-	local address, port = self.socket:getpeername()
-	return ("lxmpp.transport.luasocket [%s]:%s"):format(address, port)
+	return base.open(NAME, self):getfd()
 end
 
 return transport

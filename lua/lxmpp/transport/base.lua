@@ -1,0 +1,95 @@
+-- lxmpp.transport.base: what the transports share: argument checks,
+-- deadlines, the connect loop over a host's addresses, and the methods that
+-- do not touch the socket library. Each transport brings its sockets.
+local clock = require "lxmpp.clock"
+local resolve = require "lxmpp.resolve"
+
+local now = clock.now
+
+local base = { now = now }
+
+-- Seconds left before `deadline` (an lxmpp.clock time), nil for none.
+function base.remaining(deadline)
+	if deadline == nil then return nil end
+	return deadline - now()
+end
+
+-- Raises, `level` frames up, unless deadline is a number or nil.
+function base.check_deadline(name, deadline, level)
+	if deadline ~= nil and type(deadline) ~= "number" then
+		error(name .. ": deadline must be a number (lxmpp.clock time) or nil", level + 1)
+	end
+end
+
+-- The socket of an open transport; raises, for the caller of the method
+-- that asks, on a closed one.
+function base.open(name, self)
+	if not self.socket then error(name .. ": transport is closed", 3) end
+	return self.socket
+end
+
+-- A transport class: its methods table, with close, events and timeout,
+-- and its metatable, with __close, __gc and a __tostring that names the
+-- peer (peer_of(socket) returns the address and port). A transport object
+-- has `socket` (nil once closed), and `waiting` ("r", "w") and `deadline`
+-- while a call waits.
+function base.class(name, peer_of)
+	local methods = {}
+	local mt = { __name = name, __index = methods }
+
+	function methods:close()
+		if self.socket then
+			self.socket:close()
+			self.socket = nil
+		end
+	end
+
+	-- Pollable: "w" while a write or connect waits and "r" otherwise, and
+	-- the time left before the deadline of the call in progress.
+	function methods:events()
+		return self.waiting or "r"
+	end
+
+	function methods:timeout()
+		local left = base.remaining(self.deadline)
+		return left and math.max(left, 0)
+	end
+
+	mt.__close = methods.close
+	mt.__gc = methods.close
+	function mt:__tostring()
+		if not self.socket then return name .. " (closed)" end
+		return ("%s [%s]:%s"):format(name, peer_of(self.socket))
+	end
+	return methods, mt
+end
+
+-- Connects to `host`: each of its addresses in turn (IPv6 and IPv4
+-- interleaved, see lxmpp.resolve), each attempt with an equal share of the
+-- time left, so that one silent address cannot use up the whole deadline.
+-- attempt(address, port, seconds) returns a connected transport, or nil,
+-- message, code. Returns the transport or nil, message, code.
+function base.connect(name, host, port, deadline, resolve_opts, attempt)
+	if type(host) ~= "string" then error(name .. ": host must be a string", 3) end
+	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+		error(name .. ": port must be an integer in 1..65535", 3)
+	end
+	base.check_deadline(name, deadline, 3)
+	local addresses, err, code = resolve.addresses(host, deadline, resolve_opts)
+	if not addresses then return nil, err, code end
+	local failures = {}
+	for i, address in ipairs(addresses) do
+		local left = base.remaining(deadline)
+		if left and left <= 0 then break end
+		local t, message, why = attempt(address, port, left and left / (#addresses - i + 1))
+		if t then return t end
+		failures[#failures + 1] = message
+		code = why
+	end
+	local what = "connect to " .. host .. " port " .. port
+	if #failures == 0 then return nil, what .. ": timed out", "timeout" end
+	if code == "timeout" then return nil, what .. ": timed out (" .. table.concat(failures, "; ") .. ")", "timeout" end
+	return nil, what .. ": " .. table.concat(failures, "; "), code
+end
+
+return base
