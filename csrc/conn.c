@@ -985,18 +985,28 @@ static int client_starttls_failure(lx_conn *c, lx_stanza *s) {
               "the server refused STARTTLS (<failure/>)");
 }
 
-static int client_challenge(lx_conn *c, lx_stanza *s) {
-  unsigned char *data;
-  size_t len, out_len;
-  const unsigned char *out;
-  lx_error err = {0};
-  int rc = read_sasl(s, &data, &len);
+/* The data of the server's <challenge/> or <success/>, which `s` was (it is
+ * freed); fails the connection when it is not base64. */
+static int client_sasl_data(lx_conn *c, lx_stanza *s, const char *what,
+                            unsigned char **data, size_t *len) {
+  int rc = read_sasl(s, data, len);
   lx_stanza_free(s);
   if (rc == LX_ERR_NOMEM)
     return fail_nomem(c);
   if (rc)
     return fail(c, LX_ERR_SASL_INCORRECT_ENCODING, 0,
-                "the server's challenge is not base64");
+                "the server's %s is not base64", what);
+  return 0;
+}
+
+static int client_challenge(lx_conn *c, lx_stanza *s) {
+  unsigned char *data;
+  size_t len, out_len;
+  const unsigned char *out;
+  lx_error err = {0};
+  int rc = client_sasl_data(c, s, "challenge", &data, &len);
+  if (rc)
+    return rc;
   rc = lx_sasl_client_step(c->sasl_client, data ? data : (unsigned char *)"",
                            len, &out, &out_len, &err);
   free(data);
@@ -1009,13 +1019,9 @@ static int client_success(lx_conn *c, lx_stanza *s) {
   unsigned char *data;
   size_t len;
   lx_error err = {0};
-  int rc = read_sasl(s, &data, &len);
-  lx_stanza_free(s);
-  if (rc == LX_ERR_NOMEM)
-    return fail_nomem(c);
+  int rc = client_sasl_data(c, s, "success data", &data, &len);
   if (rc)
-    return fail(c, LX_ERR_SASL_INCORRECT_ENCODING, 0,
-                "the server's success data is not base64");
+    return rc;
   rc = lx_sasl_client_finish(c->sasl_client, data, len, &err);
   free(data);
   if (rc < 0)
