@@ -84,6 +84,19 @@ static const char *gs2_of(const lx_sasl_client_opts *o) {
   return gs2;
 }
 
+TEST(mechanism_names) {
+  const char *known[] = {"SCRAM-SHA-1",   "SCRAM-SHA-1-PLUS",
+                         "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
+                         "SCRAM-SHA-512", "SCRAM-SHA-512-PLUS",
+                         "PLAIN",         "EXTERNAL",
+                         "ANONYMOUS",     "DIGEST-MD5"};
+  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+    CHECK_INT(lx_sasl_mechanism_known(known[i]), 1);
+  CHECK_INT(lx_sasl_mechanism_known("scram-sha-1"), 0); /* exact names */
+  CHECK_INT(lx_sasl_mechanism_known("CRAM-MD5"), 0);
+  CHECK_INT(lx_sasl_mechanism_known(""), 0);
+}
+
 TEST(choice_default_policy) {
   lx_sasl_client_opts o = base_opts();
   lx_sasl_cb cb[] = {{"tls-exporter", U("0123456789abcdef"), 16},
@@ -1003,6 +1016,7 @@ TEST(binding_of_another_session) {
 
 int main(void) {
   RUN(base64_strict);
+  RUN(mechanism_names);
   RUN(choice_default_policy);
   RUN(choice_weak_mechanisms);
   RUN(choice_rejects_bad_options);
