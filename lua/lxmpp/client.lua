@@ -9,6 +9,7 @@
 --   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
 --   c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
 local clock = require "lxmpp.clock"
+local compat = require "lxmpp.compat"
 local jid_util = require "lxmpp.jid"
 local resolve = require "lxmpp.resolve"
 local st = require "lxmpp.stanza"
@@ -16,6 +17,8 @@ local stream = require "lxmpp.stream"
 local tasks = require "lxmpp.tasks"
 
 local now = clock.now
+-- Yieldable on Lua 5.1 too: handlers and reads wait inside them.
+local pcall, xpcall, running = compat.pcall, compat.xpcall, compat.running
 
 local NS_PING = "urn:xmpp:ping"
 local NS_ROSTER = "jabber:iq:roster"
@@ -517,7 +520,7 @@ local function step(self, deadline)
 	-- the coroutine that reads or reconnects; others wait for its signal
 	local pumper = self.pumper
 	if self.phase == "reconnecting" then
-		self.pumper = coroutine.running()
+		self.pumper = running()
 		local ok, err = pcall(reconnect_step, self, deadline)
 		self.pumper = pumper
 		if not ok then error(err, 0) end
@@ -529,7 +532,7 @@ local function step(self, deadline)
 		if t then
 			local until_ = min_deadline(min_deadline(deadline, keepalive_due(self)), self.sched:next_deadline())
 			if self.phase == "ready" and now() - self.last_received >= IDLE_TRIM then self.conn:trim() end
-			self.pumper = coroutine.running()
+			self.pumper = running()
 			local ok, data, err, code = pcall(t.read, t, until_)
 			self.pumper = pumper
 			if self.t ~= t then -- closed or replaced meanwhile: nothing to do
@@ -568,7 +571,7 @@ local function wait_for(self, ready, deadline)
 		polled = true
 		if sched:in_task() then
 			sched:wait(ready, deadline)
-		elseif self.pumper and self.pumper ~= coroutine.running() and sched:controller() then
+		elseif self.pumper and self.pumper ~= running() and sched:controller() then
 			sched:block(deadline)
 		else
 			step(self, deadline)
@@ -913,7 +916,7 @@ function methods:presence(opts)
 	local p = st.presence({ to = opts.to, type = opts.type })
 	if opts.show then p:text_tag("show", opts.show) end
 	if opts.status then p:text_tag("status", opts.status) end
-	if opts.priority then p:text_tag("priority", tostring(math.tointeger(opts.priority) or opts.priority)) end
+	if opts.priority then p:text_tag("priority", tostring(compat.tointeger(opts.priority) or opts.priority)) end
 	if not opts.to then
 		self.current_presence = (opts.type == nil) and p or nil
 	end

@@ -5,6 +5,10 @@
 -- monotonic (CLOCK_MONOTONIC, through cqueues) when cqueues is installed,
 -- otherwise LuaSocket's wall clock; one source is chosen at load time, so
 -- all deadlines in a process are comparable.
+---@class lxmpp.clock
+---@field now fun(): number seconds; only differences between two readings mean something
+---@field monotonic boolean whether now() is CLOCK_MONOTONIC (with cqueues)
+
 local ok, cqueues = pcall(require, "cqueues")
 if ok then
 	return { now = cqueues.monotime, monotonic = true }

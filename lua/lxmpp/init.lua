@@ -2,6 +2,15 @@
 --   local lxmpp = require "lxmpp"; local st = lxmpp.stanza.message{ to = "a@b" }
 local core = require "lxmpp.core"
 
+---@class lxmpp
+---@field version string
+---@field stanza lxmpp.stanza_module
+---@field xml lxmpp.xml
+---@field jid lxmpp.jid
+---@field sasl lxmpp.sasl
+---@field stream lxmpp.stream
+---@field client lxmpp.client
+
 local submodules = {
 	stanza = true, xml = true, jid = true, sasl = true, stream = true,
 	client = true, server = true,

@@ -16,21 +16,28 @@
 -- the network; a task that must wait yields a private token back to it.
 -- Either way, no coroutine of the caller's ever sees a yield of ours.
 local clock = require "lxmpp.clock"
+local compat = require "lxmpp.compat"
 
 local have_cqueues, cqueues = pcall(require, "cqueues")
 local condition = have_cqueues and require "cqueues.condition"
 local socket = not have_cqueues and require "socket"
 
 local now = clock.now
+-- Yieldable on Lua 5.1 too: a task waits from inside it.
+local xpcall, running, pack, unpack = compat.xpcall, compat.running, compat.pack, compat.unpack
 
+---@class lxmpp.tasks
 local tasks = {}
 
 -- What our plain tasks yield: the wait they are in.
 local WAIT = setmetatable({}, { __name = "lxmpp.tasks wait" })
 
+---@class lxmpp.tasks.scheduler
 local sched = {}
 sched.__index = sched
 
+---@param on_error fun(message: string) called with a failed task's error and traceback
+---@return lxmpp.tasks.scheduler sched
 function tasks.new(on_error)
 	return setmetatable({
 		runnable = {}, -- plain tasks to resume, in order
@@ -41,6 +48,7 @@ function tasks.new(on_error)
 	}, sched)
 end
 
+---@param seconds number
 function tasks.sleep(seconds)
 	if seconds <= 0 then return end
 	if have_cqueues then
@@ -50,6 +58,8 @@ function tasks.sleep(seconds)
 	end
 end
 
+---@param _ lxmpp.tasks.scheduler
+---@return table|nil cq the cqueues controller running us
 function sched.controller(_)
 	return have_cqueues and cqueues.running() or nil
 end
@@ -59,6 +69,8 @@ local function guarded(self, fn, ...)
 	if not ok then self.on_error(err) end
 end
 
+---@param fn function
+---@param ... any its arguments
 function sched:spawn(fn, ...)
 	local cq = self:controller()
 	if cq then
@@ -67,13 +79,17 @@ function sched:spawn(fn, ...)
 	end
 	local co = coroutine.create(guarded)
 	self.mine[co] = true
-	self.runnable[#self.runnable + 1] = table.pack(co, self, fn, ...)
+	self.runnable[#self.runnable + 1] = pack(co, self, fn, ...)
 end
 
+---@return boolean mine whether the running coroutine is one of our tasks
 function sched:in_task()
-	return self.mine[coroutine.running()] == true
+	return self.mine[running()] == true
 end
 
+---@param _ lxmpp.tasks.scheduler
+---@param ready fun(): boolean
+---@param deadline? number
 function sched.wait(_, ready, deadline)
 	local token = coroutine.yield(WAIT, ready, deadline)
 	assert(token == WAIT, "lxmpp.tasks: a task was resumed from outside")
@@ -102,7 +118,7 @@ function sched:run()
 		local progress = #jobs > 0
 		self.runnable = {} -- what these spawn waits for the next round
 		for _, job in ipairs(jobs) do
-			resume(self, table.unpack(job, 1, job.n))
+			resume(self, unpack(job, 1, job.n))
 		end
 		local t, due = now(), {}
 		for co, w in pairs(self.waiting) do
@@ -117,6 +133,7 @@ function sched:run()
 	self.running = false
 end
 
+---@return number|nil deadline the earliest a suspended task waits for
 function sched:next_deadline()
 	local earliest
 	for _, w in pairs(self.waiting) do
@@ -125,6 +142,7 @@ function sched:next_deadline()
 	return earliest
 end
 
+---@param deadline? number
 function sched:block(deadline)
 	local left = deadline and math.max(0, deadline - now())
 	self.cond:wait(left)

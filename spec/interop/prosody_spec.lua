@@ -5,7 +5,7 @@
 -- list. Its direct TLS selects no ALPN protocol (ejabberd's neither).
 local client_suite = require "interop.client_suite"
 
-require "interop.suite"(_ENV, "Prosody", require "interop.prosody", {
+require "interop.suite"(_ENV or getfenv(1), "Prosody", require "interop.prosody", {
 	version = "^0%.12%.",
 	mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN" },
 	mechanisms_tls12 = { "SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS" },
