@@ -128,6 +128,8 @@ int lx_conn_stream_error(lx_conn *c, const lx_stream_error *e) {
 /* ---- streams ------------------------------------------------------------- */
 
 /* A new parser for the next stream: stricter limits until authenticated. */
+static int set_stops(lx_conn *c);
+
 int conn_new_parser(lx_conn *c) {
   lx_parser_opts o = c->parser_opts;
   lx_parser_free(c->parser);
@@ -140,6 +142,8 @@ int conn_new_parser(lx_conn *c) {
       o.max_text_bytes = c->max_preauth_stanza_bytes;
   }
   int rc = lx_parser_new(&c->parser, &o);
+  if (rc == 0)
+    rc = set_stops(c);
   return rc ? conn_fail(c, rc, 0, "cannot create a parser") : 0;
 }
 
@@ -291,6 +295,9 @@ static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
 
+/* the phases after a change of layer: TLS, or a new stream */
+#define LAYER (P(PH_HANDSHAKE) | P(PH_HEADER))
+
 /* after a SASL step: another challenge, the application's decision, the
  * restart after success, or the features again after a failure */
 #define AFTER_SASL                                                             \
@@ -383,6 +390,24 @@ int conn_dispatch(lx_conn *c, lx_stanza *s) {
   if (rc >= 0 && c->phase != PH_FAILED && !(r->next & P(c->phase)))
     return conn_fail(c, LX_ERR_INTERNAL, 0, "a handler left the rules");
   return rc;
+}
+
+int conn_paused(const lx_conn *c) {
+  return c->phase == PH_CREDENTIALS || c->phase == PH_BIND_DECISION;
+}
+
+/* Makes the parser stop right after the elements that may change the
+ * layer in our role (the rules marked so): what follows them is TLS or a
+ * new stream, or the old stream's white space. */
+static int set_stops(lx_conn *c) {
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+    const rule *r = &rules[i];
+    int rc;
+    if ((r->next & LAYER) && (r->roles & c->role->role_bit) &&
+        (rc = lx_parser_stop_after(c->parser, r->ns, r->name)) != 0)
+      return rc;
+  }
+  return 0;
 }
 
 int conn_on_open(lx_conn *c, lx_stanza *s) {

@@ -63,7 +63,7 @@ static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
   o->max_preauth_stanza_bytes =
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
-  o->max_events = opt_size(L, idx, "max_events", o->max_events);
+  o->max_input_bytes = opt_size(L, idx, "max_input", o->max_input_bytes);
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,
@@ -160,7 +160,8 @@ static int l_new(lua_State *L) {
 
 /* ---- bytes -------------------------------------------------------------- */
 
-/* conn:receive_bytes(data [, i]) -> bytes consumed from i | nil, msg, code */
+/* conn:receive_bytes(data [, i]) -> bytes taken (all of them from i) |
+ * nil, msg, code. The work happens in next_event. */
 static int l_receive_bytes(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
@@ -168,11 +169,27 @@ static int l_receive_bytes(lua_State *L) {
   lua_Integer i = luaL_optinteger(L, 3, 1);
   luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 3, "out of range");
   ssize_t n = lx_conn_recv(u->c, data + i - 1, len - (size_t)(i - 1));
-  if (n == LX_ERR_NOMEM && lx_conn_get_state(u->c) != LX_CONN_STATE_FAILED)
+  if (n == LX_ERR_NOMEM)
     return luaL_error(L, "not enough memory");
+  if (n == LX_ERR_FULL)
+    return lxl_fail(L, (int)n,
+                    "the input buffer is full (max_input): "
+                    "take the events first");
   if (n < 0)
     return fail_sticky(L, u->c);
   lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* conn:want_read() -> whether to read from the network now */
+static int l_want_read(lua_State *L) {
+  lua_pushboolean(L, lx_conn_want_read(check_conn(L)->c));
+  return 1;
+}
+
+/* conn:want_write() -> whether output waits (take_output) */
+static int l_want_write(lua_State *L) {
+  lua_pushboolean(L, lx_conn_want_write(check_conn(L)->c));
   return 1;
 }
 
@@ -315,6 +332,8 @@ static int l_next_event(lua_State *L) {
     lua_pushlstring(L, ev.data, ev.len);
     lua_setfield(L, -2, "data");
     break;
+  case LX_CONN_NEED_DATA: /* not events: next_event returned 0 */
+  case LX_CONN_PAUSED: break;
   }
   lx_stanza_free(*h);
   *h = NULL;
@@ -529,6 +548,8 @@ static int l_tostring(lua_State *L) {
 void lxl_open_stream(lua_State *L) {
   static const luaL_Reg methods[] = {{"receive_bytes", l_receive_bytes},
                                      {"receive_eof", l_receive_eof},
+                                     {"want_read", l_want_read},
+                                     {"want_write", l_want_write},
                                      {"take_output", l_take_output},
                                      {"pending", l_pending},
                                      {"next_event", l_next_event},
