@@ -3,6 +3,10 @@
 -- client's waits yield to it, so the server runs while the client waits.
 -- The same client against Prosody and ejabberd, from plain blocking
 -- scripts, is in spec/interop/client_*_spec.lua.
+-- Every client here runs on a fake clock (lxmpp.clock.fake): its time moves
+-- only when a test advances it, so that no timeout fires because the
+-- machine is slow, and the timing tests assert exact figures. The real
+-- clock only bounds each test as a whole (20 s), against a hang.
 package.path = "examples/?.lua;" .. package.path
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
@@ -14,17 +18,19 @@ local tiny = require "tiny_server"
 local DOMAIN = "im.example.com"
 local ACCOUNTS = { juliet = "r0m30myr0m30", romeo = "wherefore", nurse = "anon" }
 
--- Runs fn in a coroutine of a fresh controller, with a server, until it
--- returns (errors propagate); then stops the server.
+-- Runs fn(server, cq, clk) in a coroutine of a fresh controller, with a
+-- server and a fake clock, until it returns (errors propagate); then stops
+-- the server.
 local function with_server(opts, fn)
 	if fn == nil then opts, fn = {}, opts end
 	local cq = cqueues.new()
 	local o = { cq = cq, domain = DOMAIN, accounts = ACCOUNTS, direct_tls = true }
 	for k, v in pairs(opts) do o[k] = v end
 	local server = tiny.start(o)
+	server.clock = clock.fake()
 	local done = false
 	cq:wrap(function()
-		fn(server, cq)
+		fn(server, cq, server.clock)
 		done = true
 	end)
 	local deadline = clock.now() + 20
@@ -39,15 +45,33 @@ end
 local function connect(server, user, opts)
 	local o = {
 		jid = user .. "@" .. DOMAIN, password = ACCOUNTS[user], host = server.host, port = server.port,
-		tls = { ca = server.certificate }, timeout = 5,
+		tls = { ca = server.certificate }, timeout = 5, clock = server.clock,
 	}
 	for k, v in pairs(opts or {}) do o[k] = v end
 	return client.connect(o)
 end
 
--- Sleeps inside the controller.
+-- Lets the other coroutines of the controller run for a while (real
+-- time: only where nothing depends on how long).
 local function pause(seconds)
 	cqueues.sleep(seconds)
+end
+
+-- Advances clk by `step` each round of the controller until done() is
+-- true, but never while a wait whose time has come has not yet resumed:
+-- every deadline is seen at the time it falls due.
+local function ticker(cq, clk, step, done)
+	cq:wrap(function()
+		while not done() do
+			local due = clk.next_deadline()
+			if not due or due > clk.now() then clk.advance(step) end
+			cqueues.sleep(0)
+		end
+	end)
+end
+
+local function near(expected, actual, what)
+	assert.is_true(math.abs(expected - actual) < 1e-9, ("%s: %.12g, expected %g"):format(what, actual, expected))
 end
 
 describe("lxmpp.client connect", function()
@@ -100,7 +124,7 @@ describe("lxmpp.client connect", function()
 	end)
 
 	it("tries the next target on failure, each attempt bounded, the whole bounded", function()
-		with_server(function(server)
+		with_server(function(server, cq, clk)
 			-- a port nobody listens on, and one that accepts but never speaks
 			local closed = socket.listen { host = "127.0.0.1", port = 0 }
 			local _, _, refused_port = closed:localname()
@@ -123,21 +147,31 @@ describe("lxmpp.client connect", function()
 					return {}
 				end,
 			}
-			local started = clock.now()
+			-- once the silent one has the client, its attempt's time runs out
+			local function expire_when_accepted(seconds)
+				cq:wrap(function()
+					local s = assert(silent:accept())
+					clk.advance(seconds)
+					pause(0.05)
+					s:close()
+				end)
+			end
+			local started = clk.now()
+			expire_when_accepted(0.3)
 			local c = assert(connect(server, "juliet", { host = false, resolver = resolver, attempt_timeout = 0.3 }))
-			local took = clock.now() - started
-			assert.is_true(took >= 0.3 and took < 2, "took " .. took)
+			near(0.3, clk.now() - started, "took")
 			assert.equal(server.port, c.target.port)
 			assert.is_true(c:close())
 			-- a total timeout shorter than the attempts: one deadline
-			started = clock.now()
+			started = clk.now()
 			srv["_xmpp-client._tcp." .. DOMAIN][2] = nil
+			expire_when_accepted(0.4)
 			local none, err, code = connect(server, "juliet", { host = false, resolver = resolver, timeout = 0.4,
 				attempt_timeout = 5 })
 			assert.is_nil(none)
 			assert.equal("timeout", code)
 			assert.truthy(err:find("refused", 1, true) and err:find("negotiating", 1, true), err)
-			assert.is_true(clock.now() - started < 1.5)
+			near(0.4, clk.now() - started, "took")
 			silent:close()
 		end)
 	end)
@@ -174,7 +208,7 @@ end)
 
 describe("lxmpp.client stanzas", function()
 	it("carries messages both ways; receive's timeout is one deadline", function()
-		with_server(function(server)
+		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { resource = "balcony" }))
 			local r = assert(connect(server, "romeo", { resource = "orchard" }))
 			assert.is_true(j:message(r.jid, "Art thou not Romeo, and a Montague?"))
@@ -182,9 +216,10 @@ describe("lxmpp.client stanzas", function()
 			assert.equal("message", m.name)
 			assert.equal(j.jid, m.attr.from)
 			assert.equal("Art thou not Romeo, and a Montague?", m:get_child_text("body"))
-			local started = clock.now()
+			local started = clk.now()
+			cq:wrap(function() clk.advance(0.2) end) -- runs once receive waits
 			assert.is_nil(r:receive(0.2)) -- nothing yet: a bare nil
-			assert.is_true(clock.now() - started >= 0.2)
+			near(0.2, clk.now() - started, "receive waited")
 			assert.is_true(j:close())
 			assert.is_true(r:close())
 		end)
@@ -235,7 +270,7 @@ describe("lxmpp.client stanzas", function()
 	end)
 
 	it("answers unhandled iqs with service-unavailable, pings with a result, errors as errors", function()
-		with_server(function(server, cq)
+		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet"))
 			local r = assert(connect(server, "romeo"))
 			cq:wrap(function() j:loop() end)
@@ -246,14 +281,14 @@ describe("lxmpp.client stanzas", function()
 			assert.equal("service-unavailable", err)
 			assert.equal("error", reply.attr.type)
 			-- XEP-0199
-			local rtt = assert(r:ping(j.jid, 5))
-			assert.is_true(rtt >= 0 and rtt < 5)
+			assert.equal(0, assert(r:ping(j.jid, 5))) -- no time passed on the fake clock
 			-- a handler that sends its own answer is not answered twice
 			j:on("iq", function(request, c)
 				assert(c:send(st.reply(request):query("jabber:iq:version"):text_tag("name", "lxmpp")))
 			end)
 			local version = assert(r:iq(st.iq({ type = "get", id = "v2", to = j.jid }):query("jabber:iq:version"), 5))
 			assert.equal("lxmpp", version:get_child("query", "jabber:iq:version"):get_child_text("name"))
+			cq:wrap(function() clk.advance(0.2) end)
 			assert.is_nil(r:receive(0.2)) -- and no second answer
 			-- a result nobody waits for is not a request: it goes to receive()
 			assert(r:send(st.iq({ type = "result", id = "stray", to = j.jid })))
@@ -355,13 +390,12 @@ describe("lxmpp.client closing", function()
 		with_server(function(server, cq)
 			local c = assert(connect(server, "juliet"))
 			local r = assert(connect(server, "romeo"))
-			cq:wrap(function()
-				assert(r:message(c.jid, "one"))
-				pause(0.1)
-				server:kick(c.jid)
-			end)
+			assert(r:message(c.jid, "one"))
 			local got = {}
-			for m in c:stanzas() do got[#got + 1] = m:get_child_text("body") end
+			for m in c:stanzas() do
+				got[#got + 1] = m:get_child_text("body")
+				server:kick(c.jid)
+			end
 			assert.same({ "one" }, got)
 			assert.equal("closed", c:state())
 			cq:wrap(function()
@@ -391,20 +425,19 @@ end)
 
 describe("lxmpp.client keepalive", function()
 	it("sends white space when only we are silent, pings when the server is", function()
-		with_server(function(server, cq)
+		with_server(function(server, cq, clk)
 			local sent = {}
 			local c = assert(connect(server, "juliet", {
 				keepalive = { interval = 0.15, timeout = 1 },
 				trace = function(direction, data) if direction == "sent" then sent[#sent + 1] = data end end,
 			}))
 			local r = assert(connect(server, "romeo"))
-			cq:wrap(function()
-				for i = 1, 10 do
-					assert(r:message(c.jid, "tick " .. i))
-					pause(0.05)
-				end
-			end)
-			for _ = 1, 10 do assert(c:receive(2)) end
+			-- a message every 0.05 s: the server is never silent for 0.15 s
+			for i = 1, 10 do
+				assert(r:message(c.jid, "tick " .. i))
+				assert(c:receive(2))
+				clk.advance(0.05)
+			end
 			local spaces, pings = 0, 0
 			for _, data in ipairs(sent) do
 				if data == " " then spaces = spaces + 1 end
@@ -414,7 +447,10 @@ describe("lxmpp.client keepalive", function()
 			assert.equal(0, pings)
 			-- now nothing arrives: the server gets a ping, answers, all is well
 			sent = {}
+			local waited = false
+			ticker(cq, clk, 0.05, function() return waited end)
 			assert.is_nil(c:receive(0.5))
+			waited = true
 			assert.equal("ready", c:state())
 			local probes = 0
 			for _, data in ipairs(sent) do
@@ -427,16 +463,17 @@ describe("lxmpp.client keepalive", function()
 	end)
 
 	it("gives up on a dead peer after the timeout", function()
-		with_server(function(server)
-			local c = assert(connect(server, "juliet", { keepalive = { interval = 0.2, timeout = 0.3 } }))
+		with_server(function(server, cq, clk)
+			local c = assert(connect(server, "juliet", { keepalive = { interval = 0.25, timeout = 0.375 } }))
 			server:freeze(c.jid)
-			local started = clock.now()
+			local started = clk.now()
+			ticker(cq, clk, 0.125, function() return c:state() == "closed" end)
 			local st_, err, code = c:receive(5)
-			local took = clock.now() - started
+			local took = clk.now() - started
 			assert.is_nil(st_)
 			assert.equal("dead-peer", code)
 			assert.matches("dead peer", err)
-			assert.is_true(took >= 0.5 and took < 1.5, "took " .. took)
+			near(0.625, took, "took") -- silent for the interval, then the probe's timeout
 			assert.equal("closed", c:state())
 		end)
 	end)
@@ -444,20 +481,24 @@ end)
 
 describe("lxmpp.client reconnection", function()
 	it("reconnects with backoff after a lost stream, and sends its presence again", function()
-		with_server(function(server, cq)
+		with_server(function(server, cq, clk)
 			local events = {}
 			local c = assert(connect(server, "juliet", {
 				resource = "balcony", reconnect = { delay = 0.1, max_delay = 0.4 },
 			}))
 			c:on("disconnected", function(_, code, again)
-				events[#events + 1] = { "disconnected", code, again, clock.now() }
+				events[#events + 1] = { "disconnected", code, again, clk.now() }
 			end)
-			c:on("reconnected", function(j) events[#events + 1] = { "reconnected", j, clock.now() } end)
+			c:on("reconnected", function(j) events[#events + 1] = { "reconnected", j, clk.now() } end)
 			assert(c:presence { status = "on the balcony" })
 			assert.equal("presence", assert(c:receive(2)).name) -- our own, from the server
+			cq:wrap(function() server:kick(c.jid, "system-shutdown") end) -- once receive waits
+			-- time passes while it waits to reconnect, and only then
 			cq:wrap(function()
-				pause(0.05)
-				server:kick(c.jid, "system-shutdown")
+				while #events < 2 do
+					if c:state() == "reconnecting" then clk.advance(0.0078125) end
+					cqueues.sleep(0)
+				end
 			end)
 			local again = assert(c:receive(5)) -- across the reconnection
 			assert.equal("presence", again.name)
@@ -469,7 +510,8 @@ describe("lxmpp.client reconnection", function()
 			assert.equal("reconnected", events[2][1])
 			assert.equal("juliet@im.example.com/balcony", events[2][2])
 			local delay = events[2][3] - events[1][4]
-			assert.is_true(delay >= 0.05 and delay < 0.5, "delay " .. delay) -- within [delay/2, delay] + work
+			-- within [delay/2, delay], rounded up to the ticker's step
+			assert.is_true(delay >= 0.05 and delay <= 0.1 + 0.0078125, "delay " .. delay)
 			assert.is_true(c:close())
 		end)
 	end)
