@@ -530,6 +530,224 @@ describe("lxmpp.client reconnection", function()
 	end)
 end)
 
+describe("lxmpp.client under a hostile or broken peer", function()
+	-- Six stanzas in one write of the server's: they reach the client in one read.
+	local function burst(server, to, bodies)
+		local s = assert(server:session(to))
+		for _, body in ipairs(bodies) do
+			assert(s.conn:send(st.message({ to = to, from = "romeo@" .. DOMAIN .. "/x", type = "chat" }, body)))
+		end
+		s:flush()
+	end
+
+	local function wait_until(cond)
+		local deadline = clock.now() + 10 -- real time: against a hang only
+		while not cond() do
+			assert(clock.now() < deadline, "waited too long")
+			pause(0.005)
+		end
+	end
+
+	it("hands stanzas to the handlers in arrival order, several in one read", function()
+		with_server(function(server, cq)
+			local j = assert(connect(server, "juliet"))
+			local got = {}
+			j:on("message", function(m) got[#got + 1] = m:get_child_text("body") end)
+			cq:wrap(function() j:loop() end)
+			burst(server, j.jid, { "m1", "m2", "m3", "m4", "m5", "m6" })
+			wait_until(function() return #got == 6 end)
+			assert.same({ "m1", "m2", "m3", "m4", "m5", "m6" }, got)
+			assert.is_true(j:close())
+		end)
+	end)
+
+	it("runs one stanza's handlers at a time; max_handlers lets more run, started in arrival order", function()
+		with_server(function(server, cq)
+			for _, width in ipairs { 1, 3 } do
+				local j = assert(connect(server, "juliet", { max_handlers = width }))
+				local log, active, most = {}, 0, 0
+				j:on("message", function(m, c)
+					local body = m:get_child_text("body")
+					active = active + 1
+					most = math.max(most, active)
+					log[#log + 1] = "+" .. body
+					-- a handler that waits: the server's answer takes a round trip
+					assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("jabber:iq:roster"), 5))
+					log[#log + 1] = "-" .. body
+					active = active - 1
+				end)
+				cq:wrap(function() j:loop() end)
+				burst(server, j.jid, { "1", "2", "3", "4", "5", "6" })
+				wait_until(function() return #log == 12 end)
+				assert.equal(width, most)
+				local started = {}
+				for _, entry in ipairs(log) do
+					if entry:sub(1, 1) == "+" then started[#started + 1] = entry:sub(2) end
+				end
+				assert.same({ "1", "2", "3", "4", "5", "6" }, started)
+				if width == 1 then
+					assert.same({ "+1", "-1", "+2", "-2", "+3", "-3", "+4", "-4", "+5", "-5", "+6", "-6" }, log)
+				end
+				assert.is_true(j:close())
+			end
+		end)
+	end)
+
+	-- A presence of a thousand empty elements: 4 KB on the wire, about
+	-- 300 KB of Lua tables.
+	local function heavy(to, id)
+		local p = st.presence({ to = to, from = "romeo@" .. DOMAIN .. "/x", id = id })
+		for _ = 1, 1000 do p:tag("x"):up() end
+		return p
+	end
+
+	it("bounds the bytes queued for receive(): the oldest are dropped and reported", function()
+		with_server(function(server)
+			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000 }))
+			local dropped = {}
+			j:on("dropped", function(stanza) dropped[#dropped + 1] = stanza.attr.id end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 5 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			assert(s.conn:send(st.message({ to = j.jid, id = "end" }, "end")))
+			s:flush()
+			local ids = {}
+			repeat
+				local stanza = assert(j:receive(5))
+				ids[#ids + 1] = stanza.attr.id
+			until stanza.attr.id == "end"
+			assert.same({ "p5", "end" }, ids)
+			wait_until(function() return #dropped == 4 end) -- the "dropped" handlers run in order too
+			assert.same({ "p1", "p2", "p3", "p4" }, dropped)
+			assert.is_true(j:close())
+		end)
+	end)
+
+	it("stops reading while the handlers' inbox is over its bytes, and catches up after", function()
+		with_server(function(server, cq, clk)
+			local j = assert(connect(server, "juliet", { max_inbox_bytes = 400000 }))
+			local r = assert(connect(server, "romeo"))
+			local released, handled = false, {}
+			j:on("presence", function(p)
+				while not released do pause(0.005) end
+				handled[#handled + 1] = p.attr.id
+			end)
+			cq:wrap(function() j:loop() end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			s:flush()
+			-- j reads no more: its server's pings go unanswered meanwhile
+			cq:wrap(function() clk.advance(1) end)
+			local none, _, code = r:ping(j.jid, 1)
+			assert.is_nil(none)
+			assert.equal("timeout", code)
+			released = true
+			wait_until(function() return #handled == 20 end)
+			for i = 1, 20 do assert.equal("p" .. i, handled[i]) end
+			assert.equal(0, assert(r:ping(j.jid, 5)))
+			assert.is_true(j:close())
+			assert.is_true(r:close())
+		end)
+	end)
+
+	it("refuses a see-other-host to port 0, 70000 or 99999 without raising, also while reconnecting", function()
+		with_server(function(server, cq, clk)
+			for _, where in ipairs { "127.0.0.1:0", "127.0.0.1:70000", "[::1]:99999" } do
+				server.redirect = where
+				local ok, none, err, code = pcall(connect, server, "juliet")
+				assert.is_true(ok, none)
+				assert.is_nil(none)
+				assert.equal("see-other-host", code)
+				assert.matches("invalid port", err)
+			end
+			server.redirect = nil
+			local c = assert(connect(server, "juliet", { reconnect = { delay = 0.25, attempts = 2 } }))
+			server.redirect = "127.0.0.1:70000"
+			cq:wrap(function() server:kick(c.jid, "system-shutdown") end)
+			ticker(cq, clk, 0.125, function() return c:state() == "closed" end)
+			local ok, none, err, code = pcall(c.loop, c)
+			assert.is_true(ok, none)
+			assert.is_nil(none)
+			assert.equal("see-other-host", code)
+			assert.matches("invalid port", err)
+		end)
+	end)
+
+	it("skips SRV records with an invalid port or host", function()
+		with_server(function(server)
+			local srv = {
+				["_xmpp-client._tcp." .. DOMAIN] = {
+					{ priority = 1, weight = 0, port = 0, target = "127.0.0.1" },
+					{ priority = 2, weight = 0, port = 99999, target = "127.0.0.1" },
+					{ priority = 3, weight = 0, port = server.port, target = "bad host\0name" },
+					{ priority = 4, weight = 0, port = server.port, target = "127.0.0.1" },
+				},
+			}
+			local resolver = {
+				query = function(_, name, rtype)
+					if rtype == "SRV" then return srv[name] or {} end
+					return {}
+				end,
+			}
+			local ok, c = pcall(connect, server, "juliet", { host = false, resolver = resolver })
+			assert.is_true(ok, c)
+			assert(c)
+			assert.equal(server.port, c.target.port)
+			assert.is_true(c:close())
+		end)
+	end)
+
+	it("gives up on a server that stops reading, loop() without a timeout included", function()
+		with_server(function(server, cq, clk)
+			-- without keepalive: only the stalled output can tell
+			local c = assert(connect(server, "juliet", { keepalive = false, timeout = 2 }))
+			server:freeze(c.jid)
+			local big = string.rep("x", 65536)
+			local sent = 0
+			repeat -- fill the server's socket buffers, then ours
+				local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
+				sent = sent + 1
+				assert(ok or code == "timeout" or code == "full", code)
+			until code == "full" or sent > 2000
+			assert.is_true(sent <= 2000, "the output never filled up")
+			local started = clk.now()
+			ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
+			local none, err, code = c:loop()
+			assert.is_nil(none)
+			assert.equal("dead-peer", code)
+			assert.matches("read nothing", err)
+			assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
+		end)
+	end)
+
+	it("accepts a bound JID of its own account only", function()
+		-- The core reports the server's bind result as the "ready" event's
+		-- jid; our server would never bind another account, so the event
+		-- is rewritten on its way up, as a hostile server's result would be.
+		local conn_methods = getmetatable(require("lxmpp.stream").client { jid = "a@b", password = "x" }).__index
+		local next_event = conn_methods.next_event
+		with_server(function(server)
+			local forged = { "admin@evil.test/x", "admin@" .. DOMAIN .. "/x", "juliet@evil.test/x", "juliet@" .. DOMAIN }
+			for _, bound in ipairs(forged) do
+				conn_methods.next_event = function(conn)
+					local ev = next_event(conn)
+					if ev and ev.type == "ready" then ev.jid = bound end
+					return ev
+				end
+				local ok, none, err, code = pcall(connect, server, "juliet")
+				conn_methods.next_event = next_event
+				assert.is_true(ok, none)
+				assert.is_nil(none)
+				assert.equal("bind-bad-jid", code)
+				assert.truthy(err:find(bound, 1, true), err)
+			end
+			-- the server chooses the resource
+			local c = assert(connect(server, "juliet"))
+			assert.matches("^juliet@im%.example%.com/r%d+$", c.jid)
+			assert.is_true(c:close())
+		end)
+	end)
+end)
+
 describe("make demo over sockets", function()
 	it("plays the exchange through the tiny server on 127.0.0.1", function()
 		local demo = assert(io.popen("lua5.4 examples/demo_sockets.lua 2>&1"))

@@ -10,6 +10,7 @@
 --   sched:controller()       -- the cqueues controller running us, or nil
 --   sched:block(deadline)    -- in a controller: wait for a signal or the deadline
 --   sched:signal()           -- wake the blocked ones: something happened
+--   tasks.sleep(seconds)     -- on the real clock
 -- Inside a cqueues controller a task is a coroutine of that controller
 -- (cq:wrap), and waits the way every coroutine there does. Elsewhere a task
 -- is a plain coroutine that the client resumes whenever it has read from
@@ -46,6 +47,11 @@ function tasks.new(on_error, clock)
 		clock = clock or default_clock,
 		cond = condition and condition.new(),
 	}, sched)
+end
+
+---@param seconds number
+function tasks.sleep(seconds)
+	if seconds > 0 then default_clock.wait(default_clock.now() + seconds) end
 end
 
 function sched.controller(_)

@@ -100,30 +100,28 @@ function methods:read(deadline)
 	end
 end
 
+-- Writes data. cqueues keeps what the kernel did not take in a buffer of
+-- its own; more is handed to it only once that buffer is empty, so that it
+-- never grows and "written" counts only bytes that went on (or will go on
+-- right after the buffer) while the peer reads.
 function methods:write(data, deadline)
 	local sock = base.open(NAME, self)
 	if type(data) ~= "string" then error("lxmpp.transport.cqueues: data must be a string", 2) end
 	base.check_deadline(NAME, deadline, 2)
-	local i = 1
-	while i <= #data do
-		local n, why = sock:send(data, i, #data, "bn")
-		i = i + n
-		if i <= #data then
-			if why ~= EAGAIN then
-				local _, message, code = failure(why, "write")
-				return nil, message, code, i - 1
-			end
-			if not wait(self, deadline, "w") then return nil, "timeout", "timeout", i - 1 end
-		end
-	end
-	-- cqueues may hold a tail in its own buffer: push it to the kernel.
+	local handed = 0 -- bytes of data given to cqueues
 	while true do
-		local ok, why = sock:flush("n", 0)
-		if ok then return true end
-		if (why ~= ETIMEDOUT and why ~= EAGAIN) or not wait(self, deadline, "w") then
-			local _, message, code = failure(why == EAGAIN and ETIMEDOUT or why, "write")
-			return nil, message, code, #data - select(2, sock:pending())
+		local flushed, why = sock:flush("n", 0)
+		if flushed then
+			if handed == #data then return true end
+			local n
+			n, why = sock:send(data, handed + 1, #data, "bn")
+			handed = handed + n
 		end
+		if why and why ~= EAGAIN and why ~= ETIMEDOUT then
+			local _, message, code = failure(why, "write")
+			return nil, message, code, handed
+		end
+		if why and not wait(self, deadline, "w") then return nil, "timeout", "timeout", handed end
 	end
 end
 
