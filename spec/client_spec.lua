@@ -70,6 +70,16 @@ local function ticker(cq, clk, step, done)
 	end)
 end
 
+-- A resolver that knows only these SRV records (name -> records).
+local function srv_resolver(srv)
+	return {
+		query = function(_, name, rtype)
+			if rtype == "SRV" then return srv[name] or {} end
+			return {}
+		end,
+	}
+end
+
 local function near(expected, actual, what)
 	assert.is_true(math.abs(expected - actual) < 1e-9, ("%s: %.12g, expected %g"):format(what, actual, expected))
 end
@@ -141,12 +151,7 @@ describe("lxmpp.client connect", function()
 					{ priority = 3, weight = 0, port = server.port, target = "127.0.0.1" },
 				},
 			}
-			local resolver = {
-				query = function(_, name, rtype)
-					if rtype == "SRV" then return srv[name] or {} end
-					return {}
-				end,
-			}
+			local resolver = srv_resolver(srv)
 			-- once the silent one has the client, its attempt's time runs out
 			local function expire_when_accepted(seconds)
 				cq:wrap(function()
@@ -682,12 +687,7 @@ describe("lxmpp.client under a hostile or broken peer", function()
 					{ priority = 4, weight = 0, port = server.port, target = "127.0.0.1" },
 				},
 			}
-			local resolver = {
-				query = function(_, name, rtype)
-					if rtype == "SRV" then return srv[name] or {} end
-					return {}
-				end,
-			}
+			local resolver = srv_resolver(srv)
 			local ok, c = pcall(connect, server, "juliet", { host = false, resolver = resolver })
 			assert.is_true(ok, c)
 			assert(c)

@@ -701,7 +701,7 @@ local function pump(self, deadline)
 		if t and inbox_full(self) and (self.sched:controller() or until_) then
 			-- the handlers are behind: the rest stays with the peer meanwhile
 			self.pumper = coroutine.running()
-			self.clock.wait(until_, self.sched.cond)
+			self.sched:block(until_)
 			self.pumper = pumper
 		elseif t then
 			read_once(self, t, until_)
@@ -958,6 +958,10 @@ end
 -- c:step([timeout]) -> true | nil, message, code: one round of the pump
 -- (timers, output, one read within the timeout, the handlers), or, when
 -- another coroutine pumps, the end of its round. For a loop of one's own.
+---@param timeout? number seconds
+---@return true|nil ok
+---@return string? message
+---@return string? code
 function methods:step(timeout)
 	if self.phase == "closed" then return closed_result(self) end
 	local rounds = self.rounds

@@ -33,6 +33,9 @@ local function poll_for(seconds, ...)
 	return cqueues.poll(table.unpack(args, 1, args.n))
 end
 
+---@param deadline? number a time of now()'s; nil: no limit
+---@param ... any cqueues pollables
+---@return any ready the pollable that is ready, if any
 function clock.wait(deadline, ...)
 	local left = deadline and math.max(0, deadline - real_now())
 	if select("#", ...) == 0 then
@@ -49,6 +52,8 @@ end
 -- moves it). Outside a controller nothing else can run while the caller
 -- waits, so a wait looks once at its pollables and, when none is ready,
 -- moves the time to its deadline.
+---@param start? number the time it starts at (the real clock's now by default)
+---@return table clock now, wait, advance, next_deadline
 function clock.fake(start)
 	local t = start or real_now()
 	local waits = {} -- condition -> deadline
@@ -78,6 +83,7 @@ function clock.fake(start)
 	end
 
 	-- Moves the time on and wakes the waits whose deadline it passed.
+	---@param seconds number
 	function f.advance(seconds)
 		assert(type(seconds) == "number" and seconds >= 0, "advance takes seconds")
 		t = t + seconds
@@ -87,6 +93,7 @@ function clock.fake(start)
 	end
 
 	-- The earliest deadline a wait is waiting for, or nil.
+	---@return number?
 	function f.next_deadline()
 		local earliest
 		for _, deadline in pairs(waits) do

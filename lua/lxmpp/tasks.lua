@@ -78,6 +78,8 @@ function sched:in_task()
 	return self.mine[coroutine.running()] == true
 end
 
+---@param key any what to wait for (see wake)
+---@param deadline? number a clock time
 function sched.wait(_, key, deadline)
 	local token = coroutine.yield(WAIT, key, deadline)
 	assert(token == WAIT, "lxmpp.tasks: a task was resumed from outside")
@@ -134,6 +136,7 @@ local function end_wait(self, co)
 	self.runnable[#self.runnable + 1] = { co, WAIT, n = 2 }
 end
 
+---@param key any what the tasks wait for
 function sched:wake(key)
 	local set = self.by_key[key]
 	if not set then return end
@@ -187,8 +190,11 @@ function sched:next_deadline()
 	return w and w.deadline
 end
 
+-- Outside cqueues (LuaSocket alone) there is no one to signal: it sleeps
+-- until the deadline.
+---@param deadline? number
 function sched:block(deadline)
-	self.clock.wait(deadline, self.cond)
+	if self.cond then self.clock.wait(deadline, self.cond) else self.clock.wait(deadline) end
 end
 
 function sched:signal()
