@@ -654,6 +654,32 @@ describe("lxmpp.client under a hostile or broken peer", function()
 		end)
 	end)
 
+	it("counts the stanzas held by waiting \"dropped\" handlers against the inbox bound", function()
+		with_server(function(server, cq, clk)
+			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000, max_inbox_bytes = 400000 }))
+			local r = assert(connect(server, "romeo"))
+			local released, dropped = false, {}
+			j:on("dropped", function(p)
+				while not released do pause(0.005) end
+				dropped[#dropped + 1] = p.attr.id
+			end)
+			cq:wrap(function() j:loop() end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			s:flush()
+			cq:wrap(function() clk.advance(1) end)
+			local none, _, code = r:ping(j.jid, 1)
+			assert.is_nil(none)
+			assert.equal("timeout", code)
+			released = true
+			wait_until(function() return #dropped == 19 end)
+			for i = 1, 19 do assert.equal("p" .. i, dropped[i]) end
+			assert.equal("p20", assert(j:receive(5)).attr.id)
+			assert.is_true(j:close())
+			assert.is_true(r:close())
+		end)
+	end)
+
 	it("refuses a see-other-host to port 0, 70000 or 99999 without raising, also while reconnecting", function()
 		with_server(function(server, cq, clk)
 			for _, where in ipairs { "127.0.0.1:0", "127.0.0.1:70000", "[::1]:99999" } do

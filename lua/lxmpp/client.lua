@@ -292,10 +292,15 @@ local function run_handlers(self, kind, ...)
 	end
 end
 
--- Named events: "disconnected", "reconnected", "dropped", "error".
-local function emit(self, name, ...)
+-- Named events: "disconnected", "reconnected", "dropped", "error". `bytes`:
+-- what the event holds (a dropped stanza), counted against the inbox bound.
+local function emit_holding(self, bytes, name, ...)
 	local list = self.handlers[name]
-	if list and #list > 0 then inbox_push(self, 0, run_handlers, name, ...) end
+	if list and #list > 0 then inbox_push(self, bytes, run_handlers, name, ...) end
+end
+
+local function emit(self, name, ...)
+	emit_holding(self, 0, name, ...)
 end
 
 -- Keeps a stanza for receive(); beyond max_queue stanzas or
@@ -307,7 +312,7 @@ local function to_queue(self, stanza)
 	while queue_size(q) > self.opts.max_queue or (q.bytes > self.opts.max_queue_bytes and queue_size(q) > 1) do
 		local dropped = queue_pop(q)
 		q.bytes = q.bytes - dropped.bytes
-		emit(self, "dropped", dropped.stanza)
+		emit_holding(self, dropped.bytes, "dropped", dropped.stanza)
 	end
 end
 
