@@ -32,6 +32,8 @@ end
 
 function debian.unpack(dir, packages, opts)
 	opts = opts or {}
+	local made, failure = process.run { "mkdir", "-p", dir }
+	if not made then return nil, failure end
 	if opts.sources then
 		local ok, out = process.run { "mkdir", "-p", dir .. "/apt/sources.list.d", dir .. "/apt/state/lists/partial",
 			dir .. "/apt/cache/archives/partial" }
@@ -44,8 +46,8 @@ function debian.unpack(dir, packages, opts)
 	end
 	local argv = apt(dir, opts)
 	argv[#argv + 1] = "download"
-	local ok, out = run(argv, dir, packages)
-	if not ok then return nil, out end
+	local downloaded, out = run(argv, dir, packages)
+	if not downloaded then return nil, out end
 	local root = dir .. "/root"
 	for name in io.popen("ls " .. dir):lines() do
 		if name:match("%.deb$") then

@@ -10,9 +10,9 @@
 -- More options: modules (added to modules_enabled: { "lxmpp" } with
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
--- to the repository), config (more lines), muc (a MUC component's domain),
+-- to the repository), config (more global settings, lines), muc (a MUC component's domain),
 -- component_port (a free port for external components, set as
--- server.component_port), prosody (the command, default "prosody", for
+-- server.component_port), prosody and prosodyctl (the commands, for
 -- another installation), version (its version), library_path (shared
 -- libraries to load before the machine's, e.g. another expat) and ready
 -- (what its log says once it is ready).
@@ -78,6 +78,7 @@ local function config(self, opts)
 		"authentication = \"internal_plain\"",
 		"storage = \"internal\"",
 		"c2s_require_encryption = true",
+		table.concat(opts.config or {}, "\n"),
 		"VirtualHost " .. lua_string(self.domain),
 		"\tssl = { certificate = " .. lua_string(self.certs.certfile) .. ", key = "
 			.. lua_string(self.certs.keyfile) .. " }",
@@ -86,7 +87,6 @@ local function config(self, opts)
 		lines[#lines + 1] = "Component " .. lua_string(opts.muc) .. " \"muc\""
 		lines[#lines + 1] = "\tmuc_room_locking = false" -- rooms open once created, no configuration step
 	end
-	for _, line in ipairs(opts.config or {}) do lines[#lines + 1] = line end
 	return table.concat(lines, "\n") .. "\n"
 end
 
@@ -107,6 +107,7 @@ function prosody.start(opts)
 		port = process.free_port(),
 		direct_tls_port = process.free_port(),
 		component_port = opts.component_port and process.free_port(),
+		prosodyctl = opts.prosodyctl or "prosodyctl",
 		muc = opts.muc,
 		accounts = {},
 	}, server)
@@ -118,7 +119,7 @@ function prosody.start(opts)
 		self.config = self.dir .. "/prosody.cfg.lua"
 		write(self.config, config(self, opts))
 		for _, a in ipairs(common.accounts(opts.accounts)) do
-			local registered, out = process.run({ "prosodyctl", "--config", self.config, "register", a.user,
+			local registered, out = process.run({ self.prosodyctl, "--config", self.config, "register", a.user,
 				self.domain, a.password }, { cwd = self.dir })
 			if not registered then error("prosodyctl register " .. a.user .. " failed:\n" .. out) end
 			a.jid = a.user .. "@" .. self.domain
@@ -151,7 +152,7 @@ end
 -- through the admin shell (mod_admin_shell): a clean </stream:stream>, or
 -- a stream error with a condition (and text).
 function server:close_sessions(j, condition, text)
-	local argv = { "prosodyctl", "--config", self.config, "shell", "c2s", "close", j }
+	local argv = { self.prosodyctl, "--config", self.config, "shell", "c2s", "close", j }
 	if condition then
 		argv[#argv + 1] = text or condition
 		argv[#argv + 1] = condition
