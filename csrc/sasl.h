@@ -119,6 +119,8 @@ int scram_server_new(scram_server **out, const scram_server_cfg *cfg);
 void scram_server_free(scram_server *s);
 /* Parses client-first-message: the prepared username and the authzid (NULL
  * when none) are malloc()ed for the caller. */
+/* 1 when the client-first message asked for a binding type we lack. */
+int scram_server_cb_unsupported(const scram_server *s);
 int scram_server_first(scram_server *s, const char *in, size_t len,
                        char **username, char **authzid, lx_error *err);
 /* server-first-message into out, from the account's keys (stored_key,

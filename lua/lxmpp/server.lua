@@ -221,7 +221,8 @@ local function authenticate(self, s, ev)
 	-- every attempt takes a token of the address, a success gives it back
 	if not self.per_ip:try_auth(s.ip) then
 		self:log("warn", "%s: too many failed logins", s.ip)
-		return s.conn:answer_auth(false, "temporary-auth-failure")
+		return s.conn:answer_auth(false, "temporary-auth-failure",
+			"too many failed logins from your address; try again later")
 	end
 	local custom = self.config.authenticate
 	if custom then
@@ -232,7 +233,7 @@ local function authenticate(self, s, ev)
 	elseif ev.password then
 		return s.conn:answer_auth(h.accounts:check_password(ev.username, ev.password))
 	end
-	return s.conn:answer_auth(false, "invalid-mechanism")
+	return s.conn:answer_auth(false, "invalid-mechanism", "no account store for this mechanism")
 end
 
 local function bind(self, s, ev)
@@ -479,6 +480,7 @@ function methods:new_conn(direct_tls)
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
 		mechanisms = self.config.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
+		cb_fallback = self.config.channel_binding_fallback ~= false,
 	}
 end
 
