@@ -354,6 +354,253 @@ describe("lxmpp.server", function()
 		end)
 	end)
 
+	describe("limits (2)", function()
+		it("throttles failed logins per address, across connections, until time refills them", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_auth_failures_per_ip = 3 } }, function(srv)
+				for _ = 1, 3 do
+					local none, _, code = connect(srv, "juliet", { password = "guess" })
+					assert.is_nil(none)
+					assert.equal("sasl-not-authorized", code)
+				end
+				-- the right password too is refused now, with the reason
+				local none, err, code = connect(srv, "juliet")
+				assert.is_nil(none)
+				assert.equal("sasl-temporary-auth-failure", code)
+				assert.matches("too many failed logins", err)
+				fc.now = fc.now + 7 -- 10 a minute: one more
+				local c = assert(connect(srv, "juliet"))
+				assert.is_true(c:close())
+				-- a success gives its attempt back
+				c = assert(connect(srv, "juliet"))
+				assert.is_true(c:close())
+			end)
+		end)
+
+		it("refuses connections beyond the total and the per-address limit with a stream error", function()
+			with_server({ limits = { max_connections_per_ip = 2 } }, function(srv)
+				local a, b, c = raw(srv), raw(srv), raw(srv)
+				local out = read_until(c, "</stream:stream>")
+				assert.matches("<policy%-violation xmlns='urn:ietf:params:xml:ns:xmpp%-streams'/>", out)
+				assert.matches("too many connections from your address", out)
+				assert(a:write(HEADER))
+				assert.matches("<starttls", read_until(a, "</stream:features>"))
+				b:close()
+				a:close()
+			end)
+			with_server({ limits = { max_connections = 1 } }, function(srv)
+				local a, b = raw(srv), raw(srv)
+				local out = read_until(b, "</stream:stream>")
+				assert.matches("<resource%-constraint", out)
+				a:close()
+			end)
+		end)
+
+		it("ends a stream whose element before authentication is too big", function()
+			with_server({ limits = { max_preauth_stanza_size = 2000 } }, function(srv)
+				local t = raw(srv)
+				assert(t:write(HEADER .. "<message><body>" .. ("x"):rep(3000) .. "</body></message>"))
+				local out = read_until(t, "</stream:stream>")
+				assert.matches("<policy%-violation", out)
+				t:close()
+			end)
+		end)
+
+		it("reads at most the rate limit from a session, on the server's clock", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 40000 } }, function(srv)
+				local j = assert(connect(srv, "juliet"))
+				local r = assert(connect(srv, "romeo"))
+				r:presence()
+				assert.truthy(r:ping())
+				local body = ("x"):rep(10000)
+				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local got = 0
+				while next_stanza(r, is_message, 0.5) do got = got + 1 end
+				assert.is_true(got < 5, "all 5 arrived")
+				fc.now = fc.now + 60
+				srv:tick()
+				while got < 5 and next_stanza(r, is_message, 5) do got = got + 1 end
+				assert.equal(5, got)
+				assert.is_true(j:close())
+				assert.is_true(r:close())
+			end)
+		end)
+
+		it("disconnects a client that does not read once its output passes the bound; the others go on", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
+				function(srv)
+					local j = assert(connect(srv, "juliet"))
+					local r = assert(connect(srv, "romeo", { resource = "deaf" }))
+					r:presence()
+					assert.truthy(r:ping())
+					-- romeo reads nothing from now on; the kernel's buffers fill first
+					local body = ("x"):rep(10000)
+					local sent = 0
+					while srv.sessions["romeo@im.example.com/deaf"] and sent < 3000 do
+						j:send(st.message({ to = "romeo@im.example.com/deaf", type = "chat" }, body))
+						sent = sent + 1
+						if sent % 10 == 0 then assert.truthy(j:ping()) end
+					end
+					assert.is_nil(srv.sessions["romeo@im.example.com/deaf"])
+					assert.truthy(j:ping())
+					-- its socket goes when the write has waited too long
+					local before = srv.count
+					assert.equal(2, before)
+					fc.now = fc.now + 31
+					srv:tick()
+					for _ = 1, 100 do
+						if srv.count < before then break end
+						cqueues.sleep(0.01)
+					end
+					assert.equal(before - 1, srv.count)
+					assert.is_true(j:close())
+				end)
+		end)
+	end)
+
+	describe("plugins", function()
+		it("run handlers by priority, one stanza after another per session, and may wait", function()
+			with_server(function(srv)
+				local seen = {}
+				srv:hook("pre-message/bare", function(event)
+					local body = event.stanza:get_child_text("body")
+					seen[#seen + 1] = body
+					if body == "slow" then cqueues.sleep(0.1) end -- a handler that waits
+				end, 5)
+				srv:hook("pre-message/bare", function(event)
+					if event.stanza:get_child_text("body") == "secret" then
+						event.origin.send(st.error_reply(event.stanza, "modify", "not-acceptable"))
+						return true -- handled: not routed
+					end
+				end, 1)
+				local j = assert(connect(srv, "juliet"))
+				local r = assert(connect(srv, "romeo"))
+				r:presence()
+				assert.truthy(r:ping())
+				for _, body in ipairs { "slow", "fast", "secret", "last" } do
+					j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, body))
+				end
+				local got = {}
+				for _ = 1, 3 do got[#got + 1] = next_stanza(r, is_message):get_child_text("body") end
+				assert.same({ "slow", "fast", "last" }, got)
+				assert.same({ "slow", "fast", "secret", "last" }, seen)
+				local e = next_stanza(j, is_message)
+				assert.equal("not-acceptable", select(2, e:get_error()))
+				assert.is_true(j:close())
+				assert.is_true(r:close())
+			end)
+		end)
+
+		it("gives a module object: features, timers on the server's clock, stores, config, send", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, greeter = { greeting = "Good morrow" } }, function(srv)
+				local fired, mod = 0, nil
+				srv:load(function(module)
+					mod = module
+					module:add_feature("urn:example:greeter")
+					module:add_timer(10, function()
+						fired = fired + 1
+						module:send(st.message({ to = "juliet@im.example.com", type = "headline" },
+							module:get_option("greeting")))
+						if fired < 2 then return 5 end
+					end)
+				end, "greeter")
+				assert.equal("greeter", mod.name)
+				local store = mod:open_store("notes")
+				assert(store:set("juliet", { text = "hi", n = 1 }))
+				assert.same({ text = "hi", n = 1 }, store:get("juliet"))
+				local j = assert(connect(srv, "juliet"))
+				j:presence { priority = 1 }
+				assert.truthy(j:ping())
+				local info = assert(j:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#info")))
+				assert.truthy(info.tags[1]:get_child_with_attr("feature", nil, "var", "urn:example:greeter"))
+				fc.now = fc.now + 9.9
+				srv:tick()
+				assert.is_nil(next_stanza(j, is_message, 0.2))
+				fc.now = fc.now + 0.1
+				srv:tick()
+				local m = next_stanza(j, is_message)
+				assert.equal("Good morrow", m:get_child_text("body"))
+				assert.equal(DOMAIN, m.attr.from)
+				fc.now = fc.now + 5
+				srv:tick()
+				assert.truthy(next_stanza(j, is_message))
+				fc.now = fc.now + 100
+				srv:tick()
+				assert.is_nil(next_stanza(j, is_message, 0.2))
+				assert.equal(2, fired)
+				assert.is_true(j:close())
+			end)
+		end)
+	end)
+
+	describe("running", function()
+		it("is pollable: a host loop drives it through pollfd, events, timeout and step", function()
+			local srv = server.new(config())
+			assert(srv:start()) -- its own controller
+			local outer = cqueues.new()
+			local done = false
+			outer:wrap(function()
+				while not done do
+					cqueues.poll(srv)
+					assert(srv:step(0))
+				end
+			end)
+			outer:wrap(function()
+				local c = assert(connect(srv, "juliet"))
+				assert.truthy(c:ping())
+				assert.is_true(c:close())
+				done = true
+			end)
+			assert(outer:loop())
+			srv:close(1)
+		end)
+
+		it("accepts one connection at a time during a flood, so the others keep running", function()
+			local cq = cqueues.new()
+			local srv = server.new(config())
+			assert(srv:start(cq))
+			local port, host = port_of(srv)
+			local socks = {}
+			for i = 1, 20 do
+				socks[i] = socket.connect { host = host, port = port }
+				assert(socks[i]:connect(5))
+			end
+			-- each step of the controller accepts at most one of them
+			local steps = 0
+			while srv.count < 20 do
+				local before = srv.count
+				assert(cq:step(1))
+				assert.is_true(srv.count - before <= 1, "accepted " .. (srv.count - before) .. " in one step")
+				steps = steps + 1
+				assert.is_true(steps < 1000)
+			end
+			for _, s in ipairs(socks) do s:close() end
+			srv:close(1)
+		end)
+
+		it("keeps its stores durably with sqlite3", function()
+			local dir = require("interop.process").tempdir()
+			local storage = require "lxmpp.server.storage"
+			local db = assert(storage.open { driver = "sqlite3", path = dir .. "/s.sqlite" })
+			local roster = db:open_store("im.example.com/roster")
+			assert(roster:set("juliet", { items = { ["romeo@im.example.com"] = { subscription = "both", name = "R\0'\"" } },
+				ver = 3 }))
+			assert(db:open_store("im.example.com/other"):set("juliet", { x = 1 }))
+			db:close()
+			db = assert(storage.open { driver = "sqlite3", path = dir .. "/s.sqlite" })
+			local back = db:open_store("im.example.com/roster"):get("juliet")
+			assert.same({ items = { ["romeo@im.example.com"] = { subscription = "both", name = "R\0'\"" } }, ver = 3 }, back)
+			assert(db:open_store("im.example.com/roster"):set("juliet", nil))
+			assert.is_nil(db:open_store("im.example.com/roster"):get("juliet"))
+			assert.same({ x = 1 }, db:open_store("im.example.com/other"):get("juliet"))
+			db:close()
+			require("interop.process").remove(dir)
+		end)
+	end)
+
 	describe("examples/server.lua", function()
 		local process = require "interop.process"
 

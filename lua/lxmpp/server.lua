@@ -192,7 +192,9 @@ local function register(self, s)
 	list[s.resource] = s
 end
 
-local function unregister(self, s)
+-- Takes a session out of the registry (it gets no more stanzas), and fires
+-- "resource-unbind" once.
+function methods:unregister(s)
 	if not s.full_jid or self.sessions[s.full_jid] ~= s then return end
 	self.sessions[s.full_jid] = nil
 	local bare = s.username .. "@" .. s.host
@@ -209,7 +211,7 @@ function methods:forget(s)
 	self.count = self.count - 1
 	self.per_ip:release(s.ip)
 	self.throttled[s] = nil
-	unregister(self, s)
+	self:unregister(s)
 	if self.all_gone and next(self.all) == nil then self.all_gone:signal() end
 end
 
@@ -244,7 +246,6 @@ local function bind(self, s, ev)
 		if self.config.resource_conflict == "refuse" then
 			return s.conn:refuse_bind("conflict", "the resource is in use")
 		end
-		unregister(self, old)
 		old:close("conflict", "Replaced by new connection")
 	end
 	local ok = s.conn:accept_bind(full)
@@ -327,7 +328,8 @@ local function classify(stanza, origin)
 end
 
 --- Routes a stanza: from a client session (its `from` stamped), or from
---- the server itself (origin nil: the first domain's host session). Fires
+--- the server itself (origin nil: the first domain's host session; `from`
+--- the domain unless given). Fires
 --- "pre-NAME/KIND" for stanzas of clients, then the iq's namespace events,
 --- then "NAME/KIND" on the recipient's domain. `inbound`: skip the pre-
 --- events (the sender's side is done: a plugin delivering on its behalf).
@@ -337,6 +339,7 @@ end
 ---@return boolean handled
 function methods:route(stanza, origin, inbound)
 	origin = origin or self.hosts[self.domains[1]].session
+	if origin.type == "local" and not stanza.attr.from then stanza.attr.from = origin.host end
 	local name = stanza.name
 	local kind, host, bare = classify(stanza, origin)
 	if not kind then return bounce(origin, stanza, "jid-malformed") end
@@ -572,7 +575,11 @@ function methods:tick()
 			s:close("connection-timeout", "not authenticated in time")
 		elseif s.closed_at and now >= s.closed_at + self.limits.close_timeout then
 			s:abort()
+		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
+			self:log("info", "%s: not reading, closed", tostring(s))
+			s:abort()
 		else
+			due(s.writing_since and s.writing_since + self.limits.write_timeout)
 			due(not s.opened and s.deadline)
 			due(s.type ~= "c2s" and s.auth_deadline)
 			due(s.closed_at and s.closed_at + self.limits.close_timeout)

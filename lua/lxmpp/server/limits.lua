@@ -17,7 +17,8 @@ limits.DEFAULTS = {
 	max_stanza_size = 262144,
 	read_rate = 65536, -- bytes per second per session, sustained
 	read_burst = 262144, -- bytes read before the rate applies
-	max_output = 262144, -- bytes queued for one client; beyond: policy-violation
+	max_output = 1048576, -- bytes queued for one client (4 stanzas of the largest size);
+	-- beyond: policy-violation
 }
 
 --- The limits with defaults filled in; nil, message for a bad one.

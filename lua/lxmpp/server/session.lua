@@ -7,9 +7,18 @@
 -- ip, presence, priority, and send(stanza).
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
-local transport = require "lxmpp.transport.cqueues"
+local errno = require "cqueues.errno"
+
+local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
 local session = {}
+
+local READ_SIZE = 16384
+
+-- The socket's own errors are results here, not raised.
+local function return_errors(_, _, why)
+	return why
+end
 
 ---@class lxmpp.server.session
 ---@field type string "c2s_unauthed" or "c2s"
@@ -31,8 +40,10 @@ end
 
 ---@return lxmpp.server.session
 function session.new(srv, sock, conn, ip)
+	sock:setmode("bn", "bn")
+	sock:onerror(return_errors)
 	local self = setmetatable({
-		srv = srv, conn = conn, t = transport.wrap(sock), ip = ip, type = "c2s_unauthed",
+		srv = srv, conn = conn, sock = sock, ip = ip, type = "c2s_unauthed", running = 2,
 		priority = 0, wcond = condition.new(), rcond = condition.new(),
 		tokens = srv.limits.read_burst, refilled = srv.now(),
 	}, mt)
@@ -87,15 +98,60 @@ function methods:throttle()
 	self.srv.throttled[self] = nil
 end
 
+-- Reads what has arrived, waiting for more (or a signal on rcond). Returns
+-- the bytes, or nil and "eof", "gone" (abort() was called) or an errno.
+function methods:read()
+	local sock = self.sock
+	while true do
+		if self.gone then return nil, "gone" end
+		local data, why = sock:recv(-READ_SIZE, "bn")
+		if data then return data end
+		if why ~= EAGAIN then return nil, (why == nil or why == EPIPE) and "eof" or why end
+		cqueues.poll(sock, self.rcond)
+	end
+end
+
+-- Writes all of out, waiting while the client does not read (or until
+-- abort()). Returns true, or nil.
+function methods:write(out)
+	local sock, i = self.sock, 1
+	while true do
+		if self.aborted then return nil end
+		if i <= #out then
+			local n, why = sock:send(out, i, #out, "bn")
+			i = i + n
+			if i <= #out and why ~= EAGAIN then return nil end
+		else
+			local ok, why = sock:flush("n", 0)
+			if ok then return true end
+			if why ~= EAGAIN and why ~= ETIMEDOUT then return nil end
+		end
+		if i <= #out or select(2, sock:pending()) > 0 then cqueues.poll(sock, self.wcond) end
+	end
+end
+
+-- Both coroutines end through here; the second one closes the socket
+-- (never while the other waits on it) and tells the server.
+function methods:finished()
+	self.gone = true
+	self.running = self.running - 1
+	if self.running > 0 then
+		self.wcond:signal()
+		self.rcond:signal()
+		return
+	end
+	self.sock:close()
+	self.srv:forget(self)
+end
+
 function methods:reader()
-	local conn, t = self.conn, self.t
+	local conn = self.conn
 	self:drain() -- a direct TLS connection has nothing yet; a refused one, its error
 	while not over(conn) and not self.gone do
 		self:throttle()
-		if self.gone then break end
-		local ok, data, _, code = pcall(t.read, t, nil)
-		if not ok or not data then
-			if ok and code == "eof" and not over(conn) then
+		local data, why = self:read()
+		if not data then
+			if why == "eof" and not over(conn) then
 				conn:receive_eof()
 				self:drain()
 			end
@@ -103,17 +159,24 @@ function methods:reader()
 		end
 		self.tokens = self.tokens - #data
 		self:feed(data)
+		-- let the others run (the writers of what we routed, too) before
+		-- reading more: a busy client cannot starve the server
+		cqueues.sleep(0)
 	end
-	self.gone = true
-	self.wcond:signal()
+	self:finished()
 end
 
+-- A write that waits longer than limits.write_timeout (on the server's
+-- clock, see srv:tick) ends the session: a client that stops reading holds
+-- at most max_output bytes, that long.
 function methods:writer()
-	local conn, t, limits = self.conn, self.t, self.srv.limits
+	local conn, srv = self.conn, self.srv
 	while true do
 		local out = conn:take_output()
 		if out then
-			local ok = pcall(t.write, t, out, cqueues.monotime() + limits.write_timeout)
+			self.writing_since = srv.now()
+			local ok = self:write(out)
+			self.writing_since = nil
 			if not ok then break end
 		elseif self.gone or over(conn) then
 			break
@@ -121,10 +184,8 @@ function methods:writer()
 			self.wcond:wait()
 		end
 	end
-	self.gone = true
-	t:close()
-	self.rcond:signal()
-	self.srv:forget(self)
+	self.aborted = true -- the reader stops too
+	self:finished()
 end
 
 --- Queues a stanza for this session's client. false when the session is
@@ -152,6 +213,7 @@ end
 ---@param text? string
 function methods:close(cond, text)
 	local conn = self.conn
+	self.srv:unregister(self)
 	if not over(conn) and conn:state() ~= "closing" then
 		if cond then
 			conn:stream_error(cond, text)
@@ -163,9 +225,9 @@ function methods:close(cond, text)
 	self.wcond:signal()
 end
 
--- Stops both coroutines without another word (the socket is closed).
+-- Stops both coroutines without another word; the socket is closed.
 function methods:abort()
-	self.gone = true
+	self.gone, self.aborted = true, true
 	self.wcond:signal()
 	self.rcond:signal()
 end
