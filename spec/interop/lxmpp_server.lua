@@ -43,7 +43,7 @@ end
 -- The port of the first "listening on HOST:PORT" line in the log.
 local function listening_port(self, deadline)
 	while clock.now() < deadline do
-		local port = process.read(self.dir .. "/console.log"):match("listening on [^\n]*:(%d+)\n")
+		local port = process.read(self.dir .. "/console.log"):match("listening on %S+:(%d+)")
 		if port then return tonumber(port) end
 		if not self.proc:alive() then return nil, "the server exited" end
 		cqueues.sleep(0.05)

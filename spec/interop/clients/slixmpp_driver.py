@@ -43,13 +43,21 @@ class Client(slixmpp.ClientXMPP):
         self.presences = asyncio.Queue()
         self.closed = loop.create_future()
         self.add_event_handler("session_start", lambda _: self.settle(True, ""))
-        self.add_event_handler("failed_auth", lambda st: self.settle(False, "sasl %s" % st["condition"]))
+        # a failed mechanism is not the end: slixmpp goes on with the next
+        self.failures = []
+        self.tls = None  # the version, noted while the transport is there
+        self.add_event_handler("failed_auth", lambda st: self.note_tls() or self.failures.append(st["condition"]))
+        self.add_event_handler("session_start", lambda _: self.note_tls())
         self.add_event_handler("failed_all_auth", lambda _: self.settle(False, "no mechanism left"))
         self.add_event_handler("connection_failed", lambda e: self.settle(False, "connection %s" % e))
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("message", self.inbox.put_nowait)
         for kind in ("presence_subscribe", "presence_subscribed", "presence_available"):
             self.add_event_handler(kind, self.presences.put_nowait)
+
+    def note_tls(self):
+        ssl = self.transport and self.transport.get_extra_info("ssl_object")
+        self.tls = self.tls or (ssl and ssl.version())
 
     def settle(self, ok, detail):
         if not self.session.done():
@@ -63,11 +71,11 @@ class Client(slixmpp.ClientXMPP):
     async def login(self):
         self.connect((HOST, int(PORT)))
         ok, detail = await self.session
-        tls = self.transport and self.transport.get_extra_info("ssl_object")
-        step("tls:" + self.label, bool(tls), tls and tls.version() or detail)
+        step("tls:" + self.label, bool(self.tls), self.tls or detail)
         mechanisms = self["feature_mechanisms"]
         mech = mechanisms.mech.name if ok and mechanisms.mech else None
-        step("auth:" + self.label, ok, mech or detail)
+        step("auth:" + self.label, ok, " ".join(filter(None, [mech, detail] + [
+            "failed: " + " ".join(self.failures)] * bool(self.failures))))
         step("bind:" + self.label, ok, self.boundjid.full if ok else detail)
         if ok:
             say("info", "mechanisms", " ".join(sorted(mechanisms.mech_list)))
