@@ -33,92 +33,152 @@ extern "C" {
  * The peer's faults carry the name of the condition that goes on the wire:
  * stream errors (-100 to -199, RFC 6120 §4.9.3), SASL failures (-200 to -299,
  * RFC 6120 §6.5), and the other families below.
+ *
+ * LX_ERRORS is the one table of them: X(code, value, name, condition) for
+ * each, where name is the stable name lx_strerror() gives and condition the
+ * element that carries it on the wire (a stream error, a SASL failure, the
+ * stanza error of a refused resource binding), or NULL. The enum, the names
+ * and the lookups by condition are all made from it.
  */
-enum lx_err {
-  LX_OK = 0,
-  /* the caller's side */
-  LX_ERR_NOMEM = -1,    /* "out-of-memory" */
-  LX_ERR_INVALID = -2,  /* "invalid-argument" */
-  LX_ERR_STATE = -3,    /* "invalid-state": not allowed at this point */
-  LX_ERR_FULL = -4,     /* "queue-full": a bounded queue would overflow */
-  LX_ERR_INTERNAL = -5, /* "internal-error": a library (OpenSSL) failed */
+#define LX_ERRORS(X)                                                           \
+  /* the caller's side */                                                      \
+  X(LX_ERR_NOMEM, -1, "out-of-memory", NULL)                                   \
+  X(LX_ERR_INVALID, -2, "invalid-argument", NULL)                              \
+  /* not allowed at this point */                                              \
+  X(LX_ERR_STATE, -3, "invalid-state", NULL)                                   \
+  /* a bounded queue would overflow */                                         \
+  X(LX_ERR_FULL, -4, "queue-full", NULL)                                       \
+  /* a library (OpenSSL) failed */                                             \
+  X(LX_ERR_INTERNAL, -5, "internal-error", NULL)                               \
+  /* stream error conditions, RFC 6120 §4.9.3, in the RFC's order */          \
+  X(LX_ERR_BAD_FORMAT, -100, "bad-format", "bad-format")                       \
+  X(LX_ERR_BAD_NAMESPACE_PREFIX, -101, "bad-namespace-prefix",                 \
+    "bad-namespace-prefix")                                                    \
+  X(LX_ERR_CONFLICT, -102, "conflict", "conflict")                             \
+  X(LX_ERR_CONNECTION_TIMEOUT, -103, "connection-timeout",                     \
+    "connection-timeout")                                                      \
+  X(LX_ERR_HOST_GONE, -104, "host-gone", "host-gone")                          \
+  X(LX_ERR_HOST_UNKNOWN, -105, "host-unknown", "host-unknown")                 \
+  X(LX_ERR_IMPROPER_ADDRESSING, -106, "improper-addressing",                   \
+    "improper-addressing")                                                     \
+  X(LX_ERR_INTERNAL_SERVER_ERROR, -107, "internal-server-error",               \
+    "internal-server-error")                                                   \
+  X(LX_ERR_INVALID_FROM, -108, "invalid-from", "invalid-from")                 \
+  X(LX_ERR_INVALID_NAMESPACE, -109, "invalid-namespace", "invalid-namespace")  \
+  X(LX_ERR_INVALID_XML, -110, "invalid-xml", "invalid-xml")                    \
+  X(LX_ERR_NOT_AUTHORIZED, -111, "not-authorized", "not-authorized")           \
+  X(LX_ERR_NOT_WELL_FORMED, -112, "not-well-formed", "not-well-formed")        \
+  X(LX_ERR_POLICY_VIOLATION, -113, "policy-violation", "policy-violation")     \
+  X(LX_ERR_REMOTE_CONNECTION_FAILED, -114, "remote-connection-failed",         \
+    "remote-connection-failed")                                                \
+  X(LX_ERR_RESET, -115, "reset", "reset")                                      \
+  X(LX_ERR_RESOURCE_CONSTRAINT, -116, "resource-constraint",                   \
+    "resource-constraint")                                                     \
+  X(LX_ERR_RESTRICTED_XML, -117, "restricted-xml", "restricted-xml")           \
+  X(LX_ERR_SEE_OTHER_HOST, -118, "see-other-host", "see-other-host")           \
+  X(LX_ERR_SYSTEM_SHUTDOWN, -119, "system-shutdown", "system-shutdown")        \
+  X(LX_ERR_UNDEFINED_CONDITION, -120, "undefined-condition",                   \
+    "undefined-condition")                                                     \
+  X(LX_ERR_UNSUPPORTED_ENCODING, -121, "unsupported-encoding",                 \
+    "unsupported-encoding")                                                    \
+  X(LX_ERR_UNSUPPORTED_FEATURE, -122, "unsupported-feature",                   \
+    "unsupported-feature")                                                     \
+  X(LX_ERR_UNSUPPORTED_STANZA_TYPE, -123, "unsupported-stanza-type",           \
+    "unsupported-stanza-type")                                                 \
+  X(LX_ERR_UNSUPPORTED_VERSION, -124, "unsupported-version",                   \
+    "unsupported-version")                                                     \
+  /* SASL failure conditions, RFC 6120 §6.5, in the RFC's order */            \
+  X(LX_ERR_SASL_ABORTED, -200, "sasl-aborted", "aborted")                      \
+  X(LX_ERR_SASL_ACCOUNT_DISABLED, -201, "sasl-account-disabled",               \
+    "account-disabled")                                                        \
+  X(LX_ERR_SASL_CREDENTIALS_EXPIRED, -202, "sasl-credentials-expired",         \
+    "credentials-expired")                                                     \
+  X(LX_ERR_SASL_ENCRYPTION_REQUIRED, -203, "sasl-encryption-required",         \
+    "encryption-required")                                                     \
+  X(LX_ERR_SASL_INCORRECT_ENCODING, -204, "sasl-incorrect-encoding",           \
+    "incorrect-encoding")                                                      \
+  X(LX_ERR_SASL_INVALID_AUTHZID, -205, "sasl-invalid-authzid",                 \
+    "invalid-authzid")                                                         \
+  X(LX_ERR_SASL_INVALID_MECHANISM, -206, "sasl-invalid-mechanism",             \
+    "invalid-mechanism")                                                       \
+  X(LX_ERR_SASL_MALFORMED_REQUEST, -207, "sasl-malformed-request",             \
+    "malformed-request")                                                       \
+  X(LX_ERR_SASL_MECHANISM_TOO_WEAK, -208, "sasl-mechanism-too-weak",           \
+    "mechanism-too-weak")                                                      \
+  X(LX_ERR_SASL_NOT_AUTHORIZED, -209, "sasl-not-authorized", "not-authorized") \
+  X(LX_ERR_SASL_TEMPORARY_AUTH_FAILURE, -210, "sasl-temporary-auth-failure",   \
+    "temporary-auth-failure")                                                  \
+  /* Local to the SASL client, never sent on the wire: the server did not      \
+   * prove it knows the credentials (SCRAM v=, DIGEST-MD5 rspauth: wrong,      \
+   * missing, or a success before the exchange finished), or the XEP-0474      \
+   * hash did not match what the server advertised. Both mean "something may   \
+   * be impersonating the server", unlike sasl-not-authorized ("your           \
+   * credentials were refused"). */                                            \
+  X(LX_ERR_SASL_SERVER_SIGNATURE, -211, "sasl-server-signature-invalid", NULL) \
+  X(LX_ERR_SASL_DOWNGRADE, -212, "sasl-downgrade-detected", NULL)              \
+  /* addresses (RFC 7622) and PRECIS */                                        \
+  X(LX_ERR_JID_MALFORMED, -300, "jid-malformed", NULL)                         \
+  /* TLS (-400 to -499) */                                                     \
+  X(LX_ERR_TLS_HANDSHAKE, -400, "tls-handshake-failed", NULL)                  \
+  X(LX_ERR_TLS_CERT_INVALID, -401, "tls-certificate-invalid", NULL)            \
+  X(LX_ERR_TLS_HOSTNAME_MISMATCH, -402, "tls-hostname-mismatch", NULL)         \
+  X(LX_ERR_TLS_PROTOCOL, -403, "tls-protocol-error", NULL)                     \
+  X(LX_ERR_TLS_CLOSED, -404, "tls-closed", NULL)                               \
+  X(LX_ERR_TLS_TRUNCATED, -405, "tls-truncated", NULL)                         \
+  X(LX_ERR_TLS_CB_UNAVAILABLE, -406, "tls-channel-binding-unavailable", NULL)  \
+  /* the connection (-500 to -599); a refused bind's stanza error */           \
+  X(LX_ERR_CONN_CLOSED, -500, "connection-closed", NULL)                       \
+  X(LX_ERR_STARTTLS_NOT_OFFERED, -501, "starttls-not-offered", NULL)           \
+  X(LX_ERR_STARTTLS_REFUSED, -502, "starttls-refused", NULL)                   \
+  X(LX_ERR_BIND_NOT_OFFERED, -503, "bind-not-offered", NULL)                   \
+  X(LX_ERR_BIND_CONFLICT, -504, "bind-conflict", "conflict")                   \
+  X(LX_ERR_BIND_NOT_ALLOWED, -505, "bind-not-allowed", "not-allowed")          \
+  X(LX_ERR_BIND_RESOURCE_CONSTRAINT, -506, "bind-resource-constraint",         \
+    "resource-constraint")                                                     \
+  X(LX_ERR_BIND_BAD_REQUEST, -507, "bind-bad-request", "bad-request")          \
+  /* another error of the bind request */                                      \
+  X(LX_ERR_BIND_FAILED, -508, "bind-failed", NULL)                             \
+  X(LX_ERR_SESSION_FAILED, -509, "session-failed", NULL)
 
-  /* stream error conditions, RFC 6120 §4.9.3, in the RFC's order */
-  LX_ERR_BAD_FORMAT = -100,               /* "bad-format" */
-  LX_ERR_BAD_NAMESPACE_PREFIX = -101,     /* "bad-namespace-prefix" */
-  LX_ERR_CONFLICT = -102,                 /* "conflict" */
-  LX_ERR_CONNECTION_TIMEOUT = -103,       /* "connection-timeout" */
-  LX_ERR_HOST_GONE = -104,                /* "host-gone" */
-  LX_ERR_HOST_UNKNOWN = -105,             /* "host-unknown" */
-  LX_ERR_IMPROPER_ADDRESSING = -106,      /* "improper-addressing" */
-  LX_ERR_INTERNAL_SERVER_ERROR = -107,    /* "internal-server-error" */
-  LX_ERR_INVALID_FROM = -108,             /* "invalid-from" */
-  LX_ERR_INVALID_NAMESPACE = -109,        /* "invalid-namespace" */
-  LX_ERR_INVALID_XML = -110,              /* "invalid-xml" */
-  LX_ERR_NOT_AUTHORIZED = -111,           /* "not-authorized" */
-  LX_ERR_NOT_WELL_FORMED = -112,          /* "not-well-formed" */
-  LX_ERR_POLICY_VIOLATION = -113,         /* "policy-violation" */
-  LX_ERR_REMOTE_CONNECTION_FAILED = -114, /* "remote-connection-failed" */
-  LX_ERR_RESET = -115,                    /* "reset" */
-  LX_ERR_RESOURCE_CONSTRAINT = -116,      /* "resource-constraint" */
-  LX_ERR_RESTRICTED_XML = -117,           /* "restricted-xml" */
-  LX_ERR_SEE_OTHER_HOST = -118,           /* "see-other-host" */
-  LX_ERR_SYSTEM_SHUTDOWN = -119,          /* "system-shutdown" */
-  LX_ERR_UNDEFINED_CONDITION = -120,      /* "undefined-condition" */
-  LX_ERR_UNSUPPORTED_ENCODING = -121,     /* "unsupported-encoding" */
-  LX_ERR_UNSUPPORTED_FEATURE = -122,      /* "unsupported-feature" */
-  LX_ERR_UNSUPPORTED_STANZA_TYPE = -123,  /* "unsupported-stanza-type" */
-  LX_ERR_UNSUPPORTED_VERSION = -124,      /* "unsupported-version" */
-
-  /* SASL failure conditions, RFC 6120 §6.5 (names prefixed "sasl-") */
-  LX_ERR_SASL_ABORTED = -200,                /* "sasl-aborted" */
-  LX_ERR_SASL_ACCOUNT_DISABLED = -201,       /* "sasl-account-disabled" */
-  LX_ERR_SASL_CREDENTIALS_EXPIRED = -202,    /* "sasl-credentials-expired" */
-  LX_ERR_SASL_ENCRYPTION_REQUIRED = -203,    /* "sasl-encryption-required" */
-  LX_ERR_SASL_INCORRECT_ENCODING = -204,     /* "sasl-incorrect-encoding" */
-  LX_ERR_SASL_INVALID_AUTHZID = -205,        /* "sasl-invalid-authzid" */
-  LX_ERR_SASL_INVALID_MECHANISM = -206,      /* "sasl-invalid-mechanism" */
-  LX_ERR_SASL_MALFORMED_REQUEST = -207,      /* "sasl-malformed-request" */
-  LX_ERR_SASL_MECHANISM_TOO_WEAK = -208,     /* "sasl-mechanism-too-weak" */
-  LX_ERR_SASL_NOT_AUTHORIZED = -209,         /* "sasl-not-authorized" */
-  LX_ERR_SASL_TEMPORARY_AUTH_FAILURE = -210, /* "sasl-temporary-auth-failure" */
-  /* Local to the SASL client, never sent on the wire: the server did not
-   * prove it knows the credentials (SCRAM v=, DIGEST-MD5 rspauth: wrong,
-   * missing, or a success before the exchange finished), or the XEP-0474
-   * hash did not match what the server advertised. Both mean "something may
-   * be impersonating the server", unlike sasl-not-authorized ("your
-   * credentials were refused"). */
-  LX_ERR_SASL_SERVER_SIGNATURE = -211, /* "sasl-server-signature-invalid" */
-  LX_ERR_SASL_DOWNGRADE = -212,        /* "sasl-downgrade-detected" */
-
-  /* addresses (RFC 7622) and PRECIS */
-  LX_ERR_JID_MALFORMED = -300, /* "jid-malformed" */
-
-  /* TLS (-400 to -499) */
-  LX_ERR_TLS_HANDSHAKE = -400,         /* "tls-handshake-failed" */
-  LX_ERR_TLS_CERT_INVALID = -401,      /* "tls-certificate-invalid" */
-  LX_ERR_TLS_HOSTNAME_MISMATCH = -402, /* "tls-hostname-mismatch" */
-  LX_ERR_TLS_PROTOCOL = -403,          /* "tls-protocol-error" */
-  LX_ERR_TLS_CLOSED = -404,            /* "tls-closed" */
-  LX_ERR_TLS_TRUNCATED = -405,         /* "tls-truncated" */
-  LX_ERR_TLS_CB_UNAVAILABLE = -406,    /* "tls-channel-binding-unavailable" */
-
-  /* the connection (-500 to -599) */
-  LX_ERR_CONN_CLOSED = -500,              /* "connection-closed" */
-  LX_ERR_STARTTLS_NOT_OFFERED = -501,     /* "starttls-not-offered" */
-  LX_ERR_STARTTLS_REFUSED = -502,         /* "starttls-refused" */
-  LX_ERR_BIND_NOT_OFFERED = -503,         /* "bind-not-offered" */
-  LX_ERR_BIND_CONFLICT = -504,            /* "bind-conflict" */
-  LX_ERR_BIND_NOT_ALLOWED = -505,         /* "bind-not-allowed" */
-  LX_ERR_BIND_RESOURCE_CONSTRAINT = -506, /* "bind-resource-constraint" */
-  LX_ERR_BIND_BAD_REQUEST = -507,         /* "bind-bad-request" */
-  LX_ERR_BIND_FAILED = -508,              /* "bind-failed": another error */
-  LX_ERR_SESSION_FAILED = -509            /* "session-failed" */
-};
+#define LX_ERROR_ENUM_(code, value, name, condition) code = value,
+enum lx_err { LX_OK = 0, LX_ERRORS(LX_ERROR_ENUM_) };
+#undef LX_ERROR_ENUM_
 
 /* The stable lower-case name of an error code ("not-well-formed"), or
  * "unknown-error" for a value that is not an LX_ERR_* code. Never NULL. */
 const char *lx_strerror(int code);
+
+/* The families of codes whose condition names go on the wire. */
+typedef enum lx_error_family {
+  LX_FAMILY_STREAM = 1, /* stream errors: LX_ERR_BAD_FORMAT... */
+  LX_FAMILY_SASL,       /* SASL failures: LX_ERR_SASL_ABORTED... */
+  LX_FAMILY_BIND        /* refused resource binding: LX_ERR_BIND_CONFLICT... */
+} lx_error_family;
+
+/* The code of `family` whose wire condition is `condition` ("aborted" for
+ * LX_ERR_SASL_ABORTED, "conflict" for LX_ERR_BIND_CONFLICT), or 0 when no
+ * code of that family has it (or condition is NULL). */
+int lx_error_from_condition(lx_error_family family, const char *condition);
+
+/* The condition of `code` on the wire ("aborted" for LX_ERR_SASL_ABORTED),
+ * or NULL for a code that has none. */
+const char *lx_error_condition(int code);
+
+/*
+ * The fatality rule (as nghttp2_is_fatal): 1 when an object that returned
+ * `code` is broken for good, 0 when the call failed and nothing changed.
+ *  - LX_ERR_INVALID, LX_ERR_STATE and LX_ERR_FULL are the caller's mistakes
+ *    (or backpressure): never fatal, call again correctly.
+ *  - LX_ERR_NOMEM and LX_ERR_INTERNAL are always fatal: a connection or
+ *    SASL client that ran out of memory is in its sticky failed state and
+ *    returns the same code from then on (out of memory is never retried in
+ *    place: what was half done cannot be trusted).
+ *  - Every peer fault (-100 and below) is fatal to the object that saw it.
+ *    The SASL server is the one exception by design: a failed exchange only
+ *    ends that exchange (RFC 6120 §6.4.5 lets the client try again).
+ * 0 for LX_OK and values that are not codes.
+ */
+int lx_error_is_fatal(int code);
 
 /* An error with its detail, filled by functions that take one. */
 typedef struct lx_error {
@@ -299,9 +359,18 @@ int lx_parser_trim(lx_parser *p);
 size_t lx_parser_memory(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
- * completes (both NULL: never stop). The strings are copied. Returns 0,
- * LX_ERR_NOMEM or LX_ERR_INVALID. */
+ * completes. Each call adds one such element, up to LX_PARSER_MAX_STOPS
+ * (the parser stops after whichever comes first); both NULL: never stop.
+ * The strings are copied. Returns 0, LX_ERR_NOMEM, LX_ERR_FULL or
+ * LX_ERR_INVALID. */
+#define LX_PARSER_MAX_STOPS 4
 int lx_parser_stop_after(lx_parser *p, const char *ns, const char *name);
+
+/* Goes on with the same stream after a stop (the element did not change
+ * the layer after all: a SASL step that failed or asked for more): give
+ * the bytes after the stopped element again. Costs a new expat, fed the
+ * recorded stream header. Returns 0, or LX_ERR_STATE when not stopped. */
+int lx_parser_resume(lx_parser *p);
 
 /* Starts over for a new stream (after STARTTLS or SASL): drops pending
  * input, queued events (drain them first) and the error; keeps the options
@@ -654,6 +723,12 @@ typedef struct lx_sasl_server_opts {
   const char *nonce;   /* tests only: our SCRAM nonce part / DIGEST nonce */
   const unsigned char *salt; /* tests only: salt for a password without one */
   size_t salt_len;
+  /* SCRAM: once a client of this exchange asked for a binding type we do
+   * not have (a -PLUS attempt: it saw our -PLUS), accept its later 'y'
+   * instead of refusing it as a downgrade (0). For clients that bind with
+   * tls-unique on TLS 1.3 and then fall back (slixmpp 1.8); see
+   * docs/server.md, "Channel binding on TLS 1.3". */
+  int cb_fallback;
 } lx_sasl_server_opts;
 
 /* Fills `o` with the defaults given above (all pointers NULL). */
@@ -670,6 +745,9 @@ void lx_sasl_server_free(lx_sasl_server *s);
  * until s is freed). Returns their number; at most `max` are stored. */
 size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
                                  size_t max);
+/* 1 when the last exchange failed because the client asked for a
+ * channel-binding type this session does not have, else 0. */
+int lx_sasl_server_cb_unsupported(const lx_sasl_server *s);
 /* The XEP-0440 channel-binding types to advertise in
  * <sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'/>: one <channel-binding
  * type=.../> each (borrowed). Returns their number; at most max stored. */
@@ -733,6 +811,7 @@ typedef struct lx_sasl_credentials {
   const char *password;
   lx_scram_keys keys;
   const char *identity;
+  const char *text; /* a refusal's reason for the client (<text/>), or NULL */
 } lx_sasl_credentials;
 
 /* Continues after LX_SASL_NEED_CREDENTIALS; results as lx_sasl_server_start.
@@ -1083,18 +1162,32 @@ void lx_tls_pem_free(char *pem);
  * One XMPP client-to-server stream (RFC 6120) in either role, negotiated
  * from the first byte to the last: stream headers, STARTTLS or direct TLS
  * (XEP-0368), SASL, resource binding, stanzas, stream errors and the closing
- * handshake. It does no I/O and reads no clock. The caller shovels bytes:
+ * handshake. It does no I/O and reads no clock. The caller's loop has three
+ * steps (h11's receive_data/next_event, nghttp2's mem_recv/want_read):
  *
- *   lx_conn_recv()        bytes from the network (ciphertext or plaintext:
- *                         the connection routes them to TLS or to the XML
- *                         parser itself, also across <proceed/>)
- *   lx_conn_peek_send()   bytes for the network, then lx_conn_consume_send()
- *   lx_conn_next_event()  what happened, in order: headers, features, TLS,
- *                         authentication, stanzas, errors, the close
+ *   lx_conn_recv()        give it every byte read from the network
+ *                         (ciphertext or plaintext: it takes them all)
+ *   lx_conn_next_event()  until it returns 0: what happened, in order
+ *                         (headers, features, TLS, authentication, stanzas,
+ *                         errors, the close). The work happens here: decrypt,
+ *                         parse up to the next top-level element, act on it
+ *   lx_conn_peek_send()   write what is pending, then lx_conn_consume_send()
+ *
+ *   lx_conn_recv(c, data, n);
+ *   while (lx_conn_next_event(c, &ev)) { ... }
+ *   while ((n = lx_conn_peek_send(c, &p)) > 0) { write p; consume n }
+ *
+ * The bytes after an element that changes the layer (<proceed/>,
+ * <starttls/>, SASL <success/> and the SASL elements that may lead to it)
+ * go to TLS or to the new stream, whatever the chunking; white space
+ * between top-level elements is the old stream's, also right before a
+ * restart. lx_conn_want_read() and lx_conn_want_write() say whether to read
+ * and to write (backpressure).
  *
  * Decisions that belong to the application (a server checking credentials
  * or accepting a resource) are events it answers with a call, whenever it
- * likes: until then the connection takes no more input.
+ * likes: until then the connection is paused (what arrives meanwhile waits
+ * in its input buffer).
  *
  * The caller's mistakes return LX_ERR_INVALID or LX_ERR_STATE and change
  * nothing. The peer's faults (bad XML, a protocol violation, a failed TLS
@@ -1189,8 +1282,9 @@ typedef struct lx_conn_opts {
                                       (10000) */
   size_t max_output_bytes;         /* pending output beyond which lx_conn_submit
                                       refuses more (1048576) */
-  size_t max_events;               /* queued events beyond which lx_conn_recv
-                                      takes no more input (64) */
+  size_t max_input_bytes;          /* bytes received and not yet processed
+                                      beyond which lx_conn_recv refuses
+                                      more (262144) */
   int trace;                       /* report the plaintext XML sent and received
                                       as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 
@@ -1222,22 +1316,24 @@ void lx_conn_free(lx_conn *c);
 int lx_conn_start(lx_conn *c);
 
 /*
- * Takes bytes from the network. Returns how many were consumed: all of
- * them, or fewer when the connection cannot go on before the caller acts:
- * max_events events are waiting, or a decision (LX_CONN_AUTH_REQUEST,
- * LX_CONN_BIND_REQUEST) is unanswered. Drain the events, answer, then give
- * the rest again. Through TLS the ciphertext may all be taken while the
- * plaintext waits in the connection: so once the events are drained, call
- * again with len 0 (data may be NULL), which goes on with it, until it
- * gives no more events. Bytes after the stream closed are consumed and ignored.
- * On a fault of the peer (the stream error it was sent is the code:
- * LX_ERR_NOT_WELL_FORMED, LX_ERR_HOST_UNKNOWN...), a failed negotiation
- * (LX_ERR_TLS_*, LX_ERR_SASL_*, LX_ERR_STARTTLS_*, LX_ERR_BIND_*) or
- * LX_ERR_NOMEM, returns that sticky error, then on every later call; the
- * events queued before it stay available. LX_ERR_STATE before
- * lx_conn_start().
+ * Takes bytes from the network, every one of them, into the connection's
+ * input buffer: nothing happens before lx_conn_next_event(). Returns len
+ * (data may be NULL when len is 0: a no-op), or a negative code and takes
+ * nothing: LX_ERR_FULL when the bytes not yet processed would exceed
+ * max_input_bytes (drain the events, answer a pending decision, and read
+ * less: see lx_conn_want_read), LX_ERR_NOMEM (not fatal), LX_ERR_INVALID,
+ * LX_ERR_STATE before lx_conn_start(), or the sticky error once the
+ * connection failed. Bytes after the stream closed are taken and ignored.
  */
 ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len);
+
+/* 1 when the connection wants bytes from the network: it is open for
+ * input, not paused for an answer of the application, and its input buffer
+ * has room; else 0 (stop reading for now). */
+int lx_conn_want_read(const lx_conn *c);
+
+/* 1 when bytes wait to be sent (lx_conn_peek_send), else 0. */
+int lx_conn_want_write(const lx_conn *c);
 
 /* Tells that the transport reached end of file. Returns 0 when the stream
  * was closed (or closing: we had sent </stream:stream>), else fails the
@@ -1273,7 +1369,11 @@ typedef enum lx_conn_event_type {
   LX_CONN_CLOSED,        /* the stream is over: code is 0 for a clean close,
                             else the sticky error. The last event */
   LX_CONN_SENT,          /* trace: plaintext XML queued for the peer: data */
-  LX_CONN_RECEIVED       /* trace: plaintext XML from the peer: data */
+  LX_CONN_RECEIVED,      /* trace: plaintext XML from the peer: data */
+  /* not events: what lx_conn_next_event() sets when it returns 0 */
+  LX_CONN_NEED_DATA, /* nothing before more bytes come (lx_conn_recv) */
+  LX_CONN_PAUSED     /* nothing before the application answers an
+                        AUTH_REQUEST or BIND_REQUEST */
 } lx_conn_event_type;
 
 typedef struct lx_conn_event {
@@ -1301,8 +1401,11 @@ typedef struct lx_conn_event {
   size_t len;
 } lx_conn_event;
 
-/* Takes the oldest event: returns 1 and fills *ev, or 0 when none is
- * pending. */
+/* Takes the next event, doing the work that makes it (decrypting, parsing
+ * up to the next top-level element and acting on it): returns 1 and fills
+ * *ev, or 0 when there is none now, ev->type then being LX_CONN_NEED_DATA
+ * or LX_CONN_PAUSED. A peer's fault shows as the events before it, then
+ * LX_CONN_CLOSED with the sticky error (see lx_conn_error). */
 int lx_conn_next_event(lx_conn *c, lx_conn_event *ev);
 
 /*

@@ -51,6 +51,11 @@ describe("lxmpp.compat on " .. (rawget(_G, "jit") and jit.version or _VERSION), 
 		assert.same({ true, true }, { coroutine.resume(co) })
 	end)
 
+	it("finds a module's file along a path", function()
+		assert.equal("lua/lxmpp/compat.lua", compat.searchpath("lxmpp.compat", "nowhere/?.lua;lua/?.lua"))
+		assert.is_nil(compat.searchpath("lxmpp.nothing", "lua/?.lua"))
+	end)
+
 	it("says whether the interpreter has to-be-closed variables", function()
 		assert.equal(_VERSION == "Lua 5.4", compat.has_close)
 		assert.equal(not (_VERSION == "Lua 5.1" and not rawget(_G, "jit")), compat.yield_across_c)

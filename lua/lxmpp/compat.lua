@@ -98,6 +98,23 @@ if yieldable_pcall then
 	compat.pcall, compat.xpcall = pcall, xpcall
 end
 
+---@param name string a module name ("lxmpp.server")
+---@param path string package.path or package.cpath
+---@return string|nil file the first file of path's templates that exists
+function compat.searchpath(name, path)
+	if package.searchpath then return package.searchpath(name, path) end
+	local file_name = name:gsub("%.", "/")
+	for template in path:gmatch("[^;]+") do
+		local candidate = template:gsub("%?", file_name)
+		local f = io.open(candidate)
+		if f then
+			f:close()
+			return candidate
+		end
+	end
+	return nil
+end
+
 -- To-be-closed variables (`local x <close> = ...`) exist from Lua 5.4 on;
 -- elsewhere call x:close() yourself, as docs/versions.md shows.
 compat.has_close = _VERSION >= "Lua 5.4"

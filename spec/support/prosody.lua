@@ -24,7 +24,7 @@ local function pin_prosody_libraries()
 	end
 end
 
-return function(name, required_on_54)
+local function load_module(name, required_on_54)
 	local path, cpath = package.path, package.cpath
 	package.path = ROOT .. "?.lua;" .. path
 	package.cpath = ROOT .. "?.so;" .. cpath
@@ -33,6 +33,25 @@ return function(name, required_on_54)
 	pin_prosody_libraries()
 	if ok then return mod end
 	local why = ("cannot load Prosody's %s from %s under %s: %s"):format(name, ROOT, _VERSION, tostring(mod))
-	if required_on_54 and _VERSION == "Lua 5.4" then error(why, 2) end
+	if required_on_54 and _VERSION == "Lua 5.4" then error(why, 3) end
 	return nil, why
 end
+
+local prosody = setmetatable({}, {
+	__call = function(_, name, required_on_54) return load_module(name, required_on_54) end,
+})
+
+-- For a spec that compares with Prosody throughout: the module (required
+-- on 5.4), or nil after declaring the spec `title` pending with the reason;
+-- env is the spec's environment (busted's describe, it, pending).
+function prosody.for_spec(env, title, name)
+	local mod, why = load_module(name, true)
+	if not mod then
+		env.describe(title, function()
+			env.it("runs where Prosody's modules load", function() env.pending(why) end)
+		end)
+	end
+	return mod
+end
+
+return prosody

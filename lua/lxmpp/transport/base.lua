@@ -2,40 +2,18 @@
 -- deadlines, the connect loop over a host's addresses, and the methods that
 -- do not touch the socket library. Each transport brings its sockets.
 local clock = require "lxmpp.clock"
-local math_type = require("lxmpp.compat").math_type
 local resolve = require "lxmpp.resolve"
+local math_type = require("lxmpp.compat").math_type
 
-local now = clock.now
+local base = { now = clock.now, clock = clock }
 
----What every transport object has (lxmpp.transport.cqueues, .luasocket).
----@class lxmpp.transport
----@field socket any the socket; nil once closed
----@field waiting? "r"|"w" while a call waits
----@field deadline? number the deadline of the call in progress
----@field read fun(self: lxmpp.transport, deadline?: number): string|nil, string?, string? bytes, or nil, message, code ("timeout", "closed"...)
----@field write fun(self: lxmpp.transport, data: string, deadline?: number): boolean|nil, string?, string?, integer? true, or nil, message, code, bytes written
----@field close fun(self: lxmpp.transport) idempotent; also __close and __gc
----@field events fun(self: lxmpp.transport): "r"|"w" for cqueues.poll
----@field timeout fun(self: lxmpp.transport): number|nil seconds left of the call in progress
----@field peer fun(self: lxmpp.transport): string, integer address and port
----@field pollfd fun(self: lxmpp.transport): integer
-
----@class lxmpp.transport.base
----@field now fun(): number lxmpp.clock.now
-local base = { now = now }
-
--- Seconds left before `deadline` (an lxmpp.clock time), nil for none.
----@param deadline? number
----@return number|nil seconds may be negative; nil without a deadline
-function base.remaining(deadline)
+-- Seconds left before `deadline` on `c` (an lxmpp.clock), nil for none.
+function base.remaining(c, deadline)
 	if deadline == nil then return nil end
-	return deadline - now()
+	return deadline - c.now()
 end
 
 -- Raises, `level` frames up, unless deadline is a number or nil.
----@param name string the transport's name, for the message
----@param deadline any
----@param level integer
 function base.check_deadline(name, deadline, level)
 	if deadline ~= nil and type(deadline) ~= "number" then
 		error(name .. ": deadline must be a number (lxmpp.clock time) or nil", level + 1)
@@ -44,9 +22,6 @@ end
 
 -- The socket of an open transport; raises, for the caller of the method
 -- that asks, on a closed one.
----@param name string
----@param self lxmpp.transport
----@return any socket
 function base.open(name, self)
 	if not self.socket then error(name .. ": transport is closed", 3) end
 	return self.socket
@@ -57,10 +32,6 @@ end
 -- peer (peer_of(socket) returns the address and port). A transport object
 -- has `socket` (nil once closed), and `waiting` ("r", "w") and `deadline`
 -- while a call waits.
----@param name string
----@param peer_of fun(socket: any): string, integer
----@return table methods
----@return table mt
 function base.class(name, peer_of)
 	local methods = {}
 	local mt = { __name = name, __index = methods }
@@ -79,7 +50,7 @@ function base.class(name, peer_of)
 	end
 
 	function methods:timeout()
-		local left = base.remaining(self.deadline)
+		local left = base.remaining(self.clock, self.deadline)
 		return left and math.max(left, 0)
 	end
 
@@ -94,19 +65,11 @@ end
 
 -- Connects to `host`: each of its addresses in turn (IPv6 and IPv4
 -- interleaved, see lxmpp.resolve), each attempt with an equal share of the
--- time left, so that one silent address cannot use up the whole deadline.
--- attempt(address, port, seconds) returns a connected transport, or nil,
--- message, code. Returns the transport or nil, message, code.
----@param name string
----@param host string
----@param port integer
----@param deadline? number
----@param resolve_opts? table options of lxmpp.resolve.addresses
----@param attempt fun(address: string, port: integer, seconds?: number): lxmpp.transport|nil, string?, string?
----@return lxmpp.transport|nil t
----@return string? message
----@return string? code
-function base.connect(name, host, port, deadline, resolve_opts, attempt)
+-- time left on clock `c`, so that one silent address cannot use up the
+-- whole deadline. attempt(address, port, deadline) returns a connected
+-- transport, or nil, message, code. Returns the transport or nil, message,
+-- code.
+function base.connect(name, c, host, port, deadline, resolve_opts, attempt)
 	if type(host) ~= "string" then error(name .. ": host must be a string", 3) end
 	if math_type(port) ~= "integer" or port < 1 or port > 65535 then
 		error(name .. ": port must be an integer in 1..65535", 3)
@@ -116,9 +79,9 @@ function base.connect(name, host, port, deadline, resolve_opts, attempt)
 	if not addresses then return nil, err, code end
 	local failures = {}
 	for i, address in ipairs(addresses) do
-		local left = base.remaining(deadline)
+		local left = base.remaining(c, deadline)
 		if left and left <= 0 then break end
-		local t, message, why = attempt(address, port, left and left / (#addresses - i + 1))
+		local t, message, why = attempt(address, port, left and c.now() + left / (#addresses - i + 1))
 		if t then return t end
 		failures[#failures + 1] = message
 		code = why

@@ -17,8 +17,6 @@ local remaining = base.remaining
 
 local READ_SIZE = 16384
 
----@class lxmpp.transport.luasocket
----@field now fun(): number lxmpp.clock.now
 local transport = { now = base.now }
 
 local methods, mt = base.class(NAME, function(sock)
@@ -50,11 +48,11 @@ local function set_timeout(sock, seconds)
 	sock:settimeout(seconds, "t")
 end
 
----@param sock any a LuaSocket TCP socket, connected (accepted by a server)
----@return lxmpp.transport t
-function transport.wrap(sock)
+-- An accepted socket as a transport. It waits in real time: a clock given
+-- as opts.clock (lxmpp.clock-shaped) only says what time it is.
+function transport.wrap(sock, opts)
 	sock:setoption("tcp-nodelay", true)
-	return setmetatable({ socket = sock }, mt)
+	return setmetatable({ socket = sock, clock = opts and opts.clock or base.clock }, mt)
 end
 
 -- getaddrinfo as an lxmpp.resolve resolver: one blocking lookup per name.
@@ -80,22 +78,16 @@ end
 -- Connects to each address of `host` in turn, each with an equal share of
 -- the time left (lxmpp.transport.base); names through getaddrinfo unless
 -- opts.resolver is given.
----@param host string a name or an IP address
----@param port integer
----@param deadline? number an lxmpp.clock time; nil: no limit
----@param opts? { resolver?: table, read_size?: integer }
----@return lxmpp.transport|nil t
----@return string? message
----@return string? code
 function transport.connect(host, port, deadline, opts)
 	opts = opts or {}
 	local resolver = opts.resolver or getaddrinfo_resolver()
-	return base.connect(NAME, host, port, deadline, { resolver = resolver }, function(address, _, seconds)
+	local c = opts.clock or base.clock
+	return base.connect(NAME, c, host, port, deadline, { resolver = resolver }, function(address, _, until_)
 		local sock = address:find(":", 1, true) and socket.tcp6() or socket.tcp4()
-		set_timeout(sock, seconds)
+		set_timeout(sock, remaining(c, until_))
 		local ok, why = sock:connect(address, port)
 		if ok then
-			local self = transport.wrap(sock)
+			local self = transport.wrap(sock, opts)
 			self.read_size = opts.read_size
 			return self
 		end
@@ -104,10 +96,6 @@ function transport.connect(host, port, deadline, opts)
 	end)
 end
 
----@param deadline? number
----@return string|nil bytes
----@return string? message
----@return string? code "timeout", "eof" or the errno name
 function methods:read(deadline)
 	local sock = base.open(NAME, self)
 	base.check_deadline(NAME, deadline, 2)
@@ -118,7 +106,7 @@ function methods:read(deadline)
 		if partial and #partial > 0 then return partial end
 		if err == "closed" then return nil, "connection closed by peer", "eof" end
 		if err ~= "timeout" then return failure(err, "read") end
-		local left = remaining(deadline)
+		local left = remaining(self.clock, deadline)
 		if left and left <= 0 then return nil, "timeout", "timeout" end
 		self.waiting, self.deadline = "r", deadline
 		socket.select({ sock }, nil, left)
@@ -126,19 +114,13 @@ function methods:read(deadline)
 	end
 end
 
----@param data string
----@param deadline? number
----@return boolean|nil ok
----@return string? message
----@return string? code
----@return integer? written bytes written before the failure
 function methods:write(data, deadline)
 	local sock = base.open(NAME, self)
 	if type(data) ~= "string" then error("lxmpp.transport.luasocket: data must be a string", 2) end
 	base.check_deadline(NAME, deadline, 2)
 	local i = 1
 	while i <= #data do
-		local left = remaining(deadline)
+		local left = remaining(self.clock, deadline)
 		if left and left <= 0 then return nil, "timeout", "timeout", i - 1 end
 		set_timeout(sock, left)
 		self.waiting, self.deadline = "w", deadline
@@ -157,14 +139,11 @@ function methods:write(data, deadline)
 	return true
 end
 
----@return string address
----@return integer port
 function methods:peer()
 	local address, port = base.open(NAME, self):getpeername()
 	return address, tonumber(port)
 end
 
----@return integer fd
 function methods:pollfd()
 	return base.open(NAME, self):getfd()
 end
