@@ -19,6 +19,9 @@ local have_socket, socket = pcall(require, "socket")
 local compat = require "lxmpp.compat"
 if not have_cqueues and not have_socket then error("lxmpp.clock: needs cqueues or LuaSocket", 2) end
 
+---@class lxmpp.clock
+---@field now fun(): number seconds; only differences between two readings mean something
+---@field monotonic boolean whether now() cannot jump (CLOCK_MONOTONIC, with cqueues)
 local clock = {}
 
 local real_now = have_cqueues and cqueues.monotime or socket.gettime

@@ -880,6 +880,8 @@ local M = {
 	stanza_mt = stanza_mt,
 }
 
+---@param mt table the metatable to share (Prosody's util.stanza's stanza_mt)
+---@return table before the metatable used until now
 function M.adopt(mt)
 	local before = adopt(mt, 3)
 	M.stanza_mt = mt

@@ -29,11 +29,13 @@ local xpcall, running, pack, unpack = compat.xpcall, compat.running, compat.pack
 local have_cqueues, cqueues = pcall(require, "cqueues")
 local condition = have_cqueues and require "cqueues.condition"
 
+---@class lxmpp.tasks
 local tasks = {}
 
 -- What our plain tasks yield: the wait they are in.
 local WAIT = setmetatable({}, { __name = "lxmpp.tasks wait" })
 
+---@class lxmpp.tasks.scheduler
 local sched = {}
 sched.__index = sched
 
@@ -58,6 +60,8 @@ function tasks.sleep(seconds)
 	if seconds > 0 then default_clock.wait(default_clock.now() + seconds) end
 end
 
+---@param _ lxmpp.tasks.scheduler
+---@return table|nil cq the cqueues controller running us
 function sched.controller(_)
 	return have_cqueues and cqueues.running() or nil
 end
@@ -67,6 +71,8 @@ local function guarded(self, fn, ...)
 	if not ok then self.on_error(err) end
 end
 
+---@param fn function
+---@param ... any its arguments
 function sched:spawn(fn, ...)
 	local cq = self:controller()
 	if cq then
@@ -78,10 +84,12 @@ function sched:spawn(fn, ...)
 	self.runnable[#self.runnable + 1] = pack(co, self, fn, ...)
 end
 
+---@return boolean mine whether the running coroutine is one of our plain tasks
 function sched:in_task()
 	return self.mine[running()] == true
 end
 
+---@param _ lxmpp.tasks.scheduler
 ---@param key any what to wait for (see wake)
 ---@param deadline? number a clock time
 function sched.wait(_, key, deadline)
@@ -189,6 +197,7 @@ function sched:run()
 	self.running = false
 end
 
+---@return number|nil deadline the earliest a suspended task waits for
 function sched:next_deadline()
 	local w = heap_top(self)
 	return w and w.deadline
