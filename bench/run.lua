@@ -12,7 +12,8 @@ for name in io.popen("ls " .. dir):lines() do
 	end
 end
 table.sort(files)
-local interpreter = rawget(_G, "jit") and jit.version or _VERSION
+local jit = rawget(_G, "jit")
+local interpreter = jit and jit.version or _VERSION
 print(("lxmpp %s benchmarks on %s, %s"):format(require "lxmpp".version, interpreter, os.date("!%Y-%m-%d %H:%M UTC")))
 for _, name in ipairs(files) do
 	print("\n## " .. name:gsub("_bench%.lua$", "") .. "\n")

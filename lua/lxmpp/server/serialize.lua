@@ -4,6 +4,7 @@
 --   serialize.encode(t) -> text ; serialize.decode(text) -> t | nil, message
 local math_type = require("lxmpp.compat").math_type
 
+---@class lxmpp.server.serialize
 local serialize = {}
 
 local function encode(v, out)

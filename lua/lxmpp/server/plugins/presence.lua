@@ -13,6 +13,7 @@ local SUBSCRIPTION = { subscribe = true, subscribed = true, unsubscribe = true, 
 local function has_from(item) return item and (item.subscription == "from" or item.subscription == "both") end
 local function has_to(item) return item and (item.subscription == "to" or item.subscription == "both") end
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	local srv, host = module.srv, module.host
 	local function rosters() return srv.hosts[host].rosters end

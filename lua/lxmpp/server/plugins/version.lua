@@ -5,6 +5,7 @@ local core = require "lxmpp.core"
 
 local NS = "jabber:iq:version"
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	module:add_feature(NS)
 	local name = module:get_option("server_name", "lxmpp")
