@@ -22,6 +22,7 @@ local client_matrix = {}
 local DIR = process.dir .. "clients/"
 local ROOT = process.dir .. "../../"
 local BUILD = ROOT .. "build/interop-clients/"
+-- -B: importing transcript.py writes no __pycache__ into the source tree
 local PYTHON = "/usr/bin/python3"
 
 client_matrix.STEPS = { "tls:a", "auth:a", "bind:a", "tls:b", "auth:b", "bind:b", "message-full", "message-bare",
@@ -45,13 +46,13 @@ local DEPS = "run `sh tools/deps.sh` as root"
 client_matrix.CLIENTS = {
 	{ name = "slixmpp", package = "python3-slixmpp",
 		present = function() return succeeds { PYTHON, "-c", "import slixmpp" } end,
-		argv = { PYTHON, DIR .. "slixmpp_driver.py" } },
+		argv = { PYTHON, "-B", DIR .. "slixmpp_driver.py" } },
 	{ name = "aioxmpp", package = "python3-aioxmpp",
 		present = function() return succeeds { PYTHON, "-c", "import aioxmpp" } end,
-		argv = { PYTHON, DIR .. "aioxmpp_driver.py" } },
+		argv = { PYTHON, "-B", DIR .. "aioxmpp_driver.py" } },
 	{ name = "nbxmpp", package = "python3-nbxmpp",
 		present = function() return succeeds { PYTHON, "-c", "import nbxmpp" } end,
-		argv = { PYTHON, DIR .. "nbxmpp_driver.py" } },
+		argv = { PYTHON, "-B", DIR .. "nbxmpp_driver.py" } },
 	{ name = "libstrophe", package = "libstrophe-dev",
 		present = function() return succeeds { "pkg-config", "--exists", "libstrophe" } end,
 		binary = "libstrophe", source = "libstrophe.c", compiler = "cc -std=c11 -D_POSIX_C_SOURCE=200809L",
