@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make pkg-config lua5.4 liblua5.4-dev libexpat1-dev libssl-dev
 libidn2-dev libunistring-dev lua-busted luarocks lua-cqueues lua-socket
 lua-dkjson lua-check clang libclang-rt-dev openssl prosody ejabberd
-python3-slixmpp dnsmasq-base
+python3-slixmpp dnsmasq-base lua-dbi-sqlite3
 python3-aioxmpp python3-nbxmpp libstrophe-dev libgloox-dev g++
 libnet-xmpp-perl go-sendxmpp"
 
@@ -58,6 +58,12 @@ for p in $PACKAGES; do
     *) missing="$missing $p" ;;
   esac
 done
+# Users have Debian's current expat, whose CVE-2023-52425 reparse deferral
+# changes when a parser sees a split start tag: an older image's is upgraded.
+expat=$(dpkg-query -W -f='${Version}' libexpat1 2>/dev/null || true)
+if [ -n "$expat" ] && dpkg --compare-versions "$expat" lt 2.5.0-1+deb12u5; then
+  missing="$missing libexpat1"
+fi
 if [ -z "$missing" ]; then
   npm_clients
   exit 0
