@@ -58,6 +58,12 @@ local function full_matrix(name, harness)
 			end
 			print(("\n%s: all clients at once in %ds (%s)"):format(name, os.time() - started,
 				table.concat(costs, ", ")))
+			for _, client in ipairs(client_matrix.CLIENTS) do
+				if client.unsupported then
+					print(("%s: %s CANNOT %s (see spec/interop/clients/README.md)"):format(name, client.name,
+						table.concat(client.unsupported, ", ")))
+				end
+			end
 		end)
 
 		lazy_teardown(function()
