@@ -12,7 +12,8 @@
 --   client_matrix.build()          -> the C and C++ drivers, built once
 --   client_matrix.accounts()       -> user -> password, two per client
 --   client_matrix.user(client, "a" | "b") -> the user name of its account
---   client_matrix.run(server)      -> reports, by client name: { steps =
+--   client_matrix.run(server [, { refused = true }]) -> reports, by client
+--       name (refused: A's password is wrong): { steps =
 --       { name -> { ok =, detail = } }, unsupported = { name -> why },
 --       info = { key -> value }, output =, status =, seconds = }
 local process = require "interop.process"
@@ -150,9 +151,11 @@ local function parse(text)
 end
 
 -- Runs every present client's driver at once against the server; each is
--- given 90 s (its own timeouts are shorter).
-function client_matrix.run(server, clients)
-	clients = clients or client_matrix.CLIENTS
+-- given 90 s (its own timeouts are shorter). opts.refused: account A's
+-- password is wrong.
+function client_matrix.run(server, opts)
+	opts = opts or {}
+	local clients = client_matrix.CLIENTS
 	local dir = process.tempdir()
 	local script = {}
 	for i, client in ipairs(clients) do
@@ -167,7 +170,8 @@ function client_matrix.run(server, clients)
 			for _, label in ipairs { "a", "b" } do
 				local name = user(client, label)
 				words[#words + 1] = quote(name)
-				words[#words + 1] = quote(server:account(name).password)
+				local password = server:account(name).password
+				words[#words + 1] = quote((opts.refused and label == "a" and "not " or "") .. password)
 			end
 			local out = quote(dir .. "/" .. i)
 			script[#script + 1] = ("( s=$(date +%%s%%N); %s > %s.out 2> %s.err; echo $? $s $(date +%%s%%N) > %s.rc ) &")

@@ -101,33 +101,38 @@ end
 full_matrix("Prosody 0.12", require "interop.prosody")
 full_matrix("lxmpp.server", lxmpp_server.server)
 
--- What each client sends at STARTTLS and SASL, seen by the tiny server
--- (lxmpp.stream's server role: on TLS 1.3 it offers SCRAM-SHA-1/256/512,
--- their -PLUS with tls-exporter and tls-server-end-point announced by
--- XEP-0440, and PLAIN). These are the facts spec/interop/clients/README.md
--- states; a Debian update that changes one fails here.
+-- What each client sends at SASL, seen by the tiny server (lxmpp.stream's
+-- server role: on TLS 1.3 it offers SCRAM-SHA-1/256/512, their -PLUS with
+-- tls-exporter and tls-server-end-point announced by XEP-0440, and PLAIN),
+-- with the right password and with a wrong one. These are the facts
+-- spec/interop/clients/README.md states; a Debian update that changes one
+-- fails here.
 describe("what each client does at SASL (examples/tiny_server.lua's trace)", function()
-	local server, reports, attempts
+	local runs = {}
 
 	lazy_setup(function()
 		assert(client_matrix.build())
-		server = lxmpp_server.tiny.start { accounts = client_matrix.accounts() }
-		reports = client_matrix.run(server)
-		attempts = sasl_trace.attempts(server:trace())
+		for _, refused in ipairs { false, true } do
+			local server = lxmpp_server.tiny.start { accounts = client_matrix.accounts() }
+			local ok, reports = pcall(client_matrix.run, server, { refused = refused })
+			local trace = server:trace()
+			server:stop()
+			assert(ok, reports)
+			runs[refused] = { reports = reports, attempts = sasl_trace.attempts(trace) }
+		end
 	end)
 
-	lazy_teardown(function()
-		if server then server:stop() end
-	end)
-
-	for _, client in ipairs(client_matrix.CLIENTS) do
-		it(client.name, function()
-			local missing = client_matrix.missing(client)
-			if missing then error(missing, 0) end
-			local user = client_matrix.user(client, "a")
-			local seen = attempts[user]
-			assert(sasl_trace.matches(client.name, seen), ("%s at SASL: %s\n--- its output:\n%s"):format(
-				client.name, sasl_trace.describe(seen), reports[client.name].output))
-		end)
+	for _, case in ipairs { { false, sasl_trace.EXPECTED, "" }, { true, sasl_trace.REFUSED, " (wrong password)" } } do
+		local refused, expected, title = case[1], case[2], case[3]
+		for _, client in ipairs(client_matrix.CLIENTS) do
+			it(client.name .. title, function()
+				local missing = client_matrix.missing(client)
+				if missing then error(missing, 0) end
+				local run = runs[refused]
+				local seen = run.attempts[client_matrix.user(client, "a")]
+				assert(sasl_trace.matches(expected[client.name], seen), ("%s at SASL%s: %s\n--- its output:\n%s")
+					:format(client.name, title, sasl_trace.describe(seen), run.reports[client.name].output))
+			end)
+		end
 	end
 end)
