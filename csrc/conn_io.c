@@ -178,7 +178,10 @@ static size_t in_pending(const lx_conn *c) { return c->in.len - c->in_off; }
 static void in_consumed(lx_conn *c, size_t n) {
   c->in_off += n;
   if (c->in_off == c->in.len) {
-    buf_free(&c->in);
+    if (c->tls_on)
+      buf_free(&c->in);
+    else
+      buf_wipe(&c->in); /* may hold a PLAIN password */
     c->in_off = 0;
   }
 }
@@ -230,6 +233,8 @@ static int step_tls(lx_conn *c) {
     OPENSSL_cleanse(plain, (size_t)r);
     return 1;
   }
+  if (!in_pending(c))
+    return 0;
   size_t skip = old_space(c, SKIP_RAW, c->in.data + c->in_off, in_pending(c));
   in_consumed(c, skip);
   if (!in_pending(c))
