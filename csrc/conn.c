@@ -249,15 +249,6 @@ static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
   return 0;
 }
 
-/* The code of a SASL condition element's name, 0 for an unknown one. */
-static int sasl_condition(const char *name) {
-  for (int code = LX_ERR_SASL_ABORTED;
-       code >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE; code--)
-    if (strcmp(lx_strerror(code) + 5, name) == 0) /* without "sasl-" */
-      return code;
-  return 0;
-}
-
 /* ---- the rules ----------------------------------------------------------- */
 
 /* A handler reads the stanza; it is freed afterwards unless the handler
@@ -656,7 +647,7 @@ static int client_sasl_failure(lx_conn *c, lx_stanza *s) {
     if (strcmp(e->name, "text") == 0)
       text = lx_elem_text(s, e, NULL);
     else if (!code)
-      code = sasl_condition(name = e->name);
+      code = lx_error_from_condition(LX_FAMILY_SASL, name = e->name);
   }
   return conn_fail(c, code ? code : LX_ERR_SASL_NOT_AUTHORIZED, 0,
                    "authentication failed: %s%s%s", name, text ? ": " : "",
@@ -679,17 +670,13 @@ static const char *stanza_condition(lx_stanza *s, const char **text) {
 }
 
 static int bind_error_code(const char *cond) {
-  static const struct {
-    const char *name;
-    int code;
-  } map[] = {{"conflict", LX_ERR_BIND_CONFLICT},
-             {"not-allowed", LX_ERR_BIND_NOT_ALLOWED},
-             {"resource-constraint", LX_ERR_BIND_RESOURCE_CONSTRAINT},
-             {"bad-request", LX_ERR_BIND_BAD_REQUEST}};
-  for (size_t i = 0; cond && i < sizeof map / sizeof map[0]; i++)
-    if (strcmp(map[i].name, cond) == 0)
-      return map[i].code;
-  return LX_ERR_BIND_FAILED;
+  int code = lx_error_from_condition(LX_FAMILY_BIND, cond);
+  return code ? code : LX_ERR_BIND_FAILED;
+}
+
+/* 1 for a code with a condition of `family` on the wire. */
+static int has_condition(int code, lx_error_family family) {
+  return lx_error_condition(code) && error_family(code) == (int)family;
 }
 
 static int is_reply(const lx_conn *c, const lx_elem *iq, const char *type) {
@@ -943,11 +930,10 @@ static int authzid_refused(const lx_conn *c) {
 
 static int auth_failed(lx_conn *c, int condition) {
   size_t mark = c->out.len;
-  if (condition > LX_ERR_SASL_ABORTED ||
-      condition < LX_ERR_SASL_TEMPORARY_AUTH_FAILURE)
+  if (!has_condition(condition, LX_FAMILY_SASL))
     condition = LX_ERR_SASL_TEMPORARY_AUTH_FAILURE; /* ours, not the peer's */
   int rc = xo_start(&c->out, "failure", NS_SASL) || buf_putc(&c->out, '>') ||
-           xo_element(&c->out, lx_strerror(condition) + 5, NULL, NULL) ||
+           xo_element(&c->out, lx_error_condition(condition), NULL, NULL) ||
            xo_end(&c->out, "failure");
   if (conn_wrote(c, mark, rc))
     return c->error.code;
@@ -1063,22 +1049,16 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
 /* <iq type='error'> for the bind request: the condition and its type
  * (RFC 6120 §7.6.2, §8.3.2). */
 static int bind_error(lx_conn *c, int code, const char *text) {
-  static const struct {
-    int code;
-    const char *name, *type;
-  } map[] = {{LX_ERR_BIND_CONFLICT, "conflict", "cancel"},
-             {LX_ERR_BIND_NOT_ALLOWED, "not-allowed", "cancel"},
-             {LX_ERR_BIND_RESOURCE_CONSTRAINT, "resource-constraint", "wait"},
-             {LX_ERR_BIND_BAD_REQUEST, "bad-request", "modify"}};
-  size_t i = 0;
-  while (map[i].code != code)
-    i++;
+  const char *type = code == LX_ERR_BIND_RESOURCE_CONSTRAINT ? "wait"
+                     : code == LX_ERR_BIND_BAD_REQUEST       ? "modify"
+                                                             : "cancel";
   buf *b = &c->out;
   size_t mark = b->len;
   int rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "error") ||
            xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
-           xo_start(b, "error", NULL) || xo_attr(b, "type", map[i].type) ||
-           buf_putc(b, '>') || xo_element(b, map[i].name, NS_STANZAS, NULL) ||
+           xo_start(b, "error", NULL) || xo_attr(b, "type", type) ||
+           buf_putc(b, '>') ||
+           xo_element(b, lx_error_condition(code), NS_STANZAS, NULL) ||
            (text && xo_element(b, "text", NS_STANZAS, text)) ||
            xo_end(b, "error") || xo_end(b, "iq");
   if (conn_wrote(c, mark, rc))
@@ -1153,10 +1133,7 @@ int lx_conn_bind_accept(lx_conn *c, const char *full_jid) {
 int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text) {
   if (c->phase != PH_BIND_DECISION)
     return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
-  if ((condition != LX_ERR_BIND_CONFLICT &&
-       condition != LX_ERR_BIND_NOT_ALLOWED &&
-       condition != LX_ERR_BIND_RESOURCE_CONSTRAINT &&
-       condition != LX_ERR_BIND_BAD_REQUEST) ||
+  if (!has_condition(condition, LX_FAMILY_BIND) ||
       (text && xml_check_text(text, strlen(text), NULL)))
     return LX_ERR_INVALID;
   int rc = bind_error(c, condition, text);

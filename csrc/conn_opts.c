@@ -248,8 +248,11 @@ static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->n_domains = o->n_domains;
   for (size_t i = 0; i < o->n_domains; i++) {
     const char *d = o->domains[i];
-    if (!d || (rc = lx_jid_new(&c->domains[i], d, strlen(d), err)) != 0 ||
-        lx_jid_local(c->domains[i]) || lx_jid_resource(c->domains[i]))
+    if (d &&
+        (rc = lx_jid_new(&c->domains[i], d, strlen(d), err)) == LX_ERR_NOMEM)
+      return rc; /* out of memory is not a bad option */
+    if (!d || rc || lx_jid_local(c->domains[i]) ||
+        lx_jid_resource(c->domains[i]))
       return error_set(err, LX_ERR_INVALID, "domains[%zu] is not a domain", i);
   }
   if (o->features) {
@@ -263,7 +266,9 @@ static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
              lx_elem_first_node(lx_stanza_root(check)) == NULL) {
       lx_stanza_free(check);
       buf_free(&b);
-      return error_set(err, LX_ERR_INVALID, "features: not XML elements");
+      return rc == LX_ERR_NOMEM
+                 ? rc
+                 : error_set(err, LX_ERR_INVALID, "features: not XML elements");
     }
     lx_stanza_free(check);
     buf_free(&b);

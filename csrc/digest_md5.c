@@ -2,8 +2,8 @@
  * round (nc=00000001), digest-uri <service>/<host>; the client verifies
  * rspauth. Historic since RFC 6331: the server side is only enabled on
  * request. */
+#include "digest_md5.h"
 #include "error.h"
-#include "sasl.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -274,22 +274,15 @@ struct digest_client {
   size_t max_message;
 };
 
-static char *dup0(const char *s, int *fail) {
-  char *d = s ? sasl_strndup(s, strlen(s)) : NULL;
-  if (s && !d)
-    *fail = 1;
-  return d;
-}
-
 int digest_client_new(digest_client **out, const digest_cfg *cfg) {
   digest_client *c = calloc(1, sizeof *c);
   if (!c)
     return LX_ERR_NOMEM;
   int fail = 0;
-  c->username = dup0(cfg->username, &fail);
-  c->authzid = dup0(cfg->authzid, &fail);
-  c->fixed_cnonce = dup0(cfg->nonce, &fail);
-  c->host = dup0(cfg->host, &fail);
+  c->username = sasl_dup(cfg->username, &fail);
+  c->authzid = sasl_dup(cfg->authzid, &fail);
+  c->fixed_cnonce = sasl_dup(cfg->nonce, &fail);
+  c->host = sasl_dup(cfg->host, &fail);
   c->max_message = cfg->max_message;
   size_t n = strlen(cfg->service) + strlen(cfg->host) + 2;
   if ((c->uri = malloc(n)))

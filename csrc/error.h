@@ -12,6 +12,10 @@ int error_set(lx_error *err, int code, const char *fmt, ...)
 #endif
     ;
 
+/* The lx_error_family of a code by its block of values (see lxmpp.h), or 0
+ * for a code outside the three. */
+int error_family(int code);
+
 /* Clears err (when not NULL). */
 void error_clear(lx_error *err);
 

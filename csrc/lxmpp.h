@@ -33,92 +33,152 @@ extern "C" {
  * The peer's faults carry the name of the condition that goes on the wire:
  * stream errors (-100 to -199, RFC 6120 §4.9.3), SASL failures (-200 to -299,
  * RFC 6120 §6.5), and the other families below.
+ *
+ * LX_ERRORS is the one table of them: X(code, value, name, condition) for
+ * each, where name is the stable name lx_strerror() gives and condition the
+ * element that carries it on the wire (a stream error, a SASL failure, the
+ * stanza error of a refused resource binding), or NULL. The enum, the names
+ * and the lookups by condition are all made from it.
  */
-enum lx_err {
-  LX_OK = 0,
-  /* the caller's side */
-  LX_ERR_NOMEM = -1,    /* "out-of-memory" */
-  LX_ERR_INVALID = -2,  /* "invalid-argument" */
-  LX_ERR_STATE = -3,    /* "invalid-state": not allowed at this point */
-  LX_ERR_FULL = -4,     /* "queue-full": a bounded queue would overflow */
-  LX_ERR_INTERNAL = -5, /* "internal-error": a library (OpenSSL) failed */
+#define LX_ERRORS(X)                                                           \
+  /* the caller's side */                                                      \
+  X(LX_ERR_NOMEM, -1, "out-of-memory", NULL)                                   \
+  X(LX_ERR_INVALID, -2, "invalid-argument", NULL)                              \
+  /* not allowed at this point */                                              \
+  X(LX_ERR_STATE, -3, "invalid-state", NULL)                                   \
+  /* a bounded queue would overflow */                                         \
+  X(LX_ERR_FULL, -4, "queue-full", NULL)                                       \
+  /* a library (OpenSSL) failed */                                             \
+  X(LX_ERR_INTERNAL, -5, "internal-error", NULL)                               \
+  /* stream error conditions, RFC 6120 §4.9.3, in the RFC's order */          \
+  X(LX_ERR_BAD_FORMAT, -100, "bad-format", "bad-format")                       \
+  X(LX_ERR_BAD_NAMESPACE_PREFIX, -101, "bad-namespace-prefix",                 \
+    "bad-namespace-prefix")                                                    \
+  X(LX_ERR_CONFLICT, -102, "conflict", "conflict")                             \
+  X(LX_ERR_CONNECTION_TIMEOUT, -103, "connection-timeout",                     \
+    "connection-timeout")                                                      \
+  X(LX_ERR_HOST_GONE, -104, "host-gone", "host-gone")                          \
+  X(LX_ERR_HOST_UNKNOWN, -105, "host-unknown", "host-unknown")                 \
+  X(LX_ERR_IMPROPER_ADDRESSING, -106, "improper-addressing",                   \
+    "improper-addressing")                                                     \
+  X(LX_ERR_INTERNAL_SERVER_ERROR, -107, "internal-server-error",               \
+    "internal-server-error")                                                   \
+  X(LX_ERR_INVALID_FROM, -108, "invalid-from", "invalid-from")                 \
+  X(LX_ERR_INVALID_NAMESPACE, -109, "invalid-namespace", "invalid-namespace")  \
+  X(LX_ERR_INVALID_XML, -110, "invalid-xml", "invalid-xml")                    \
+  X(LX_ERR_NOT_AUTHORIZED, -111, "not-authorized", "not-authorized")           \
+  X(LX_ERR_NOT_WELL_FORMED, -112, "not-well-formed", "not-well-formed")        \
+  X(LX_ERR_POLICY_VIOLATION, -113, "policy-violation", "policy-violation")     \
+  X(LX_ERR_REMOTE_CONNECTION_FAILED, -114, "remote-connection-failed",         \
+    "remote-connection-failed")                                                \
+  X(LX_ERR_RESET, -115, "reset", "reset")                                      \
+  X(LX_ERR_RESOURCE_CONSTRAINT, -116, "resource-constraint",                   \
+    "resource-constraint")                                                     \
+  X(LX_ERR_RESTRICTED_XML, -117, "restricted-xml", "restricted-xml")           \
+  X(LX_ERR_SEE_OTHER_HOST, -118, "see-other-host", "see-other-host")           \
+  X(LX_ERR_SYSTEM_SHUTDOWN, -119, "system-shutdown", "system-shutdown")        \
+  X(LX_ERR_UNDEFINED_CONDITION, -120, "undefined-condition",                   \
+    "undefined-condition")                                                     \
+  X(LX_ERR_UNSUPPORTED_ENCODING, -121, "unsupported-encoding",                 \
+    "unsupported-encoding")                                                    \
+  X(LX_ERR_UNSUPPORTED_FEATURE, -122, "unsupported-feature",                   \
+    "unsupported-feature")                                                     \
+  X(LX_ERR_UNSUPPORTED_STANZA_TYPE, -123, "unsupported-stanza-type",           \
+    "unsupported-stanza-type")                                                 \
+  X(LX_ERR_UNSUPPORTED_VERSION, -124, "unsupported-version",                   \
+    "unsupported-version")                                                     \
+  /* SASL failure conditions, RFC 6120 §6.5, in the RFC's order */            \
+  X(LX_ERR_SASL_ABORTED, -200, "sasl-aborted", "aborted")                      \
+  X(LX_ERR_SASL_ACCOUNT_DISABLED, -201, "sasl-account-disabled",               \
+    "account-disabled")                                                        \
+  X(LX_ERR_SASL_CREDENTIALS_EXPIRED, -202, "sasl-credentials-expired",         \
+    "credentials-expired")                                                     \
+  X(LX_ERR_SASL_ENCRYPTION_REQUIRED, -203, "sasl-encryption-required",         \
+    "encryption-required")                                                     \
+  X(LX_ERR_SASL_INCORRECT_ENCODING, -204, "sasl-incorrect-encoding",           \
+    "incorrect-encoding")                                                      \
+  X(LX_ERR_SASL_INVALID_AUTHZID, -205, "sasl-invalid-authzid",                 \
+    "invalid-authzid")                                                         \
+  X(LX_ERR_SASL_INVALID_MECHANISM, -206, "sasl-invalid-mechanism",             \
+    "invalid-mechanism")                                                       \
+  X(LX_ERR_SASL_MALFORMED_REQUEST, -207, "sasl-malformed-request",             \
+    "malformed-request")                                                       \
+  X(LX_ERR_SASL_MECHANISM_TOO_WEAK, -208, "sasl-mechanism-too-weak",           \
+    "mechanism-too-weak")                                                      \
+  X(LX_ERR_SASL_NOT_AUTHORIZED, -209, "sasl-not-authorized", "not-authorized") \
+  X(LX_ERR_SASL_TEMPORARY_AUTH_FAILURE, -210, "sasl-temporary-auth-failure",   \
+    "temporary-auth-failure")                                                  \
+  /* Local to the SASL client, never sent on the wire: the server did not      \
+   * prove it knows the credentials (SCRAM v=, DIGEST-MD5 rspauth: wrong,      \
+   * missing, or a success before the exchange finished), or the XEP-0474      \
+   * hash did not match what the server advertised. Both mean "something may   \
+   * be impersonating the server", unlike sasl-not-authorized ("your           \
+   * credentials were refused"). */                                            \
+  X(LX_ERR_SASL_SERVER_SIGNATURE, -211, "sasl-server-signature-invalid", NULL) \
+  X(LX_ERR_SASL_DOWNGRADE, -212, "sasl-downgrade-detected", NULL)              \
+  /* addresses (RFC 7622) and PRECIS */                                        \
+  X(LX_ERR_JID_MALFORMED, -300, "jid-malformed", NULL)                         \
+  /* TLS (-400 to -499) */                                                     \
+  X(LX_ERR_TLS_HANDSHAKE, -400, "tls-handshake-failed", NULL)                  \
+  X(LX_ERR_TLS_CERT_INVALID, -401, "tls-certificate-invalid", NULL)            \
+  X(LX_ERR_TLS_HOSTNAME_MISMATCH, -402, "tls-hostname-mismatch", NULL)         \
+  X(LX_ERR_TLS_PROTOCOL, -403, "tls-protocol-error", NULL)                     \
+  X(LX_ERR_TLS_CLOSED, -404, "tls-closed", NULL)                               \
+  X(LX_ERR_TLS_TRUNCATED, -405, "tls-truncated", NULL)                         \
+  X(LX_ERR_TLS_CB_UNAVAILABLE, -406, "tls-channel-binding-unavailable", NULL)  \
+  /* the connection (-500 to -599); a refused bind's stanza error */           \
+  X(LX_ERR_CONN_CLOSED, -500, "connection-closed", NULL)                       \
+  X(LX_ERR_STARTTLS_NOT_OFFERED, -501, "starttls-not-offered", NULL)           \
+  X(LX_ERR_STARTTLS_REFUSED, -502, "starttls-refused", NULL)                   \
+  X(LX_ERR_BIND_NOT_OFFERED, -503, "bind-not-offered", NULL)                   \
+  X(LX_ERR_BIND_CONFLICT, -504, "bind-conflict", "conflict")                   \
+  X(LX_ERR_BIND_NOT_ALLOWED, -505, "bind-not-allowed", "not-allowed")          \
+  X(LX_ERR_BIND_RESOURCE_CONSTRAINT, -506, "bind-resource-constraint",         \
+    "resource-constraint")                                                     \
+  X(LX_ERR_BIND_BAD_REQUEST, -507, "bind-bad-request", "bad-request")          \
+  /* another error of the bind request */                                      \
+  X(LX_ERR_BIND_FAILED, -508, "bind-failed", NULL)                             \
+  X(LX_ERR_SESSION_FAILED, -509, "session-failed", NULL)
 
-  /* stream error conditions, RFC 6120 §4.9.3, in the RFC's order */
-  LX_ERR_BAD_FORMAT = -100,               /* "bad-format" */
-  LX_ERR_BAD_NAMESPACE_PREFIX = -101,     /* "bad-namespace-prefix" */
-  LX_ERR_CONFLICT = -102,                 /* "conflict" */
-  LX_ERR_CONNECTION_TIMEOUT = -103,       /* "connection-timeout" */
-  LX_ERR_HOST_GONE = -104,                /* "host-gone" */
-  LX_ERR_HOST_UNKNOWN = -105,             /* "host-unknown" */
-  LX_ERR_IMPROPER_ADDRESSING = -106,      /* "improper-addressing" */
-  LX_ERR_INTERNAL_SERVER_ERROR = -107,    /* "internal-server-error" */
-  LX_ERR_INVALID_FROM = -108,             /* "invalid-from" */
-  LX_ERR_INVALID_NAMESPACE = -109,        /* "invalid-namespace" */
-  LX_ERR_INVALID_XML = -110,              /* "invalid-xml" */
-  LX_ERR_NOT_AUTHORIZED = -111,           /* "not-authorized" */
-  LX_ERR_NOT_WELL_FORMED = -112,          /* "not-well-formed" */
-  LX_ERR_POLICY_VIOLATION = -113,         /* "policy-violation" */
-  LX_ERR_REMOTE_CONNECTION_FAILED = -114, /* "remote-connection-failed" */
-  LX_ERR_RESET = -115,                    /* "reset" */
-  LX_ERR_RESOURCE_CONSTRAINT = -116,      /* "resource-constraint" */
-  LX_ERR_RESTRICTED_XML = -117,           /* "restricted-xml" */
-  LX_ERR_SEE_OTHER_HOST = -118,           /* "see-other-host" */
-  LX_ERR_SYSTEM_SHUTDOWN = -119,          /* "system-shutdown" */
-  LX_ERR_UNDEFINED_CONDITION = -120,      /* "undefined-condition" */
-  LX_ERR_UNSUPPORTED_ENCODING = -121,     /* "unsupported-encoding" */
-  LX_ERR_UNSUPPORTED_FEATURE = -122,      /* "unsupported-feature" */
-  LX_ERR_UNSUPPORTED_STANZA_TYPE = -123,  /* "unsupported-stanza-type" */
-  LX_ERR_UNSUPPORTED_VERSION = -124,      /* "unsupported-version" */
-
-  /* SASL failure conditions, RFC 6120 §6.5 (names prefixed "sasl-") */
-  LX_ERR_SASL_ABORTED = -200,                /* "sasl-aborted" */
-  LX_ERR_SASL_ACCOUNT_DISABLED = -201,       /* "sasl-account-disabled" */
-  LX_ERR_SASL_CREDENTIALS_EXPIRED = -202,    /* "sasl-credentials-expired" */
-  LX_ERR_SASL_ENCRYPTION_REQUIRED = -203,    /* "sasl-encryption-required" */
-  LX_ERR_SASL_INCORRECT_ENCODING = -204,     /* "sasl-incorrect-encoding" */
-  LX_ERR_SASL_INVALID_AUTHZID = -205,        /* "sasl-invalid-authzid" */
-  LX_ERR_SASL_INVALID_MECHANISM = -206,      /* "sasl-invalid-mechanism" */
-  LX_ERR_SASL_MALFORMED_REQUEST = -207,      /* "sasl-malformed-request" */
-  LX_ERR_SASL_MECHANISM_TOO_WEAK = -208,     /* "sasl-mechanism-too-weak" */
-  LX_ERR_SASL_NOT_AUTHORIZED = -209,         /* "sasl-not-authorized" */
-  LX_ERR_SASL_TEMPORARY_AUTH_FAILURE = -210, /* "sasl-temporary-auth-failure" */
-  /* Local to the SASL client, never sent on the wire: the server did not
-   * prove it knows the credentials (SCRAM v=, DIGEST-MD5 rspauth: wrong,
-   * missing, or a success before the exchange finished), or the XEP-0474
-   * hash did not match what the server advertised. Both mean "something may
-   * be impersonating the server", unlike sasl-not-authorized ("your
-   * credentials were refused"). */
-  LX_ERR_SASL_SERVER_SIGNATURE = -211, /* "sasl-server-signature-invalid" */
-  LX_ERR_SASL_DOWNGRADE = -212,        /* "sasl-downgrade-detected" */
-
-  /* addresses (RFC 7622) and PRECIS */
-  LX_ERR_JID_MALFORMED = -300, /* "jid-malformed" */
-
-  /* TLS (-400 to -499) */
-  LX_ERR_TLS_HANDSHAKE = -400,         /* "tls-handshake-failed" */
-  LX_ERR_TLS_CERT_INVALID = -401,      /* "tls-certificate-invalid" */
-  LX_ERR_TLS_HOSTNAME_MISMATCH = -402, /* "tls-hostname-mismatch" */
-  LX_ERR_TLS_PROTOCOL = -403,          /* "tls-protocol-error" */
-  LX_ERR_TLS_CLOSED = -404,            /* "tls-closed" */
-  LX_ERR_TLS_TRUNCATED = -405,         /* "tls-truncated" */
-  LX_ERR_TLS_CB_UNAVAILABLE = -406,    /* "tls-channel-binding-unavailable" */
-
-  /* the connection (-500 to -599) */
-  LX_ERR_CONN_CLOSED = -500,              /* "connection-closed" */
-  LX_ERR_STARTTLS_NOT_OFFERED = -501,     /* "starttls-not-offered" */
-  LX_ERR_STARTTLS_REFUSED = -502,         /* "starttls-refused" */
-  LX_ERR_BIND_NOT_OFFERED = -503,         /* "bind-not-offered" */
-  LX_ERR_BIND_CONFLICT = -504,            /* "bind-conflict" */
-  LX_ERR_BIND_NOT_ALLOWED = -505,         /* "bind-not-allowed" */
-  LX_ERR_BIND_RESOURCE_CONSTRAINT = -506, /* "bind-resource-constraint" */
-  LX_ERR_BIND_BAD_REQUEST = -507,         /* "bind-bad-request" */
-  LX_ERR_BIND_FAILED = -508,              /* "bind-failed": another error */
-  LX_ERR_SESSION_FAILED = -509            /* "session-failed" */
-};
+#define LX_ERROR_ENUM_(code, value, name, condition) code = value,
+enum lx_err { LX_OK = 0, LX_ERRORS(LX_ERROR_ENUM_) };
+#undef LX_ERROR_ENUM_
 
 /* The stable lower-case name of an error code ("not-well-formed"), or
  * "unknown-error" for a value that is not an LX_ERR_* code. Never NULL. */
 const char *lx_strerror(int code);
+
+/* The families of codes whose condition names go on the wire. */
+typedef enum lx_error_family {
+  LX_FAMILY_STREAM = 1, /* stream errors: LX_ERR_BAD_FORMAT... */
+  LX_FAMILY_SASL,       /* SASL failures: LX_ERR_SASL_ABORTED... */
+  LX_FAMILY_BIND        /* refused resource binding: LX_ERR_BIND_CONFLICT... */
+} lx_error_family;
+
+/* The code of `family` whose wire condition is `condition` ("aborted" for
+ * LX_ERR_SASL_ABORTED, "conflict" for LX_ERR_BIND_CONFLICT), or 0 when no
+ * code of that family has it (or condition is NULL). */
+int lx_error_from_condition(lx_error_family family, const char *condition);
+
+/* The condition of `code` on the wire ("aborted" for LX_ERR_SASL_ABORTED),
+ * or NULL for a code that has none. */
+const char *lx_error_condition(int code);
+
+/*
+ * The fatality rule (as nghttp2_is_fatal): 1 when an object that returned
+ * `code` is broken for good, 0 when the call failed and nothing changed.
+ *  - LX_ERR_INVALID, LX_ERR_STATE and LX_ERR_FULL are the caller's mistakes
+ *    (or backpressure): never fatal, call again correctly.
+ *  - LX_ERR_NOMEM and LX_ERR_INTERNAL are always fatal: a connection or
+ *    SASL client that ran out of memory is in its sticky failed state and
+ *    returns the same code from then on (out of memory is never retried in
+ *    place: what was half done cannot be trusted).
+ *  - Every peer fault (-100 and below) is fatal to the object that saw it.
+ *    The SASL server is the one exception by design: a failed exchange only
+ *    ends that exchange (RFC 6120 §6.4.5 lets the client try again).
+ * 0 for LX_OK and values that are not codes.
+ */
+int lx_error_is_fatal(int code);
 
 /* An error with its detail, filled by functions that take one. */
 typedef struct lx_error {

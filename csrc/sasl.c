@@ -1,37 +1,20 @@
 /* sasl.c: the SASL client and server objects: mechanism selection and
  * advertisement, the step machines' framing, PLAIN (RFC 4616), EXTERNAL
- * (RFC 4422 App. A) and ANONYMOUS (RFC 4505); SCRAM and DIGEST-MD5 live in
- * scram.c and digest_md5.c. */
+ * (RFC 4422 App. A) and ANONYMOUS (RFC 4505). Each family of mechanisms is
+ * a table of operations (mech_family, at the end with the mechanisms);
+ * SCRAM and DIGEST-MD5 do their work in scram.c and digest_md5.c, which
+ * know nothing of this file. */
 #include "sasl.h"
-#include "base64.h"
+#include "digest_md5.h"
 #include "error.h"
+#include "scram.h"
 
 #include <limits.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistr.h>
 
 /* ---- shared -------------------------------------------------------------- */
-
-const mech_info sasl_mechs[MECH_COUNT] = {
-    {"SCRAM-SHA-512-PLUS", FAMILY_SCRAM, LX_SASL_SHA512, 1},
-    {"SCRAM-SHA-256-PLUS", FAMILY_SCRAM, LX_SASL_SHA256, 1},
-    {"SCRAM-SHA-1-PLUS", FAMILY_SCRAM, LX_SASL_SHA1, 1},
-    {"SCRAM-SHA-512", FAMILY_SCRAM, LX_SASL_SHA512, 0},
-    {"SCRAM-SHA-256", FAMILY_SCRAM, LX_SASL_SHA256, 0},
-    {"SCRAM-SHA-1", FAMILY_SCRAM, LX_SASL_SHA1, 0},
-    {"DIGEST-MD5", FAMILY_DIGEST_MD5, 0, 0},
-    {"PLAIN", FAMILY_PLAIN, 0, 0},
-    {"EXTERNAL", FAMILY_EXTERNAL, 0, 0},
-    {"ANONYMOUS", FAMILY_ANONYMOUS, 0, 0},
-};
-
-/* The defaults: the client's preference (all but EXTERNAL and ANONYMOUS)
- * and the server's enabled set (no DIGEST-MD5 either), as bit masks. */
-#define CLIENT_DEFAULT 0xffu
-#define SERVER_DEFAULT 0xbfu
 
 const mech_info *sasl_mech_find(const char *name) {
   for (size_t i = 0; name && i < MECH_COUNT; i++)
@@ -42,77 +25,6 @@ const mech_info *sasl_mech_find(const char *name) {
 
 int lx_sasl_mechanism_known(const char *name) {
   return sasl_mech_find(name) != NULL;
-}
-
-size_t lx_sasl_hash_size(lx_sasl_hash h) {
-  return h == LX_SASL_SHA1     ? 20
-         : h == LX_SASL_SHA256 ? 32
-         : h == LX_SASL_SHA512 ? 64
-                               : 0;
-}
-
-const char *lx_sasl_hash_name(lx_sasl_hash h) {
-  return h == LX_SASL_SHA1     ? "SHA-1"
-         : h == LX_SASL_SHA256 ? "SHA-256"
-         : h == LX_SASL_SHA512 ? "SHA-512"
-                               : NULL;
-}
-
-const EVP_MD *sasl_md(lx_sasl_hash h) {
-  return h == LX_SASL_SHA1     ? EVP_sha1()
-         : h == LX_SASL_SHA256 ? EVP_sha256()
-         : h == LX_SASL_SHA512 ? EVP_sha512()
-                               : NULL;
-}
-
-int sasl_prep_password(const char *in, size_t len, char **out, size_t *out_len,
-                       lx_error *err) {
-  return lx_precis_prepare(LX_PRECIS_OPAQUE_STRING, in, len, out, out_len, err);
-}
-
-int sasl_prep_username(const char *in, size_t len, char **out, lx_error *err) {
-  size_t n;
-  int rc =
-      lx_precis_prepare(LX_PRECIS_USERNAME_CASE_MAPPED, in, len, out, &n, err);
-  /* and what RFC 7622 3.3.1 forbids in a localpart */
-  if (!rc && strpbrk(*out, "\"&'/:<>@")) {
-    free(*out);
-    *out = NULL;
-    rc = error_set(err, LX_ERR_INVALID, "not a localpart: %s",
-                   "contains one of \"&'/:<>@");
-  }
-  return rc;
-}
-
-int sasl_random(unsigned char *p, size_t n, lx_error *err) {
-  if (n > INT_MAX || RAND_bytes(p, (int)n) != 1)
-    return error_set(err, LX_ERR_INTERNAL, "sasl: RAND_bytes failed");
-  return 0;
-}
-
-int sasl_nonce(buf *b, const char *fixed, lx_error *err) {
-  if (fixed)
-    return buf_puts(b, fixed) ? error_set(err, LX_ERR_NOMEM, "sasl: no memory")
-                              : 0;
-  unsigned char r[SASL_NONCE_BYTES];
-  int rc = sasl_random(r, sizeof r, err);
-  if (!rc && base64_encode(b, r, sizeof r))
-    rc = error_set(err, LX_ERR_NOMEM, "sasl: out of memory");
-  return rc;
-}
-
-int sasl_utf8_valid(const char *s, size_t n) {
-  /* u8_check refuses overlong forms and surrogates too */
-  return !memchr(s, 0, n) && !u8_check((const uint8_t *)s, n);
-}
-
-char *sasl_strndup(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (d) {
-    memcpy(d, s, n);
-    d[n] = '\0';
-  }
-  return d;
 }
 
 /* The number of UTF-8 characters in a valid string. */
@@ -171,10 +83,48 @@ static int in_list(const char *const *list, size_t n, const char *name) {
 
 static const char *plus_name(lx_sasl_hash h) {
   for (size_t i = 0; i < MECH_COUNT; i++)
-    if (sasl_mechs[i].plus && sasl_mechs[i].hash == h)
+    if ((sasl_mechs[i].flags & MECH_PLUS) && sasl_mechs[i].hash == h)
       return sasl_mechs[i].name;
   return NULL;
 }
+
+/* ---- the families' operations ------------------------------------------- */
+
+/* What a family of mechanisms does in each role; what all share (limits,
+ * framing, sticky failures, credentials requests) is done around these. A
+ * NULL operation is one the family does not have. Each returns 0 or a
+ * negative code with err set, unless said otherwise. */
+struct mech_family {
+  /* client: whether the credentials suit m beyond what its flags say */
+  int (*client_suits)(const lx_sasl_client_opts *o, const mech_info *m);
+  /* client: copies what the exchange needs from the options */
+  int (*client_init)(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                     lx_error *err);
+  /* client: the initial response into c->out (NULL: the server speaks
+   * first) */
+  int (*client_first)(lx_sasl_client *c, lx_error *err);
+  /* client: the response to the server's challenge into c->out (after our
+   * first message, or first when client_first is NULL) */
+  int (*client_answer)(lx_sasl_client *c, const char *in, size_t len,
+                       lx_error *err);
+  /* client: checks the server's proof (NULL: the server proves nothing,
+   * and an ACCEPT may answer a credentials request) */
+  int (*client_verify)(lx_sasl_client *c, const char *in, size_t len,
+                       lx_error *err);
+  const char *proof; /* the name of that proof, for errors */
+  /* server: prepares an exchange; 0 to go on with the initial response,
+   * or a result (LX_SASL_CHALLENGE) that ends the start */
+  int (*server_start)(lx_sasl_server *s, const unsigned char *initial,
+                      size_t len, lx_error *err);
+  /* server: reads the initial response; LX_SASL_NEED_CREDENTIALS (only
+   * NULL where server_start never returns 0) */
+  int (*server_initial)(lx_sasl_server *s, const char *in, size_t len,
+                        lx_error *err);
+  /* server: checks the account's password or keys (VERIFY); a
+   * LX_SASL_* result */
+  int (*server_verify)(lx_sasl_server *s, const lx_sasl_credentials *c,
+                       lx_error *err);
+};
 
 /* ---- client -------------------------------------------------------------- */
 
@@ -187,8 +137,7 @@ struct lx_sasl_client {
   lx_error failure;
   int authenticated;
   buf out;
-  char *authzid, *trace;
-  buf plain; /* PLAIN's message, wiped */
+  buf initial; /* the initial response of PLAIN, EXTERNAL, ANONYMOUS; wiped */
   scram_client *scram;
   digest_client *digest;
 };
@@ -206,9 +155,7 @@ void lx_sasl_client_free(lx_sasl_client *c) {
   if (!c)
     return;
   buf_wipe(&c->out); /* PLAIN's message holds the password */
-  buf_wipe(&c->plain);
-  free(c->authzid);
-  free(c->trace);
+  buf_wipe(&c->initial);
   scram_client_free(c->scram);
   digest_client_free(c->digest);
   free(c);
@@ -283,23 +230,25 @@ static const lx_sasl_cb *choose_cb(const lx_sasl_client_opts *o) {
  * when only the missing TLS stood in the way. */
 static int acceptable(const lx_sasl_client_opts *o, const mech_info *m,
                       int *need_tls) {
-  int pass = o->password != NULL;
-  if (o->require_cb && o->n_cb && !m->plus && m->family != FAMILY_EXTERNAL)
+  if (o->require_cb && o->n_cb && !(m->flags & MECH_CHANNEL_BOUND))
     return 0;
-  switch (m->family) {
-  case FAMILY_SCRAM:
-    if (m->plus && !choose_cb(o))
-      return 0;
-    return pass || (o->keys && o->keys->hash == m->hash);
-  case FAMILY_DIGEST_MD5: return pass && o->host;
-  case FAMILY_PLAIN:
-    if (pass && !o->tls)
-      *need_tls = 1;
-    return pass && o->tls;
-  case FAMILY_EXTERNAL:
-  case FAMILY_ANONYMOUS: return 1;
+  if ((m->flags & MECH_NEEDS_PASSWORD) && !o->password)
+    return 0;
+  if ((m->flags & MECH_NEEDS_HOST) && !o->host)
+    return 0;
+  if ((m->flags & MECH_NEEDS_TLS) && !o->tls) {
+    *need_tls = 1;
+    return 0;
   }
-  return 0;
+  return !m->family->client_suits || m->family->client_suits(o, m);
+}
+
+/* SCRAM: -PLUS needs binding data of a type in common; the password, or
+ * cached keys of the mechanism's hash. */
+static int scram_suits(const lx_sasl_client_opts *o, const mech_info *m) {
+  if ((m->flags & MECH_PLUS) && !choose_cb(o))
+    return 0;
+  return o->password || (o->keys && o->keys->hash == m->hash);
 }
 
 static const mech_info *choose(const lx_sasl_client_opts *o, int *need_tls) {
@@ -313,21 +262,21 @@ static const mech_info *choose(const lx_sasl_client_opts *o, int *need_tls) {
     return NULL;
   }
   for (size_t i = 0; i < MECH_COUNT; i++)
-    if ((CLIENT_DEFAULT >> i & 1) &&
+    if ((sasl_mechs[i].flags & MECH_CLIENT_DEFAULT) &&
         in_list(o->offered, o->n_offered, sasl_mechs[i].name) &&
         acceptable(o, &sasl_mechs[i], need_tls))
       return &sasl_mechs[i];
   return NULL;
 }
 
-static int client_scram(lx_sasl_client *c, const lx_sasl_client_opts *o,
-                        lx_error *err) {
+static int scram_client_init(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                             lx_error *err) {
   const mech_info *m = c->mech;
   scram_client_cfg cfg = {0};
   buf ssdp = BUF_INIT;
   char *pw = NULL;
   size_t pw_len = 0;
-  const lx_sasl_cb *cb = m->plus ? choose_cb(o) : NULL;
+  const lx_sasl_cb *cb = m->flags & MECH_PLUS ? choose_cb(o) : NULL;
   cfg.hash = m->hash;
   /* RFC 5802 6: 'y' when we could bind but the server offered no -PLUS
    * (a server offering it refuses 'y' as a downgrade); 'n' when it offers
@@ -377,9 +326,18 @@ done:
   return rc;
 }
 
+static int digest_client_init(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                              lx_error *err) {
+  digest_cfg d = {o->username, o->password,   strlen(o->password),
+                  o->authzid,  o->host,       o->service,
+                  o->nonce,    o->max_message};
+  int rc = digest_client_new(&c->digest, &d);
+  return rc ? error_set(err, rc, "sasl client: out of memory") : 0;
+}
+
 /* PLAIN's message: [authzid] NUL authcid NUL passwd. */
-static int client_plain(lx_sasl_client *c, const lx_sasl_client_opts *o,
-                        lx_error *err) {
+static int plain_client_init(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                             lx_error *err) {
   char *pw;
   size_t pw_len;
   int rc =
@@ -389,13 +347,31 @@ static int client_plain(lx_sasl_client *c, const lx_sasl_client_opts *o,
                                             "sasl client: the password is not "
                                             "allowed by OpaqueString")
                                 : rc;
-  if ((o->authzid && buf_puts(&c->plain, o->authzid)) ||
-      buf_putc(&c->plain, '\0') || buf_puts(&c->plain, o->username) ||
-      buf_putc(&c->plain, '\0') || buf_put(&c->plain, pw, pw_len))
+  if ((o->authzid && buf_puts(&c->initial, o->authzid)) ||
+      buf_putc(&c->initial, '\0') || buf_puts(&c->initial, o->username) ||
+      buf_putc(&c->initial, '\0') || buf_put(&c->initial, pw, pw_len))
     rc = error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
   OPENSSL_cleanse(pw, pw_len);
   free(pw);
   return rc;
+}
+
+/* The initial response of EXTERNAL (the authzid) or ANONYMOUS (the
+ * trace): the text, or nothing. */
+static int put_initial(lx_sasl_client *c, const char *text, lx_error *err) {
+  return text && buf_puts(&c->initial, text)
+             ? error_set(err, LX_ERR_NOMEM, "sasl client: out of memory")
+             : 0;
+}
+
+static int external_client_init(lx_sasl_client *c, const lx_sasl_client_opts *o,
+                                lx_error *err) {
+  return put_initial(c, o->authzid, err);
+}
+
+static int anonymous_client_init(lx_sasl_client *c,
+                                 const lx_sasl_client_opts *o, lx_error *err) {
+  return put_initial(c, o->trace, err);
 }
 
 int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *o,
@@ -418,27 +394,7 @@ int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *o,
   if (!c)
     return error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
   c->mech = m;
-  switch (m->family) {
-  case FAMILY_SCRAM: rc = client_scram(c, o, err); break;
-  case FAMILY_DIGEST_MD5: {
-    digest_cfg d = {o->username, o->password,   strlen(o->password),
-                    o->authzid,  o->host,       o->service,
-                    o->nonce,    o->max_message};
-    if ((rc = digest_client_new(&c->digest, &d)))
-      error_set(err, rc, "sasl client: out of memory");
-    break;
-  }
-  case FAMILY_PLAIN: rc = client_plain(c, o, err); break;
-  case FAMILY_EXTERNAL:
-    if (o->authzid &&
-        !(c->authzid = sasl_strndup(o->authzid, strlen(o->authzid))))
-      rc = error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
-    break;
-  case FAMILY_ANONYMOUS:
-    if (o->trace && !(c->trace = sasl_strndup(o->trace, strlen(o->trace))))
-      rc = error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
-    break;
-  }
+  rc = m->family->client_init(c, o, err);
   if (rc) {
     lx_sasl_client_free(c);
     return rc;
@@ -477,26 +433,47 @@ static int client_sticky(const lx_sasl_client *c, lx_error *err) {
 
 /* The first message of the mechanism into c->out; 1 when it has one. */
 static int client_first(lx_sasl_client *c, lx_error *err) {
-  const char *s = NULL;
-  int rc = 0;
   c->out.len = 0;
-  switch (c->mech->family) {
-  case FAMILY_SCRAM: rc = scram_client_first(c->scram, &c->out, err); break;
-  case FAMILY_DIGEST_MD5: return 0;
-  case FAMILY_PLAIN:
-    rc = buf_put(&c->out, c->plain.data, c->plain.len);
-    buf_wipe(&c->plain);
-    break;
-  case FAMILY_EXTERNAL: s = c->authzid; break;
-  case FAMILY_ANONYMOUS: s = c->trace; break;
-  }
-  if (!rc && s)
-    rc = buf_puts(&c->out, s);
+  if (!c->mech->family->client_first)
+    return 0;
+  int rc = c->mech->family->client_first(c, err);
   if (rc)
     return rc == LX_ERR_NOMEM ? error_set(err, rc, "sasl client: out of memory")
                               : rc;
   c->phase = PHASE_FIRST;
   return 1;
+}
+
+static int scram_client_first_op(lx_sasl_client *c, lx_error *err) {
+  return scram_client_first(c->scram, &c->out, err);
+}
+
+/* PLAIN, EXTERNAL, ANONYMOUS: the message made by client_init. */
+static int initial_client_first(lx_sasl_client *c, lx_error *err) {
+  (void)err;
+  int rc = buf_put(&c->out, c->initial.data, c->initial.len);
+  buf_wipe(&c->initial);
+  return rc;
+}
+
+static int scram_client_answer(lx_sasl_client *c, const char *in, size_t len,
+                               lx_error *err) {
+  return scram_client_final(c->scram, in, len, &c->out, err);
+}
+
+static int scram_client_verify_op(lx_sasl_client *c, const char *in, size_t len,
+                                  lx_error *err) {
+  return scram_client_verify(c->scram, in, len, err);
+}
+
+static int digest_client_answer(lx_sasl_client *c, const char *in, size_t len,
+                                lx_error *err) {
+  return digest_client_response(c->digest, in, len, &c->out, err);
+}
+
+static int digest_client_verify_op(lx_sasl_client *c, const char *in,
+                                   size_t len, lx_error *err) {
+  return digest_client_verify(c->digest, in, len, err);
 }
 
 static const unsigned char *out_data(const buf *b) {
@@ -531,24 +508,21 @@ int lx_sasl_client_step(lx_sasl_client *c, const unsigned char *in, size_t len,
     return error_set(err, LX_ERR_INVALID, "sasl client: NULL challenge");
   lx_error e = {0};
   c->out.len = 0;
-  if (c->phase == PHASE_NONE && c->mech->family != FAMILY_DIGEST_MD5) {
+  const mech_family *f = c->mech->family;
+  /* the phase in which the server's challenge asks for our answer */
+  int answer_phase = f->client_first ? PHASE_FIRST : PHASE_NONE;
+  if (c->phase == PHASE_NONE && f->client_first) {
     /* an empty challenge asks for the initial response */
     rc = len ? error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                          "sasl client: a challenge before the initial "
                          "response must be empty")
              : client_first(c, &e);
-  } else if (c->mech->family == FAMILY_SCRAM && c->phase == PHASE_FIRST) {
-    if (!(rc = scram_client_final(c->scram, msg, len, &c->out, &e)))
+  } else if (f->client_answer && c->phase == answer_phase) {
+    if (!(rc = f->client_answer(c, msg, len, &e)))
       c->phase = PHASE_SECOND;
-  } else if (c->mech->family == FAMILY_SCRAM && c->phase == PHASE_SECOND) {
-    /* server-final as a challenge: verify, answer empty */
-    if (!(rc = scram_client_verify(c->scram, msg, len, &e)))
-      c->phase = PHASE_VERIFIED;
-  } else if (c->mech->family == FAMILY_DIGEST_MD5 && c->phase == PHASE_NONE) {
-    if (!(rc = digest_client_response(c->digest, msg, len, &c->out, &e)))
-      c->phase = PHASE_SECOND;
-  } else if (c->mech->family == FAMILY_DIGEST_MD5 && c->phase == PHASE_SECOND) {
-    if (!(rc = digest_client_verify(c->digest, msg, len, &e)))
+  } else if (f->client_verify && c->phase == PHASE_SECOND) {
+    /* the server's proof as a challenge: verify, answer empty */
+    if (!(rc = f->client_verify(c, msg, len, &e)))
       c->phase = PHASE_VERIFIED;
   } else {
     rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
@@ -572,9 +546,8 @@ int lx_sasl_client_finish(lx_sasl_client *c, const unsigned char *data,
   if (!data && len)
     return error_set(err, LX_ERR_INVALID, "sasl client: NULL data");
   lx_error e = {0};
-  switch (c->mech->family) {
-  case FAMILY_SCRAM:
-  case FAMILY_DIGEST_MD5:
+  const mech_family *f = c->mech->family;
+  if (f->client_verify) {
     if (c->phase == PHASE_VERIFIED && len)
       rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
                      "sasl client: unexpected data with <success/>");
@@ -582,20 +555,16 @@ int lx_sasl_client_finish(lx_sasl_client *c, const unsigned char *data,
       rc = error_set(&e, LX_ERR_SASL_SERVER_SIGNATURE,
                      "sasl client: success without the server's proof "
                      "(%s)",
-                     c->mech->family == FAMILY_SCRAM ? "v=" : "rspauth");
+                     f->proof);
     else if (c->phase == PHASE_SECOND)
-      rc = c->mech->family == FAMILY_SCRAM
-               ? scram_client_verify(c->scram, msg, len, &e)
-               : digest_client_verify(c->digest, msg, len, &e);
-    break;
-  default:
-    if (c->phase != PHASE_FIRST)
-      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
-                     "sasl client: success before we authenticated");
-    else if (len)
-      rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
-                     "sasl client: %s has no additional data on success",
-                     c->mech->name);
+      rc = f->client_verify(c, msg, len, &e);
+  } else if (c->phase != PHASE_FIRST) {
+    rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                   "sasl client: success before we authenticated");
+  } else if (len) {
+    rc = error_set(&e, LX_ERR_SASL_MALFORMED_REQUEST,
+                   "sasl client: %s has no additional data on success",
+                   c->mech->name);
   }
   if (rc < 0)
     return client_fail(c, rc, &e, err);
@@ -605,7 +574,7 @@ int lx_sasl_client_finish(lx_sasl_client *c, const unsigned char *data,
 }
 
 int lx_sasl_client_keys(const lx_sasl_client *c, lx_scram_keys *keys) {
-  if (!c->authenticated || c->mech->family != FAMILY_SCRAM)
+  if (!c->authenticated || !c->scram)
     return LX_ERR_STATE;
   scram_client_keys(c->scram, keys);
   return 0;
@@ -624,7 +593,7 @@ enum {
 };
 
 struct lx_sasl_server {
-  unsigned enabled; /* bit i: sasl_mechs[i] */
+  unsigned char enabled[MECH_COUNT]; /* [i]: sasl_mechs[i] is enabled */
   const char *advertised[MECH_COUNT];
   size_t n_advertised;
   lx_sasl_cb *cb;
@@ -693,10 +662,13 @@ void lx_sasl_server_free(lx_sasl_server *s) {
   free(s);
 }
 
-static int check_server_opts(const lx_sasl_server_opts *o, unsigned *enabled,
-                             lx_error *err) {
-  const char *why = NULL;
-  *enabled = o->mechanisms ? 0 : SERVER_DEFAULT;
+/* Checks the options and marks the enabled mechanisms in `enabled`. */
+static int check_server_opts(const lx_sasl_server_opts *o,
+                             unsigned char enabled[MECH_COUNT], lx_error *err) {
+  const char *why = NULL, *no_host = NULL;
+  for (size_t i = 0; i < MECH_COUNT; i++)
+    enabled[i] =
+        !o->mechanisms && (sasl_mechs[i].flags & MECH_SERVER_DEFAULT) != 0;
   if (o->n_mechanisms && !o->mechanisms)
     why = "mechanisms is NULL";
   for (size_t i = 0; !why && i < o->n_mechanisms; i++) {
@@ -704,8 +676,11 @@ static int check_server_opts(const lx_sasl_server_opts *o, unsigned *enabled,
     if (!m)
       why = "mechanisms names one lxmpp does not implement";
     else
-      *enabled |= 1u << (m - sasl_mechs);
+      enabled[m - sasl_mechs] = 1;
   }
+  for (size_t i = 0; i < MECH_COUNT; i++)
+    if (enabled[i] && (sasl_mechs[i].flags & MECH_NEEDS_HOST) && !o->host)
+      no_host = sasl_mechs[i].name;
   if (why)
     ;
   else if (!valid_cbs(o->cb, o->n_cb))
@@ -721,38 +696,32 @@ static int check_server_opts(const lx_sasl_server_opts *o, unsigned *enabled,
     why = "service must be a name without '/'";
   else if (o->host && !valid_text(o->host, 1023))
     why = "host must be UTF-8";
-  else if ((*enabled & 1u << 6) && !o->host)
-    why = "DIGEST-MD5 needs host";
+  else if (no_host)
+    return error_set(err, LX_ERR_INVALID, "sasl server: %s needs host",
+                     no_host);
   return why ? error_set(err, LX_ERR_INVALID, "sasl server: %s", why) : 0;
-}
-
-static char *dup_or_null(const char *s, int *fail) {
-  char *d = s ? sasl_strndup(s, strlen(s)) : NULL;
-  if (s && !d)
-    *fail = 1;
-  return d;
 }
 
 int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
                        lx_error *err) {
-  unsigned enabled;
+  unsigned char enabled[MECH_COUNT];
   int rc, fail = 0;
   *out = NULL;
   if (!o)
     return error_set(err, LX_ERR_INVALID, "sasl server: no options");
-  if ((rc = check_server_opts(o, &enabled, err)))
+  if ((rc = check_server_opts(o, enabled, err)))
     return rc;
   lx_sasl_server *s = calloc(1, sizeof *s);
   if (!s)
     return error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
-  s->enabled = enabled;
+  memcpy(s->enabled, enabled, sizeof enabled);
   s->tls = o->tls;
   s->ssdp = o->ssdp;
   s->iterations = o->iterations;
   s->max_message = o->max_message;
-  s->host = dup_or_null(o->host, &fail);
-  s->service = dup_or_null(o->service, &fail);
-  s->nonce = dup_or_null(o->nonce, &fail);
+  s->host = sasl_dup(o->host, &fail);
+  s->service = sasl_dup(o->service, &fail);
+  s->nonce = sasl_dup(o->nonce, &fail);
   if (o->salt_len)
     fail |= buf_put(&s->salt, o->salt, o->salt_len) != 0;
   if (o->n_cb) {
@@ -762,7 +731,7 @@ int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
   }
   for (size_t i = 0; !fail && i < o->n_cb; i++) {
     unsigned char *d = malloc(o->cb[i].len);
-    s->cb[i].type = s->cb_types[i] = dup_or_null(o->cb[i].type, &fail);
+    s->cb[i].type = s->cb_types[i] = sasl_dup(o->cb[i].type, &fail);
     s->cb[i].data = d;
     s->cb[i].len = o->cb[i].len;
     s->n_cb = i + 1;
@@ -772,8 +741,8 @@ int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
   }
   for (size_t i = 0; i < MECH_COUNT; i++) {
     const mech_info *m = &sasl_mechs[i];
-    if ((enabled >> i & 1) && (!m->plus || o->n_cb) &&
-        (m->family != FAMILY_PLAIN || o->tls))
+    if (enabled[i] && (!(m->flags & MECH_PLUS) || o->n_cb) &&
+        (!(m->flags & MECH_NEEDS_TLS) || o->tls))
       s->advertised[s->n_advertised++] = m->name;
   }
   if (!fail)
@@ -818,15 +787,15 @@ static int need_credentials(lx_sasl_server *s) {
   s->req.authzid = s->authzid;
   s->req.trace = s->trace;
   s->req.password = s->password.data;
-  s->req.hash = s->mech->family == FAMILY_SCRAM ? s->mech->hash : 0;
+  s->req.hash = s->mech->hash;
   s->state = S_NEED_CRED;
   return LX_SASL_NEED_CREDENTIALS;
 }
 
 /* PLAIN: [authzid] NUL authcid NUL passwd (RFC 4616), each at most 255
  * bytes of UTF-8. */
-static int server_plain(lx_sasl_server *s, const char *in, size_t len,
-                        lx_error *err) {
+static int plain_server_initial(lx_sasl_server *s, const char *in, size_t len,
+                                lx_error *err) {
   const char *nul1 = memchr(in, '\0', len);
   const char *nul2 =
       nul1 ? memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - in)) : NULL;
@@ -861,36 +830,43 @@ static int server_plain(lx_sasl_server *s, const char *in, size_t len,
 /* The client's first message (the initial response). */
 static int server_first(lx_sasl_server *s, const char *in, size_t len,
                         lx_error *err) {
-  int rc = 0;
   if (len > s->max_message)
     return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
                      "sasl server: message longer than %zu bytes",
                      s->max_message);
-  switch (s->mech->family) {
-  case FAMILY_SCRAM:
-    rc = scram_server_first(s->scram, in, len, &s->username, &s->authzid, err);
-    return rc ? rc : need_credentials(s);
-  case FAMILY_PLAIN: return server_plain(s, in, len, err);
-  case FAMILY_EXTERNAL:
-    if (len && (len > 3071 || !sasl_utf8_valid(in, len)))
-      return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
-                       "external: the authzid is not UTF-8");
-    if (len && !(s->authzid = sasl_strndup(in, len)))
-      return error_set(err, LX_ERR_NOMEM, "external: out of memory");
-    return need_credentials(s);
-  case FAMILY_ANONYMOUS:
-    if (len && (len > 1020 || !sasl_utf8_valid(in, len)))
-      return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
-                       "anonymous: the trace is not UTF-8");
-    if (len && !(s->trace = sasl_strndup(in, len)))
-      return error_set(err, LX_ERR_NOMEM, "anonymous: out of memory");
-    if (s->trace && utf8_chars(s->trace) > 255)
-      return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
-                       "anonymous: the trace is over 255 characters");
-    return need_credentials(s);
-  case FAMILY_DIGEST_MD5: break;
-  }
-  return error_set(err, LX_ERR_STATE, "sasl server: bad state");
+  return s->mech->family->server_initial(s, in, len, err);
+}
+
+static int scram_server_initial(lx_sasl_server *s, const char *in, size_t len,
+                                lx_error *err) {
+  int rc =
+      scram_server_first(s->scram, in, len, &s->username, &s->authzid, err);
+  return rc ? rc : need_credentials(s);
+}
+
+/* EXTERNAL: an authzid or nothing. */
+static int external_server_initial(lx_sasl_server *s, const char *in,
+                                   size_t len, lx_error *err) {
+  if (len && (len > 3071 || !sasl_utf8_valid(in, len)))
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "external: the authzid is not UTF-8");
+  if (len && !(s->authzid = sasl_strndup(in, len)))
+    return error_set(err, LX_ERR_NOMEM, "external: out of memory");
+  return need_credentials(s);
+}
+
+/* ANONYMOUS: a trace or nothing. */
+static int anonymous_server_initial(lx_sasl_server *s, const char *in,
+                                    size_t len, lx_error *err) {
+  if (len && (len > 1020 || !sasl_utf8_valid(in, len)))
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "anonymous: the trace is not UTF-8");
+  if (len && !(s->trace = sasl_strndup(in, len)))
+    return error_set(err, LX_ERR_NOMEM, "anonymous: out of memory");
+  if (s->trace && utf8_chars(s->trace) > 255)
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "anonymous: the trace is over 255 characters");
+  return need_credentials(s);
 }
 
 static int out_result(lx_sasl_server *s, int rc, const unsigned char **out,
@@ -903,6 +879,46 @@ static int out_result(lx_sasl_server *s, int rc, const unsigned char **out,
     *out_len = 0;
   }
   return rc < 0 ? server_fail(s, rc) : rc;
+}
+
+static int scram_server_start(lx_sasl_server *s, const unsigned char *initial,
+                              size_t len, lx_error *err) {
+  (void)initial;
+  (void)len;
+  const mech_info *m = s->mech;
+  s->scfg = (scram_server_cfg){
+      .hash = m->hash,
+      .plus = (m->flags & MECH_PLUS) != 0,
+      .offers_plus =
+          in_list(s->advertised, s->n_advertised, plus_name(m->hash)),
+      .cb = s->cb,
+      .n_cb = s->n_cb,
+      .ssdp = s->ssdp ? &s->ssdp_input : NULL,
+      .max_message = s->max_message,
+      .nonce = s->nonce,
+  };
+  return scram_server_new(&s->scram, &s->scfg)
+             ? error_set(err, LX_ERR_NOMEM, "sasl server: out of memory")
+             : 0;
+}
+
+/* DIGEST-MD5: the server speaks first, with its challenge. */
+static int digest_server_start(lx_sasl_server *s, const unsigned char *initial,
+                               size_t len, lx_error *err) {
+  int rc;
+  s->dcfg = (digest_cfg){.host = s->host,
+                         .service = s->service,
+                         .nonce = s->nonce,
+                         .max_message = s->max_message};
+  if (initial && len)
+    return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
+                     "digest-md5: no initial response allowed");
+  if (digest_server_new(&s->digest, &s->dcfg))
+    return error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
+  if ((rc = digest_server_challenge(s->digest, &s->out, err)))
+    return rc;
+  s->state = S_WAIT_DIGEST;
+  return LX_SASL_CHALLENGE;
 }
 
 int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
@@ -918,44 +934,18 @@ int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
   s->out.len = 0;
   const mech_info *m = sasl_mech_find(mechanism);
   if (!m || !in_list(s->advertised, s->n_advertised, m->name)) {
-    rc = m && m->family == FAMILY_PLAIN && (s->enabled >> 7 & 1) && !s->tls
+    rc = m && (m->flags & MECH_NEEDS_TLS) && s->enabled[m - sasl_mechs] &&
+                 !s->tls
              ? error_set(err, LX_ERR_SASL_ENCRYPTION_REQUIRED,
-                         "sasl server: PLAIN needs TLS")
+                         "sasl server: %s needs TLS", m->name)
              : error_set(err, LX_ERR_SASL_INVALID_MECHANISM,
                          "sasl server: mechanism not offered");
     return out_result(s, rc, out, out_len);
   }
   s->mech = m;
-  if (m->family == FAMILY_SCRAM) {
-    s->scfg = (scram_server_cfg){
-        .hash = m->hash,
-        .plus = m->plus,
-        .offers_plus =
-            in_list(s->advertised, s->n_advertised, plus_name(m->hash)),
-        .cb = s->cb,
-        .n_cb = s->n_cb,
-        .ssdp = s->ssdp ? &s->ssdp_input : NULL,
-        .max_message = s->max_message,
-        .nonce = s->nonce,
-    };
-    if (scram_server_new(&s->scram, &s->scfg))
-      return out_result(
-          s, error_set(err, LX_ERR_NOMEM, "sasl server: out of memory"), out,
-          out_len);
-  } else if (m->family == FAMILY_DIGEST_MD5) {
-    s->dcfg = (digest_cfg){.host = s->host,
-                           .service = s->service,
-                           .nonce = s->nonce,
-                           .max_message = s->max_message};
-    if (initial && len)
-      rc = error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
-                     "digest-md5: no initial response allowed");
-    else if (digest_server_new(&s->digest, &s->dcfg))
-      rc = error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
-    else if (!(rc = digest_server_challenge(s->digest, &s->out, err)))
-      s->state = S_WAIT_DIGEST, rc = LX_SASL_CHALLENGE;
+  if (m->family->server_start &&
+      (rc = m->family->server_start(s, initial, len, err)))
     return out_result(s, rc, out, out_len);
-  }
   if (!initial) {
     s->state = S_WAIT_INITIAL;
     return out_result(s, LX_SASL_CHALLENGE, out, out_len);
@@ -1004,8 +994,8 @@ int lx_sasl_server_step(lx_sasl_server *s, const unsigned char *in, size_t len,
 }
 
 /* PLAIN: compare the client's password with the account's. */
-static int plain_verify(lx_sasl_server *s, const lx_sasl_credentials *c,
-                        lx_error *err) {
+static int plain_server_verify(lx_sasl_server *s, const lx_sasl_credentials *c,
+                               lx_error *err) {
   unsigned char a[LX_SASL_MAX_HASH], b[LX_SASL_MAX_HASH];
   int rc = 0, equal = 0;
   const lx_scram_keys *k = &c->keys;
@@ -1085,6 +1075,43 @@ static int scram_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
   return LX_SASL_CHALLENGE;
 }
 
+static int scram_server_verify(lx_sasl_server *s, const lx_sasl_credentials *c,
+                               lx_error *err) {
+  return c->password || (c->keys.stored_key && c->keys.server_key)
+             ? scram_credentials(s, c, err)
+             : error_set(err, LX_ERR_INVALID,
+                         "sasl server: SCRAM needs a password or keys");
+}
+
+static int digest_server_verify_op(lx_sasl_server *s,
+                                   const lx_sasl_credentials *c,
+                                   lx_error *err) {
+  int rc = !c->password
+               ? error_set(err, LX_ERR_INVALID,
+                           "sasl server: DIGEST-MD5 needs the password")
+               : digest_server_verify(s->digest, c->password,
+                                      strlen(c->password), &s->out, err);
+  if (rc)
+    return rc;
+  s->state = S_WAIT_ACK;
+  return LX_SASL_CHALLENGE;
+}
+
+/* ACCEPT: the application vouches for the client, under the identity it
+ * may give. */
+static int accept_client(lx_sasl_server *s, const lx_sasl_credentials *c,
+                         lx_error *err) {
+  if (c->identity) {
+    free(s->username);
+    s->username = sasl_strndup(c->identity, strlen(c->identity));
+    s->req.username = s->username;
+    if (!s->username)
+      return error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
+  }
+  s->state = S_DONE;
+  return LX_SASL_SUCCESS;
+}
+
 int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
                                const unsigned char **out, size_t *out_len,
                                lx_error *err) {
@@ -1094,45 +1121,26 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
   if (!c)
     return error_set(err, LX_ERR_INVALID, "sasl server: no credentials");
   s->out.len = 0;
-  mech_family f = s->mech->family;
+  const mech_family *f = s->mech->family;
   if (c->verdict < 0) {
-    rc = c->verdict <= LX_ERR_SASL_ABORTED &&
-                 c->verdict >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE
+    rc = lx_error_condition(c->verdict) &&
+                 error_family(c->verdict) == LX_FAMILY_SASL
              ? error_set(err, c->verdict, "refused by the application")
              : error_set(err, LX_ERR_INVALID,
                          "sasl server: a refusal must be an RFC 6120 "
                          "LX_ERR_SASL_* condition");
   } else if (c->verdict == LX_SASL_ACCEPT) {
-    if (f == FAMILY_SCRAM || f == FAMILY_DIGEST_MD5) {
-      rc = error_set(err, LX_ERR_INVALID,
-                     "sasl server: %s needs a password or keys", s->mech->name);
-    } else {
-      rc = LX_SASL_SUCCESS;
-      if (c->identity) {
-        free(s->username);
-        if (!(s->username = sasl_strndup(c->identity, strlen(c->identity))))
-          rc = error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
-        s->req.username = s->username;
-      }
-      if (rc > 0)
-        s->state = S_DONE;
-    }
+    /* where the server must prove that it knows the secret, only the
+     * secret can answer */
+    rc = f->client_verify ? error_set(err, LX_ERR_INVALID,
+                                      "sasl server: %s needs a password or "
+                                      "keys",
+                                      s->mech->name)
+                          : accept_client(s, c, err);
   } else if (c->verdict != LX_SASL_VERIFY) {
     rc = error_set(err, LX_ERR_INVALID, "sasl server: bad verdict");
-  } else if (f == FAMILY_SCRAM) {
-    rc = c->password || (c->keys.stored_key && c->keys.server_key)
-             ? scram_credentials(s, c, err)
-             : error_set(err, LX_ERR_INVALID,
-                         "sasl server: SCRAM needs a password or keys");
-  } else if (f == FAMILY_PLAIN) {
-    rc = plain_verify(s, c, err);
-  } else if (f == FAMILY_DIGEST_MD5) {
-    rc = !c->password ? error_set(err, LX_ERR_INVALID,
-                                  "sasl server: DIGEST-MD5 needs the password")
-                      : digest_server_verify(s->digest, c->password,
-                                             strlen(c->password), &s->out, err);
-    if (!rc)
-      rc = LX_SASL_CHALLENGE, s->state = S_WAIT_ACK;
+  } else if (f->server_verify) {
+    rc = f->server_verify(s, c, err);
   } else {
     rc = error_set(err, LX_ERR_INVALID,
                    "sasl server: %s is answered with ACCEPT or a refusal",
@@ -1143,3 +1151,64 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
     buf_wipe(&s->password), s->req.password = NULL;
   return out_result(s, rc, out, out_len);
 }
+
+/* ---- the table ----------------------------------------------------------- */
+
+static const mech_family scram = {
+    .client_suits = scram_suits,
+    .client_init = scram_client_init,
+    .client_first = scram_client_first_op,
+    .client_answer = scram_client_answer,
+    .client_verify = scram_client_verify_op,
+    .proof = "v=",
+    .server_start = scram_server_start,
+    .server_initial = scram_server_initial,
+    .server_verify = scram_server_verify,
+};
+
+static const mech_family digest_md5 = {
+    .client_init = digest_client_init,
+    .client_answer = digest_client_answer,
+    .client_verify = digest_client_verify_op,
+    .proof = "rspauth",
+    .server_start = digest_server_start,
+    .server_verify = digest_server_verify_op,
+};
+
+static const mech_family plain = {
+    .client_init = plain_client_init,
+    .client_first = initial_client_first,
+    .server_initial = plain_server_initial,
+    .server_verify = plain_server_verify,
+};
+
+static const mech_family external = {
+    .client_init = external_client_init,
+    .client_first = initial_client_first,
+    .server_initial = external_server_initial,
+};
+
+static const mech_family anonymous = {
+    .client_init = anonymous_client_init,
+    .client_first = initial_client_first,
+    .server_initial = anonymous_server_initial,
+};
+
+#define SCRAM_PLUS (MECH_PLUS | MECH_CHANNEL_BOUND)
+#define DEFAULTS (MECH_CLIENT_DEFAULT | MECH_SERVER_DEFAULT)
+
+const mech_info sasl_mechs[MECH_COUNT] = {
+    {"SCRAM-SHA-512-PLUS", &scram, LX_SASL_SHA512, SCRAM_PLUS | DEFAULTS},
+    {"SCRAM-SHA-256-PLUS", &scram, LX_SASL_SHA256, SCRAM_PLUS | DEFAULTS},
+    {"SCRAM-SHA-1-PLUS", &scram, LX_SASL_SHA1, SCRAM_PLUS | DEFAULTS},
+    {"SCRAM-SHA-512", &scram, LX_SASL_SHA512, DEFAULTS},
+    {"SCRAM-SHA-256", &scram, LX_SASL_SHA256, DEFAULTS},
+    {"SCRAM-SHA-1", &scram, LX_SASL_SHA1, DEFAULTS},
+    /* off in the server unless enabled: it needs the password in clear */
+    {"DIGEST-MD5", &digest_md5, 0,
+     MECH_CLIENT_DEFAULT | MECH_NEEDS_PASSWORD | MECH_NEEDS_HOST},
+    {"PLAIN", &plain, 0, DEFAULTS | MECH_NEEDS_PASSWORD | MECH_NEEDS_TLS},
+    /* used by either role only when asked for */
+    {"EXTERNAL", &external, 0, MECH_CHANNEL_BOUND},
+    {"ANONYMOUS", &anonymous, 0, 0},
+};

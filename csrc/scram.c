@@ -1,9 +1,9 @@
 /* scram.c: SCRAM-SHA-1, -256 and -512, with and without -PLUS, for both
  * roles (RFC 5802, RFC 7677); XEP-0474 downgrade protection (SSDP); key
  * derivation and the client's cache of derived keys. */
+#include "scram.h"
 #include "base64.h"
 #include "error.h"
-#include "sasl.h"
 
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -305,15 +305,6 @@ void scram_client_free(scram_client *c) {
   free(c);
 }
 
-static char *dup_opt(const char *s, int *fail) {
-  if (!s)
-    return NULL;
-  char *d = sasl_strndup(s, strlen(s));
-  if (!d)
-    *fail = 1;
-  return d;
-}
-
 int scram_client_new(scram_client **out, const scram_client_cfg *cfg,
                      lx_error *err) {
   scram_client *c = calloc(1, sizeof *c);
@@ -329,10 +320,10 @@ int scram_client_new(scram_client **out, const scram_client_cfg *cfg,
   c->max_iterations = cfg->max_iterations;
   c->max_salt = cfg->max_salt;
   c->max_message = cfg->max_message;
-  c->cb_type = dup_opt(cfg->flag == 'p' ? cfg->cb_type : NULL, &fail);
-  c->username = dup_opt(cfg->username, &fail);
-  c->authzid = dup_opt(cfg->authzid, &fail);
-  c->fixed_nonce = dup_opt(cfg->nonce, &fail);
+  c->cb_type = sasl_dup(cfg->flag == 'p' ? cfg->cb_type : NULL, &fail);
+  c->username = sasl_dup(cfg->username, &fail);
+  c->authzid = sasl_dup(cfg->authzid, &fail);
+  c->fixed_nonce = sasl_dup(cfg->nonce, &fail);
   if (cfg->flag == 'p')
     fail |= buf_put(&c->cb_data, cfg->cb_data, cfg->cb_len) != 0;
   if (cfg->password)

@@ -1,20 +1,19 @@
 /* streamerror.c: stream errors (RFC 6120 §4.9) written and read. */
 #include "streamerror.h"
 
+#include "error.h"
 #include "serialize.h"
 #include "stanza.h"
 #include "xmlout.h"
 
-/* The condition codes run from LX_ERR_UNSUPPORTED_VERSION to
- * LX_ERR_BAD_FORMAT, and lx_strerror() names each as the RFC does. */
 int stream_condition_valid(int code) {
-  return code <= LX_ERR_BAD_FORMAT && code >= LX_ERR_UNSUPPORTED_VERSION;
+  return error_family(code) == LX_FAMILY_STREAM;
 }
 
 int stream_condition_code(const char *name) {
-  for (int code = LX_ERR_BAD_FORMAT; code >= LX_ERR_UNSUPPORTED_VERSION; code--)
-    if (strcmp(lx_strerror(code), name) == 0)
-      return code;
+  int code = lx_error_from_condition(LX_FAMILY_STREAM, name);
+  if (code)
+    return code;
   /* RFC 3920's names (§4.7.3), which RFC 6120 replaced or dropped */
   if (strcmp(name, "xml-not-well-formed") == 0)
     return LX_ERR_NOT_WELL_FORMED;
@@ -24,7 +23,7 @@ int stream_condition_code(const char *name) {
 }
 
 int stream_error_write(buf *b, const lx_stream_error *e) {
-  const char *name = lx_strerror(e->condition);
+  const char *name = lx_error_condition(e->condition);
   if (buf_puts(b, "<stream:error>") ||
       xo_element(b, name, NS_STREAM_ERRORS,
                  e->condition == LX_ERR_SEE_OTHER_HOST ? e->other_host : NULL))

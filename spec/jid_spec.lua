@@ -218,16 +218,19 @@ describe("lxmpp.jid", function()
 			assert.equal("ª", jid.precis("OpaqueString", "ª")) -- SASLprep gives "a"
 		end)
 
-		it("returns nil and the reason for a refused string", function()
-			assert.same({ nil, "disallowed code point U+2163" }, { jid.precis("UsernameCaseMapped", "henryⅣ") })
-			assert.same({ nil, "disallowed code point U+00AD" }, { jid.precis("OpaqueString", "I\u{AD}X") })
-			assert.same({ nil, "empty string" }, { jid.precis("Nickname", "   ") })
-			assert.same({ nil, "bidi rule (RFC 5893) violated at U+0627" },
+		it("returns nil, the reason and a code for a refused string, like the rest of lxmpp.jid", function()
+			local code = "invalid-argument"
+			assert.same({ nil, "disallowed code point U+2163", code }, { jid.precis("UsernameCaseMapped", "henryⅣ") })
+			assert.same({ nil, "disallowed code point U+00AD", code }, { jid.precis("OpaqueString", "I\u{AD}X") })
+			assert.same({ nil, "empty string", code }, { jid.precis("Nickname", "   ") })
+			assert.same({ nil, "bidi rule (RFC 5893) violated at U+0627", code },
 				{ jid.precis("UsernameCaseMapped", "a\u{627}") })
 		end)
 
 		it("raises on an unknown profile", function()
-			assert.has_error(function() jid.precis("SASLprep", "x") end)
+			local ok, err = pcall(jid.precis, "SASLprep", "x")
+			assert.is_false(ok)
+			assert.matches("unknown PRECIS profile 'SASLprep'", err, 1, true)
 			assert.has_error(function() jid.precis("OpaqueString") end)
 		end)
 	end)

@@ -42,10 +42,14 @@ static int result(lua_State *L, lx_conn *c, int rc, const char *what) {
 /* ---- options ------------------------------------------------------------ */
 
 static lx_conn_tls_mode tls_mode(lua_State *L, int idx) {
-  static const char *const names[] = {"required", "optional", "disabled",
-                                      "direct", NULL};
+  static const char *const names[] = {
+      [LX_CONN_TLS_REQUIRED] = "required",
+      [LX_CONN_TLS_OPTIONAL] = "optional",
+      [LX_CONN_TLS_DISABLED] = "disabled",
+      [LX_CONN_TLS_DIRECT] = "direct",
+  };
   const char *v = lxl_opt_string(L, idx, "tls", "required");
-  for (int i = 0; names[i]; i++)
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(v, names[i]) == 0)
       return (lx_conn_tls_mode)i;
   return (lx_conn_tls_mode)luaL_error(
@@ -275,10 +279,19 @@ static void push_auth_request(lua_State *L, const lx_sasl_request *rq) {
 }
 
 static const char *const event_names[] = {
-    NULL,           "opened",        "tls",          "features",
-    "auth-request", "authenticated", "bind-request", "ready",
-    "stanza",       "stream-error",  "closed",       "sent",
-    "received"};
+    [LX_CONN_OPENED] = "opened",
+    [LX_CONN_TLS] = "tls",
+    [LX_CONN_FEATURES] = "features",
+    [LX_CONN_AUTH_REQUEST] = "auth-request",
+    [LX_CONN_AUTHENTICATED] = "authenticated",
+    [LX_CONN_BIND_REQUEST] = "bind-request",
+    [LX_CONN_READY] = "ready",
+    [LX_CONN_STANZA] = "stanza",
+    [LX_CONN_STREAM_ERROR] = "stream-error",
+    [LX_CONN_CLOSED] = "closed",
+    [LX_CONN_SENT] = "sent",
+    [LX_CONN_RECEIVED] = "received",
+};
 
 /* conn:next_event() -> an event table | nil */
 static int l_next_event(lua_State *L) {
@@ -455,20 +468,13 @@ static int l_accept_bind(lua_State *L) {
 
 /* conn:refuse_bind(condition [, text]) -> true | nil, msg, code */
 static int l_refuse_bind(lua_State *L) {
-  static const struct {
-    const char *name;
-    int code;
-  } conds[] = {{"conflict", LX_ERR_BIND_CONFLICT},
-               {"not-allowed", LX_ERR_BIND_NOT_ALLOWED},
-               {"resource-constraint", LX_ERR_BIND_RESOURCE_CONSTRAINT},
-               {"bad-request", LX_ERR_BIND_BAD_REQUEST}};
   lconn *u = check_conn(L);
   const char *name = luaL_checkstring(L, 2);
   const char *text = luaL_optstring(L, 3, NULL);
-  for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++)
-    if (strcmp(conds[i].name, name) == 0)
-      return result(L, u->c, lx_conn_bind_refuse(u->c, conds[i].code, text),
-                    "refuse_bind");
+  int code = lx_error_from_condition(LX_FAMILY_BIND, name);
+  if (code)
+    return result(L, u->c, lx_conn_bind_refuse(u->c, code, text),
+                  "refuse_bind");
   return luaL_argerror(L, 2,
                        "conflict, not-allowed, resource-constraint or "
                        "bad-request");
@@ -478,7 +484,13 @@ static int l_refuse_bind(lua_State *L) {
 
 static const char *state_name(lx_conn_state s) {
   static const char *const names[] = {
-      NULL, "new", "negotiating", "ready", "closing", "closed", "failed"};
+      [LX_CONN_STATE_NEW] = "new",
+      [LX_CONN_STATE_NEGOTIATING] = "negotiating",
+      [LX_CONN_STATE_READY] = "ready",
+      [LX_CONN_STATE_CLOSING] = "closing",
+      [LX_CONN_STATE_CLOSED] = "closed",
+      [LX_CONN_STATE_FAILED] = "failed",
+  };
   return names[s];
 }
 

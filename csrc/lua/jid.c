@@ -101,28 +101,30 @@ static int l_to_ascii(lua_State *L) {
   return 1;
 }
 
-/* jid_precis(profile, s) -> prepared | nil, message */
+/* jid_precis(profile, s) -> prepared | nil, message, "invalid-argument" */
 static int l_precis(lua_State *L) {
   static const char *const names[] = {
-      "UsernameCaseMapped", "UsernameCasePreserved", "OpaqueString",
-      "Nickname",           "NicknameCaseMapped",    NULL};
-  static const lx_precis_profile profiles[] = {
-      LX_PRECIS_USERNAME_CASE_MAPPED, LX_PRECIS_USERNAME_CASE_PRESERVED,
-      LX_PRECIS_OPAQUE_STRING, LX_PRECIS_NICKNAME,
-      LX_PRECIS_NICKNAME_CASE_MAPPED};
-  int which = luaL_checkoption(L, 1, NULL, names);
-  size_t len;
+      [LX_PRECIS_USERNAME_CASE_MAPPED] = "UsernameCaseMapped",
+      [LX_PRECIS_USERNAME_CASE_PRESERVED] = "UsernameCasePreserved",
+      [LX_PRECIS_OPAQUE_STRING] = "OpaqueString",
+      [LX_PRECIS_NICKNAME] = "Nickname",
+      [LX_PRECIS_NICKNAME_CASE_MAPPED] = "NicknameCaseMapped",
+  };
+  const char *name = luaL_checkstring(L, 1);
+  size_t len, which = 0;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i] && strcmp(names[i], name) == 0)
+      which = i;
+  if (!which)
+    return luaL_argerror(
+        L, 1, lua_pushfstring(L, "unknown PRECIS profile '%s'", name));
   const char *s = luaL_checklstring(L, 2, &len);
   box *b = get_box(L);
   lx_error err;
-  int rc = lx_precis_prepare(profiles[which], s, len, &b->str, &b->len, &err);
-  if (rc == LX_ERR_NOMEM)
-    return luaL_error(L, "not enough memory");
-  if (rc) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.detail);
-    return 2;
-  }
+  int rc = lx_precis_prepare((lx_precis_profile)which, s, len, &b->str, &b->len,
+                             &err);
+  if (rc)
+    return jid_fail(L, rc, &err);
   lua_pushlstring(L, b->str, b->len);
   box_release(b);
   return 1;

@@ -2,13 +2,13 @@
 #ifndef LXL_H
 #define LXL_H
 
+#include "compat.h" /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
 #include "lxmpp.h"
-
-#include <lauxlib.h>
-#include <lua.h>
 
 /* Registry key of the metatable shared by every stanza table. */
 #define LXL_STANZA_MT "lxmpp.stanza"
+
+/* ---- results, classes, options (lxl.c) ---- */
 
 /* Pushes nil, message, code-name: the result of a failed network or peer
  * operation. Returns 3 (for `return lxl_fail(...)`). */
@@ -27,7 +27,6 @@ lua_Integer lxl_opt_int(lua_State *L, int idx, const char *key,
 int lxl_opt_bool(lua_State *L, int idx, const char *key, int dflt);
 const char *lxl_opt_string(lua_State *L, int idx, const char *key,
                            const char *dflt);
-
 /* The array of strings in field `key` of the table at idx, as a Lua-owned
  * C array left on the stack (its strings stay referenced by the table), its
  * length in *n; NULL when the field is absent. Raises on wrong types. */
@@ -35,6 +34,9 @@ const char **lxl_opt_list(lua_State *L, int idx, const char *key, size_t *n);
 /* A string option without NUL bytes (a NUL would cut a password short). */
 const char *lxl_opt_text(lua_State *L, int idx, const char *key,
                          const char *dflt);
+
+/* ---- SASL (sasl.c) ---- */
+
 /* keys = { hash, salt, iterations, client_key, server_key, stored_key } from
  * the table at idx (`hash` may be implied); raises on wrong types. */
 void lxl_read_keys(lua_State *L, int idx, lx_sasl_hash implied,

@@ -19,30 +19,6 @@ typedef struct lserver {
 
 /* ---- options ------------------------------------------------------------ */
 
-/* The array of strings in field `key` of the table at idx, as a Lua-owned
- * C array left on the stack (its strings stay referenced by the table).
- * NULL when the field is absent. Raises on wrong types. */
-const char **lxl_opt_list(lua_State *L, int idx, const char *key, size_t *n) {
-  *n = 0;
-  if (lua_getfield(L, idx, key) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return NULL;
-  }
-  if (!lua_istable(L, -1))
-    luaL_error(L, "option '%s': expected a list of strings", key);
-  size_t len = (size_t)luaL_len(L, -1);
-  const char **v = lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
-  for (size_t i = 0; i < len; i++) {
-    if (lua_rawgeti(L, -2, (lua_Integer)i + 1) != LUA_TSTRING)
-      luaL_error(L, "option '%s': expected a list of strings", key);
-    v[i] = lua_tostring(L, -1);
-    lua_pop(L, 1);
-  }
-  lua_remove(L, -2);
-  *n = len;
-  return v;
-}
-
 /* One { type = ..., data = ... } at the top of the stack into cb. */
 static void read_cb(lua_State *L, lx_sasl_cb *cb) {
   if (!lua_istable(L, -1) || lua_getfield(L, -1, "type") != LUA_TSTRING ||
@@ -80,22 +56,6 @@ static const lx_sasl_cb *opt_cb(lua_State *L, int idx, size_t *n) {
     read_cb(L, v); /* raises with the message */
   lua_remove(L, t);
   *n = len;
-  return v;
-}
-
-/* A text option: a string without NUL bytes (a NUL would cut a password
- * short in C). */
-const char *lxl_opt_text(lua_State *L, int idx, const char *key,
-                         const char *dflt) {
-  const char *v = lxl_opt_string(L, idx, key, dflt);
-  size_t len = 0;
-  if (v && v != dflt) {
-    lua_getfield(L, idx, key);
-    lua_tolstring(L, -1, &len);
-    lua_pop(L, 1);
-    if (strlen(v) != len)
-      luaL_error(L, "option '%s': contains a NUL byte", key);
-  }
   return v;
 }
 
@@ -416,11 +376,8 @@ static int l_server_step(lua_State *L) {
 
 /* The code of a SASL condition name ("not-authorized"). Raises for others. */
 int lxl_sasl_condition(lua_State *L, const char *name) {
-  for (int c = LX_ERR_SASL_ABORTED; c >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE;
-       c--)
-    if (strcmp(lx_strerror(c) + 5, name) == 0)
-      return c;
-  return luaL_error(L, "unknown SASL condition '%s'", name);
+  int code = lx_error_from_condition(LX_FAMILY_SASL, name);
+  return code ? code : luaL_error(L, "unknown SASL condition '%s'", name);
 }
 
 /* s:credentials{ password = | salt =, iterations =, stored_key =,

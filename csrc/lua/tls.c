@@ -44,10 +44,14 @@ static int tls_version(lua_State *L, int idx, const char *key, int dflt) {
 }
 
 static lx_tls_verify tls_verify(lua_State *L, int idx) {
-  static const char *const names[] = {"default", "none", "optional", "required",
-                                      NULL};
+  static const char *const names[] = {
+      [LX_TLS_VERIFY_DEFAULT] = "default",
+      [LX_TLS_VERIFY_NONE] = "none",
+      [LX_TLS_VERIFY_OPTIONAL] = "optional",
+      [LX_TLS_VERIFY_REQUIRED] = "required",
+  };
   const char *v = lxl_opt_string(L, idx, "verify", "default");
-  for (int i = 0; names[i]; i++)
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(v, names[i]) == 0)
       return (lx_tls_verify)i;
   return (lx_tls_verify)luaL_error(

@@ -4,7 +4,7 @@
 -- work on the string as it is; prep and prepped_split prepare it.
 --   jid.prep(s)               -> "local@domain/resource" | nil, reason
 --   jid.prepped_split(s)      -> local, domain, resource | nil, nil, nil, reason
---   jid.precis(profile, s)    -> prepared | nil, reason
+--   jid.precis(profile, s)    -> prepared | nil, reason, "invalid-argument"
 --   jid.to_ascii(domain)      -> A-label | nil, reason
 -- See docs/jid.md.
 local core = require "lxmpp.core"

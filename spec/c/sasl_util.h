@@ -6,6 +6,7 @@
 #include "check.h"
 #include "lxmpp.h"
 #include "sasl.h"
+#include "scram.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.min_iterations = 1;
   o.max_iterations = 4096;
   o.keys = &keys;
-  if (m->family == FAMILY_DIGEST_MD5) {
+  if (!strcmp(m->name, "DIGEST-MD5")) {
     o.username = "chris";
     o.password = "secret";
     o.host = "elwood.innosoft.com";
