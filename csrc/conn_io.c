@@ -364,7 +364,7 @@ int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len) {
     return LX_ERR_FULL;
   size_t mark = c->out.len;
   if (buf_put(&c->out, xml, len))
-    return LX_ERR_NOMEM; /* nothing queued: not fatal */
+    return conn_fail_nomem(c); /* fatal, as everywhere (lx_error_is_fatal) */
   return conn_sent(c, mark);
 }
 
@@ -378,7 +378,7 @@ int lx_conn_submit(lx_conn *c, const lx_elem *e) {
     return LX_ERR_STATE;
   if (serialize_elem(&b, e, LX_NS_CLIENT, 0)) {
     buf_free(&b);
-    return LX_ERR_NOMEM;
+    return conn_fail_nomem(c);
   }
   int rc = lx_conn_submit_xml(c, b.data, b.len);
   buf_free(&b);

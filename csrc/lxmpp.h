@@ -180,6 +180,18 @@ const char *lx_error_condition(int code);
  */
 int lx_error_is_fatal(int code);
 
+/*
+ * A source of random bytes: fills buf with len bytes and returns 0, or
+ * returns nonzero when it cannot (the operation that asked then fails with
+ * LX_ERR_INTERNAL). `user` is the pointer given beside it. The connection
+ * and the SASL objects take every random byte they use (stream and iq ids,
+ * nonces, salts) from one; NULL means OpenSSL's RAND_bytes. Tests give a
+ * deterministic one to get fixed ids, nonces and salts; anything else must
+ * give cryptographically secure bytes. Called only from inside lxmpp's own
+ * functions (never from an expat or OpenSSL callback), never re-entered.
+ */
+typedef int (*lx_random_fn)(void *user, unsigned char *buf, size_t len);
+
 /* An error with its detail, filled by functions that take one. */
 typedef struct lx_error {
   int code;         /* 0 or a negative LX_ERR_* code */
@@ -628,7 +640,11 @@ typedef struct lx_sasl_client_opts {
   const char *host;        /* DIGEST-MD5: the server's domain (digest-uri) */
   const char *service;     /* DIGEST-MD5: the digest-uri service ("xmpp") */
   const char *trace;       /* ANONYMOUS: trace token (NULL: none) */
-  const char *nonce;       /* tests only: SCRAM nonce / DIGEST-MD5 cnonce */
+  /* Our SCRAM nonce and DIGEST-MD5 cnonce: base64 of 24 bytes from
+   * random(random_user, ...) (NULL: RAND_bytes), drawn once by
+   * lx_sasl_client_new. */
+  lx_random_fn random;
+  void *random_user;
 } lx_sasl_client_opts;
 
 /* Fills `o` with the defaults given above (all pointers NULL). */
@@ -642,7 +658,8 @@ void lx_sasl_client_opts_init(lx_sasl_client_opts *o);
  * nothing acceptable is offered, LX_ERR_SASL_ENCRYPTION_REQUIRED when only
  * PLAIN was possible and there is no TLS; LX_ERR_INVALID for bad options (a
  * username with '@', a password OpaqueString refuses, an unknown name in
- * allowed); LX_ERR_NOMEM.
+ * allowed); LX_ERR_NOMEM; LX_ERR_INTERNAL when opts->random gives no
+ * bytes (SCRAM and DIGEST-MD5 draw their nonce here).
  */
 int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *opts,
                        lx_error *err);
@@ -711,9 +728,12 @@ typedef struct lx_sasl_server_opts {
   size_t max_message;  /* bytes of one client message (4096) */
   const char *host;    /* DIGEST-MD5: our domain (realm, digest-uri) */
   const char *service; /* DIGEST-MD5: digest-uri service ("xmpp") */
-  const char *nonce;   /* tests only: our SCRAM nonce part / DIGEST nonce */
-  const unsigned char *salt; /* tests only: salt for a password without one */
-  size_t salt_len;
+  /* Our SCRAM nonce part and DIGEST-MD5 nonce (base64 of 24 bytes, drawn
+   * by each lx_sasl_server_start) and the salt for a password given without
+   * one (16 bytes, drawn when the credentials come) are from
+   * random(random_user, ...) (NULL: RAND_bytes). */
+  lx_random_fn random;
+  void *random_user;
 } lx_sasl_server_opts;
 
 /* Fills `o` with the defaults given above (all pointers NULL). */
@@ -746,7 +766,8 @@ size_t lx_sasl_server_cb_types(const lx_sasl_server *s, const char **types,
  * _ENCRYPTION_REQUIRED (PLAIN without TLS), _MALFORMED_REQUEST,
  * _INCORRECT_ENCODING, _NOT_AUTHORIZED (includes a client claiming no
  * channel binding while we offer -PLUS: a downgrade). LX_ERR_STATE after a
- * success.
+ * success; LX_ERR_NOMEM; LX_ERR_INTERNAL when the options' random gives no
+ * bytes (SCRAM and DIGEST-MD5 draw our nonce here).
  */
 int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
                          const unsigned char *initial, size_t len,
@@ -1254,10 +1275,12 @@ typedef struct lx_conn_opts {
   int trace;                       /* report the plaintext XML sent and received
                                       as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 
-  /* tests only: identifiers to use in turn instead of random ones (a
-   * server's stream ids, a client's iq ids) */
-  const char *const *ids;
-  size_t n_ids;
+  /* The source of every random byte of the connection: its ids (a server's
+   * stream ids and generated localparts, a client's iq ids: 16 bytes each,
+   * in hex) and its SASL nonces and salts (the random of sasl_client and
+   * sasl_server is replaced by this one). NULL: RAND_bytes. */
+  lx_random_fn random;
+  void *random_user;
 } lx_conn_opts;
 
 /* Fills `o` with the defaults given above (pointers NULL). */
@@ -1370,7 +1393,8 @@ int lx_conn_next_event(lx_conn *c, lx_conn_event *ev);
  * in the stream's content namespace: `e` is serialized now, the caller
  * keeps it. Only once ready (LX_CONN_READY) and before closing. Returns 0,
  * LX_ERR_STATE, LX_ERR_FULL (max_output_bytes would be exceeded: send some
- * output first), LX_ERR_NOMEM, or the sticky error.
+ * output first), LX_ERR_NOMEM (fatal, as always: the connection has failed),
+ * or the sticky error.
  */
 int lx_conn_submit(lx_conn *c, const lx_elem *e);
 /* The same for XML already serialized (the Lua binding's stanzas): one or

@@ -1,10 +1,11 @@
 /* fuzz_conn_client.c: a client-role connection driven by arbitrary server
- * bytes. Byte 0 picks the mode: even, plaintext (ANONYMOUS or SCRAM, fixed
- * ids and nonce), fed whole and one byte at a time, which must agree; odd,
- * STARTTLS when offered, so that the bytes after <proceed/> reach TLS. */
+ * bytes. Byte 0 picks the mode: even, plaintext (ANONYMOUS or SCRAM, ids
+ * and nonce from a fixed_random), fed whole and one byte at a time, which must
+ * agree; odd, STARTTLS when offered, so that the bytes after <proceed/> reach
+ * TLS. */
 #include "conn_fuzz.h"
 
-static lx_conn *client(int tls) {
+static lx_conn *client(int tls, fixed_random *r) {
   static const char *const allowed[] = {"SCRAM-SHA-1", "ANONYMOUS"};
   static lx_tls_ctx *ctx;
   lx_conn_opts o;
@@ -18,11 +19,11 @@ static lx_conn *client(int tls) {
   o.sasl_client.password = "r0m30myr0m30";
   o.sasl_client.allowed = allowed;
   o.sasl_client.n_allowed = 2;
-  o.sasl_client.nonce = "cnonce";
   o.max_events = 4;
   o.parser.max_parser_memory = 32768; /* expat renewed all the time */
-  o.ids = fuzz_ids;
-  o.n_ids = 8;
+  *r = (fixed_random){0}; /* ids and the nonce: draw n is n repeated */
+  o.random = fixed_random_fn;
+  o.random_user = r;
   if (lx_conn_new(&c, LX_CONN_CLIENT, &o, NULL) || lx_conn_start(c))
     abort();
   return c;
@@ -32,14 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   if (len == 0)
     return 0;
   int tls = data[0] & 1;
-  lx_conn *a = client(tls), *b = NULL;
+  fixed_random ra, rb;
+  lx_conn *a = client(tls, &ra), *b = NULL;
   if (tls) { /* TLS is random: no comparison, but every path runs */
     buf out = BUF_INIT, log = BUF_INIT;
     fuzz_drive(a, data + 1, len - 1, 7, &out, &log);
     buf_free(&out);
     buf_free(&log);
   } else {
-    b = client(0);
+    b = client(0, &rb);
     fuzz_compare(a, b, data + 1, len - 1);
   }
   lx_conn_free(a);
