@@ -1,20 +1,39 @@
 # lxmpp: build, test, sanitizers, fuzzing, benchmarks, lint, install.
 # `make test` and `make demo` install missing dependencies first
-# (tools/deps.sh), so both work on a fresh Debian or Ubuntu machine.
+# (tools/deps.sh), so both work on a fresh Debian or Ubuntu machine: the
+# compiler flags come from pkg-config when this file is read, so every
+# target that runs deps does the rest in a second make, started after deps
+# (.ci/run proves it with .ci/pkg-config-after-deps).
 
+# One interpreter per build: `make LUA_VERSION=5.1` (lua5.1), `make LUA=luajit`
+# (LuaJIT 2.1, Lua 5.1's modules), each in its own build directory (5.4, the
+# default, in build/, the others in build/<version> and build/luajit).
+ifdef LUA
+LUA_VERSION ?= $(if $(findstring luajit,$(notdir $(LUA))),5.1,$(patsubst lua%,%,$(notdir $(LUA))))
+else
 LUA_VERSION ?= 5.4
-LUA ?= lua$(LUA_VERSION)
+LUA := lua$(LUA_VERSION)
+endif
+ifneq ($(findstring luajit,$(notdir $(LUA))),)
+LUA_NAME := luajit
+LUA_PC ?= luajit
+else
+LUA_NAME := $(LUA_VERSION)
+LUA_PC ?= lua$(LUA_VERSION)
+endif
 PKG_CONFIG ?= pkg-config
 CC ?= cc
 PREFIX ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_DIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
-BUILD ?= build
+BUILD ?= $(if $(filter 5.4,$(LUA_NAME)),build,build/$(LUA_NAME))
+# The core does not use Lua: the version matrix builds it once.
+CORE_BUILD ?= $(BUILD)
 FUZZ_TIME ?= 60
 BUSTED ?= $(LUA) /usr/bin/busted
 
 PKGS := expat openssl libidn2
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) $(PKGS) 2>/dev/null)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) $(PKGS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lunistring
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
 CFLAGS ?= -O2 -g
@@ -27,24 +46,36 @@ CTEST_SRC := $(sort $(wildcard spec/c/test_*.c))
 FUZZ_SRC := $(sort $(wildcard spec/fuzz/fuzz_*.c))
 HEADERS := $(wildcard csrc/*.h csrc/lua/*.h spec/c/*.h spec/fuzz/*.h)
 
-CORE_OBJ := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
+CORE_OBJ := $(CORE_SRC:csrc/%.c=$(CORE_BUILD)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:csrc/lua/%.c=$(BUILD)/obj/lua/%.o)
 CTESTS := $(CTEST_SRC:spec/c/%.c=$(BUILD)/tests/%)
-STATIC_LIB := $(BUILD)/liblxmpp.a
+STATIC_LIB := $(CORE_BUILD)/liblxmpp.a
 LUA_MODULE := $(BUILD)/lxmpp/core.so
 
 LUA_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
 	LUA_CPATH="$(BUILD)/?.so;;"
 
-.PHONY: all deps test check ctest spec interop asan fuzz bench lint demo \
-	install rock clean fuzz-run-%
+.PHONY: all deps flags test check ctest spec interop asan fuzz bench \
+	bench-run lint demo demo-run install rock clean fuzz-run-%
 
 all: $(LUA_MODULE) $(STATIC_LIB)
 
+DEPS ?= sh tools/deps.sh
 deps:
-	@sh tools/deps.sh
+	@$(DEPS)
 
-$(BUILD)/obj/%.o: csrc/%.c $(HEADERS)
+# Flags computed before deps installed the packages are empty: say so
+# instead of failing on a missing lauxlib.h.
+DEP_FOUND := $(shell $(PKG_CONFIG) --exists $(LUA_PC) $(PKGS) && echo y)
+flags:
+	@test -n "$(DEP_FOUND)" || { echo "make: pkg-config finds no" \
+		"$(LUA_PC) $(PKGS): run 'make deps' first" >&2; exit 1; }
+
+$(CORE_BUILD)/obj/%.o: csrc/%.c $(HEADERS) | flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/lua/%.o: csrc/lua/%.c $(HEADERS) | flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -73,13 +104,13 @@ ctest: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
 
 spec: all
-	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) spec
+	$(LUA_ENV) $(BUSTED) --cpath="$(BUILD)/?.so" $(BUSTED_FLAGS) spec
 
 # Against Prosody and ejabberd from the distribution and the slixmpp client,
 # which the tests start on loopback with throwaway configs, certificates and
 # accounts (never the system's services). A server that cannot start fails.
 interop: all
-	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) --run=interop
+	$(LUA_ENV) $(BUSTED) --cpath="$(BUILD)/?.so" $(BUSTED_FLAGS) --run=interop
 
 # Every test under AddressSanitizer and UndefinedBehaviorSanitizer. The Lua
 # interpreter is not instrumented, so the ASan runtime is preloaded for it.
@@ -125,17 +156,21 @@ $(BUILD)/bench/%: bench/%.c $(STATIC_LIB) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
 # Figures side by side with the peers' (Prosody), from one run.
-bench: deps all $(BENCH_BIN)
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+bench-run: all $(BENCH_BIN)
 	$(LUA_ENV) LXMPP_BENCH_BIN=$(BUILD)/bench $(LUA) bench/run.lua
 
 lint:
-	luacheck -q lua spec bench examples
+	luacheck -q lua spec bench examples prosody
 	clang-format --dry-run --Werror csrc/*.c csrc/*.h csrc/lua/*.c \
 		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c spec/fuzz/*.h
 
 # RFC 6120 §9 twice: our client and our server back to back in memory, then
 # the same over loopback sockets (lxmpp.client and the tiny server).
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+demo-run: all
 	@echo "== in memory, back to back (examples/demo.lua)"
 	@$(LUA_ENV) $(LUA) examples/demo.lua
 	@echo "== over 127.0.0.1 (examples/demo_sockets.lua)"
@@ -147,6 +182,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
 	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
+	install -m 644 prosody/mod_lxmpp.lua $(DESTDIR)$(LUA_DIR)/ # Prosody: plugin_paths = { "$(PREFIX)" }
 	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
 		install -m 644 lua/lxmpp/transport/*.lua \
 			$(DESTDIR)$(LUA_DIR)/lxmpp/transport/; fi

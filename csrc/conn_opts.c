@@ -151,7 +151,7 @@ void lx_conn_opts_init(lx_conn_opts *o) {
   lx_parser_opts_init(&o->parser);
   o->max_preauth_stanza_bytes = 10000;
   o->max_output_bytes = 1048576;
-  o->max_events = 64;
+  o->max_input_bytes = 262144;
 }
 
 /* The channel-binding types when none are configured, preferred first. */
@@ -168,7 +168,8 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (o->lang && !conn_valid_lang(o->lang))
     return error_set(err, LX_ERR_INVALID, "lang '%s' is not a language tag",
                      o->lang);
-  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes || !o->max_events)
+  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes ||
+      !o->max_input_bytes)
     return error_set(err, LX_ERR_INVALID, "a limit is zero");
   if (o->n_cb_types > MAX_CB)
     return error_set(err, LX_ERR_INVALID, "cb_types: at most %d", MAX_CB);
@@ -195,7 +196,7 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->parser_opts.default_ns = LX_NS_CLIENT;
   c->max_preauth_stanza_bytes = o->max_preauth_stanza_bytes;
   c->max_output_bytes = o->max_output_bytes;
-  c->max_events = o->max_events;
+  c->max_input_bytes = o->max_input_bytes;
   c->trace = o->trace;
   if (nomem)
     return error_set(err, LX_ERR_NOMEM, "out of memory");

@@ -66,7 +66,7 @@ static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
   o->max_preauth_stanza_bytes =
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
-  o->max_events = opt_size(L, idx, "max_events", o->max_events);
+  o->max_input_bytes = opt_size(L, idx, "max_input", o->max_input_bytes);
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,
@@ -106,6 +106,7 @@ static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
   o->features = lxl_opt_text(L, idx, "features", NULL);
   s->mechanisms = lxl_opt_list(L, idx, "mechanisms", &s->n_mechanisms);
   s->ssdp = lxl_opt_bool(L, idx, "ssdp", s->ssdp);
+  s->cb_fallback = lxl_opt_bool(L, idx, "cb_fallback", s->cb_fallback);
   s->iterations =
       (unsigned)lxl_opt_int(L, idx, "iterations", s->iterations, 1, 0x7fffffff);
 }
@@ -158,7 +159,8 @@ static int l_new(lua_State *L) {
 
 /* ---- bytes -------------------------------------------------------------- */
 
-/* conn:receive_bytes(data [, i]) -> bytes consumed from i | nil, msg, code */
+/* conn:receive_bytes(data [, i]) -> bytes taken (all of them from i) |
+ * nil, msg, code. The work happens in next_event. */
 static int l_receive_bytes(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
@@ -166,11 +168,27 @@ static int l_receive_bytes(lua_State *L) {
   lua_Integer i = luaL_optinteger(L, 3, 1);
   luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 3, "out of range");
   ssize_t n = lx_conn_recv(u->c, data + i - 1, len - (size_t)(i - 1));
-  if (n == LX_ERR_NOMEM && lx_conn_get_state(u->c) != LX_CONN_STATE_FAILED)
+  if (n == LX_ERR_NOMEM)
     return luaL_error(L, "not enough memory");
+  if (n == LX_ERR_FULL)
+    return lxl_fail(L, (int)n,
+                    "the input buffer is full (max_input): "
+                    "take the events first");
   if (n < 0)
     return fail_sticky(L, u->c);
   lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* conn:want_read() -> whether to read from the network now */
+static int l_want_read(lua_State *L) {
+  lua_pushboolean(L, lx_conn_want_read(check_conn(L)->c));
+  return 1;
+}
+
+/* conn:want_write() -> whether output waits (take_output) */
+static int l_want_write(lua_State *L) {
+  lua_pushboolean(L, lx_conn_want_write(check_conn(L)->c));
   return 1;
 }
 
@@ -322,6 +340,8 @@ static int l_next_event(lua_State *L) {
     lua_pushlstring(L, ev.data, ev.len);
     lua_setfield(L, -2, "data");
     break;
+  case LX_CONN_NEED_DATA: /* not events: next_event returned 0 */
+  case LX_CONN_PAUSED: break;
   }
   lx_stanza_free(*h);
   *h = NULL;
@@ -415,7 +435,7 @@ static int l_stream_error(lua_State *L) {
 /* ---- answers (server) --------------------------------------------------- */
 
 /* conn:answer_auth{ password = } | { salt =, iterations =, stored_key =,
- * server_key = } | (true [, identity]) | (false [, condition]) */
+ * server_key = } | (true [, identity]) | (false [, condition [, text]]) */
 static int l_answer_auth(lua_State *L) {
   lconn *u = check_conn(L);
   lx_sasl_credentials c;
@@ -425,6 +445,7 @@ static int l_answer_auth(lua_State *L) {
     c.identity = luaL_optstring(L, 3, NULL);
   } else if (lua_isboolean(L, 2)) {
     c.verdict = lxl_sasl_condition(L, luaL_optstring(L, 3, "not-authorized"));
+    c.text = luaL_optstring(L, 4, NULL);
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
     c.verdict = LX_SASL_VERIFY;
@@ -535,6 +556,8 @@ static int l_tostring(lua_State *L) {
 void lxl_open_stream(lua_State *L) {
   static const luaL_Reg methods[] = {{"receive_bytes", l_receive_bytes},
                                      {"receive_eof", l_receive_eof},
+                                     {"want_read", l_want_read},
+                                     {"want_write", l_want_write},
                                      {"take_output", l_take_output},
                                      {"pending", l_pending},
                                      {"next_event", l_next_event},

@@ -10,49 +10,98 @@
 
 /* ---- C tree to Lua table ---------------------------------------------- */
 
-/* Names, attribute keys and namespaces repeat within a stanza (a roster's
- * items): a small cache of the Lua strings made for them saves looking each
- * up in Lua's string table again. The cached strings live in stack slots. */
-enum { CACHE = 32 };
+/* Names, namespaces and attribute values repeat from stanza to stanza (the
+ * same elements, the stream's JIDs, "chat", "en"). The Lua strings made for
+ * them are kept in one cache per Lua state, shared by every conversion, so
+ * that a repeat costs a table read instead of hashing and interning the
+ * bytes again (or, past Lua's short strings, a new string). The strings are
+ * anchored in the array part of the cache's table, entry i at i + 1, and
+ * the entries point at their bytes. 1024 entries leave room for the
+ * recurring strings beside the unique ids passing through. Text is not
+ * cached: bodies and credentials (SASL, passwords) are text, and the cache
+ * keeps what it holds alive. */
+enum { STRING_BITS = 10, STRINGS = 1 << STRING_BITS, STRING_MAX = 64 };
+
+typedef struct string_cache {
+  struct {
+    const char *s; /* the anchored string's bytes; NULL: empty entry */
+    size_t len;
+  } e[STRINGS];
+} string_cache;
+
+static const char cache_key = 0; /* its address: the registry key */
+
+/* Pushes the cache's userdata and its table; creates them the first time. */
+static string_cache *push_cache(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    string_cache *c = lua_newuserdatauv(L, sizeof *c, 1);
+    memset(c, 0, sizeof *c);
+    lua_createtable(L, STRINGS, 0);
+    lua_setiuservalue(L, -2, 1);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
+  }
+  string_cache *c = lua_touserdata(L, -1);
+  lua_getiuservalue(L, -1, 1);
+  return c;
+}
+
+/* The entry for s: a multiplicative hash of its length and first and last
+ * eight bytes (a collision only costs a miss). */
+static unsigned cache_slot(const char *s, size_t len) {
+  uint64_t a = 0, b = 0;
+  if (len >= 8) {
+    memcpy(&a, s, 8);
+    memcpy(&b, s + len - 8, 8);
+  } else {
+    for (size_t i = 0; i < len; i++)
+      a = a << 8 | (unsigned char)s[i];
+  }
+  uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15u) ^ len) * 0xbf58476d1ce4e5b9u;
+  return (unsigned)(h >> (64 - STRING_BITS));
+}
 
 typedef struct converter {
   lua_State *L;
-  const char *default_ns;
-  int keys;  /* stack index of "name"; "attr", "tags", "xmlns", "xml:lang"
-                follow */
-  int mt;    /* the stanza metatable */
-  int cache; /* first of CACHE stack slots */
-  struct {
-    const char *s;
-    size_t len;
-  } cached[CACHE];
+  string_cache *cache;
+  int anchor; /* the cache's table */
+  int keys;   /* stack index of "name"; "attr", "tags", "xmlns", "xml:lang"
+                 follow */
+  int mt;     /* the stanza metatable */
 } converter;
 
 enum { KEY_NAME, KEY_ATTR, KEY_TAGS, KEY_XMLNS, KEY_XML_LANG, NKEYS };
 
-static void push_cached(converter *c, const char *s) {
-  size_t len = strlen(s);
-  unsigned h = len ? ((unsigned)len * 31u + (unsigned char)s[0] * 7u +
-                      (unsigned char)s[len - 1]) %
-                         CACHE
-                   : 0;
-  if (c->cached[h].s && c->cached[h].len == len &&
-      memcmp(c->cached[h].s, s, len) == 0) {
-    lua_pushvalue(c->L, c->cache + (int)h);
+static void push_string(converter *c, const char *s, size_t len) {
+  lua_State *L = c->L;
+  if (len > STRING_MAX) {
+    lua_pushlstring(L, s, len);
     return;
   }
-  lua_pushlstring(c->L, s, len);
-  lua_pushvalue(c->L, -1);
-  lua_replace(c->L, c->cache + (int)h);
-  c->cached[h].s = s;
-  c->cached[h].len = len;
+  unsigned i = cache_slot(s, len);
+  if (c->cache->e[i].s && c->cache->e[i].len == len &&
+      memcmp(c->cache->e[i].s, s, len) == 0) {
+    lua_rawgeti(L, c->anchor, (lua_Integer)i + 1);
+    return;
+  }
+  /* the old entry stays valid (anchored) if this raises */
+  const char *copy = lua_pushlstring(L, s, len);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, c->anchor, (lua_Integer)i + 1); /* the array part: no raise */
+  c->cache->e[i].s = copy;
+  c->cache->e[i].len = len;
+}
+
+static void push_name(converter *c, const char *s) {
+  push_string(c, s, strlen(s));
 }
 
 /* Pushes the key a parsed attribute has in a Lua attr table: "name",
  * "xml:name", or "uri\1name". */
 static void push_attr_key(converter *c, const lx_attr *a) {
   if (!a->ns)
-    push_cached(c, a->name);
+    push_name(c, a->name);
   else if (!ns_equal(a->ns, ns_xml))
     lua_pushfstring(c->L, "%s\1%s", a->ns, a->name);
   else if (strcmp(a->name, "lang") == 0)
@@ -68,13 +117,13 @@ static void push_attrs(converter *c, const lx_elem *e, int with_xmlns) {
   for (uint32_t i = 0; i < e->nattrs; i++) {
     const lx_attr *a = &e->attrs[i];
     push_attr_key(c, a);
-    lua_pushlstring(L, a->value, a->value_len);
+    push_string(c, a->value, a->value_len);
     lua_rawset(L, -3);
   }
   if (with_xmlns) {
     lua_pushvalue(L, c->keys + KEY_XMLNS);
     if (e->ns)
-      push_cached(c, e->ns);
+      push_name(c, e->ns);
     else
       lua_pushliteral(L, "");
     lua_rawset(L, -3);
@@ -86,7 +135,7 @@ static void push_elem(converter *c, const lx_elem *e, int with_xmlns) {
   lua_State *L = c->L;
   lua_createtable(L, (int)e->nchildren, 3);
   lua_pushvalue(L, c->keys + KEY_NAME);
-  push_cached(c, e->name);
+  push_name(c, e->name);
   lua_rawset(L, -3);
   lua_pushvalue(L, c->keys + KEY_ATTR);
   push_attrs(c, e, with_xmlns);
@@ -99,22 +148,19 @@ static void push_elem(converter *c, const lx_elem *e, int with_xmlns) {
   lua_rawset(L, -4);
 }
 
-/* Pushes the fixed keys and the empty cache; fills c. */
-static void converter_init(converter *c, lua_State *L, const char *ns) {
+/* Pushes the metatable, the fixed keys and the cache; fills c. */
+static void converter_init(converter *c, lua_State *L) {
   static const char *const keys[NKEYS] = {"name", "attr", "tags", "xmlns",
                                           "xml:lang"};
-  luaL_checkstack(L, NKEYS + CACHE + 8, "lxmpp: stack overflow");
+  luaL_checkstack(L, NKEYS + 16, "lxmpp: stack overflow");
   c->L = L;
-  c->default_ns = ns;
   lua_getfield(L, LUA_REGISTRYINDEX, LXL_STANZA_MT);
   c->mt = lua_gettop(L);
   c->keys = c->mt + 1;
   for (int i = 0; i < NKEYS; i++)
     lua_pushstring(L, keys[i]);
-  c->cache = c->keys + NKEYS;
-  for (int i = 0; i < CACHE; i++)
-    lua_pushnil(L);
-  memset(c->cached, 0, sizeof c->cached);
+  c->cache = push_cache(L);
+  c->anchor = lua_gettop(L);
 }
 
 /* Per open element: the next array and tags positions, and whether the
@@ -124,12 +170,16 @@ typedef struct level {
   int xmlns;
 } level;
 
+enum { LEVELS = 32 }; /* on the C stack; deeper trees get a userdata */
+
 void lxl_push_stanza(lua_State *L, const lx_elem *root,
                      const char *default_ns) {
   converter c;
-  converter_init(&c, L, default_ns);
-  size_t cap = 16, depth = 0;
-  level *lv = lua_newuserdatauv(L, cap * sizeof *lv, 0);
+  converter_init(&c, L);
+  level local[LEVELS];
+  level *lv = local;
+  size_t cap = LEVELS, depth = 0;
+  lua_pushnil(L); /* the slot of the userdata of a deeper tree's levels */
   int lv_idx = lua_gettop(L);
   int base = lv_idx; /* level d's table at base+2d+1, its tags at +2 */
   lv[0].xmlns = !ns_equal(root->ns, default_ns);
@@ -189,7 +239,7 @@ void lxl_push_stanza(lua_State *L, const lx_elem *root,
 /* The stream header's attributes, for the "open" event. */
 static void push_header_attrs(lua_State *L, const lx_elem *e) {
   converter c;
-  converter_init(&c, L, NULL);
+  converter_init(&c, L);
   push_attrs(&c, e, 0);
   lua_replace(L, c.mt);
   lua_settop(L, c.mt);
@@ -216,13 +266,9 @@ lx_stanza **lxl_push_holder(lua_State *L) {
 }
 
 /* Replaces the holder at the top with the Lua table for its tree. */
-static void convert_held(lua_State *L, lx_stanza **h, const char *ns,
-                         lx_parser *from) {
+static void convert_held(lua_State *L, lx_stanza **h, const char *ns) {
   lxl_push_stanza(L, (*h)->root, ns);
-  if (from)
-    lx_parser_recycle(from, *h);
-  else
-    lx_stanza_free(*h);
+  lx_stanza_free(*h);
   *h = NULL;
   lua_remove(L, -2);
 }
@@ -265,7 +311,7 @@ static int l_parse(lua_State *L) {
   int rc = lx_parse_document(h, data, len, &o, &err);
   if (rc)
     return lxl_fail(L, rc, err.detail);
-  convert_held(L, h, o.default_ns, NULL);
+  convert_held(L, h, o.default_ns);
   return 1;
 }
 
@@ -274,6 +320,7 @@ static int l_parse(lua_State *L) {
 typedef struct lparser {
   lx_parser *p;           /* NULL once closed */
   const char *default_ns; /* kept alive by the user value */
+  lx_stanza *converting;  /* the tree being converted (a raise leaves it) */
 } lparser;
 
 static lparser *check_parser(lua_State *L) {
@@ -290,6 +337,7 @@ static int l_stream(lua_State *L) {
   lparser *lp = lua_newuserdatauv(L, sizeof *lp, 1);
   lp->p = NULL;
   lp->default_ns = NULL;
+  lp->converting = NULL;
   luaL_setmetatable(L, PARSER_MT);
   if (o.default_ns) {
     lua_pushstring(L, o.default_ns);
@@ -318,25 +366,31 @@ static int l_feed(lua_State *L) {
   return 2;
 }
 
+/* Gives the tree being converted back to the parser. */
+static void release_converting(lparser *lp) {
+  lx_parser_recycle(lp->p, lp->converting);
+  lp->converting = NULL;
+}
+
 /* p:next() -> "open", attr | "stanza", st | "close" | nil */
 static int l_next(lua_State *L) {
   lparser *lp = check_parser(L);
   lx_parse_event ev;
+  if (lp->converting) /* left by a conversion that raised */
+    release_converting(lp);
   if (!lx_parser_next(lp->p, &ev))
     return 0;
-  lx_stanza **h = lxl_push_holder(L);
-  *h = ev.stanza;
+  lp->converting = ev.stanza;
   switch (ev.type) {
   case LX_PARSE_OPEN:
     lua_pushliteral(L, "open");
-    push_header_attrs(L, (*h)->root);
-    lx_parser_recycle(lp->p, *h);
-    *h = NULL;
+    push_header_attrs(L, ev.stanza->root);
+    release_converting(lp);
     return 2;
   case LX_PARSE_STANZA:
     lua_pushliteral(L, "stanza");
-    lua_insert(L, -2);
-    convert_held(L, h, lp->default_ns, lp->p);
+    lxl_push_stanza(L, ev.stanza->root, lp->default_ns);
+    release_converting(lp);
     return 2;
   case LX_PARSE_CLOSE: lua_pushliteral(L, "close"); return 1;
   }
@@ -383,6 +437,8 @@ static int l_memory(lua_State *L) {
 
 static int l_close(lua_State *L) {
   lparser *lp = luaL_checkudata(L, 1, PARSER_MT);
+  lx_stanza_free(lp->converting);
+  lp->converting = NULL;
   lx_parser_free(lp->p);
   lp->p = NULL;
   return 0;
