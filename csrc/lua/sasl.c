@@ -339,10 +339,11 @@ static int push_result(lua_State *L, lserver *ls, int rc,
   case LX_ERR_STATE: return luaL_error(L, "lxmpp.sasl.server: %s", e->detail);
   }
   lua_pushliteral(L, "failure");
-  if (rc <= LX_ERR_SASL_ABORTED && rc >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE)
-    lua_pushstring(L, lx_strerror(rc) + 5); /* the wire name, no "sasl-" */
-  else
-    lua_pushliteral(L, "temporary-auth-failure");
+  /* the SASL condition on the wire; ours (memory...) is temporary */
+  const char *cond = lx_error_condition(rc);
+  lua_pushstring(L, cond && lx_error_from_condition(LX_FAMILY_SASL, cond) == rc
+                        ? cond
+                        : "temporary-auth-failure");
   lua_pushstring(L, e->detail[0] ? e->detail : lx_strerror(rc));
   return 3;
 }
