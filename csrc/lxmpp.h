@@ -169,10 +169,11 @@ const char *lx_error_condition(int code);
  * `code` is broken for good, 0 when the call failed and nothing changed.
  *  - LX_ERR_INVALID, LX_ERR_STATE and LX_ERR_FULL are the caller's mistakes
  *    (or backpressure): never fatal, call again correctly.
- *  - LX_ERR_NOMEM and LX_ERR_INTERNAL are always fatal: a connection or
- *    SASL client that ran out of memory is in its sticky failed state and
- *    returns the same code from then on (out of memory is never retried in
- *    place: what was half done cannot be trusted).
+ *  - LX_ERR_NOMEM and LX_ERR_INTERNAL are always fatal: a connection, SASL
+ *    client or SASL server that ran out of memory (or whose OpenSSL or
+ *    random source failed) is in its sticky failed state and returns the
+ *    same code from then on (never retried in place: what was half done
+ *    cannot be trusted).
  *  - Every peer fault (-100 and below) is fatal to the object that saw it.
  *    The SASL server is the one exception by design: a failed exchange only
  *    ends that exchange (RFC 6120 §6.4.5 lets the client try again).

@@ -596,7 +596,8 @@ enum {
   S_WAIT_FINAL,   /* SCRAM: server-first sent */
   S_WAIT_DIGEST,  /* DIGEST-MD5: challenge sent */
   S_WAIT_ACK,     /* DIGEST-MD5: rspauth sent, waiting for an empty reply */
-  S_DONE          /* success */
+  S_DONE,         /* success */
+  S_BROKEN        /* out of memory or OpenSSL failed: for good */
 };
 
 struct lx_sasl_server {
@@ -618,6 +619,7 @@ struct lx_sasl_server {
   /* the exchange */
   const mech_info *mech;
   int state;
+  int broken; /* S_BROKEN's code */
   scram_server_cfg scfg;
   scram_server *scram;
   digest_cfg dcfg;
@@ -787,9 +789,16 @@ const lx_sasl_request *lx_sasl_server_request(const lx_sasl_server *s) {
 
 /* A failure of the exchange: the server may start again. */
 static int server_fail(lx_sasl_server *s, int rc) {
-  if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID)
+  if (rc == LX_ERR_NOMEM || rc == LX_ERR_INTERNAL) /* lx_error_is_fatal */
+    s->state = S_BROKEN, s->broken = rc;
+  else if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID)
     s->state = S_IDLE;
   return rc;
+}
+
+static int server_broken(const lx_sasl_server *s, lx_error *err) {
+  return error_set(err, s->broken, "sasl server: out of order since %s",
+                   lx_strerror(s->broken));
 }
 
 static int need_credentials(lx_sasl_server *s) {
@@ -949,6 +958,8 @@ int sasl_server_start(lx_sasl_server *s, const char *nonce,
                       size_t len, const unsigned char **out, size_t *out_len,
                       lx_error *err) {
   int rc;
+  if (s->state == S_BROKEN)
+    return server_broken(s, err);
   if (s->state == S_DONE)
     return error_set(err, LX_ERR_STATE, "sasl server: already succeeded");
   if (!initial && len)
@@ -986,6 +997,8 @@ int lx_sasl_server_step(lx_sasl_server *s, const unsigned char *in, size_t len,
                         lx_error *err) {
   const char *msg = (const char *)in;
   int rc;
+  if (s->state == S_BROKEN)
+    return server_broken(s, err);
   if (!in && len)
     return error_set(err, LX_ERR_INVALID, "sasl server: NULL data");
   if (!in)
@@ -1140,6 +1153,8 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
                                const unsigned char **out, size_t *out_len,
                                lx_error *err) {
   int rc;
+  if (s->state == S_BROKEN)
+    return server_broken(s, err);
   if (s->state != S_NEED_CRED)
     return error_set(err, LX_ERR_STATE, "sasl server: no credentials asked");
   if (!c)

@@ -1027,11 +1027,11 @@ TEST(server_nonce_is_fresh) {
   lx_sasl_server_free(s);
 }
 
+/* Fails the first call, then gives zeros. */
 static int failing_random(void *user, unsigned char *out, size_t n) {
-  (void)user;
-  (void)out;
-  (void)n;
-  return -1;
+  int *calls = user;
+  memset(out, 0, n);
+  return (*calls)++ == 0 ? -1 : 0;
 }
 
 /* Every random byte comes from the options' random: the client's nonce
@@ -1094,16 +1094,24 @@ TEST(random_source_gives_nonces_and_salts) {
   CHECK_STR(str(out, len), want);
   lx_sasl_server_free(s);
 
-  /* no random bytes: the exchange cannot start */
+  /* no random bytes: the exchange cannot start, and (lx_error_is_fatal) the
+   * server is out of order from then on */
   lx_error e;
+  int calls = 0;
   o.random = failing_random;
+  o.random_user = &calls;
   CHECK_INT(lx_sasl_client_new(&c, &o, &e), LX_ERR_INTERNAL);
   CHECK(c == NULL);
+  calls = 0;
   so.random = failing_random;
+  so.random_user = &calls;
   CHECK_INT(lx_sasl_server_new(&s, &so, NULL), 0);
-  CHECK_INT(lx_sasl_server_start(s, "SCRAM-SHA-1", U(rfc6120.cfirst),
-                                 strlen(rfc6120.cfirst), &out, &len, &e),
-            LX_ERR_INTERNAL);
+  for (int i = 0; i < 2; i++)
+    CHECK_INT(lx_sasl_server_start(s, "SCRAM-SHA-1", U(rfc6120.cfirst),
+                                   strlen(rfc6120.cfirst), &out, &len, &e),
+              LX_ERR_INTERNAL);
+  CHECK(strstr(e.detail, "out of order") != NULL);
+  CHECK_INT(lx_error_is_fatal(e.code), 1);
   lx_sasl_server_free(s);
 }
 
