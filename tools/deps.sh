@@ -58,6 +58,12 @@ for p in $PACKAGES; do
     *) missing="$missing $p" ;;
   esac
 done
+# Users have Debian's current expat, whose CVE-2023-52425 reparse deferral
+# changes when a parser sees a split start tag: an older image's is upgraded.
+expat=$(dpkg-query -W -f='${Version}' libexpat1 2>/dev/null || true)
+if [ -n "$expat" ] && dpkg --compare-versions "$expat" lt 2.5.0-1+deb12u5; then
+  missing="$missing libexpat1"
+fi
 if [ -z "$missing" ]; then
   npm_clients
   exit 0

@@ -1133,7 +1133,6 @@ TEST(server_restart_boundary_with_pipelined_bytes) {
     put(&sv.wire, in, strlen(in));
     deliver(&sv, chunk);
     drain(&sv);
-<<<<<<< HEAD
     /* every byte taken, and nothing after </auth> acted on while the
      * decision is held: the connection says it is paused */
     CHECK_INT(sv.wire.len, 0);
@@ -1142,13 +1141,7 @@ TEST(server_restart_boundary_with_pipelined_bytes) {
     CHECK_INT(lx_conn_next_event(sv.c, &pev), 0);
     CHECK_INT(pev.type, LX_CONN_PAUSED);
     CHECK_INT(lx_conn_want_read(sv.c), 0);
-    lx_sasl_credentials yes = {LX_SASL_ACCEPT, NULL, {0}, NULL};
-=======
-    /* held at the decision: the rest is not taken */
-    CHECK(strstr(str(&sv.events), "auth-request") != NULL);
-    CHECK(sv.wire.len == strlen(in) - (size_t)(strstr(in, "</auth>") + 7 - in));
     lx_sasl_credentials yes = {LX_SASL_ACCEPT, NULL, {0}, NULL, NULL};
->>>>>>> server
     CHECK_INT(lx_conn_auth_answer(sv.c, &yes), 0);
     sv.pol.hold = 0;
     script(&sv, "", chunk, &out);

@@ -3,11 +3,8 @@
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
 --       mode "login", "exchange" or "social"; accounts: list of { jid, password };
 --       reports: the JSON lines decoded, in order.
-<<<<<<< HEAD
--- opts: mech, tls_max ("1.2"), direct_tls, resource, count, timeout, muc.
-=======
--- opts: mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count, timeout.
->>>>>>> server
+-- opts: mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count,
+-- timeout, muc.
 local json = require "dkjson"
 local process = require "interop.process"
 
@@ -21,12 +18,8 @@ local function argv(server, mode, accounts, opts)
 	a[#a + 1] = "--port"
 	a[#a + 1] = tostring(opts.direct_tls and server.direct_tls_port or server.port)
 	if opts.direct_tls then a[#a + 1] = "--direct-tls" end
-<<<<<<< HEAD
-	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc" } do
-=======
 	if opts.keep_trying then a[#a + 1] = "--keep-trying" end
-	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout" } do
->>>>>>> server
+	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc" } do
 		if opts[option] then
 			a[#a + 1] = "--" .. option:gsub("_", "-")
 			a[#a + 1] = tostring(opts[option])
