@@ -3,7 +3,8 @@
 --   - messages per second between PAIRS pairs of sessions, and Prosody's
 --     CPU time per routed message (from /proc: the server's own);
 --   - Prosody's memory per authenticated, idle connection;
---   - the time to deliver a 64 KiB stanza that arrives in 4 KiB reads.
+--   - the time to deliver a 64 KiB stanza that arrives in 4 KiB reads
+--     (median, least and most of 9).
 -- Both run on Debian's current expat (bookworm-security's libexpat1,
 -- unpacked into a temporary directory, as in the interop tests), whose
 -- reparse deferral holds back a start tag split across reads. The clients
@@ -20,6 +21,7 @@ local raw = require "interop.raw"
 
 local PAIRS = tonumber(os.getenv("PROSODY_BENCH_PAIRS")) or 100
 local MESSAGES = tonumber(os.getenv("PROSODY_BENCH_MESSAGES")) or 100
+local BIG_RUNS = 9
 local SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 local BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 
@@ -90,23 +92,30 @@ local function measure(server)
 	local seconds, cpu_seconds = clock.now() - started, cpu(server) - cpu_started
 	local routed = PAIRS * MESSAGES
 
-	-- 64 KiB of body in 4 KiB writes, each read by Prosody before the next
-	local big = "<message type='chat' to='" .. receivers[1].jid .. "' id='big'><body>"
-		.. ("x"):rep(65536) .. "</body></message>"
-	local last
-	for i = 1, #big, 4096 do
-		assert(senders[1]:read_by_server(clock.now() + 10))
-		last = clock.now()
-		assert(senders[1]:write(big:sub(i, i + 4095)))
+	-- 64 KiB of body in 4 KiB writes, each read by Prosody before the next;
+	-- the median of BIG_RUNS, or how it was held back
+	local times, delivery = {}, nil
+	for run = 1, BIG_RUNS do
+		local id = "big" .. run
+		local big = "<message type='chat' to='" .. receivers[1].jid .. "' id='" .. id .. "'><body>"
+			.. ("x"):rep(65536) .. "</body></message>"
+		local last
+		for i = 1, #big, 4096 do
+			assert(senders[1]:read_by_server(clock.now() + 10))
+			last = clock.now()
+			assert(senders[1]:write(big:sub(i, i + 4095)))
+		end
+		if receivers[1]:next(clock.now() + 2) == "stanza" then
+			times[#times + 1] = clock.now() - last
+		else -- held back: white space between stanzas lets it through
+			assert(senders[1]:write((" "):rep(65536)))
+			assert(stanza(receivers[1], clock.now() + 10).attr.id == id)
+			delivery = "not within 2 s; only when more bytes came"
+		end
 	end
-	local delivery
-	local got = receivers[1]:next(clock.now() + 2)
-	if got == "stanza" then
-		delivery = ("%.2f ms"):format((clock.now() - last) * 1e3)
-	else -- held back: white space between stanzas lets it through
-		assert(senders[1]:write((" "):rep(65536)))
-		assert(stanza(receivers[1], clock.now() + 10).attr.id == "big")
-		delivery = "not within 2 s; only when more bytes came"
+	table.sort(times)
+	if not delivery then
+		delivery = ("%.2f ms (%.2f to %.2f)"):format(times[(#times + 1) // 2] * 1e3, times[1] * 1e3, times[#times] * 1e3)
 	end
 
 	for i = 1, PAIRS do
@@ -145,7 +154,7 @@ print(("%d pairs of sessions (%d connections), %d messages from one to the other
 	.. "raw PLAIN sessions on loopback;"):format(PAIRS, 2 * PAIRS, MESSAGES))
 print("Debian's current expat for both. CPU is Prosody's own (user + system, 10 ms ticks).\n")
 print("| server | messages/s | Prosody CPU µs per routed message | memory per connection "
-	.. "| 64 KiB stanza in 4 KiB reads: delivered after the last |")
+	.. "| 64 KiB stanza in 4 KiB reads: delivered after the last (median, range of 9) |")
 print("|---|---:|---:|---:|---|")
 for _, r in ipairs(results) do
 	print(("| %s | %.0f | %.1f | %.1f KiB | %s |"):format(r.name, r.per_second, r.cpu_per_message * 1e6,
