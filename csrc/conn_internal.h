@@ -123,7 +123,8 @@ struct lx_conn {
   lx_sasl_server_opts sasl_server_opts; /* its pointers are owned copies */
   lx_sasl_server *sasl_server;
   unsigned auth_failures, bind_failures;
-  char *bind_resource; /* asked for, prepared; NULL for none */
+  unsigned cb_failures; /* -PLUS attempts with a binding type we lack */
+  char *bind_resource;  /* asked for, prepared; NULL for none */
 };
 
 /* What distinguishes the roles outside the rules table. */

@@ -723,6 +723,12 @@ typedef struct lx_sasl_server_opts {
   const char *nonce;   /* tests only: our SCRAM nonce part / DIGEST nonce */
   const unsigned char *salt; /* tests only: salt for a password without one */
   size_t salt_len;
+  /* SCRAM: once a client of this exchange asked for a binding type we do
+   * not have (a -PLUS attempt: it saw our -PLUS), accept its later 'y'
+   * instead of refusing it as a downgrade (0). For clients that bind with
+   * tls-unique on TLS 1.3 and then fall back (slixmpp 1.8); see
+   * docs/server.md, "Channel binding on TLS 1.3". */
+  int cb_fallback;
 } lx_sasl_server_opts;
 
 /* Fills `o` with the defaults given above (all pointers NULL). */
@@ -739,6 +745,9 @@ void lx_sasl_server_free(lx_sasl_server *s);
  * until s is freed). Returns their number; at most `max` are stored. */
 size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
                                  size_t max);
+/* 1 when the last exchange failed because the client asked for a
+ * channel-binding type this session does not have, else 0. */
+int lx_sasl_server_cb_unsupported(const lx_sasl_server *s);
 /* The XEP-0440 channel-binding types to advertise in
  * <sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'/>: one <channel-binding
  * type=.../> each (borrowed). Returns their number; at most max stored. */
@@ -802,6 +811,7 @@ typedef struct lx_sasl_credentials {
   const char *password;
   lx_scram_keys keys;
   const char *identity;
+  const char *text; /* a refusal's reason for the client (<text/>), or NULL */
 } lx_sasl_credentials;
 
 /* Continues after LX_SASL_NEED_CREDENTIALS; results as lx_sasl_server_start.

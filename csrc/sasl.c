@@ -600,6 +600,8 @@ struct lx_sasl_server {
   const char **cb_types;
   size_t n_cb;
   int tls, ssdp;
+  int cb_fallback, cb_fallback_ok; /* the option; a -PLUS attempt was seen */
+  int cb_unsupported;              /* the last exchange's failure */
   unsigned iterations;
   size_t max_message;
   char *host, *service, *nonce;
@@ -717,6 +719,7 @@ int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
   memcpy(s->enabled, enabled, sizeof enabled);
   s->tls = o->tls;
   s->ssdp = o->ssdp;
+  s->cb_fallback = o->cb_fallback;
   s->iterations = o->iterations;
   s->max_message = o->max_message;
   s->host = sasl_dup(o->host, &fail);
@@ -761,6 +764,10 @@ size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
   for (size_t i = 0; i < s->n_advertised && i < max; i++)
     names[i] = s->advertised[i];
   return s->n_advertised;
+}
+
+int lx_sasl_server_cb_unsupported(const lx_sasl_server *s) {
+  return s->cb_unsupported;
 }
 
 size_t lx_sasl_server_cb_types(const lx_sasl_server *s, const char **types,
@@ -841,6 +848,10 @@ static int scram_server_initial(lx_sasl_server *s, const char *in, size_t len,
                                 lx_error *err) {
   int rc =
       scram_server_first(s->scram, in, len, &s->username, &s->authzid, err);
+  if (rc && scram_server_cb_unsupported(s->scram)) {
+    s->cb_unsupported = 1;
+    s->cb_fallback_ok = s->cb_fallback;
+  }
   return rc ? rc : need_credentials(s);
 }
 
@@ -890,7 +901,8 @@ static int scram_server_start(lx_sasl_server *s, const unsigned char *initial,
       .hash = m->hash,
       .plus = (m->flags & MECH_PLUS) != 0,
       .offers_plus =
-          in_list(s->advertised, s->n_advertised, plus_name(m->hash)),
+          in_list(s->advertised, s->n_advertised, plus_name(m->hash)) &&
+          !s->cb_fallback_ok,
       .cb = s->cb,
       .n_cb = s->n_cb,
       .ssdp = s->ssdp ? &s->ssdp_input : NULL,
@@ -932,6 +944,7 @@ int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
     return error_set(err, LX_ERR_INVALID, "sasl server: NULL data");
   server_reset(s);
   s->out.len = 0;
+  s->cb_unsupported = 0;
   const mech_info *m = sasl_mech_find(mechanism);
   if (!m || !in_list(s->advertised, s->n_advertised, m->name)) {
     rc = m && (m->flags & MECH_NEEDS_TLS) && s->enabled[m - sasl_mechs] &&
@@ -1125,7 +1138,8 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
   if (c->verdict < 0) {
     rc = lx_error_condition(c->verdict) &&
                  error_family(c->verdict) == LX_FAMILY_SASL
-             ? error_set(err, c->verdict, "refused by the application")
+             ? error_set(err, c->verdict, "%s",
+                         c->text ? c->text : "refused by the application")
              : error_set(err, LX_ERR_INVALID,
                          "sasl server: a refusal must be an RFC 6120 "
                          "LX_ERR_SASL_* condition");

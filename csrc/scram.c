@@ -577,10 +577,15 @@ struct scram_server {
   const EVP_MD *md;
   size_t hl;
   const lx_sasl_cb *binding; /* the type the client asked for with p= */
+  int cb_unsupported;        /* it asked for one we do not have */
   buf gs2, bare, nonce, server_first;
   size_t client_nonce_len;
   unsigned char stored_key[LX_SASL_MAX_HASH], server_key[LX_SASL_MAX_HASH];
 };
+
+int scram_server_cb_unsupported(const scram_server *s) {
+  return s->cb_unsupported;
+}
 
 int scram_server_new(scram_server **out, const scram_server_cfg *cfg) {
   scram_server *s = calloc(1, sizeof *s);
@@ -630,9 +635,11 @@ static int parse_gs2(scram_server *s, const char *in, size_t len,
       return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
                        "scram: channel binding asked for a mechanism "
                        "without -PLUS");
-    if (!s->binding)
+    if (!s->binding) {
+      s->cb_unsupported = 1;
       return error_set(err, LX_ERR_SASL_MALFORMED_REQUEST,
                        "scram: e=unsupported-channel-binding-type");
+    }
   } else if ((flag == 'n' || flag == 'y') && len > 1 && in[1] == ',') {
     i = 1;
     if (cfg->plus)

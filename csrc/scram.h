@@ -61,6 +61,8 @@ void scram_server_free(scram_server *s);
  * when none) are malloc()ed for the caller. */
 int scram_server_first(scram_server *s, const char *in, size_t len,
                        char **username, char **authzid, lx_error *err);
+/* 1 when the client-first message asked for a binding type we lack. */
+int scram_server_cb_unsupported(const scram_server *s);
 /* server-first-message into out, from the account's keys (stored_key,
  * server_key, salt, iterations; copied). */
 int scram_server_challenge(scram_server *s, const lx_scram_keys *keys, buf *out,

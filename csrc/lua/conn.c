@@ -108,6 +108,7 @@ static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
   o->features = lxl_opt_text(L, idx, "features", NULL);
   s->mechanisms = lxl_opt_list(L, idx, "mechanisms", &s->n_mechanisms);
   s->ssdp = lxl_opt_bool(L, idx, "ssdp", s->ssdp);
+  s->cb_fallback = lxl_opt_bool(L, idx, "cb_fallback", s->cb_fallback);
   s->iterations =
       (unsigned)lxl_opt_int(L, idx, "iterations", s->iterations, 1, 0x7fffffff);
   s->nonce = lxl_opt_text(L, idx, "sasl_nonce", NULL);
@@ -440,7 +441,7 @@ static int l_stream_error(lua_State *L) {
 /* ---- answers (server) --------------------------------------------------- */
 
 /* conn:answer_auth{ password = } | { salt =, iterations =, stored_key =,
- * server_key = } | (true [, identity]) | (false [, condition]) */
+ * server_key = } | (true [, identity]) | (false [, condition [, text]]) */
 static int l_answer_auth(lua_State *L) {
   lconn *u = check_conn(L);
   lx_sasl_credentials c;
@@ -450,6 +451,7 @@ static int l_answer_auth(lua_State *L) {
     c.identity = luaL_optstring(L, 3, NULL);
   } else if (lua_isboolean(L, 2)) {
     c.verdict = lxl_sasl_condition(L, luaL_optstring(L, 3, "not-authorized"));
+    c.text = luaL_optstring(L, 4, NULL);
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
     c.verdict = LX_SASL_VERIFY;

@@ -305,7 +305,7 @@ static const lx_sasl_cb xep_cbs[] = {
     {"tls-exporter", U(FAKE_CB), 20},
 };
 
-static lx_sasl_server *xep_server(void) {
+static lx_sasl_server *xep_server_with(int cb_fallback) {
   lx_sasl_server_opts o;
   lx_sasl_server *s = NULL;
   const char *mechs[] = {"SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"};
@@ -316,9 +316,12 @@ static lx_sasl_server *xep_server(void) {
   o.n_cb = 2;
   o.tls = 1;
   o.nonce = "a09117a6-ac50-4f2f-93f1-93799c2bddf6";
+  o.cb_fallback = cb_fallback;
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
   return s;
 }
+
+static lx_sasl_server *xep_server(void) { return xep_server_with(0); }
 
 static const lx_sasl_credentials pencil_12 = {
     .password = "pencil",
@@ -851,9 +854,27 @@ TEST(server_channel_binding_rules) {
   CHECK_INT(server_first_reply(s, "SCRAM-SHA-1-PLUS",
                                "p=tls exporter,,n=user,r=abc", &e),
             LX_ERR_SASL_MALFORMED_REQUEST);
+  /* strictly, a 'y' stays a downgrade after a type we lack */
+  CHECK_INT(server_first_reply(s, "SCRAM-SHA-1", "y,,n=user,r=abc", &e),
+            LX_ERR_SASL_NOT_AUTHORIZED);
   /* 'n' with a non-PLUS mechanism is allowed */
   CHECK_INT(server_first_reply(s, "SCRAM-SHA-1", "n,,n=user,r=abc", &e),
             LX_SASL_NEED_CREDENTIALS);
+  lx_sasl_server_free(s);
+
+  /* cb_fallback: a 'y' is taken once the client asked for a type we lack
+   * (it saw our -PLUS: slixmpp's tls-unique on TLS 1.3), not before */
+  s = xep_server_with(1);
+  CHECK_INT(server_first_reply(s, "SCRAM-SHA-1", "y,,n=user,r=abc", &e),
+            LX_ERR_SASL_NOT_AUTHORIZED);
+  CHECK_INT(lx_sasl_server_cb_unsupported(s), 0);
+  CHECK_INT(server_first_reply(s, "SCRAM-SHA-1-PLUS",
+                               "p=tls-unique,,n=user,r=abc", &e),
+            LX_ERR_SASL_MALFORMED_REQUEST);
+  CHECK_INT(lx_sasl_server_cb_unsupported(s), 1);
+  CHECK_INT(server_first_reply(s, "SCRAM-SHA-1", "y,,n=user,r=abc", &e),
+            LX_SASL_NEED_CREDENTIALS);
+  CHECK_INT(lx_sasl_server_cb_unsupported(s), 0);
   lx_sasl_server_free(s);
 
   /* binding data that differs: the client's session is not ours */

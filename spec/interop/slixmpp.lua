@@ -3,8 +3,8 @@
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
 --       mode "login", "exchange", "social" or "component"; accounts: list of { jid, password };
 --       reports: the JSON lines decoded, in order.
--- opts: mech, tls_max ("1.2"), direct_tls, resource, count, timeout, muc,
--- component ("domain:secret:port").
+-- opts: mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count,
+-- timeout, muc, component ("domain:secret:port").
 local json = require "dkjson"
 local process = require "interop.process"
 
@@ -18,6 +18,7 @@ local function argv(server, mode, accounts, opts)
 	a[#a + 1] = "--port"
 	a[#a + 1] = tostring(opts.direct_tls and server.direct_tls_port or server.port)
 	if opts.direct_tls then a[#a + 1] = "--direct-tls" end
+	if opts.keep_trying then a[#a + 1] = "--keep-trying" end
 	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc", "component" } do
 		if opts[option] then
 			a[#a + 1] = "--" .. option:gsub("_", "-")

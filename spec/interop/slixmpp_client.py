@@ -36,6 +36,8 @@ Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
 --mech (the only SASL mechanism to use), --tls-max 1.2 (to see -PLUS
 mechanisms that need tls-unique), --direct-tls, --resource, --count,
+--keep-trying (after a SASL failure, go on with the next mechanism as
+slixmpp does on its own; "failures" lists each condition and text),
 --timeout (seconds for the whole run, default 30; on expiry prints
 {"event": "timeout"} and exits 2). Exit status 0 when every step went as
 described, 1 otherwise.
@@ -64,10 +66,16 @@ class Client(slixmpp.ClientXMPP):
             self.ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
         self.outcome = asyncio.get_event_loop().create_future()
         self.add_event_handler("session_start", lambda _: self.settle("ok", None))
-        self.add_event_handler("failed_auth", lambda st: self.settle("failed", st["condition"]))
+        self.failures = []
+        self.add_event_handler("failed_auth", self.on_failed_auth)
         self.add_event_handler("failed_all_auth", lambda _: self.settle("failed", "no mechanism left"))
         self.add_event_handler("connection_failed", lambda e: self.settle("failed", "connection: %s" % e))
         self.add_event_handler("disconnected", lambda _: self.settle("failed", "disconnected"))
+
+    def on_failed_auth(self, failure):
+        self.failures.append({"condition": failure["condition"], "text": failure["text"]})
+        if not self.args.keep_trying:
+            self.settle("failed", failure["condition"])
 
     def settle(self, status, detail):
         if not self.outcome.done():
@@ -78,7 +86,7 @@ class Client(slixmpp.ClientXMPP):
         started = time.monotonic()
         self.connect((self.args.host, self.args.port), use_ssl=self.args.direct_tls)
         status, detail = await self.outcome
-        report = {"jid": str(self.boundjid.bare), "ok": status == "ok"}
+        report = {"jid": str(self.boundjid.bare), "ok": status == "ok", "failures": self.failures}
         if status != "ok":
             report["condition"] = detail
             return report
@@ -234,6 +242,7 @@ def main():
     parser.add_argument("--mech")
     parser.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
     parser.add_argument("--direct-tls", action="store_true")
+    parser.add_argument("--keep-trying", action="store_true")
     parser.add_argument("--resource")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30)
