@@ -94,8 +94,13 @@ describe("mod_lxmpp", function()
 		local ours, theirs = both { stream }
 		assert.same(theirs, ours)
 		assert.equal(6, #ours)
+		local whole = ours
 		ours, theirs = both(bytes(stream))
-		assert.same(theirs, ours)
+		assert.same(whole, ours)
+		-- Prosody's, on an expat with reparse deferral (Debian's current),
+		-- holds back the last tag until more bytes come: the rest is the same
+		assert.is_true(#theirs >= #whole - 1)
+		for i = 1, #theirs do assert.equal(whole[i], theirs[i]) end
 	end)
 
 	it("says stanza-too-large from feed past the size limit, as util.xmppstream", function()
