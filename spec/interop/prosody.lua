@@ -6,7 +6,8 @@
 --   server.domain, server.host ("127.0.0.1"), server.port (c2s, STARTTLS),
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
---   server:log(), server:stop(), server:close_sessions(jid [, condition, text])
+--   server:log(), server:stop(), server:close_sessions(jid [, condition, text]),
+--   server:shell(command) (the admin shell)
 -- More options: modules (added to modules_enabled: { "lxmpp" } with
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
@@ -164,6 +165,14 @@ function server:close_sessions(j, condition, text)
 	end
 	local ok, out = process.run(argv, { cwd = self.dir })
 	if not ok or not out:find("1 sessions closed", 1, true) then error("prosodyctl shell c2s close: " .. out, 2) end
+end
+
+-- Runs a command in Prosody's admin shell, e.g. "module:unload('lxmpp')";
+-- returns its output, or fails the test.
+function server:shell(command)
+	local ok, out = process.run({ self.prosodyctl, "--config", self.config, "shell", command }, { cwd = self.dir })
+	if not ok or not out:find("OK", 1, true) then error("prosodyctl shell " .. command .. ": " .. out, 2) end
+	return out
 end
 
 function server:log()
