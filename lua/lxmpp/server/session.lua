@@ -158,6 +158,7 @@ function methods:reader()
 			break
 		end
 		self.tokens = self.tokens - #data
+		self.last_read, self.trimmed = self.srv.now(), false
 		self:feed(data)
 		-- let the others run (the writers of what we routed, too) before
 		-- reading more: a busy client cannot starve the server
