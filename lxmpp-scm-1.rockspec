@@ -101,5 +101,8 @@ build = {
 		["lxmpp.transport.cqueues"] = "lua/lxmpp/transport/cqueues.lua",
 		["lxmpp.transport.luasocket"] = "lua/lxmpp/transport/luasocket.lua",
 		["lxmpp.xml"] = "lua/lxmpp/xml.lua",
+		-- Prosody's plugin loader finds it as share/lua/5.4/mod_lxmpp.lua
+		-- under a plugin path: plugin_paths = { "<the rock tree>" }
+		["mod_lxmpp"] = "prosody/mod_lxmpp.lua",
 	},
 }

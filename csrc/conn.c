@@ -128,6 +128,8 @@ int lx_conn_stream_error(lx_conn *c, const lx_stream_error *e) {
 /* ---- streams ------------------------------------------------------------- */
 
 /* A new parser for the next stream: stricter limits until authenticated. */
+static int set_stops(lx_conn *c);
+
 int conn_new_parser(lx_conn *c) {
   lx_parser_opts o = c->parser_opts;
   lx_parser_free(c->parser);
@@ -140,6 +142,8 @@ int conn_new_parser(lx_conn *c) {
       o.max_text_bytes = c->max_preauth_stanza_bytes;
   }
   int rc = lx_parser_new(&c->parser, &o);
+  if (rc == 0)
+    rc = set_stops(c);
   return rc ? conn_fail(c, rc, 0, "cannot create a parser") : 0;
 }
 
@@ -245,15 +249,6 @@ static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
   return 0;
 }
 
-/* The code of a SASL condition element's name, 0 for an unknown one. */
-static int sasl_condition(const char *name) {
-  for (int code = LX_ERR_SASL_ABORTED;
-       code >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE; code--)
-    if (strcmp(lx_strerror(code) + 5, name) == 0) /* without "sasl-" */
-      return code;
-  return 0;
-}
-
 /* ---- the rules ----------------------------------------------------------- */
 
 /* A handler reads the stanza; it is freed afterwards unless the handler
@@ -290,6 +285,9 @@ static int server_response(lx_conn *c, lx_stanza *s);
 static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
+
+/* the phases after a change of layer: TLS, or a new stream */
+#define LAYER (P(PH_HANDSHAKE) | P(PH_HEADER))
 
 /* after a SASL step: another challenge, the application's decision, the
  * restart after success, or the features again after a failure */
@@ -383,6 +381,24 @@ int conn_dispatch(lx_conn *c, lx_stanza *s) {
   if (rc >= 0 && c->phase != PH_FAILED && !(r->next & P(c->phase)))
     return conn_fail(c, LX_ERR_INTERNAL, 0, "a handler left the rules");
   return rc;
+}
+
+int conn_paused(const lx_conn *c) {
+  return c->phase == PH_CREDENTIALS || c->phase == PH_BIND_DECISION;
+}
+
+/* Makes the parser stop right after the elements that may change the
+ * layer in our role (the rules marked so): what follows them is TLS or a
+ * new stream, or the old stream's white space. */
+static int set_stops(lx_conn *c) {
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+    const rule *r = &rules[i];
+    int rc;
+    if ((r->next & LAYER) && (r->roles & c->role->role_bit) &&
+        (rc = lx_parser_stop_after(c->parser, r->ns, r->name)) != 0)
+      return rc;
+  }
+  return 0;
 }
 
 int conn_on_open(lx_conn *c, lx_stanza *s) {
@@ -631,7 +647,7 @@ static int client_sasl_failure(lx_conn *c, lx_stanza *s) {
     if (strcmp(e->name, "text") == 0)
       text = lx_elem_text(s, e, NULL);
     else if (!code)
-      code = sasl_condition(name = e->name);
+      code = lx_error_from_condition(LX_FAMILY_SASL, name = e->name);
   }
   return conn_fail(c, code ? code : LX_ERR_SASL_NOT_AUTHORIZED, 0,
                    "authentication failed: %s%s%s", name, text ? ": " : "",
@@ -654,17 +670,13 @@ static const char *stanza_condition(lx_stanza *s, const char **text) {
 }
 
 static int bind_error_code(const char *cond) {
-  static const struct {
-    const char *name;
-    int code;
-  } map[] = {{"conflict", LX_ERR_BIND_CONFLICT},
-             {"not-allowed", LX_ERR_BIND_NOT_ALLOWED},
-             {"resource-constraint", LX_ERR_BIND_RESOURCE_CONSTRAINT},
-             {"bad-request", LX_ERR_BIND_BAD_REQUEST}};
-  for (size_t i = 0; cond && i < sizeof map / sizeof map[0]; i++)
-    if (strcmp(map[i].name, cond) == 0)
-      return map[i].code;
-  return LX_ERR_BIND_FAILED;
+  int code = lx_error_from_condition(LX_FAMILY_BIND, cond);
+  return code ? code : LX_ERR_BIND_FAILED;
+}
+
+/* 1 for a code with a condition of `family` on the wire. */
+static int has_condition(int code, lx_error_family family) {
+  return lx_error_condition(code) && error_family(code) == (int)family;
 }
 
 static int is_reply(const lx_conn *c, const lx_elem *iq, const char *type) {
@@ -922,13 +934,12 @@ static int authzid_refused(const lx_conn *c) {
  * attempt, so that a client may go on to one that works. */
 static int auth_failed(lx_conn *c, int condition, const char *text) {
   size_t mark = c->out.len;
-  if (condition > LX_ERR_SASL_ABORTED ||
-      condition < LX_ERR_SASL_TEMPORARY_AUTH_FAILURE) {
+  if (!has_condition(condition, LX_FAMILY_SASL)) {
     condition = LX_ERR_SASL_TEMPORARY_AUTH_FAILURE; /* ours, not the peer's */
     text = NULL;
   }
   int rc = xo_start(&c->out, "failure", NS_SASL) || buf_putc(&c->out, '>') ||
-           xo_element(&c->out, lx_strerror(condition) + 5, NULL, NULL) ||
+           xo_element(&c->out, lx_error_condition(condition), NULL, NULL) ||
            (text && text[0] &&
             (xo_start(&c->out, "text", NULL) ||
              xo_attr(&c->out, "xml:lang", "en") || buf_putc(&c->out, '>') ||
@@ -1063,22 +1074,16 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
 /* <iq type='error'> for the bind request: the condition and its type
  * (RFC 6120 §7.6.2, §8.3.2). */
 static int bind_error(lx_conn *c, int code, const char *text) {
-  static const struct {
-    int code;
-    const char *name, *type;
-  } map[] = {{LX_ERR_BIND_CONFLICT, "conflict", "cancel"},
-             {LX_ERR_BIND_NOT_ALLOWED, "not-allowed", "cancel"},
-             {LX_ERR_BIND_RESOURCE_CONSTRAINT, "resource-constraint", "wait"},
-             {LX_ERR_BIND_BAD_REQUEST, "bad-request", "modify"}};
-  size_t i = 0;
-  while (map[i].code != code)
-    i++;
+  const char *type = code == LX_ERR_BIND_RESOURCE_CONSTRAINT ? "wait"
+                     : code == LX_ERR_BIND_BAD_REQUEST       ? "modify"
+                                                             : "cancel";
   buf *b = &c->out;
   size_t mark = b->len;
   int rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "error") ||
            xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
-           xo_start(b, "error", NULL) || xo_attr(b, "type", map[i].type) ||
-           buf_putc(b, '>') || xo_element(b, map[i].name, NS_STANZAS, NULL) ||
+           xo_start(b, "error", NULL) || xo_attr(b, "type", type) ||
+           buf_putc(b, '>') ||
+           xo_element(b, lx_error_condition(code), NS_STANZAS, NULL) ||
            (text && xo_element(b, "text", NS_STANZAS, text)) ||
            xo_end(b, "error") || xo_end(b, "iq");
   if (conn_wrote(c, mark, rc))
@@ -1153,10 +1158,7 @@ int lx_conn_bind_accept(lx_conn *c, const char *full_jid) {
 int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text) {
   if (c->phase != PH_BIND_DECISION)
     return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
-  if ((condition != LX_ERR_BIND_CONFLICT &&
-       condition != LX_ERR_BIND_NOT_ALLOWED &&
-       condition != LX_ERR_BIND_RESOURCE_CONSTRAINT &&
-       condition != LX_ERR_BIND_BAD_REQUEST) ||
+  if (!has_condition(condition, LX_FAMILY_BIND) ||
       (text && xml_check_text(text, strlen(text), NULL)))
     return LX_ERR_INVALID;
   int rc = bind_error(c, condition, text);

@@ -1,6 +1,6 @@
 /* conn_events.c: the connection's queue of events, taken in order by
- * lx_conn_next_event(); the data of the last one taken lives until the
- * next call. */
+ * lx_conn_next_event(), which makes them as they are pulled; the data of
+ * the last one taken lives until the next call. */
 #include "conn_internal.h"
 
 #include <string.h>
@@ -64,6 +64,9 @@ int lx_conn_next_event(lx_conn *c, lx_conn_event *ev) {
   c->last_data = NULL;
   conn_free_keys(c->last_keys);
   c->last_keys = NULL;
+  /* the work happens as events are pulled (conn_io.c) */
+  while (q->head == q->len && !c->closed_pending && conn_step(c))
+    ;
   if (q->head < q->len) {
     *ev = q->items[q->head++];
     c->last_data = (char *)ev->data;
@@ -81,6 +84,8 @@ int lx_conn_next_event(lx_conn *c, lx_conn_event *ev) {
     ev->code = c->phase == PH_FAILED ? c->error.code : 0;
     return 1;
   }
+  memset(ev, 0, sizeof *ev);
+  ev->type = conn_paused(c) ? LX_CONN_PAUSED : LX_CONN_NEED_DATA;
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #define ID_RANDOM_BYTES 16 /* 128 bits */
 #define LANG_SIZE 36       /* BCP 47 tags in practice (RFC 5646 §4.4.1) */
 #define READ_CHUNK 4096    /* plaintext taken from TLS at a time */
+#define FEED_SLICE 4096    /* plaintext given to the parser at a time */
 #define MAX_CB 3           /* channel-binding types */
 
 /* What the connection waits for. */
@@ -48,6 +49,10 @@ typedef struct event_queue {
 
 typedef struct role_info role_info;
 
+/* Where the white space of the old stream may still come after the parser
+ * stopped: in the bytes received, or in the plaintext from TLS. */
+enum skip_ws { SKIP_NONE, SKIP_RAW, SKIP_PLAIN };
+
 struct lx_conn {
   const role_info *role;
   enum phase phase;
@@ -73,7 +78,7 @@ struct lx_conn {
   char **extension_ns;
   size_t n_extension_ns;
   lx_parser_opts parser_opts;
-  size_t max_preauth_stanza_bytes, max_output_bytes, max_events;
+  size_t max_preauth_stanza_bytes, max_output_bytes, max_input_bytes;
   unsigned max_auth_attempts, max_bind_attempts;
   int offer_session, trace;
   char **ids;
@@ -87,8 +92,12 @@ struct lx_conn {
   buf out;        /* plaintext XML not yet sent or handed to TLS */
   size_t out_off; /* out.data[out_off .. out.len) is pending */
   size_t clear;   /* of which the first `clear` bytes go out in the clear */
-  buf held;       /* plaintext from TLS the parser has not taken yet */
+  buf in; /* bytes from lx_conn_recv() not yet taken (ciphertext once TLS
+             is on): in.data[in_off .. in.len) */
+  size_t in_off;
+  buf held; /* plaintext from TLS the parser has not taken yet */
   size_t held_off;
+  enum skip_ws skip_ws; /* the parser stopped (see conn_io.c) */
 
   event_queue events;
   lx_stanza *dispatching;         /* the element a handler is acting on */
@@ -160,6 +169,8 @@ int conn_dispatch(lx_conn *c, lx_stanza *s);
 int conn_on_open(lx_conn *c, lx_stanza *s);
 /* The peer's </stream:stream>. */
 int conn_on_peer_close(lx_conn *c);
+/* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST). */
+int conn_paused(const lx_conn *c);
 
 /* ---- conn_opts.c: the options -------------------------------------------- */
 
@@ -200,6 +211,11 @@ int conn_write_header(lx_conn *c, const char *from, const char *id,
                       const char *to, const char *lang);
 /* Whether the stream can still carry XML from us. */
 int conn_writable(const lx_conn *c);
+/* One step of work on the input: dispatches the parser's next event, or
+ * gives it more bytes (through TLS when on). Returns 1 when something
+ * happened, 0 when nothing can before more bytes come or the application
+ * answers. */
+int conn_step(lx_conn *c);
 /* Queues </stream:stream> and asks for close_notify after it. */
 void conn_write_footer(lx_conn *c);
 

@@ -118,101 +118,77 @@ void conn_write_footer(lx_conn *c) {
 
 /* ---- input --------------------------------------------------------------- */
 
-/* How many elements may complete in the next piece of input. */
-static size_t budget(const lx_conn *c) {
-  switch (c->phase) {
-  case PH_READY:
-  case PH_CLOSING:
-    return conn_queued(c) < c->max_events ? c->max_events - conn_queued(c) : 0;
-  case PH_HEADER:
-  case PH_FEATURES:
-  case PH_OFFERED:
-  case PH_STARTTLS:
-  case PH_SASL:
-  case PH_BIND: return 1;
-  default: /* waiting for the application, TLS, or done */ return 0;
-  }
+static int is_xml_space(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-/* The length of the longest prefix of data[0..len) holding at most n '>'. */
-static size_t piece(const char *data, size_t len, size_t n) {
-  size_t at = 0;
-  while (n-- > 0) {
-    const char *gt = memchr(data + at, '>', len - at);
-    if (!gt)
-      return len;
-    at = (size_t)(gt - data) + 1;
-  }
-  return at;
+/* How many leading bytes of data[0..len) are the old stream's white space
+ * after a stop at this level (RFC 6120 §11.7: real clients write a newline
+ * after each element, also right before a restart). */
+static size_t old_space(lx_conn *c, enum skip_ws level, const char *data,
+                        size_t len) {
+  size_t n = 0;
+  if (c->skip_ws != level)
+    return 0;
+  while (n < len && is_xml_space(data[n]))
+    n++;
+  if (n < len)
+    c->skip_ws = SKIP_NONE;
+  return n;
 }
 
-/* Acts on what the parser has queued. */
-static int drain_parser(lx_conn *c) {
-  lx_parse_event pe;
-  while (c->phase != PH_FAILED && lx_parser_next(c->parser, &pe)) {
-    int rc = 0;
-    switch (pe.type) {
-    case LX_PARSE_OPEN: rc = conn_on_open(c, pe.stanza); break;
-    case LX_PARSE_STANZA: rc = conn_dispatch(c, pe.stanza); break;
-    case LX_PARSE_CLOSE: rc = conn_on_peer_close(c); break;
-    }
-    if (rc < 0)
-      return rc;
+/* Reports data[0..len) as received (trace). */
+static int received(lx_conn *c, const char *data, size_t len) {
+  lx_conn_event *ev =
+      c->trace && len ? conn_push_event(c, LX_CONN_RECEIVED) : NULL;
+  if (!c->trace || !len)
+    return 0;
+  char *copy = ev ? malloc(len + 1) : NULL;
+  if (!copy) {
+    if (ev)
+      c->events.len--;
+    return conn_fail_nomem(c);
   }
+  memcpy(copy, data, len);
+  copy[len] = '\0';
+  ev->data = copy;
+  ev->len = len;
   return 0;
 }
 
-int lx_conn_trim(lx_conn *c) {
-  if (c->phase != PH_READY && c->phase != PH_CLOSING)
-    return 0;
-  if (c->tls_on)
-    lx_tls_trim(c->tls);
-  return lx_parser_trim(c->parser);
+/* Gives plaintext to the parser, a slice at a time. Returns how much was
+ * taken: less when the parser stopped right after an element that may
+ * change the layer (lx_parser_stop_after, set from the rules). A parser
+ * fault is acted on once the events before it are dispatched. */
+static ssize_t parse(lx_conn *c, const char *data, size_t len,
+                     enum skip_ws level) {
+  size_t skip = old_space(c, level, data, len);
+  size_t n = len - skip < FEED_SLICE ? len - skip : FEED_SLICE;
+  ssize_t k = n ? lx_parser_feed(c->parser, data + skip, n) : 0;
+  size_t took = k < 0 ? n : (size_t)k;
+  if (received(c, data, skip + took))
+    return c->error.code;
+  if (lx_parser_stopped(c->parser))
+    c->skip_ws = level;
+  return (ssize_t)(skip + took);
 }
 
-/* Gives plaintext to the parser a piece at a time and acts on each piece.
- * Returns how much was taken: less than len when the connection waits for
- * the application or the stream moved on to TLS. */
-static ssize_t feed_xml(lx_conn *c, const char *data, size_t len) {
-  size_t done = 0;
-  int was_tls = c->tls_on;
-  if (c->phase == PH_CLOSED)
-    return (ssize_t)len; /* nothing more is read */
-  while (done < len && c->tls_on == was_tls && c->phase != PH_FAILED) {
-    size_t n = budget(c);
-    if (n == 0)
-      break;
-    n = piece(data + done, len - done, n);
-    if (c->trace) {
-      lx_conn_event *ev = conn_push_event(c, LX_CONN_RECEIVED);
-      char *copy = ev ? malloc(n + 1) : NULL;
-      if (!copy) {
-        if (ev)
-          c->events.len--;
-        return conn_fail_nomem(c);
-      }
-      memcpy(copy, data + done, n);
-      copy[n] = '\0';
-      ev->data = copy;
-      ev->len = n;
-    }
-    ssize_t k = lx_parser_feed(c->parser, data + done, n);
-    done += n;
-    int rc = drain_parser(c);
-    if (rc < 0)
-      return rc;
-    /* what follows </stream:stream> is ignored, even what the parser
-     * rejected in the same piece: the stream had ended before it */
-    if (c->phase == PH_CLOSED)
-      return (ssize_t)len;
-    if (k < 0) {
-      int code = (int)k;
-      return conn_fail(c, code,
-                       code == LX_ERR_NOMEM ? LX_ERR_RESOURCE_CONSTRAINT : code,
-                       "%s", lx_parser_error(c->parser)->detail);
-    }
+static size_t in_pending(const lx_conn *c) { return c->in.len - c->in_off; }
+
+static void in_consumed(lx_conn *c, size_t n) {
+  c->in_off += n;
+  if (c->in_off == c->in.len) {
+    buf_free(&c->in);
+    c->in_off = 0;
   }
-  return c->phase == PH_FAILED ? c->error.code : (ssize_t)done;
+}
+
+static void held_consumed(lx_conn *c, size_t n) {
+  c->held_off += n;
+  if (c->held_off == c->held.len) {
+    buf_wipe(&c->held); /* may hold a PLAIN password */
+    c->held_off = 0;
+  }
 }
 
 /* The peer's close_notify. */
@@ -230,56 +206,91 @@ static int fail_tls(lx_conn *c, int code) {
   return conn_fail(c, code, 0, "%s", lx_tls_error(c->tls)->detail);
 }
 
-/* Ciphertext in, through TLS to the parser. Returns the ciphertext taken
- * (less than len when the connection waits for the application; the
- * plaintext TLS already gave is held meanwhile). */
-static ssize_t recv_tls(lx_conn *c, const char *data, size_t len) {
-  size_t taken = 0;
-  for (;;) {
-    if (c->held.len) { /* plaintext left over from before */
-      ssize_t k =
-          feed_xml(c, c->held.data + c->held_off, c->held.len - c->held_off);
-      if (k < 0)
-        return k;
-      c->held_off += (size_t)k;
-      if (c->held_off < c->held.len)
-        return (ssize_t)taken;
-      buf_free(&c->held);
-      c->held_off = 0;
-    }
-    if (c->phase == PH_FAILED)
-      return c->error.code;
-    if (budget(c) == 0 && c->phase != PH_CLOSED && c->phase != PH_HANDSHAKE)
-      return (ssize_t)taken; /* the application has to act first */
-    char plain[READ_CHUNK];
-    ssize_t r = lx_tls_read(c->tls, plain, sizeof plain);
-    if (r == LX_ERR_TLS_CLOSED) {
-      int rc = tls_closed(c);
-      return rc < 0 ? rc : (ssize_t)len;
-    }
-    if (r < 0)
-      return fail_tls(c, (int)r);
-    if (r > 0) {
-      ssize_t k = feed_xml(c, plain, (size_t)r);
-      if (k < 0)
-        return k;
-      if ((size_t)k < (size_t)r &&
-          buf_put(&c->held, plain + k, (size_t)r - (size_t)k))
-        return conn_fail_nomem(c);
-      continue;
-    }
-    if (taken == len)
-      return (ssize_t)taken;
-    ssize_t k = lx_tls_recv(c->tls, data + taken, len - taken);
-    if (k < 0)
-      return fail_tls(c, (int)k);
-    taken += (size_t)k;
-    if (c->phase == PH_HANDSHAKE && lx_tls_get_state(c->tls) == LX_TLS_OPEN &&
-        conn_tls_opened(c) < 0)
-      return c->error.code;
-    if (k == 0)
-      return (ssize_t)taken; /* TLS holds all it may: read first */
+/* Through TLS: the plaintext held first, then what TLS decrypts, then
+ * more ciphertext for it. Returns 1 when something happened. */
+static int step_tls(lx_conn *c) {
+  if (c->held.len) {
+    ssize_t k = parse(c, c->held.data + c->held_off, c->held.len - c->held_off,
+                      SKIP_PLAIN);
+    if (k > 0)
+      held_consumed(c, (size_t)k);
+    return 1;
   }
+  char plain[READ_CHUNK];
+  ssize_t r = lx_tls_read(c->tls, plain, sizeof plain);
+  if (r == LX_ERR_TLS_CLOSED)
+    return tls_closed(c), 1;
+  if (r < 0)
+    return fail_tls(c, (int)r), 1;
+  if (r > 0) {
+    ssize_t k = parse(c, plain, (size_t)r, SKIP_PLAIN);
+    if (k >= 0 && (size_t)k < (size_t)r &&
+        buf_put(&c->held, plain + k, (size_t)r - (size_t)k))
+      conn_fail_nomem(c);
+    OPENSSL_cleanse(plain, (size_t)r);
+    return 1;
+  }
+  size_t skip = old_space(c, SKIP_RAW, c->in.data + c->in_off, in_pending(c));
+  in_consumed(c, skip);
+  if (!in_pending(c))
+    return skip > 0;
+  ssize_t k = lx_tls_recv(c->tls, c->in.data + c->in_off, in_pending(c));
+  if (k < 0)
+    return fail_tls(c, (int)k), 1;
+  in_consumed(c, (size_t)k);
+  if (c->phase == PH_HANDSHAKE && lx_tls_get_state(c->tls) == LX_TLS_OPEN)
+    conn_tls_opened(c);
+  return k > 0 || skip > 0;
+}
+
+/* Acts on the parser's next event. */
+static void dispatch_next(lx_conn *c, lx_parse_event *pe) {
+  switch (pe->type) {
+  case LX_PARSE_OPEN: conn_on_open(c, pe->stanza); break;
+  case LX_PARSE_STANZA: conn_dispatch(c, pe->stanza); break;
+  case LX_PARSE_CLOSE: conn_on_peer_close(c); break;
+  }
+}
+
+int conn_step(lx_conn *c) {
+  lx_parse_event pe;
+  if (c->phase == PH_CLOSED) { /* nothing more is read */
+    in_consumed(c, in_pending(c));
+    return 0;
+  }
+  if (c->phase == PH_NEW || c->phase == PH_FAILED || conn_paused(c))
+    return 0;
+  if (lx_parser_next(c->parser, &pe)) {
+    dispatch_next(c, &pe);
+    return 1;
+  }
+  const lx_error *pe_err = lx_parser_error(c->parser);
+  if (pe_err->code)
+    return conn_fail(c, pe_err->code,
+                     pe_err->code == LX_ERR_NOMEM ? LX_ERR_RESOURCE_CONSTRAINT
+                                                  : pe_err->code,
+                     "%s", pe_err->detail),
+           1;
+  /* stopped after an element that kept the layer after all (a SASL step
+   * that failed or goes on): the same stream goes on */
+  if (lx_parser_stopped(c->parser))
+    lx_parser_resume(c->parser);
+  if (c->tls_on)
+    return step_tls(c);
+  if (!in_pending(c))
+    return 0;
+  ssize_t k = parse(c, c->in.data + c->in_off, in_pending(c), SKIP_RAW);
+  if (k > 0)
+    in_consumed(c, (size_t)k);
+  return 1;
+}
+
+int lx_conn_trim(lx_conn *c) {
+  if (c->phase != PH_READY && c->phase != PH_CLOSING)
+    return 0;
+  if (c->tls_on)
+    lx_tls_trim(c->tls);
+  return lx_parser_trim(c->parser);
 }
 
 ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len) {
@@ -289,24 +300,30 @@ ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len) {
     return LX_ERR_STATE;
   if (!data && len)
     return LX_ERR_INVALID;
-  if (len == 0 && c->tls_on) { /* go on with the plaintext held */
-    ssize_t n = recv_tls(c, NULL, 0);
-    return n < 0 ? n : 0;
+  if (c->phase == PH_CLOSED || len == 0)
+    return (ssize_t)len; /* after the close: ignored */
+  if (len > c->max_input_bytes - in_pending(c))
+    return LX_ERR_FULL;
+  if (c->in_off) { /* what was consumed makes room */
+    memmove(c->in.data, c->in.data + c->in_off, in_pending(c));
+    c->in.len -= c->in_off;
+    c->in_off = 0;
   }
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = c->tls_on ? recv_tls(c, data + done, len - done)
-                          : feed_xml(c, data + done, len - done);
-    if (n < 0)
-      return n;
-    done += (size_t)n;
-    if (n == 0)
-      break;
-  }
-  return (ssize_t)done;
+  if (buf_put(&c->in, data, len))
+    return LX_ERR_NOMEM; /* nothing taken: not fatal */
+  return (ssize_t)len;
 }
 
+int lx_conn_want_read(const lx_conn *c) {
+  return c->phase != PH_NEW && c->phase != PH_CLOSED && c->phase != PH_FAILED &&
+         !c->eof && !conn_paused(c) && in_pending(c) < c->max_input_bytes;
+}
+
+int lx_conn_want_write(const lx_conn *c) { return lx_conn_pending_send(c) > 0; }
+
 int lx_conn_recv_eof(lx_conn *c) {
+  while (conn_step(c)) /* the input before the end comes first */
+    ;
   if (c->phase == PH_FAILED)
     return c->error.code;
   if (c->phase == PH_CLOSED)

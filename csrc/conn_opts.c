@@ -157,7 +157,7 @@ void lx_conn_opts_init(lx_conn_opts *o) {
   lx_parser_opts_init(&o->parser);
   o->max_preauth_stanza_bytes = 10000;
   o->max_output_bytes = 1048576;
-  o->max_events = 64;
+  o->max_input_bytes = 262144;
 }
 
 /* The channel-binding types when none are configured, preferred first. */
@@ -174,7 +174,8 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (o->lang && !conn_valid_lang(o->lang))
     return error_set(err, LX_ERR_INVALID, "lang '%s' is not a language tag",
                      o->lang);
-  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes || !o->max_events)
+  if (!o->max_preauth_stanza_bytes || !o->max_output_bytes ||
+      !o->max_input_bytes)
     return error_set(err, LX_ERR_INVALID, "a limit is zero");
   for (size_t i = 0; i < o->n_ids; i++)
     if (!o->ids[i] || !*o->ids[i] || strlen(o->ids[i]) >= ID_SIZE ||
@@ -206,7 +207,7 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->parser_opts.default_ns = LX_NS_CLIENT;
   c->max_preauth_stanza_bytes = o->max_preauth_stanza_bytes;
   c->max_output_bytes = o->max_output_bytes;
-  c->max_events = o->max_events;
+  c->max_input_bytes = o->max_input_bytes;
   c->trace = o->trace;
   if (nomem)
     return error_set(err, LX_ERR_NOMEM, "out of memory");
@@ -247,8 +248,11 @@ static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->n_domains = o->n_domains;
   for (size_t i = 0; i < o->n_domains; i++) {
     const char *d = o->domains[i];
-    if (!d || (rc = lx_jid_new(&c->domains[i], d, strlen(d), err)) != 0 ||
-        lx_jid_local(c->domains[i]) || lx_jid_resource(c->domains[i]))
+    if (d &&
+        (rc = lx_jid_new(&c->domains[i], d, strlen(d), err)) == LX_ERR_NOMEM)
+      return rc; /* out of memory is not a bad option */
+    if (!d || rc || lx_jid_local(c->domains[i]) ||
+        lx_jid_resource(c->domains[i]))
       return error_set(err, LX_ERR_INVALID, "domains[%zu] is not a domain", i);
   }
   if (o->features) {
@@ -262,7 +266,9 @@ static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
              lx_elem_first_node(lx_stanza_root(check)) == NULL) {
       lx_stanza_free(check);
       buf_free(&b);
-      return error_set(err, LX_ERR_INVALID, "features: not XML elements");
+      return rc == LX_ERR_NOMEM
+                 ? rc
+                 : error_set(err, LX_ERR_INVALID, "features: not XML elements");
     }
     lx_stanza_free(check);
     buf_free(&b);

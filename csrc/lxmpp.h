@@ -359,9 +359,18 @@ int lx_parser_trim(lx_parser *p);
 size_t lx_parser_memory(const lx_parser *p);
 
 /* Stops parsing right after the next top-level element named `name` in `ns`
- * completes (both NULL: never stop). The strings are copied. Returns 0,
- * LX_ERR_NOMEM or LX_ERR_INVALID. */
+ * completes. Each call adds one such element, up to LX_PARSER_MAX_STOPS
+ * (the parser stops after whichever comes first); both NULL: never stop.
+ * The strings are copied. Returns 0, LX_ERR_NOMEM, LX_ERR_FULL or
+ * LX_ERR_INVALID. */
+#define LX_PARSER_MAX_STOPS 4
 int lx_parser_stop_after(lx_parser *p, const char *ns, const char *name);
+
+/* Goes on with the same stream after a stop (the element did not change
+ * the layer after all: a SASL step that failed or asked for more): give
+ * the bytes after the stopped element again. Costs a new expat, fed the
+ * recorded stream header. Returns 0, or LX_ERR_STATE when not stopped. */
+int lx_parser_resume(lx_parser *p);
 
 /* Starts over for a new stream (after STARTTLS or SASL): drops pending
  * input, queued events (drain them first) and the error; keeps the options
@@ -1153,18 +1162,32 @@ void lx_tls_pem_free(char *pem);
  * One XMPP client-to-server stream (RFC 6120) in either role, negotiated
  * from the first byte to the last: stream headers, STARTTLS or direct TLS
  * (XEP-0368), SASL, resource binding, stanzas, stream errors and the closing
- * handshake. It does no I/O and reads no clock. The caller shovels bytes:
+ * handshake. It does no I/O and reads no clock. The caller's loop has three
+ * steps (h11's receive_data/next_event, nghttp2's mem_recv/want_read):
  *
- *   lx_conn_recv()        bytes from the network (ciphertext or plaintext:
- *                         the connection routes them to TLS or to the XML
- *                         parser itself, also across <proceed/>)
- *   lx_conn_peek_send()   bytes for the network, then lx_conn_consume_send()
- *   lx_conn_next_event()  what happened, in order: headers, features, TLS,
- *                         authentication, stanzas, errors, the close
+ *   lx_conn_recv()        give it every byte read from the network
+ *                         (ciphertext or plaintext: it takes them all)
+ *   lx_conn_next_event()  until it returns 0: what happened, in order
+ *                         (headers, features, TLS, authentication, stanzas,
+ *                         errors, the close). The work happens here: decrypt,
+ *                         parse up to the next top-level element, act on it
+ *   lx_conn_peek_send()   write what is pending, then lx_conn_consume_send()
+ *
+ *   lx_conn_recv(c, data, n);
+ *   while (lx_conn_next_event(c, &ev)) { ... }
+ *   while ((n = lx_conn_peek_send(c, &p)) > 0) { write p; consume n }
+ *
+ * The bytes after an element that changes the layer (<proceed/>,
+ * <starttls/>, SASL <success/> and the SASL elements that may lead to it)
+ * go to TLS or to the new stream, whatever the chunking; white space
+ * between top-level elements is the old stream's, also right before a
+ * restart. lx_conn_want_read() and lx_conn_want_write() say whether to read
+ * and to write (backpressure).
  *
  * Decisions that belong to the application (a server checking credentials
  * or accepting a resource) are events it answers with a call, whenever it
- * likes: until then the connection takes no more input.
+ * likes: until then the connection is paused (what arrives meanwhile waits
+ * in its input buffer).
  *
  * The caller's mistakes return LX_ERR_INVALID or LX_ERR_STATE and change
  * nothing. The peer's faults (bad XML, a protocol violation, a failed TLS
@@ -1259,8 +1282,9 @@ typedef struct lx_conn_opts {
                                       (10000) */
   size_t max_output_bytes;         /* pending output beyond which lx_conn_submit
                                       refuses more (1048576) */
-  size_t max_events;               /* queued events beyond which lx_conn_recv
-                                      takes no more input (64) */
+  size_t max_input_bytes;          /* bytes received and not yet processed
+                                      beyond which lx_conn_recv refuses
+                                      more (262144) */
   int trace;                       /* report the plaintext XML sent and received
                                       as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 
@@ -1292,22 +1316,24 @@ void lx_conn_free(lx_conn *c);
 int lx_conn_start(lx_conn *c);
 
 /*
- * Takes bytes from the network. Returns how many were consumed: all of
- * them, or fewer when the connection cannot go on before the caller acts:
- * max_events events are waiting, or a decision (LX_CONN_AUTH_REQUEST,
- * LX_CONN_BIND_REQUEST) is unanswered. Drain the events, answer, then give
- * the rest again. Through TLS the ciphertext may all be taken while the
- * plaintext waits in the connection: so once the events are drained, call
- * again with len 0 (data may be NULL), which goes on with it, until it
- * gives no more events. Bytes after the stream closed are consumed and ignored.
- * On a fault of the peer (the stream error it was sent is the code:
- * LX_ERR_NOT_WELL_FORMED, LX_ERR_HOST_UNKNOWN...), a failed negotiation
- * (LX_ERR_TLS_*, LX_ERR_SASL_*, LX_ERR_STARTTLS_*, LX_ERR_BIND_*) or
- * LX_ERR_NOMEM, returns that sticky error, then on every later call; the
- * events queued before it stay available. LX_ERR_STATE before
- * lx_conn_start().
+ * Takes bytes from the network, every one of them, into the connection's
+ * input buffer: nothing happens before lx_conn_next_event(). Returns len
+ * (data may be NULL when len is 0: a no-op), or a negative code and takes
+ * nothing: LX_ERR_FULL when the bytes not yet processed would exceed
+ * max_input_bytes (drain the events, answer a pending decision, and read
+ * less: see lx_conn_want_read), LX_ERR_NOMEM (not fatal), LX_ERR_INVALID,
+ * LX_ERR_STATE before lx_conn_start(), or the sticky error once the
+ * connection failed. Bytes after the stream closed are taken and ignored.
  */
 ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len);
+
+/* 1 when the connection wants bytes from the network: it is open for
+ * input, not paused for an answer of the application, and its input buffer
+ * has room; else 0 (stop reading for now). */
+int lx_conn_want_read(const lx_conn *c);
+
+/* 1 when bytes wait to be sent (lx_conn_peek_send), else 0. */
+int lx_conn_want_write(const lx_conn *c);
 
 /* Tells that the transport reached end of file. Returns 0 when the stream
  * was closed (or closing: we had sent </stream:stream>), else fails the
@@ -1343,7 +1369,11 @@ typedef enum lx_conn_event_type {
   LX_CONN_CLOSED,        /* the stream is over: code is 0 for a clean close,
                             else the sticky error. The last event */
   LX_CONN_SENT,          /* trace: plaintext XML queued for the peer: data */
-  LX_CONN_RECEIVED       /* trace: plaintext XML from the peer: data */
+  LX_CONN_RECEIVED,      /* trace: plaintext XML from the peer: data */
+  /* not events: what lx_conn_next_event() sets when it returns 0 */
+  LX_CONN_NEED_DATA, /* nothing before more bytes come (lx_conn_recv) */
+  LX_CONN_PAUSED     /* nothing before the application answers an
+                        AUTH_REQUEST or BIND_REQUEST */
 } lx_conn_event_type;
 
 typedef struct lx_conn_event {
@@ -1371,8 +1401,11 @@ typedef struct lx_conn_event {
   size_t len;
 } lx_conn_event;
 
-/* Takes the oldest event: returns 1 and fills *ev, or 0 when none is
- * pending. */
+/* Takes the next event, doing the work that makes it (decrypting, parsing
+ * up to the next top-level element and acting on it): returns 1 and fills
+ * *ev, or 0 when there is none now, ev->type then being LX_CONN_NEED_DATA
+ * or LX_CONN_PAUSED. A peer's fault shows as the events before it, then
+ * LX_CONN_CLOSED with the sticky error (see lx_conn_error). */
 int lx_conn_next_event(lx_conn *c, lx_conn_event *ev);
 
 /*

@@ -125,20 +125,31 @@ precis_value precis_derived(uint32_t cp, precis_category *cat) {
 }
 
 const char *precis_value_name(precis_value v) {
-  static const char *const names[] = {"PVALID",   "FREE_PVAL",  "CONTEXTJ",
-                                      "CONTEXTO", "DISALLOWED", "UNASSIGNED"};
+  static const char *const names[] = {
+      [PRECIS_PVALID] = "PVALID",         [PRECIS_FREE_PVAL] = "FREE_PVAL",
+      [PRECIS_CONTEXTJ] = "CONTEXTJ",     [PRECIS_CONTEXTO] = "CONTEXTO",
+      [PRECIS_DISALLOWED] = "DISALLOWED", [PRECIS_UNASSIGNED] = "UNASSIGNED",
+  };
   return names[v];
 }
 
 const char *precis_category_name(precis_category c) {
   static const char *const names[] = {
-      "exceptions",      "unassigned",
-      "ascii7",          "join_control",
-      "old_hangul_jamo", "precis_ignorable_properties",
-      "controls",        "has_compat",
-      "letter_digits",   "other_letter_digits",
-      "spaces",          "symbols",
-      "punctuation",     "other"};
+      [PRECIS_CAT_EXCEPTIONS] = "exceptions",
+      [PRECIS_CAT_UNASSIGNED] = "unassigned",
+      [PRECIS_CAT_ASCII7] = "ascii7",
+      [PRECIS_CAT_JOIN_CONTROL] = "join_control",
+      [PRECIS_CAT_OLD_HANGUL_JAMO] = "old_hangul_jamo",
+      [PRECIS_CAT_IGNORABLE] = "precis_ignorable_properties",
+      [PRECIS_CAT_CONTROLS] = "controls",
+      [PRECIS_CAT_HAS_COMPAT] = "has_compat",
+      [PRECIS_CAT_LETTER_DIGITS] = "letter_digits",
+      [PRECIS_CAT_OTHER_LETTER_DIGITS] = "other_letter_digits",
+      [PRECIS_CAT_SPACES] = "spaces",
+      [PRECIS_CAT_SYMBOLS] = "symbols",
+      [PRECIS_CAT_PUNCTUATION] = "punctuation",
+      [PRECIS_CAT_OTHER] = "other",
+  };
   return names[c];
 }
 

@@ -82,7 +82,9 @@ struct lx_parser {
   char *header_ns; /* default namespace declared by the stream header */
   int header_ns_seen;
   char *lang; /* the header's xml:lang, for stamping */
-  char *stop_ns, *stop_name;
+  /* lx_parser_stop_after(): the elements to stop after */
+  char *stop_ns[LX_PARSER_MAX_STOPS], *stop_name[LX_PARSER_MAX_STOPS];
+  unsigned n_stops;
 
   event_queue events;
 };
@@ -416,6 +418,22 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   p->depth++;
 }
 
+/* Whether `e` is one of the lx_parser_stop_after() elements. */
+static int is_stop(const lx_parser *p, const lx_elem *e) {
+  for (unsigned i = 0; i < p->n_stops; i++)
+    if (ns_equal(e->ns, p->stop_ns[i]) && strcmp(e->name, p->stop_name[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static void clear_stops(lx_parser *p) {
+  while (p->n_stops) {
+    p->n_stops--;
+    free(p->stop_ns[p->n_stops]);
+    free(p->stop_name[p->n_stops]);
+  }
+}
+
 static void finish_stanza(lx_parser *p) {
   lx_elem *root = p->stanza->root;
   if (too_big(p))
@@ -427,8 +445,7 @@ static void finish_stanza(lx_parser *p) {
   p->stanza = NULL;
   p->cur = NULL;
   p->anchor = event_end(p);
-  if (p->stop_name && ns_equal(root->ns, p->stop_ns) &&
-      strcmp(root->name, p->stop_name) == 0) {
+  if (is_stop(p, root)) {
     p->state = STOPPED;
     p->stop_pos = p->anchor;
     XML_StopParser(p->xp, XML_FALSE);
@@ -760,8 +777,7 @@ void lx_parser_free(lx_parser *p) {
   buf_free(&p->header);
   free(p->events.items);
   free((char *)p->opts.default_ns);
-  free(p->stop_ns);
-  free(p->stop_name);
+  clear_stops(p);
   free(p);
 }
 
@@ -776,15 +792,37 @@ int lx_parser_stop_after(lx_parser *p, const char *ns, const char *name) {
   char *ns_copy = NULL, *name_copy = NULL;
   if (!name && ns)
     return LX_ERR_INVALID;
-  if ((ns && !(ns_copy = strdup(ns))) ||
-      (name && !(name_copy = strdup(name)))) {
+  if (!name) {
+    clear_stops(p);
+    return 0;
+  }
+  for (unsigned i = 0; i < p->n_stops; i++)
+    if (strcmp(p->stop_name[i], name) == 0 &&
+        (ns ? p->stop_ns[i] && strcmp(p->stop_ns[i], ns) == 0 : !p->stop_ns[i]))
+      return 0;
+  if (p->n_stops == LX_PARSER_MAX_STOPS)
+    return LX_ERR_FULL;
+  if ((ns && !(ns_copy = strdup(ns))) || !(name_copy = strdup(name))) {
     free(ns_copy);
     return LX_ERR_NOMEM;
   }
-  free(p->stop_ns);
-  free(p->stop_name);
-  p->stop_ns = ns_copy;
-  p->stop_name = name_copy;
+  p->stop_ns[p->n_stops] = ns_copy;
+  p->stop_name[p->n_stops++] = name_copy;
+  return 0;
+}
+
+int lx_parser_resume(lx_parser *p) {
+  if (p->state != STOPPED)
+    return LX_ERR_STATE;
+  /* expat was stopped for good: the next feed renews it from the recorded
+   * header (as after lx_parser_trim), at the end of the stopped element */
+  XML_ParserFree(p->xp);
+  p->xp = NULL;
+  p->taken = p->anchor = p->stop_pos;
+  p->held.len = 0;
+  p->pending = 0;
+  xml_scan_init(&p->scan);
+  p->state = IN_STREAM;
   return 0;
 }
 

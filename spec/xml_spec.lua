@@ -64,6 +64,48 @@ describe("lxmpp.xml.parse", function()
 		assert.equal("a\r\nb <&>", back[1])
 	end)
 
+	it("builds trees of any depth the limits allow", function()
+		local n = 300
+		-- each level: a name of its own, an attribute, text around its child
+		local open, close = {}, {}
+		for i = 1, n do
+			open[i] = ("<e%d d='%d'>t%d"):format(i, i, i)
+			close[n - i + 1] = ("</e%d>"):format(i) .. (i > 1 and ("u%d"):format(i - 1) or "")
+		end
+		local st = assert(xml.parse(table.concat(open) .. table.concat(close), { max_depth = n }))
+		for i = 1, n do
+			assert.equal("e" .. i, st.name)
+			assert.same({ d = tostring(i) }, st.attr)
+			if i < n then
+				assert.same({ "t" .. i, st.tags[1], "u" .. i }, { table.unpack(st) })
+				assert.equal(1, #st.tags)
+				st = st.tags[1]
+			else
+				assert.same({ "t" .. n }, { table.unpack(st) })
+				assert.same({}, st.tags)
+			end
+		end
+	end)
+
+	it("gives each attribute its own value, whatever repeats", function()
+		-- names and values repeat from stanza to stanza, with many distinct
+		-- ones between them, short and long
+		local p = xml.stream()
+		assert(p:feed(HEADER))
+		assert.equal("open", (p:next()))
+		for i = 1, 3000 do
+			local v = ("v%d"):format(i * 7919 % 2003)
+			local long = ("%s-%s"):format(v, ("L"):rep(i % 70))
+			assert(p:feed(("<message id='%s' n%d='%s' type='chat'><x%d xmlns='urn:%d' a='%s'/></message>")
+				:format(v, i % 13, long, i % 5, i % 11, v)))
+			local kind, st = p:next()
+			assert.equal("stanza", kind)
+			assert.same({ id = v, ["n" .. i % 13] = long, type = "chat", ["xml:lang"] = "en" }, st.attr)
+			assert.equal("x" .. i % 5, st.tags[1].name)
+			assert.same({ xmlns = "urn:" .. i % 11, a = v }, st.tags[1].attr)
+		end
+	end)
+
 	it("returns nil, message, condition for bad documents", function()
 		local cases = {
 			{ "<a><b></a>", "not-well-formed", "line 1, column 8: mismatched tag" },

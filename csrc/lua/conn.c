@@ -42,10 +42,14 @@ static int result(lua_State *L, lx_conn *c, int rc, const char *what) {
 /* ---- options ------------------------------------------------------------ */
 
 static lx_conn_tls_mode tls_mode(lua_State *L, int idx) {
-  static const char *const names[] = {"required", "optional", "disabled",
-                                      "direct", NULL};
+  static const char *const names[] = {
+      [LX_CONN_TLS_REQUIRED] = "required",
+      [LX_CONN_TLS_OPTIONAL] = "optional",
+      [LX_CONN_TLS_DISABLED] = "disabled",
+      [LX_CONN_TLS_DIRECT] = "direct",
+  };
   const char *v = lxl_opt_string(L, idx, "tls", "required");
-  for (int i = 0; names[i]; i++)
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(v, names[i]) == 0)
       return (lx_conn_tls_mode)i;
   return (lx_conn_tls_mode)luaL_error(
@@ -63,7 +67,7 @@ static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
   o->max_preauth_stanza_bytes =
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
-  o->max_events = opt_size(L, idx, "max_events", o->max_events);
+  o->max_input_bytes = opt_size(L, idx, "max_input", o->max_input_bytes);
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,
@@ -161,7 +165,8 @@ static int l_new(lua_State *L) {
 
 /* ---- bytes -------------------------------------------------------------- */
 
-/* conn:receive_bytes(data [, i]) -> bytes consumed from i | nil, msg, code */
+/* conn:receive_bytes(data [, i]) -> bytes taken (all of them from i) |
+ * nil, msg, code. The work happens in next_event. */
 static int l_receive_bytes(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
@@ -169,11 +174,27 @@ static int l_receive_bytes(lua_State *L) {
   lua_Integer i = luaL_optinteger(L, 3, 1);
   luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 3, "out of range");
   ssize_t n = lx_conn_recv(u->c, data + i - 1, len - (size_t)(i - 1));
-  if (n == LX_ERR_NOMEM && lx_conn_get_state(u->c) != LX_CONN_STATE_FAILED)
+  if (n == LX_ERR_NOMEM)
     return luaL_error(L, "not enough memory");
+  if (n == LX_ERR_FULL)
+    return lxl_fail(L, (int)n,
+                    "the input buffer is full (max_input): "
+                    "take the events first");
   if (n < 0)
     return fail_sticky(L, u->c);
   lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* conn:want_read() -> whether to read from the network now */
+static int l_want_read(lua_State *L) {
+  lua_pushboolean(L, lx_conn_want_read(check_conn(L)->c));
+  return 1;
+}
+
+/* conn:want_write() -> whether output waits (take_output) */
+static int l_want_write(lua_State *L) {
+  lua_pushboolean(L, lx_conn_want_write(check_conn(L)->c));
   return 1;
 }
 
@@ -259,10 +280,19 @@ static void push_auth_request(lua_State *L, const lx_sasl_request *rq) {
 }
 
 static const char *const event_names[] = {
-    NULL,           "opened",        "tls",          "features",
-    "auth-request", "authenticated", "bind-request", "ready",
-    "stanza",       "stream-error",  "closed",       "sent",
-    "received"};
+    [LX_CONN_OPENED] = "opened",
+    [LX_CONN_TLS] = "tls",
+    [LX_CONN_FEATURES] = "features",
+    [LX_CONN_AUTH_REQUEST] = "auth-request",
+    [LX_CONN_AUTHENTICATED] = "authenticated",
+    [LX_CONN_BIND_REQUEST] = "bind-request",
+    [LX_CONN_READY] = "ready",
+    [LX_CONN_STANZA] = "stanza",
+    [LX_CONN_STREAM_ERROR] = "stream-error",
+    [LX_CONN_CLOSED] = "closed",
+    [LX_CONN_SENT] = "sent",
+    [LX_CONN_RECEIVED] = "received",
+};
 
 /* conn:next_event() -> an event table | nil */
 static int l_next_event(lua_State *L) {
@@ -316,6 +346,8 @@ static int l_next_event(lua_State *L) {
     lua_pushlstring(L, ev.data, ev.len);
     lua_setfield(L, -2, "data");
     break;
+  case LX_CONN_NEED_DATA: /* not events: next_event returned 0 */
+  case LX_CONN_PAUSED: break;
   }
   lx_stanza_free(*h);
   *h = NULL;
@@ -438,20 +470,13 @@ static int l_accept_bind(lua_State *L) {
 
 /* conn:refuse_bind(condition [, text]) -> true | nil, msg, code */
 static int l_refuse_bind(lua_State *L) {
-  static const struct {
-    const char *name;
-    int code;
-  } conds[] = {{"conflict", LX_ERR_BIND_CONFLICT},
-               {"not-allowed", LX_ERR_BIND_NOT_ALLOWED},
-               {"resource-constraint", LX_ERR_BIND_RESOURCE_CONSTRAINT},
-               {"bad-request", LX_ERR_BIND_BAD_REQUEST}};
   lconn *u = check_conn(L);
   const char *name = luaL_checkstring(L, 2);
   const char *text = luaL_optstring(L, 3, NULL);
-  for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++)
-    if (strcmp(conds[i].name, name) == 0)
-      return result(L, u->c, lx_conn_bind_refuse(u->c, conds[i].code, text),
-                    "refuse_bind");
+  int code = lx_error_from_condition(LX_FAMILY_BIND, name);
+  if (code)
+    return result(L, u->c, lx_conn_bind_refuse(u->c, code, text),
+                  "refuse_bind");
   return luaL_argerror(L, 2,
                        "conflict, not-allowed, resource-constraint or "
                        "bad-request");
@@ -461,7 +486,13 @@ static int l_refuse_bind(lua_State *L) {
 
 static const char *state_name(lx_conn_state s) {
   static const char *const names[] = {
-      NULL, "new", "negotiating", "ready", "closing", "closed", "failed"};
+      [LX_CONN_STATE_NEW] = "new",
+      [LX_CONN_STATE_NEGOTIATING] = "negotiating",
+      [LX_CONN_STATE_READY] = "ready",
+      [LX_CONN_STATE_CLOSING] = "closing",
+      [LX_CONN_STATE_CLOSED] = "closed",
+      [LX_CONN_STATE_FAILED] = "failed",
+  };
   return names[s];
 }
 
@@ -531,6 +562,8 @@ static int l_tostring(lua_State *L) {
 void lxl_open_stream(lua_State *L) {
   static const luaL_Reg methods[] = {{"receive_bytes", l_receive_bytes},
                                      {"receive_eof", l_receive_eof},
+                                     {"want_read", l_want_read},
+                                     {"want_write", l_want_write},
                                      {"take_output", l_take_output},
                                      {"pending", l_pending},
                                      {"next_event", l_next_event},

@@ -38,8 +38,10 @@ lua_Integer lxl_opt_int(lua_State *L, int idx, const char *key,
     int ok;
     v = lua_tointegerx(L, -1, &ok);
     if (!ok || v < min || v > max)
-      luaL_error(L, "option '%s': expected an integer from %I to %I", key, min,
-                 max);
+      luaL_error(L,
+                 "option '%s': expected an integer from " LXL_FMT_INT
+                 " to " LXL_FMT_INT,
+                 key, LXL_INT_ARG(min), LXL_INT_ARG(max));
   }
   lua_pop(L, 1);
   return v;

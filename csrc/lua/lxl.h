@@ -2,10 +2,8 @@
 #ifndef LXL_H
 #define LXL_H
 
+#include "compat.h" /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
 #include "lxmpp.h"
-
-#include <lauxlib.h>
-#include <lua.h>
 
 /* Registry key of the metatable shared by every stanza table. */
 #define LXL_STANZA_MT "lxmpp.stanza"

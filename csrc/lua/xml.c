@@ -16,9 +16,11 @@
  * that a repeat costs a table read instead of hashing and interning the
  * bytes again (or, past Lua's short strings, a new string). The strings are
  * anchored in the array part of the cache's table, entry i at i + 1, and
- * the entries point at their bytes. Text is not cached: no payload outlives
- * its stanza in here. */
-enum { STRINGS = 256, STRING_MAX = 64 };
+ * the entries point at their bytes. 1024 entries leave room for the
+ * recurring strings beside the unique ids passing through. Text is not
+ * cached: bodies and credentials (SASL, passwords) are text, and the cache
+ * keeps what it holds alive. */
+enum { STRING_BITS = 10, STRINGS = 1 << STRING_BITS, STRING_MAX = 64 };
 
 typedef struct string_cache {
   struct {
@@ -57,7 +59,7 @@ static unsigned cache_slot(const char *s, size_t len) {
       a = a << 8 | (unsigned char)s[i];
   }
   uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15u) ^ len) * 0xbf58476d1ce4e5b9u;
-  return (unsigned)(h >> 56) % STRINGS;
+  return (unsigned)(h >> (64 - STRING_BITS));
 }
 
 typedef struct converter {

@@ -3,11 +3,12 @@
 -- write, and reports what happened as events; STARTTLS, TLS, SASL and
 -- resource binding happen inside it. See docs/stream.md.
 --   local conn = stream.client{ jid = "juliet@example.com", password = "..." }
---   conn:receive_bytes(data) -> consumed | nil, message, code
---     (once the events are drained, receive_bytes("") goes on with TLS
---     plaintext the connection held while its event queue was full)
+-- The caller's loop: give every byte, take the events, write the output.
+--   conn:receive_bytes(data) -> #data (every byte is taken) | nil, message, code
+--   for ev in conn:events() do ... end  (the work happens as they are taken:
+--     decrypt, parse up to the next element, act on it)
 --   conn:take_output() -> bytes | nil
---   for ev in conn:events() do ... end
+--   conn:want_read(), conn:want_write() -> backpressure
 local core = require "lxmpp.core"
 require "lxmpp.stanza" -- the methods of the stanzas in events
 

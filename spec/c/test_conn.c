@@ -246,8 +246,9 @@ static int drain(side *s) {
   return n;
 }
 
-/* Feeds `to` its wire in pieces of `chunk` bytes while it takes them.
- * Returns 1 on progress. */
+/* Feeds `to` its wire in pieces of `chunk` bytes, each taken whole, its
+ * events drained (and answered) after each: the caller's loop. Returns 1
+ * on progress. */
 static int deliver(side *to, size_t chunk) {
   size_t at = 0;
   int progress = 0;
@@ -259,11 +260,10 @@ static int deliver(side *to, size_t chunk) {
       at = to->wire.len; /* the receiver is done: drop the rest */
       break;
     }
-    at += (size_t)r;
-    if (r > 0)
-      progress = 1;
-    if ((size_t)r < k)
-      break; /* it waits for its application */
+    CHECK_INT(r, (long long)k); /* every byte, always */
+    at += k;
+    progress = 1;
+    drain(to);
   }
   memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
   to->wire.len -= at;
@@ -329,6 +329,7 @@ typedef struct setup {
   size_t n_server_mechs;
   int trace; /* both sides, with fixed ids and nonces */
   const char *alpn;
+  size_t max_input_bytes; /* the client's (0: the default) */
 } setup;
 
 static setup defaults(void) {
@@ -356,6 +357,8 @@ static lx_conn *make_client(const setup *s) {
   o.sasl_client.password = s->password;
   o.sasl_client.allowed = s->allowed;
   o.sasl_client.n_allowed = s->n_allowed;
+  if (s->max_input_bytes)
+    o.max_input_bytes = s->max_input_bytes;
   o.cb_types = s->cb_types;
   o.n_cb_types = s->n_cb_types;
   o.trace = s->trace;
@@ -917,23 +920,30 @@ static void plain_server(side *sv, const setup *base) {
   CHECK_INT(lx_conn_start(sv->c), 0);
 }
 
-/* The server's output for a client script fed whole and byte by byte: the
- * same, or the test fails. Returns the output (caller frees). */
+/* The pieces the chunking-invariance checks cut input into: whole, 7
+ * bytes, 1 byte. */
+static const size_t chunkings[] = {1 << 20, 7, 1};
+#define N_CHUNKINGS (sizeof chunkings / sizeof chunkings[0])
+
+/* The server's output for a client script fed whole, 7 bytes and 1 byte at
+ * a time: the same, or the test fails. Returns the output (caller frees). */
 static char *serve(const char *in, int *closed_code, const setup *base) {
-  text out[2] = {{0}, {0}};
-  int code[2];
-  for (int pass = 0; pass < 2; pass++) {
+  text out[N_CHUNKINGS] = {{0}};
+  int code[N_CHUNKINGS];
+  for (size_t pass = 0; pass < N_CHUNKINGS; pass++) {
     side sv;
     plain_server(&sv, base);
-    script(&sv, in, pass ? 1 : 1 << 20, &out[pass]);
+    script(&sv, in, chunkings[pass], &out[pass]);
     code[pass] = sv.closed_code;
     side_free(&sv);
   }
-  CHECK_STR(str(&out[1]), str(&out[0]));
-  CHECK_INT(code[1], code[0]);
+  for (size_t pass = 1; pass < N_CHUNKINGS; pass++) {
+    CHECK_STR(str(&out[pass]), str(&out[0]));
+    CHECK_INT(code[pass], code[0]);
+    text_free(&out[pass]);
+  }
   if (closed_code)
     *closed_code = code[0];
-  text_free(&out[1]);
   return out[0].s;
 }
 
@@ -1123,9 +1133,14 @@ TEST(server_restart_boundary_with_pipelined_bytes) {
     put(&sv.wire, in, strlen(in));
     deliver(&sv, chunk);
     drain(&sv);
-    /* held at the decision: the rest is not taken */
-    CHECK(strstr(str(&sv.events), "auth-request") != NULL);
-    CHECK(sv.wire.len == strlen(in) - (size_t)(strstr(in, "</auth>") + 7 - in));
+    /* every byte taken, and nothing after </auth> acted on while the
+     * decision is held: the connection says it is paused */
+    CHECK_INT(sv.wire.len, 0);
+    CHECK_STR(str(&sv.events), "opened auth-request");
+    lx_conn_event pev;
+    CHECK_INT(lx_conn_next_event(sv.c, &pev), 0);
+    CHECK_INT(pev.type, LX_CONN_PAUSED);
+    CHECK_INT(lx_conn_want_read(sv.c), 0);
     lx_sasl_credentials yes = {LX_SASL_ACCEPT, NULL, {0}, NULL, NULL};
     CHECK_INT(lx_conn_auth_answer(sv.c, &yes), 0);
     sv.pol.hold = 0;
@@ -1164,6 +1179,7 @@ TEST(server_starttls_boundary) {
   put(&in, p, n);
   lx_tls_consume_send(t, n);
   CHECK_INT(lx_conn_recv(sv.c, in.s, in.len), (long long)in.len);
+  drain(&sv);
   take_output(sv.c, &out);
   const char *proceed = strstr(str(&out), "<proceed xmlns='urn:ietf:params:"
                                           "xml:ns:xmpp-tls'/>");
@@ -1219,28 +1235,30 @@ static void anonymous_client(side *cl, lx_conn_tls_mode tls) {
   CHECK_INT(lx_conn_start(cl->c), 0);
 }
 
-/* The client's output and events for a server script, the same whole and
- * byte by byte. */
+/* The client's output and events for a server script, the same whole, 7
+ * bytes and 1 byte at a time. */
 static void client_script(const char *in, text *out, text *events, int *code) {
-  text o[2] = {{0}, {0}}, e[2] = {{0}, {0}};
-  int cc[2];
-  for (int pass = 0; pass < 2; pass++) {
+  text o[N_CHUNKINGS] = {{0}}, e[N_CHUNKINGS] = {{0}};
+  int cc[N_CHUNKINGS];
+  for (size_t pass = 0; pass < N_CHUNKINGS; pass++) {
     side cl;
     anonymous_client(&cl, LX_CONN_TLS_DISABLED);
     take_output(cl.c, &o[pass]);
-    script(&cl, in, pass ? 1 : 1 << 20, &o[pass]);
+    script(&cl, in, chunkings[pass], &o[pass]);
     put(&e[pass], str(&cl.events), cl.events.len);
     cc[pass] = cl.closed_code;
     side_free(&cl);
   }
-  CHECK_STR(str(&o[1]), str(&o[0]));
-  CHECK_STR(str(&e[1]), str(&e[0]));
-  CHECK_INT(cc[1], cc[0]);
+  for (size_t pass = 1; pass < N_CHUNKINGS; pass++) {
+    CHECK_STR(str(&o[pass]), str(&o[0]));
+    CHECK_STR(str(&e[pass]), str(&e[0]));
+    CHECK_INT(cc[pass], cc[0]);
+    text_free(&o[pass]);
+    text_free(&e[pass]);
+  }
   *out = o[0];
   *events = e[0];
   *code = cc[0];
-  text_free(&o[1]);
-  text_free(&e[1]);
 }
 
 /* A server that pipelines its new stream after <success/>: those bytes
@@ -1281,6 +1299,254 @@ TEST(client_bytes_after_proceed_go_to_tls) {
   CHECK(out.len > 0 && (unsigned char)out.s[0] == 0x16); /* ClientHello */
   side_free(&cl);
   text_free(&out);
+}
+
+/* ---- white space around the boundaries ----------------------------------- */
+
+/* What go-xmpp (the library of go-sendxmpp, a Debian package) writes, byte
+ * for byte: a newline after every element, also right before STARTTLS and
+ * the SASL restart. Our server once gave the newline after <starttls/> to
+ * TLS (wrong version number) and, over direct TLS, the one after </auth> to
+ * the new stream (restricted-xml). */
+#define GO_HEADER                                                              \
+  "<?xml version='1.0'?><stream:stream to='im.example.com' "                   \
+  "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "     \
+  "version='1.0'>\n"
+#define GO_STARTTLS "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n"
+#define GO_AUTH                                                                \
+  "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"          \
+  "AGp1bGlldAByMG0zMG15cjBtMzA=</auth>\n"
+#define GO_BIND                                                                \
+  "<iq type='set' id='bind_1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>" \
+  "<resource>go</resource></bind></iq>\n"
+#define GO_MESSAGE                                                             \
+  "<message to='romeo@example.net' type='chat' id='m1'><body>hi</body>"        \
+  "</message>\n"
+
+/* A scripted peer of the connection under test: its bytes go in plaintext
+ * or through its own TLS (t), and reach the connection in pieces of
+ * `chunk` bytes, its events drained after each. */
+typedef struct peer {
+  side *s;
+  lx_tls *t;    /* the peer's TLS once on, else NULL */
+  size_t chunk; /* how the connection gets the bytes */
+  int split;    /* each element and its newline in two writes (records) */
+  text got;     /* the plaintext the peer read */
+} peer;
+
+static void peer_read(peer *p) {
+  char b[4096];
+  ssize_t r;
+  while ((r = lx_tls_read(p->t, b, sizeof b)) > 0)
+    put(&p->got, b, (size_t)r);
+}
+
+/* Moves bytes both ways until both are quiet. */
+static void peer_shuttle(peer *p) {
+  for (int round = 0; round < 100; round++) {
+    const char *b;
+    size_t n;
+    text out = {0};
+    int moved = 0;
+    while (p->t && (n = lx_tls_peek_send(p->t, &b)) > 0) {
+      put(&p->s->wire, b, n);
+      lx_tls_consume_send(p->t, n);
+    }
+    moved |= deliver(p->s, p->chunk);
+    moved |= drain(p->s) > 0;
+    moved |= take_output(p->s->c, &out);
+    for (size_t at = 0; p->t && at < out.len;) {
+      ssize_t k = lx_tls_recv(p->t, out.s + at, out.len - at);
+      if (k == 0) { /* it holds all it may: read first */
+        peer_read(p);
+        k = lx_tls_recv(p->t, out.s + at, out.len - at);
+      }
+      CHECK(k > 0);
+      if (k <= 0)
+        break;
+      at += (size_t)k;
+    }
+    if (p->t)
+      peer_read(p);
+    else
+      put(&p->got, out.s, out.len);
+    text_free(&out);
+    if (!moved)
+      return;
+  }
+  CHECK(!"peer_shuttle: no end");
+}
+
+/* The peer writes `xml` (through its TLS when on), then bytes shuttle. */
+static void peer_write(peer *p, const char *xml) {
+  size_t n = strlen(xml);
+  size_t first = p->split && n && xml[n - 1] == '\n' ? n - 1 : n;
+  for (size_t at = 0; at < n; at = first, first = n) {
+    if (p->t)
+      CHECK_INT(lx_tls_write(p->t, xml + at, first - at),
+                (long long)(first - at));
+    else
+      put(&p->s->wire, xml + at, first - at);
+    peer_shuttle(p);
+  }
+}
+
+/* go-xmpp against our server: STARTTLS, direct TLS (PLAIN) or plaintext
+ * (ANONYMOUS), the bytes in pieces of `chunk`; `pipelined`: the
+ * ClientHello right behind <starttls/>\n, and the new header right behind
+ * </auth>\n. */
+static void go_client(lx_conn_tls_mode mode, size_t chunk, int split,
+                      int pipelined) {
+  setup st = defaults();
+  side sv;
+  lx_error err;
+  lx_tls *t = NULL;
+  lx_tls_ctx *cctx =
+      client_ctx(0, mode == LX_CONN_TLS_DIRECT ? "xmpp-client" : NULL);
+  st.server_tls = mode;
+  st.alpn = mode == LX_CONN_TLS_DIRECT ? "xmpp-client" : NULL;
+  if (mode == LX_CONN_TLS_DISABLED) {
+    plain_server(&sv, &st);
+  } else {
+    side_init(&sv, "S", make_server(&st));
+    CHECK_INT(lx_conn_start(sv.c), 0);
+  }
+  CHECK_INT(lx_tls_new(&t, cctx, "im.example.com", &err), 0);
+  peer p = {&sv, NULL, chunk, split, {0}};
+  if (mode == LX_CONN_TLS_DIRECT) {
+    p.t = t;
+    CHECK_INT(lx_tls_handshake(t), 0);
+    peer_shuttle(&p);
+  }
+  peer_write(&p, GO_HEADER);
+  if (mode == LX_CONN_TLS_REQUIRED) {
+    if (pipelined) { /* <starttls/>\n and the ClientHello in one piece */
+      const char *b;
+      size_t n;
+      put(&sv.wire, GO_STARTTLS, strlen(GO_STARTTLS));
+      CHECK_INT(lx_tls_handshake(t), 0);
+      n = lx_tls_peek_send(t, &b);
+      put(&sv.wire, b, n);
+      lx_tls_consume_send(t, n);
+      deliver(&sv, chunk);
+      drain(&sv);
+      take_output(sv.c, &p.got);
+      const char *proceed = strstr(str(&p.got), "<proceed");
+      CHECK(proceed != NULL);
+      size_t after =
+          proceed ? (size_t)(proceed - p.got.s) + 50 : p.got.len; /* TLS */
+      CHECK(after <= p.got.len);
+      if (after < p.got.len)
+        CHECK(lx_tls_recv(t, p.got.s + after, p.got.len - after) > 0);
+      p.got.len = 0;
+      p.t = t;
+    } else {
+      peer_write(&p, GO_STARTTLS);
+      CHECK(strstr(str(&p.got), "<proceed") != NULL);
+      p.t = t;
+      CHECK_INT(lx_tls_handshake(t), 0);
+    }
+    peer_shuttle(&p);
+    CHECK_INT(lx_tls_get_state(t), LX_TLS_OPEN);
+    peer_write(&p, GO_HEADER);
+  }
+  const char *auth =
+      mode == LX_CONN_TLS_DISABLED ? AUTH_ANONYMOUS "\n" : GO_AUTH;
+  if (pipelined) {
+    char both[600];
+    snprintf(both, sizeof both, "%s%s", auth, GO_HEADER);
+    peer_write(&p, both);
+  } else {
+    peer_write(&p, auth);
+    CHECK(strstr(str(&p.got), "<success") != NULL);
+    peer_write(&p, GO_HEADER);
+  }
+  peer_write(&p, GO_BIND);
+  peer_write(&p, GO_MESSAGE);
+  CHECK_STR(str(&sv.events),
+            mode == LX_CONN_TLS_REQUIRED
+                ? "opened tls opened auth-request authenticated opened "
+                  "bind-request ready stanza"
+            : mode == LX_CONN_TLS_DIRECT
+                ? "tls opened auth-request authenticated opened "
+                  "bind-request ready stanza"
+                : "opened auth-request authenticated opened bind-request "
+                  "ready stanza");
+  CHECK_INT(sv.closed_code, 1); /* still open: no fault */
+  CHECK(strstr(str(&sv.stanzas), "id='m1'") != NULL);
+  CHECK(strstr(str(&p.got), "<jid>") != NULL);
+  text_free(&p.got);
+  lx_tls_free(t);
+  lx_tls_ctx_free(cctx);
+  side_free(&sv);
+}
+
+TEST(server_takes_the_newlines_of_go_sendxmpp) {
+  static const lx_conn_tls_mode modes[] = {
+      LX_CONN_TLS_REQUIRED, LX_CONN_TLS_DIRECT, LX_CONN_TLS_DISABLED};
+  for (size_t m = 0; m < 3; m++)
+    for (size_t k = 0; k < N_CHUNKINGS; k++)
+      for (int variant = 0; variant < 3; variant++)
+        go_client(modes[m], chunkings[k], variant == 1, variant == 2);
+}
+
+/* A server writing a newline after every element, our client taking the
+ * bytes in pieces: the newline after <proceed/> is not TLS, the one after
+ * <success/> not the new stream's. */
+static void newline_server(size_t chunk, int split) {
+  side cl;
+  lx_error err;
+  lx_tls *t = NULL;
+  lx_tls_ctx *sctx = server_ctx(0, im_cert, im_key, NULL);
+  anonymous_client(&cl, LX_CONN_TLS_REQUIRED);
+  CHECK_INT(lx_tls_new(&t, sctx, NULL, &err), 0);
+  peer p = {&cl, NULL, chunk, split, {0}};
+  peer_shuttle(&p);
+  peer_write(&p, SERVER_HEADER "\n<stream:features><starttls xmlns='urn:ietf:"
+                               "params:xml:ns:xmpp-tls'/></stream:features>\n");
+  CHECK(strstr(str(&p.got), "<starttls") != NULL);
+  p.got.len = 0;
+  /* the proceed in the clear, then the peer speaks TLS */
+  put(&cl.wire, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", 50);
+  if (split)
+    deliver(&cl, chunk);
+  put(&cl.wire, "\n", 1);
+  p.t = t;
+  peer_shuttle(&p);
+  CHECK_INT(lx_tls_get_state(t), LX_TLS_OPEN);
+  peer_write(&p, SERVER_HEADER "\n");
+  peer_write(&p, FEATURES_ANONYMOUS "\n");
+  peer_write(&p, SUCCESS "\n");
+  peer_write(&p, SERVER_HEADER "\n");
+  peer_write(&p, FEATURES_BIND "\n");
+  peer_write(&p, BIND_RESULT "\n");
+  peer_write(&p, "<message from='x@y' id='1'/>\n");
+  CHECK_STR(str(&cl.events), "opened features tls opened features "
+                             "authenticated opened features ready stanza");
+  CHECK_INT(cl.closed_code, 1);
+  text_free(&p.got);
+  lx_tls_free(t);
+  lx_tls_ctx_free(sctx);
+  side_free(&cl);
+}
+
+TEST(client_takes_the_newlines_of_a_server) {
+  for (size_t k = 0; k < N_CHUNKINGS; k++)
+    for (int split = 0; split < 2; split++)
+      newline_server(chunkings[k], split);
+  /* plaintext, every piece size from whole to one byte (client_script) */
+  text out, ev;
+  int code;
+  client_script(SERVER_HEADER "\n" FEATURES_ANONYMOUS "\n" SUCCESS
+                              "\n\r\n\t " SERVER_HEADER "\n" FEATURES_BIND
+                              "\n" BIND_RESULT
+                              "\n<message from='x@y' id='1'/>\n",
+                &out, &ev, &code);
+  CHECK_STR(str(&ev), "opened features authenticated opened features ready "
+                      "stanza");
+  CHECK_INT(code, 1);
+  text_free(&out);
+  text_free(&ev);
 }
 
 TEST(client_refusals) {
@@ -1946,11 +2212,16 @@ TEST(bounded_output) {
   side_free(&sv);
 }
 
-/* A flood does not queue more events than max_events: lx_conn_recv takes
- * what fits and the rest waits. */
-TEST(bounded_events) {
+/* A flood is taken whole within max_input_bytes (beyond it lx_conn_recv
+ * takes nothing and says so, and want_read says to stop reading), and its
+ * events come as they are pulled, all in order; in the clear and through
+ * TLS, where no call without bytes is needed to go on with plaintext. */
+static void flood(lx_conn_tls_mode mode) {
   side cl, sv;
-  ready_pair(&cl, &sv);
+  setup st = defaults();
+  st.client_tls = st.server_tls = mode;
+  st.max_input_bytes = 4096;
+  CHECK(negotiate(&st, &cl, &sv, 65536));
   for (int i = 0; i < 300; i++) {
     char m[64];
     int n = snprintf(m, sizeof m, "<message id='m%d'/>", i);
@@ -1958,14 +2229,19 @@ TEST(bounded_events) {
   }
   text wire = {0};
   take_output(sv.c, &wire);
-  ssize_t took = lx_conn_recv(cl.c, wire.s, wire.len);
-  CHECK(took > 0 && (size_t)took < wire.len);
-  int events = drain(&cl);
-  CHECK(events >= 60 && events <= 65);
-  /* given the rest, all 300 arrive in order */
-  put(&cl.wire, wire.s + took, wire.len - (size_t)took);
-  while (deliver(&cl, 65536) | drain(&cl))
-    ;
+  CHECK(wire.len > 4096);
+  CHECK_INT(lx_conn_recv(cl.c, wire.s, wire.len), LX_ERR_FULL);
+  CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY); /* not fatal */
+  CHECK_INT(lx_conn_want_read(cl.c), 1);
+  for (size_t at = 0; at < wire.len; at += 4096) {
+    size_t k = wire.len - at < 4096 ? wire.len - at : 4096;
+    CHECK_INT(lx_conn_recv(cl.c, wire.s + at, k), (long long)k);
+    CHECK_INT(lx_conn_want_read(cl.c), k < 4096);
+    if (k == 4096) /* full: one more byte is refused */
+      CHECK_INT(lx_conn_recv(cl.c, wire.s + at, 1), LX_ERR_FULL);
+    drain(&cl);
+    CHECK_INT(lx_conn_want_read(cl.c), 1);
+  }
   const char *at = str(&cl.stanzas);
   for (int i = 0; i < 300 && at; i++) {
     char id[32];
@@ -1978,38 +2254,9 @@ TEST(bounded_events) {
   side_free(&sv);
 }
 
-/* The same through TLS: the ciphertext is all taken at once, the
- * plaintext beyond max_events is held, and a call without bytes goes on
- * with it once the events are drained (nothing else would: no more bytes
- * may ever come). */
-TEST(bounded_events_tls) {
-  side cl, sv;
-  setup st = defaults();
-  CHECK(negotiate(&st, &cl, &sv, 65536));
-  for (int i = 0; i < 300; i++) {
-    char m[64];
-    int n = snprintf(m, sizeof m, "<message id='m%d'/>", i);
-    CHECK_INT(lx_conn_submit_xml(sv.c, m, (size_t)n), 0);
-  }
-  text wire = {0};
-  take_output(sv.c, &wire);
-  CHECK_INT(lx_conn_recv(cl.c, wire.s, wire.len), (ssize_t)wire.len);
-  int events = drain(&cl);
-  CHECK(events >= 60 && events <= 65);
-  int rounds = 0;
-  while (lx_conn_recv(cl.c, NULL, 0) == 0 && drain(&cl) > 0)
-    rounds++;
-  CHECK(rounds >= 4);
-  const char *at = str(&cl.stanzas);
-  for (int i = 0; i < 300 && at; i++) {
-    char id[32];
-    snprintf(id, sizeof id, "id='m%d'", i);
-    at = strstr(at, id);
-  }
-  CHECK(at != NULL);
-  text_free(&wire);
-  side_free(&cl);
-  side_free(&sv);
+TEST(bounded_input) {
+  flood(LX_CONN_TLS_DISABLED);
+  flood(LX_CONN_TLS_REQUIRED);
 }
 
 TEST(stanza_rules_after_binding) {
@@ -2132,8 +2379,9 @@ TEST(new_names_do_not_accumulate) {
       putf(&in, "<message id='%d'><n%d:y xmlns:n%d='urn:n' a%d='1'/></message>",
            k, k, k, k);
     }
-    put(&sv.wire, in.s, in.len);
-    while (deliver(&sv, 4096)) {
+    for (size_t at = 0; at < in.len; at += 4096) {
+      size_t k = in.len - at < 4096 ? in.len - at : 4096;
+      CHECK_INT(lx_conn_recv(sv.c, in.s + at, k), (long long)k);
       lx_conn_event ev;
       while (lx_conn_next_event(sv.c, &ev)) {
         stanzas += ev.type == LX_CONN_STANZA;
@@ -2198,9 +2446,9 @@ TEST(the_callers_mistakes) {
   o.domains = domains;
   o.tls = LX_CONN_TLS_REQUIRED;
   o.tls_ctx = server_ctx(0, im_cert, im_key, NULL);
-  o.max_events = 0;
+  o.max_input_bytes = 0;
   CHECK_INT(lx_conn_new(&c, LX_CONN_SERVER, &o, &err), LX_ERR_INVALID);
-  o.max_events = 64;
+  o.max_input_bytes = 262144;
   CHECK_INT(lx_conn_new(&c, LX_CONN_SERVER, &o, &err), 0);
   lx_tls_ctx_free(o.tls_ctx);
   /* out of order */
@@ -2294,6 +2542,8 @@ int main(void) {
   RUN(server_starttls_boundary);
   RUN(client_restart_boundary_with_pipelined_bytes);
   RUN(client_bytes_after_proceed_go_to_tls);
+  RUN(server_takes_the_newlines_of_go_sendxmpp);
+  RUN(client_takes_the_newlines_of_a_server);
   RUN(client_refusals);
   RUN(legacy_session_only_when_required);
   RUN(stream_errors_received);
@@ -2304,8 +2554,7 @@ int main(void) {
   RUN(closing);
   RUN(keepalive);
   RUN(bounded_output);
-  RUN(bounded_events);
-  RUN(bounded_events_tls);
+  RUN(bounded_input);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
   RUN(new_names_do_not_accumulate);

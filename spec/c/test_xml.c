@@ -555,6 +555,53 @@ TEST(stop_after_proceed_leaves_tls_bytes_unparsed) {
   }
 }
 
+/* Several stop elements; after a stop the same stream goes on
+ * (lx_parser_resume) from the bytes after the stopped element, in any
+ * chunking, with the same events as without the stop. */
+TEST(stop_after_several_then_resume) {
+  static const char in[] =
+      HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>=</auth>\n"
+             "<message id='1'/><starttls xmlns='urn:ietf:params:xml:ns:xmpp-"
+             "tls'/> <message id='2'/>";
+  transcript *want = malloc(sizeof *want), *got = malloc(sizeof *got);
+  lx_parser *p;
+  want->len = 0;
+  CHECK_INT(lx_parser_new(&p, NULL), 0);
+  CHECK_INT(lx_parser_feed(p, in, strlen(in)), (long)strlen(in));
+  drain(p, want, LX_NS_CLIENT);
+  lx_parser_free(p);
+  for (size_t chunk = 1; chunk <= sizeof in; chunk += 6) {
+    size_t at = 0, stops = 0;
+    got->len = 0;
+    CHECK_INT(lx_parser_new(&p, NULL), 0);
+    CHECK_INT(
+        lx_parser_stop_after(p, "urn:ietf:params:xml:ns:xmpp-sasl", "auth"), 0);
+    CHECK_INT(
+        lx_parser_stop_after(p, "urn:ietf:params:xml:ns:xmpp-tls", "starttls"),
+        0);
+    CHECK_INT(lx_parser_resume(p), LX_ERR_STATE); /* not stopped */
+    while (at < strlen(in)) {
+      size_t n = strlen(in) - at < chunk ? strlen(in) - at : chunk;
+      ssize_t k = lx_parser_feed(p, in + at, n);
+      CHECK(k >= 0);
+      if (k < 0)
+        break;
+      at += (size_t)k;
+      drain(p, got, LX_NS_CLIENT);
+      if (lx_parser_stopped(p)) {
+        stops++;
+        CHECK(in[at - 1] == '>');
+        CHECK_INT(lx_parser_resume(p), 0);
+      }
+    }
+    CHECK_INT(stops, 2);
+    CHECK_STR(got->text, want->text);
+    lx_parser_free(p);
+  }
+  free(want);
+  free(got);
+}
+
 TEST(pipelined_stream_after_success_is_reparsed_after_reset) {
   static const char first[] =
       HEADER "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
@@ -928,6 +975,7 @@ int main(void) {
   RUN(adversarial_inputs_are_handled);
   RUN(stop_after_proceed_leaves_tls_bytes_unparsed);
   RUN(pipelined_stream_after_success_is_reparsed_after_reset);
+  RUN(stop_after_several_then_resume);
   RUN(errors_are_sticky_and_keep_earlier_events);
   RUN(lang_is_stamped_from_the_header);
   RUN(builders_validate);

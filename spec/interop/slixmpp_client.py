@@ -14,6 +14,18 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
       JID; the second checks that each arrives, in order, unaltered:
       {"event": "exchange", "sent": n, "received": n, "seconds": s,
        "per_second": r, "cpu_seconds": this process's CPU time meanwhile}
+  slixmpp_client.py [options] --muc ROOM_DOMAIN social JID PASSWORD JID2 PASSWORD2
+      Logs both in (resources "home" and "work"), each gets its roster and
+      sends its presence; the first adds the
+      second to its roster (name "Bob", group "Friends") and asks for its
+      presence (the second approves and asks back, slixmpp's default); the
+      second sets its presence (away, "at lunch"); both join the room
+      lobby@ROOM_DOMAIN and the first says "hello room"; the first sends
+      the second a chat message. One line, what each side saw:
+      {"event": "social", "ok": true, "roster": {"subscription", "name",
+       "groups"}, "presence": {"from", "show", "status"}, "occupants":
+       [nicks the second sees], "groupchat": {"from", "body"},
+       "chat": {"from", "body"}}
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
@@ -137,6 +149,62 @@ async def exchange(args, accounts):
     return problem is None
 
 
+async def social(args, accounts):
+    (jid1, pw1), (jid2, pw2) = accounts
+    alice, bob = client(args, jid1, pw1, "home"), client(args, jid2, pw2, "work")
+    for c in (alice, bob):
+        c.register_plugin("xep_0045")
+        report = await c.start()
+        if not report["ok"]:
+            emit(event="social", ok=False, jid=report["jid"], condition=report["condition"])
+            return False
+        await c.get_roster()
+        c.send_presence()
+    loop = asyncio.get_event_loop()
+    subscribed, presence, chat, groupchat = (loop.create_future() for _ in range(4))
+    bare_bob = bob.boundjid.bare
+
+    def on_roster(_):
+        item = alice.client_roster[bare_bob]
+        if item["subscription"] == "both" and not subscribed.done():
+            subscribed.set_result({"subscription": item["subscription"], "name": item["name"],
+                                   "groups": sorted(item["groups"])})
+
+    def on_presence(p):
+        if p["from"] == bob.boundjid and p["show"] == "away" and not presence.done():
+            presence.set_result({"from": str(p["from"]), "show": p["show"], "status": p["status"]})
+
+    def on_message(m):
+        if m["type"] == "chat" and not chat.done():
+            chat.set_result({"from": str(m["from"]), "body": m["body"]})
+
+    def on_groupchat(m):
+        if m["body"] and not groupchat.done():
+            groupchat.set_result({"from": str(m["from"]), "body": m["body"]})
+
+    alice.add_event_handler("roster_update", on_roster)
+    alice.add_event_handler("presence", on_presence)
+    bob.add_event_handler("message", on_message)
+    bob.add_event_handler("groupchat_message", on_groupchat)
+    await alice.update_roster(bare_bob, name="Bob", groups=["Friends"])
+    alice.send_presence_subscription(pto=bare_bob)
+    roster = await subscribed
+    bob.send_presence(pshow="away", pstatus="at lunch")
+    seen = await presence
+    room = "lobby@" + args.muc
+    await alice.plugin["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0)
+    await bob.plugin["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=0)
+    occupants = sorted(bob.plugin["xep_0045"].get_roster(room))
+    alice.send_message(mto=room, mbody="hello room", mtype="groupchat")
+    said = await groupchat
+    alice.send_message(mto=bob.boundjid, mbody="see you at lunch", mtype="chat")
+    message = await chat
+    emit(event="social", ok=True, roster=roster, presence=seen, occupants=occupants, groupchat=said,
+         chat=message)
+    await asyncio.gather(alice.stop(), bob.stop())
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -149,17 +217,18 @@ def main():
     parser.add_argument("--resource")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--muc")
     parser.add_argument("--debug", action="store_true")
-    parser.add_argument("mode", choices=["login", "exchange"])
+    parser.add_argument("mode", choices=["login", "exchange", "social"])
     parser.add_argument("credentials", nargs="+")
     args = parser.parse_args()
     if len(args.credentials) % 2:
         parser.error("credentials come in JID PASSWORD pairs")
     accounts = list(zip(args.credentials[0::2], args.credentials[1::2]))
-    if args.mode == "exchange" and len(accounts) != 2:
-        parser.error("exchange takes two accounts")
+    if args.mode in ("exchange", "social") and len(accounts) != 2:
+        parser.error(args.mode + " takes two accounts")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
-    run = {"login": login, "exchange": exchange}[args.mode]
+    run = {"login": login, "exchange": exchange, "social": social}[args.mode]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
