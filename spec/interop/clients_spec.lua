@@ -6,8 +6,8 @@
 -- ping and a clean close; every client at once. A client that is not
 -- installed fails its test with how to install it: nothing is skipped.
 --
--- Servers: Debian's Prosody 0.12 (the reference), and lxmpp.server
--- (examples/server.lua). Against
+-- Servers: Debian's Prosody 0.12 (the reference), the same with mod_lxmpp
+-- (docs/prosody.md), and lxmpp.server (examples/server.lua). Against
 -- examples/tiny_server.lua (no roster, no disco, no subscriptions: an
 -- example) the matrix records, from the server's side, what each client
 -- sends at SASL on TLS 1.3, which spec/interop/clients/README.md reports.
@@ -98,7 +98,11 @@ local function full_matrix(name, harness)
 	end)
 end
 
-full_matrix("Prosody 0.12", require "interop.prosody")
+local prosody = require "interop.prosody"
+full_matrix("Prosody 0.12", prosody)
+full_matrix("Prosody 0.12 with mod_lxmpp (docs/prosody.md)", {
+	start = function(opts) return prosody.start(prosody.with_lxmpp(opts)) end,
+})
 full_matrix("lxmpp.server", lxmpp_server.server)
 
 -- What each client sends at SASL, seen by the tiny server (lxmpp.stream's
