@@ -162,7 +162,7 @@ bench-run: all $(BENCH_BIN)
 	$(LUA_ENV) LXMPP_BENCH_BIN=$(BUILD)/bench $(LUA) bench/run.lua
 
 lint:
-	luacheck -q lua spec bench examples
+	luacheck -q lua spec bench examples prosody
 	clang-format --dry-run --Werror csrc/*.c csrc/*.h csrc/lua/*.c \
 		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c spec/fuzz/*.h
 
@@ -182,6 +182,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
 	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
+	install -m 644 prosody/mod_lxmpp.lua $(DESTDIR)$(LUA_DIR)/ # Prosody: plugin_paths = { "$(PREFIX)" }
 	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
 		install -m 644 lua/lxmpp/transport/*.lua \
 			$(DESTDIR)$(LUA_DIR)/lxmpp/transport/; fi

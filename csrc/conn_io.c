@@ -388,7 +388,7 @@ int conn_submit_serialized(lx_conn *c, const char *xml, size_t len) {
     return LX_ERR_FULL;
   size_t mark = c->out.len;
   if (buf_put(&c->out, xml, len))
-    return conn_fail_nomem(c);
+    return conn_fail_nomem(c); /* fatal, as everywhere (lx_error_is_fatal) */
   return conn_sent(c, mark);
 }
 
