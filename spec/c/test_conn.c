@@ -266,8 +266,10 @@ static int deliver(side *to, size_t chunk) {
     progress = 1;
     drain(to);
   }
-  memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
-  to->wire.len -= at;
+  if (at) {
+    memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
+    to->wire.len -= at;
+  }
   return progress;
 }
 
@@ -1380,7 +1382,7 @@ static void peer_shuttle(peer *p) {
     }
     if (p->t)
       peer_read(p);
-    else
+    else if (out.len)
       put(&p->got, out.s, out.len);
     text_free(&out);
     if (!moved)
