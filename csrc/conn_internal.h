@@ -218,5 +218,10 @@ int conn_writable(const lx_conn *c);
 int conn_step(lx_conn *c);
 /* Queues </stream:stream> and asks for close_notify after it. */
 void conn_write_footer(lx_conn *c);
+/* lx_conn_submit_xml() for XML the library serialized itself, which is one
+ * balanced element by construction (trees, and the Lua binding's stanza
+ * tables, whose serializer checks every name and value): not parsed
+ * again. */
+int conn_submit_serialized(lx_conn *c, const char *xml, size_t len);
 
 #endif

@@ -1441,9 +1441,10 @@ int lx_conn_next_event(lx_conn *c, lx_conn_event *ev);
  * or the sticky error.
  */
 int lx_conn_submit(lx_conn *c, const lx_elem *e);
-/* The same for XML already serialized (the Lua binding's stanzas): one or
- * more complete top-level elements, well-formed, in the content namespace.
- * The caller vouches for them: they are not checked. */
+/* The same for XML already serialized: exactly one balanced top-level
+ * element, in the content namespace, checked (parsed as a document: no
+ * </stream:stream>, no second element, no declaration or text around it).
+ * Returns the same, and LX_ERR_INVALID for anything else. */
 int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len);
 
 /* Queues one space to keep the stream alive (RFC 6120 §4.6.1), when the

@@ -2,6 +2,7 @@
  * become tables, stanzas lxmpp.stanza tables (converted straight from the C
  * trees); outbound stanza tables are serialized in C and handed over as
  * XML. */
+#include "conn_internal.h"
 #include "lxl.h"
 
 #include <string.h>
@@ -363,7 +364,7 @@ static int l_send(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
   const char *xml = lxl_serialize_stanza(L, 2, &len);
-  return result(L, u->c, lx_conn_submit_xml(u->c, xml, len), "send");
+  return result(L, u->c, conn_submit_serialized(u->c, xml, len), "send");
 }
 
 /* conn:keepalive() -> whether a space was queued */

@@ -2132,6 +2132,39 @@ static void ready_pair(side *cl, side *sv) {
   CHECK(negotiate(&st, cl, sv, 65536));
 }
 
+/* lx_conn_submit_xml takes exactly one balanced element: a C caller cannot
+ * end the stream, open another, or slip in a second element or text; the
+ * refusal changes nothing. */
+TEST(submit_xml_takes_one_element) {
+  side cl, sv;
+  static const char *const bad[] = {"</stream:stream>",
+                                    "<message/></stream:stream>",
+                                    "<message/><message/>",
+                                    "<message>",
+                                    "<?xml version='1.0'?><message/>",
+                                    "hello<message/>",
+                                    "<message/>hello",
+                                    "<p:message/>",
+                                    "<message><body>&unknown;</body></message>",
+                                    ""};
+  ready_pair(&cl, &sv);
+  size_t before = lx_conn_pending_send(cl.c);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK_INT(lx_conn_submit_xml(cl.c, bad[i], strlen(bad[i])), LX_ERR_INVALID);
+  CHECK_INT(lx_conn_pending_send(cl.c), (long long)before);
+  CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+  CHECK_INT(lx_conn_submit_xml(cl.c,
+                               "<message id='ok'><body>a &amp; b</body>"
+                               "</message>\n",
+                               49),
+            0);
+  pump(&cl, &sv, 65536);
+  CHECK(strstr(str(&sv.stanzas), "id='ok'") != NULL);
+  CHECK_INT(sv.closed_code, 1);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 TEST(closing) {
   side cl, sv;
   /* the server closes; the client answers and both end cleanly */
@@ -2328,11 +2361,12 @@ TEST(stanza_rules_after_binding) {
   /* an extension's element is delivered as it is; subscription presence
    * carries the bare JID; the legacy session is answered, not delivered;
    * after authentication the full limits apply */
-  const char *in = "<enable xmlns='urn:xmpp:sm:3'/>"
-                   "<presence to='romeo@example.net' type='subscribe'/>"
-                   "<iq type='set' id='sess'><session xmlns='urn:ietf:params:"
-                   "xml:ns:xmpp-session'/></iq>";
-  CHECK_INT(lx_conn_submit_xml(cl.c, in, strlen(in)), 0);
+  const char *in[] = {"<enable xmlns='urn:xmpp:sm:3'/>",
+                      "<presence to='romeo@example.net' type='subscribe'/>",
+                      "<iq type='set' id='sess'><session xmlns='urn:ietf:"
+                      "params:xml:ns:xmpp-session'/></iq>"};
+  for (size_t i = 0; i < 3; i++)
+    CHECK_INT(lx_conn_submit_xml(cl.c, in[i], strlen(in[i])), 0);
   static char big[40000];
   memset(big, 'x', sizeof big - 1);
   memcpy(big, "<message><body>", 15);
@@ -2601,6 +2635,7 @@ int main(void) {
   RUN(keepalive);
   RUN(bounded_output);
   RUN(bounded_input);
+  RUN(submit_xml_takes_one_element);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
   RUN(new_names_do_not_accumulate);
