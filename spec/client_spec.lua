@@ -774,6 +774,83 @@ describe("lxmpp.client under a hostile or broken peer", function()
 	end)
 end)
 
+describe("lxmpp.client in a plain script", function()
+	-- The server runs in a process of its own (it needs a controller); the
+	-- client blocks, outside any, on the real clock (a fake one outside a
+	-- controller would move to each deadline at once): only generous
+	-- timeouts here, against a hang.
+	local SERVER = [[
+package.path = "examples/?.lua;lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath
+local cqueues = require "cqueues"
+local st = require "lxmpp.stanza"
+local tiny = require "tiny_server"
+local function read(name) local f = assert(io.open(name)); local s = f:read("a"); f:close(); return s end
+local cq = cqueues.new()
+local server = tiny.start { cq = cq, domain = arg[1], accounts = { juliet = arg[2] },
+	certificate = read(arg[3]), key = read(arg[4]) }
+-- an iq of urn:example:burst: six messages in one write, then the answer
+server.on_iq = function(session, stanza)
+	if stanza.tags[1] and stanza.tags[1].attr.xmlns == "urn:example:burst" then
+		for i = 1, 6 do
+			assert(session.conn:send(st.message({ to = session.jid, from = arg[1], type = "chat" }, tostring(i))))
+		end
+		session:flush()
+		return st.reply(stanza)
+	end
+end
+io.stdout:write(server.port, "\n")
+io.stdout:flush()
+assert(cq:loop())
+]]
+
+	local function with_child_server(fn)
+		local cert, key = require("lxmpp.stream").selfsigned(DOMAIN)
+		local files = {}
+		for i, text in ipairs { SERVER, cert, key } do
+			files[i] = os.tmpname()
+			local f = assert(io.open(files[i], "w"))
+			f:write(text)
+			f:close()
+		end
+		local child = assert(io.popen(("sh -c 'echo $$; exec lua5.4 %s %s %s %s %s'"):format(files[1], DOMAIN,
+			ACCOUNTS.juliet, files[2], files[3])))
+		local pid = assert(tonumber(child:read("l")))
+		local port = tonumber(child:read("l"))
+		local ok, err = pcall(function()
+			assert(port, "the server did not start")
+			fn(port, cert)
+		end)
+		os.execute("kill " .. pid)
+		child:close()
+		for _, name in ipairs(files) do os.remove(name) end
+		assert(ok, err)
+	end
+
+	local function burst(c)
+		assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("urn:example:burst"), 30))
+	end
+
+	it("hands stanzas to the handlers in arrival order, one stanza at a time", function()
+		with_child_server(function(port, cert)
+			local c = assert(client.connect { jid = "juliet@" .. DOMAIN, password = ACCOUNTS.juliet,
+				host = "127.0.0.1", port = port, tls = { ca = cert }, timeout = 30 })
+			local log = {}
+			c:on("message", function(m)
+				local body = m:get_child_text("body")
+				log[#log + 1] = "+" .. body
+				-- waits for the server: the stanzas behind wait too
+				assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("jabber:iq:roster"), 30))
+				log[#log + 1] = "-" .. body
+			end)
+			burst(c)
+			while #log < 12 do assert(c:step(30)) end
+			assert.same({ "+1", "-1", "+2", "-2", "+3", "-3", "+4", "-4", "+5", "-5", "+6", "-6" }, log)
+			assert.is_true(c:close())
+		end)
+	end)
+end)
+
 describe("make demo over sockets", function()
 	it("plays the exchange through the tiny server on 127.0.0.1", function()
 		local demo = assert(io.popen("lua5.4 examples/demo_sockets.lua 2>&1"))

@@ -160,6 +160,26 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("asks the host's callback instead of the store when given one, and the callback may wait", function()
+			local asked = {}
+			local function authenticate(_, request)
+				asked[#asked + 1] = request.username
+				cqueues.sleep(0.05) -- a directory lookup
+				if request.username == "guest" then return { password = "open sesame" } end
+				return false, "account-disabled", "this account is closed"
+			end
+			with_server({ authenticate = authenticate }, function(srv)
+				local c = assert(connect(srv, "guest", { password = "open sesame" }))
+				assert.equal("guest@im.example.com", c.jid:match("^[^/]+"))
+				assert.is_true(c:close())
+				local none, err, code = connect(srv, "juliet")
+				assert.is_nil(none)
+				assert.equal("sasl-account-disabled", code)
+				assert.matches("this account is closed", err)
+				assert.same({ "guest", "juliet" }, asked)
+			end)
+		end)
+
 		it("replaces the older session on a resource conflict, or refuses the new one by policy", function()
 			with_server(function(srv)
 				local old = assert(connect(srv, "juliet", { resource = "phone" }))

@@ -585,36 +585,23 @@ local function on_event(self, ev)
 	end
 end
 
--- Handles the connection's events; returns how many there were.
+-- Handles the connection's events until there are none.
 local function drain(self, conn)
-	local n = 0
 	while self.conn == conn do
 		local ev = conn:next_event()
-		if not ev then break end
-		n = n + 1
+		if not ev then return end
 		on_event(self, ev)
 	end
-	return n
 end
 
--- Gives the connection the bytes read, a part at a time when its event
--- queue fills up. Once all are taken, a call without bytes goes on with
--- the plaintext TLS already decrypted, until no more events come.
+-- The loop of every caller of the connection (docs/stream.md): give it
+-- every byte read, take its events until there are none; pump writes what
+-- it has to send. A fault of the peer's comes as the "closed" event.
 local function feed(self, data)
-	local conn, at = self.conn, 1
-	while self.conn == conn do
-		local n = conn:receive_bytes(data, at)
-		local events = drain(self, conn)
-		if not n then return end -- the failure came as a "closed" event
-		at = at + n
-		if events == 0 then
-			if at > #data then return end
-			if n == 0 and self.conn == conn then
-				ended(self, "the connection takes no more input", "internal")
-				return
-			end
-		end
-	end
+	local conn = self.conn
+	local ok, err, code = conn:receive_bytes(data)
+	drain(self, conn)
+	if not ok and self.conn == conn then ended(self, err, code) end
 end
 
 ---------------------------------------------------------------------------

@@ -21,6 +21,9 @@ local storage = require "lxmpp.server.storage"
 
 local server = {}
 
+-- Seconds without input after which a session's connection is trimmed.
+local IDLE_TRIM = 2
+
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
 
 ---@class lxmpp.server
@@ -578,6 +581,10 @@ function methods:tick()
 		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
 			self:log("info", "%s: not reading, closed", tostring(s))
 			s:abort()
+		elseif not s.trimmed and s.type == "c2s" and now >= (s.last_read or 0) + IDLE_TRIM then
+			-- quiet: the connection gives back its parser's and TLS buffers
+			-- (rebuilt at the next input, in microseconds)
+			s.trimmed = s.conn:trim() and true
 		else
 			due(s.writing_since and s.writing_since + self.limits.write_timeout)
 			due(not s.opened and s.deadline)

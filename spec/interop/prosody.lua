@@ -2,7 +2,8 @@
 -- its own config, data, certificates, log and free ports in a temporary
 -- directory, never the system's service. Runs as whoever runs the tests
 -- (run_as_root = true for CI, which runs as root).
---   local server = prosody.start { domain = "prosody.test", accounts = { alice = "pw", ... } }
+--   local server = prosody.start { domain = "prosody.test", accounts = { alice = "pw", ... },
+--     authentication = "internal_plain" (default) or "internal_hashed" }
 --   server.domain, server.host ("127.0.0.1"), server.port (c2s, STARTTLS),
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
@@ -77,7 +78,7 @@ local function config(self, opts)
 		"plugin_paths = { " .. quoted_list(plugin_paths) .. " }",
 		"modules_enabled = { " .. quoted_list(modules) .. " }",
 		"modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
-		"authentication = \"internal_plain\"",
+		"authentication = " .. lua_string(opts.authentication or "internal_plain"),
 		"storage = \"internal\"",
 		"c2s_require_encryption = true",
 		table.concat(opts.config or {}, "\n"),
