@@ -180,6 +180,23 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("ends only the session whose handling fails, not the server", function()
+			local logged = {}
+			local function authenticate(_, request)
+				if request.username == "juliet" then return "not an answer" end -- answer_auth raises
+				return { password = ACCOUNTS[request.username] }
+			end
+			with_server({ authenticate = authenticate, log = function(level, m) logged[#logged + 1] = level .. " " .. m end },
+				function(srv)
+					local none = connect(srv, "juliet", { timeout = 5 })
+					assert.is_nil(none)
+					local c = assert(connect(srv, "romeo"))
+					assert.truthy(c:ping())
+					assert.is_true(c:close())
+					assert.truthy(table.concat(logged, "\n"):find("error [^\n]*answer_auth"), table.concat(logged, "\n"))
+				end)
+		end)
+
 		it("replaces the older session on a resource conflict, or refuses the new one by policy", function()
 			with_server(function(srv)
 				local old = assert(connect(srv, "juliet", { resource = "phone" }))
