@@ -27,6 +27,8 @@ PREFIX ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_DIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 BUILD ?= $(if $(filter 5.4,$(LUA_NAME)),build,build/$(LUA_NAME))
+# The core does not use Lua: the version matrix builds it once.
+CORE_BUILD ?= $(BUILD)
 FUZZ_TIME ?= 60
 BUSTED ?= $(LUA) /usr/bin/busted
 
@@ -44,10 +46,10 @@ CTEST_SRC := $(sort $(wildcard spec/c/test_*.c))
 FUZZ_SRC := $(sort $(wildcard spec/fuzz/fuzz_*.c))
 HEADERS := $(wildcard csrc/*.h csrc/lua/*.h spec/c/*.h spec/fuzz/*.h)
 
-CORE_OBJ := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
+CORE_OBJ := $(CORE_SRC:csrc/%.c=$(CORE_BUILD)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:csrc/lua/%.c=$(BUILD)/obj/lua/%.o)
 CTESTS := $(CTEST_SRC:spec/c/%.c=$(BUILD)/tests/%)
-STATIC_LIB := $(BUILD)/liblxmpp.a
+STATIC_LIB := $(CORE_BUILD)/liblxmpp.a
 LUA_MODULE := $(BUILD)/lxmpp/core.so
 
 LUA_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
@@ -69,7 +71,11 @@ flags:
 	@test -n "$(DEP_FOUND)" || { echo "make: pkg-config finds no" \
 		"$(LUA_PC) $(PKGS): run 'make deps' first" >&2; exit 1; }
 
-$(BUILD)/obj/%.o: csrc/%.c $(HEADERS) | flags
+$(CORE_BUILD)/obj/%.o: csrc/%.c $(HEADERS) | flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/lua/%.o: csrc/lua/%.c $(HEADERS) | flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -98,13 +104,13 @@ ctest: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
 
 spec: all
-	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) spec
+	$(LUA_ENV) $(BUSTED) --cpath="$(BUILD)/?.so" $(BUSTED_FLAGS) spec
 
 # Against Prosody and ejabberd from the distribution and the slixmpp client,
 # which the tests start on loopback with throwaway configs, certificates and
 # accounts (never the system's services). A server that cannot start fails.
 interop: all
-	$(LUA_ENV) $(BUSTED) $(BUSTED_FLAGS) --run=interop
+	$(LUA_ENV) $(BUSTED) --cpath="$(BUILD)/?.so" $(BUSTED_FLAGS) --run=interop
 
 # Every test under AddressSanitizer and UndefinedBehaviorSanitizer. The Lua
 # interpreter is not instrumented, so the ASan runtime is preloaded for it.
@@ -156,7 +162,7 @@ bench-run: all $(BENCH_BIN)
 	$(LUA_ENV) LXMPP_BENCH_BIN=$(BUILD)/bench $(LUA) bench/run.lua
 
 lint:
-	luacheck -q lua spec bench examples
+	luacheck -q lua spec bench examples prosody
 	clang-format --dry-run --Werror csrc/*.c csrc/*.h csrc/lua/*.c \
 		csrc/lua/*.h spec/c/*.c spec/c/*.h spec/fuzz/*.c spec/fuzz/*.h
 
@@ -176,6 +182,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
 	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
+	install -m 644 prosody/mod_lxmpp.lua $(DESTDIR)$(LUA_DIR)/ # Prosody: plugin_paths = { "$(PREFIX)" }
 	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
 		install -m 644 lua/lxmpp/transport/*.lua \
 			$(DESTDIR)$(LUA_DIR)/lxmpp/transport/; fi

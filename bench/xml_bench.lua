@@ -137,23 +137,12 @@ print(("| Lua tostring vs Prosody tostring | %s | at least 4x |"):format(ratio(t
 -- Adversarial inputs: each is refused by lxmpp's default limits, and parsed
 -- with the limits lifted, in time proportional to its size.
 local HEADER = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
-local function siblings(n) return HEADER .. "<message>" .. ("<a/>"):rep(n) .. "</message>" end
-local function chunks(n) return HEADER .. "<message>" .. ("x\n"):rep(n) .. "</message>" end
-local function attrs(n)
-	local t = {}
-	for i = 1, n do t[i] = (" a%d='v'"):format(i) end
-	return HEADER .. "<message" .. table.concat(t) .. "/>"
-end
-local function nesting(n) return HEADER .. "<message>" .. ("<a>"):rep(n) .. ("</a>"):rep(n) .. "</message>" end
-local function laughs()
-	local t = { "<!DOCTYPE lolz [<!ENTITY lol 'lol'>" }
-	local prev = "lol"
-	for i = 1, 9 do
-		t[#t + 1] = ("<!ENTITY lol%d '%s'>"):format(i, ("&" .. prev .. ";"):rep(10))
-		prev = "lol" .. i
-	end
-	return table.concat(t) .. "]>" .. HEADER .. "<message>&lol9;</message>"
-end
+local adversarial = require "support.adversarial"
+local function siblings(n) return adversarial.siblings(HEADER, n) end
+local function chunks(n) return adversarial.chunks(HEADER, n) end
+local function attrs(n) return adversarial.attrs(HEADER, n) end
+local function nesting(n) return adversarial.nesting(HEADER, n) end
+local function laughs() return adversarial.laughs(HEADER) end
 local lifted = {
 	max_stanza_size = 1 << 30, max_depth = 1 << 30, max_attrs = 1 << 30,
 	max_children = 1 << 30, max_text_size = 1 << 30,

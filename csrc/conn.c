@@ -11,12 +11,12 @@
 #include "base64.h"
 #include "conn_internal.h"
 #include "error.h"
+#include "random.h"
 #include "stanza.h"
 #include "streamerror.h"
 #include "streamfeatures.h"
 #include "xmlout.h"
 
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,15 +27,10 @@ static int is_stanza(const lx_elem *e) {
           strcmp(e->name, "iq") == 0);
 }
 
-/* A fresh identifier: the next one of the test list, or 128 random bits in
- * hex (also fit for a localpart). */
+/* A fresh identifier: 128 random bits in hex (also fit for a localpart). */
 static int new_id(lx_conn *c, char out[ID_SIZE]) {
-  if (c->next_id < c->n_ids) {
-    snprintf(out, ID_SIZE, "%s", c->ids[c->next_id++]);
-    return 0;
-  }
   unsigned char r[ID_RANDOM_BYTES];
-  if (RAND_bytes(r, sizeof r) != 1)
+  if (random_bytes(c->random, c->random_user, r, sizeof r))
     return LX_ERR_INTERNAL;
   for (size_t i = 0; i < sizeof r; i++)
     snprintf(out + 2 * i, 3, "%02x", r[i]);
@@ -928,16 +923,32 @@ static int authzid_refused(const lx_conn *c) {
   return refused;
 }
 
-static int auth_failed(lx_conn *c, int condition) {
+/* <failure/> with the condition and, when known, a <text/> saying why
+ * (RFC 6120 §6.4.5). A -PLUS attempt with a binding type we lack checked no
+ * credentials: up to one per -PLUS mechanism does not count as a failed
+ * attempt, so that a client may go on to one that works. */
+static int auth_failed(lx_conn *c, int condition, const char *text) {
   size_t mark = c->out.len;
-  if (!has_condition(condition, LX_FAMILY_SASL))
+  if (!has_condition(condition, LX_FAMILY_SASL)) {
     condition = LX_ERR_SASL_TEMPORARY_AUTH_FAILURE; /* ours, not the peer's */
+    text = NULL;
+  }
   int rc = xo_start(&c->out, "failure", NS_SASL) || buf_putc(&c->out, '>') ||
            xo_element(&c->out, lx_error_condition(condition), NULL, NULL) ||
+           (text && text[0] &&
+            (xo_start(&c->out, "text", NULL) ||
+             xo_attr(&c->out, "xml:lang", "en") || buf_putc(&c->out, '>') ||
+             xml_escape(&c->out, text, strlen(text), 0, NULL) ||
+             xo_end(&c->out, "text"))) ||
            xo_end(&c->out, "failure");
   if (conn_wrote(c, mark, rc))
     return c->error.code;
   c->phase = PH_OFFERED;
+  if (c->sasl_server && lx_sasl_server_cb_unsupported(c->sasl_server) &&
+      c->cb_failures < MAX_CB) {
+    c->cb_failures++;
+    return 0;
+  }
   if (++c->auth_failures >= c->max_auth_attempts)
     return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
                      "too many failed authentication attempts");
@@ -945,11 +956,15 @@ static int auth_failed(lx_conn *c, int condition) {
 }
 
 /* Acts on what the SASL server said (RFC 6120 §6.4). */
-static int sasl_result(lx_conn *c, int rc, const unsigned char *out,
-                       size_t len) {
+static int sasl_result(lx_conn *c, int rc, const unsigned char *out, size_t len,
+                       lx_error *err) {
   if (rc == LX_SASL_NEED_CREDENTIALS && authzid_refused(c)) {
-    lx_sasl_credentials no = {LX_ERR_SASL_INVALID_AUTHZID, NULL, {0}, NULL};
-    rc = lx_sasl_server_credentials(c->sasl_server, &no, &out, &len, NULL);
+    lx_sasl_credentials no = {LX_ERR_SASL_INVALID_AUTHZID,
+                              NULL,
+                              {0},
+                              NULL,
+                              "the authzid is not the account"};
+    rc = lx_sasl_server_credentials(c->sasl_server, &no, &out, &len, err);
   }
   switch (rc) {
   case LX_SASL_CHALLENGE:
@@ -964,10 +979,13 @@ static int sasl_result(lx_conn *c, int rc, const unsigned char *out,
     return 0;
   }
   case LX_SASL_SUCCESS: break;
-  default: return auth_failed(c, rc);
+  case LX_ERR_NOMEM: return conn_fail_nomem(c); /* fatal (lx_error_is_fatal) */
+  default: return auth_failed(c, rc, err->detail);
   }
   if ((rc = set_account(c)) != 0)
-    return auth_failed(c, rc == LX_ERR_NOMEM ? rc : LX_ERR_SASL_NOT_AUTHORIZED);
+    return rc == LX_ERR_NOMEM ? conn_fail_nomem(c)
+                              : auth_failed(c, LX_ERR_SASL_NOT_AUTHORIZED,
+                                            "not a valid account name");
   if (write_sasl(c, "success", NULL, out, len))
     return c->error.code;
   lx_sasl_server_free(c->sasl_server);
@@ -983,30 +1001,33 @@ static int sasl_result(lx_conn *c, int rc, const unsigned char *out,
 
 static int server_auth(lx_conn *c, lx_stanza *s) {
   const char *mech = lx_elem_attr(s->root, NULL, "mechanism");
+  lx_error err = {0};
   unsigned char *data;
   size_t len, out_len = 0;
   const unsigned char *out = NULL;
   int rc;
   if (c->authenticated || !c->sasl_server)
-    return c->authenticated ? conn_fail(c, LX_ERR_UNSUPPORTED_STANZA_TYPE,
-                                        LX_ERR_UNSUPPORTED_STANZA_TYPE,
-                                        "already authenticated")
-                            : auth_failed(c, LX_ERR_SASL_ENCRYPTION_REQUIRED);
+    return c->authenticated
+               ? conn_fail(c, LX_ERR_UNSUPPORTED_STANZA_TYPE,
+                           LX_ERR_UNSUPPORTED_STANZA_TYPE,
+                           "already authenticated")
+               : auth_failed(c, LX_ERR_SASL_ENCRYPTION_REQUIRED, "TLS first");
   rc = read_sasl(s, &data, &len);
   if (rc == LX_ERR_NOMEM)
     return conn_fail_nomem(c);
   if (rc)
-    rc = LX_ERR_SASL_INCORRECT_ENCODING;
+    rc = error_set(&err, LX_ERR_SASL_INCORRECT_ENCODING, "bad base64");
   else if (!mech)
-    rc = LX_ERR_SASL_INVALID_MECHANISM;
+    rc = error_set(&err, LX_ERR_SASL_INVALID_MECHANISM, "no mechanism named");
   else
     rc = lx_sasl_server_start(c->sasl_server, mech, data, len, &out, &out_len,
-                              NULL);
+                              &err);
   free_secret(data, len); /* PLAIN carries the password */
-  return sasl_result(c, rc, out, out_len);
+  return sasl_result(c, rc, out, out_len, &err);
 }
 
 static int server_response(lx_conn *c, lx_stanza *s) {
+  lx_error err = {0};
   unsigned char *data;
   size_t len, out_len = 0;
   const unsigned char *out = NULL;
@@ -1014,18 +1035,18 @@ static int server_response(lx_conn *c, lx_stanza *s) {
   if (rc == LX_ERR_NOMEM)
     return conn_fail_nomem(c);
   if (rc)
-    rc = LX_ERR_SASL_INCORRECT_ENCODING;
+    rc = error_set(&err, LX_ERR_SASL_INCORRECT_ENCODING, "bad base64");
   else
     rc = lx_sasl_server_step(c->sasl_server,
                              data ? data : (const unsigned char *)"", len, &out,
-                             &out_len, NULL);
+                             &out_len, &err);
   free_secret(data, len);
-  return sasl_result(c, rc, out, out_len);
+  return sasl_result(c, rc, out, out_len, &err);
 }
 
 static int server_abort(lx_conn *c, lx_stanza *s) {
   (void)s;
-  return auth_failed(c, LX_ERR_SASL_ABORTED);
+  return auth_failed(c, LX_ERR_SASL_ABORTED, NULL);
 }
 
 int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
@@ -1038,11 +1059,12 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
   lx_sasl_credentials answer = *cred;
   if (!answer.keys.hash) /* keys for the hash asked for */
     answer.keys.hash = lx_sasl_server_request(c->sasl_server)->hash;
+  lx_error err = {0};
   int rc =
-      lx_sasl_server_credentials(c->sasl_server, &answer, &out, &len, NULL);
+      lx_sasl_server_credentials(c->sasl_server, &answer, &out, &len, &err);
   if (rc == LX_ERR_INVALID || rc == LX_ERR_STATE)
     return rc;
-  rc = sasl_result(c, rc, out, len);
+  rc = sasl_result(c, rc, out, len, &err);
   return c->phase == PH_FAILED ? c->error.code : rc;
 }
 
@@ -1207,7 +1229,8 @@ void lx_conn_free(lx_conn *c) {
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
   buf_free(&c->out);
-  buf_wipe(&c->held); /* may hold a PLAIN password */
+  buf_wipe(&c->in); /* they may hold a PLAIN password */
+  buf_wipe(&c->held);
   conn_free_opts(c);
   lx_jid_free(c->account);
   lx_jid_free(c->full);

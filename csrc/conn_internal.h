@@ -81,8 +81,8 @@ struct lx_conn {
   size_t max_preauth_stanza_bytes, max_output_bytes, max_input_bytes;
   unsigned max_auth_attempts, max_bind_attempts;
   int offer_session, trace;
-  char **ids;
-  size_t n_ids, next_id;
+  lx_random_fn random; /* every random byte: ids, SASL nonces and salts */
+  void *random_user;
   lx_tls_cb_type cb_types[MAX_CB];
   size_t n_cb_types;
 
@@ -123,7 +123,8 @@ struct lx_conn {
   lx_sasl_server_opts sasl_server_opts; /* its pointers are owned copies */
   lx_sasl_server *sasl_server;
   unsigned auth_failures, bind_failures;
-  char *bind_resource; /* asked for, prepared; NULL for none */
+  unsigned cb_failures; /* -PLUS attempts with a binding type we lack */
+  char *bind_resource;  /* asked for, prepared; NULL for none */
 };
 
 /* What distinguishes the roles outside the rules table. */
@@ -217,5 +218,10 @@ int conn_writable(const lx_conn *c);
 int conn_step(lx_conn *c);
 /* Queues </stream:stream> and asks for close_notify after it. */
 void conn_write_footer(lx_conn *c);
+/* lx_conn_submit_xml() for XML the library serialized itself, which is one
+ * balanced element by construction (trees, and the Lua binding's stanza
+ * tables, whose serializer checks every name and value): not parsed
+ * again. */
+int conn_submit_serialized(lx_conn *c, const char *xml, size_t len);
 
 #endif

@@ -3,6 +3,10 @@
 -- client's waits yield to it, so the server runs while the client waits.
 -- The same client against Prosody and ejabberd, from plain blocking
 -- scripts, is in spec/interop/client_*_spec.lua.
+-- Every client here runs on a fake clock (lxmpp.clock.fake): its time moves
+-- only when a test advances it, so that no timeout fires because the
+-- machine is slow, and the timing tests assert exact figures. The real
+-- clock only bounds each test as a whole (20 s), against a hang.
 package.path = "examples/?.lua;" .. package.path
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
@@ -14,17 +18,19 @@ local tiny = require "tiny_server"
 local DOMAIN = "im.example.com"
 local ACCOUNTS = { juliet = "r0m30myr0m30", romeo = "wherefore", nurse = "anon" }
 
--- Runs fn in a coroutine of a fresh controller, with a server, until it
--- returns (errors propagate); then stops the server.
+-- Runs fn(server, cq, clk) in a coroutine of a fresh controller, with a
+-- server and a fake clock, until it returns (errors propagate); then stops
+-- the server.
 local function with_server(opts, fn)
 	if fn == nil then opts, fn = {}, opts end
 	local cq = cqueues.new()
 	local o = { cq = cq, domain = DOMAIN, accounts = ACCOUNTS, direct_tls = true }
 	for k, v in pairs(opts) do o[k] = v end
 	local server = tiny.start(o)
+	server.clock = clock.fake()
 	local done = false
 	cq:wrap(function()
-		fn(server, cq)
+		fn(server, cq, server.clock)
 		done = true
 	end)
 	local deadline = clock.now() + 20
@@ -39,15 +45,43 @@ end
 local function connect(server, user, opts)
 	local o = {
 		jid = user .. "@" .. DOMAIN, password = ACCOUNTS[user], host = server.host, port = server.port,
-		tls = { ca = server.certificate }, timeout = 5,
+		tls = { ca = server.certificate }, timeout = 5, clock = server.clock,
 	}
 	for k, v in pairs(opts or {}) do o[k] = v end
 	return client.connect(o)
 end
 
--- Sleeps inside the controller.
+-- Lets the other coroutines of the controller run for a while (real
+-- time: only where nothing depends on how long).
 local function pause(seconds)
 	cqueues.sleep(seconds)
+end
+
+-- Advances clk by `step` each round of the controller until done() is
+-- true, but never while a wait whose time has come has not yet resumed:
+-- every deadline is seen at the time it falls due.
+local function ticker(cq, clk, step, done)
+	cq:wrap(function()
+		while not done() do
+			local due = clk.next_deadline()
+			if not due or due > clk.now() then clk.advance(step) end
+			cqueues.sleep(0)
+		end
+	end)
+end
+
+-- A resolver that knows only these SRV records (name -> records).
+local function srv_resolver(srv)
+	return {
+		query = function(_, name, rtype)
+			if rtype == "SRV" then return srv[name] or {} end
+			return {}
+		end,
+	}
+end
+
+local function near(expected, actual, what)
+	assert.is_true(math.abs(expected - actual) < 1e-9, ("%s: %.12g, expected %g"):format(what, actual, expected))
 end
 
 describe("lxmpp.client connect", function()
@@ -100,7 +134,7 @@ describe("lxmpp.client connect", function()
 	end)
 
 	it("tries the next target on failure, each attempt bounded, the whole bounded", function()
-		with_server(function(server)
+		with_server(function(server, cq, clk)
 			-- a port nobody listens on, and one that accepts but never speaks
 			local closed = socket.listen { host = "127.0.0.1", port = 0 }
 			local _, _, refused_port = closed:localname()
@@ -117,27 +151,32 @@ describe("lxmpp.client connect", function()
 					{ priority = 3, weight = 0, port = server.port, target = "127.0.0.1" },
 				},
 			}
-			local resolver = {
-				query = function(_, name, rtype)
-					if rtype == "SRV" then return srv[name] or {} end
-					return {}
-				end,
-			}
-			local started = clock.now()
+			local resolver = srv_resolver(srv)
+			-- once the silent one has the client, its attempt's time runs out
+			local function expire_when_accepted(seconds)
+				cq:wrap(function()
+					local s = assert(silent:accept())
+					clk.advance(seconds)
+					pause(0.05)
+					s:close()
+				end)
+			end
+			local started = clk.now()
+			expire_when_accepted(0.3)
 			local c = assert(connect(server, "juliet", { host = false, resolver = resolver, attempt_timeout = 0.3 }))
-			local took = clock.now() - started
-			assert.is_true(took >= 0.3 and took < 2, "took " .. took)
+			near(0.3, clk.now() - started, "took")
 			assert.equal(server.port, c.target.port)
 			assert.is_true(c:close())
 			-- a total timeout shorter than the attempts: one deadline
-			started = clock.now()
+			started = clk.now()
 			srv["_xmpp-client._tcp." .. DOMAIN][2] = nil
+			expire_when_accepted(0.4)
 			local none, err, code = connect(server, "juliet", { host = false, resolver = resolver, timeout = 0.4,
 				attempt_timeout = 5 })
 			assert.is_nil(none)
 			assert.equal("timeout", code)
 			assert.truthy(err:find("refused", 1, true) and err:find("negotiating", 1, true), err)
-			assert.is_true(clock.now() - started < 1.5)
+			near(0.4, clk.now() - started, "took")
 			silent:close()
 		end)
 	end)
@@ -174,7 +213,7 @@ end)
 
 describe("lxmpp.client stanzas", function()
 	it("carries messages both ways; receive's timeout is one deadline", function()
-		with_server(function(server)
+		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { resource = "balcony" }))
 			local r = assert(connect(server, "romeo", { resource = "orchard" }))
 			assert.is_true(j:message(r.jid, "Art thou not Romeo, and a Montague?"))
@@ -182,9 +221,10 @@ describe("lxmpp.client stanzas", function()
 			assert.equal("message", m.name)
 			assert.equal(j.jid, m.attr.from)
 			assert.equal("Art thou not Romeo, and a Montague?", m:get_child_text("body"))
-			local started = clock.now()
+			local started = clk.now()
+			cq:wrap(function() clk.advance(0.2) end) -- runs once receive waits
 			assert.is_nil(r:receive(0.2)) -- nothing yet: a bare nil
-			assert.is_true(clock.now() - started >= 0.2)
+			near(0.2, clk.now() - started, "receive waited")
 			assert.is_true(j:close())
 			assert.is_true(r:close())
 		end)
@@ -235,7 +275,7 @@ describe("lxmpp.client stanzas", function()
 	end)
 
 	it("answers unhandled iqs with service-unavailable, pings with a result, errors as errors", function()
-		with_server(function(server, cq)
+		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet"))
 			local r = assert(connect(server, "romeo"))
 			cq:wrap(function() j:loop() end)
@@ -246,14 +286,14 @@ describe("lxmpp.client stanzas", function()
 			assert.equal("service-unavailable", err)
 			assert.equal("error", reply.attr.type)
 			-- XEP-0199
-			local rtt = assert(r:ping(j.jid, 5))
-			assert.is_true(rtt >= 0 and rtt < 5)
+			assert.equal(0, assert(r:ping(j.jid, 5))) -- no time passed on the fake clock
 			-- a handler that sends its own answer is not answered twice
 			j:on("iq", function(request, c)
 				assert(c:send(st.reply(request):query("jabber:iq:version"):text_tag("name", "lxmpp")))
 			end)
 			local version = assert(r:iq(st.iq({ type = "get", id = "v2", to = j.jid }):query("jabber:iq:version"), 5))
 			assert.equal("lxmpp", version:get_child("query", "jabber:iq:version"):get_child_text("name"))
+			cq:wrap(function() clk.advance(0.2) end)
 			assert.is_nil(r:receive(0.2)) -- and no second answer
 			-- a result nobody waits for is not a request: it goes to receive()
 			assert(r:send(st.iq({ type = "result", id = "stray", to = j.jid })))
@@ -355,13 +395,12 @@ describe("lxmpp.client closing", function()
 		with_server(function(server, cq)
 			local c = assert(connect(server, "juliet"))
 			local r = assert(connect(server, "romeo"))
-			cq:wrap(function()
-				assert(r:message(c.jid, "one"))
-				pause(0.1)
-				server:kick(c.jid)
-			end)
+			assert(r:message(c.jid, "one"))
 			local got = {}
-			for m in c:stanzas() do got[#got + 1] = m:get_child_text("body") end
+			for m in c:stanzas() do
+				got[#got + 1] = m:get_child_text("body")
+				server:kick(c.jid)
+			end
 			assert.same({ "one" }, got)
 			assert.equal("closed", c:state())
 			cq:wrap(function()
@@ -391,20 +430,19 @@ end)
 
 describe("lxmpp.client keepalive", function()
 	it("sends white space when only we are silent, pings when the server is", function()
-		with_server(function(server, cq)
+		with_server(function(server, cq, clk)
 			local sent = {}
 			local c = assert(connect(server, "juliet", {
 				keepalive = { interval = 0.15, timeout = 1 },
 				trace = function(direction, data) if direction == "sent" then sent[#sent + 1] = data end end,
 			}))
 			local r = assert(connect(server, "romeo"))
-			cq:wrap(function()
-				for i = 1, 10 do
-					assert(r:message(c.jid, "tick " .. i))
-					pause(0.05)
-				end
-			end)
-			for _ = 1, 10 do assert(c:receive(2)) end
+			-- a message every 0.05 s: the server is never silent for 0.15 s
+			for i = 1, 10 do
+				assert(r:message(c.jid, "tick " .. i))
+				assert(c:receive(2))
+				clk.advance(0.05)
+			end
 			local spaces, pings = 0, 0
 			for _, data in ipairs(sent) do
 				if data == " " then spaces = spaces + 1 end
@@ -414,7 +452,10 @@ describe("lxmpp.client keepalive", function()
 			assert.equal(0, pings)
 			-- now nothing arrives: the server gets a ping, answers, all is well
 			sent = {}
+			local waited = false
+			ticker(cq, clk, 0.05, function() return waited end)
 			assert.is_nil(c:receive(0.5))
+			waited = true
 			assert.equal("ready", c:state())
 			local probes = 0
 			for _, data in ipairs(sent) do
@@ -427,16 +468,17 @@ describe("lxmpp.client keepalive", function()
 	end)
 
 	it("gives up on a dead peer after the timeout", function()
-		with_server(function(server)
-			local c = assert(connect(server, "juliet", { keepalive = { interval = 0.2, timeout = 0.3 } }))
+		with_server(function(server, cq, clk)
+			local c = assert(connect(server, "juliet", { keepalive = { interval = 0.25, timeout = 0.375 } }))
 			server:freeze(c.jid)
-			local started = clock.now()
+			local started = clk.now()
+			ticker(cq, clk, 0.125, function() return c:state() == "closed" end)
 			local st_, err, code = c:receive(5)
-			local took = clock.now() - started
+			local took = clk.now() - started
 			assert.is_nil(st_)
 			assert.equal("dead-peer", code)
 			assert.matches("dead peer", err)
-			assert.is_true(took >= 0.5 and took < 1.5, "took " .. took)
+			near(0.625, took, "took") -- silent for the interval, then the probe's timeout
 			assert.equal("closed", c:state())
 		end)
 	end)
@@ -444,20 +486,24 @@ end)
 
 describe("lxmpp.client reconnection", function()
 	it("reconnects with backoff after a lost stream, and sends its presence again", function()
-		with_server(function(server, cq)
+		with_server(function(server, cq, clk)
 			local events = {}
 			local c = assert(connect(server, "juliet", {
 				resource = "balcony", reconnect = { delay = 0.1, max_delay = 0.4 },
 			}))
 			c:on("disconnected", function(_, code, again)
-				events[#events + 1] = { "disconnected", code, again, clock.now() }
+				events[#events + 1] = { "disconnected", code, again, clk.now() }
 			end)
-			c:on("reconnected", function(j) events[#events + 1] = { "reconnected", j, clock.now() } end)
+			c:on("reconnected", function(j) events[#events + 1] = { "reconnected", j, clk.now() } end)
 			assert(c:presence { status = "on the balcony" })
 			assert.equal("presence", assert(c:receive(2)).name) -- our own, from the server
+			cq:wrap(function() server:kick(c.jid, "system-shutdown") end) -- once receive waits
+			-- time passes while it waits to reconnect, and only then
 			cq:wrap(function()
-				pause(0.05)
-				server:kick(c.jid, "system-shutdown")
+				while #events < 2 do
+					if c:state() == "reconnecting" then clk.advance(0.0078125) end
+					cqueues.sleep(0)
+				end
 			end)
 			local again = assert(c:receive(5)) -- across the reconnection
 			assert.equal("presence", again.name)
@@ -469,7 +515,8 @@ describe("lxmpp.client reconnection", function()
 			assert.equal("reconnected", events[2][1])
 			assert.equal("juliet@im.example.com/balcony", events[2][2])
 			local delay = events[2][3] - events[1][4]
-			assert.is_true(delay >= 0.05 and delay < 0.5, "delay " .. delay) -- within [delay/2, delay] + work
+			-- within [delay/2, delay], rounded up to the ticker's step
+			assert.is_true(delay >= 0.05 and delay <= 0.1 + 0.0078125, "delay " .. delay)
 			assert.is_true(c:close())
 		end)
 	end)
@@ -484,6 +531,322 @@ describe("lxmpp.client reconnection", function()
 			assert.matches("conflict: Replaced by new connection", err)
 			assert.equal("closed", c:state())
 			assert.is_true(d:close())
+		end)
+	end)
+end)
+
+describe("lxmpp.client under a hostile or broken peer", function()
+	-- Six stanzas in one write of the server's: they reach the client in one read.
+	local function burst(server, to, bodies)
+		local s = assert(server:session(to))
+		for _, body in ipairs(bodies) do
+			assert(s.conn:send(st.message({ to = to, from = "romeo@" .. DOMAIN .. "/x", type = "chat" }, body)))
+		end
+		s:flush()
+	end
+
+	local function wait_until(cond)
+		local deadline = clock.now() + 10 -- real time: against a hang only
+		while not cond() do
+			assert(clock.now() < deadline, "waited too long")
+			pause(0.005)
+		end
+	end
+
+	it("hands stanzas to the handlers in arrival order, several in one read", function()
+		with_server(function(server, cq)
+			local j = assert(connect(server, "juliet"))
+			local got = {}
+			j:on("message", function(m) got[#got + 1] = m:get_child_text("body") end)
+			cq:wrap(function() j:loop() end)
+			burst(server, j.jid, { "m1", "m2", "m3", "m4", "m5", "m6" })
+			wait_until(function() return #got == 6 end)
+			assert.same({ "m1", "m2", "m3", "m4", "m5", "m6" }, got)
+			assert.is_true(j:close())
+		end)
+	end)
+
+	it("runs one stanza's handlers at a time; max_handlers lets more run, started in arrival order", function()
+		with_server(function(server, cq)
+			for _, width in ipairs { 1, 3 } do
+				local j = assert(connect(server, "juliet", { max_handlers = width }))
+				local log, active, most = {}, 0, 0
+				j:on("message", function(m, c)
+					local body = m:get_child_text("body")
+					active = active + 1
+					most = math.max(most, active)
+					log[#log + 1] = "+" .. body
+					-- a handler that waits: the server's answer takes a round trip
+					assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("jabber:iq:roster"), 5))
+					log[#log + 1] = "-" .. body
+					active = active - 1
+				end)
+				cq:wrap(function() j:loop() end)
+				burst(server, j.jid, { "1", "2", "3", "4", "5", "6" })
+				wait_until(function() return #log == 12 end)
+				assert.equal(width, most)
+				local started = {}
+				for _, entry in ipairs(log) do
+					if entry:sub(1, 1) == "+" then started[#started + 1] = entry:sub(2) end
+				end
+				assert.same({ "1", "2", "3", "4", "5", "6" }, started)
+				if width == 1 then
+					assert.same({ "+1", "-1", "+2", "-2", "+3", "-3", "+4", "-4", "+5", "-5", "+6", "-6" }, log)
+				end
+				assert.is_true(j:close())
+			end
+		end)
+	end)
+
+	-- A presence of a thousand empty elements: 4 KB on the wire, about
+	-- 300 KB of Lua tables.
+	local function heavy(to, id)
+		local p = st.presence({ to = to, from = "romeo@" .. DOMAIN .. "/x", id = id })
+		for _ = 1, 1000 do p:tag("x"):up() end
+		return p
+	end
+
+	it("bounds the bytes queued for receive(): the oldest are dropped and reported", function()
+		with_server(function(server)
+			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000 }))
+			local dropped = {}
+			j:on("dropped", function(stanza) dropped[#dropped + 1] = stanza.attr.id end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 5 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			assert(s.conn:send(st.message({ to = j.jid, id = "end" }, "end")))
+			s:flush()
+			local ids = {}
+			repeat
+				local stanza = assert(j:receive(5))
+				ids[#ids + 1] = stanza.attr.id
+			until stanza.attr.id == "end"
+			assert.same({ "p5", "end" }, ids)
+			wait_until(function() return #dropped == 4 end) -- the "dropped" handlers run in order too
+			assert.same({ "p1", "p2", "p3", "p4" }, dropped)
+			assert.is_true(j:close())
+		end)
+	end)
+
+	it("stops reading while the handlers' inbox is over its bytes, and catches up after", function()
+		with_server(function(server, cq, clk)
+			local j = assert(connect(server, "juliet", { max_inbox_bytes = 400000 }))
+			local r = assert(connect(server, "romeo"))
+			local released, handled = false, {}
+			j:on("presence", function(p)
+				while not released do pause(0.005) end
+				handled[#handled + 1] = p.attr.id
+			end)
+			cq:wrap(function() j:loop() end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			s:flush()
+			-- j reads no more: its server's pings go unanswered meanwhile
+			cq:wrap(function() clk.advance(1) end)
+			local none, _, code = r:ping(j.jid, 1)
+			assert.is_nil(none)
+			assert.equal("timeout", code)
+			released = true
+			wait_until(function() return #handled == 20 end)
+			for i = 1, 20 do assert.equal("p" .. i, handled[i]) end
+			assert.equal(0, assert(r:ping(j.jid, 5)))
+			assert.is_true(j:close())
+			assert.is_true(r:close())
+		end)
+	end)
+
+	it("counts the stanzas held by waiting \"dropped\" handlers against the inbox bound", function()
+		with_server(function(server, cq, clk)
+			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000, max_inbox_bytes = 400000 }))
+			local r = assert(connect(server, "romeo"))
+			local released, dropped = false, {}
+			j:on("dropped", function(p)
+				while not released do pause(0.005) end
+				dropped[#dropped + 1] = p.attr.id
+			end)
+			cq:wrap(function() j:loop() end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			s:flush()
+			cq:wrap(function() clk.advance(1) end)
+			local none, _, code = r:ping(j.jid, 1)
+			assert.is_nil(none)
+			assert.equal("timeout", code)
+			released = true
+			wait_until(function() return #dropped == 19 end)
+			for i = 1, 19 do assert.equal("p" .. i, dropped[i]) end
+			assert.equal("p20", assert(j:receive(5)).attr.id)
+			assert.is_true(j:close())
+			assert.is_true(r:close())
+		end)
+	end)
+
+	it("refuses a see-other-host to port 0, 70000 or 99999 without raising, also while reconnecting", function()
+		with_server(function(server, cq, clk)
+			for _, where in ipairs { "127.0.0.1:0", "127.0.0.1:70000", "[::1]:99999" } do
+				server.redirect = where
+				local ok, none, err, code = pcall(connect, server, "juliet")
+				assert.is_true(ok, none)
+				assert.is_nil(none)
+				assert.equal("see-other-host", code)
+				assert.matches("invalid port", err)
+			end
+			server.redirect = nil
+			local c = assert(connect(server, "juliet", { reconnect = { delay = 0.25, attempts = 2 } }))
+			server.redirect = "127.0.0.1:70000"
+			cq:wrap(function() server:kick(c.jid, "system-shutdown") end)
+			ticker(cq, clk, 0.125, function() return c:state() == "closed" end)
+			local ok, none, err, code = pcall(c.loop, c)
+			assert.is_true(ok, none)
+			assert.is_nil(none)
+			assert.equal("see-other-host", code)
+			assert.matches("invalid port", err)
+		end)
+	end)
+
+	it("skips SRV records with an invalid port or host", function()
+		with_server(function(server)
+			local srv = {
+				["_xmpp-client._tcp." .. DOMAIN] = {
+					{ priority = 1, weight = 0, port = 0, target = "127.0.0.1" },
+					{ priority = 2, weight = 0, port = 99999, target = "127.0.0.1" },
+					{ priority = 3, weight = 0, port = server.port, target = "bad host\0name" },
+					{ priority = 4, weight = 0, port = server.port, target = "127.0.0.1" },
+				},
+			}
+			local resolver = srv_resolver(srv)
+			local ok, c = pcall(connect, server, "juliet", { host = false, resolver = resolver })
+			assert.is_true(ok, c)
+			assert(c)
+			assert.equal(server.port, c.target.port)
+			assert.is_true(c:close())
+		end)
+	end)
+
+	it("gives up on a server that stops reading, loop() without a timeout included", function()
+		with_server(function(server, cq, clk)
+			-- without keepalive: only the stalled output can tell
+			local c = assert(connect(server, "juliet", { keepalive = false, timeout = 2 }))
+			server:freeze(c.jid)
+			local big = string.rep("x", 65536)
+			local sent = 0
+			repeat -- fill the server's socket buffers, then ours
+				local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
+				sent = sent + 1
+				assert(ok or code == "timeout" or code == "full", code)
+			until code == "full" or sent > 2000
+			assert.is_true(sent <= 2000, "the output never filled up")
+			local started = clk.now()
+			ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
+			local none, err, code = c:loop()
+			assert.is_nil(none)
+			assert.equal("dead-peer", code)
+			assert.matches("read nothing", err)
+			assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
+		end)
+	end)
+
+	it("accepts a bound JID of its own account only", function()
+		-- The core reports the server's bind result as the "ready" event's
+		-- jid; our server would never bind another account, so the event
+		-- is rewritten on its way up, as a hostile server's result would be.
+		local conn_methods = getmetatable(require("lxmpp.stream").client { jid = "a@b", password = "x" }).__index
+		local next_event = conn_methods.next_event
+		with_server(function(server)
+			local forged = { "admin@evil.test/x", "admin@" .. DOMAIN .. "/x", "juliet@evil.test/x", "juliet@" .. DOMAIN }
+			for _, bound in ipairs(forged) do
+				conn_methods.next_event = function(conn)
+					local ev = next_event(conn)
+					if ev and ev.type == "ready" then ev.jid = bound end
+					return ev
+				end
+				local ok, none, err, code = pcall(connect, server, "juliet")
+				conn_methods.next_event = next_event
+				assert.is_true(ok, none)
+				assert.is_nil(none)
+				assert.equal("bind-bad-jid", code)
+				assert.truthy(err:find(bound, 1, true), err)
+			end
+			-- the server chooses the resource
+			local c = assert(connect(server, "juliet"))
+			assert.matches("^juliet@im%.example%.com/r%d+$", c.jid)
+			assert.is_true(c:close())
+		end)
+	end)
+end)
+
+describe("lxmpp.client in a plain script", function()
+	-- The server runs in a process of its own (it needs a controller); the
+	-- client blocks, outside any, on the real clock (a fake one outside a
+	-- controller would move to each deadline at once): only generous
+	-- timeouts here, against a hang.
+	local SERVER = [[
+package.path = "examples/?.lua;lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath
+local cqueues = require "cqueues"
+local st = require "lxmpp.stanza"
+local tiny = require "tiny_server"
+local function read(name) local f = assert(io.open(name)); local s = f:read("a"); f:close(); return s end
+local cq = cqueues.new()
+local server = tiny.start { cq = cq, domain = arg[1], accounts = { juliet = arg[2] },
+	certificate = read(arg[3]), key = read(arg[4]) }
+-- an iq of urn:example:burst: six messages in one write, then the answer
+server.on_iq = function(session, stanza)
+	if stanza.tags[1] and stanza.tags[1].attr.xmlns == "urn:example:burst" then
+		for i = 1, 6 do
+			assert(session.conn:send(st.message({ to = session.jid, from = arg[1], type = "chat" }, tostring(i))))
+		end
+		session:flush()
+		return st.reply(stanza)
+	end
+end
+io.stdout:write(server.port, "\n")
+io.stdout:flush()
+assert(cq:loop())
+]]
+
+	local function with_child_server(fn)
+		local cert, key = require("lxmpp.stream").selfsigned(DOMAIN)
+		local files = {}
+		for i, text in ipairs { SERVER, cert, key } do
+			files[i] = os.tmpname()
+			local f = assert(io.open(files[i], "w"))
+			f:write(text)
+			f:close()
+		end
+		local child = assert(io.popen(("sh -c 'echo $$; exec lua5.4 %s %s %s %s %s'"):format(files[1], DOMAIN,
+			ACCOUNTS.juliet, files[2], files[3])))
+		local pid = assert(tonumber(child:read("l")))
+		local port = tonumber(child:read("l"))
+		local ok, err = pcall(function()
+			assert(port, "the server did not start")
+			fn(port, cert)
+		end)
+		os.execute("kill " .. pid)
+		child:close()
+		for _, name in ipairs(files) do os.remove(name) end
+		assert(ok, err)
+	end
+
+	local function burst(c)
+		assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("urn:example:burst"), 30))
+	end
+
+	it("hands stanzas to the handlers in arrival order, one stanza at a time", function()
+		with_child_server(function(port, cert)
+			local c = assert(client.connect { jid = "juliet@" .. DOMAIN, password = ACCOUNTS.juliet,
+				host = "127.0.0.1", port = port, tls = { ca = cert }, timeout = 30 })
+			local log = {}
+			c:on("message", function(m)
+				local body = m:get_child_text("body")
+				log[#log + 1] = "+" .. body
+				-- waits for the server: the stanzas behind wait too
+				assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("jabber:iq:roster"), 30))
+				log[#log + 1] = "-" .. body
+			end)
+			burst(c)
+			while #log < 12 do assert(c:step(30)) end
+			assert.same({ "+1", "-1", "+2", "-2", "+3", "-3", "+4", "-4", "+5", "-5", "+6", "-6" }, log)
+			assert.is_true(c:close())
 		end)
 	end)
 end)

@@ -19,12 +19,12 @@ describe("lxmpp-scm-1.rockspec", function()
 		assert.same(listing("ls csrc/*.c csrc/lua/*.c"), listed)
 	end)
 
-	it("installs every Lua module", function()
+	it("installs every Lua module, and the Prosody module mod_lxmpp", function()
 		local modules = {}
 		for _, path in pairs(spec.build.modules) do
 			if type(path) == "string" then modules[#modules + 1] = path end
 		end
 		table.sort(modules)
-		assert.same(listing("find lua -name '*.lua'"), modules)
+		assert.same(listing("find lua prosody -name '*.lua'"), modules)
 	end)
 end)

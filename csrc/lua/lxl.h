@@ -2,10 +2,8 @@
 #ifndef LXL_H
 #define LXL_H
 
+#include "compat.h" /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
 #include "lxmpp.h"
-
-#include <lauxlib.h>
-#include <lua.h>
 
 /* Registry key of the metatable shared by every stanza table. */
 #define LXL_STANZA_MT "lxmpp.stanza"
@@ -36,6 +34,20 @@ const char **lxl_opt_list(lua_State *L, int idx, const char *key, size_t *n);
 /* A string option without NUL bytes (a NUL would cut a password short). */
 const char *lxl_opt_text(lua_State *L, int idx, const char *key,
                          const char *dflt);
+
+/* Deterministic random bytes for tests: the string of the option `random`,
+ * handed out in turn and from the start again when used up. */
+typedef struct lxl_random {
+  const unsigned char *bytes; /* kept alive by a user value */
+  size_t len, pos;
+} lxl_random;
+
+/* Reads the option `random` of the table at idx into *r, keeping its string
+ * alive as user value `uv` of the userdata at `ud` (which holds r). Returns
+ * the lx_random_fn to give with r, or NULL when the option is absent (then
+ * OpenSSL's generator is used). Raises unless it is a non-empty string. */
+lx_random_fn lxl_opt_random(lua_State *L, int idx, int ud, int uv,
+                            lxl_random *r);
 
 /* ---- SASL (sasl.c) ---- */
 

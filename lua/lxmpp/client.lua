@@ -7,15 +7,13 @@
 --   c:iq(st [, timeout]), c:on(kind, fn), c:loop([timeout]), c:close([timeout])
 --   c:message(to, body [, type]), c:presence([opts]), c:subscribe(jid),
 --   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
---   c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
-local clock = require "lxmpp.clock"
+--   c:step([timeout]), c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
+local default_clock = require "lxmpp.clock"
 local jid_util = require "lxmpp.jid"
 local resolve = require "lxmpp.resolve"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local tasks = require "lxmpp.tasks"
-
-local now = clock.now
 
 local NS_PING = "urn:xmpp:ping"
 local NS_ROSTER = "jabber:iq:roster"
@@ -31,16 +29,47 @@ local DEFAULTS = {
 	close_timeout = 5, -- the closing handshake of close() and <close>
 	max_redirects = 5, -- see-other-host followed
 	max_queue = 1000, -- stanzas kept for receive() before the oldest is dropped
+	max_queue_bytes = 4194304, -- and the memory they may hold (estimated, see held_bytes)
+	max_handlers = 1, -- stanzas whose handlers run at once
+	max_inbox_bytes = 4194304, -- stanzas waiting for their handlers; beyond, no reading
+	max_output = 1048576, -- bytes not written yet beyond which send refuses more
 }
+
+-- The phases of a client, c:state(). connect() goes new -> connecting ->
+-- ready, through failed and connecting again for each target that fails;
+-- a ready stream ends in closed (close(), a clean close by the server, or a
+-- failure) or, with `reconnect`, in reconnecting, which goes through
+-- connecting (and failed) back to ready, or to closed.
+-- client.PHASES documents them (c:state() names one); a phase outside it
+-- is a bug.
+local PHASES = {
+	new = "created; connect() has not begun",
+	connecting = "an attempt negotiates the stream with one target",
+	failed = "that attempt failed (connect tries the next target)",
+	ready = "bound: stanzas flow",
+	closing = "close() sent </stream:stream> and waits for the server's",
+	reconnecting = "the stream failed; waiting for or making the next attempt",
+	closed = "over for good (c:receive() and the others say why)",
+}
+client.PHASES = PHASES
 
 local KEEPALIVE = { interval = 60, timeout = 30, ping = false }
 local RECONNECT = { delay = 1, max_delay = 60, attempts = math.huge }
 
--- Failures after which reconnecting would not help (or would fight).
 -- Seconds without input after which a connection gives its XML parser's
 -- memory back before it waits (conn:trim(); the next input rebuilds it).
 local IDLE_TRIM = 2
-local FINAL = { conflict = true, ["not-authorized"] = true, ["policy-violation"] = true }
+
+-- The one list of final failures: after them neither another target nor a
+-- reconnection would help (the credentials, bind or TLS policy would fail
+-- again) or it would fight (conflict: another session took the resource;
+-- an administrator's kick).
+local FINAL = { conflict = true, ["not-authorized"] = true, ["policy-violation"] = true,
+	["starttls-refused"] = true, ["starttls-not-offered"] = true }
+
+local function is_final(code)
+	return FINAL[code] or code:match("^sasl%-") ~= nil or code:match("^bind%-") ~= nil
+end
 
 local function misuse(message)
 	error("lxmpp.client: " .. message, 3)
@@ -52,10 +81,10 @@ local function min_deadline(a, b)
 	return math.min(a, b)
 end
 
-local function deadline_of(timeout)
+local function deadline_of(self, timeout)
 	if timeout == nil then return nil end
 	if type(timeout) ~= "number" or timeout ~= timeout then misuse("a timeout is a number of seconds") end
-	return now() + math.max(0, timeout)
+	return self.clock.now() + math.max(0, timeout)
 end
 
 ---------------------------------------------------------------------------
@@ -118,8 +147,18 @@ local function check_options(opts)
 		resource = opts.resource
 	end
 	if opts.password == nil and opts.keys == nil then misuse("option 'password' (or 'keys') is required") end
-	for _, name in ipairs { "timeout", "attempt_timeout", "close_timeout", "port", "max_redirects", "max_queue" } do
+	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
+	end
+	if opts.port ~= nil and (math.type(opts.port) ~= "integer" or opts.port < 1 or opts.port > 65535) then
+		misuse("option 'port' is an integer in 1..65535")
+	end
+	if math.type(opts.max_handlers) == "float" or (opts.max_handlers or 1) < 1 then
+		misuse("option 'max_handlers' is an integer, at least 1")
+	end
+	local c = opts.clock
+	if c ~= nil and (type(c) ~= "table" or type(c.now) ~= "function" or type(c.wait) ~= "function") then
+		misuse("option 'clock' is an lxmpp.clock-shaped table (now, wait)")
 	end
 	if opts.trace ~= nil and type(opts.trace) ~= "function" then
 		misuse("option 'trace' is a function(direction, data)")
@@ -133,7 +172,7 @@ local function check_options(opts)
 	o.reconnect = table_option(opts.reconnect, RECONNECT, "reconnect")
 	o.tls = tls_options(opts.tls)
 	o.trace = opts.trace
-	o.max_output = 1048576 -- bytes not written yet beyond which send refuses more
+	o.clock = c or default_clock
 	o.transport = opts.transport or "cqueues"
 	if type(o.transport) == "string" then
 		o.transport = require("lxmpp.transport." .. o.transport)
@@ -149,7 +188,7 @@ local function stream_options(self, direct_tls)
 		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
 		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
 		tls = direct_tls and "direct" or "required",
-		max_stanza_size = opts.max_stanza_size,
+		max_stanza_size = opts.max_stanza_size, max_output = self.opts.max_output,
 	}
 	-- one TLS context per kind, reused by every connection of this client
 	local key = direct_tls and "direct" or "starttls"
@@ -165,7 +204,7 @@ local function stream_options(self, direct_tls)
 end
 
 ---------------------------------------------------------------------------
--- the stanza queue of receive()
+-- queues: the stanzas kept for receive(), and the inbox of the handlers
 
 local function queue_push(q, item)
 	q.last = q.last + 1
@@ -184,19 +223,41 @@ local function queue_size(q)
 	return q.last - q.first + 1
 end
 
----------------------------------------------------------------------------
--- handlers and named events
+-- What a stanza's tables hold in Lua, estimated from its shape (measured
+-- on Lua 5.4, 64 bits: about 280 bytes an element, 32 an attribute and 24 a
+-- text node besides the strings; docs/client.md, "Limits"). A stanza of many
+-- small elements holds about 75 times its size on the wire.
+local function held_bytes(el)
+	local n = 280 + #el.name
+	for k, v in pairs(el.attr) do n = n + 32 + #k + #v end
+	for _, child in ipairs(el) do
+		n = n + (type(child) == "string" and 24 + #child or held_bytes(child))
+	end
+	return n
+end
 
-local function spawn_handlers(self, list, ...)
-	for _, fn in ipairs(list) do
-		self.sched:spawn(fn, ...)
+local work
+
+-- The inbox: what the handlers have to do, in arrival order (stanzas and
+-- named events). Up to max_handlers workers take it from the front; a
+-- worker runs one item's handlers to the end, so a handler that waits holds
+-- back the items behind it unless another worker is free. Popping and
+-- starting are one step, so items start in arrival order however the
+-- workers are scheduled.
+local function inbox_push(self, bytes, run, ...)
+	queue_push(self.inbox, table.pack(bytes, run, ...))
+	self.inbox_bytes = self.inbox_bytes + bytes
+	if self.workers < self.opts.max_handlers then
+		self.workers = self.workers + 1
+		self.sched:spawn(work, self)
 	end
 end
 
--- Named events: "disconnected", "reconnected", "dropped", "error".
-local function emit(self, name, ...)
-	local list = self.handlers[name]
-	if list and #list > 0 then spawn_handlers(self, list, ...) end
+-- Is the inbox over its bound? Then the pump stops reading (the peer's
+-- output, then its server's queue, hold the rest) until the handlers
+-- catch up.
+local function inbox_full(self)
+	return self.inbox_bytes > self.opts.max_inbox_bytes
 end
 
 local function handler_failed(self, message)
@@ -211,13 +272,65 @@ local function handler_failed(self, message)
 	end
 end
 
+function work(self)
+	while true do
+		local item = queue_pop(self.inbox)
+		if not item then break end
+		self.inbox_bytes = self.inbox_bytes - item[1]
+		self.sched:signal() -- a pump waiting for room may read again
+		local ok, err = xpcall(item[2], debug.traceback, self, table.unpack(item, 3, item.n))
+		if not ok then handler_failed(self, err) end
+	end
+	self.workers = self.workers - 1
+end
+
+-- Calls each handler of a kind, in the order they were added.
+local function run_handlers(self, kind, ...)
+	for _, fn in ipairs(self.handlers[kind] or {}) do
+		local ok, err = xpcall(fn, debug.traceback, ...)
+		if not ok then handler_failed(self, err) end
+	end
+end
+
+-- Named events: "disconnected", "reconnected", "dropped", "error". `bytes`:
+-- what the event holds (a dropped stanza), counted against the inbox bound.
+local function emit_holding(self, bytes, name, ...)
+	local list = self.handlers[name]
+	if list and #list > 0 then inbox_push(self, bytes, run_handlers, name, ...) end
+end
+
+local function emit(self, name, ...)
+	emit_holding(self, 0, name, ...)
+end
+
+-- Keeps a stanza for receive(); beyond max_queue stanzas or
+-- max_queue_bytes, the oldest go to the "dropped" handlers.
+local function to_queue(self, stanza)
+	local q, bytes = self.queue, held_bytes(stanza)
+	queue_push(q, { stanza = stanza, bytes = bytes })
+	q.bytes = q.bytes + bytes
+	while queue_size(q) > self.opts.max_queue or (q.bytes > self.opts.max_queue_bytes and queue_size(q) > 1) do
+		local dropped = queue_pop(q)
+		q.bytes = q.bytes - dropped.bytes
+		emit_holding(self, dropped.bytes, "dropped", dropped.stanza)
+	end
+end
+
+local function from_queue(self)
+	local item = queue_pop(self.queue)
+	if not item then return nil end
+	self.queue.bytes = self.queue.bytes - item.bytes
+	return item.stanza
+end
+
 ---------------------------------------------------------------------------
--- connection state: "connecting", "ready", "closing", "reconnecting", "closed"
+-- connection state (PHASES)
 
 local function fail_waiters(self, message, code)
 	for id, slot in pairs(self.pending) do
 		slot.done, slot.message, slot.code = true, message, code
 		self.pending[id] = nil
+		self.sched:wake(slot)
 	end
 	self.requests = {}
 end
@@ -249,10 +362,10 @@ local function ended(self, message, code)
 		fail_waiters(self, "the stream is closed", "closed")
 	end
 	local reconnect = self.opts.reconnect
-	if message and was == "ready" and reconnect and not FINAL[code] then
+	if message and was == "ready" and reconnect and not is_final(code) then
 		self.phase = "reconnecting"
 		self.attempts = 0
-		self.reconnect_at = now() + reconnect_delay(self)
+		self.reconnect_at = self.clock.now() + reconnect_delay(self)
 		emit(self, "disconnected", message, code, true)
 		return
 	end
@@ -264,8 +377,22 @@ end
 ---------------------------------------------------------------------------
 -- output
 
--- Writes what the connection has for the peer. Another coroutine already
--- writing (cqueues) takes ours with its own. A write cut by the deadline
+-- Seconds output may wait without a byte written before the peer counts as
+-- dead: one that stops reading is as dead as one that stops writing.
+local function stall_limit(self)
+	local ka = self.opts.keepalive
+	return ka and ka.timeout or self.opts.timeout
+end
+
+-- When waiting output makes the peer dead, or nil when none waits.
+local function stall_due(self)
+	if #self.unsent == 0 then return nil end
+	return self.out_progress + stall_limit(self)
+end
+
+-- Writes what the connection has for the peer, within the deadline and
+-- never past the stall limit: every write has a deadline. Another coroutine
+-- already writing (cqueues) takes ours with its own. A write cut short
 -- keeps the rest for the next flush.
 local function flush(self, deadline)
 	if self.writing then
@@ -279,13 +406,17 @@ local function flush(self, deadline)
 		self.dirty = false
 		local t = self.t
 		local out = self.conn and self.conn:take_output()
-		if out then self.unsent = self.unsent .. out end
+		if out then
+			if #self.unsent == 0 then self.out_progress = self.clock.now() end
+			self.unsent = self.unsent .. out
+		end
 		if t and #self.unsent > 0 then
-			local done, e, c, written = t:write(self.unsent, deadline)
+			local done, e, c, written = t:write(self.unsent, min_deadline(deadline, stall_due(self)))
 			if done then
 				self.unsent = ""
-				self.last_sent = now()
+				self.last_sent = self.clock.now()
 			elseif self.t == t then
+				if (written or 0) > 0 then self.out_progress = self.clock.now() end
 				self.unsent = self.unsent:sub((written or 0) + 1)
 				ok, err, code = nil, e, c
 				if c ~= "timeout" then
@@ -381,13 +512,6 @@ local function serve_request(self, stanza)
 	if ok then flush(self) elseif err then handler_failed(self, "answering an iq: " .. err) end
 end
 
-local function to_queue(self, stanza)
-	queue_push(self.queue, stanza)
-	if queue_size(self.queue) > self.opts.max_queue then
-		emit(self, "dropped", queue_pop(self.queue))
-	end
-end
-
 local function dispatch(self, stanza)
 	local name, kind = stanza.name, stanza.attr.type
 	if name == "iq" and (kind == "result" or kind == "error") then
@@ -395,6 +519,7 @@ local function dispatch(self, stanza)
 		if slot and answers(self, slot.to, stanza.attr.from) then
 			self.pending[stanza.attr.id] = nil
 			slot.done, slot.reply = true, stanza
+			self.sched:wake(slot)
 		else
 			to_queue(self, stanza) -- late, or not ours: the "iq" handlers take requests
 		end
@@ -403,7 +528,7 @@ local function dispatch(self, stanza)
 		if is_ping(stanza) then
 			submit(self, st.reply(stanza))
 		elseif #self.handlers.iq > 0 then
-			self.sched:spawn(serve_request, self, stanza)
+			inbox_push(self, held_bytes(stanza), serve_request, stanza)
 		else
 			submit(self, default_answer(self, stanza))
 		end
@@ -411,10 +536,27 @@ local function dispatch(self, stanza)
 	end
 	local list = self.handlers[name]
 	if list and #list > 0 then
-		spawn_handlers(self, list, stanza, self)
+		inbox_push(self, held_bytes(stanza), run_handlers, name, stanza, self)
 	else
 		to_queue(self, stanza)
 	end
+end
+
+-- The JID the server bound, when it is ours: the account that logged in,
+-- any resource (RFC 6120 §7.6.2); after ANONYMOUS any localpart, never
+-- another domain. Anything else is the server speaking for another account.
+local function check_bound(self, bound)
+	local full = type(bound) == "string" and jid_util.prep(bound)
+	local node, domain, resource
+	if full then node, domain, resource = jid_util.split(full) end
+	if not (node and resource) then
+		return nil, "the server bound an invalid JID: " .. tostring(bound)
+	end
+	local anonymous = self.sasl and self.sasl.mechanism == "ANONYMOUS"
+	if domain ~= self.opts.domain or (not anonymous and node .. "@" .. domain ~= self.account) then
+		return nil, ("the server bound %s, not a resource of %s"):format(full, self.account)
+	end
+	return full
 end
 
 local function on_event(self, ev)
@@ -427,57 +569,50 @@ local function on_event(self, ev)
 		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
 		if ev.keys then self.keys = ev.keys end
 	elseif kind == "ready" then
-		self.jid = ev.jid
+		local bound, why = check_bound(self, ev.jid)
+		if not bound then
+			ended(self, why, "bind-bad-jid")
+			return
+		end
+		self.jid = bound
 		self.phase = "ready"
 	elseif kind == "stream-error" then
 		self.other_host = ev.other_host
 	elseif kind == "closed" then
 		if self.phase == "closing" then self.peer_closed = not ev.error end
-		flush(self, now() + 1) -- our </stream:stream> answering theirs, or a stream error
+		flush(self, self.clock.now() + 1) -- our </stream:stream> answering theirs, or a stream error
 		ended(self, ev.error and ev.message, ev.error)
 	end
 end
 
--- Handles the connection's events; returns how many there were.
+-- Handles the connection's events until there are none.
 local function drain(self, conn)
-	local n = 0
 	while self.conn == conn do
 		local ev = conn:next_event()
-		if not ev then break end
-		n = n + 1
+		if not ev then return end
 		on_event(self, ev)
 	end
-	return n
 end
 
--- Gives the connection the bytes read, a part at a time when its event
--- queue fills up. Once all are taken, a call without bytes goes on with
--- the plaintext TLS already decrypted, until no more events come.
+-- The loop of every caller of the connection (docs/stream.md): give it
+-- every byte read, take its events until there are none; pump writes what
+-- it has to send. A fault of the peer's comes as the "closed" event.
 local function feed(self, data)
-	local conn, at = self.conn, 1
-	while self.conn == conn do
-		local n = conn:receive_bytes(data, at)
-		local events = drain(self, conn)
-		if not n then return end -- the failure came as a "closed" event
-		at = at + n
-		if events == 0 then
-			if at > #data then return end
-			if n == 0 and self.conn == conn then
-				ended(self, "the connection takes no more input", "internal")
-				return
-			end
-		end
-	end
+	local conn = self.conn
+	local ok, err, code = conn:receive_bytes(data)
+	drain(self, conn)
+	if not ok and self.conn == conn then ended(self, err, code) end
 end
 
 ---------------------------------------------------------------------------
--- timers: keepalive and the dead-peer probe
+-- timers: keepalive, the dead-peer probe and the write stall
 
-local function keepalive_due(self)
-	local ka = self.opts.keepalive
-	if not ka or self.phase ~= "ready" then return nil end
-	if self.probe_sent then return self.probe_sent + ka.timeout end
-	return math.min(self.last_sent + ka.interval, self.last_received + ka.interval)
+-- When the timers need the pump next, or nil.
+local function timers_due(self)
+	local due, ka = stall_due(self), self.opts.keepalive
+	if not ka or self.phase ~= "ready" then return due end
+	if self.probe_sent then return min_deadline(due, self.probe_sent + ka.timeout) end
+	return min_deadline(due, math.min(self.last_sent + ka.interval, self.last_received + ka.interval))
 end
 
 local function send_ping(self, to)
@@ -487,8 +622,14 @@ local function send_ping(self, to)
 	return ok
 end
 
-local function keepalive(self)
-	local ka, t = self.opts.keepalive, now()
+local function timers(self)
+	local ka, t = self.opts.keepalive, self.clock.now()
+	local stalled = stall_due(self)
+	if stalled and t >= stalled then
+		ended(self, ("the server read nothing for %g seconds (dead peer)"):format(t - self.out_progress),
+			"dead-peer")
+		return
+	end
 	if not ka or self.phase ~= "ready" then return end
 	if self.probe_sent then
 		if t >= self.probe_sent + ka.timeout then
@@ -503,7 +644,6 @@ local function keepalive(self)
 	elseif t >= self.last_sent + ka.interval then
 		if ka.ping then send_ping(self, self.opts.domain) else self.conn:keepalive() end
 	end
-	flush(self, t + ka.timeout)
 end
 
 ---------------------------------------------------------------------------
@@ -511,9 +651,33 @@ end
 
 local reconnect_step
 
+-- Reads once, within `until_`, and handles what came.
+local function read_once(self, t, until_)
+	local pumper = self.pumper
+	if self.phase == "ready" and self.clock.now() - self.last_received >= IDLE_TRIM then self.conn:trim() end
+	self.pumper = coroutine.running()
+	local ok, data, err, code = pcall(t.read, t, until_)
+	self.pumper = pumper
+	if self.t ~= t then return end -- closed or replaced meanwhile: nothing to do
+	if not ok then error(data, 0) end
+	if data then
+		self.last_received = self.clock.now()
+		self.probe_sent = nil
+		feed(self, data)
+	elseif code == "eof" then
+		local conn = self.conn
+		conn:receive_eof()
+		drain(self, conn)
+		if self.t == t then ended(self, "connection closed by the server", "eof") end
+	elseif code ~= "timeout" then
+		ended(self, "connection lost: " .. err, code)
+	end
+end
+
 -- One round: timers, output, one read (bounded by the deadline, the
--- timers and the tasks' deadlines), input, then the tasks.
-local function step(self, deadline)
+-- timers and the tasks' deadlines; none while the handlers' inbox is full),
+-- input, output, then the tasks.
+local function pump(self, deadline)
 	-- the coroutine that reads or reconnects; others wait for its signal
 	local pumper = self.pumper
 	if self.phase == "reconnecting" then
@@ -521,57 +685,45 @@ local function step(self, deadline)
 		local ok, err = pcall(reconnect_step, self, deadline)
 		self.pumper = pumper
 		if not ok then error(err, 0) end
-	else
-		keepalive(self)
+	elseif self.t then
+		timers(self)
+		local until_ = min_deadline(min_deadline(deadline, timers_due(self)), self.sched:next_deadline())
+		if self.t then flush(self, until_) end
 		local t = self.t
-		if t then flush(self, deadline) end
-		t = self.t
-		if t then
-			local until_ = min_deadline(min_deadline(deadline, keepalive_due(self)), self.sched:next_deadline())
-			if self.phase == "ready" and now() - self.last_received >= IDLE_TRIM then self.conn:trim() end
+		if t and inbox_full(self) and (self.sched:controller() or until_) then
+			-- the handlers are behind: the rest stays with the peer meanwhile
 			self.pumper = coroutine.running()
-			local ok, data, err, code = pcall(t.read, t, until_)
+			self.sched:block(until_)
 			self.pumper = pumper
-			if self.t ~= t then -- closed or replaced meanwhile: nothing to do
-				data, code = nil, "timeout"
-			elseif not ok then
-				error(data, 0)
-			end
-			if data then
-				self.last_received = now()
-				self.probe_sent = nil
-				feed(self, data)
-			elseif code == "eof" then
-				local conn = self.conn
-				conn:receive_eof()
-				drain(self, conn)
-				if self.t == t then ended(self, "connection closed by the server", "eof") end
-			elseif code ~= "timeout" then
-				ended(self, "connection lost: " .. err, code)
-			end
-			if self.t then flush(self, deadline) end
+		elseif t then
+			read_once(self, t, until_)
 		end
+		if self.t then flush(self, until_) end
 	end
+	self.rounds = self.rounds + 1
+	self.sched:wake(self)
 	self.sched:signal()
 	self.sched:run()
 end
 
 -- Waits until ready() is true (returns true) or the deadline (false): it
 -- pumps, or, when another coroutine pumps, lets it (see tasks.lua). A
--- deadline already past reads once without waiting.
-local function wait_for(self, ready, deadline)
+-- deadline already past reads once without waiting. A plain task waits
+-- for `key` (woken when it may be ready), by default the client (woken
+-- after each round).
+local function wait_for(self, ready, deadline, key)
 	local sched = self.sched
 	local polled = false -- a deadline already past still reads what is there
 	while not ready() do
 		if self.phase == "closed" or self.phase == "failed" then return ready() end
-		if polled and deadline and now() >= deadline then return false end
+		if polled and deadline and self.clock.now() >= deadline then return false end
 		polled = true
 		if sched:in_task() then
-			sched:wait(ready, deadline)
+			sched:wait(key or self, deadline)
 		elseif self.pumper and self.pumper ~= coroutine.running() and sched:controller() then
 			sched:block(deadline)
 		else
-			step(self, deadline)
+			pump(self, deadline)
 		end
 	end
 	return true
@@ -580,21 +732,45 @@ end
 ---------------------------------------------------------------------------
 -- connecting
 
--- "host", "host:port", "[v6]" or "[v6]:port" (RFC 6120 §4.9.3.19).
+-- Where the peer (a redirect, an SRV record) sends us: a host name or an
+-- IP literal, and a port in 1..65535. What the peer says is checked here,
+-- where it enters: a bad value is a failure of that target, never an error
+-- raised into the caller's script.
+local function check_target(host, port)
+	if type(host) ~= "string" or #host == 0 or #host > 253
+		or not (host:match("^[%w%.%-_]+$") or host:match("^[%x:%.]+$")) then
+		return nil, "an invalid host: " .. tostring(host)
+	end
+	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+		return nil, "an invalid port: " .. tostring(port)
+	end
+	return true
+end
+
+-- "host", "host:port", "[v6]" or "[v6]:port" (RFC 6120 §4.9.3.19): the
+-- target, or nil and why not.
 local function parse_other_host(other, current)
+	if type(other) ~= "string" then return nil, "an invalid see-other-host" end
 	local host, port = other:match("^%[(.+)%]:(%d+)$")
 	if not host then host = other:match("^%[(.+)%]$") end
 	if not host then host, port = other:match("^([^:]+):(%d+)$") end
 	if not host then host = other:match("^[^:]+$") end
-	if not host then return nil end
-	port = tonumber(port) or (current.direct_tls and current.port or 5222)
+	if port then
+		port = math.tointeger(tonumber(port)) or -1
+	else
+		port = current.direct_tls and current.port or 5222
+	end
+	local ok, why = check_target(host, port)
+	if not ok then return nil, "see-other-host to " .. why end
 	return { host = host, port = port, direct_tls = current.direct_tls }
 end
 
 -- One target: transport, stream, negotiation, until ready or failed.
 local function attempt(self, target, deadline)
+	local valid, why = check_target(target.host, target.port)
+	if not valid then return nil, why, "bad-target" end
 	local t, err, code = self.opts.transport.connect(target.host, target.port, deadline,
-		{ resolver = self.given.resolver })
+		{ resolver = self.given.resolver, clock = self.clock })
 	if not t then return nil, err, code end
 	self.generation = self.generation + 1
 	self.t, self.unsent, self.other_host, self.failure = t, "", nil, nil
@@ -606,7 +782,7 @@ local function attempt(self, target, deadline)
 		error(conn, 0)
 	end
 	self.conn = conn
-	self.last_sent, self.last_received, self.probe_sent = now(), now(), nil
+	self.last_sent, self.last_received, self.probe_sent = self.clock.now(), self.clock.now(), nil
 	wait_for(self, function() return self.phase ~= "connecting" end, deadline)
 	if self.phase == "ready" then
 		return true
@@ -619,11 +795,6 @@ local function attempt(self, target, deadline)
 	-- failed, or closed by the application meanwhile (another coroutine)
 	local f = self.failure or { message = "closed by the application", code = "closed" }
 	return nil, f.message, f.code, f.other_host
-end
-
-local function is_final(code)
-	return code:match("^sasl%-") or code:match("^bind%-") or code == "starttls-refused"
-		or code == "starttls-not-offered"
 end
 
 -- Resolves and tries each target until one is ready: true, or nil,
@@ -639,22 +810,27 @@ local function establish(self, deadline)
 	local i = 1
 	while targets[i] do
 		local target = targets[i]
-		if deadline and now() >= deadline then
+		if deadline and self.clock.now() >= deadline then
 			code, last = "timeout", nil
 			failures[#failures + 1] = "timed out"
 			break
 		end
-		local ok, message, why, other = attempt(self, target, min_deadline(deadline, now() + o.attempt_timeout))
+		local ok, message, why, other = attempt(self, target, min_deadline(deadline, self.clock.now() + o.attempt_timeout))
 		if ok then
 			self.target = target
 			return true
 		end
 		if self.phase == "closed" then return nil, message, why end
-		local where = target.host:find(":", 1, true) and ("[" .. target.host .. "]") or target.host
-		failures[#failures + 1] = where .. ":" .. target.port .. ": " .. message
-		last, code = message, why
+		local where = tostring(target.host)
+		if where:find(":", 1, true) then where = "[" .. where .. "]" end
+		local next_target, bad
 		if other then
-			local next_target = parse_other_host(other, target)
+			next_target, bad = parse_other_host(other, target)
+			if bad then message = message .. " (" .. bad .. ", not followed)" end
+		end
+		last, code = message, why
+		failures[#failures + 1] = where .. ":" .. tostring(target.port) .. ": " .. message
+		if other then
 			if next_target and redirects < o.max_redirects then
 				redirects = redirects + 1
 				table.insert(targets, i + 1, next_target)
@@ -675,10 +851,10 @@ function reconnect_delay(self)
 end
 
 function reconnect_step(self, deadline)
-	local t = now()
+	local t = self.clock.now()
 	if t < self.reconnect_at then
 		local until_ = min_deadline(min_deadline(deadline, self.reconnect_at), self.sched:next_deadline())
-		tasks.sleep(until_ - t)
+		self.clock.wait(until_)
 		return
 	end
 	local ok, message, code = establish(self, deadline)
@@ -690,8 +866,8 @@ function reconnect_step(self, deadline)
 		emit(self, "reconnected", self.jid)
 		return
 	end
-	if deadline and now() >= deadline and code == "timeout" then
-		self.phase, self.reconnect_at = "reconnecting", now() -- cut short by the caller: not an attempt
+	if deadline and self.clock.now() >= deadline and code == "timeout" then
+		self.phase, self.reconnect_at = "reconnecting", self.clock.now() -- cut short by the caller: not an attempt
 		return
 	end
 	self.attempts = self.attempts + 1
@@ -702,20 +878,21 @@ function reconnect_step(self, deadline)
 		return
 	end
 	self.phase = "reconnecting"
-	self.reconnect_at = now() + reconnect_delay(self)
+	self.reconnect_at = self.clock.now() + reconnect_delay(self)
 end
 
 -- client.connect(opts) -> a ready client | nil, message, code
 function client.connect(opts)
 	local o = check_options(opts)
 	local self = setmetatable({
-		given = opts, opts = o, account = o.bare, phase = "new", generation = 0,
-		queue = { first = 1, last = 0 }, pending = {}, requests = {}, unsent = "",
+		given = opts, opts = o, account = o.bare, phase = "new", generation = 0, clock = o.clock,
+		queue = { first = 1, last = 0, bytes = 0 }, inbox = { first = 1, last = 0 }, inbox_bytes = 0,
+		workers = 0, rounds = 0, pending = {}, requests = {}, unsent = "",
 		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
 	}, mt)
-	self.sched = tasks.new(function(message) handler_failed(self, message) end)
-	local ok, message, code = establish(self, deadline_of(o.timeout))
+	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
+	local ok, message, code = establish(self, deadline_of(self, o.timeout))
 	if not ok then
 		self.phase = "closed"
 		return nil, message, code
@@ -748,23 +925,41 @@ function methods:send(stanza, timeout)
 	end
 	local ok, err, code = submit(self, stanza)
 	if not ok then return nil, err, code end
-	return flush(self, deadline_of(timeout or self.opts.timeout))
+	return flush(self, deadline_of(self, timeout or self.opts.timeout))
+end
+
+-- Why the client is closed: nil, message, code.
+local function closed_result(self)
+	if self.failure then return nil, self.failure.message, self.failure.code end
+	return nil, "the stream is closed", "closed"
 end
 
 -- c:receive([timeout]) -> stanza | nil (nothing yet) | nil, message, code
 function methods:receive(timeout)
-	local deadline = deadline_of(timeout)
+	local deadline = deadline_of(self, timeout)
 	local queue = self.queue
 	wait_for(self, function()
 		return queue.first <= queue.last or self.phase == "closed"
 	end, deadline)
-	local stanza = queue_pop(queue)
+	local stanza = from_queue(self)
 	if stanza then return stanza end
-	if self.phase == "closed" then
-		if self.failure then return nil, self.failure.message, self.failure.code end
-		return nil, "the stream is closed", "closed"
-	end
+	if self.phase == "closed" then return closed_result(self) end
 	return nil
+end
+
+-- c:step([timeout]) -> true | nil, message, code: one round of the pump
+-- (timers, output, one read within the timeout, the handlers), or, when
+-- another coroutine pumps, the end of its round. For a loop of one's own.
+---@param timeout? number seconds
+---@return true|nil ok
+---@return string? message
+---@return string? code
+function methods:step(timeout)
+	if self.phase == "closed" then return closed_result(self) end
+	local rounds = self.rounds
+	wait_for(self, function() return self.rounds > rounds end, deadline_of(self, timeout))
+	if self.phase == "closed" then return closed_result(self) end
+	return true
 end
 
 -- for stanza in c:stanzas() do ... end: ends when the stream closes
@@ -784,7 +979,7 @@ function methods:iq(stanza, timeout)
 		or (stanza.attr.type ~= "get" and stanza.attr.type ~= "set") then
 		misuse("iq takes an iq stanza of type get or set")
 	end
-	local deadline = deadline_of(timeout or self.opts.timeout)
+	local deadline = deadline_of(self, timeout or self.opts.timeout)
 	local id = stanza.attr.id
 	if not id then
 		id = self:new_id()
@@ -796,7 +991,7 @@ function methods:iq(stanza, timeout)
 	local slot = { to = jid_key(stanza.attr.to) }
 	self.pending[id] = slot
 	flush(self, deadline)
-	local answered = wait_for(self, function() return slot.done end, deadline)
+	local answered = wait_for(self, function() return slot.done end, deadline, slot)
 	if self.pending[id] == slot then self.pending[id] = nil end
 	if not answered then return nil, "no answer to iq " .. id .. " in time", "timeout" end
 	local reply = slot.reply
@@ -809,11 +1004,11 @@ end
 
 -- c:ping([to [, timeout]]) -> round-trip seconds | nil, message, code
 function methods:ping(to, timeout)
-	local started = now()
+	local started = self.clock.now()
 	local ping = st.iq({ type = "get", to = to or self.opts.domain, id = self:new_id() }):tag("ping", { xmlns = NS_PING })
 	local ok, err, code = self:iq(ping, timeout)
 	if not ok then return nil, err, code end
-	return now() - started
+	return self.clock.now() - started
 end
 
 -- c:on(kind, fn) -> a function that removes the handler
@@ -838,9 +1033,9 @@ end
 -- c:loop([timeout]) -> true (closed cleanly) | nil (the timeout passed) |
 -- nil, message, code: runs the handlers until the stream ends.
 function methods:loop(timeout)
-	wait_for(self, function() return self.phase == "closed" end, deadline_of(timeout))
+	wait_for(self, function() return self.phase == "closed" end, deadline_of(self, timeout))
 	if self.phase ~= "closed" then return nil end
-	if self.failure then return nil, self.failure.message, self.failure.code end
+	if self.failure then return closed_result(self) end
 	return true
 end
 
@@ -848,7 +1043,7 @@ end
 -- nil, message, code. Idempotent.
 function methods:close(timeout)
 	if self.phase == "closed" or self.phase == "closing" then return true end
-	local deadline = deadline_of(timeout or self.opts.close_timeout)
+	local deadline = deadline_of(self, timeout or self.opts.close_timeout)
 	if self.phase ~= "ready" then -- reconnecting
 		teardown(self)
 		self.phase = "closed"
@@ -894,9 +1089,9 @@ function methods:events()
 end
 
 function methods:timeout()
-	local due = min_deadline(keepalive_due(self), self.sched:next_deadline())
+	local due = min_deadline(timers_due(self), self.sched:next_deadline())
 	if self.phase == "reconnecting" then due = min_deadline(due, self.reconnect_at) end
-	return due and math.max(0, due - now())
+	return due and math.max(0, due - self.clock.now())
 end
 
 ---------------------------------------------------------------------------

@@ -13,7 +13,8 @@ local t_concat = table.concat
 local valid_name, valid_text = core.valid_name, core.valid_text
 local serialize, xml_parse = core.stanza_tostring, core.xml_parse
 
-local stanza_mt = core.stanza_mt -- shared with the C parsers
+local stanza_mt = core.stanza_mt -- shared with the C parsers (by the registry key below)
+local MT_KEY = "lxmpp.stanza" -- csrc/lua/lxl.h LXL_STANZA_MT
 local xmlns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 -- ---- validation ---------------------------------------------------------
@@ -657,6 +658,33 @@ function stanza_mt:add_error(error_type, condition, text, by)
 	return add_error(self, error_type, condition, text, by, 2)
 end
 
+-- ---- a host's metatable -------------------------------------------------
+-- Inside a server with its own stanza library (Prosody's util.stanza), both
+-- must share one metatable so that each one's is_stanza accepts the
+-- other's stanzas. adopt(mt) makes `mt` the metatable of every stanza
+-- lxmpp builds from then on, its C parsers included. The host's methods
+-- stay; lxmpp's fill in those it lacks, and are removed again when another
+-- metatable is adopted. Returns the metatable adopted before.
+local own_mt = stanza_mt
+local filled = {} -- the keys lxmpp added to the adopted metatable
+
+local function adopt(mt, level)
+	if type(mt) ~= "table" then error("bad argument to adopt: expected table, got " .. type(mt), level) end
+	local before = stanza_mt
+	for k in next, filled do before[k] = nil end
+	filled = {}
+	if mt ~= own_mt then
+		for k, v in next, own_mt do
+			if mt[k] == nil then
+				mt[k], filled[k] = v, true
+			end
+		end
+	end
+	debug.getregistry()[MT_KEY] = mt
+	stanza_mt = mt
+	return before
+end
+
 -- ---- module functions ---------------------------------------------------
 
 local function stanza(name, attr, namespaces)
@@ -725,7 +753,7 @@ local function pretty_print(s)
 	return tostring(doc:indent())
 end
 
-return {
+local M = {
 	stanza = stanza,
 	message = message,
 	iq = iq,
@@ -740,3 +768,11 @@ return {
 	pretty_print = pretty_print,
 	stanza_mt = stanza_mt,
 }
+
+function M.adopt(mt)
+	local before = adopt(mt, 3)
+	M.stanza_mt = mt
+	return before
+end
+
+return M

@@ -125,9 +125,11 @@ return function(spec, server_of, expected)
 				assert.equal(want.channel_binding, c.sasl.channel_binding)
 				assert.is_true(c:close())
 			end
-			-- TLS 1.3: no binding type in common, whether or not -PLUS is
-			-- offered. Who requires channel binding is refused before any
-			-- password leaves, and so is a -PLUS mechanism asked for by name.
+			-- TLS 1.3 without tls-exporter on the server (Prosody 0.12):
+			-- no binding type in common, whether or not -PLUS is offered.
+			-- Who requires channel binding is refused before any password
+			-- leaves, and so is a -PLUS mechanism asked for by name.
+			if expected.default.tls13.channel_binding then return end
 			local c, err, code, sent = login(nil, nil, { require_channel_binding = true })
 			assert.is_nil(c)
 			assert.equal("sasl-invalid-mechanism", code, err)

@@ -14,11 +14,30 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
       JID; the second checks that each arrives, in order, unaltered:
       {"event": "exchange", "sent": n, "received": n, "seconds": s,
        "per_second": r, "cpu_seconds": this process's CPU time meanwhile}
+  slixmpp_client.py [options] --muc ROOM_DOMAIN social JID PASSWORD JID2 PASSWORD2
+      Logs both in (resources "home" and "work"), each gets its roster and
+      sends its presence; the first adds the
+      second to its roster (name "Bob", group "Friends") and asks for its
+      presence (the second approves and asks back, slixmpp's default); the
+      second sets its presence (away, "at lunch"); both join the room
+      lobby@ROOM_DOMAIN and the first says "hello room"; the first sends
+      the second a chat message. One line, what each side saw:
+      {"event": "social", "ok": true, "roster": {"subscription", "name",
+       "groups"}, "presence": {"from", "show", "status"}, "occupants":
+       [nicks the second sees], "groupchat": {"from", "body"},
+       "chat": {"from", "body"}}
+  slixmpp_client.py [options] --component DOMAIN:SECRET:PORT component JID PASSWORD
+      Connects an external component (XEP-0114) for DOMAIN that answers
+      every message with its body reversed, logs the account in, and
+      sends echo@DOMAIN "hello component". One line:
+      {"event": "component", "ok": true, "from": ..., "body": ...}
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
 --mech (the only SASL mechanism to use), --tls-max 1.2 (to see -PLUS
 mechanisms that need tls-unique), --direct-tls, --resource, --count,
+--keep-trying (after a SASL failure, go on with the next mechanism as
+slixmpp does on its own; "failures" lists each condition and text),
 --timeout (seconds for the whole run, default 30; on expiry prints
 {"event": "timeout"} and exits 2). Exit status 0 when every step went as
 described, 1 otherwise.
@@ -47,10 +66,16 @@ class Client(slixmpp.ClientXMPP):
             self.ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
         self.outcome = asyncio.get_event_loop().create_future()
         self.add_event_handler("session_start", lambda _: self.settle("ok", None))
-        self.add_event_handler("failed_auth", lambda st: self.settle("failed", st["condition"]))
+        self.failures = []
+        self.add_event_handler("failed_auth", self.on_failed_auth)
         self.add_event_handler("failed_all_auth", lambda _: self.settle("failed", "no mechanism left"))
         self.add_event_handler("connection_failed", lambda e: self.settle("failed", "connection: %s" % e))
         self.add_event_handler("disconnected", lambda _: self.settle("failed", "disconnected"))
+
+    def on_failed_auth(self, failure):
+        self.failures.append({"condition": failure["condition"], "text": failure["text"]})
+        if not self.args.keep_trying:
+            self.settle("failed", failure["condition"])
 
     def settle(self, status, detail):
         if not self.outcome.done():
@@ -61,7 +86,7 @@ class Client(slixmpp.ClientXMPP):
         started = time.monotonic()
         self.connect((self.args.host, self.args.port), use_ssl=self.args.direct_tls)
         status, detail = await self.outcome
-        report = {"jid": str(self.boundjid.bare), "ok": status == "ok"}
+        report = {"jid": str(self.boundjid.bare), "ok": status == "ok", "failures": self.failures}
         if status != "ok":
             report["condition"] = detail
             return report
@@ -129,6 +154,86 @@ async def exchange(args, accounts):
     return problem is None
 
 
+async def social(args, accounts):
+    (jid1, pw1), (jid2, pw2) = accounts
+    alice, bob = client(args, jid1, pw1, "home"), client(args, jid2, pw2, "work")
+    for c in (alice, bob):
+        c.register_plugin("xep_0045")
+        report = await c.start()
+        if not report["ok"]:
+            emit(event="social", ok=False, jid=report["jid"], condition=report["condition"])
+            return False
+        await c.get_roster()
+        c.send_presence()
+    loop = asyncio.get_event_loop()
+    subscribed, presence, chat, groupchat = (loop.create_future() for _ in range(4))
+    bare_bob = bob.boundjid.bare
+
+    def on_roster(_):
+        item = alice.client_roster[bare_bob]
+        if item["subscription"] == "both" and not subscribed.done():
+            subscribed.set_result({"subscription": item["subscription"], "name": item["name"],
+                                   "groups": sorted(item["groups"])})
+
+    def on_presence(p):
+        if p["from"] == bob.boundjid and p["show"] == "away" and not presence.done():
+            presence.set_result({"from": str(p["from"]), "show": p["show"], "status": p["status"]})
+
+    def on_message(m):
+        if m["type"] == "chat" and not chat.done():
+            chat.set_result({"from": str(m["from"]), "body": m["body"]})
+
+    def on_groupchat(m):
+        if m["body"] and not groupchat.done():
+            groupchat.set_result({"from": str(m["from"]), "body": m["body"]})
+
+    alice.add_event_handler("roster_update", on_roster)
+    alice.add_event_handler("presence", on_presence)
+    bob.add_event_handler("message", on_message)
+    bob.add_event_handler("groupchat_message", on_groupchat)
+    await alice.update_roster(bare_bob, name="Bob", groups=["Friends"])
+    alice.send_presence_subscription(pto=bare_bob)
+    roster = await subscribed
+    bob.send_presence(pshow="away", pstatus="at lunch")
+    seen = await presence
+    room = "lobby@" + args.muc
+    await alice.plugin["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0)
+    await bob.plugin["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=0)
+    occupants = sorted(bob.plugin["xep_0045"].get_roster(room))
+    alice.send_message(mto=room, mbody="hello room", mtype="groupchat")
+    said = await groupchat
+    alice.send_message(mto=bob.boundjid, mbody="see you at lunch", mtype="chat")
+    message = await chat
+    emit(event="social", ok=True, roster=roster, presence=seen, occupants=occupants, groupchat=said,
+         chat=message)
+    await asyncio.gather(alice.stop(), bob.stop())
+    return True
+
+
+async def component(args, accounts):
+    (jid, password), = accounts
+    domain, secret, port = args.component.split(":")
+    comp = slixmpp.ComponentXMPP(domain, secret, args.host, int(port))
+    connected = asyncio.get_event_loop().create_future()
+    comp.add_event_handler("session_start", lambda _: connected.done() or connected.set_result(True))
+    comp.add_event_handler("message", lambda m: m.reply(m["body"][::-1]).send())
+    comp.connect()
+    await connected
+    user = client(args, jid, password, "home")
+    report = await user.start()
+    if not report["ok"]:
+        emit(event="component", ok=False, jid=report["jid"], condition=report["condition"])
+        return False
+    answer = asyncio.get_event_loop().create_future()
+    user.add_event_handler("message", lambda m: answer.done() or answer.set_result(m))
+    user.send_message(mto="echo@" + domain, mbody="hello component", mtype="chat")
+    m = await answer
+    emit(event="component", ok=True, **{"from": str(m["from"]), "body": m["body"]})
+    await user.stop()
+    comp.disconnect()
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -137,20 +242,23 @@ def main():
     parser.add_argument("--mech")
     parser.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
     parser.add_argument("--direct-tls", action="store_true")
+    parser.add_argument("--keep-trying", action="store_true")
     parser.add_argument("--resource")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--muc")
+    parser.add_argument("--component")
     parser.add_argument("--debug", action="store_true")
-    parser.add_argument("mode", choices=["login", "exchange"])
+    parser.add_argument("mode", choices=["login", "exchange", "social", "component"])
     parser.add_argument("credentials", nargs="+")
     args = parser.parse_args()
     if len(args.credentials) % 2:
         parser.error("credentials come in JID PASSWORD pairs")
     accounts = list(zip(args.credentials[0::2], args.credentials[1::2]))
-    if args.mode == "exchange" and len(accounts) != 2:
-        parser.error("exchange takes two accounts")
+    if args.mode in ("exchange", "social") and len(accounts) != 2:
+        parser.error(args.mode + " takes two accounts")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
-    run = {"login": login, "exchange": exchange}[args.mode]
+    run = {"login": login, "exchange": exchange, "social": social, "component": component}[args.mode]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

@@ -4,14 +4,12 @@
 local clock = require "lxmpp.clock"
 local resolve = require "lxmpp.resolve"
 
-local now = clock.now
+local base = { now = clock.now, clock = clock }
 
-local base = { now = now }
-
--- Seconds left before `deadline` (an lxmpp.clock time), nil for none.
-function base.remaining(deadline)
+-- Seconds left before `deadline` on `c` (an lxmpp.clock), nil for none.
+function base.remaining(c, deadline)
 	if deadline == nil then return nil end
-	return deadline - now()
+	return deadline - c.now()
 end
 
 -- Raises, `level` frames up, unless deadline is a number or nil.
@@ -51,7 +49,7 @@ function base.class(name, peer_of)
 	end
 
 	function methods:timeout()
-		local left = base.remaining(self.deadline)
+		local left = base.remaining(self.clock, self.deadline)
 		return left and math.max(left, 0)
 	end
 
@@ -66,10 +64,11 @@ end
 
 -- Connects to `host`: each of its addresses in turn (IPv6 and IPv4
 -- interleaved, see lxmpp.resolve), each attempt with an equal share of the
--- time left, so that one silent address cannot use up the whole deadline.
--- attempt(address, port, seconds) returns a connected transport, or nil,
--- message, code. Returns the transport or nil, message, code.
-function base.connect(name, host, port, deadline, resolve_opts, attempt)
+-- time left on clock `c`, so that one silent address cannot use up the
+-- whole deadline. attempt(address, port, deadline) returns a connected
+-- transport, or nil, message, code. Returns the transport or nil, message,
+-- code.
+function base.connect(name, c, host, port, deadline, resolve_opts, attempt)
 	if type(host) ~= "string" then error(name .. ": host must be a string", 3) end
 	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
 		error(name .. ": port must be an integer in 1..65535", 3)
@@ -79,9 +78,9 @@ function base.connect(name, host, port, deadline, resolve_opts, attempt)
 	if not addresses then return nil, err, code end
 	local failures = {}
 	for i, address in ipairs(addresses) do
-		local left = base.remaining(deadline)
+		local left = base.remaining(c, deadline)
 		if left and left <= 0 then break end
-		local t, message, why = attempt(address, port, left and left / (#addresses - i + 1))
+		local t, message, why = attempt(address, port, left and c.now() + left / (#addresses - i + 1))
 		if t then return t end
 		failures[#failures + 1] = message
 		code = why

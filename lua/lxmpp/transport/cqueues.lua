@@ -12,14 +12,13 @@
 -- same code serves both. TLS is not done here: the lxmpp connection does
 -- it on the bytes. One coroutine at a time may use a transport. See
 -- docs/transport.md.
-local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local errno = require "cqueues.errno"
 local base = require "lxmpp.transport.base"
 
 local NAME = "lxmpp.transport.cqueues"
 local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
-local poll, remaining = cqueues.poll, base.remaining
+local remaining = base.remaining
 
 local READ_SIZE = 16384
 
@@ -40,39 +39,48 @@ local function failure(why, what)
 	return nil, what .. ": " .. errno.strerror(why), errno[why] or (why < 0 and "invalid-address" or tostring(why))
 end
 
--- Waits until the socket is ready for what it last asked, or the deadline.
--- Returns false when the deadline has passed.
+-- Waits on the transport's clock until the socket is ready for what it
+-- last asked, or the deadline. Returns false when the deadline has passed.
 local function wait(self, deadline, events)
-	local left = remaining(deadline)
+	local left = remaining(self.clock, deadline)
 	if left and left <= 0 then return false end
 	self.waiting, self.deadline = events, deadline
-	poll(self.socket, left)
+	self.clock.wait(deadline, self.socket)
 	self.waiting, self.deadline = nil, nil
 	return true
 end
 
-function transport.wrap(sock)
+-- An accepted socket as a transport; opts.clock (lxmpp.clock by default)
+-- measures its deadlines.
+function transport.wrap(sock, opts)
 	sock:setmode("bn", "bn")
 	sock:onerror(return_errors)
-	return setmetatable({ socket = sock }, mt)
+	return setmetatable({ socket = sock, clock = opts and opts.clock or base.clock }, mt)
 end
 
 -- Connects to each address of `host` in turn, each with an equal share of
 -- the time left (lxmpp.transport.base). opts: resolver (see lxmpp.resolve),
--- read_size (bytes per read, default 16384).
+-- read_size (bytes per read, default 16384), clock (lxmpp.clock-shaped).
 function transport.connect(host, port, deadline, opts)
 	opts = opts or {}
-	return base.connect(NAME, host, port, deadline, opts, function(address, _, seconds)
+	local c = opts.clock or base.clock
+	return base.connect(NAME, c, host, port, deadline, opts, function(address, _, until_)
 		local sock = socket.connect { host = address, port = port, mode = "bn", nodelay = true }
 		sock:onerror(return_errors)
-		local ok, why = sock:connect(seconds)
-		if ok then
-			local self = transport.wrap(sock)
-			self.read_size = opts.read_size
-			return self
+		local self = transport.wrap(sock, opts)
+		self.read_size = opts.read_size
+		while true do
+			local ok, why = sock:connect(0)
+			if ok then return self end
+			if why ~= ETIMEDOUT and why ~= EAGAIN then
+				sock:close()
+				return failure(why, "[" .. address .. "]:" .. port)
+			end
+			if not wait(self, until_, "w") then
+				sock:close()
+				return failure(ETIMEDOUT, "[" .. address .. "]:" .. port)
+			end
 		end
-		sock:close()
-		return failure(why, "[" .. address .. "]:" .. port)
 	end)
 end
 
@@ -92,32 +100,29 @@ function methods:read(deadline)
 	end
 end
 
+-- Writes data. cqueues keeps what the kernel did not take in a buffer of
+-- its own; more is handed to it only once that buffer is empty, so that it
+-- never grows and "written" counts only bytes that went on (or will go on
+-- right after the buffer) while the peer reads.
 function methods:write(data, deadline)
 	local sock = base.open(NAME, self)
 	if type(data) ~= "string" then error("lxmpp.transport.cqueues: data must be a string", 2) end
 	base.check_deadline(NAME, deadline, 2)
-	local i = 1
-	while i <= #data do
-		local n, why = sock:send(data, i, #data, "bn")
-		i = i + n
-		if i <= #data then
-			if why ~= EAGAIN then
-				local _, message, code = failure(why, "write")
-				return nil, message, code, i - 1
-			end
-			if not wait(self, deadline, "w") then return nil, "timeout", "timeout", i - 1 end
+	local handed = 0 -- bytes of data given to cqueues
+	while true do
+		local flushed, why = sock:flush("n", 0)
+		if flushed then
+			if handed == #data then return true end
+			local n
+			n, why = sock:send(data, handed + 1, #data, "bn")
+			handed = handed + n
 		end
+		if why and why ~= EAGAIN and why ~= ETIMEDOUT then
+			local _, message, code = failure(why, "write")
+			return nil, message, code, handed
+		end
+		if why and not wait(self, deadline, "w") then return nil, "timeout", "timeout", handed end
 	end
-	-- cqueues may hold a tail in its own buffer: push it to the kernel.
-	local left = remaining(deadline)
-	self.waiting, self.deadline = "w", deadline
-	local ok, why = sock:flush("n", left and math.max(left, 0))
-	self.waiting, self.deadline = nil, nil
-	if not ok then
-		local _, message, code = failure(why, "write")
-		return nil, message, code, #data - select(2, sock:pending())
-	end
-	return true
 end
 
 -- The address and port of the peer.

@@ -47,9 +47,11 @@ local function set_timeout(sock, seconds)
 	sock:settimeout(seconds, "t")
 end
 
-function transport.wrap(sock)
+-- An accepted socket as a transport. It waits in real time: a clock given
+-- as opts.clock (lxmpp.clock-shaped) only says what time it is.
+function transport.wrap(sock, opts)
 	sock:setoption("tcp-nodelay", true)
-	return setmetatable({ socket = sock }, mt)
+	return setmetatable({ socket = sock, clock = opts and opts.clock or base.clock }, mt)
 end
 
 -- getaddrinfo as an lxmpp.resolve resolver: one blocking lookup per name.
@@ -78,12 +80,13 @@ end
 function transport.connect(host, port, deadline, opts)
 	opts = opts or {}
 	local resolver = opts.resolver or getaddrinfo_resolver()
-	return base.connect(NAME, host, port, deadline, { resolver = resolver }, function(address, _, seconds)
+	local c = opts.clock or base.clock
+	return base.connect(NAME, c, host, port, deadline, { resolver = resolver }, function(address, _, until_)
 		local sock = address:find(":", 1, true) and socket.tcp6() or socket.tcp4()
-		set_timeout(sock, seconds)
+		set_timeout(sock, remaining(c, until_))
 		local ok, why = sock:connect(address, port)
 		if ok then
-			local self = transport.wrap(sock)
+			local self = transport.wrap(sock, opts)
 			self.read_size = opts.read_size
 			return self
 		end
@@ -102,7 +105,7 @@ function methods:read(deadline)
 		if partial and #partial > 0 then return partial end
 		if err == "closed" then return nil, "connection closed by peer", "eof" end
 		if err ~= "timeout" then return failure(err, "read") end
-		local left = remaining(deadline)
+		local left = remaining(self.clock, deadline)
 		if left and left <= 0 then return nil, "timeout", "timeout" end
 		self.waiting, self.deadline = "r", deadline
 		socket.select({ sock }, nil, left)
@@ -116,7 +119,7 @@ function methods:write(data, deadline)
 	base.check_deadline(NAME, deadline, 2)
 	local i = 1
 	while i <= #data do
-		local left = remaining(deadline)
+		local left = remaining(self.clock, deadline)
 		if left and left <= 0 then return nil, "timeout", "timeout", i - 1 end
 		set_timeout(sock, left)
 		self.waiting, self.deadline = "w", deadline

@@ -1,0 +1,718 @@
+-- lxmpp.server: an XMPP server (client-to-server, RFC 6120/6121) on cqueues,
+-- with plugins in the shape of Prosody's. See docs/server.md.
+--   local srv = server.new(config)
+--   srv:start(cq) | srv:run() ; srv:close([timeout])
+--   srv:hook(event, fn [, priority]) ; srv:load(plugin [, name])
+--   srv:route(stanza [, origin]) ; srv:sessions_of(bare) ; srv.sessions
+--   srv:pollfd(), srv:events(), srv:timeout(), srv:step([timeout])
+--   srv:tick() (time-driven work, on the server's clock)
+local cqueues = require "cqueues"
+local condition = require "cqueues.condition"
+local socket = require "cqueues.socket"
+local jid_util = require "lxmpp.jid"
+local st = require "lxmpp.stanza"
+local stream = require "lxmpp.stream"
+local accounts = require "lxmpp.server.accounts"
+local events = require "lxmpp.server.events"
+local limits_lib = require "lxmpp.server.limits"
+local modulelib = require "lxmpp.server.module"
+local sessionlib = require "lxmpp.server.session"
+local storage = require "lxmpp.server.storage"
+
+local server = {}
+
+-- Seconds without input after which a session's connection is trimmed.
+local IDLE_TRIM = 2
+
+local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
+
+---@class lxmpp.server
+---@field config table
+---@field domains string[]
+---@field sessions table<string, lxmpp.server.session> full JID -> session
+---@field limits table
+---@field now fun(): number
+local methods = {}
+local mt = { __name = "lxmpp.server", __index = methods }
+
+local function misuse(message)
+	error("lxmpp.server: " .. message, 3)
+end
+
+local function pem_or_file(value, pem_key, file_key, into)
+	if value:find("-----BEGIN", 1, true) then into[pem_key] = value else into[file_key] = value end
+end
+
+local function domains_of(config)
+	local list = config.domains or (config.domain and { config.domain })
+	if type(list) ~= "table" or #list == 0 then misuse("config needs 'domain' or 'domains'") end
+	local out = {}
+	for i, d in ipairs(list) do
+		local prepped = jid_util.prep(d)
+		if not prepped or prepped:find("[@/]") then misuse("domains[" .. i .. "]: not a domain: " .. tostring(d)) end
+		out[i] = prepped
+	end
+	return out
+end
+
+--- Makes a server from its config (see docs/server.md). Bad config raises.
+---@param config table
+---@return lxmpp.server
+function server.new(config)
+	if type(config) ~= "table" then misuse("config is a table") end
+	local self = setmetatable({
+		config = config, domains = domains_of(config), sessions = {}, bare = {}, hosts = {},
+		all = {}, throttled = {}, timers = {}, listeners = {}, stream_features = {},
+		now = config.clock or cqueues.monotime, log_fn = config.log, count = 0,
+	}, mt)
+	local limits, err = limits_lib.check(config.limits)
+	if not limits then misuse(err) end
+	self.limits = limits
+	self.per_ip = limits_lib.counters(limits, self.now)
+	local driver
+	driver, err = storage.open(config.storage)
+	if not driver then misuse(err) end
+	self.storage = driver
+	local tls = { alpn = { "xmpp-client" } }
+	if config.certificate then
+		if not config.key then misuse("config: 'certificate' needs 'key'") end
+		pem_or_file(config.certificate, "certificate", "certificate_file", tls)
+		pem_or_file(config.key, "key", "key_file", tls)
+	elseif config.tls ~= "disabled" then
+		misuse("config needs 'certificate' and 'key' (file names or PEM)")
+	end
+	if config.tls ~= "disabled" then self.tls_context = stream.tls_context("server", tls) end
+	for _, domain in ipairs(self.domains) do
+		self.hosts[domain] = {
+			events = events.new(), features = {}, identities = {},
+			session = { type = "local", host = domain, send = function() return true end },
+			accounts = accounts.new(driver:open_store(domain .. "/accounts"), { iterations = config.iterations }),
+		}
+		self:add_core_handlers(domain)
+	end
+	for name, password in pairs(config.accounts or {}) do
+		local user, host = jid_util.split(name)
+		for _, domain in ipairs(user and { host } or self.domains) do
+			local h = self.hosts[domain]
+			if not h then misuse("accounts: unknown domain in " .. name) end
+			local a = h.accounts
+			if not a:check_password(user or name, password) then a:set_password(user or name, password) end
+		end
+	end
+	for _, plugin in ipairs(config.plugins or DEFAULT_PLUGINS) do self:load(plugin) end
+	return self
+end
+
+---------------------------------------------------------------------------
+-- logging, events, plugins
+
+function methods:log(level, fmt, ...)
+	if self.log_fn then self.log_fn(level, fmt:format(...)) end
+end
+
+--- Hooks a handler on an event of every domain (Prosody's names:
+--- "message/bare", "iq-get/host/urn:xmpp:ping:ping", ...). The handler gets
+--- { origin = session, stanza = stanza } and returns true when it handled it.
+---@param event string
+---@param fn fun(event: table): any
+---@param priority? number (0; higher first)
+function methods:hook(event, fn, priority)
+	for _, domain in ipairs(self.domains) do self.hosts[domain].events:hook(event, fn, priority) end
+end
+
+---@param event string
+---@param fn function
+function methods:unhook(event, fn)
+	for _, domain in ipairs(self.domains) do self.hosts[domain].events:unhook(event, fn) end
+end
+
+-- A handler that raises is logged; for a request, the sender gets
+-- internal-server-error (once), and the session goes on.
+function methods:fire(host, name, event)
+	local h = self.hosts[host]
+	if not h then return nil end
+	local ok, result = pcall(h.events.fire, h.events, name, event)
+	if ok then return result end
+	self:log("error", "handler of %s failed: %s", name, tostring(result))
+	local s = event.stanza
+	if s and s.name == "iq" and (s.attr.type == "get" or s.attr.type == "set") and event.origin then
+		event.origin.send(st.error_reply(s, "wait", "internal-server-error"))
+	end
+	return true
+end
+
+--- Loads a plugin on every domain: a function(module), a module name
+--- ("lxmpp.server.plugins.NAME" is tried first for a bare NAME), or a table
+--- with a `load` function. Each domain gets its own module object.
+---@param plugin string|function|table
+---@param name? string
+function methods:load(plugin, name)
+	if type(plugin) == "string" then
+		name = name or plugin
+		local ok, p = pcall(require, "lxmpp.server.plugins." .. plugin)
+		if not ok then p = require(plugin) end
+		plugin = p
+	end
+	if type(plugin) == "table" then plugin = plugin.load end
+	if type(plugin) ~= "function" then misuse("a plugin is a function(module), a module name or a table with load") end
+	for _, domain in ipairs(self.domains) do plugin(modulelib.new(self, domain, name or "plugin")) end
+end
+
+function methods:open_store(host, name)
+	return self.storage:open_store(host .. "/" .. name)
+end
+
+--- The accounts of a domain (lxmpp.server.accounts): set_password, exists,
+--- remove.
+---@param host? string (the first domain)
+function methods:accounts(host)
+	local h = self.hosts[host or self.domains[1]]
+	return h and h.accounts
+end
+
+function methods:add_timer(delay, fn)
+	self.timers[#self.timers + 1] = { at = self.now() + delay, fn = fn }
+end
+
+---------------------------------------------------------------------------
+-- the session registry
+
+--- The sessions of an account, by resource (nil: none).
+---@param bare string
+---@return table<string, lxmpp.server.session>|nil
+function methods:sessions_of(bare)
+	return self.bare[bare]
+end
+
+local function register(self, s)
+	self.sessions[s.full_jid] = s
+	local bare = s.username .. "@" .. s.host
+	local list = self.bare[bare]
+	if not list then
+		list = {}
+		self.bare[bare] = list
+	end
+	list[s.resource] = s
+end
+
+-- Takes a session out of the registry (it gets no more stanzas), and fires
+-- "resource-unbind" once.
+function methods:unregister(s)
+	if not s.full_jid or self.sessions[s.full_jid] ~= s then return end
+	self.sessions[s.full_jid] = nil
+	local bare = s.username .. "@" .. s.host
+	local list = self.bare[bare]
+	list[s.resource] = nil
+	if next(list) == nil then self.bare[bare] = nil end
+	self:fire(s.host, "resource-unbind", { session = s, origin = s })
+end
+
+-- Called once per session, by its writer when the socket is closed.
+function methods:forget(s)
+	if not self.all[s] then return end
+	self.all[s] = nil
+	self.count = self.count - 1
+	self.per_ip:release(s.ip)
+	self.throttled[s] = nil
+	self:unregister(s)
+	if self.all_gone and next(self.all) == nil then self.all_gone:signal() end
+end
+
+---------------------------------------------------------------------------
+-- the stream's events
+
+local function authenticate(self, s, ev)
+	local h = self.hosts[s.host]
+	-- every attempt takes a token of the address, a success gives it back
+	if not self.per_ip:try_auth(s.ip) then
+		self:log("warn", "%s: too many failed logins", s.ip)
+		return s.conn:answer_auth(false, "temporary-auth-failure",
+			"too many failed logins from your address; try again later")
+	end
+	local custom = self.config.authenticate
+	if custom then
+		return s.conn:answer_auth(custom(s, ev))
+	end
+	if ev.hash then
+		return s.conn:answer_auth((h.accounts:keys(ev.username, ev.hash)))
+	elseif ev.password then
+		return s.conn:answer_auth(h.accounts:check_password(ev.username, ev.password))
+	end
+	return s.conn:answer_auth(false, "invalid-mechanism", "no account store for this mechanism")
+end
+
+local function bind(self, s, ev)
+	local resource = ev.resource or ("lx" .. self:random_id())
+	local full = s.username .. "@" .. s.host .. "/" .. resource
+	local old = self.sessions[full]
+	if old then
+		if self.config.resource_conflict == "refuse" then
+			return s.conn:refuse_bind("conflict", "the resource is in use")
+		end
+		old:close("conflict", "Replaced by new connection")
+	end
+	local ok = s.conn:accept_bind(full)
+	if ok then s.resource = resource end
+	return ok
+end
+
+function methods.random_id()
+	local f = assert(io.open("/dev/urandom", "rb"))
+	local b = f:read(6)
+	f:close()
+	return (b:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
+function methods:on_event(s, ev)
+	local kind = ev.type
+	if kind == "stanza" then
+		self:process(s, ev.stanza)
+	elseif kind == "opened" then
+		s.host = jid_util.prep(ev.to or "") or self.domains[1]
+		s.opened = true
+	elseif kind == "auth-request" then
+		authenticate(self, s, ev)
+	elseif kind == "authenticated" then
+		s.username = jid_util.split(ev.jid)
+		s.authenticated = true
+		self.per_ip:auth_succeeded(s.ip)
+		self:fire(s.host, "authentication-success", { session = s, origin = s })
+	elseif kind == "bind-request" then
+		bind(self, s, ev)
+	elseif kind == "ready" then
+		s.full_jid, s.type = ev.jid, "c2s"
+		s.deadline = nil
+		register(self, s)
+		self:fire(s.host, "resource-bind", { session = s, origin = s })
+	end
+end
+
+---------------------------------------------------------------------------
+-- routing (RFC 6120 §10, RFC 6121 §8)
+
+local function is_request(stanza)
+	local t = stanza.attr.type
+	return stanza.name == "iq" and (t == "get" or t == "set")
+end
+
+-- Answers a stanza with an error, unless it is one (or a result, or a
+-- presence that needs none).
+local function bounce(origin, stanza, cond, text)
+	local t = stanza.attr.type
+	if t == "error" or t == "result" then return true end
+	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
+	if origin and origin.send then
+		origin.send(st.error_reply(stanza, "cancel", cond, text))
+	end
+	return true
+end
+server.bounce = bounce
+
+-- The kind of address, as Prosody names it: "bare", "full", "host", or
+-- "self" (an iq to the sender's own account); the domain; the bare JID.
+local function classify(stanza, origin)
+	local to = stanza.attr.to
+	if to == nil then
+		if origin.username then
+			local bare = origin.username .. "@" .. origin.host
+			return stanza.name == "iq" and "self" or "bare", origin.host, bare
+		end
+		return "host", origin.host
+	end
+	local node, host, resource = jid_util.prepped_split(to)
+	if not host then return nil end
+	if node == nil then return "host", host end
+	local bare = node .. "@" .. host
+	if resource then return "full", host, bare end
+	if stanza.name == "iq" and origin.username and bare == origin.username .. "@" .. origin.host then
+		return "self", host, bare
+	end
+	return "bare", host, bare
+end
+
+--- Routes a stanza: from a client session (its `from` stamped), or from
+--- the server itself (origin nil: the first domain's host session; `from`
+--- the domain unless given). Fires
+--- "pre-NAME/KIND" for stanzas of clients, then the iq's namespace events,
+--- then "NAME/KIND" on the recipient's domain. `inbound`: skip the pre-
+--- events (the sender's side is done: a plugin delivering on its behalf).
+---@param stanza table
+---@param origin? table
+---@param inbound? boolean
+---@return boolean handled
+function methods:route(stanza, origin, inbound)
+	origin = origin or self.hosts[self.domains[1]].session
+	if origin.type == "local" and not stanza.attr.from then stanza.attr.from = origin.host end
+	local name = stanza.name
+	local kind, host, bare = classify(stanza, origin)
+	if not kind then return bounce(origin, stanza, "jid-malformed") end
+	local event = { origin = origin, stanza = stanza, to_bare = bare }
+	local from_host = origin.host
+	if origin.type == "c2s" and not inbound and self:fire(from_host, "pre-" .. name .. "/" .. kind, event) then
+		return true
+	end
+	if not self.hosts[host] then
+		return bounce(origin, stanza, "remote-server-not-found", "this server does not federate")
+	end
+	if is_request(stanza) then
+		local child = stanza.tags[1]
+		if not child or #stanza.tags ~= 1 then return bounce(origin, stanza, "bad-request") end
+		local ns = (child.attr.xmlns or "") .. ":" .. child.name
+		if self:fire(host, "iq-" .. stanza.attr.type .. "/" .. kind .. "/" .. ns, event) then return true end
+		if self:fire(host, "iq/" .. kind .. "/" .. ns, event) then return true end
+	end
+	if self:fire(host, name .. "/" .. kind, event) then return true end
+	if is_request(stanza) then return bounce(origin, stanza, "service-unavailable") end
+	return false
+end
+
+-- What a client sends: the stanza goes through route().
+function methods:process(s, stanza)
+	self:route(stanza, s)
+end
+
+--- The available sessions of an account (with an available presence and a
+--- priority not below `min_priority`), sorted by priority, highest first.
+---@param bare string
+---@param min_priority? integer
+---@return lxmpp.server.session[]
+function methods:available(bare, min_priority)
+	local found = {}
+	for _, s in pairs(self.bare[bare] or {}) do
+		if s.presence and s.priority >= (min_priority or -129) then found[#found + 1] = s end
+	end
+	table.sort(found, function(a, b) return a.priority > b.priority end)
+	return found
+end
+
+-- The default rules, at the lowest priority so that plugins go first.
+function methods:add_core_handlers(domain)
+	local ev = self.hosts[domain].events
+	local LOW = -1000
+
+	-- RFC 6121 §8.5.2: a message to an account goes to its available
+	-- resources of the highest non-negative priority, else to offline
+	-- storage (a plugin on "message/offline/handle"), else it bounces.
+	ev:hook("message/bare", function(e)
+		local stanza, bare = e.stanza, e.to_bare
+		local t = stanza.attr.type or "normal"
+		local user = jid_util.split(bare)
+		if not self.hosts[domain].accounts:exists(user) then
+			if t == "error" or t == "headline" or t == "groupchat" then return true end
+			return bounce(e.origin, stanza, "service-unavailable")
+		end
+		if t == "error" then return true end
+		if t == "groupchat" then return bounce(e.origin, stanza, "service-unavailable") end
+		local targets = self:available(bare, 0)
+		if t == "headline" then
+			for _, s in ipairs(targets) do s.send(stanza) end
+			return true
+		end
+		local top = targets[1] and targets[1].priority
+		local delivered = false
+		for _, s in ipairs(targets) do
+			if s.priority == top then delivered = s.send(stanza) or delivered end
+		end
+		if delivered then return true end
+		if self:fire(domain, "message/offline/handle", e) then return true end
+		return bounce(e.origin, stanza, "service-unavailable")
+	end, LOW)
+
+	-- §8.5.3.2.1: to a resource that is not there, as to the account
+	ev:hook("message/full", function(e)
+		local s = self.sessions[e.stanza.attr.to]
+		if s and s.send(e.stanza) then return true end
+		local t = e.stanza.attr.type
+		if t == "groupchat" or t == "error" or t == "headline" then
+			if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
+			return true
+		end
+		return self:fire(domain, "message/bare", e)
+	end, LOW)
+
+	-- presence to a full JID: delivered, or dropped (§8.5.3.2.3); the
+	-- subscription types are the account's business
+	ev:hook("presence/full", function(e)
+		local s = self.sessions[e.stanza.attr.to]
+		if s and s.send(e.stanza) then return true end
+		local t = e.stanza.attr.type
+		if t == "subscribe" or t == "subscribed" or t == "unsubscribe" or t == "unsubscribed" then
+			return self:fire(domain, "presence/bare", e)
+		end
+		return true
+	end, LOW)
+
+	ev:hook("presence/bare", function(e)
+		local t = e.stanza.attr.type
+		if t == nil or t == "unavailable" then
+			for _, s in ipairs(self:available(e.to_bare)) do s.send(e.stanza) end
+		end
+		return true
+	end, LOW)
+
+	-- an iq to a full JID goes to that resource; a request to one that is
+	-- not there bounces (§8.5.3.2.2); results and errors are dropped
+	ev:hook("iq/full", function(e)
+		local s = self.sessions[e.stanza.attr.to]
+		if s and s.send(e.stanza) then return true end
+		if is_request(e.stanza) then return bounce(e.origin, e.stanza, "service-unavailable") end
+		return true
+	end, LOW)
+
+	for _, kind in ipairs { "bare", "self", "host" } do
+		ev:hook("iq/" .. kind, function(e)
+			if is_request(e.stanza) then return bounce(e.origin, e.stanza, "service-unavailable") end
+			return true
+		end, LOW)
+	end
+	ev:hook("message/host", function() return true end, LOW)
+	ev:hook("presence/host", function() return true end, LOW)
+end
+
+---------------------------------------------------------------------------
+-- listening and accepting
+
+local function peer_ip(sock)
+	local _, ip = sock:peername()
+	return ip or "?"
+end
+
+function methods:new_conn(direct_tls)
+	local limits = self.limits
+	return stream.server {
+		domains = self.domains, tls_context = self.tls_context,
+		tls = self.config.tls == "disabled" and "disabled" or (direct_tls and "direct" or "required"),
+		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
+		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
+		mechanisms = self.config.mechanisms, channel_binding_types = self.config.channel_binding_types,
+		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
+		cb_fallback = self.config.channel_binding_fallback ~= false,
+	}
+end
+
+-- A connection over the limits gets a stream error (in the clear: it has
+-- not started TLS) and is closed.
+local function refuse(self, sock, direct_tls, cond, text)
+	self.cq:wrap(function()
+		local t = require("lxmpp.transport.cqueues").wrap(sock)
+		if not direct_tls then
+			local conn = self:new_conn(false)
+			conn:stream_error(cond, text)
+			local out = conn:take_output()
+			if out then pcall(t.write, t, out, cqueues.monotime() + 1) end
+		end
+		t:close()
+	end)
+end
+
+function methods:accept(sock, direct_tls)
+	local ip = peer_ip(sock)
+	local limits = self.limits
+	if self.count >= limits.max_connections then
+		self:log("warn", "%s: refused, %d connections", ip, self.count)
+		return refuse(self, sock, direct_tls, "resource-constraint", "the server has too many connections")
+	end
+	if not self.per_ip:take(ip) then
+		self:log("warn", "%s: refused, too many connections from it", ip)
+		return refuse(self, sock, direct_tls, "policy-violation", "too many connections from your address")
+	end
+	local s = sessionlib.new(self, sock, self:new_conn(direct_tls), ip)
+	s.host = self.domains[1]
+	s.deadline = self.now() + limits.open_timeout
+	s.auth_deadline = self.now() + limits.auth_timeout
+	self.all[s] = true
+	self.count = self.count + 1
+	self.cq:wrap(s.reader, s)
+	self.cq:wrap(s.writer, s)
+end
+
+local function accept_loop(self, listener, direct_tls)
+	while not self.closing do
+		local ok, sock = pcall(listener.accept, listener, nil)
+		if not ok or not sock then break end
+		local accepted, err = pcall(self.accept, self, sock, direct_tls)
+		if not accepted then
+			self:log("error", "accepting: %s", tostring(err))
+			sock:close()
+		end
+		-- one connection at a time: during a flood the others still run
+		cqueues.sleep(0)
+	end
+end
+
+local function listen(self, spec)
+	if type(spec) ~= "table" or type(spec.host) ~= "string" then
+		misuse("listen: { host =, port = [, direct_tls = true] }")
+	end
+	local port = spec.port or (spec.direct_tls and 5223 or 5222)
+	local listener = socket.listen { host = spec.host, port = port, reuseaddr = true,
+		v6only = spec.host:find(":") and true or nil }
+	listener:onerror(function(_, _, why) return why end)
+	local ok, err = listener:listen()
+	if not ok then
+		listener:close()
+		return nil, ("listen on %s port %d: %s"):format(spec.host, port, require("cqueues.errno").strerror(err))
+	end
+	local _, host, bound = listener:localname()
+	local l = { socket = listener, host = host, port = bound, direct_tls = spec.direct_tls and true or false }
+	self.listeners[#self.listeners + 1] = l
+	return l
+end
+
+---------------------------------------------------------------------------
+-- time
+
+--- Does what is due on the server's clock: timeouts of connections that
+--- have not opened or authenticated, sessions waiting for their read rate,
+--- plugins' timers, closes that took too long. The server's own timer calls
+--- it; tests with an injected clock call it after moving the clock.
+---@return number|nil seconds until the next thing that is due
+function methods:tick()
+	local now = self.now()
+	local nearest
+	local function due(at)
+		if at and (not nearest or at < nearest) then nearest = at end
+	end
+	for s in pairs(self.all) do
+		if s.deadline and not s.opened and now >= s.deadline then
+			s.deadline = nil
+			s:close("connection-timeout", "no stream header in time")
+		elseif s.auth_deadline and s.type ~= "c2s" and now >= s.auth_deadline then
+			s.auth_deadline = nil
+			s:close("connection-timeout", "not authenticated in time")
+		elseif s.closed_at and now >= s.closed_at + self.limits.close_timeout then
+			s:abort()
+		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
+			self:log("info", "%s: not reading, closed", tostring(s))
+			s:abort()
+		elseif not s.trimmed and s.type == "c2s" and now >= (s.last_read or 0) + IDLE_TRIM then
+			-- quiet: the connection gives back its parser's and TLS buffers
+			-- (rebuilt at the next input, in microseconds)
+			s.trimmed = s.conn:trim() and true
+		else
+			due(s.writing_since and s.writing_since + self.limits.write_timeout)
+			due(not s.opened and s.deadline)
+			due(s.type ~= "c2s" and s.auth_deadline)
+			due(s.closed_at and s.closed_at + self.limits.close_timeout)
+		end
+	end
+	for s in pairs(self.throttled) do s.rcond:signal() end
+	if next(self.throttled) then due(now + 0.05) end
+	local timers = self.timers
+	local i = 1
+	while i <= #timers do
+		local t = timers[i]
+		if now >= t.at then
+			table.remove(timers, i)
+			self.cq:wrap(function()
+				local ok, again = pcall(t.fn, now)
+				if not ok then
+					self:log("error", "timer failed: %s", tostring(again))
+				elseif type(again) == "number" then
+					self:add_timer(again, t.fn)
+				end
+			end)
+		else
+			due(t.at)
+			i = i + 1
+		end
+	end
+	return nearest and math.max(0, nearest - now)
+end
+
+local function timer_loop(self)
+	while not self.stopped do
+		local wait = self:tick()
+		self.wake:wait(math.min(wait or 1, 1))
+	end
+end
+
+---------------------------------------------------------------------------
+-- running
+
+--- Starts listening (config.listen) and serving inside a cqueues
+--- controller. Returns the server, or nil, message when a listener fails.
+---@param cq? table a cqueues controller (a new one by default)
+---@return lxmpp.server|nil
+---@return string? message
+function methods:start(cq)
+	if self.cq then misuse("already started") end
+	self.cq = cq or cqueues.new()
+	self.wake = condition.new()
+	local specs = self.config.listen or { { host = "127.0.0.1", port = 5222 } }
+	for _, spec in ipairs(specs) do
+		local l, err = listen(self, spec)
+		if not l then
+			for _, other in ipairs(self.listeners) do other.socket:close() end
+			self.listeners = {}
+			return nil, err
+		end
+	end
+	for _, l in ipairs(self.listeners) do
+		self.cq:wrap(accept_loop, self, l.socket, l.direct_tls)
+		self:log("info", "listening on %s:%d%s", l.host, l.port, l.direct_tls and " (direct TLS)" or "")
+	end
+	self.cq:wrap(timer_loop, self)
+	return self
+end
+
+--- Runs the server on its own until it is closed.
+---@return boolean|nil ok
+---@return string? message
+function methods:run()
+	if not self.cq then
+		local ok, err = self:start()
+		if not ok then return nil, err end
+	end
+	while not self.stopped do
+		local ok, err = self.cq:step()
+		if not ok then return nil, err end
+	end
+	return true
+end
+
+--- Pollable, like the client: a host loop waits on pollfd() for events()
+--- up to timeout(), then calls step(0).
+function methods:pollfd() return self.cq:pollfd() end
+function methods:events() return self.cq:events() end
+function methods:timeout() return self.cq:timeout() end
+---@param timeout? number
+function methods:step(timeout) return self.cq:step(timeout) end
+
+--- Shuts down: no new connections, system-shutdown to every session, their
+--- output flushed (at most `timeout` seconds, default 5), storage closed.
+---@param timeout? number
+function methods:close(timeout)
+	if self.stopped then return true end
+	self.closing = true
+	for _, l in ipairs(self.listeners) do l.socket:close() end
+	self.listeners = {}
+	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
+	local deadline = cqueues.monotime() + (timeout or 5)
+	if next(self.all) then
+		self.all_gone = condition.new()
+		if cqueues.running() then
+			self.all_gone:wait(math.max(0, deadline - cqueues.monotime()))
+		else
+			while next(self.all) and cqueues.monotime() < deadline do
+				self.cq:step(math.max(0, deadline - cqueues.monotime()))
+			end
+		end
+	end
+	for s in pairs(self.all) do s:abort() end
+	self.stopped = true
+	if self.wake then self.wake:signal() end
+	if self.cq and not cqueues.running() then self.cq:step(0) end
+	self.storage:close()
+	return true
+end
+
+--- Where the listeners are: { { host =, port =, direct_tls = }, ... }.
+---@return table[]
+function methods:addresses_bound()
+	local out = {}
+	for i, l in ipairs(self.listeners) do out[i] = { host = l.host, port = l.port, direct_tls = l.direct_tls } end
+	return out
+end
+
+return server

@@ -1,0 +1,242 @@
+-- lxmpp.server.session: one client connection of lxmpp.server: its
+-- lxmpp.stream connection, its socket, and the two coroutines that move
+-- bytes between them (a reader that feeds the connection and runs the
+-- handlers of what arrived, one stanza after another, and a writer that
+-- writes what is pending). A session has Prosody's fields for plugins:
+-- type ("c2s_unauthed", then "c2s"), username, host, resource, full_jid,
+-- ip, presence, priority, and send(stanza).
+local cqueues = require "cqueues"
+local condition = require "cqueues.condition"
+local errno = require "cqueues.errno"
+
+local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
+
+local session = {}
+
+local READ_SIZE = 16384
+
+-- The socket's own errors are results here, not raised.
+local function return_errors(_, _, why)
+	return why
+end
+
+---@class lxmpp.server.session
+---@field type string "c2s_unauthed" or "c2s"
+---@field username string|nil
+---@field host string|nil
+---@field resource string|nil
+---@field full_jid string|nil
+---@field ip string
+---@field presence table|nil the last available presence broadcast
+---@field priority integer
+---@field send fun(stanza: table): boolean
+local methods = {}
+local mt = { __name = "lxmpp.server.session", __index = methods }
+session.methods = methods
+
+function mt:__tostring()
+	return ("lxmpp.server.session %s [%s]"):format(self.full_jid or self.username or "-", self.ip or "?")
+end
+
+---@return lxmpp.server.session
+function session.new(srv, sock, conn, ip)
+	sock:setmode("bn", "bn")
+	sock:onerror(return_errors)
+	local self = setmetatable({
+		srv = srv, conn = conn, sock = sock, ip = ip, type = "c2s_unauthed", running = 2,
+		priority = 0, wcond = condition.new(), rcond = condition.new(),
+		tokens = srv.limits.read_burst, refilled = srv.now(),
+	}, mt)
+	self.send = function(stanza) return self:deliver(stanza) end
+	return self
+end
+
+local function over(conn)
+	local state = conn:state()
+	return state == "closed" or state == "failed"
+end
+
+-- The connection's input contract in one place: it takes every byte, then
+-- the events do the work (running their handlers, which answer the
+-- connection's questions before the next event is pulled). A peer's fault
+-- makes receive_bytes fail after its events, "closed" the last of them.
+function methods:feed(data)
+	self.conn:receive_bytes(data)
+	self:drain()
+end
+
+-- Runs the handlers of every queued event, then wakes the writer.
+function methods:drain()
+	for ev in self.conn:events() do self.srv:on_event(self, ev) end
+	self.wcond:signal()
+end
+
+-- Waits while the read rate limit is used up (a token bucket in bytes,
+-- refilled on the server's clock; the server's tick wakes us).
+function methods:throttle()
+	local limits, now = self.srv.limits, self.srv.now()
+	self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
+	self.refilled = now
+	while self.tokens <= 0 and not self.gone do
+		self.srv.throttled[self] = true
+		self.rcond:wait()
+		now = self.srv.now()
+		self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
+		self.refilled = now
+	end
+	self.srv.throttled[self] = nil
+end
+
+-- Reads what has arrived, waiting for more (or a signal on rcond). Returns
+-- the bytes, or nil and "eof", "gone" (abort() was called) or an errno.
+function methods:read()
+	local sock = self.sock
+	while true do
+		if self.gone then return nil, "gone" end
+		local data, why = sock:recv(-READ_SIZE, "bn")
+		if data then return data end
+		if why ~= EAGAIN then return nil, (why == nil or why == EPIPE) and "eof" or why end
+		cqueues.poll(sock, self.rcond)
+	end
+end
+
+-- Writes all of out, waiting while the client does not read (or until
+-- abort()). Returns true, or nil.
+function methods:write(out)
+	local sock, i = self.sock, 1
+	while true do
+		if self.aborted then return nil end
+		if i <= #out then
+			local n, why = sock:send(out, i, #out, "bn")
+			i = i + n
+			if i <= #out and why ~= EAGAIN then return nil end
+		else
+			local ok, why = sock:flush("n", 0)
+			if ok then return true end
+			if why ~= EAGAIN and why ~= ETIMEDOUT then return nil end
+		end
+		if i <= #out or select(2, sock:pending()) > 0 then cqueues.poll(sock, self.wcond) end
+	end
+end
+
+-- Both coroutines end through here; the second one closes the socket
+-- (never while the other waits on it) and tells the server.
+function methods:finished()
+	self.gone = true
+	self.running = self.running - 1
+	if self.running > 0 then
+		self.wcond:signal()
+		self.rcond:signal()
+		return
+	end
+	self.sock:close()
+	self.srv:forget(self)
+end
+
+-- Runs one of the session's loops; a failure in it (a bug, a plugin's
+-- misuse of the connection) ends this session, logged, not the server.
+local function guarded(self, loop)
+	local ok, err = xpcall(loop, debug.traceback, self)
+	if not ok then
+		self.srv:log("error", "%s: %s", tostring(self), tostring(err))
+		self.aborted = true
+	end
+	self:finished()
+end
+
+local function read_loop(self)
+	local conn = self.conn
+	self:drain() -- a direct TLS connection has nothing yet; a refused one, its error
+	while not over(conn) and not self.gone do
+		self:throttle()
+		local data, why = self:read()
+		if not data then
+			if why == "eof" and not over(conn) then
+				conn:receive_eof()
+				self:drain()
+			end
+			break
+		end
+		self.tokens = self.tokens - #data
+		self.last_read, self.trimmed = self.srv.now(), false
+		self:feed(data)
+		-- let the others run (the writers of what we routed, too) before
+		-- reading more: a busy client cannot starve the server
+		cqueues.sleep(0)
+	end
+end
+
+function methods:reader()
+	guarded(self, read_loop)
+end
+
+-- A write that waits longer than limits.write_timeout (on the server's
+-- clock, see srv:tick) ends the session: a client that stops reading holds
+-- at most max_output bytes, that long.
+local function write_loop(self)
+	local conn, srv = self.conn, self.srv
+	while true do
+		local out = conn:take_output()
+		if out then
+			self.writing_since = srv.now()
+			local ok = self:write(out)
+			self.writing_since = nil
+			if not ok then break end
+		elseif self.gone or over(conn) then
+			break
+		else
+			self.wcond:wait()
+		end
+	end
+	self.aborted = true -- the reader stops too
+end
+
+function methods:writer()
+	guarded(self, write_loop)
+end
+
+--- Queues a stanza for this session's client. false when the session is
+--- not ready or gone; a client that reads too slowly to take what is sent
+--- to it is disconnected with policy-violation.
+---@param stanza table
+---@return boolean
+function methods:deliver(stanza)
+	local conn = self.conn
+	if self.gone or conn:state() ~= "ready" then return false end
+	local ok, _, code = conn:send(stanza)
+	if not ok then
+		if code == "queue-full" then
+			self:close("policy-violation", "too much unsent output: the client does not read")
+		end
+		return false
+	end
+	self.wcond:signal()
+	return true
+end
+
+--- Ends the session: a stream error with `cond` (and `text`), or a
+--- clean close without one.
+---@param cond? string
+---@param text? string
+function methods:close(cond, text)
+	local conn = self.conn
+	self.srv:unregister(self)
+	if not over(conn) and conn:state() ~= "closing" then
+		if cond then
+			conn:stream_error(cond, text)
+		else
+			conn:close()
+		end
+	end
+	self.closed_at = self.closed_at or self.srv.now()
+	self.wcond:signal()
+end
+
+-- Stops both coroutines without another word; the socket is closed.
+function methods:abort()
+	self.gone, self.aborted = true, true
+	self.wcond:signal()
+	self.rcond:signal()
+end
+
+return session

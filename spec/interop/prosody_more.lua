@@ -1,0 +1,67 @@
+-- The tests every Prosody configuration of the interop specs runs after
+-- the harness's (interop.suite's `more`, or on their own): lxmpp.client,
+-- then rosters, presence, a MUC room and messages between two slixmpp
+-- clients.
+--   prosody_more.MUC, prosody_more.COMPONENT: the MUC component's domain
+--       and the external component to start Prosody with
+--   prosody_more.tests([opts]) -> function(spec, server_of)
+-- opts: tls13 (what lxmpp.client chooses on TLS 1.3, if not 0.12's plain
+-- SCRAM-SHA-256), slixmpp (options for slixmpp's runs).
+local client_suite = require "interop.client_suite"
+local slixmpp = require "interop.slixmpp"
+
+local prosody_more = {
+	MUC = "rooms.prosody.test",
+	COMPONENT = { domain = "echo.prosody.test", secret = "the component's secret" },
+}
+local MUC, COMPONENT = prosody_more.MUC, prosody_more.COMPONENT
+
+function prosody_more.tests(opts)
+	opts = opts or {}
+	return function(spec, server_of)
+		client_suite(spec, server_of, {
+			mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN" },
+			plus = { "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS" },
+			default = {
+				-- 0.12 offers no -PLUS on TLS 1.3, while we could bind: 'y' (RFC 5802 §6)
+				tls13 = opts.tls13 or { mechanism = "SCRAM-SHA-256", gs2 = "y" },
+				tls12 = { mechanism = "SCRAM-SHA-256-PLUS", gs2 = "p=tls-unique", channel_binding = "tls-unique" },
+			},
+			kick = function(server, user, resource)
+				server:close_sessions(user .. "@" .. server.domain .. "/" .. resource)
+				return {} -- a clean close
+			end,
+			drop = function(server, full_jid)
+				server:close_sessions(full_jid, "system-shutdown", "going down for a moment")
+			end,
+		})
+
+		spec.it("keeps rosters, presence, a MUC room and messages between slixmpp clients", function()
+			local server = server_of()
+			local alice, bob = server:account("alice"), server:account("bob")
+			local o = { muc = MUC }
+			for k, v in pairs(opts.slixmpp or {}) do o[k] = v end
+			local reports, output = slixmpp.run(server, "social", { alice, bob }, o)
+			local report = reports[1]
+			spec.assert(report and report.ok, "slixmpp said:\n" .. output)
+			spec.assert.same({ subscription = "both", name = "Bob", groups = { "Friends" } }, report.roster)
+			spec.assert.same({ from = bob.jid .. "/work", show = "away", status = "at lunch" }, report.presence)
+			spec.assert.same({ "Alice", "Bob" }, report.occupants)
+			spec.assert.same({ from = "lobby@" .. MUC .. "/Alice", body = "hello room" }, report.groupchat)
+			spec.assert.same({ from = alice.jid .. "/home", body = "see you at lunch" }, report.chat)
+		end)
+
+		spec.it("routes messages to and from an external component (XEP-0114, slixmpp's)", function()
+			local server = server_of()
+			local o = { component = ("%s:%s:%d"):format(COMPONENT.domain, COMPONENT.secret, server.component_port) }
+			for k, v in pairs(opts.slixmpp or {}) do o[k] = v end
+			local reports, output = slixmpp.run(server, "component", { server:account("alice") }, o)
+			local report = reports[1]
+			spec.assert(report and report.ok, "slixmpp said:\n" .. output)
+			spec.assert.same({ from = "echo@" .. COMPONENT.domain, body = "tnenopmoc olleh" },
+				{ from = report.from, body = report.body })
+		end)
+	end
+end
+
+return prosody_more

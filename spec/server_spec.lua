@@ -1,0 +1,732 @@
+-- lxmpp.server over loopback sockets, with lxmpp.client as the client,
+-- everything inside one cqueues controller (the clients' waits yield to it,
+-- so the server runs while they wait). Time-driven limits use an injected
+-- clock moved by the test, never sleeps.
+local cqueues = require "cqueues"
+local socket = require "cqueues.socket"
+local client = require "lxmpp.client"
+local clock = require "lxmpp.clock"
+local server = require "lxmpp.server"
+local st = require "lxmpp.stanza"
+local stream = require "lxmpp.stream"
+local transport = require "lxmpp.transport.cqueues"
+
+local DOMAIN = "im.example.com"
+local CERT, KEY = stream.selfsigned(DOMAIN)
+local ACCOUNTS = { juliet = "r0m30myr0m30", romeo = "wherefore", nurse = "anon" }
+
+-- A clock the test moves.
+local function fake_clock()
+	local t = { now = 1000 }
+	t.fn = function() return t.now end
+	return t
+end
+
+local function config(extra)
+	local c = {
+		domain = DOMAIN, certificate = CERT, key = KEY, accounts = ACCOUNTS, iterations = 4096,
+		listen = { { host = "127.0.0.1", port = 0 }, { host = "::1", port = 0, direct_tls = true } },
+	}
+	for k, v in pairs(extra or {}) do c[k] = v end
+	return c
+end
+
+-- Runs fn(srv, cq) in a coroutine of a fresh controller with a started
+-- server, until it returns (errors propagate); then closes the server.
+local function with_server(extra, fn)
+	if fn == nil then extra, fn = nil, extra end
+	local cq = cqueues.new()
+	local srv = server.new(config(extra))
+	assert(srv:start(cq))
+	local done, failure = false, nil
+	cq:wrap(function()
+		local ok, err = xpcall(fn, debug.traceback, srv, cq)
+		if not ok then failure = err end
+		srv:close(2)
+		done = true
+	end)
+	local deadline = clock.now() + 60
+	while not done do
+		local ok, err = cq:step(0.5)
+		if not ok then error(err) end
+		assert(clock.now() < deadline, "the test did not finish in time")
+	end
+	if failure then error(failure, 0) end
+	return srv
+end
+
+local function port_of(srv, direct)
+	for _, l in ipairs(srv:addresses_bound()) do
+		if l.direct_tls == (direct or false) then return l.port, l.host end
+	end
+end
+
+local function connect(srv, user, opts)
+	local port, host = port_of(srv, opts and opts.direct_tls)
+	local o = {
+		jid = user .. "@" .. DOMAIN, password = ACCOUNTS[user], host = host, port = port,
+		tls = { ca = CERT }, timeout = 10,
+	}
+	for k, v in pairs(opts or {}) do o[k] = v end
+	return client.connect(o)
+end
+
+local iq_ids = 0
+local function iq(attr, ns)
+	iq_ids = iq_ids + 1
+	attr.id = "t" .. iq_ids
+	local s = st.iq(attr)
+	if ns then s:query(ns) end
+	return s
+end
+
+-- The next stanza the client receives that `keep` accepts (others skipped).
+local function next_stanza(c, keep, timeout)
+	local deadline = clock.now() + (timeout or 5)
+	while clock.now() < deadline do
+		local s = c:receive(math.max(0, deadline - clock.now()))
+		if s and (not keep or keep(s)) then return s end
+	end
+	return nil
+end
+
+local function is_message(s) return s.name == "message" end
+
+-- A raw socket to the server, for what a real client would not do.
+local function raw(srv)
+	local port, host = port_of(srv)
+	local sock = assert(socket.connect { host = host, port = port })
+	assert(sock:connect(5))
+	return transport.wrap(sock)
+end
+
+local function read_until(t, pattern, seconds)
+	local got, deadline = "", clock.now() + (seconds or 5)
+	while not got:find(pattern) do
+		local data = t:read(deadline)
+		if not data then break end
+		got = got .. data
+	end
+	return got
+end
+
+local HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+	.. "xmlns:stream='http://etherx.jabber.org/streams' to='" .. DOMAIN .. "' version='1.0'>"
+
+describe("lxmpp.server", function()
+	describe("logging in", function()
+		it("negotiates STARTTLS, SCRAM with channel binding and binds; direct TLS over IPv6 with ALPN", function()
+			with_server(function(srv)
+				local c = assert(connect(srv, "juliet", { resource = "balcony" }))
+				assert.equal("juliet@im.example.com/balcony", c.jid)
+				assert.same({ mechanism = "SCRAM-SHA-512-PLUS", channel_binding = "tls-exporter" }, c.sasl)
+				assert.equal("TLSv1.3", c:tls_info().version)
+				assert.equal(srv.sessions[c.jid].full_jid, c.jid)
+				local d = assert(connect(srv, "romeo", { direct_tls = true }))
+				assert.matches("^romeo@im%.example%.com/.+", d.jid)
+				assert.equal("xmpp-client", d:tls_info().alpn)
+				assert.is_true(c:close())
+				assert.is_true(d:close())
+			end)
+		end)
+
+		it("keeps SCRAM keys, never the password, and checks PLAIN against them", function()
+			with_server(function(srv)
+				local record = srv.storage:open_store(DOMAIN .. "/accounts"):get("juliet")
+				assert.same({ "SHA-1", "SHA-256", "SHA-512" }, (function()
+					local hashes = {}
+					for h in pairs(record) do hashes[#hashes + 1] = h end
+					table.sort(hashes)
+					return hashes
+				end)())
+				assert.falsy(require("lxmpp.server.serialize").encode(record):find(ACCOUNTS.juliet, 1, true))
+				local c = assert(connect(srv, "juliet", { mechanisms = { "PLAIN" } }))
+				assert.equal("PLAIN", c.sasl.mechanism)
+				assert.is_true(c:close())
+				local none, _, code = connect(srv, "juliet", { mechanisms = { "PLAIN" }, password = "wrong" })
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+			end)
+		end)
+
+		it("refuses a wrong password and an unknown user alike", function()
+			with_server(function(srv)
+				local a, _, code_a = connect(srv, "juliet", { password = "not it" })
+				local b, _, code_b = connect(srv, "nobody", { password = "not it" })
+				assert.is_nil(a)
+				assert.is_nil(b)
+				assert.equal("sasl-not-authorized", code_a)
+				assert.equal(code_a, code_b)
+			end)
+		end)
+
+		it("asks the host's callback instead of the store when given one, and the callback may wait", function()
+			local asked = {}
+			local function authenticate(_, request)
+				asked[#asked + 1] = request.username
+				cqueues.sleep(0.05) -- a directory lookup
+				if request.username == "guest" then return { password = "open sesame" } end
+				return false, "account-disabled", "this account is closed"
+			end
+			with_server({ authenticate = authenticate }, function(srv)
+				local c = assert(connect(srv, "guest", { password = "open sesame" }))
+				assert.equal("guest@im.example.com", c.jid:match("^[^/]+"))
+				assert.is_true(c:close())
+				local none, err, code = connect(srv, "juliet")
+				assert.is_nil(none)
+				assert.equal("sasl-account-disabled", code)
+				assert.matches("this account is closed", err)
+				assert.same({ "guest", "juliet" }, asked)
+			end)
+		end)
+
+		it("ends only the session whose handling fails, not the server", function()
+			local logged = {}
+			local function authenticate(_, request)
+				if request.username == "juliet" then return "not an answer" end -- answer_auth raises
+				return { password = ACCOUNTS[request.username] }
+			end
+			with_server({ authenticate = authenticate, log = function(level, m) logged[#logged + 1] = level .. " " .. m end },
+				function(srv)
+					local none = connect(srv, "juliet", { timeout = 5 })
+					assert.is_nil(none)
+					local c = assert(connect(srv, "romeo"))
+					assert.truthy(c:ping())
+					assert.is_true(c:close())
+					assert.truthy(table.concat(logged, "\n"):find("error [^\n]*answer_auth"), table.concat(logged, "\n"))
+				end)
+		end)
+
+		it("replaces the older session on a resource conflict, or refuses the new one by policy", function()
+			with_server(function(srv)
+				local old = assert(connect(srv, "juliet", { resource = "phone" }))
+				local new = assert(connect(srv, "juliet", { resource = "phone" }))
+				local _, _, code = old:receive(5)
+				assert.equal("conflict", code)
+				assert.equal(srv.sessions["juliet@im.example.com/phone"].conn, srv.sessions[new.jid].conn)
+				assert.is_true(new:close())
+			end)
+			with_server({ resource_conflict = "refuse" }, function(srv)
+				local first = assert(connect(srv, "juliet", { resource = "phone" }))
+				local second, _, code = connect(srv, "juliet", { resource = "phone" })
+				assert.is_nil(second)
+				assert.equal("bind-conflict", code)
+				assert.truthy(first:ping())
+				assert.is_true(first:close())
+			end)
+		end)
+	end)
+
+	describe("routing", function()
+		it("delivers to a full JID, to a bare JID's highest priority, and bounces the rest", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				local r1 = assert(connect(srv, "romeo", { resource = "low" }))
+				local r2 = assert(connect(srv, "romeo", { resource = "high" }))
+				r1:presence { priority = 1 }
+				r2:presence { priority = 5 }
+				assert.truthy(r1:ping()) -- the presences are processed
+				assert.truthy(r2:ping())
+				j:send(st.message({ to = "romeo@im.example.com/low", type = "chat" }, "to low"))
+				assert.equal("to low", next_stanza(r1, is_message):get_child_text("body"))
+				j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, "to bare"))
+				local m = next_stanza(r2, is_message)
+				assert.equal("to bare", m:get_child_text("body"))
+				assert.equal("juliet@im.example.com/balcony", m.attr.from)
+				-- an iq to a resource that is not there, a message to nobody, another domain
+				local _, _, cond = j:iq(iq({ type = "get", to = "romeo@im.example.com/gone" }, "urn:xmpp:ping"))
+				assert.equal("service-unavailable", cond)
+				j:send(st.message({ to = "nobody@im.example.com", type = "chat", id = "m1" }, "?"))
+				local e = next_stanza(j, is_message)
+				assert.equal("error", e.attr.type)
+				assert.equal("m1", e.attr.id)
+				assert.equal("service-unavailable", select(2, e:get_error()))
+				_, _, cond = j:iq(iq({ type = "get", to = "example.net" }, "urn:xmpp:ping"))
+				assert.equal("remote-server-not-found", cond)
+				_, _, cond = j:iq(iq({ type = "get", to = DOMAIN }, "urn:example:nothing"))
+				assert.equal("service-unavailable", cond)
+				for _, c in ipairs { j, r1, r2 } do assert.is_true(c:close()) end
+			end)
+		end)
+
+		it("follows the bare-JID rules for each message type, and for iq and presence", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				local r = assert(connect(srv, "romeo", { resource = "garden" }))
+				local r2 = assert(connect(srv, "romeo", { resource = "hidden" }))
+				r:presence()
+				r2:presence { priority = -1 } -- never gets bare-JID messages
+				assert.truthy(r:ping())
+				assert.truthy(r2:ping())
+				local function body_of(s) return s:get_child_text("body") end
+				-- headline: every available resource of non-negative priority
+				j:send(st.message({ to = "romeo@im.example.com", type = "headline" }, "news"))
+				assert.equal("news", body_of(next_stanza(r, is_message)))
+				-- groupchat to a bare JID: an error
+				j:send(st.message({ to = "romeo@im.example.com", type = "groupchat", id = "g" }, "room?"))
+				local e = next_stanza(j, is_message)
+				assert.equal("g", e.attr.id)
+				assert.equal("service-unavailable", select(2, e:get_error()))
+				-- to a resource that is not there: as to the bare JID
+				j:send(st.message({ to = "romeo@im.example.com/gone", type = "chat" }, "anyone?"))
+				assert.equal("anyone?", body_of(next_stanza(r, is_message)))
+				-- the negative-priority resource got none of them, but full-JID ones
+				j:send(st.message({ to = r2.jid, type = "chat" }, "just you"))
+				assert.equal("just you", body_of(next_stanza(r2, is_message)))
+				-- an iq to another account's bare JID is the server's to answer
+				local _, _, cond = j:iq(iq({ type = "get", to = "romeo@im.example.com" }, "urn:example:nothing"))
+				assert.equal("service-unavailable", cond)
+				-- a bad JID
+				_, _, cond = j:iq(iq({ type = "get", to = "romeo@@im.example.com" }, "urn:xmpp:ping"))
+				assert.equal("jid-malformed", cond)
+				-- directed presence, and its unavailable when the sender goes
+				j:send(st.presence { to = r.jid })
+				local p = next_stanza(r, function(s) return s.name == "presence" and s.attr.from == j.jid end)
+				assert.is_nil(p.attr.type)
+				j.t:close()
+				p = next_stanza(r, function(s) return s.name == "presence" and s.attr.from == j.jid end)
+				assert.equal("unavailable", p.attr.type)
+				assert.is_true(r:close())
+				assert.is_true(r2:close())
+			end)
+		end)
+
+		it("keeps messages for an account without an available resource until its presence", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet"))
+				j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, "while you were out"))
+				assert.truthy(j:ping())
+				local r = assert(connect(srv, "romeo"))
+				assert.is_nil(next_stanza(r, is_message, 0.2))
+				r:presence()
+				local m = next_stanza(r, is_message)
+				assert.equal("while you were out", m:get_child_text("body"))
+				assert.equal(DOMAIN, m:get_child_attr("delay", "urn:xmpp:delay", "from"))
+				assert.is_true(j:close())
+				assert.is_true(r:close())
+			end)
+		end)
+	end)
+
+	describe("the basic plugins", function()
+		it("answers ping, disco#info with the registered features, disco#items and version", function()
+			with_server(function(srv)
+				local c = assert(connect(srv, "juliet"))
+				assert.truthy(c:ping())
+				assert.truthy(c:ping("juliet@im.example.com"))
+				local info = assert(c:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#info")))
+				local features = {}
+				for f in info.tags[1]:childtags("feature") do features[f.attr.var] = true end
+				assert.truthy(features["urn:xmpp:ping"])
+				assert.truthy(features["jabber:iq:version"])
+				assert.truthy(features["http://jabber.org/protocol/disco#info"])
+				assert.equal("server", info.tags[1]:get_child("identity").attr.category)
+				assert(c:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
+				local v = assert(c:iq(iq({ type = "get", to = DOMAIN }, "jabber:iq:version")))
+				assert.equal("lxmpp", v.tags[1]:get_child_text("name"))
+				assert.is_true(c:close())
+			end)
+		end)
+
+		it("keeps the roster: set, get with versions, pushes to the other resources, remove", function()
+			with_server(function(srv)
+				local a = assert(connect(srv, "juliet", { resource = "a" }))
+				local b = assert(connect(srv, "juliet", { resource = "b" }))
+				local pushes = {}
+				b:on("iq", function(s)
+					pushes[#pushes + 1] = s
+					return st.reply(s)
+				end)
+				local first = assert(b:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				local ver = first.tags[1].attr.ver
+				local set = iq({ type = "set" }, "jabber:iq:roster")
+				set.tags[1]:tag("item", { jid = "nurse@im.example.com", name = "Nurse" }):text_tag("group", "House")
+				assert(a:iq(set))
+				for _ = 1, 50 do
+					if pushes[1] then break end
+					b:receive(0.1)
+				end
+				local push = assert(pushes[1])
+				assert.equal("Nurse", push.tags[1]:get_child("item").attr.name)
+				local full = assert(a:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				local item = full.tags[1]:get_child("item")
+				assert.equal("nurse@im.example.com", item.attr.jid)
+				assert.equal("none", item.attr.subscription)
+				assert.equal("House", item:get_child_text("group"))
+				assert.not_equal(ver, full.tags[1].attr.ver)
+				-- the same version again: an empty result
+				local again = iq({ type = "get" }, "jabber:iq:roster")
+				again.tags[1].attr.ver = full.tags[1].attr.ver
+				assert.equal(0, #assert(a:iq(again)).tags)
+				local remove = iq({ type = "set" }, "jabber:iq:roster")
+				remove.tags[1]:tag("item", { jid = "nurse@im.example.com", subscription = "remove" })
+				assert(a:iq(remove))
+				local bad = iq({ type = "set" }, "jabber:iq:roster")
+				bad.tags[1]:tag("item", { jid = "nurse@im.example.com", subscription = "both" })
+				local _, _, cond = a:iq(bad)
+				assert.equal("bad-request", cond)
+				assert.is_true(a:close())
+				assert.is_true(b:close())
+			end)
+		end)
+
+		it("plays the subscription handshake, broadcasts presence, probes, and says unavailable on disconnect", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				local r = assert(connect(srv, "romeo", { resource = "garden" }))
+				j:presence()
+				r:presence()
+				assert(j:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				j:subscribe("romeo@im.example.com")
+				local ask = next_stanza(r, function(s) return s.attr.type == "subscribe" end)
+				assert.equal("juliet@im.example.com", ask.attr.from)
+				r:approve("juliet@im.example.com")
+				local ok = next_stanza(j, function(s) return s.attr.type == "subscribed" end)
+				assert.equal("romeo@im.example.com", ok.attr.from)
+				local p = next_stanza(j, function(s) return s.name == "presence" and s.attr.from == r.jid end)
+				assert.is_nil(p.attr.type)
+				local roster = assert(j:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				assert.equal("to", roster.tags[1]:get_child("item").attr.subscription)
+				-- a new session of juliet gets romeo's presence at once (the probe)
+				local j2 = assert(connect(srv, "juliet", { resource = "tower" }))
+				j2:presence()
+				assert.truthy(next_stanza(j2, function(s) return s.name == "presence" and s.attr.from == r.jid end))
+				-- romeo cancels: juliet's item goes back to none, and she is told
+				r:deny("juliet@im.example.com")
+				assert.truthy(next_stanza(j, function(s) return s.attr.type == "unsubscribed" end))
+				roster = assert(j:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				assert.equal("none", roster.tags[1]:get_child("item").attr.subscription)
+				local rr = assert(r:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				assert.equal("none", rr.tags[1]:get_child("item").attr.subscription)
+				-- romeo goes away without a word: juliet learns it
+				r.t:close()
+				local gone = next_stanza(j, function(s) return s.attr.from == r.jid and s.attr.type == "unavailable" end)
+				assert.truthy(gone)
+				assert.is_true(j:close())
+				assert.is_true(j2:close())
+			end)
+		end)
+	end)
+
+	describe("limits", function()
+		it("closes a connection that sends no stream header in time, and one that does not authenticate", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn }, function(srv)
+				local silent = raw(srv)
+				local talker = raw(srv)
+				assert(talker:write(HEADER))
+				assert.matches("<starttls", read_until(talker, "</stream:features>"))
+				fc.now = fc.now + 9
+				srv:tick()
+				assert.is_nil((silent:read(clock.now() + 0.2)))
+				fc.now = fc.now + 2
+				srv:tick()
+				local out = read_until(silent, "</stream:stream>")
+				assert.matches("<connection%-timeout xmlns='urn:ietf:params:xml:ns:xmpp%-streams'/>", out)
+				assert.matches("no stream header in time", out)
+				assert.is_nil((talker:read(clock.now() + 0.2)))
+				fc.now = fc.now + 50
+				srv:tick()
+				out = read_until(talker, "</stream:stream>")
+				assert.matches("<connection%-timeout", out)
+				assert.matches("not authenticated in time", out)
+				-- a session that logged in is not touched
+				local c = assert(connect(srv, "juliet"))
+				fc.now = fc.now + 3600
+				srv:tick()
+				assert.truthy(c:ping())
+				assert.is_true(c:close())
+			end)
+		end)
+	end)
+
+	describe("limits (2)", function()
+		it("throttles failed logins per address, across connections, until time refills them", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_auth_failures_per_ip = 3 } }, function(srv)
+				for _ = 1, 3 do
+					local none, _, code = connect(srv, "juliet", { password = "guess" })
+					assert.is_nil(none)
+					assert.equal("sasl-not-authorized", code)
+				end
+				-- the right password too is refused now, with the reason
+				local none, err, code = connect(srv, "juliet")
+				assert.is_nil(none)
+				assert.equal("sasl-temporary-auth-failure", code)
+				assert.matches("too many failed logins", err)
+				fc.now = fc.now + 7 -- 10 a minute: one more
+				local c = assert(connect(srv, "juliet"))
+				assert.is_true(c:close())
+				-- a success gives its attempt back
+				c = assert(connect(srv, "juliet"))
+				assert.is_true(c:close())
+			end)
+		end)
+
+		it("refuses connections beyond the total and the per-address limit with a stream error", function()
+			with_server({ limits = { max_connections_per_ip = 2 } }, function(srv)
+				local a, b, c = raw(srv), raw(srv), raw(srv)
+				local out = read_until(c, "</stream:stream>")
+				assert.matches("<policy%-violation xmlns='urn:ietf:params:xml:ns:xmpp%-streams'/>", out)
+				assert.matches("too many connections from your address", out)
+				assert(a:write(HEADER))
+				assert.matches("<starttls", read_until(a, "</stream:features>"))
+				b:close()
+				a:close()
+			end)
+			with_server({ limits = { max_connections = 1 } }, function(srv)
+				local a, b = raw(srv), raw(srv)
+				local out = read_until(b, "</stream:stream>")
+				assert.matches("<resource%-constraint", out)
+				a:close()
+			end)
+		end)
+
+		it("ends a stream whose element before authentication is too big", function()
+			with_server({ limits = { max_preauth_stanza_size = 2000 } }, function(srv)
+				local t = raw(srv)
+				assert(t:write(HEADER .. "<message><body>" .. ("x"):rep(3000) .. "</body></message>"))
+				local out = read_until(t, "</stream:stream>")
+				assert.matches("<policy%-violation", out)
+				t:close()
+			end)
+		end)
+
+		it("reads at most the rate limit from a session, on the server's clock", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 40000 } }, function(srv)
+				local j = assert(connect(srv, "juliet"))
+				local r = assert(connect(srv, "romeo"))
+				r:presence()
+				assert.truthy(r:ping())
+				local body = ("x"):rep(10000)
+				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local got = 0
+				while next_stanza(r, is_message, 0.5) do got = got + 1 end
+				assert.is_true(got < 5, "all 5 arrived")
+				fc.now = fc.now + 60
+				srv:tick()
+				while got < 5 and next_stanza(r, is_message, 5) do got = got + 1 end
+				assert.equal(5, got)
+				assert.is_true(j:close())
+				assert.is_true(r:close())
+			end)
+		end)
+
+		it("disconnects a client that does not read once its output passes the bound; the others go on", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
+				function(srv)
+					local j = assert(connect(srv, "juliet"))
+					local r = assert(connect(srv, "romeo", { resource = "deaf" }))
+					r:presence()
+					assert.truthy(r:ping())
+					-- romeo reads nothing from now on; the kernel's buffers fill first
+					local body = ("x"):rep(10000)
+					local sent = 0
+					while srv.sessions["romeo@im.example.com/deaf"] and sent < 3000 do
+						j:send(st.message({ to = "romeo@im.example.com/deaf", type = "chat" }, body))
+						sent = sent + 1
+						if sent % 10 == 0 then assert.truthy(j:ping()) end
+					end
+					assert.is_nil(srv.sessions["romeo@im.example.com/deaf"])
+					assert.truthy(j:ping())
+					-- its socket goes when the write has waited too long
+					local before = srv.count
+					assert.equal(2, before)
+					fc.now = fc.now + 31
+					srv:tick()
+					for _ = 1, 100 do
+						if srv.count < before then break end
+						cqueues.sleep(0.01)
+					end
+					assert.equal(before - 1, srv.count)
+					assert.is_true(j:close())
+				end)
+		end)
+	end)
+
+	describe("plugins", function()
+		it("run handlers by priority, one stanza after another per session, and may wait", function()
+			with_server(function(srv)
+				local seen = {}
+				srv:hook("pre-message/bare", function(event)
+					local body = event.stanza:get_child_text("body")
+					seen[#seen + 1] = body
+					if body == "slow" then cqueues.sleep(0.1) end -- a handler that waits
+				end, 5)
+				srv:hook("pre-message/bare", function(event)
+					if event.stanza:get_child_text("body") == "secret" then
+						event.origin.send(st.error_reply(event.stanza, "modify", "not-acceptable"))
+						return true -- handled: not routed
+					end
+				end, 1)
+				local j = assert(connect(srv, "juliet"))
+				local r = assert(connect(srv, "romeo"))
+				r:presence()
+				assert.truthy(r:ping())
+				for _, body in ipairs { "slow", "fast", "secret", "last" } do
+					j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, body))
+				end
+				local got = {}
+				for _ = 1, 3 do got[#got + 1] = next_stanza(r, is_message):get_child_text("body") end
+				assert.same({ "slow", "fast", "last" }, got)
+				assert.same({ "slow", "fast", "secret", "last" }, seen)
+				local e = next_stanza(j, is_message)
+				assert.equal("not-acceptable", select(2, e:get_error()))
+				assert.is_true(j:close())
+				assert.is_true(r:close())
+			end)
+		end)
+
+		it("gives a module object: features, timers on the server's clock, stores, config, send", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, greeter = { greeting = "Good morrow" } }, function(srv)
+				local fired, mod = 0, nil
+				srv:load(function(module)
+					mod = module
+					module:add_feature("urn:example:greeter")
+					module:add_timer(10, function()
+						fired = fired + 1
+						module:send(st.message({ to = "juliet@im.example.com", type = "headline" },
+							module:get_option("greeting")))
+						if fired < 2 then return 5 end
+					end)
+				end, "greeter")
+				assert.equal("greeter", mod.name)
+				local store = mod:open_store("notes")
+				assert(store:set("juliet", { text = "hi", n = 1 }))
+				assert.same({ text = "hi", n = 1 }, store:get("juliet"))
+				local j = assert(connect(srv, "juliet"))
+				j:presence { priority = 1 }
+				assert.truthy(j:ping())
+				local info = assert(j:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#info")))
+				assert.truthy(info.tags[1]:get_child_with_attr("feature", nil, "var", "urn:example:greeter"))
+				fc.now = fc.now + 9.9
+				srv:tick()
+				assert.is_nil(next_stanza(j, is_message, 0.2))
+				fc.now = fc.now + 0.1
+				srv:tick()
+				local m = next_stanza(j, is_message)
+				assert.equal("Good morrow", m:get_child_text("body"))
+				assert.equal(DOMAIN, m.attr.from)
+				fc.now = fc.now + 5
+				srv:tick()
+				assert.truthy(next_stanza(j, is_message))
+				fc.now = fc.now + 100
+				srv:tick()
+				assert.is_nil(next_stanza(j, is_message, 0.2))
+				assert.equal(2, fired)
+				assert.is_true(j:close())
+			end)
+		end)
+	end)
+
+	describe("running", function()
+		it("is pollable: a host loop drives it through pollfd, events, timeout and step", function()
+			local srv = server.new(config())
+			assert(srv:start()) -- its own controller
+			local outer = cqueues.new()
+			local done = false
+			outer:wrap(function()
+				while not done do
+					cqueues.poll(srv)
+					assert(srv:step(0))
+				end
+			end)
+			outer:wrap(function()
+				local c = assert(connect(srv, "juliet"))
+				assert.truthy(c:ping())
+				assert.is_true(c:close())
+				done = true
+			end)
+			assert(outer:loop())
+			srv:close(1)
+		end)
+
+		it("accepts one connection at a time during a flood, so the others keep running", function()
+			local cq = cqueues.new()
+			local srv = server.new(config())
+			assert(srv:start(cq))
+			local port, host = port_of(srv)
+			local socks = {}
+			for i = 1, 20 do
+				socks[i] = socket.connect { host = host, port = port }
+				assert(socks[i]:connect(5))
+			end
+			-- each step of the controller accepts at most one of them
+			local steps = 0
+			while srv.count < 20 do
+				local before = srv.count
+				assert(cq:step(1))
+				assert.is_true(srv.count - before <= 1, "accepted " .. (srv.count - before) .. " in one step")
+				steps = steps + 1
+				assert.is_true(steps < 1000)
+			end
+			for _, s in ipairs(socks) do s:close() end
+			srv:close(1)
+		end)
+
+		it("keeps its stores durably with sqlite3", function()
+			local dir = require("interop.process").tempdir()
+			local storage = require "lxmpp.server.storage"
+			local db = assert(storage.open { driver = "sqlite3", path = dir .. "/s.sqlite" })
+			local roster = db:open_store("im.example.com/roster")
+			assert(roster:set("juliet", { items = { ["romeo@im.example.com"] = { subscription = "both", name = "R\0'\"" } },
+				ver = 3 }))
+			assert(db:open_store("im.example.com/other"):set("juliet", { x = 1 }))
+			db:close()
+			db = assert(storage.open { driver = "sqlite3", path = dir .. "/s.sqlite" })
+			local back = db:open_store("im.example.com/roster"):get("juliet")
+			assert.same({ items = { ["romeo@im.example.com"] = { subscription = "both", name = "R\0'\"" } }, ver = 3 }, back)
+			assert(db:open_store("im.example.com/roster"):set("juliet", nil))
+			assert.is_nil(db:open_store("im.example.com/roster"):get("juliet"))
+			assert.same({ x = 1 }, db:open_store("im.example.com/other"):get("juliet"))
+			db:close()
+			require("interop.process").remove(dir)
+		end)
+	end)
+
+	describe("examples/server.lua", function()
+		local process = require "interop.process"
+
+		it("runs a server from a config file with durable storage, adds users, and shuts down cleanly", function()
+			local dir = process.tempdir()
+			local cfg = dir .. "/server.cfg.lua"
+			local f = assert(io.open(cfg, "w"))
+			f:write(("return { domain = %q, certificate = %q, key = %q, iterations = 4096,\n"):format(DOMAIN, CERT, KEY),
+				("  storage = { driver = 'sqlite3', path = %q },\n"):format(dir .. "/store.sqlite"),
+				"  listen = { { host = '127.0.0.1', port = 0 }, { host = '127.0.0.1', port = 0, direct_tls = true } } }\n")
+			f:close()
+			local ok, out = process.run { "lua5.4", "examples/server.lua", cfg, "adduser", "romeo@" .. DOMAIN, "s3cret" }
+			assert(ok, out)
+			local log = dir .. "/log"
+			local proc = process.spawn({ "lua5.4", "examples/server.lua", cfg }, { log = log })
+			local cq = cqueues.new()
+			cq:wrap(function()
+				local deadline = clock.now() + 30
+				local text
+				repeat
+					cqueues.sleep(0.05)
+					text = process.read(log)
+				until text:find("listening on 127.0.0.1:%d+ %(direct TLS%)") or clock.now() > deadline
+				local port = tonumber(text:match("listening on 127%.0%.0%.1:(%d+)\n"))
+				assert(port, text)
+				local c = assert(client.connect { jid = "romeo@" .. DOMAIN, password = "s3cret", host = "127.0.0.1",
+					port = port, tls = { ca = CERT }, timeout = 10 })
+				assert.truthy(c:ping())
+				proc:stop()
+				local _, _, code = c:receive(10)
+				assert.equal("system-shutdown", code)
+			end)
+			local done, err = cq:loop()
+			proc:stop()
+			process.remove(dir)
+			assert(done, err)
+		end)
+	end)
+
+	describe("docs/server.md", function()
+		for name, run in require "support.doc_examples"("docs/server.md") do it(name, run) end
+	end)
+end)
