@@ -32,6 +32,18 @@ describe("mod_lxmpp", function()
 		package.loaded["core.modulemanager"] = nil
 	end)
 
+	-- A stanza as text with its attributes sorted (tostring follows the
+	-- tables' order, which depends on how each parser filled them).
+	local function canonical(st)
+		if type(st) == "string" then return st end
+		local keys = {}
+		for k, v in pairs(st.attr) do keys[#keys + 1] = k .. "='" .. v .. "'" end
+		table.sort(keys)
+		local out = { "<" .. st.name .. " " .. table.concat(keys, " ") .. ">" }
+		for _, child in ipairs(st) do out[#out + 1] = canonical(child) end
+		return table.concat(out) .. "</" .. st.name .. ">"
+	end
+
 	-- A stream made by `new`, and the list of what its callbacks saw.
 	local function recorder(new, limit, default_ns)
 		local seen = {}
@@ -49,10 +61,10 @@ describe("mod_lxmpp", function()
 			streamclosed = function() seen[#seen + 1] = "closed" end,
 			handlestanza = function(_, st)
 				assert(pst.is_stanza(st))
-				seen[#seen + 1] = "stanza " .. tostring(st)
+				seen[#seen + 1] = "stanza " .. canonical(st)
 			end,
 			error = function(_, name, data)
-				seen[#seen + 1] = "error " .. name .. (pst.is_stanza(data) and " " .. tostring(data) or "")
+				seen[#seen + 1] = "error " .. name .. (pst.is_stanza(data) and " " .. canonical(data) or "")
 			end,
 		}
 		return new(session, callbacks, limit), seen, session
@@ -141,7 +153,7 @@ describe("mod_lxmpp", function()
 		assert(stream:feed("<message><body>" .. ("x"):rep(3000) .. "</body></message><db:verify id='1'/>"))
 		assert.equal(5, #seen)
 		assert.matches("^stanza <result .*xmlns='jabber:server:dialback'", seen[2])
-		assert.matches("^stanza <message[^>]*><body>" .. ("x"):rep(3000), seen[4])
+		assert.matches("^stanza <message[^>]*><body[^>]*>" .. ("x"):rep(3000), seen[4])
 		assert.matches("^stanza <verify", seen[5])
 	end)
 
