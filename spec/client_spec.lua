@@ -849,6 +849,29 @@ assert(cq:loop())
 			assert.is_true(c:close())
 		end)
 	end)
+
+	it("goes on with the next stanzas when a handler yields outside lxmpp", function()
+		with_child_server(function(port, cert)
+			local c = assert(client.connect { jid = "juliet@" .. DOMAIN, password = ACCOUNTS.juliet,
+				host = "127.0.0.1", port = port, tls = { ca = cert }, timeout = 30 })
+			local got, failures = {}, {}
+			c:on("error", function(message) failures[#failures + 1] = message end)
+			c:on("message", function(m)
+				local body = m:get_child_text("body")
+				if body == "1" then coroutine.yield("not lxmpp's") end
+				got[#got + 1] = body
+			end)
+			burst(c)
+			for _ = 1, 10 do
+				if #got == 5 then break end
+				assert(c:step(1))
+			end
+			assert.same({ "2", "3", "4", "5", "6" }, got)
+			assert.equal(1, #failures)
+			assert.matches("yielded outside lxmpp", failures[1])
+			assert.is_true(c:close())
+		end)
+	end)
 end)
 
 describe("make demo over sockets", function()
