@@ -723,26 +723,29 @@ describe("lxmpp.client under a hostile or broken peer", function()
 	end)
 
 	it("gives up on a server that stops reading, loop() without a timeout included", function()
-		with_server(function(server, cq, clk)
-			-- without keepalive: only the stalled output can tell
-			local c = assert(connect(server, "juliet", { keepalive = false, timeout = 2 }))
-			server:freeze(c.jid)
-			local big = string.rep("x", 65536)
-			local sent = 0
-			repeat -- fill the server's socket buffers, then ours
-				local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
-				sent = sent + 1
-				assert(ok or code == "timeout" or code == "full", code)
-			until code == "full" or sent > 2000
-			assert.is_true(sent <= 2000, "the output never filled up")
-			local started = clk.now()
-			ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
-			local none, err, code = c:loop()
-			assert.is_nil(none)
-			assert.equal("dead-peer", code)
-			assert.matches("read nothing", err)
-			assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
-		end)
+		-- without keepalive the timeout option bounds the stall, with it the
+		-- keepalive's timeout (long before its silence probe, at 60 s)
+		for _, opts in ipairs { { keepalive = false, timeout = 2 }, { keepalive = { interval = 60, timeout = 2 } } } do
+			with_server(function(server, cq, clk)
+				local c = assert(connect(server, "juliet", opts))
+				server:freeze(c.jid)
+				local big = string.rep("x", 65536)
+				local sent = 0
+				repeat -- fill the server's socket buffers, then ours
+					local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
+					sent = sent + 1
+					assert(ok or code == "timeout" or code == "full", code)
+				until code == "full" or sent > 2000
+				assert.is_true(sent <= 2000, "the output never filled up")
+				local started = clk.now()
+				ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
+				local none, err, code = c:loop()
+				assert.is_nil(none)
+				assert.equal("dead-peer", code)
+				assert.matches("read nothing", err)
+				assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
+			end)
+		end
 	end)
 
 	it("accepts a bound JID of its own account only", function()
