@@ -816,7 +816,7 @@ assert(cq:loop())
 			f:write(text)
 			f:close()
 		end
-		local child = assert(io.popen(("sh -c 'echo $$; exec lua5.4 %s %s %s %s %s'"):format(files[1], DOMAIN,
+		local child = assert(io.popen(("echo $$; exec lua5.4 %s %s %s %s %s"):format(files[1], DOMAIN,
 			ACCOUNTS.juliet, files[2], files[3])))
 		local pid = assert(tonumber(child:read("l")))
 		local port = tonumber(child:read("l"))
