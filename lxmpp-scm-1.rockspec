@@ -39,6 +39,7 @@ build = {
 				"csrc/error.c",
 				"csrc/jid.c",
 				"csrc/precis.c",
+				"csrc/random.c",
 				"csrc/sasl.c",
 				"csrc/sasl_common.c",
 				"csrc/scram.c",

@@ -11,12 +11,12 @@
 #include "base64.h"
 #include "conn_internal.h"
 #include "error.h"
+#include "random.h"
 #include "stanza.h"
 #include "streamerror.h"
 #include "streamfeatures.h"
 #include "xmlout.h"
 
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,15 +27,10 @@ static int is_stanza(const lx_elem *e) {
           strcmp(e->name, "iq") == 0);
 }
 
-/* A fresh identifier: the next one of the test list, or 128 random bits in
- * hex (also fit for a localpart). */
+/* A fresh identifier: 128 random bits in hex (also fit for a localpart). */
 static int new_id(lx_conn *c, char out[ID_SIZE]) {
-  if (c->next_id < c->n_ids) {
-    snprintf(out, ID_SIZE, "%s", c->ids[c->next_id++]);
-    return 0;
-  }
   unsigned char r[ID_RANDOM_BYTES];
-  if (RAND_bytes(r, sizeof r) != 1)
+  if (random_bytes(c->random, c->random_user, r, sizeof r))
     return LX_ERR_INTERNAL;
   for (size_t i = 0; i < sizeof r; i++)
     snprintf(out + 2 * i, 3, "%02x", r[i]);
@@ -984,11 +979,13 @@ static int sasl_result(lx_conn *c, int rc, const unsigned char *out, size_t len,
     return 0;
   }
   case LX_SASL_SUCCESS: break;
+  case LX_ERR_NOMEM: return conn_fail_nomem(c); /* fatal (lx_error_is_fatal) */
   default: return auth_failed(c, rc, err->detail);
   }
   if ((rc = set_account(c)) != 0)
-    return auth_failed(c, rc == LX_ERR_NOMEM ? rc : LX_ERR_SASL_NOT_AUTHORIZED,
-                       "not a valid account name");
+    return rc == LX_ERR_NOMEM ? conn_fail_nomem(c)
+                              : auth_failed(c, LX_ERR_SASL_NOT_AUTHORIZED,
+                                            "not a valid account name");
   if (write_sasl(c, "success", NULL, out, len))
     return c->error.code;
   lx_sasl_server_free(c->sasl_server);

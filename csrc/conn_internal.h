@@ -81,8 +81,8 @@ struct lx_conn {
   size_t max_preauth_stanza_bytes, max_output_bytes, max_input_bytes;
   unsigned max_auth_attempts, max_bind_attempts;
   int offer_session, trace;
-  char **ids;
-  size_t n_ids, next_id;
+  lx_random_fn random; /* every random byte: ids, SASL nonces and salts */
+  void *random_user;
   lx_tls_cb_type cb_types[MAX_CB];
   size_t n_cb_types;
 

@@ -3,6 +3,7 @@
  * each role against scripted peers that send exact bytes. */
 #include "base64.h"
 #include "check.h"
+#include "fixed_random.h"
 #include "tls.h"
 
 #include <malloc.h>
@@ -265,8 +266,10 @@ static int deliver(side *to, size_t chunk) {
     progress = 1;
     drain(to);
   }
-  memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
-  to->wire.len -= at;
+  if (at) {
+    memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
+    to->wire.len -= at;
+  }
   return progress;
 }
 
@@ -344,8 +347,18 @@ static setup defaults(void) {
 }
 
 static const char *const domains[] = {"im.example.com", "example.net"};
-static const char *const client_ids[] = {"c-1", "c-2", "c-3", "c-4"};
-static const char *const server_ids[] = {"s-1", "s-2", "s-3", "s-4", "s-5"};
+
+/* With s->trace, each connection made draws its ids and nonces from a
+ * fixed_random of its own, so that transcripts repeat exactly. */
+static fixed_random client_random, server_random;
+
+/* An id from such a source: the 16 bytes of its n-th draw, in hex. A
+ * server draws its stream ids, its SCRAM nonces and salts, and the names
+ * of ANONYMOUS users in turn; a client its SCRAM nonce, then its iq ids. */
+#define DRAW1 "01010101010101010101010101010101"
+#define DRAW2 "02020202020202020202020202020202"
+#define DRAW3 "03030303030303030303030303030303"
+#define DRAW5 "05050505050505050505050505050505"
 
 static lx_conn *make_client(const setup *s) {
   lx_conn_opts o;
@@ -363,9 +376,9 @@ static lx_conn *make_client(const setup *s) {
   o.n_cb_types = s->n_cb_types;
   o.trace = s->trace;
   if (s->trace) {
-    o.ids = client_ids;
-    o.n_ids = 4;
-    o.sasl_client.nonce = "cnonce";
+    client_random = (fixed_random){0};
+    o.random = fixed_random_fn;
+    o.random_user = &client_random;
   }
   if (s->client_tls != LX_CONN_TLS_DISABLED)
     o.tls_ctx = client_ctx(s->max_version, s->alpn);
@@ -380,7 +393,6 @@ static lx_conn *make_server(const setup *s) {
   lx_conn_opts o;
   lx_conn *c = NULL;
   lx_error err = {0};
-  static const unsigned char salt[] = "0123456789abcdef";
   lx_conn_opts_init(&o);
   o.tls = s->server_tls;
   o.domains = domains;
@@ -392,11 +404,9 @@ static lx_conn *make_server(const setup *s) {
   o.sasl_server.iterations = 4096;
   o.trace = s->trace;
   if (s->trace) {
-    o.ids = server_ids;
-    o.n_ids = 5;
-    o.sasl_server.nonce = "snonce";
-    o.sasl_server.salt = salt;
-    o.sasl_server.salt_len = 16;
+    server_random = (fixed_random){0};
+    o.random = fixed_random_fn;
+    o.random_user = &server_random;
   }
   if (s->server_tls != LX_CONN_TLS_DISABLED)
     o.tls_ctx =
@@ -614,15 +624,16 @@ TEST(server_features_by_stage) {
   CHECK(strstr(t, "<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
                   "xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-"
                   "session'><optional/></session></stream:features>"));
-  /* a new id at each restart; our from only after TLS */
-  CHECK(strstr(t, "id='s-1'") && strstr(t, "id='s-2'") &&
-        strstr(t, "id='s-3'"));
+  /* a new id at each restart (draws 1, 2 and 5: 3 and 4 are the SCRAM
+   * nonce and salt); our from only after TLS */
+  CHECK(strstr(t, "id='" DRAW1 "'") && strstr(t, "id='" DRAW2 "'") &&
+        strstr(t, "id='" DRAW5 "'"));
   CHECK(strstr(str(&cl.sent), "<stream:stream xmlns='jabber:client' "
                               "xmlns:stream='http://etherx.jabber.org/"
                               "streams' to='im.example.com' version='1.0' "
                               "xml:lang='en'>") == str(&cl.sent) + 21);
-  CHECK_STR(lx_conn_stream_id(cl.c), "s-3");
-  CHECK_STR(lx_conn_stream_id(sv.c), "s-3");
+  CHECK_STR(lx_conn_stream_id(cl.c), DRAW5);
+  CHECK_STR(lx_conn_stream_id(sv.c), DRAW5);
   side_free(&cl);
   side_free(&sv);
 }
@@ -739,7 +750,7 @@ TEST(bind_conflict) {
   CHECK_INT(cl.closed_code, LX_ERR_BIND_CONFLICT);
   CHECK(strstr(lx_conn_error(cl.c)->detail, "conflict: in use") != NULL);
   CHECK(strstr(str(&sv.sent),
-               "<iq type='error' id='c-1'><error type='cancel'><conflict "
+               "<iq type='error' id='" DRAW2 "'><error type='cancel'><conflict "
                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text "
                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>in use</text>"
                "</error></iq>") != NULL);
@@ -969,7 +980,7 @@ TEST(server_checks_the_header) {
   /* an unknown host still gets a header first, from a domain we serve */
   serve_error(STREAM_OPEN "to='elsewhere.example' version='1.0'>",
               LX_ERR_HOST_UNKNOWN,
-              STREAM_OPEN "from='im.example.com' id='s-1' version='1.0' "
+              STREAM_OPEN "from='im.example.com' id='" DRAW1 "' version='1.0' "
                           "xml:lang='en'><stream:error>");
   serve_error(STREAM_OPEN "to='juliet@im.example.com' version='1.0'>",
               LX_ERR_HOST_UNKNOWN, NULL);
@@ -994,14 +1005,14 @@ TEST(server_checks_the_header) {
                         "xml:lang='fr-CA' from='Juliet@im.example.com'>",
             NULL, NULL);
   CHECK(out &&
-        strstr(out, STREAM_OPEN "from='im.example.com' id='s-1' "
+        strstr(out, STREAM_OPEN "from='im.example.com' id='" DRAW1 "' "
                                 "to='juliet@im.example.com' "
                                 "version='1.0' xml:lang='fr-CA'>") == out);
   free(out);
   out = serve(STREAM_OPEN "to='example.net' version='1.0' "
                           "xml:lang='not a tag'>",
               NULL, NULL);
-  CHECK(out && strstr(out, "from='example.net' id='s-1' version='1.0' "
+  CHECK(out && strstr(out, "from='example.net' id='" DRAW1 "' version='1.0' "
                            "xml:lang='en'>") != NULL);
   free(out);
 }
@@ -1149,11 +1160,13 @@ TEST(server_restart_boundary_with_pipelined_bytes) {
                                "bind-request ready stanza");
     CHECK(strstr(str(&sv.stanzas), "<message to='romeo@example.net' id='m' "
                                    "from='") == str(&sv.stanzas));
-    CHECK(strstr(str(&out), "<success xmlns='urn:ietf:params:xml:ns:xmpp-"
-                            "sasl'/>" STREAM_OPEN "from='im.example.com' "
-                            "id='s-3' version='1.0' xml:lang='en'>") != NULL);
-    /* ANONYMOUS: a name of the server's making (a test id here) */
-    CHECK(strstr(str(&sv.stanzas), "from='s-2@im.example.com/gen-1'") != NULL);
+    CHECK(strstr(str(&out),
+                 "<success xmlns='urn:ietf:params:xml:ns:xmpp-"
+                 "sasl'/>" STREAM_OPEN "from='im.example.com' "
+                 "id='" DRAW3 "' version='1.0' xml:lang='en'>") != NULL);
+    /* ANONYMOUS: a name of the server's making (its second draw here) */
+    CHECK(strstr(str(&sv.stanzas), "from='" DRAW2 "@im.example.com/gen-1'") !=
+          NULL);
     side_free(&sv);
     text_free(&out);
   }
@@ -1219,7 +1232,8 @@ TEST(server_starttls_boundary) {
   "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"          \
   "</stream:features>"
 #define BIND_RESULT                                                            \
-  "<iq type='result' id='c-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>" \
+  "<iq type='result' id='" DRAW1                                               \
+  "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"                          \
   "<jid>a1@im.example.com/r</jid></bind></iq>"
 
 /* A plaintext ANONYMOUS client for im.example.com, started. */
@@ -1274,7 +1288,7 @@ TEST(client_restart_boundary_with_pipelined_bytes) {
   CHECK(strstr(str(&out), "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
                           "mechanism='ANONYMOUS'>=</auth><?xml version='1.0'?>"
                           "<stream:stream") != NULL);
-  CHECK(strstr(str(&out), "<iq type='set' id='c-1'><bind xmlns='urn:ietf:"
+  CHECK(strstr(str(&out), "<iq type='set' id='" DRAW1 "'><bind xmlns='urn:ietf:"
                           "params:xml:ns:xmpp-bind'/></iq>") != NULL);
   CHECK_INT(code, 1); /* still open */
   text_free(&out);
@@ -1368,7 +1382,7 @@ static void peer_shuttle(peer *p) {
     }
     if (p->t)
       peer_read(p);
-    else
+    else if (out.len)
       put(&p->got, out.s, out.len);
     text_free(&out);
     if (!moved)
@@ -1610,7 +1624,7 @@ TEST(client_refusals) {
     snprintf(
         in, sizeof in,
         SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
-        "<iq type='error' id='c-1'><error type='cancel'>"
+        "<iq type='error' id='" DRAW1 "'><error type='cancel'>"
         "<%s xmlns='urn:ietf:params:xml:ns:xmpp-"
         "stanzas'/></error></iq>",
         binds[i].cond);
@@ -1622,7 +1636,7 @@ TEST(client_refusals) {
   /* a bind result without a full JID */
   client_script(
       SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
-      "<iq type='result' id='c-1'/>",
+      "<iq type='result' id='" DRAW1 "'/>",
       &out, &ev, &code);
   CHECK_INT(code, LX_ERR_BIND_FAILED);
   text_free(&out);
@@ -1649,17 +1663,19 @@ TEST(legacy_session_only_when_required) {
   char in[2048];
   snprintf(in, sizeof in, "%s%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
            SUCCESS, SERVER_HEADER, session_features, BIND_RESULT,
-           "<iq type='result' id='c-2'/><message from='x@y' id='1'/>");
+           "<iq type='result' id='" DRAW2 "'/><message from='x@y' id='1'/>");
   client_script(in, &out, &ev, &code);
-  CHECK(strstr(str(&out), "<iq type='set' id='c-2'><session xmlns='urn:ietf:"
-                          "params:xml:ns:xmpp-session'/></iq>") != NULL);
+  CHECK(strstr(str(&out),
+               "<iq type='set' id='" DRAW2 "'><session xmlns='urn:ietf:"
+               "params:xml:ns:xmpp-session'/></iq>") != NULL);
   CHECK_STR(str(&ev), "opened features authenticated opened features ready "
                       "stanza"); /* the session result is not an event */
   text_free(&out);
   text_free(&ev);
   snprintf(in, sizeof in, "%s%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
            SUCCESS, SERVER_HEADER, session_features, BIND_RESULT,
-           "<iq type='error' id='c-2'><error type='auth'><forbidden xmlns='"
+           "<iq type='error' id='" DRAW2
+           "'><error type='auth'><forbidden xmlns='"
            "urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
   client_script(in, &out, &ev, &code);
   CHECK_INT(code, LX_ERR_SESSION_FAILED);
@@ -1942,14 +1958,43 @@ static void tls_say(side *cl, lx_tls *t, const char *xml, size_t len,
   tls_exchange(cl, t, c_out);
 }
 
+/* A copy of s (freed) with every `from` replaced by `to`. */
+static char *replace_all(char *s, const char *from, const char *to) {
+  text t = {0};
+  const char *p = s, *hit;
+  while ((hit = strstr(p, from))) {
+    put(&t, p, (size_t)(hit - p));
+    put(&t, to, strlen(to));
+    p = hit + strlen(from);
+  }
+  put(&t, p, strlen(p));
+  free(s);
+  return t.s;
+}
+
+/* The RFC's client nonce is base64 of 24 bytes: given as the first random
+ * bytes of the connection, it makes the RFC's SCRAM exchange. */
+static fixed_random rfc6120_random(unsigned char bytes[24]) {
+  size_t n = 0;
+  const char *nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
+  CHECK_INT(base64_decode(nonce, strlen(nonce), bytes, 24, &n), 0);
+  return (fixed_random){bytes, n, 0, 0};
+}
+
 TEST(rfc6120_section9_transcript) {
   static const char *const sha1[] = {"SCRAM-SHA-1"};
-  static const char *const ids[] = {"yhc13a95"};
   char *server = slurp("spec/data/rfc6120-s9-server.xml");
   char *rfc_client = slurp("spec/data/rfc6120-s9-client.xml");
   CHECK(server && rfc_client);
   if (!server || !rfc_client)
     return;
+  /* the bind request's id is the client's second draw (16 bytes of 2), in
+   * the place of the RFC's */
+  const char *our_id = "'02020202020202020202020202020202'";
+  server = replace_all(server, "'yhc13a95'", our_id);
+  rfc_client = replace_all(rfc_client, "'yhc13a95'", our_id);
+  unsigned char bytes[24];
+  fixed_random r = rfc6120_random(bytes);
   lx_conn_opts o;
   side cl;
   lx_conn_opts_init(&o);
@@ -1958,9 +2003,8 @@ TEST(rfc6120_section9_transcript) {
   o.sasl_client.password = "r0m30myr0m30";
   o.sasl_client.allowed = sha1; /* the RFC's client chose SCRAM-SHA-1 */
   o.sasl_client.n_allowed = 1;
-  o.sasl_client.nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
-  o.ids = ids;
-  o.n_ids = 1;
+  o.random = fixed_random_fn;
+  o.random_user = &r;
   side_init(&cl, "C", NULL);
   CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
   lx_tls_ctx_free(o.tls_ctx);
@@ -2042,7 +2086,10 @@ TEST(channel_binding_without_xep0440) {
     o.jid = "juliet@im.example.com/balcony";
     o.tls_ctx = client_ctx(v12 ? LX_TLS_V1_2 : 0, NULL);
     o.sasl_client.password = "r0m30myr0m30";
-    o.sasl_client.nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
+    unsigned char bytes[24];
+    fixed_random r = rfc6120_random(bytes);
+    o.random = fixed_random_fn;
+    o.random_user = &r;
     side_init(&cl, "C", NULL);
     CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
     lx_tls_ctx_free(o.tls_ctx);
@@ -2362,9 +2409,10 @@ TEST(trim_between_stanzas) {
   CHECK_INT(lx_conn_trim(sv.c), 1);
   CHECK_INT(lx_conn_trim(sv.c), 0); /* nothing left to release */
   script(&sv, "<message id='1'><x:y/></message>", 1 << 20, &out);
-  CHECK(strstr(str(&sv.stanzas), "<message id='1' xml:lang='fr' from='s-2@"
-                                 "im.example.com/gen-1'><y xmlns='urn:"
-                                 "example:x'/></message>") != NULL);
+  CHECK(strstr(str(&sv.stanzas),
+               "<message id='1' xml:lang='fr' from='" DRAW2 "@"
+               "im.example.com/gen-1'><y xmlns='urn:"
+               "example:x'/></message>") != NULL);
   /* half a stanza: the parser stays */
   script(&sv, "<message id='2'><body>half", 1 << 20, &out);
   CHECK_INT(lx_conn_trim(sv.c), 0);

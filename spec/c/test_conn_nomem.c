@@ -10,7 +10,7 @@
 #if defined(__SANITIZE_ADDRESS__)
 int main(void) {
   puts("skipped under AddressSanitizer");
-  return 0;
+  return check_summary();
 }
 #else
 extern void *__libc_malloc(size_t n);

@@ -7,6 +7,7 @@
 #ifndef CONN_FUZZ_H
 #define CONN_FUZZ_H
 
+#include "../c/fixed_random.h"
 #include "buf.h"
 #include "lxmpp.h"
 
@@ -14,9 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const fuzz_ids[] = {"id-1", "id-2", "id-3", "id-4",
-                                       "id-5", "id-6", "id-7", "id-8"};
 
 /* Takes everything c has to send into out. */
 static void fuzz_take(lx_conn *c, buf *out) {

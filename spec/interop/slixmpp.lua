@@ -1,10 +1,10 @@
 -- Drives spec/interop/slixmpp_client.py (slixmpp under Debian's
 -- /usr/bin/python3) against an interop server.
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
---       mode "login", "exchange" or "social"; accounts: list of { jid, password };
+--       mode "login", "exchange", "social" or "component"; accounts: list of { jid, password };
 --       reports: the JSON lines decoded, in order.
 -- opts: mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count,
--- timeout, muc.
+-- timeout, muc, component ("domain:secret:port").
 local json = require "dkjson"
 local process = require "interop.process"
 
@@ -19,7 +19,7 @@ local function argv(server, mode, accounts, opts)
 	a[#a + 1] = tostring(opts.direct_tls and server.direct_tls_port or server.port)
 	if opts.direct_tls then a[#a + 1] = "--direct-tls" end
 	if opts.keep_trying then a[#a + 1] = "--keep-trying" end
-	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc" } do
+	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc", "component" } do
 		if opts[option] then
 			a[#a + 1] = "--" .. option:gsub("_", "-")
 			a[#a + 1] = tostring(opts[option])

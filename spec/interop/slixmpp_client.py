@@ -26,6 +26,11 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
        "groups"}, "presence": {"from", "show", "status"}, "occupants":
        [nicks the second sees], "groupchat": {"from", "body"},
        "chat": {"from", "body"}}
+  slixmpp_client.py [options] --component DOMAIN:SECRET:PORT component JID PASSWORD
+      Connects an external component (XEP-0114) for DOMAIN that answers
+      every message with its body reversed, logs the account in, and
+      sends echo@DOMAIN "hello component". One line:
+      {"event": "component", "ok": true, "from": ..., "body": ...}
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
@@ -205,6 +210,30 @@ async def social(args, accounts):
     return True
 
 
+async def component(args, accounts):
+    (jid, password), = accounts
+    domain, secret, port = args.component.split(":")
+    comp = slixmpp.ComponentXMPP(domain, secret, args.host, int(port))
+    connected = asyncio.get_event_loop().create_future()
+    comp.add_event_handler("session_start", lambda _: connected.done() or connected.set_result(True))
+    comp.add_event_handler("message", lambda m: m.reply(m["body"][::-1]).send())
+    comp.connect()
+    await connected
+    user = client(args, jid, password, "home")
+    report = await user.start()
+    if not report["ok"]:
+        emit(event="component", ok=False, jid=report["jid"], condition=report["condition"])
+        return False
+    answer = asyncio.get_event_loop().create_future()
+    user.add_event_handler("message", lambda m: answer.done() or answer.set_result(m))
+    user.send_message(mto="echo@" + domain, mbody="hello component", mtype="chat")
+    m = await answer
+    emit(event="component", ok=True, **{"from": str(m["from"]), "body": m["body"]})
+    await user.stop()
+    comp.disconnect()
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -218,8 +247,9 @@ def main():
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30)
     parser.add_argument("--muc")
+    parser.add_argument("--component")
     parser.add_argument("--debug", action="store_true")
-    parser.add_argument("mode", choices=["login", "exchange", "social"])
+    parser.add_argument("mode", choices=["login", "exchange", "social", "component"])
     parser.add_argument("credentials", nargs="+")
     args = parser.parse_args()
     if len(args.credentials) % 2:
@@ -228,7 +258,7 @@ def main():
     if args.mode in ("exchange", "social") and len(accounts) != 2:
         parser.error(args.mode + " takes two accounts")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
-    run = {"login": login, "exchange": exchange, "social": social}[args.mode]
+    run = {"login": login, "exchange": exchange, "social": social, "component": component}[args.mode]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
