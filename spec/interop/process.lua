@@ -4,6 +4,7 @@
 --   process.spawn(argv, { log = path, cwd = dir, grace = seconds }) -> proc
 --   proc:alive(), proc:stop() -> exit status, proc.pid
 --   process.run(argv [, opts]) -> ok, output (stdout and stderr), exit code
+--   process.ours(argv) -> argv that keeps make asan's preloaded runtime (our own Lua)
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
 --   process.mentioning(text) -> pids of processes whose command line holds text
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
@@ -34,6 +35,16 @@ local function command_line(argv, opts)
 	words[#words + 1] = "exec env -u LD_PRELOAD"
 	for _, arg in ipairs(argv) do words[#words + 1] = quote(arg) end
 	return table.concat(words, " ")
+end
+
+-- argv for a program that runs lxmpp's own code (our Lua module): under
+-- make asan it keeps the sanitizers' runtime that command_line drops.
+function process.ours(argv)
+	local preload = os.getenv("LD_PRELOAD")
+	if not preload then return argv end
+	local words = { "env", "LD_PRELOAD=" .. preload }
+	for _, arg in ipairs(argv) do words[#words + 1] = arg end
+	return words
 end
 
 function process.run(argv, opts)
