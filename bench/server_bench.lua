@@ -25,6 +25,8 @@ local PAIRS = tonumber(os.getenv("SERVER_BENCH_PAIRS")) or 100
 local MESSAGES = tonumber(os.getenv("SERVER_BENCH_MESSAGES")) or 50
 local IDLE = tonumber(os.getenv("SERVER_BENCH_IDLE")) or 2000
 local CONCURRENCY = 10
+-- the loads of the latency plot, in pairs; the last is the table's
+local LOADS = { math.max(1, PAIRS // 10), math.max(1, PAIRS // 2), PAIRS }
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret" }
 
 -- The Lua interpreter running with `text` on its command line (not the
@@ -127,17 +129,17 @@ local function logins(srv)
 	end)
 end
 
-local function messages(srv)
+local function messages(srv, n_pairs)
 	return run(function(cq)
 		local senders, receivers = {}, {}
-		for i = 1, PAIRS do
+		for i = 1, n_pairs do
 			senders[i] = assert(connect(srv, "alice", { resource = "s" .. i }))
 			receivers[i] = assert(connect(srv, "bob", { resource = "r" .. i }))
 		end
 		local latencies, done = {}, 0
 		local finished = require("cqueues.condition").new()
 		local cpu, started = cpu_of(srv.pid), clock.now()
-		for i = 1, PAIRS do
+		for i = 1, n_pairs do
 			cq:wrap(function()
 				for _ = 1, MESSAGES do
 					local m = assert(receivers[i]:receive(60))
@@ -152,10 +154,10 @@ local function messages(srv)
 				end
 			end)
 		end
-		while done < PAIRS do finished:wait(1) end
+		while done < n_pairs do finished:wait(1) end
 		local seconds = clock.now() - started
 		local cpu_used = cpu_of(srv.pid) - cpu
-		for i = 1, PAIRS do
+		for i = 1, n_pairs do
 			senders[i]:close()
 			receivers[i]:close()
 		end
@@ -172,12 +174,16 @@ local function idle(srv)
 		collectgarbage()
 		cqueues.sleep(1)
 		local before = rss_of(srv.pid)
-		local list = { c }
-		for i = 2, IDLE do list[i] = assert(connect(srv, "alice", { keys = keys, resource = "idle" .. i })) end
+		local list, samples = { c }, { { 0, 0 } }
+		local step = math.max(1, IDLE // 10)
+		for i = 2, IDLE do
+			list[i] = assert(connect(srv, "alice", { keys = keys, resource = "idle" .. i }))
+			if i % step == 0 then samples[#samples + 1] = { i, rss_of(srv.pid) - before } end
+		end
 		cqueues.sleep(3) -- quiet: the servers may trim their idle connections
 		local after = rss_of(srv.pid)
 		for _, x in ipairs(list) do x.t:close() end
-		return { per_connection = (after - before) / (IDLE - 1), total = after }
+		return { per_connection = (after - before) / (IDLE - 1), total = after, samples = samples }
 	end)
 end
 
@@ -185,7 +191,11 @@ local results = {}
 for _, start in ipairs { start_lxmpp, start_prosody } do
 	local srv = start()
 	local ok, err = pcall(function()
-		results[#results + 1] = { name = srv.name, logins = logins(srv), messages = messages(srv), idle = idle(srv) }
+		local r = { name = srv.name, logins = logins(srv), loads = {} }
+		for _, pairs_ in ipairs(LOADS) do r.loads[#r.loads + 1] = messages(srv, pairs_) end
+		r.messages = r.loads[#r.loads]
+		r.idle = idle(srv)
+		results[#results + 1] = r
 	end)
 	srv.stop()
 	assert(ok, err)
@@ -211,3 +221,51 @@ print(("| memory per idle TLS 1.3 connection (%d), bytes | %.0f | %.0f | %s |"):
 	a.idle.per_connection, b.idle.per_connection, ratio(a.idle.per_connection, b.idle.per_connection)))
 print(("| server RSS with them, MB | %.1f | %.1f | %s |"):format(a.idle.total / 1e6, b.idle.total / 1e6,
 	ratio(a.idle.total, b.idle.total)))
+
+-- The plots beside the tables in bench/README.md, when gnuplot is there.
+local function plot(name, title, xlabel, ylabel, series)
+	local dir = process.tempdir()
+	local lines = {}
+	for i, one in ipairs(series) do
+		local path = ("%s/%d.dat"):format(dir, i)
+		local f = assert(io.open(path, "w"))
+		for _, point in ipairs(one.points) do f:write(point[1], " ", point[2], "\n") end
+		f:close()
+		lines[#lines + 1] = ("'%s' using 1:2 with linespoints title '%s'"):format(path, one.title)
+	end
+	local script = table.concat({
+		"set terminal png size 800,500",
+		"set output 'bench/" .. name .. "'",
+		"set title '" .. title .. "'",
+		"set xlabel '" .. xlabel .. "'",
+		"set ylabel '" .. ylabel .. "'",
+		"set key left top",
+		"plot " .. table.concat(lines, ", "),
+	}, "\n")
+	local f = assert(io.open(dir .. "/plot.gp", "w"))
+	f:write(script, "\n")
+	f:close()
+	local ok, out = process.run { "gnuplot", dir .. "/plot.gp" }
+	process.remove(dir)
+	if ok then print("\n![" .. title .. "](" .. name .. ")") else print("\n(gnuplot failed: " .. out .. ")") end
+end
+
+if process.run { "sh", "-c", "command -v gnuplot" } then
+	local memory, latency = {}, {}
+	for _, r in ipairs(results) do
+		local points = {}
+		for _, sample in ipairs(r.idle.samples) do points[#points + 1] = { sample[1], sample[2] / 1e6 } end
+		memory[#memory + 1] = { title = r.name, points = points }
+		local p50, p99 = {}, {}
+		for i, load in ipairs(r.loads) do
+			p50[#p50 + 1] = { LOADS[i], load.p50 * 1000 }
+			p99[#p99 + 1] = { LOADS[i], load.p99 * 1000 }
+		end
+		latency[#latency + 1] = { title = r.name .. " p50", points = p50 }
+		latency[#latency + 1] = { title = r.name .. " p99", points = p99 }
+	end
+	plot("server_memory.png", "server memory growth over idle TLS 1.3 connections", "connections", "MB", memory)
+	plot("server_latency.png", ("latency, %d messages per pair sent at once"):format(MESSAGES), "pairs of sessions",
+		"ms", latency)
+end
+

@@ -139,10 +139,9 @@ static size_t old_space(lx_conn *c, enum skip_ws level, const char *data,
 
 /* Reports data[0..len) as received (trace). */
 static int received(lx_conn *c, const char *data, size_t len) {
-  lx_conn_event *ev =
-      c->trace && len ? conn_push_event(c, LX_CONN_RECEIVED) : NULL;
   if (!c->trace || !len)
     return 0;
+  lx_conn_event *ev = conn_push_event(c, LX_CONN_RECEIVED);
   char *copy = ev ? malloc(len + 1) : NULL;
   if (!copy) {
     if (ev)

@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make pkg-config lua5.4 liblua5.4-dev libexpat1-dev libssl-dev
 libidn2-dev libunistring-dev lua-busted luarocks lua-cqueues lua-socket
 lua-dkjson lua-check clang libclang-rt-dev openssl prosody ejabberd
-python3-slixmpp dnsmasq-base lua-dbi-sqlite3
+python3-slixmpp dnsmasq-base lua-dbi-sqlite3 gnuplot-nox
 python3-aioxmpp python3-nbxmpp libstrophe-dev libgloox-dev g++
 libnet-xmpp-perl go-sendxmpp
 iproute2"

@@ -530,7 +530,11 @@ local function accept_loop(self, listener, direct_tls)
 	while not self.closing do
 		local ok, sock = pcall(listener.accept, listener, nil)
 		if not ok or not sock then break end
-		self:accept(sock, direct_tls)
+		local accepted, err = pcall(self.accept, self, sock, direct_tls)
+		if not accepted then
+			self:log("error", "accepting: %s", tostring(err))
+			sock:close()
+		end
 		-- one connection at a time: during a flood the others still run
 		cqueues.sleep(0)
 	end

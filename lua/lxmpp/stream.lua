@@ -14,9 +14,33 @@ require "lxmpp.stanza" -- the methods of the stanzas in events
 
 local new = core.stream_new
 
+---A connection (its methods are in C: lxmpp.core; docs/stream.md has them
+---all). The input side of its contract:
+---receive_bytes takes every byte of data (from byte i): how many, or nil,
+---message, code. next_event makes the next event as it is taken (nil: it
+---needs bytes or an answer). want_read: read from the network now (false
+---while paused for an answer, or full)? want_write: output waits?
+---@class lxmpp.stream.conn
+---@field receive_bytes fun(self, data: string, i?: integer): integer?, string?, string?
+---@field next_event fun(self): table?
+---@field want_read fun(self): boolean
+---@field want_write fun(self): boolean
+
+local stream = {}
+
+---A started client connection; bad options raise.
+---@param opts table see docs/stream.md, "The client"
+---@return lxmpp.stream.conn
+function stream.client(opts) return new("client", opts) end
+
+---A server connection waiting for the client's header; bad options raise.
+---@param opts table see docs/stream.md, "The server"
+---@return lxmpp.stream.conn
+function stream.server(opts) return new("server", opts) end
+
 return {
-	client = function(opts) return new("client", opts) end,
-	server = function(opts) return new("server", opts) end,
+	client = stream.client,
+	server = stream.server,
 	tls_context = core.tls_context,
 	selfsigned = core.tls_selfsigned,
 }

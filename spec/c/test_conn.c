@@ -71,7 +71,8 @@ static void put(text *t, const char *s, size_t n) {
     t->cap = (t->len + n + 1) * 2;
     t->s = realloc(t->s, t->cap);
   }
-  memcpy(t->s + t->len, s, n);
+  if (n) /* s may be NULL then (an empty text) */
+    memcpy(t->s + t->len, s, n);
   t->len += n;
   t->s[t->len] = '\0';
 }
@@ -266,8 +267,10 @@ static int deliver(side *to, size_t chunk) {
     progress = 1;
     drain(to);
   }
-  memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
-  to->wire.len -= at;
+  if (at) {
+    memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
+    to->wire.len -= at;
+  }
   return progress;
 }
 
@@ -1380,7 +1383,7 @@ static void peer_shuttle(peer *p) {
     }
     if (p->t)
       peer_read(p);
-    else
+    else if (out.len)
       put(&p->got, out.s, out.len);
     text_free(&out);
     if (!moved)

@@ -23,7 +23,8 @@ local client_matrix = {}
 local DIR = process.dir .. "clients/"
 local ROOT = process.dir .. "../../"
 local BUILD = ROOT .. "build/interop-clients/"
--- -B: importing transcript.py writes no __pycache__ into the source tree
+-- Debian's Python, which has the Debian clients; the drivers run with -B,
+-- so that importing transcript.py writes no __pycache__ into the tree.
 local PYTHON = "/usr/bin/python3"
 
 client_matrix.STEPS = { "tls:a", "auth:a", "bind:a", "tls:b", "auth:b", "bind:b", "message-full", "message-bare",

@@ -133,7 +133,18 @@ function methods:finished()
 	self.srv:forget(self)
 end
 
-function methods:reader()
+-- Runs one of the session's loops; a failure in it (a bug, a plugin's
+-- misuse of the connection) ends this session, logged, not the server.
+local function guarded(self, loop)
+	local ok, err = xpcall(loop, debug.traceback, self)
+	if not ok then
+		self.srv:log("error", "%s: %s", tostring(self), tostring(err))
+		self.aborted = true
+	end
+	self:finished()
+end
+
+local function read_loop(self)
 	local conn = self.conn
 	self:drain() -- a direct TLS connection has nothing yet; a refused one, its error
 	while not over(conn) and not self.gone do
@@ -153,13 +164,16 @@ function methods:reader()
 		-- reading more: a busy client cannot starve the server
 		cqueues.sleep(0)
 	end
-	self:finished()
+end
+
+function methods:reader()
+	guarded(self, read_loop)
 end
 
 -- A write that waits longer than limits.write_timeout (on the server's
 -- clock, see srv:tick) ends the session: a client that stops reading holds
 -- at most max_output bytes, that long.
-function methods:writer()
+local function write_loop(self)
 	local conn, srv = self.conn, self.srv
 	while true do
 		local out = conn:take_output()
@@ -175,7 +189,10 @@ function methods:writer()
 		end
 	end
 	self.aborted = true -- the reader stops too
-	self:finished()
+end
+
+function methods:writer()
+	guarded(self, write_loop)
 end
 
 --- Queues a stanza for this session's client. false when the session is
