@@ -262,6 +262,8 @@ end
 local function query(self, ns, parse, jid, node, timeout)
 	if jid ~= nil and type(jid) ~= "string" then misuse("a JID is a string") end
 	if node ~= nil and type(node) ~= "string" then misuse("a node is a string") end
+	-- no JID: our server (an iq without `to` would ask our own account)
+	jid = jid or jid_util.host(self.c.jid)
 	local key = ns .. "\0" .. (jid and jid_util.prep(jid) or jid or "") .. "\0" .. (node or "")
 	local hit = cache_get(self, key)
 	if hit then return hit end
