@@ -383,8 +383,8 @@ int conn_paused(const lx_conn *c) {
 }
 
 /* Makes the parser stop right after the elements that may change the
- * layer in our role (the rules marked so): what follows them is TLS or a
- * new stream, or the old stream's white space. */
+ * layer in our role (the rules whose next phases include LAYER): what
+ * follows them is TLS or a new stream, or the old stream's white space. */
 static int set_stops(lx_conn *c) {
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
     const rule *r = &rules[i];

@@ -133,8 +133,9 @@ local function new(session, callbacks, size_limit, ex)
 		if opening then opening[#opening + 1] = data end
 		local ok, message, condition = parser:feed(data)
 		draining = true
-		drain()
+		local drained, why = pcall(drain)
 		draining = false
+		if not drained then error(why, 0) end -- a callback's error, as from util.xmppstream
 		apply_limit()
 		if ok then return true end
 		if condition == "policy-violation" and message:find("limit exceeded: max_stanza_", 1, true) then

@@ -723,26 +723,29 @@ describe("lxmpp.client under a hostile or broken peer", function()
 	end)
 
 	it("gives up on a server that stops reading, loop() without a timeout included", function()
-		with_server(function(server, cq, clk)
-			-- without keepalive: only the stalled output can tell
-			local c = assert(connect(server, "juliet", { keepalive = false, timeout = 2 }))
-			server:freeze(c.jid)
-			local big = string.rep("x", 65536)
-			local sent = 0
-			repeat -- fill the server's socket buffers, then ours
-				local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
-				sent = sent + 1
-				assert(ok or code == "timeout" or code == "full", code)
-			until code == "full" or sent > 2000
-			assert.is_true(sent <= 2000, "the output never filled up")
-			local started = clk.now()
-			ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
-			local none, err, code = c:loop()
-			assert.is_nil(none)
-			assert.equal("dead-peer", code)
-			assert.matches("read nothing", err)
-			assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
-		end)
+		-- without keepalive the timeout option bounds the stall, with it the
+		-- keepalive's timeout (long before its silence probe, at 60 s)
+		for _, opts in ipairs { { keepalive = false, timeout = 2 }, { keepalive = { interval = 60, timeout = 2 } } } do
+			with_server(function(server, cq, clk)
+				local c = assert(connect(server, "juliet", opts))
+				server:freeze(c.jid)
+				local big = string.rep("x", 65536)
+				local sent = 0
+				repeat -- fill the server's socket buffers, then ours
+					local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
+					sent = sent + 1
+					assert(ok or code == "timeout" or code == "full", code)
+				until code == "full" or sent > 2000
+				assert.is_true(sent <= 2000, "the output never filled up")
+				local started = clk.now()
+				ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
+				local none, err, code = c:loop()
+				assert.is_nil(none)
+				assert.equal("dead-peer", code)
+				assert.matches("read nothing", err)
+				assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
+			end)
+		end
 	end)
 
 	it("accepts a bound JID of its own account only", function()
@@ -813,7 +816,7 @@ assert(cq:loop())
 			f:write(text)
 			f:close()
 		end
-		local child = assert(io.popen(("sh -c 'echo $$; exec lua5.4 %s %s %s %s %s'"):format(files[1], DOMAIN,
+		local child = assert(io.popen(("echo $$; exec lua5.4 %s %s %s %s %s"):format(files[1], DOMAIN,
 			ACCOUNTS.juliet, files[2], files[3])))
 		local pid = assert(tonumber(child:read("l")))
 		local port = tonumber(child:read("l"))
@@ -846,6 +849,29 @@ assert(cq:loop())
 			burst(c)
 			while #log < 12 do assert(c:step(30)) end
 			assert.same({ "+1", "-1", "+2", "-2", "+3", "-3", "+4", "-4", "+5", "-5", "+6", "-6" }, log)
+			assert.is_true(c:close())
+		end)
+	end)
+
+	it("goes on with the next stanzas when a handler yields outside lxmpp", function()
+		with_child_server(function(port, cert)
+			local c = assert(client.connect { jid = "juliet@" .. DOMAIN, password = ACCOUNTS.juliet,
+				host = "127.0.0.1", port = port, tls = { ca = cert }, timeout = 30 })
+			local got, failures = {}, {}
+			c:on("error", function(message) failures[#failures + 1] = message end)
+			c:on("message", function(m)
+				local body = m:get_child_text("body")
+				if body == "1" then coroutine.yield("not lxmpp's") end
+				got[#got + 1] = body
+			end)
+			burst(c)
+			for _ = 1, 10 do
+				if #got == 5 then break end
+				assert(c:step(1))
+			end
+			assert.same({ "2", "3", "4", "5", "6" }, got)
+			assert.equal(1, #failures)
+			assert.matches("yielded outside lxmpp", failures[1])
 			assert.is_true(c:close())
 		end)
 	end)

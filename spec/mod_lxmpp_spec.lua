@@ -157,6 +157,21 @@ describe("mod_lxmpp", function()
 		assert.matches("^stanza <verify", seen[5])
 	end)
 
+	it("lets a callback's error through, and keeps working after it", function()
+		local fail = true
+		local stream = xmppstream.new({ notopen = true }, {
+			default_ns = "jabber:client",
+			streamopened = function(s) s.notopen = nil end,
+			handlestanza = function(_, st)
+				if fail then error("handler failed on " .. st.name, 0) end
+			end,
+		}, 1000)
+		assert.has_error(function() stream:feed(HEADER .. "<presence/>") end, "handler failed on presence")
+		fail = false
+		stream:set_stanza_size_limit(5000)
+		assert(stream:feed("<message><body>" .. ("x"):rep(3000) .. "</body></message>"))
+	end)
+
 	it("starts over when a callback resets the stream (SASL success), dropping what followed", function()
 		local seen, stream = {}, nil
 		local session = { notopen = true }

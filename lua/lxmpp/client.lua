@@ -245,13 +245,17 @@ local work
 -- back the items behind it unless another worker is free. Popping and
 -- starting are one step, so items start in arrival order however the
 -- workers are scheduled.
-local function inbox_push(self, bytes, run, ...)
-	queue_push(self.inbox, table.pack(bytes, run, ...))
-	self.inbox_bytes = self.inbox_bytes + bytes
-	if self.workers < self.opts.max_handlers then
+local function hire(self)
+	if self.workers < self.opts.max_handlers and queue_size(self.inbox) > 0 then
 		self.workers = self.workers + 1
 		self.sched:spawn(work, self)
 	end
+end
+
+local function inbox_push(self, bytes, run, ...)
+	queue_push(self.inbox, table.pack(bytes, run, ...))
+	self.inbox_bytes = self.inbox_bytes + bytes
+	hire(self)
 end
 
 -- Is the inbox over its bound? Then the pump stops reading (the peer's
@@ -273,7 +277,15 @@ local function handler_failed(self, message)
 	end
 end
 
+-- A worker leaves when the inbox is empty, or when the scheduler closes
+-- it (a handler yielded outside lxmpp); another takes over what is left.
+local function leave(self)
+	self.workers = self.workers - 1
+	hire(self)
+end
+
 function work(self)
+	local _ <close> = setmetatable({}, { __close = function() leave(self) end })
 	while true do
 		local item = queue_pop(self.inbox)
 		if not item then break end
@@ -282,7 +294,6 @@ function work(self)
 		local ok, err = xpcall(item[2], debug.traceback, self, table.unpack(item, 3, item.n))
 		if not ok then handler_failed(self, err) end
 	end
-	self.workers = self.workers - 1
 end
 
 -- Calls each handler of a kind, in the order they were added.

@@ -71,7 +71,8 @@ static void put(text *t, const char *s, size_t n) {
     t->cap = (t->len + n + 1) * 2;
     t->s = realloc(t->s, t->cap);
   }
-  memcpy(t->s + t->len, s, n);
+  if (n) /* s may be NULL then (an empty text) */
+    memcpy(t->s + t->len, s, n);
   t->len += n;
   t->s[t->len] = '\0';
 }

@@ -9,8 +9,9 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 int main(void) {
-  puts("skipped under AddressSanitizer");
-  return check_summary();
+  puts("skipped under AddressSanitizer: it replaces malloc, which this test "
+       "must");
+  return check_summary(); /* 0 checks; keeps -Werror=unused-function quiet */
 }
 #else
 extern void *__libc_malloc(size_t n);
