@@ -58,7 +58,8 @@ return function(spec, server_of, expected)
 			-- slixmpp computed our ver with its own code and agreed
 			assert.equal(caps:ver(), report.caps.ver)
 			assert.equal(caps:ver(), report.caps.verified)
-			assert.same({ hash = "sha-1", node = "https://lxmpp.test/bot" }, { hash = report.caps.hash, node = report.caps.node })
+			assert.same({ hash = "sha-1", node = "https://lxmpp.test/bot" },
+				{ hash = report.caps.hash, node = report.caps.node })
 			assert.same({ { "client", "bot", nil, "lxmpp bot" } }, report.identities)
 			assert.same({ "http://jabber.org/protocol/caps", "http://jabber.org/protocol/disco#info",
 				"http://jabber.org/protocol/disco#items", "jabber:iq:version", "urn:xmpp:time" }, report.features)
