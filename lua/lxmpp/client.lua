@@ -8,6 +8,7 @@
 --   c:message(to, body [, type]), c:presence([opts]), c:subscribe(jid),
 --   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
 --   c:step([timeout]), c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
+--   c:use(extension [, opts]), c:filter(direction, fn)  (docs/extensions.md)
 local default_clock = require "lxmpp.clock"
 local jid_util = require "lxmpp.jid"
 local resolve = require "lxmpp.resolve"
@@ -455,6 +456,7 @@ local function submit(self, stanza)
 	if #self.unsent > self.opts.max_output then
 		return nil, "the output queue is full", "full"
 	end
+	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
 	return self.conn:send(stanza)
 end
 
@@ -524,6 +526,10 @@ local function serve_request(self, stanza)
 end
 
 local function dispatch(self, stanza)
+	for _, fn in ipairs(self.filters.incoming) do
+		local ok, err = xpcall(fn, debug.traceback, stanza, self)
+		if not ok then handler_failed(self, err) end
+	end
 	local name, kind = stanza.name, stanza.attr.type
 	if name == "iq" and (kind == "result" or kind == "error") then
 		local slot = self.pending[stanza.attr.id]
@@ -900,6 +906,7 @@ function client.connect(opts)
 		queue = { first = 1, last = 0, bytes = 0 }, inbox = { first = 1, last = 0 }, inbox_bytes = 0,
 		workers = 0, rounds = 0, pending = {}, requests = {}, unsent = "",
 		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
+		filters = { incoming = {}, outgoing = {} }, extensions = {},
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
 	}, mt)
 	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
@@ -1022,6 +1029,18 @@ function methods:ping(to, timeout)
 	return self.clock.now() - started
 end
 
+-- A function that removes fn from list (of handlers, or filters).
+local function remover(list, fn)
+	return function()
+		for i, f in ipairs(list) do
+			if f == fn then
+				table.remove(list, i)
+				return
+			end
+		end
+	end
+end
+
 -- c:on(kind, fn) -> a function that removes the handler
 function methods:on(kind, fn)
 	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
@@ -1031,14 +1050,29 @@ function methods:on(kind, fn)
 		self.handlers[kind] = list
 	end
 	list[#list + 1] = fn
-	return function()
-		for i, f in ipairs(list) do
-			if f == fn then
-				table.remove(list, i)
-				return
-			end
-		end
-	end
+	return remover(list, fn)
+end
+
+---Enables an extension (lxmpp.ext.<name>, or a module { name =, init = })
+---once on this client and returns its object (docs/extensions.md).
+---@param e string|table the extension's name or module
+---@param opts? table its options, given the first time only
+---@return any extension
+function methods:use(e, opts)
+	return require("lxmpp.ext").use(self, e, opts)
+end
+
+---Adds a filter: "incoming" filters see each stanza as it arrives, before
+---the handlers and receive() (they must not wait); "outgoing" filters see
+---(and may change) each stanza as it is sent. For extensions.
+---@param direction "incoming"|"outgoing"
+---@param fn fun(stanza: table, c: table)
+---@return fun() remove removes the filter
+function methods:filter(direction, fn)
+	local list = self.filters[direction]
+	if not list or type(fn) ~= "function" then misuse("filter takes \"incoming\" or \"outgoing\" and a function") end
+	list[#list + 1] = fn
+	return remover(list, fn)
 end
 
 -- c:loop([timeout]) -> true (closed cleanly) | nil (the timeout passed) |
