@@ -654,6 +654,46 @@ describe("lxmpp.client under a hostile or broken peer", function()
 		end)
 	end)
 
+	it("tells an outside poller it will not read while the inbox is over its bound", function()
+		with_server(function(server, cq, clk)
+			local j = assert(connect(server, "juliet", { max_inbox_bytes = 400000 }))
+			local released, handled = false, {}
+			j:on("presence", function(p)
+				while not released do pause(0.005) end
+				handled[#handled + 1] = p.attr.id
+			end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			s:flush()
+			-- the loop of a host server: poll, then receive(0) when woken
+			local wakeups, nudge = 0, require("cqueues.condition").new()
+			cq:wrap(function()
+				while #handled < 20 do
+					cqueues.poll(j, nudge)
+					wakeups = wakeups + 1
+					j:receive(0)
+				end
+			end)
+			-- (the inbox's count, read only to know when the bound is reached)
+			wait_until(function() return j.inbox_bytes > 400000 end)
+			local before = wakeups
+			assert.equal("", j:events())
+			for _ = 1, 200 do cqueues.sleep(0) end -- 200 rounds of the controller
+			clk.advance(1)
+			for _ = 1, 200 do cqueues.sleep(0) end
+			assert.is_true(wakeups - before <= 1, ("%d wake-ups with nothing to do"):format(wakeups - before))
+			-- the handlers catch up; the poller, nudged, reads the rest
+			released = true
+			wait_until(function()
+				nudge:signal()
+				return #handled == 20
+			end)
+			for i = 1, 20 do assert.equal("p" .. i, handled[i]) end
+			assert.equal("r", j:events())
+			assert.is_true(j:close())
+		end)
+	end)
+
 	it("counts the stanzas held by waiting \"dropped\" handlers against the inbox bound", function()
 		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000, max_inbox_bytes = 400000 }))

@@ -1072,9 +1072,12 @@ function methods:pollfd()
 	return self.t and self.t:pollfd()
 end
 
+-- "r" only while the client will read: with its inbox over the bound it
+-- reads nothing (see pump), and a poller told "r" would spin on receive(0).
 function methods:events()
 	local pending = #self.unsent > 0 or (self.conn and self.conn:pending() > 0)
-	return pending and "rw" or "r"
+	local reading = not inbox_full(self)
+	return (reading and "r" or "") .. (pending and "w" or "")
 end
 
 function methods:timeout()
