@@ -559,23 +559,6 @@ local function dispatch(self, stanza)
 	end
 end
 
--- The JID the server bound, when it is ours: the account that logged in,
--- any resource (RFC 6120 §7.6.2); after ANONYMOUS any localpart, never
--- another domain. Anything else is the server speaking for another account.
-local function check_bound(self, bound)
-	local full = type(bound) == "string" and jid_util.prep(bound)
-	local node, domain, resource
-	if full then node, domain, resource = jid_util.split(full) end
-	if not (node and resource) then
-		return nil, "the server bound an invalid JID: " .. tostring(bound)
-	end
-	local anonymous = self.sasl and self.sasl.mechanism == "ANONYMOUS"
-	if domain ~= self.opts.domain or (not anonymous and node .. "@" .. domain ~= self.account) then
-		return nil, ("the server bound %s, not a resource of %s"):format(full, self.account)
-	end
-	return full
-end
-
 local function on_event(self, ev)
 	local kind = ev.type
 	if kind == "stanza" then
@@ -586,12 +569,7 @@ local function on_event(self, ev)
 		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
 		if ev.keys then self.keys = ev.keys end
 	elseif kind == "ready" then
-		local bound, why = check_bound(self, ev.jid)
-		if not bound then
-			ended(self, why, "bind-bad-jid")
-			return
-		end
-		self.jid = bound
+		self.jid = ev.jid -- the core accepts only a JID of our account
 		self.phase = "ready"
 	elseif kind == "stream-error" then
 		self.other_host = ev.other_host
@@ -820,7 +798,7 @@ local function establish(self, deadline)
 	local o = self.opts
 	local targets, err, code = resolve.targets(o.domain, deadline, {
 		host = self.given.host, port = self.given.port, direct_tls = self.given.direct_tls,
-		resolver = self.given.resolver,
+		resolver = self.given.resolver, clock = self.clock,
 	})
 	if not targets then return nil, err, code end
 	local failures, redirects, last = {}, 0, nil
@@ -1128,9 +1106,12 @@ function methods:pollfd()
 	return self.t and self.t:pollfd()
 end
 
+-- "r" only while the client will read: with its inbox over the bound it
+-- reads nothing (see pump), and a poller told "r" would spin on receive(0).
 function methods:events()
 	local pending = #self.unsent > 0 or (self.conn and self.conn:pending() > 0)
-	return pending and "rw" or "r"
+	local reading = not inbox_full(self)
+	return (reading and "r" or "") .. (pending and "w" or "")
 end
 
 function methods:timeout()
