@@ -104,6 +104,7 @@ build = {
 		["lxmpp.server.storage.memory"] = "lua/lxmpp/server/storage/memory.lua",
 		["lxmpp.server.storage.sqlite3"] = "lua/lxmpp/server/storage/sqlite3.lua",
 		["lxmpp.stream"] = "lua/lxmpp/stream.lua",
+		["lxmpp.sm"] = "lua/lxmpp/sm.lua",
 		["lxmpp.tasks"] = "lua/lxmpp/tasks.lua",
 		["lxmpp.transport.base"] = "lua/lxmpp/transport/base.lua",
 		["lxmpp.transport.cqueues"] = "lua/lxmpp/transport/cqueues.lua",
