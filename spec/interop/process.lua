@@ -23,7 +23,7 @@ end
 local HERE = debug.getinfo(1, "S").source:match("^@(.*/)")
 do
 	local realpath = assert(io.popen("realpath " .. quote(HERE)))
-	process.dir = realpath:read("l") .. "/"
+	process.dir = realpath:read("*l") .. "/"
 	realpath:close()
 end
 local SUPERVISOR = process.dir .. "supervise.py"
@@ -48,16 +48,19 @@ function process.ours(argv)
 end
 
 function process.run(argv, opts)
-	local pipe = assert(io.popen(command_line(argv, opts or {}) .. " 2>&1", "r"))
-	local output = pipe:read("a")
-	local ok, _, code = pipe:close()
-	return ok == true, output, code
+	-- The exit status comes last in the output: pipe:close() gives it from
+	-- Lua 5.2 on, Lua 5.1 and LuaJIT say true whatever it was.
+	local pipe = assert(io.popen("(" .. command_line(argv, opts or {}) .. ") 2>&1; echo \"exit $?\"", "r"))
+	local output, code = pipe:read("*a"):match("^(.*)exit (%d+)\n$")
+	pipe:close()
+	code = tonumber(code)
+	return code == 0, output, code
 end
 
 function process.read(path)
 	local f = io.open(path, "rb")
 	if not f then return "" end
-	local data = f:read("a")
+	local data = f:read("*a")
 	f:close()
 	return data
 end
@@ -89,10 +92,10 @@ function process.spawn(argv, opts)
 	local line = { "/usr/bin/python3", SUPERVISOR, opts.log, tostring(opts.grace or 10), "--" }
 	for _, arg in ipairs(argv) do line[#line + 1] = arg end
 	local pipe = assert(io.popen(command_line(line, opts), "r"))
-	local first = pipe:read("l")
+	local first = pipe:read("*l")
 	local supervisor, pid = (first or ""):match("^(%d+) (%d+)$")
 	if not supervisor then
-		local rest = pipe:read("a")
+		local rest = pipe:read("*a")
 		pipe:close()
 		error("could not start " .. argv[1] .. ": " .. tostring(first) .. (rest or ""))
 	end
@@ -103,7 +106,7 @@ function proc_methods:alive()
 	if not self.pipe then return false end
 	local f = io.open("/proc/" .. self.pid .. "/stat")
 	if not f then return false end
-	local stat = f:read("a")
+	local stat = f:read("*a")
 	f:close()
 	return stat:match("^.*%) (%a)") ~= "Z"
 end
@@ -113,7 +116,7 @@ end
 function proc_methods:stop()
 	if not self.pipe then return self.status end
 	os.execute("kill -TERM " .. self.supervisor .. " 2>/dev/null")
-	local rest = self.pipe:read("a")
+	local rest = self.pipe:read("*a")
 	self.pipe:close()
 	self.pipe = nil
 	self.status = tonumber(rest:match("exit (%-?%d+)"))
