@@ -77,6 +77,7 @@ build = {
 		["lxmpp.client"] = "lua/lxmpp/client.lua",
 		["lxmpp.clock"] = "lua/lxmpp/clock.lua",
 		["lxmpp.ext"] = "lua/lxmpp/ext.lua",
+		["lxmpp.ext.adhoc"] = "lua/lxmpp/ext/adhoc.lua",
 		["lxmpp.ext.caps"] = "lua/lxmpp/ext/caps.lua",
 		["lxmpp.ext.disco"] = "lua/lxmpp/ext/disco.lua",
 		["lxmpp.ext.forms"] = "lua/lxmpp/ext/forms.lua",

@@ -355,11 +355,7 @@ return function(spec, server_of, expected)
 
 		-- The examples, run as a user runs them.
 		local function example(name, account, args)
-			local server = server_of()
-			local argv = { "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
-				"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, "lua5.4", "examples/" .. name }
-			for _, a in ipairs(args) do argv[#argv + 1] = a end
-			return argv
+			return process.example(server_of(), name, account, args)
 		end
 
 		it("runs examples/send.lua and examples/roster.lua", function()

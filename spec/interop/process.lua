@@ -7,6 +7,8 @@
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
 --   process.mentioning(text) -> pids of processes whose command line holds text
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
+--   process.example(server, name, account, args) -> the argv that runs
+--       examples/<name> as account on server (XMPP_* in its environment)
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
@@ -41,6 +43,13 @@ function process.run(argv, opts)
 	local output = pipe:read("a")
 	local ok, _, code = pipe:close()
 	return ok == true, output, code
+end
+
+function process.example(server, name, account, args)
+	local argv = { "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
+		"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, "lua5.4", "examples/" .. name }
+	for _, a in ipairs(args) do argv[#argv + 1] = a end
+	return argv
 end
 
 function process.read(path)
