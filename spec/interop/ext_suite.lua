@@ -88,16 +88,10 @@ return function(spec, server_of, expected)
 			local server = server_of()
 			local alice, bob = server:account("alice"), server:account("bob")
 			local dir = process.tempdir()
-			local bot = process.spawn(process.example(server, "adhoc_bot.lua", alice, { alice.jid, bob.jid }),
-				{ log = dir .. "/bot.log" })
+			local bot, bot_jid = process.start_bot(server, "adhoc_bot.lua", alice, { alice.jid, bob.jid }, dir .. "/bot.log")
+			if not bot then process.remove(dir) end
+			assert(bot, "the bot did not come online:\n" .. tostring(bot_jid))
 			local ok, err = pcall(function()
-				local deadline = clock.now() + 10
-				local bot_jid
-				while not bot_jid and clock.now() < deadline do
-					bot_jid = process.read(dir .. "/bot.log"):match("online as (%S+)")
-					if not bot_jid then require("lxmpp.tasks").sleep(0.05) end
-				end
-				assert(bot_jid, "the bot did not come online:\n" .. process.read(dir .. "/bot.log"))
 				local reports, output = slixmpp.run(server, "adhoc", { bob },
 					slixmpp_options { target = bot_jid, timeout = 20 })
 				local report = reports[1]

@@ -9,6 +9,8 @@
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
 --   process.example(server, name, account, args) -> the argv that runs
 --       examples/<name> as account on server (XMPP_* in its environment)
+--   process.start_bot(server, name, account, args, log [, seconds]) -> proc, its JID
+--       once it printed "online as JID" | nil, the log
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
@@ -50,6 +52,21 @@ function process.example(server, name, account, args)
 		"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, "lua5.4", "examples/" .. name }
 	for _, a in ipairs(args) do argv[#argv + 1] = a end
 	return argv
+end
+
+-- Starts examples/<name> (see process.example), writing into `log`, and
+-- waits until it prints "online as JID": the process and that JID, or
+-- nil and the log when it did not come online within `seconds`.
+function process.start_bot(server, name, account, args, log, seconds)
+	local proc = process.spawn(process.example(server, name, account, args), { log = log })
+	local deadline = clock.now() + (seconds or 10)
+	while clock.now() < deadline do
+		local jid = process.read(log):match("online as (%S+)")
+		if jid then return proc, jid end
+		require("lxmpp.tasks").sleep(0.05)
+	end
+	proc:stop()
+	return nil, process.read(log)
 end
 
 function process.read(path)

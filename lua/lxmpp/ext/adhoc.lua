@@ -142,6 +142,9 @@ local function respond(self, stanza, cmd, id, response)
 		end
 		local default = response.default or actions[#actions]
 		local session = self.sessions[key]
+		if not session then -- canceled (or expired) while the handler worked
+			return respond(self, stanza, cmd, id, { status = "canceled" })
+		end
 		session.offered, session.default = offered, default
 		session.expires = self.c.clock.now() + self.opts.session_timeout
 		reply:tag("actions", { execute = default })
@@ -262,11 +265,7 @@ end
 ---@param opts table
 ---@return lxmpp.adhoc
 function adhoc.init(c, opts)
-	local o = {}
-	for k, v in pairs(DEFAULTS) do
-		if opts[k] ~= nil and type(opts[k]) ~= "number" then misuse("option '" .. k .. "' is a number") end
-		o[k] = opts[k] or v
-	end
+	local o = require("lxmpp.ext").numbers(opts, DEFAULTS, "lxmpp.ext.adhoc")
 	local disco = c:use("disco")
 	c:use("forms")
 	local self = setmetatable({ c = c, opts = o, disco = disco, commands = {}, order = {}, sessions = {}, open = 0 }, mt)

@@ -350,11 +350,7 @@ end
 ---@param opts table
 ---@return lxmpp.disco
 function disco.init(c, opts)
-	local o = {}
-	for k, v in pairs(DEFAULTS) do
-		if opts[k] ~= nil and type(opts[k]) ~= "number" then misuse("option '" .. k .. "' is a number") end
-		o[k] = opts[k] or v
-	end
+	local o = require("lxmpp.ext").numbers(opts, DEFAULTS, "lxmpp.ext.disco")
 	local self = setmetatable({ c = c, opts = o, identities = {}, features = {}, has = {}, forms = {},
 		item_list = {}, nodes = {}, revision = 0, cache = {}, cached = 0, order = { first = 1, last = 0 } }, mt)
 	local account = jid_util.node(c.jid or "") ~= nil
