@@ -32,7 +32,7 @@ end
 -- once each time: the child waits until popen has closed the write end.
 local function fds()
 	local stat = assert(io.open("/proc/self/stat"))
-	local pid = math.tointeger(stat:read("n"))
+	local pid = tonumber(stat:read("*n"))
 	stat:close()
 	local n, what = 0, {}
 	local p = assert(io.popen("sleep 0.1; cd /proc/" .. pid .. "/fd && for f in *; do echo \"$f $(readlink $f)\"; done"))
