@@ -14,6 +14,25 @@
 -- and { address } for A and AAAA. See docs/resolve.md.
 local clock = require "lxmpp.clock"
 
+---A resolver: lxmpp.resolve.dns() or any object with this query method.
+---@class lxmpp.resolver
+---@field query fun(self: lxmpp.resolver, name: string, rtype: "SRV"|"A"|"AAAA", deadline?: number, clock?: table): table[]|nil, string?, string?
+
+---@class lxmpp.resolve.target
+---@field host string
+---@field port integer
+---@field direct_tls boolean XEP-0368: TLS from the first byte
+
+---@class lxmpp.resolve.options
+---@field resolver? lxmpp.resolver
+---@field host? string an explicit endpoint: no DNS
+---@field port? integer
+---@field direct_tls? boolean
+---@field random? fun(m: integer, n: integer): integer
+---@field prefer_direct_tls? boolean
+---@field clock? table lxmpp.clock-shaped: the deadline's
+
+---@class lxmpp.resolve
 local resolve = {}
 
 local function is_ip_literal(host)
@@ -31,6 +50,8 @@ dns_resolver.__index = dns_resolver
 
 local RCODE_NAMES = { [1] = "format error", [2] = "server failure", [4] = "not implemented", [5] = "refused" }
 
+---@param opts? { nameservers?: string[] }
+---@return lxmpp.resolver resolver
 function resolve.dns(opts)
 	opts = opts or {}
 	local errno = require "cqueues.errno"
@@ -110,6 +131,9 @@ end
 -- random with probability proportional to weight, weight-0 records placed
 -- first so that they are chosen only rarely. random(m, n) returns an
 -- integer in [m, n], as math.random does.
+---@param records { priority: integer, weight: integer, port: integer, target: string }[]
+---@param random? fun(m: integer, n: integer): integer math.random by default
+---@return table[] ordered
 function resolve.order(records, random)
 	random = random or math.random
 	local by_priority, priorities = {}, {}
@@ -203,6 +227,12 @@ end
 -- come before STARTTLS ones; false mixes both by weight, XEP-0368 §2 rule
 -- 1), clock (lxmpp.clock-shaped: the deadline's; handed to the resolver).
 -- The certificate identity stays the domain whatever the target.
+---@param domain string
+---@param deadline? number an lxmpp.clock time
+---@param opts? lxmpp.resolve.options
+---@return lxmpp.resolve.target[]|nil targets best first
+---@return string? message
+---@return string? code "timeout", "no-service"...
 function resolve.targets(domain, deadline, opts)
 	opts = opts or {}
 	if opts.host then
@@ -244,6 +274,12 @@ end
 -- A records, interleaved IPv6 first (RFC 8305 §4), so that a broken family
 -- costs one attempt, not all of them. Fails only when both lookups give
 -- nothing. opts: resolver, clock (as for resolve.targets).
+---@param host string a name or an IP literal
+---@param deadline? number
+---@param opts? { resolver?: lxmpp.resolver, clock?: table }
+---@return string[]|nil addresses IPv6 and IPv4 interleaved
+---@return string? message
+---@return string? code
 function resolve.addresses(host, deadline, opts)
 	opts = opts or {}
 	local literal = host:match("^%[(.*)%]$") or host

@@ -32,7 +32,7 @@ end
 -- once each time: the child waits until popen has closed the write end.
 local function fds()
 	local stat = assert(io.open("/proc/self/stat"))
-	local pid = math.tointeger(stat:read("n"))
+	local pid = tonumber(stat:read("*n"))
 	stat:close()
 	local n, what = 0, {}
 	local p = assert(io.popen("sleep 0.1; cd /proc/" .. pid .. "/fd && for f in *; do echo \"$f $(readlink $f)\"; done"))
@@ -357,7 +357,7 @@ return function(spec, server_of, expected)
 		local function example(name, account, args)
 			local server = server_of()
 			local argv = { "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
-				"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, "lua5.4", "examples/" .. name }
+				"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, require "support.lua_command", "examples/" .. name }
 			for _, a in ipairs(args) do argv[#argv + 1] = a end
 			return argv
 		end

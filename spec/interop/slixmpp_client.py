@@ -31,6 +31,14 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
       every message with its body reversed, logs the account in, and
       sends echo@DOMAIN "hello component". One line:
       {"event": "component", "ok": true, "from": ..., "body": ...}
+  slixmpp_client.py [options] --target FULL_JID discover JID PASSWORD
+      Logs in as JID/disco with disco, caps, version and time, sends
+      FULL_JID a directed presence, and asks it disco#info (and the node
+      "no-such-node"), the items of node "bot-items", its version and its
+      time; waits for its message "bye". One line: {"event": "discover",
+      "ok": true, "caps": {"ver", "hash", "node", "verified" (the ver
+      slixmpp checked, or null)}, "identities", "features", "items",
+      "missing" (the error condition), "version", "time": {"tzo", "utc"}}
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
@@ -234,6 +242,52 @@ async def component(args, accounts):
     return True
 
 
+async def discover(args, accounts):
+    """Asks --target (an lxmpp bot) through disco, caps, version and time, then
+    waits for its "bye" (it resolves our caps meanwhile)."""
+    (jid, password), = accounts
+    c = client(args, jid, password, "disco")
+    for plugin in ("xep_0030", "xep_0092", "xep_0115", "xep_0202"):
+        c.register_plugin(plugin)
+    c["xep_0030"].add_feature("urn:example:slixmpp-only")
+    report = await c.start()
+    if not report["ok"]:
+        emit(event="discover", ok=False, jid=report["jid"], condition=report["condition"])
+        return False
+    loop = asyncio.get_event_loop()
+    target = slixmpp.JID(args.target)
+    seen, bye = loop.create_future(), loop.create_future()
+    c.add_event_handler("presence_available", lambda p: p["from"] == target and not seen.done() and seen.set_result(p))
+    c.add_event_handler("message", lambda m: m["body"] == "bye" and not bye.done() and bye.set_result(m))
+    await c["xep_0115"].update_caps()  # our ver, before the presence that carries it
+    c.send_presence(pto=target)  # directed: carries our caps
+    presence = await asyncio.wait_for(seen, args.timeout)
+    ver = None
+    for _ in range(int(args.timeout * 10)):  # caps resolve in the background
+        ver = await c["xep_0115"].get_verstring(target)
+        if ver:
+            break
+        await asyncio.sleep(0.1)
+    info = (await c["xep_0030"].get_info(jid=target))["disco_info"]
+    items = (await c["xep_0030"].get_items(jid=target, node="bot-items"))["disco_items"]
+    missing = None
+    try:
+        await c["xep_0030"].get_info(jid=target, node="no-such-node")
+    except slixmpp.exceptions.IqError as e:
+        missing = e.iq["error"]["condition"]
+    version = (await c["xep_0092"].get_version(target))["software_version"]
+    entity_time = (await c["xep_0202"].get_entity_time(target)).xml.find("{urn:xmpp:time}time")
+    await asyncio.wait_for(bye, args.timeout)
+    emit(event="discover", ok=True, caps={"ver": presence["caps"]["ver"], "hash": presence["caps"]["hash"],
+                                          "node": presence["caps"]["node"], "verified": ver},
+         identities=[list(i) for i in info["identities"]], features=sorted(info["features"]),
+         items=[list(i) for i in items["items"]], missing=missing,
+         version={"name": version["name"], "version": version["version"], "os": version["os"] or None},
+         time={"tzo": entity_time.findtext("{urn:xmpp:time}tzo"), "utc": entity_time.findtext("{urn:xmpp:time}utc")})
+    await c.stop()
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -248,8 +302,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=30)
     parser.add_argument("--muc")
     parser.add_argument("--component")
+    parser.add_argument("--target")
     parser.add_argument("--debug", action="store_true")
-    parser.add_argument("mode", choices=["login", "exchange", "social", "component"])
+    parser.add_argument("mode", choices=["login", "exchange", "social", "component", "discover"])
     parser.add_argument("credentials", nargs="+")
     args = parser.parse_args()
     if len(args.credentials) % 2:
@@ -258,7 +313,8 @@ def main():
     if args.mode in ("exchange", "social") and len(accounts) != 2:
         parser.error(args.mode + " takes two accounts")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
-    run = {"login": login, "exchange": exchange, "social": social, "component": component}[args.mode]
+    run = {"login": login, "exchange": exchange, "social": social, "component": component,
+           "discover": discover}[args.mode]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
