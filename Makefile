@@ -212,10 +212,11 @@ demo-run: all
 
 install: all
 	install -d $(DESTDIR)$(LUA_LIBDIR)/lxmpp $(DESTDIR)$(LUA_DIR)/lxmpp \
-		$(DESTDIR)$(LUA_DIR)/lxmpp/transport $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(LUA_DIR)/lxmpp/transport $(DESTDIR)$(LUA_DIR)/lxmpp/ext $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
 	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
+	install -m 644 lua/lxmpp/ext/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/ext/
 	install -m 644 prosody/mod_lxmpp.lua $(DESTDIR)$(LUA_DIR)/ # Prosody: plugin_paths = { "$(PREFIX)" }
 	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
 		install -m 644 lua/lxmpp/transport/*.lua \

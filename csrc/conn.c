@@ -11,12 +11,12 @@
 #include "base64.h"
 #include "conn_internal.h"
 #include "error.h"
+#include "random.h"
 #include "stanza.h"
 #include "streamerror.h"
 #include "streamfeatures.h"
 #include "xmlout.h"
 
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,15 +27,10 @@ static int is_stanza(const lx_elem *e) {
           strcmp(e->name, "iq") == 0);
 }
 
-/* A fresh identifier: the next one of the test list, or 128 random bits in
- * hex (also fit for a localpart). */
+/* A fresh identifier: 128 random bits in hex (also fit for a localpart). */
 static int new_id(lx_conn *c, char out[ID_SIZE]) {
-  if (c->next_id < c->n_ids) {
-    snprintf(out, ID_SIZE, "%s", c->ids[c->next_id++]);
-    return 0;
-  }
   unsigned char r[ID_RANDOM_BYTES];
-  if (RAND_bytes(r, sizeof r) != 1)
+  if (random_bytes(c->random, c->random_user, r, sizeof r))
     return LX_ERR_INTERNAL;
   for (size_t i = 0; i < sizeof r; i++)
     snprintf(out + 2 * i, 3, "%02x", r[i]);
@@ -388,8 +383,8 @@ int conn_paused(const lx_conn *c) {
 }
 
 /* Makes the parser stop right after the elements that may change the
- * layer in our role (the rules marked so): what follows them is TLS or a
- * new stream, or the old stream's white space. */
+ * layer in our role (the rules whose next phases include LAYER): what
+ * follows them is TLS or a new stream, or the old stream's white space. */
 static int set_stops(lx_conn *c) {
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
     const rule *r = &rules[i];
@@ -630,6 +625,7 @@ static int client_success(lx_conn *c, lx_stanza *s) {
   for (size_t i = 0; cb && i < c->n_cb_types; i++) /* its static name */
     if (strcmp(cb, lx_tls_cb_name(c->cb_types[i])) == 0)
       ev->channel_binding = lx_tls_cb_name(c->cb_types[i]);
+  c->anonymous = strcmp(ev->mechanism, "ANONYMOUS") == 0;
   lx_sasl_client_free(c->sasl_client);
   c->sasl_client = NULL;
   conn_free_sasl_client_opts(&c->sasl_client_opts); /* the password goes */
@@ -711,6 +707,17 @@ static int ready(lx_conn *c, lx_jid *full) {
   return 0;
 }
 
+/* 1 when the server bound `full` to the account that authenticated: any
+ * resource of it (RFC 6120 §7.6.2.1); after ANONYMOUS, whose name is the
+ * server's, any localpart of our domain. Anything else is the server
+ * speaking for another account. */
+static int bound_to_us(const lx_conn *c, const lx_jid *full) {
+  if (c->anonymous)
+    return lx_jid_local(full) &&
+           strcmp(lx_jid_domain(full), lx_jid_domain(c->jid)) == 0;
+  return lx_jid_bare_equal(full, c->jid);
+}
+
 static int client_bind_result(lx_conn *c, lx_stanza *s) {
   const lx_elem *iq = s->root;
   const char *text;
@@ -729,8 +736,16 @@ static int client_bind_result(lx_conn *c, lx_stanza *s) {
   lx_jid *full = NULL;
   if (!value || lx_jid_new(&full, value, len, NULL) || !lx_jid_resource(full)) {
     lx_jid_free(full);
-    return conn_fail(c, LX_ERR_BIND_FAILED, 0,
+    return conn_fail(c, LX_ERR_BIND_FAILED, LX_ERR_UNDEFINED_CONDITION,
                      "the bind result holds no full JID");
+  }
+  if (!bound_to_us(c, full)) {
+    conn_fail(c, LX_ERR_BIND_BAD_JID, LX_ERR_UNDEFINED_CONDITION,
+              "the server bound %s, not %s %s", lx_jid_full(full),
+              c->anonymous ? "an account of" : "a resource of",
+              c->anonymous ? lx_jid_domain(c->jid) : lx_jid_bare(c->jid));
+    lx_jid_free(full);
+    return c->error.code;
   }
   int rc = ready(c, full);
   if (rc == 0 && c->session_pending)
@@ -984,11 +999,13 @@ static int sasl_result(lx_conn *c, int rc, const unsigned char *out, size_t len,
     return 0;
   }
   case LX_SASL_SUCCESS: break;
+  case LX_ERR_NOMEM: return conn_fail_nomem(c); /* fatal (lx_error_is_fatal) */
   default: return auth_failed(c, rc, err->detail);
   }
   if ((rc = set_account(c)) != 0)
-    return auth_failed(c, rc == LX_ERR_NOMEM ? rc : LX_ERR_SASL_NOT_AUTHORIZED,
-                       "not a valid account name");
+    return rc == LX_ERR_NOMEM ? conn_fail_nomem(c)
+                              : auth_failed(c, LX_ERR_SASL_NOT_AUTHORIZED,
+                                            "not a valid account name");
   if (write_sasl(c, "success", NULL, out, len))
     return c->error.code;
   lx_sasl_server_free(c->sasl_server);
@@ -1232,7 +1249,8 @@ void lx_conn_free(lx_conn *c) {
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
   buf_free(&c->out);
-  buf_wipe(&c->held); /* may hold a PLAIN password */
+  buf_wipe(&c->in); /* they may hold a PLAIN password */
+  buf_wipe(&c->held);
   conn_free_opts(c);
   lx_jid_free(c->account);
   lx_jid_free(c->full);

@@ -61,6 +61,8 @@ struct lx_conn {
   /* what has been established */
   unsigned secure : 1;          /* TLS is up */
   unsigned authenticated : 1;   /* SASL succeeded */
+  unsigned anonymous : 1;       /* client: with ANONYMOUS, whose localpart
+                                   the server chooses */
   unsigned bound : 1;           /* a resource is bound */
   unsigned header_sent : 1;     /* our header of the current stream */
   unsigned tls_on : 1;          /* bytes flow through TLS */
@@ -81,8 +83,8 @@ struct lx_conn {
   size_t max_preauth_stanza_bytes, max_output_bytes, max_input_bytes;
   unsigned max_auth_attempts, max_bind_attempts;
   int offer_session, trace;
-  char **ids;
-  size_t n_ids, next_id;
+  lx_random_fn random; /* every random byte: ids, SASL nonces and salts */
+  void *random_user;
   lx_tls_cb_type cb_types[MAX_CB];
   size_t n_cb_types;
 
@@ -218,5 +220,10 @@ int conn_writable(const lx_conn *c);
 int conn_step(lx_conn *c);
 /* Queues </stream:stream> and asks for close_notify after it. */
 void conn_write_footer(lx_conn *c);
+/* lx_conn_submit_xml() for XML the library serialized itself, which is one
+ * balanced element by construction (trees, and the Lua binding's stanza
+ * tables, whose serializer checks every name and value): not parsed
+ * again. */
+int conn_submit_serialized(lx_conn *c, const char *xml, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include "serialize.h"
 #include "xmlout.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* ---- output -------------------------------------------------------------- */
@@ -86,9 +87,8 @@ int conn_write_header(lx_conn *c, const char *from, const char *id,
                       const char *to, const char *lang) {
   buf *b = &c->out;
   size_t mark = b->len;
-  int rc = buf_puts(b, "<?xml version='1.0'?><stream:stream") ||
-           xo_attr(b, "xmlns", LX_NS_CLIENT) ||
-           xo_attr(b, "xmlns:stream", LX_NS_STREAMS) ||
+  int rc = buf_puts(b, "<?xml version='1.0'?>") ||
+           serialize_stream_start(b, LX_NS_CLIENT) ||
            (from && xo_attr(b, "from", from)) || (id && xo_attr(b, "id", id)) ||
            (to && xo_attr(b, "to", to)) || xo_attr(b, "version", "1.0") ||
            xo_attr(b, "xml:lang", lang) || buf_putc(b, '>');
@@ -139,10 +139,9 @@ static size_t old_space(lx_conn *c, enum skip_ws level, const char *data,
 
 /* Reports data[0..len) as received (trace). */
 static int received(lx_conn *c, const char *data, size_t len) {
-  lx_conn_event *ev =
-      c->trace && len ? conn_push_event(c, LX_CONN_RECEIVED) : NULL;
   if (!c->trace || !len)
     return 0;
+  lx_conn_event *ev = conn_push_event(c, LX_CONN_RECEIVED);
   char *copy = ev ? malloc(len + 1) : NULL;
   if (!copy) {
     if (ev)
@@ -178,7 +177,10 @@ static size_t in_pending(const lx_conn *c) { return c->in.len - c->in_off; }
 static void in_consumed(lx_conn *c, size_t n) {
   c->in_off += n;
   if (c->in_off == c->in.len) {
-    buf_free(&c->in);
+    if (c->tls_on)
+      buf_free(&c->in);
+    else
+      buf_wipe(&c->in); /* may hold a PLAIN password */
     c->in_off = 0;
   }
 }
@@ -230,6 +232,8 @@ static int step_tls(lx_conn *c) {
     OPENSSL_cleanse(plain, (size_t)r);
     return 1;
   }
+  if (!in_pending(c))
+    return 0;
   size_t skip = old_space(c, SKIP_RAW, c->in.data + c->in_off, in_pending(c));
   in_consumed(c, skip);
   if (!in_pending(c))
@@ -310,7 +314,7 @@ ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len) {
     c->in_off = 0;
   }
   if (buf_put(&c->in, data, len))
-    return LX_ERR_NOMEM; /* nothing taken: not fatal */
+    return conn_fail_nomem(c);
   return (ssize_t)len;
 }
 
@@ -370,34 +374,69 @@ size_t lx_conn_pending_send(const lx_conn *c) {
   return conn_out_pending(c) + tls;
 }
 
-int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len) {
+static int can_submit(const lx_conn *c) {
   if (c->phase == PH_FAILED)
     return c->error.code;
-  if (c->phase != PH_READY)
-    return LX_ERR_STATE;
-  if (!xml)
-    return LX_ERR_INVALID;
+  return c->phase == PH_READY ? 0 : LX_ERR_STATE;
+}
+
+int conn_submit_serialized(lx_conn *c, const char *xml, size_t len) {
+  int rc = can_submit(c);
+  if (rc)
+    return rc;
   if (lx_conn_pending_send(c) + len > c->max_output_bytes)
     return LX_ERR_FULL;
   size_t mark = c->out.len;
   if (buf_put(&c->out, xml, len))
-    return LX_ERR_NOMEM; /* nothing queued: not fatal */
+    return conn_fail_nomem(c); /* fatal, as everywhere (lx_error_is_fatal) */
   return conn_sent(c, mark);
+}
+
+/* Whether xml is one balanced top-level element in the content namespace
+ * (what the peer's parser will take as one stanza): checked by parsing it
+ * as a document, within the output limit. Returns 0, LX_ERR_INVALID or
+ * LX_ERR_NOMEM. */
+static int one_element(const lx_conn *c, const char *xml, size_t len) {
+  lx_parser_opts o;
+  lx_stanza *s = NULL;
+  lx_parser_opts_init(&o);
+  o.default_ns = LX_NS_CLIENT;
+  o.max_stanza_bytes = o.max_text_bytes = c->max_output_bytes;
+  o.max_children = UINT_MAX;
+  o.stamp_lang = 0;
+  if (len < 2 || xml[0] != '<' || xml[1] == '?' || xml[1] == '!')
+    return LX_ERR_INVALID; /* no declaration, no text before */
+  int rc = lx_parse_document(&s, xml, len, &o, NULL);
+  lx_stanza_free(s);
+  return rc == 0 || rc == LX_ERR_NOMEM ? rc : LX_ERR_INVALID;
+}
+
+int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len) {
+  int rc = can_submit(c);
+  if (rc)
+    return rc;
+  if (!xml)
+    return LX_ERR_INVALID;
+  if (lx_conn_pending_send(c) + len > c->max_output_bytes)
+    return LX_ERR_FULL;
+  if ((rc = one_element(c, xml, len)) != 0)
+    return rc == LX_ERR_NOMEM ? conn_fail_nomem(c) : rc;
+  return conn_submit_serialized(c, xml, len);
 }
 
 int lx_conn_submit(lx_conn *c, const lx_elem *e) {
   buf b = BUF_INIT;
   if (!e)
     return LX_ERR_INVALID;
-  if (c->phase == PH_FAILED)
-    return c->error.code;
-  if (c->phase != PH_READY)
-    return LX_ERR_STATE;
+  int rc = can_submit(c);
+  if (rc)
+    return rc;
   if (serialize_elem(&b, e, LX_NS_CLIENT, 0)) {
     buf_free(&b);
-    return LX_ERR_NOMEM;
+    return conn_fail_nomem(c);
   }
-  int rc = lx_conn_submit_xml(c, b.data, b.len);
+  /* a tree is one balanced element: its builders check every name */
+  rc = conn_submit_serialized(c, b.data, b.len);
   buf_free(&b);
   return rc;
 }

@@ -76,7 +76,6 @@ void conn_free_sasl_client_opts(lx_sasl_client_opts *o) {
   free((char *)o->host);
   free((char *)o->service);
   free((char *)o->trace);
-  free((char *)o->nonce);
   if (o->keys) {
     free((unsigned char *)o->keys->salt);
     free_secret((unsigned char *)o->keys->client_key, hl);
@@ -104,7 +103,6 @@ static void copy_sasl_client_opts(lx_sasl_client_opts *d,
   d->host = dup_str(s->host, nomem);
   d->service = dup_str(s->service, nomem);
   d->trace = dup_str(s->trace, nomem);
-  d->nonce = dup_str(s->nonce, nomem);
   d->keys = NULL;
   if (s->keys) {
     lx_scram_keys *k = malloc(sizeof *k);
@@ -126,8 +124,6 @@ void conn_free_sasl_server_opts(lx_sasl_server_opts *o) {
   free_list((char **)o->mechanisms, o->n_mechanisms);
   free((char *)o->host);
   free((char *)o->service);
-  free((char *)o->nonce);
-  free((unsigned char *)o->salt);
   memset(o, 0, sizeof *o);
 }
 
@@ -140,8 +136,6 @@ static void copy_sasl_server_opts(lx_sasl_server_opts *d,
       (const char *const *)dup_list(s->mechanisms, s->n_mechanisms, nomem);
   d->host = dup_str(s->host, nomem);
   d->service = dup_str(s->service, nomem);
-  d->nonce = dup_str(s->nonce, nomem);
-  d->salt = dup_bytes(s->salt, s->salt_len, nomem);
 }
 
 /* ---- the options --------------------------------------------------------- */
@@ -177,11 +171,6 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (!o->max_preauth_stanza_bytes || !o->max_output_bytes ||
       !o->max_input_bytes)
     return error_set(err, LX_ERR_INVALID, "a limit is zero");
-  for (size_t i = 0; i < o->n_ids; i++)
-    if (!o->ids[i] || !*o->ids[i] || strlen(o->ids[i]) >= ID_SIZE ||
-        xml_check_text(o->ids[i], strlen(o->ids[i]), NULL))
-      return error_set(err, LX_ERR_INVALID, "ids[%zu]: 1 to %d characters", i,
-                       ID_SIZE - 1);
   if (o->n_cb_types > MAX_CB)
     return error_set(err, LX_ERR_INVALID, "cb_types: at most %d", MAX_CB);
   c->n_cb_types = o->cb_types ? o->n_cb_types : MAX_CB;
@@ -201,8 +190,8 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->lang = dup_str(o->lang ? o->lang : "en", &nomem);
   c->extension_ns = dup_list(o->extension_ns, o->n_extension_ns, &nomem);
   c->n_extension_ns = c->extension_ns ? o->n_extension_ns : 0;
-  c->ids = dup_list(o->ids, o->n_ids, &nomem);
-  c->n_ids = c->ids ? o->n_ids : 0;
+  c->random = o->random;
+  c->random_user = o->random_user;
   c->parser_opts = o->parser;
   c->parser_opts.default_ns = LX_NS_CLIENT;
   c->max_preauth_stanza_bytes = o->max_preauth_stanza_bytes;
@@ -232,6 +221,8 @@ static int configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (rc)
     return rc;
   copy_sasl_client_opts(&c->sasl_client_opts, &o->sasl_client, &nomem);
+  c->sasl_client_opts.random = o->random; /* one source for everything */
+  c->sasl_client_opts.random_user = o->random_user;
   return nomem ? error_set(err, LX_ERR_NOMEM, "out of memory") : 0;
 }
 
@@ -278,6 +269,8 @@ static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->max_bind_attempts = o->max_bind_attempts;
   c->offer_session = o->offer_session;
   copy_sasl_server_opts(&c->sasl_server_opts, &o->sasl_server, &nomem);
+  c->sasl_server_opts.random = o->random;
+  c->sasl_server_opts.random_user = o->random_user;
   return nomem ? error_set(err, LX_ERR_NOMEM, "out of memory") : 0;
 }
 
@@ -293,7 +286,6 @@ void conn_free_opts(lx_conn *c) {
   free(c->lang);
   free(c->features_xml);
   free_list(c->extension_ns, c->n_extension_ns);
-  free_list(c->ids, c->n_ids);
   lx_jid_free(c->jid);
   conn_free_sasl_client_opts(&c->sasl_client_opts);
   for (size_t i = 0; c->domains && i < c->n_domains; i++)

@@ -267,7 +267,7 @@ static int compute(const digest_input *in, int response, char out[33]) {
 /* ---- client -------------------------------------------------------------- */
 
 struct digest_client {
-  char *username, *authzid, *host, *uri, *fixed_cnonce;
+  char *username, *authzid, *host, *uri, *cnonce;
   buf password;
   char rspauth[33];
   int state; /* 0 new, 1 response sent, 2 verified */
@@ -281,7 +281,7 @@ int digest_client_new(digest_client **out, const digest_cfg *cfg) {
   int fail = 0;
   c->username = sasl_dup(cfg->username, &fail);
   c->authzid = sasl_dup(cfg->authzid, &fail);
-  c->fixed_cnonce = sasl_dup(cfg->nonce, &fail);
+  c->cnonce = sasl_dup(cfg->nonce, &fail);
   c->host = sasl_dup(cfg->host, &fail);
   c->max_message = cfg->max_message;
   size_t n = strlen(cfg->service) + strlen(cfg->host) + 2;
@@ -304,7 +304,7 @@ void digest_client_free(digest_client *c) {
   free(c->authzid);
   free(c->host);
   free(c->uri);
-  free(c->fixed_cnonce);
+  free(c->cnonce);
   buf_wipe(&c->password);
   OPENSSL_cleanse(c, sizeof *c);
   free(c);
@@ -313,7 +313,6 @@ void digest_client_free(digest_client *c) {
 int digest_client_response(digest_client *c, const char *in, size_t len,
                            buf *out, lx_error *err) {
   directives ds = {.n = 0};
-  buf cnonce = BUF_INIT;
   int rc, dup = 0;
   char response[33];
   if (c->state != 0)
@@ -356,12 +355,8 @@ int digest_client_response(digest_client *c, const char *in, size_t len,
                    "charset=utf-8");
     goto done;
   }
-  if ((rc = sasl_nonce(&cnonce, c->fixed_cnonce, err)) ||
-      (rc = buf_putc(&cnonce, '\0')))
-    goto done;
-  digest_input di = {
-      c->username, realm,      c->password.data, nonce,
-      cnonce.data, c->authzid, c->uri,           c->password.len - 1};
+  digest_input di = {c->username, realm,  c->password.data,   nonce, c->cnonce,
+                     c->authzid,  c->uri, c->password.len - 1};
   if ((rc = compute(&di, 1, response)) || (rc = compute(&di, 0, c->rspauth))) {
     rc = error_set(err, rc, "digest-md5: MD5 failed");
     goto done;
@@ -370,7 +365,7 @@ int digest_client_response(digest_client *c, const char *in, size_t len,
   if (put_quoted(out, "username", c->username) || buf_putc(out, ',') ||
       put_quoted(out, "realm", realm) || buf_putc(out, ',') ||
       put_quoted(out, "nonce", nonce) || buf_putc(out, ',') ||
-      put_quoted(out, "cnonce", cnonce.data) ||
+      put_quoted(out, "cnonce", c->cnonce) ||
       buf_puts(out, ",nc=00000001,qop=auth,") ||
       put_quoted(out, "digest-uri", c->uri) || buf_puts(out, ",response=") ||
       buf_puts(out, response) || (charset && buf_puts(out, ",charset=utf-8")) ||
@@ -384,7 +379,6 @@ done:
   if (rc == LX_ERR_NOMEM)
     error_set(err, rc, "digest-md5: out of memory");
   buf_free(&ds.values);
-  buf_free(&cnonce);
   return rc;
 }
 
@@ -451,13 +445,11 @@ void digest_server_free(digest_server *s) {
 }
 
 int digest_server_challenge(digest_server *s, buf *out, lx_error *err) {
-  int rc;
   s->nonce.len = 0;
-  if ((rc = sasl_nonce(&s->nonce, s->cfg->nonce, err)))
-    return rc;
   out->len = 0;
-  if (buf_putc(&s->nonce, '\0') || put_quoted(out, "realm", s->cfg->host) ||
-      buf_putc(out, ',') || put_quoted(out, "nonce", s->nonce.data) ||
+  if (buf_puts(&s->nonce, s->cfg->nonce) || buf_putc(&s->nonce, '\0') ||
+      put_quoted(out, "realm", s->cfg->host) || buf_putc(out, ',') ||
+      put_quoted(out, "nonce", s->nonce.data) ||
       buf_puts(out, ",qop=\"auth\",charset=utf-8,algorithm=md5-sess"))
     return error_set(err, LX_ERR_NOMEM, "digest-md5: out of memory");
   s->state = 1;

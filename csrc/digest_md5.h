@@ -15,7 +15,7 @@ typedef struct digest_cfg {
   const char *authzid; /* client only; NULL: none */
   const char *host;    /* digest-uri host; the server's realm */
   const char *service; /* digest-uri service */
-  const char *nonce;   /* fixed cnonce (client) / nonce (server), tests */
+  const char *nonce;   /* our cnonce (client) / nonce (server): sasl_nonce */
   size_t max_message;
 } digest_cfg;
 

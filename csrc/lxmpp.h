@@ -138,7 +138,9 @@ extern "C" {
   X(LX_ERR_BIND_BAD_REQUEST, -507, "bind-bad-request", "bad-request")          \
   /* another error of the bind request */                                      \
   X(LX_ERR_BIND_FAILED, -508, "bind-failed", NULL)                             \
-  X(LX_ERR_SESSION_FAILED, -509, "session-failed", NULL)
+  X(LX_ERR_SESSION_FAILED, -509, "session-failed", NULL)                       \
+  /* the server bound another account or domain than ours */                   \
+  X(LX_ERR_BIND_BAD_JID, -510, "bind-bad-jid", NULL)
 
 #define LX_ERROR_ENUM_(code, value, name, condition) code = value,
 enum lx_err { LX_OK = 0, LX_ERRORS(LX_ERROR_ENUM_) };
@@ -169,16 +171,29 @@ const char *lx_error_condition(int code);
  * `code` is broken for good, 0 when the call failed and nothing changed.
  *  - LX_ERR_INVALID, LX_ERR_STATE and LX_ERR_FULL are the caller's mistakes
  *    (or backpressure): never fatal, call again correctly.
- *  - LX_ERR_NOMEM and LX_ERR_INTERNAL are always fatal: a connection or
- *    SASL client that ran out of memory is in its sticky failed state and
- *    returns the same code from then on (out of memory is never retried in
- *    place: what was half done cannot be trusted).
+ *  - LX_ERR_NOMEM and LX_ERR_INTERNAL are always fatal: a connection, SASL
+ *    client or SASL server that ran out of memory (or whose OpenSSL or
+ *    random source failed) is in its sticky failed state and returns the
+ *    same code from then on (never retried in place: what was half done
+ *    cannot be trusted).
  *  - Every peer fault (-100 and below) is fatal to the object that saw it.
  *    The SASL server is the one exception by design: a failed exchange only
  *    ends that exchange (RFC 6120 §6.4.5 lets the client try again).
  * 0 for LX_OK and values that are not codes.
  */
 int lx_error_is_fatal(int code);
+
+/*
+ * A source of random bytes: fills buf with len bytes and returns 0, or
+ * returns nonzero when it cannot (the operation that asked then fails with
+ * LX_ERR_INTERNAL). `user` is the pointer given beside it. The connection
+ * and the SASL objects take every random byte they use (stream and iq ids,
+ * nonces, salts) from one; NULL means OpenSSL's RAND_bytes. Tests give a
+ * deterministic one to get fixed ids, nonces and salts; anything else must
+ * give cryptographically secure bytes. Called only from inside lxmpp's own
+ * functions (never from an expat or OpenSSL callback), never re-entered.
+ */
+typedef int (*lx_random_fn)(void *user, unsigned char *buf, size_t len);
 
 /* An error with its detail, filled by functions that take one. */
 typedef struct lx_error {
@@ -637,7 +652,11 @@ typedef struct lx_sasl_client_opts {
   const char *host;        /* DIGEST-MD5: the server's domain (digest-uri) */
   const char *service;     /* DIGEST-MD5: the digest-uri service ("xmpp") */
   const char *trace;       /* ANONYMOUS: trace token (NULL: none) */
-  const char *nonce;       /* tests only: SCRAM nonce / DIGEST-MD5 cnonce */
+  /* Our SCRAM nonce and DIGEST-MD5 cnonce: base64 of 24 bytes from
+   * random(random_user, ...) (NULL: RAND_bytes), drawn once by
+   * lx_sasl_client_new. */
+  lx_random_fn random;
+  void *random_user;
 } lx_sasl_client_opts;
 
 /* Fills `o` with the defaults given above (all pointers NULL). */
@@ -651,7 +670,8 @@ void lx_sasl_client_opts_init(lx_sasl_client_opts *o);
  * nothing acceptable is offered, LX_ERR_SASL_ENCRYPTION_REQUIRED when only
  * PLAIN was possible and there is no TLS; LX_ERR_INVALID for bad options (a
  * username with '@', a password OpaqueString refuses, an unknown name in
- * allowed); LX_ERR_NOMEM.
+ * allowed); LX_ERR_NOMEM; LX_ERR_INTERNAL when opts->random gives no
+ * bytes (SCRAM and DIGEST-MD5 draw their nonce here).
  */
 int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *opts,
                        lx_error *err);
@@ -720,9 +740,12 @@ typedef struct lx_sasl_server_opts {
   size_t max_message;  /* bytes of one client message (4096) */
   const char *host;    /* DIGEST-MD5: our domain (realm, digest-uri) */
   const char *service; /* DIGEST-MD5: digest-uri service ("xmpp") */
-  const char *nonce;   /* tests only: our SCRAM nonce part / DIGEST nonce */
-  const unsigned char *salt; /* tests only: salt for a password without one */
-  size_t salt_len;
+  /* Our SCRAM nonce part and DIGEST-MD5 nonce (base64 of 24 bytes, drawn
+   * by each lx_sasl_server_start) and the salt for a password given without
+   * one (16 bytes, drawn when the credentials come) are from
+   * random(random_user, ...) (NULL: RAND_bytes). */
+  lx_random_fn random;
+  void *random_user;
   /* SCRAM: once a client of this exchange asked for a binding type we do
    * not have (a -PLUS attempt: it saw our -PLUS), accept its later 'y'
    * instead of refusing it as a downgrade (0). For clients that bind with
@@ -764,7 +787,8 @@ size_t lx_sasl_server_cb_types(const lx_sasl_server *s, const char **types,
  * _ENCRYPTION_REQUIRED (PLAIN without TLS), _MALFORMED_REQUEST,
  * _INCORRECT_ENCODING, _NOT_AUTHORIZED (includes a client claiming no
  * channel binding while we offer -PLUS: a downgrade). LX_ERR_STATE after a
- * success.
+ * success; LX_ERR_NOMEM; LX_ERR_INTERNAL when the options' random gives no
+ * bytes (SCRAM and DIGEST-MD5 draw our nonce here).
  */
 int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
                          const unsigned char *initial, size_t len,
@@ -1288,10 +1312,12 @@ typedef struct lx_conn_opts {
   int trace;                       /* report the plaintext XML sent and received
                                       as LX_CONN_SENT and LX_CONN_RECEIVED (0) */
 
-  /* tests only: identifiers to use in turn instead of random ones (a
-   * server's stream ids, a client's iq ids) */
-  const char *const *ids;
-  size_t n_ids;
+  /* The source of every random byte of the connection: its ids (a server's
+   * stream ids and generated localparts, a client's iq ids: 16 bytes each,
+   * in hex) and its SASL nonces and salts (the random of sasl_client and
+   * sasl_server is replaced by this one). NULL: RAND_bytes. */
+  lx_random_fn random;
+  void *random_user;
 } lx_conn_opts;
 
 /* Fills `o` with the defaults given above (pointers NULL). */
@@ -1413,12 +1439,14 @@ int lx_conn_next_event(lx_conn *c, lx_conn_event *ev);
  * in the stream's content namespace: `e` is serialized now, the caller
  * keeps it. Only once ready (LX_CONN_READY) and before closing. Returns 0,
  * LX_ERR_STATE, LX_ERR_FULL (max_output_bytes would be exceeded: send some
- * output first), LX_ERR_NOMEM, or the sticky error.
+ * output first), LX_ERR_NOMEM (fatal, as always: the connection has failed),
+ * or the sticky error.
  */
 int lx_conn_submit(lx_conn *c, const lx_elem *e);
-/* The same for XML already serialized (the Lua binding's stanzas): one or
- * more complete top-level elements, well-formed, in the content namespace.
- * The caller vouches for them: they are not checked. */
+/* The same for XML already serialized: exactly one balanced top-level
+ * element, in the content namespace, checked (parsed as a document: no
+ * </stream:stream>, no second element, no declaration or text around it).
+ * Returns the same, and LX_ERR_INVALID for anything else. */
 int lx_conn_submit_xml(lx_conn *c, const char *xml, size_t len);
 
 /* Queues one space to keep the stream alive (RFC 6120 §4.6.1), when the

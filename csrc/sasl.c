@@ -61,17 +61,15 @@ static int valid_cbs(const lx_sasl_cb *cb, size_t n) {
   return 1;
 }
 
-/* A fixed nonce for tests: what a nonce may hold. */
-static int valid_fixed_nonce(const char *s) {
-  if (!s)
-    return 1;
-  size_t n = strlen(s);
-  if (!n || n > SASL_MAX_NONCE / 2)
-    return 0;
-  for (; *s; s++)
-    if (*s < 0x21 || *s > 0x7e || *s == ',' || *s == '"' || *s == '\\')
-      return 0;
-  return 1;
+/* Our nonce for an exchange into *out: a copy of `given`, or a fresh one
+ * from fn. */
+static int our_nonce(char **out, const char *given, lx_random_fn fn, void *user,
+                     lx_error *err) {
+  int fail = 0;
+  if (!given)
+    return sasl_nonce(out, fn, user, err);
+  *out = sasl_dup(given, &fail);
+  return fail ? error_set(err, LX_ERR_NOMEM, "sasl: out of memory") : 0;
 }
 
 static int in_list(const char *const *list, size_t n, const char *name) {
@@ -95,6 +93,7 @@ static const char *plus_name(lx_sasl_hash h) {
  * NULL operation is one the family does not have. Each returns 0 or a
  * negative code with err set, unless said otherwise. */
 struct mech_family {
+  int uses_nonce; /* each exchange needs a fresh nonce of each side */
   /* client: whether the credentials suit m beyond what its flags say */
   int (*client_suits)(const lx_sasl_client_opts *o, const mech_info *m);
   /* client: copies what the exchange needs from the options */
@@ -138,6 +137,7 @@ struct lx_sasl_client {
   int authenticated;
   buf out;
   buf initial; /* the initial response of PLAIN, EXTERNAL, ANONYMOUS; wiped */
+  char *nonce; /* SCRAM's nonce, DIGEST-MD5's cnonce */
   scram_client *scram;
   digest_client *digest;
 };
@@ -156,6 +156,7 @@ void lx_sasl_client_free(lx_sasl_client *c) {
     return;
   buf_wipe(&c->out); /* PLAIN's message holds the password */
   buf_wipe(&c->initial);
+  free(c->nonce);
   scram_client_free(c->scram);
   digest_client_free(c->digest);
   free(c);
@@ -183,8 +184,6 @@ static int check_client_opts(const lx_sasl_client_opts *o, lx_error *err) {
   else if (o->trace &&
            (!valid_text(o->trace, 1020) || utf8_chars(o->trace) > 255))
     why = "trace must be 1 to 255 UTF-8 characters";
-  else if (!valid_fixed_nonce(o->nonce))
-    why = "nonce must be printable ASCII without , \" or \\";
   else if (!o->min_iterations || o->max_iterations < o->min_iterations ||
            o->max_iterations > INT_MAX || !o->max_salt || o->max_message < 64)
     why = "bad limits";
@@ -298,7 +297,7 @@ static int scram_client_init(lx_sasl_client *c, const lx_sasl_client_opts *o,
   cfg.max_iterations = o->max_iterations;
   cfg.max_salt = o->max_salt;
   cfg.max_message = o->max_message;
-  cfg.nonce = o->nonce;
+  cfg.nonce = c->nonce;
   int rc = scram_ssdp_input(&ssdp, o->offered, o->n_offered, o->cb_types,
                             o->n_cb_types);
   if (rc) {
@@ -330,7 +329,7 @@ static int digest_client_init(lx_sasl_client *c, const lx_sasl_client_opts *o,
                               lx_error *err) {
   digest_cfg d = {o->username, o->password,   strlen(o->password),
                   o->authzid,  o->host,       o->service,
-                  o->nonce,    o->max_message};
+                  c->nonce,    o->max_message};
   int rc = digest_client_new(&c->digest, &d);
   return rc ? error_set(err, rc, "sasl client: out of memory") : 0;
 }
@@ -376,7 +375,12 @@ static int anonymous_client_init(lx_sasl_client *c,
 
 int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *o,
                        lx_error *err) {
-  int need_tls = 0, rc;
+  return sasl_client_create(out, o, NULL, err);
+}
+
+int sasl_client_create(lx_sasl_client **out, const lx_sasl_client_opts *o,
+                       const char *nonce, lx_error *err) {
+  int need_tls = 0, rc = 0;
   *out = NULL;
   if (!o)
     return error_set(err, LX_ERR_INVALID, "sasl client: no options");
@@ -394,7 +398,10 @@ int lx_sasl_client_new(lx_sasl_client **out, const lx_sasl_client_opts *o,
   if (!c)
     return error_set(err, LX_ERR_NOMEM, "sasl client: out of memory");
   c->mech = m;
-  rc = m->family->client_init(c, o, err);
+  if (m->family->uses_nonce)
+    rc = our_nonce(&c->nonce, nonce, o->random, o->random_user, err);
+  if (!rc)
+    rc = m->family->client_init(c, o, err);
   if (rc) {
     lx_sasl_client_free(c);
     return rc;
@@ -589,7 +596,8 @@ enum {
   S_WAIT_FINAL,   /* SCRAM: server-first sent */
   S_WAIT_DIGEST,  /* DIGEST-MD5: challenge sent */
   S_WAIT_ACK,     /* DIGEST-MD5: rspauth sent, waiting for an empty reply */
-  S_DONE          /* success */
+  S_DONE,         /* success */
+  S_BROKEN        /* out of memory or OpenSSL failed: for good */
 };
 
 struct lx_sasl_server {
@@ -604,17 +612,21 @@ struct lx_sasl_server {
   int cb_unsupported;              /* the last exchange's failure */
   unsigned iterations;
   size_t max_message;
-  char *host, *service, *nonce;
-  buf salt, ssdp_input;
+  char *host, *service;
+  lx_random_fn random;
+  void *random_user;
+  buf ssdp_input;
   /* the exchange */
   const mech_info *mech;
   int state;
+  int broken; /* S_BROKEN's code */
   scram_server_cfg scfg;
   scram_server *scram;
   digest_cfg dcfg;
   digest_server *digest;
   lx_sasl_request req;
   char *username, *authzid, *trace;
+  char *nonce;  /* ours: SCRAM's nonce part, DIGEST-MD5's nonce */
   buf password; /* PLAIN: the client's, prepared; wiped */
   buf out;
 };
@@ -636,7 +648,8 @@ static void server_reset(lx_sasl_server *s) {
   free(s->username);
   free(s->authzid);
   free(s->trace);
-  s->username = s->authzid = s->trace = NULL;
+  free(s->nonce);
+  s->username = s->authzid = s->trace = s->nonce = NULL;
   buf_wipe(&s->password);
   memset(&s->req, 0, sizeof s->req);
   s->mech = NULL;
@@ -657,8 +670,6 @@ void lx_sasl_server_free(lx_sasl_server *s) {
   free(s->cb_types);
   free(s->host);
   free(s->service);
-  free(s->nonce);
-  buf_free(&s->salt);
   buf_free(&s->ssdp_input);
   buf_free(&s->out);
   free(s);
@@ -689,10 +700,6 @@ static int check_server_opts(const lx_sasl_server_opts *o,
     why = "bad channel-binding data (type name, 1 to 1024 bytes)";
   else if (!o->iterations || o->iterations > INT_MAX || o->max_message < 64)
     why = "bad limits";
-  else if (!valid_fixed_nonce(o->nonce))
-    why = "nonce must be printable ASCII without , \" or \\";
-  else if (o->salt_len && !o->salt)
-    why = "salt is NULL";
   else if (!o->service || !*o->service || strchr(o->service, '/') ||
            strchr(o->service, '"'))
     why = "service must be a name without '/'";
@@ -724,9 +731,8 @@ int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
   s->max_message = o->max_message;
   s->host = sasl_dup(o->host, &fail);
   s->service = sasl_dup(o->service, &fail);
-  s->nonce = sasl_dup(o->nonce, &fail);
-  if (o->salt_len)
-    fail |= buf_put(&s->salt, o->salt, o->salt_len) != 0;
+  s->random = o->random;
+  s->random_user = o->random_user;
   if (o->n_cb) {
     s->cb = calloc(o->n_cb, sizeof *s->cb);
     s->cb_types = calloc(o->n_cb, sizeof *s->cb_types);
@@ -783,9 +789,16 @@ const lx_sasl_request *lx_sasl_server_request(const lx_sasl_server *s) {
 
 /* A failure of the exchange: the server may start again. */
 static int server_fail(lx_sasl_server *s, int rc) {
-  if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID)
+  if (rc == LX_ERR_NOMEM || rc == LX_ERR_INTERNAL) /* lx_error_is_fatal */
+    s->state = S_BROKEN, s->broken = rc;
+  else if (rc != LX_ERR_STATE && rc != LX_ERR_INVALID)
     s->state = S_IDLE;
   return rc;
+}
+
+static int server_broken(const lx_sasl_server *s, lx_error *err) {
+  return error_set(err, s->broken, "sasl server: out of order since %s",
+                   lx_strerror(s->broken));
 }
 
 static int need_credentials(lx_sasl_server *s) {
@@ -937,7 +950,16 @@ int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
                          const unsigned char *initial, size_t len,
                          const unsigned char **out, size_t *out_len,
                          lx_error *err) {
+  return sasl_server_start(s, NULL, mechanism, initial, len, out, out_len, err);
+}
+
+int sasl_server_start(lx_sasl_server *s, const char *nonce,
+                      const char *mechanism, const unsigned char *initial,
+                      size_t len, const unsigned char **out, size_t *out_len,
+                      lx_error *err) {
   int rc;
+  if (s->state == S_BROKEN)
+    return server_broken(s, err);
   if (s->state == S_DONE)
     return error_set(err, LX_ERR_STATE, "sasl server: already succeeded");
   if (!initial && len)
@@ -956,6 +978,9 @@ int lx_sasl_server_start(lx_sasl_server *s, const char *mechanism,
     return out_result(s, rc, out, out_len);
   }
   s->mech = m;
+  if (m->family->uses_nonce &&
+      (rc = our_nonce(&s->nonce, nonce, s->random, s->random_user, err)))
+    return out_result(s, rc, out, out_len);
   if (m->family->server_start &&
       (rc = m->family->server_start(s, initial, len, err)))
     return out_result(s, rc, out, out_len);
@@ -972,6 +997,8 @@ int lx_sasl_server_step(lx_sasl_server *s, const unsigned char *in, size_t len,
                         lx_error *err) {
   const char *msg = (const char *)in;
   int rc;
+  if (s->state == S_BROKEN)
+    return server_broken(s, err);
   if (!in && len)
     return error_set(err, LX_ERR_INVALID, "sasl server: NULL data");
   if (!in)
@@ -1062,11 +1089,8 @@ static int scram_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
   int rc = 0;
   if (c->password) {
     k.hash = s->mech->hash;
-    if (!k.salt && s->salt.len) {
-      k.salt = (const unsigned char *)s->salt.data;
-      k.salt_len = s->salt.len;
-    } else if (!k.salt) {
-      if ((rc = sasl_random(salt, sizeof salt, err)))
+    if (!k.salt) {
+      if ((rc = sasl_random(s->random, s->random_user, salt, sizeof salt, err)))
         return rc;
       k.salt = salt;
       k.salt_len = sizeof salt;
@@ -1129,6 +1153,8 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
                                const unsigned char **out, size_t *out_len,
                                lx_error *err) {
   int rc;
+  if (s->state == S_BROKEN)
+    return server_broken(s, err);
   if (s->state != S_NEED_CRED)
     return error_set(err, LX_ERR_STATE, "sasl server: no credentials asked");
   if (!c)
@@ -1169,6 +1195,7 @@ int lx_sasl_server_credentials(lx_sasl_server *s, const lx_sasl_credentials *c,
 /* ---- the table ----------------------------------------------------------- */
 
 static const mech_family scram = {
+    .uses_nonce = 1,
     .client_suits = scram_suits,
     .client_init = scram_client_init,
     .client_first = scram_client_first_op,
@@ -1181,6 +1208,7 @@ static const mech_family scram = {
 };
 
 static const mech_family digest_md5 = {
+    .uses_nonce = 1,
     .client_init = digest_client_init,
     .client_answer = digest_client_answer,
     .client_verify = digest_client_verify_op,

@@ -33,4 +33,15 @@ extern const mech_info sasl_mechs[MECH_COUNT];
 /* The entry for `name` (exact), or NULL. */
 const mech_info *sasl_mech_find(const char *name);
 
+/* Where the randomness of an exchange enters: lx_sasl_client_new and
+ * lx_sasl_server_start with our nonce given (printable ASCII without ',',
+ * '"' or '\\'), or NULL to draw a fresh one from the options' random as
+ * they do. Known-answer tests give the nonces of published exchanges. */
+int sasl_client_create(lx_sasl_client **out, const lx_sasl_client_opts *o,
+                       const char *nonce, lx_error *err);
+int sasl_server_start(lx_sasl_server *s, const char *nonce,
+                      const char *mechanism, const unsigned char *initial,
+                      size_t len, const unsigned char **out, size_t *out_len,
+                      lx_error *err);
+
 #endif

@@ -3,9 +3,8 @@
 #include "sasl_common.h"
 #include "base64.h"
 #include "error.h"
+#include "random.h"
 
-#include <limits.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistr.h>
@@ -50,20 +49,22 @@ int sasl_prep_username(const char *in, size_t len, char **out, lx_error *err) {
   return rc;
 }
 
-int sasl_random(unsigned char *p, size_t n, lx_error *err) {
-  if (n > INT_MAX || RAND_bytes(p, (int)n) != 1)
-    return error_set(err, LX_ERR_INTERNAL, "sasl: RAND_bytes failed");
-  return 0;
+int sasl_random(lx_random_fn fn, void *user, unsigned char *p, size_t n,
+                lx_error *err) {
+  return random_bytes(fn, user, p, n)
+             ? error_set(err, LX_ERR_INTERNAL, "sasl: no random bytes")
+             : 0;
 }
 
-int sasl_nonce(buf *b, const char *fixed, lx_error *err) {
-  if (fixed)
-    return buf_puts(b, fixed) ? error_set(err, LX_ERR_NOMEM, "sasl: no memory")
-                              : 0;
+int sasl_nonce(char **out, lx_random_fn fn, void *user, lx_error *err) {
   unsigned char r[SASL_NONCE_BYTES];
-  int rc = sasl_random(r, sizeof r, err);
-  if (!rc && base64_encode(b, r, sizeof r))
+  buf b = BUF_INIT;
+  int rc = sasl_random(fn, user, r, sizeof r, err);
+  if (!rc && (base64_encode(&b, r, sizeof r) || buf_putc(&b, '\0')))
     rc = error_set(err, LX_ERR_NOMEM, "sasl: out of memory");
+  if (rc)
+    buf_free(&b);
+  *out = rc ? NULL : b.data;
   return rc;
 }
 

@@ -29,12 +29,15 @@ int sasl_prep_password(const char *in, size_t len, char **out, size_t *out_len,
 /* PRECIS UsernameCaseMapped, same contract. */
 int sasl_prep_username(const char *in, size_t len, char **out, lx_error *err);
 
-/* Fills p with n random bytes (RAND_bytes). Returns 0 or LX_ERR_INTERNAL. */
-int sasl_random(unsigned char *p, size_t n, lx_error *err);
+/* Fills p with n bytes from fn (NULL: RAND_bytes). Returns 0 or
+ * LX_ERR_INTERNAL. */
+int sasl_random(lx_random_fn fn, void *user, unsigned char *p, size_t n,
+                lx_error *err);
 
-/* Appends a fresh random nonce (printable, no ',') to b, or `fixed` when
- * not NULL (tests). Returns 0, LX_ERR_NOMEM or LX_ERR_INTERNAL. */
-int sasl_nonce(buf *b, const char *fixed, lx_error *err);
+/* A fresh nonce: base64 of SASL_NONCE_BYTES bytes from fn (printable, no
+ * ',', '"' or '\\'), malloc()ed and NUL-terminated into *out. Returns 0,
+ * LX_ERR_NOMEM or LX_ERR_INTERNAL. */
+int sasl_nonce(char **out, lx_random_fn fn, void *user, lx_error *err);
 
 /* 1 when the n bytes are valid UTF-8 without NUL, else 0. */
 int sasl_utf8_valid(const char *s, size_t n);

@@ -271,7 +271,7 @@ struct scram_client {
   size_t hl;
   int state;
   char flag;
-  char *cb_type, *username, *authzid, *fixed_nonce;
+  char *cb_type, *username, *authzid, *our_nonce;
   buf cb_data, password, ssdp;
   int require_ssdp;
   unsigned min_iterations, max_iterations;
@@ -293,7 +293,7 @@ void scram_client_free(scram_client *c) {
   free(c->cb_type);
   free(c->username);
   free(c->authzid);
-  free(c->fixed_nonce);
+  free(c->our_nonce);
   buf_free(&c->cb_data);
   buf_wipe(&c->password);
   buf_free(&c->ssdp);
@@ -323,7 +323,7 @@ int scram_client_new(scram_client **out, const scram_client_cfg *cfg,
   c->cb_type = sasl_dup(cfg->flag == 'p' ? cfg->cb_type : NULL, &fail);
   c->username = sasl_dup(cfg->username, &fail);
   c->authzid = sasl_dup(cfg->authzid, &fail);
-  c->fixed_nonce = sasl_dup(cfg->nonce, &fail);
+  c->our_nonce = sasl_dup(cfg->nonce, &fail);
   if (cfg->flag == 'p')
     fail |= buf_put(&c->cb_data, cfg->cb_data, cfg->cb_len) != 0;
   if (cfg->password)
@@ -361,10 +361,7 @@ int scram_client_first(scram_client *c, buf *out, lx_error *err) {
   rc = rc || buf_puts(&c->bare, ",r=");
   if (rc)
     return error_set(err, LX_ERR_NOMEM, "scram: out of memory");
-  size_t at = c->bare.len;
-  if ((rc = sasl_nonce(&c->bare, c->fixed_nonce, err)))
-    return rc;
-  if (buf_put(&c->nonce, c->bare.data + at, c->bare.len - at))
+  if (buf_puts(&c->bare, c->our_nonce) || buf_puts(&c->nonce, c->our_nonce))
     return error_set(err, LX_ERR_NOMEM, "scram: out of memory");
   out->len = 0;
   if (buf_put(out, c->gs2.data, c->gs2.len) ||
@@ -741,16 +738,15 @@ int scram_server_challenge(scram_server *s, const lx_scram_keys *keys, buf *out,
   memcpy(s->stored_key, keys->stored_key, s->hl);
   memcpy(s->server_key, keys->server_key, s->hl);
   s->nonce.len = s->client_nonce_len;
-  int rc = sasl_nonce(&s->nonce, s->cfg->nonce, err);
-  if (rc)
-    return rc;
+  if (buf_puts(&s->nonce, s->cfg->nonce))
+    return error_set(err, LX_ERR_NOMEM, "scram: out of memory");
   char count[16];
   snprintf(count, sizeof count, "%u", keys->iterations);
   buf *f = &s->server_first;
   f->len = 0;
-  rc = buf_puts(f, "r=") || buf_put(f, s->nonce.data, s->nonce.len) ||
-       buf_puts(f, ",s=") || base64_encode(f, keys->salt, keys->salt_len) ||
-       buf_puts(f, ",i=") || buf_puts(f, count);
+  int rc = buf_puts(f, "r=") || buf_put(f, s->nonce.data, s->nonce.len) ||
+           buf_puts(f, ",s=") || base64_encode(f, keys->salt, keys->salt_len) ||
+           buf_puts(f, ",i=") || buf_puts(f, count);
   if (!rc && s->cfg->ssdp)
     rc = buf_puts(f, ",h=") || ssdp_hash(s->md, s->hl, s->cfg->ssdp, f);
   out->len = 0;

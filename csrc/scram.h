@@ -23,7 +23,7 @@ typedef struct scram_client_cfg {
   int require_ssdp;
   unsigned min_iterations, max_iterations;
   size_t max_salt, max_message;
-  const char *nonce; /* fixed nonce (tests) or NULL */
+  const char *nonce; /* our nonce (sasl_nonce) */
 } scram_client_cfg;
 
 /* The strings of cfg are copied. Returns 0 or LX_ERR_NOMEM. */
@@ -51,7 +51,7 @@ typedef struct scram_server_cfg {
   size_t n_cb;
   const buf *ssdp; /* XEP-0474 input, or NULL: no h= */
   size_t max_message;
-  const char *nonce; /* fixed nonce part (tests) or NULL */
+  const char *nonce; /* our nonce part (sasl_nonce) */
 } scram_server_cfg;
 
 /* cfg and what it points to must outlive the scram_server. */

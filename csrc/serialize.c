@@ -30,6 +30,29 @@ static int put_attr(buf *b, const char *prefix, const char *name,
   return rc ? rc : buf_putc(b, '\'');
 }
 
+int serialize_ns_attr_name(buf *b, const char *ns, size_t ns_len,
+                           const char *name, size_t name_len, unsigned *nsid,
+                           int (*taken)(void *ud, const char *prefix,
+                                        size_t len),
+                           void *ud) {
+  if (ns_len == sizeof LX_NS_XML - 1 && memcmp(ns, LX_NS_XML, ns_len) == 0)
+    return buf_put(b, " xml:", 5) || buf_put(b, name, name_len) ? LX_ERR_NOMEM
+                                                                : 0;
+  char prefix[24];
+  size_t n;
+  do
+    n = (size_t)snprintf(prefix, sizeof prefix, "ns%u", ++*nsid);
+  while (taken && taken(ud, prefix, n));
+  const char *const decl[] = {" xmlns:", prefix, "='", NULL};
+  int rc = put_all(b, decl);
+  if (!rc)
+    rc = xml_escape(b, ns, ns_len, 1, NULL);
+  const char *const use[] = {"' ", prefix, ":", NULL};
+  if (!rc)
+    rc = put_all(b, use);
+  return rc ? rc : buf_put(b, name, name_len) ? LX_ERR_NOMEM : 0;
+}
+
 /* The attributes of e; a namespaced one gets its own prefix declaration, as
  * its namespace is not otherwise in scope. */
 static int put_attrs(buf *b, const lx_elem *e) {
@@ -39,16 +62,16 @@ static int put_attrs(buf *b, const lx_elem *e) {
     const lx_attr *a = &e->attrs[i];
     if (!a->ns) {
       rc = put_attr(b, NULL, a->name, a->value, a->value_len);
-    } else if (strcmp(a->ns, LX_NS_XML) == 0) {
-      rc = put_attr(b, "xml:", a->name, a->value, a->value_len);
-    } else {
-      char decl[24], prefix[24];
-      snprintf(decl, sizeof decl, "ns%u", ++nsid);
-      snprintf(prefix, sizeof prefix, "ns%u:", nsid);
-      rc = put_attr(b, "xmlns:", decl, a->ns, strlen(a->ns));
-      if (!rc)
-        rc = put_attr(b, prefix, a->name, a->value, a->value_len);
+      continue;
     }
+    rc = serialize_ns_attr_name(b, a->ns, strlen(a->ns), a->name,
+                                strlen(a->name), &nsid, NULL, NULL);
+    if (!rc)
+      rc = buf_put(b, "='", 2) ? LX_ERR_NOMEM : 0;
+    if (!rc)
+      rc = xml_escape(b, a->value, a->value_len, 1, NULL);
+    if (!rc)
+      rc = buf_putc(b, '\'') ? LX_ERR_NOMEM : 0;
   }
   return rc;
 }
@@ -110,13 +133,18 @@ int serialize_elem(buf *b, const lx_elem *root, const char *parent_ns,
   return rc;
 }
 
-int serialize_header(buf *b, const lx_elem *header, const char *content_ns) {
+int serialize_stream_start(buf *b, const char *content_ns) {
   int rc = buf_puts(b, "<" STREAM_PREFIX "stream");
   if (!rc && content_ns)
     rc = put_attr(b, NULL, "xmlns", content_ns, strlen(content_ns));
   if (!rc)
     rc = put_attr(b, "xmlns:", "stream", LX_NS_STREAMS,
                   sizeof LX_NS_STREAMS - 1);
+  return rc;
+}
+
+int serialize_header(buf *b, const lx_elem *header, const char *content_ns) {
+  int rc = serialize_stream_start(b, content_ns);
   if (!rc)
     rc = put_attrs(b, header);
   return rc ? rc : buf_putc(b, '>');

@@ -175,16 +175,11 @@ local function serve(self, s)
 			if code == "eof" then conn:receive_eof() end
 			break
 		end
-		-- a part at a time when events fill up; then, without bytes, the
-		-- plaintext TLS has already decrypted
-		local at, more = 1, true
-		while more do
-			local n = conn:receive_bytes(data, at)
-			more = drain(self, s) > 0
-			if not n then break end
-			at = at + n
-			more = more or (at <= #data and n > 0)
-		end
+		-- every byte in, the events out (the work happens there), the
+		-- output written (drain flushes)
+		local taken = conn:receive_bytes(data)
+		drain(self, s)
+		if not taken then break end -- the failure came as a "closed" event
 	end
 	pcall(drain, self, s)
 	if s.jid and self.sessions[s.jid] == s then self.sessions[s.jid] = nil end

@@ -8,10 +8,10 @@
 -- reset(), set_session(s), set_stanza_size_limit(n). This module puts a
 -- `new` in its place that returns the same object around an lxmpp parser
 -- and calls the same callbacks (streamopened, streamclosed, handlestanza,
--- error with "stream-error" and "parse-error") and gives feed's same
--- "stanza-too-large". The modules that keep a stream (c2s, s2s, component)
--- capture `new` when they load, so those loaded before this one are
--- reloaded to pick it up.
+-- error with "stream-error") and gives feed's same results (nil and
+-- "stanza-too-large" past the size limit, nil and a message for bad XML).
+-- The modules that keep a stream (c2s, s2s, component) capture `new` when
+-- they load, so those loaded before this one are reloaded to pick it up.
 -- luacheck: globals module prosody
 module:set_global()
 
@@ -73,6 +73,7 @@ local function new(session, callbacks, size_limit, ex)
 		error("XML stream error: " .. tostring(e) .. (data and ": " .. tostring(data) or ""), 2)
 	end
 	size_limit = size_limit or default_size_limit
+	module:log("debug", "lxmpp parses a %s stream", default_ns)
 
 	local parser, header, opening -- header: its bytes; opening: the bytes fed until it came
 	local stream_lang = "en"
@@ -133,16 +134,15 @@ local function new(session, callbacks, size_limit, ex)
 		if opening then opening[#opening + 1] = data end
 		local ok, message, condition = parser:feed(data)
 		draining = true
-		drain()
+		local drained, why = pcall(drain)
 		draining = false
+		if not drained then error(why, 0) end -- a callback's error, as from util.xmppstream
 		apply_limit()
 		if ok then return true end
 		if condition == "policy-violation" and message:find("limit exceeded: max_stanza_", 1, true) then
 			return nil, "stanza-too-large" -- Prosody's own path: policy-violation, <stanza-too-big/>
-		elseif condition == "not-well-formed" or not session.close then
-			cb_error(session, "parse-error", message)
-		else
-			-- Prosody's callbacks say not-well-formed for any parse error;
+		elseif condition ~= "not-well-formed" and session.close then
+			-- The caller closes with not-well-formed whatever the error;
 			-- lxmpp knows the condition (restricted-xml, invalid-namespace,
 			-- policy-violation...). The caller's own close that follows is
 			-- a no-op on the closed session.

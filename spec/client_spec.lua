@@ -702,6 +702,46 @@ describe("lxmpp.client under a hostile or broken peer", function()
 		end)
 	end)
 
+	it("tells an outside poller it will not read while the inbox is over its bound", function()
+		with_server(function(server, cq, clk)
+			local j = assert(connect(server, "juliet", { max_inbox_bytes = 400000 }))
+			local released, handled = false, {}
+			j:on("presence", function(p)
+				while not released do pause(0.005) end
+				handled[#handled + 1] = p.attr.id
+			end)
+			local s = assert(server:session(j.jid))
+			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			s:flush()
+			-- the loop of a host server: poll, then receive(0) when woken
+			local wakeups, nudge = 0, require("cqueues.condition").new()
+			cq:wrap(function()
+				while #handled < 20 do
+					cqueues.poll(j, nudge)
+					wakeups = wakeups + 1
+					j:receive(0)
+				end
+			end)
+			-- (the inbox's count, read only to know when the bound is reached)
+			wait_until(function() return j.inbox_bytes > 400000 end)
+			local before = wakeups
+			assert.equal("", j:events())
+			for _ = 1, 200 do cqueues.sleep(0) end -- 200 rounds of the controller
+			clk.advance(1)
+			for _ = 1, 200 do cqueues.sleep(0) end
+			assert.is_true(wakeups - before <= 1, ("%d wake-ups with nothing to do"):format(wakeups - before))
+			-- the handlers catch up; the poller, nudged, reads the rest
+			released = true
+			wait_until(function()
+				nudge:signal()
+				return #handled == 20
+			end)
+			for i = 1, 20 do assert.equal("p" .. i, handled[i]) end
+			assert.equal("r", j:events())
+			assert.is_true(j:close())
+		end)
+	end)
+
 	it("counts the stanzas held by waiting \"dropped\" handlers against the inbox bound", function()
 		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000, max_inbox_bytes = 400000 }))
@@ -771,52 +811,189 @@ describe("lxmpp.client under a hostile or broken peer", function()
 	end)
 
 	it("gives up on a server that stops reading, loop() without a timeout included", function()
-		with_server(function(server, cq, clk)
-			-- without keepalive: only the stalled output can tell
-			local c = assert(connect(server, "juliet", { keepalive = false, timeout = 2 }))
-			server:freeze(c.jid)
-			local big = string.rep("x", 65536)
-			local sent = 0
-			repeat -- fill the server's socket buffers, then ours
-				local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
-				sent = sent + 1
-				assert(ok or code == "timeout" or code == "full", code)
-			until code == "full" or sent > 2000
-			assert.is_true(sent <= 2000, "the output never filled up")
-			local started = clk.now()
-			ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
-			local none, err, code = c:loop()
-			assert.is_nil(none)
-			assert.equal("dead-peer", code)
-			assert.matches("read nothing", err)
-			assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
-		end)
+		-- without keepalive the timeout option bounds the stall, with it the
+		-- keepalive's timeout (long before its silence probe, at 60 s)
+		for _, opts in ipairs { { keepalive = false, timeout = 2 }, { keepalive = { interval = 60, timeout = 2 } } } do
+			with_server(function(server, cq, clk)
+				local c = assert(connect(server, "juliet", opts))
+				server:freeze(c.jid)
+				local big = string.rep("x", 65536)
+				local sent = 0
+				repeat -- fill the server's socket buffers, then ours
+					local ok, _, code = c:send(st.message({ to = "romeo@" .. DOMAIN }, big), 0)
+					sent = sent + 1
+					assert(ok or code == "timeout" or code == "full", code)
+				until code == "full" or sent > 2000
+				assert.is_true(sent <= 2000, "the output never filled up")
+				local started = clk.now()
+				ticker(cq, clk, 0.25, function() return c:state() == "closed" end)
+				local none, err, code = c:loop()
+				assert.is_nil(none)
+				assert.equal("dead-peer", code)
+				assert.matches("read nothing", err)
+				assert.is_true(clk.now() - started <= 2 + 0.25, "took " .. (clk.now() - started))
+			end)
+		end
 	end)
 
 	it("accepts a bound JID of its own account only", function()
-		-- The core reports the server's bind result as the "ready" event's
-		-- jid; our server would never bind another account, so the event
-		-- is rewritten on its way up, as a hostile server's result would be.
-		local conn_methods = getmetatable(require("lxmpp.stream").client { jid = "a@b", password = "x" }).__index
-		local next_event = conn_methods.next_event
-		with_server(function(server)
+		-- A hostile server: a real login, then a bind result it writes
+		-- itself. Plaintext both ways (the client's stream is made without
+		-- TLS), so that the test can write it.
+		local stream = require "lxmpp.stream"
+		local transport = require "lxmpp.transport.cqueues"
+		local make_client = stream.client
+		local function hostile(cq, bound)
+			local listener = assert(socket.listen { host = "127.0.0.1", port = 0 })
+			assert(listener:listen())
+			local _, _, port = listener:localname()
+			cq:wrap(function()
+				local t = transport.wrap(assert(listener:accept(5)))
+				local conn = stream.server { domains = { DOMAIN }, tls = "disabled", trace = true }
+				local id
+				repeat
+					for ev in conn:events() do
+						if ev.type == "auth-request" then
+							assert(conn:answer_auth { password = ACCOUNTS[ev.username] or "" })
+						elseif ev.type == "received" then
+							id = id or ev.data:match("<iq type='set' id='([^']+)'")
+						elseif ev.type == "bind-request" then
+							assert(t:write(conn:take_output() or "", clock.now() + 5))
+							assert(t:write(("<iq type='result' id='%s'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+								.. "<jid>%s</jid></bind></iq>"):format(id, bound), clock.now() + 5))
+						end
+					end
+					local out = conn:take_output()
+					if out then assert(t:write(out, clock.now() + 5)) end
+					local data = t:read(clock.now() + 5)
+				until not data or not conn:receive_bytes(data)
+				t:close()
+				listener:close()
+			end)
+			return port
+		end
+		with_server(function(server, cq)
+			stream.client = function(o)
+				o.tls, o.tls_context = "disabled", nil
+				return make_client(o)
+			end
 			local forged = { "admin@evil.test/x", "admin@" .. DOMAIN .. "/x", "juliet@evil.test/x", "juliet@" .. DOMAIN }
 			for _, bound in ipairs(forged) do
-				conn_methods.next_event = function(conn)
-					local ev = next_event(conn)
-					if ev and ev.type == "ready" then ev.jid = bound end
-					return ev
-				end
-				local ok, none, err, code = pcall(connect, server, "juliet")
-				conn_methods.next_event = next_event
+				local ok, none, err, code = pcall(connect, server, "juliet", { port = hostile(cq, bound) })
 				assert.is_true(ok, none)
 				assert.is_nil(none)
-				assert.equal("bind-bad-jid", code)
-				assert.truthy(err:find(bound, 1, true), err)
+				if bound == "juliet@" .. DOMAIN then -- no resource
+					assert.equal("bind-failed", code)
+				else
+					assert.equal("bind-bad-jid", code)
+					assert.truthy(err:find(bound, 1, true), err)
+				end
 			end
 			-- the server chooses the resource
-			local c = assert(connect(server, "juliet"))
-			assert.matches("^juliet@im%.example%.com/r%d+$", c.jid)
+			local c = assert(connect(server, "juliet", { port = hostile(cq, "juliet@" .. DOMAIN .. "/r7") }))
+			assert.equal("juliet@" .. DOMAIN .. "/r7", c.jid)
+			stream.client = make_client
+			c:close(0)
+		end)
+		stream.client = make_client
+	end)
+end)
+
+describe("lxmpp.client in a plain script", function()
+	-- The server runs in a process of its own (it needs a controller); the
+	-- client blocks, outside any, on the real clock (a fake one outside a
+	-- controller would move to each deadline at once): only generous
+	-- timeouts here, against a hang.
+	local SERVER = [[
+package.path = "examples/?.lua;lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath
+local cqueues = require "cqueues"
+local st = require "lxmpp.stanza"
+local tiny = require "tiny_server"
+local function read(name) local f = assert(io.open(name)); local s = f:read("a"); f:close(); return s end
+local cq = cqueues.new()
+local server = tiny.start { cq = cq, domain = arg[1], accounts = { juliet = arg[2] },
+	certificate = read(arg[3]), key = read(arg[4]) }
+-- an iq of urn:example:burst: six messages in one write, then the answer
+server.on_iq = function(session, stanza)
+	if stanza.tags[1] and stanza.tags[1].attr.xmlns == "urn:example:burst" then
+		for i = 1, 6 do
+			assert(session.conn:send(st.message({ to = session.jid, from = arg[1], type = "chat" }, tostring(i))))
+		end
+		session:flush()
+		return st.reply(stanza)
+	end
+end
+io.stdout:write(server.port, "\n")
+io.stdout:flush()
+assert(cq:loop())
+]]
+
+	local function with_child_server(fn)
+		local cert, key = require("lxmpp.stream").selfsigned(DOMAIN)
+		local files = {}
+		for i, text in ipairs { SERVER, cert, key } do
+			files[i] = os.tmpname()
+			local f = assert(io.open(files[i], "w"))
+			f:write(text)
+			f:close()
+		end
+		local child = assert(io.popen(("echo $$; exec lua5.4 %s %s %s %s %s"):format(files[1], DOMAIN,
+			ACCOUNTS.juliet, files[2], files[3])))
+		local pid = assert(tonumber(child:read("l")))
+		local port = tonumber(child:read("l"))
+		local ok, err = pcall(function()
+			assert(port, "the server did not start")
+			fn(port, cert)
+		end)
+		os.execute("kill " .. pid)
+		child:close()
+		for _, name in ipairs(files) do os.remove(name) end
+		assert(ok, err)
+	end
+
+	local function burst(c)
+		assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("urn:example:burst"), 30))
+	end
+
+	it("hands stanzas to the handlers in arrival order, one stanza at a time", function()
+		with_child_server(function(port, cert)
+			local c = assert(client.connect { jid = "juliet@" .. DOMAIN, password = ACCOUNTS.juliet,
+				host = "127.0.0.1", port = port, tls = { ca = cert }, timeout = 30 })
+			local log = {}
+			c:on("message", function(m)
+				local body = m:get_child_text("body")
+				log[#log + 1] = "+" .. body
+				-- waits for the server: the stanzas behind wait too
+				assert(c:iq(st.iq({ type = "get", id = c:new_id() }):query("jabber:iq:roster"), 30))
+				log[#log + 1] = "-" .. body
+			end)
+			burst(c)
+			while #log < 12 do assert(c:step(30)) end
+			assert.same({ "+1", "-1", "+2", "-2", "+3", "-3", "+4", "-4", "+5", "-5", "+6", "-6" }, log)
+			assert.is_true(c:close())
+		end)
+	end)
+
+	it("goes on with the next stanzas when a handler yields outside lxmpp", function()
+		with_child_server(function(port, cert)
+			local c = assert(client.connect { jid = "juliet@" .. DOMAIN, password = ACCOUNTS.juliet,
+				host = "127.0.0.1", port = port, tls = { ca = cert }, timeout = 30 })
+			local got, failures = {}, {}
+			c:on("error", function(message) failures[#failures + 1] = message end)
+			c:on("message", function(m)
+				local body = m:get_child_text("body")
+				if body == "1" then coroutine.yield("not lxmpp's") end
+				got[#got + 1] = body
+			end)
+			burst(c)
+			for _ = 1, 10 do
+				if #got == 5 then break end
+				assert(c:step(1))
+			end
+			assert.same({ "2", "3", "4", "5", "6" }, got)
+			assert.equal(1, #failures)
+			assert.matches("yielded outside lxmpp", failures[1])
 			assert.is_true(c:close())
 		end)
 	end)

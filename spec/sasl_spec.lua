@@ -35,10 +35,6 @@ local function exchange(c, s, answer)
 end
 
 local rfc5802 = {
-	cfirst = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-	sfirst = "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
-	cfinal = "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
-	sfinal = "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
 	salt = unhex("4125c247e43ab1e93c6dff76"), -- QSXCR+Q6sek8bf92
 }
 
@@ -52,53 +48,69 @@ local rfc6120 = {
 	salt = "68da3408-4f4f-467f-912e-49f53f43d033",
 }
 
+-- RFC 6120 §9's client nonce is base64 of 24 bytes: given as the client's
+-- random bytes, it makes the RFC's exchange. (RFC 5802's and the other
+-- published nonces are not such base64; spec/c/test_scram.c replays them.)
+local RFC6120_RANDOM = unhex("a0cb13000c0000000c00000034fd1300000000004f534000")
+
+-- a server whose random bytes are all zero: its nonce part is 32 'A's
+local ZEROS = "\0"
+
 describe("lxmpp.sasl client", function()
-	it("reproduces RFC 5802 (SCRAM-SHA-1)", function()
-		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "user",
-			password = "pencil", nonce = "fyko+d2lbbFgONRv9qkxdawL" })
+	it("reproduces RFC 6120 §9 (SCRAM-SHA-1), its nonce from the random bytes", function()
+		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+			password = "r0m30myr0m30", random = RFC6120_RANDOM })
 		assert.equal("SCRAM-SHA-1", c.mechanism)
-		assert.equal(rfc5802.cfirst, c:initial())
-		assert.equal(rfc5802.cfinal, c:step(rfc5802.sfirst))
+		assert.equal(rfc6120.cfirst, c:initial())
+		assert.equal(rfc6120.cfinal, c:step(rfc6120.sfirst))
 		assert.is_nil(c.keys) -- only after the server proved itself
-		assert.is_true(c:finish(rfc5802.sfinal))
+		assert.is_true(c:finish(rfc6120.sfinal))
 		local k = c.keys
 		assert.equal("SHA-1", k.hash)
 		assert.equal(4096, k.iterations)
-		assert.equal(rfc5802.salt, k.salt)
-		assert.equal("e234c47bf6c36696dd6d852b99aaa2ba26555728", hex(k.client_key))
-		assert.equal("0fe09258b3ac852ba502cc62ba903eaacdbf7d31", hex(k.server_key))
+		assert.equal(rfc6120.salt, k.salt)
+		local _, server_key = sasl.scram_keys("SHA-1", "r0m30myr0m30", rfc6120.salt, 4096)
+		assert.equal(hex(server_key), hex(k.server_key))
 	end)
 
-	it("reproduces the RFC 6120 §9 juliet exchange", function()
+	it("reproduces the RFC 6120 §9 juliet exchange, PLAIN offered too", function()
 		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1", "PLAIN" }, tls = true,
-			username = "juliet", password = "r0m30myr0m30", nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA" })
+			username = "juliet", password = "r0m30myr0m30", random = RFC6120_RANDOM })
 		assert.equal(rfc6120.cfirst, c:initial())
 		assert.equal(rfc6120.cfinal, c:step(rfc6120.sfirst))
 		assert.is_true(c:finish(rfc6120.sfinal))
 	end)
 
+	it("refuses a random option that is not a string of bytes", function()
+		for _, bad in ipairs{ "", 42, {} } do
+			assert.has_error(function()
+				sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "u", password = "p", random = bad }
+			end, "option 'random': expected a non-empty string of bytes")
+		end
+	end)
+
 	it("reconnects with cached keys instead of the password", function()
-		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "user",
-			password = "pencil", nonce = "fyko+d2lbbFgONRv9qkxdawL" })
-		c:initial(); c:step(rfc5802.sfirst); assert(c:finish(rfc5802.sfinal))
-		local again = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "user",
-			keys = c.keys, nonce = "fyko+d2lbbFgONRv9qkxdawL" })
+		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+			password = "r0m30myr0m30", random = RFC6120_RANDOM })
+		c:initial(); c:step(rfc6120.sfirst); assert(c:finish(rfc6120.sfinal))
+		local again = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+			keys = c.keys, random = RFC6120_RANDOM })
 		again:initial()
-		assert.equal(rfc5802.cfinal, again:step(rfc5802.sfirst))
-		assert.is_true(again:finish(rfc5802.sfinal))
+		assert.equal(rfc6120.cfinal, again:step(rfc6120.sfirst))
+		assert.is_true(again:finish(rfc6120.sfinal))
 		-- the server changed the salt: without a password that is final
-		local stale = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "user",
-			keys = c.keys, nonce = "fyko+d2lbbFgONRv9qkxdawL" })
+		local stale = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+			keys = c.keys, random = RFC6120_RANDOM })
 		stale:initial()
-		local ok, _, code = stale:step(rfc5802.sfirst:gsub("bf92", "bf93"))
+		local ok, _, code = stale:step((rfc6120.sfirst:gsub("MDMz,", "MDM0,")))
 		assert.is_nil(ok)
 		assert.equal("sasl-credentials-expired", code)
 	end)
 
 	it("refuses a server that does not prove it knows the password", function()
 		local function started()
-			local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "user",
-				password = "pencil", nonce = "fyko+d2lbbFgONRv9qkxdawL" })
+			local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+				password = "r0m30myr0m30", random = RFC6120_RANDOM })
 			c:initial()
 			return c
 		end
@@ -109,15 +121,15 @@ describe("lxmpp.sasl client", function()
 		assert.equal("sasl-server-signature-invalid", code)
 		assert.matches("v=", msg, 1, true)
 		-- a success without v=, and a tampered v=
-		c = started(); c:step(rfc5802.sfirst)
+		c = started(); c:step(rfc6120.sfirst)
 		assert.equal("sasl-server-signature-invalid", select(3, c:finish("")))
-		c = started(); c:step(rfc5802.sfirst)
+		c = started(); c:step(rfc6120.sfirst)
 		assert.equal("sasl-server-signature-invalid",
-			select(3, c:finish("v=AmF9pqV8S7suAoZWja4dJRkFsKQ=")))
+			select(3, c:finish("v=qNNDFVEQxuXxCoSEiW8GEZ+1RSo=")))
 		-- and the failure is final
-		assert.equal("sasl-server-signature-invalid", select(3, c:finish(rfc5802.sfinal)))
+		assert.equal("sasl-server-signature-invalid", select(3, c:finish(rfc6120.sfinal)))
 		-- the server's e= is shown
-		c = started(); c:step(rfc5802.sfirst)
+		c = started(); c:step(rfc6120.sfirst)
 		ok, msg, code = c:finish("e=invalid-proof")
 		assert.is_nil(ok)
 		assert.equal("sasl-not-authorized", code)
@@ -128,12 +140,12 @@ describe("lxmpp.sasl client", function()
 		local function reply(msg, opts)
 			opts = opts or {}
 			opts.mechanisms, opts.username, opts.password = { "SCRAM-SHA-1" }, "user", "pencil"
-			opts.nonce = "fyko+d2lbbFgONRv9qkxdawL"
+			opts.random = RFC6120_RANDOM
 			local c = assert(sasl.client(opts))
 			c:initial()
 			return select(3, c:step(msg))
 		end
-		local rn = "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j"
+		local rn = "r=oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA3rfcNHYJY1ZVvWVs7j"
 		assert.equal("sasl-mechanism-too-weak", reply(rn .. ",s=QSXCR+Q6sek8bf92,i=4095"))
 		assert.is_nil(reply(rn .. ",s=QSXCR+Q6sek8bf92,i=1", { min_iterations = 1 }))
 		assert.equal("sasl-malformed-request", reply(rn .. ",s=QSXCR+Q6sek8bf92,i=1000001"))
@@ -203,7 +215,7 @@ describe("lxmpp.sasl client", function()
 end)
 
 describe("lxmpp.sasl server", function()
-	it("reproduces RFC 5802 with a password and with stored keys", function()
+	it("serves RFC 5802's account with a password and with stored keys", function()
 		local stored, server = sasl.scram_keys("SHA-1", "pencil", rfc5802.salt, 4096)
 		assert.equal("e9d94660c39d65c38fbad91c358f14da0eef2bd6", hex(stored))
 		assert.equal("0fe09258b3ac852ba502cc62ba903eaacdbf7d31", hex(server))
@@ -211,48 +223,68 @@ describe("lxmpp.sasl server", function()
 			{ password = "pencil", salt = rfc5802.salt, iterations = 4096 },
 			{ salt = rfc5802.salt, iterations = 4096, stored_key = stored, server_key = server },
 		} do
-			local s = sasl.server{ mechanisms = { "SCRAM-SHA-1" }, ssdp = false,
-				nonce = "3rfcNHYJY1ZVvWVs7j" }
-			assert.same({ "need-credentials", "user" }, { s:start("SCRAM-SHA-1", rfc5802.cfirst) })
+			local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "user",
+				password = "pencil", random = RFC6120_RANDOM })
+			local s = sasl.server{ mechanisms = { "SCRAM-SHA-1" }, ssdp = false, random = ZEROS }
+			assert.same({ "need-credentials", "user" }, { s:start("SCRAM-SHA-1", c:initial()) })
 			assert.equal("SHA-1", s.hash)
-			assert.same({ "challenge", rfc5802.sfirst }, { s:credentials(answer) })
-			assert.same({ "success", rfc5802.sfinal }, { s:step(rfc5802.cfinal) })
+			-- our nonce part: base64 of the server's random bytes
+			local sfirst = "r=oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA" .. ("A"):rep(32)
+				.. ",s=QSXCR+Q6sek8bf92,i=4096"
+			assert.same({ "challenge", sfirst }, { s:credentials(answer) })
+			local kind, sfinal = s:step(c:step(sfirst))
+			assert.equal("success", kind)
+			assert.is_true(c:finish(sfinal))
 			assert.equal("user", s.username)
 		end
 	end)
 
-	it("reproduces the RFC 6120 §9 juliet exchange", function()
-		local s = sasl.server{ tls = true, ssdp = false, nonce = "e124695b-69a9-4de6-9c30-b51b3808c59e" }
-		assert.same({ "need-credentials", "juliet" }, { s:start("SCRAM-SHA-1", rfc6120.cfirst) })
-		assert.same({ "challenge", rfc6120.sfirst },
+	it("serves the RFC 6120 §9 juliet account, salting a bare password from its random bytes", function()
+		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+			password = "r0m30myr0m30", random = RFC6120_RANDOM })
+		local s = sasl.server{ tls = true, ssdp = false, random = ZEROS }
+		assert.same({ "need-credentials", "juliet" }, { s:start("SCRAM-SHA-1", c:initial()) })
+		local sfirst = "r=oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA" .. ("A"):rep(32)
+		assert.same({ "challenge", sfirst .. ",s=NjhkYTM0MDgtNGY0Zi00NjdmLTkxMmUtNDlmNTNmNDNkMDMz,i=4096" },
 			{ s:credentials{ password = "r0m30myr0m30", salt = rfc6120.salt, iterations = 4096 } })
-		assert.same({ "success", rfc6120.sfinal }, { s:step(rfc6120.cfinal) })
+		local kind, sfinal = s:step(c:step(sfirst .. ",s=NjhkYTM0MDgtNGY0Zi00NjdmLTkxMmUtNDlmNTNmNDNkMDMz,i=4096"))
+		assert.equal("success", kind)
+		assert.is_true(c:finish(sfinal))
+		-- a password without salt: 16 random bytes of salt (zeros here)
+		s = sasl.server{ tls = true, ssdp = false, random = ZEROS }
+		c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, username = "juliet",
+			password = "r0m30myr0m30", random = RFC6120_RANDOM })
+		s:start("SCRAM-SHA-1", c:initial())
+		assert.same({ "challenge", sfirst .. ",s=AAAAAAAAAAAAAAAAAAAAAA==,i=10000" },
+			{ s:credentials{ password = "r0m30myr0m30" } })
 	end)
 
-	it("reproduces the XEP-0474 full example (h=, p=tls-exporter, x=)", function()
+	it("sends XEP-0474's h= of the full example (p=tls-exporter)", function()
+		local cbs = {
+			{ type = "tls-server-end-point", data = "an end-point hash" },
+			{ type = "tls-exporter", data = "THIS IS FAKE CB DATA" },
+		}
 		local s = sasl.server{ mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS" }, tls = true,
-			channel_binding = {
-				{ type = "tls-server-end-point", data = "an end-point hash" },
-				{ type = "tls-exporter", data = "THIS IS FAKE CB DATA" },
-			},
-			nonce = "a09117a6-ac50-4f2f-93f1-93799c2bddf6" }
+			channel_binding = cbs, random = ZEROS }
 		assert.same({ "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1" }, s:mechanisms())
 		assert.same({ "tls-server-end-point", "tls-exporter" }, s:channel_binding_types())
-		assert.equal("need-credentials", s:start("SCRAM-SHA-1-PLUS",
-			"p=tls-exporter,,n=user,r=12C4CD5C-E38E-4A98-8F6D-15C38F51CCC6"))
-		local sfirst = "r=12C4CD5C-E38E-4A98-8F6D-15C38F51CCC6a09117a6-ac50-4f2f-93f1-93799c2bddf6,"
-			.. "s=QSXCR+Q6sek8bf92,i=4096,h=G6k/rBLDqgOhRRaCuuatSDFkJ08="
+		local types = { "tls-server-end-point", "tls-exporter" }
+		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS" }, tls = true,
+			channel_binding_types = types, channel_binding = cbs[2],
+			username = "user", password = "pencil", random = RFC6120_RANDOM, require_ssdp = true })
+		assert.equal("SCRAM-SHA-1-PLUS", c.mechanism)
+		assert.equal("need-credentials", s:start("SCRAM-SHA-1-PLUS", c:initial()))
+		local sfirst = "r=oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA" .. ("A"):rep(32)
+			.. ",s=QSXCR+Q6sek8bf92,i=4096,h=G6k/rBLDqgOhRRaCuuatSDFkJ08="
 		assert.same({ "challenge", sfirst },
 			{ s:credentials{ password = "pencil", salt = rfc5802.salt, iterations = 4096 } })
-		assert.same({ "success", "v=MQrMPvv7yv4x4Cq4W4Ih25EqS2c=" }, { s:step(
-			"c=cD10bHMtZXhwb3J0ZXIsLFRISVMgSVMgRkFLRSBDQiBEQVRB,"
-			.. "r=12C4CD5C-E38E-4A98-8F6D-15C38F51CCC6a09117a6-ac50-4f2f-93f1-93799c2bddf6,"
-			.. "x=19C6532F-1CF4-4A27-A18D-DC9CEA41BBB3,p=M/SIDjT+dfcxUh89jZEypRvFxB4=") })
+		local kind, sfinal = s:step(c:step(sfirst))
+		assert.equal("success", kind)
+		assert.is_true(c:finish(sfinal))
 
 		-- a client that saw the list without -PLUS detects the downgrade
-		local c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" },
-			channel_binding_types = { "tls-server-end-point", "tls-exporter" },
-			username = "user", password = "pencil", nonce = "12C4CD5C-E38E-4A98-8F6D-15C38F51CCC6" })
+		c = assert(sasl.client{ mechanisms = { "SCRAM-SHA-1" }, channel_binding_types = types,
+			username = "user", password = "pencil", random = RFC6120_RANDOM })
 		c:initial()
 		local ok, _, code = c:step(sfirst)
 		assert.is_nil(ok)
@@ -380,15 +412,23 @@ describe("lxmpp.sasl client against server", function()
 		assert.matches("channel-bindings-dont-match", text, 1, true)
 	end)
 
-	it("reproduces RFC 2831 (DIGEST-MD5, IMAP)", function()
+	it("speaks DIGEST-MD5 (RFC 2831), its cnonce from the random bytes", function()
 		local c = assert(sasl.client{ mechanisms = { "DIGEST-MD5" }, username = "chris",
-			password = "secret", host = "elwood.innosoft.com", service = "imap",
-			nonce = "OA6MHXh6VqTrRk" })
+			password = "secret", host = "elwood.innosoft.com", service = "imap", random = ZEROS })
 		assert.is_nil(c:initial())
-		local response = c:step('realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",'
-			.. 'qop="auth",algorithm=md5-sess,charset=utf-8')
-		assert.matches("response=d388dad90d4bbd760a152321f2143af7", response, 1, true)
-		assert.equal("", c:step("rspauth=ea40f60335c427b5527b84dbabcdfffd"))
+		local s = sasl.server{ mechanisms = { "DIGEST-MD5" }, host = "elwood.innosoft.com",
+			service = "imap", random = ZEROS }
+		local kind, challenge = s:start("DIGEST-MD5")
+		assert.equal("challenge", kind)
+		assert.matches('nonce="' .. ("A"):rep(32) .. '"', challenge, 1, true)
+		local response = c:step(challenge)
+		assert.matches('cnonce="' .. ("A"):rep(32) .. '"', response, 1, true)
+		assert.same({ "need-credentials", "chris" }, { s:step(response) })
+		local rspauth
+		kind, rspauth = s:credentials{ password = "secret" }
+		assert.equal("challenge", kind)
+		assert.equal("", c:step(rspauth))
+		assert.equal("success", s:step(""))
 		assert.is_true(c:finish())
 	end)
 

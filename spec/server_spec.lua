@@ -163,6 +163,43 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("asks the host's callback instead of the store when given one, and the callback may wait", function()
+			local asked = {}
+			local function authenticate(_, request)
+				asked[#asked + 1] = request.username
+				cqueues.sleep(0.05) -- a directory lookup
+				if request.username == "guest" then return { password = "open sesame" } end
+				return false, "account-disabled", "this account is closed"
+			end
+			with_server({ authenticate = authenticate }, function(srv)
+				local c = assert(connect(srv, "guest", { password = "open sesame" }))
+				assert.equal("guest@im.example.com", c.jid:match("^[^/]+"))
+				assert.is_true(c:close())
+				local none, err, code = connect(srv, "juliet")
+				assert.is_nil(none)
+				assert.equal("sasl-account-disabled", code)
+				assert.matches("this account is closed", err)
+				assert.same({ "guest", "juliet" }, asked)
+			end)
+		end)
+
+		it("ends only the session whose handling fails, not the server", function()
+			local logged = {}
+			local function authenticate(_, request)
+				if request.username == "juliet" then return "not an answer" end -- answer_auth raises
+				return { password = ACCOUNTS[request.username] }
+			end
+			with_server({ authenticate = authenticate, log = function(level, m) logged[#logged + 1] = level .. " " .. m end },
+				function(srv)
+					local none = connect(srv, "juliet", { timeout = 5 })
+					assert.is_nil(none)
+					local c = assert(connect(srv, "romeo"))
+					assert.truthy(c:ping())
+					assert.is_true(c:close())
+					assert.truthy(table.concat(logged, "\n"):find("error [^\n]*answer_auth"), table.concat(logged, "\n"))
+				end)
+		end)
+
 		it("replaces the older session on a resource conflict, or refuses the new one by policy", function()
 			with_server(function(srv)
 				local old = assert(connect(srv, "juliet", { resource = "phone" }))
@@ -212,6 +249,48 @@ describe("lxmpp.server", function()
 				_, _, cond = j:iq(iq({ type = "get", to = DOMAIN }, "urn:example:nothing"))
 				assert.equal("service-unavailable", cond)
 				for _, c in ipairs { j, r1, r2 } do assert.is_true(c:close()) end
+			end)
+		end)
+
+		it("follows the bare-JID rules for each message type, and for iq and presence", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				local r = assert(connect(srv, "romeo", { resource = "garden" }))
+				local r2 = assert(connect(srv, "romeo", { resource = "hidden" }))
+				r:presence()
+				r2:presence { priority = -1 } -- never gets bare-JID messages
+				assert.truthy(r:ping())
+				assert.truthy(r2:ping())
+				local function body_of(s) return s:get_child_text("body") end
+				-- headline: every available resource of non-negative priority
+				j:send(st.message({ to = "romeo@im.example.com", type = "headline" }, "news"))
+				assert.equal("news", body_of(next_stanza(r, is_message)))
+				-- groupchat to a bare JID: an error
+				j:send(st.message({ to = "romeo@im.example.com", type = "groupchat", id = "g" }, "room?"))
+				local e = next_stanza(j, is_message)
+				assert.equal("g", e.attr.id)
+				assert.equal("service-unavailable", select(2, e:get_error()))
+				-- to a resource that is not there: as to the bare JID
+				j:send(st.message({ to = "romeo@im.example.com/gone", type = "chat" }, "anyone?"))
+				assert.equal("anyone?", body_of(next_stanza(r, is_message)))
+				-- the negative-priority resource got none of them, but full-JID ones
+				j:send(st.message({ to = r2.jid, type = "chat" }, "just you"))
+				assert.equal("just you", body_of(next_stanza(r2, is_message)))
+				-- an iq to another account's bare JID is the server's to answer
+				local _, _, cond = j:iq(iq({ type = "get", to = "romeo@im.example.com" }, "urn:example:nothing"))
+				assert.equal("service-unavailable", cond)
+				-- a bad JID
+				_, _, cond = j:iq(iq({ type = "get", to = "romeo@@im.example.com" }, "urn:xmpp:ping"))
+				assert.equal("jid-malformed", cond)
+				-- directed presence, and its unavailable when the sender goes
+				j:send(st.presence { to = r.jid })
+				local p = next_stanza(r, function(s) return s.name == "presence" and s.attr.from == j.jid end)
+				assert.is_nil(p.attr.type)
+				j.t:close()
+				p = next_stanza(r, function(s) return s.name == "presence" and s.attr.from == j.jid end)
+				assert.equal("unavailable", p.attr.type)
+				assert.is_true(r:close())
+				assert.is_true(r2:close())
 			end)
 		end)
 
@@ -315,6 +394,13 @@ describe("lxmpp.server", function()
 				local j2 = assert(connect(srv, "juliet", { resource = "tower" }))
 				j2:presence()
 				assert.truthy(next_stanza(j2, function(s) return s.name == "presence" and s.attr.from == r.jid end))
+				-- romeo cancels: juliet's item goes back to none, and she is told
+				r:deny("juliet@im.example.com")
+				assert.truthy(next_stanza(j, function(s) return s.attr.type == "unsubscribed" end))
+				roster = assert(j:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				assert.equal("none", roster.tags[1]:get_child("item").attr.subscription)
+				local rr = assert(r:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				assert.equal("none", rr.tags[1]:get_child("item").attr.subscription)
 				-- romeo goes away without a word: juliet learns it
 				r.t:close()
 				local gone = next_stanza(j, function(s) return s.attr.from == r.jid and s.attr.type == "unavailable" end)
@@ -615,10 +701,11 @@ describe("lxmpp.server", function()
 				("  storage = { driver = 'sqlite3', path = %q },\n"):format(dir .. "/store.sqlite"),
 				"  listen = { { host = '127.0.0.1', port = 0 }, { host = '127.0.0.1', port = 0, direct_tls = true } } }\n")
 			f:close()
-			local ok, out = process.run { lua_command, "examples/server.lua", cfg, "adduser", "romeo@" .. DOMAIN, "s3cret" }
+			local ok, out = process.run(process.ours {
+				lua_command, "examples/server.lua", cfg, "adduser", "romeo@" .. DOMAIN, "s3cret" })
 			assert(ok, out)
 			local log = dir .. "/log"
-			local proc = process.spawn({ lua_command, "examples/server.lua", cfg }, { log = log })
+			local proc = process.spawn(process.ours { lua_command, "examples/server.lua", cfg }, { log = log })
 			local cq = cqueues.new()
 			cq:wrap(function()
 				local deadline = clock.now() + 30

@@ -70,3 +70,8 @@ describe("lxmpp.stanza.adopt", function()
 		assert.has_error(function() st.adopt("stanza") end, "bad argument to adopt: expected table, got string")
 	end)
 end)
+
+describe("docs/prosody.md", function()
+	assert(prosody("util.stanza")) -- Prosody's C libraries kept loaded (see support.prosody)
+	for name, run in require "support.doc_examples"("docs/prosody.md") do it(name, run) end
+end)

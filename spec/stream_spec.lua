@@ -294,6 +294,27 @@ describe("lxmpp.stream", function()
 		assert.matches("mechanism='SCRAM-SHA-1'", table.concat(sent), 1, true)
 	end)
 
+	it("takes its ids, nonces and salts from the random option (tests)", function()
+		local function run()
+			local c = client{ trace = true, tls = "disabled", random = "\1" }
+			local s = server{ trace = true, tls = "disabled", random = "\2" }
+			local ce = pump(c, s)
+			assert.equal("ready", c:state())
+			local sent = {}
+			for _, ev in ipairs(ce) do
+				if ev.type == "sent" or ev.type == "received" then sent[#sent + 1] = ev.data end
+			end
+			return s:stream_id(), table.concat(sent)
+		end
+		local id, transcript = run()
+		assert.equal(("02"):rep(16), id)
+		-- the same bytes, the same stream: every id, nonce and salt repeats
+		local id2, transcript2 = run()
+		assert.equal(id, id2)
+		assert.equal(transcript, transcript2)
+		assert.matches("<iq type='set' id='" .. ("01"):rep(16) .. "'>", transcript, 1, true)
+	end)
+
 	it("keeps the stream alive on request", function()
 		local c, s = client{ tls = "disabled" }, server{ tls = "disabled" }
 		assert.is_false(c:keepalive()) -- negotiating

@@ -2,6 +2,7 @@
  * become tables, stanzas lxmpp.stanza tables (converted straight from the C
  * trees); outbound stanza tables are serialized in C and handed over as
  * XML. */
+#include "conn_internal.h"
 #include "lxl.h"
 
 #include <string.h>
@@ -11,6 +12,7 @@
 typedef struct lconn {
   lx_conn *c; /* NULL once released */
   lx_conn_role role;
+  lxl_random random; /* the option `random` (tests) */
 } lconn;
 
 static lconn *check_conn(lua_State *L) {
@@ -30,9 +32,7 @@ static int fail_sticky(lua_State *L, lx_conn *c) {
 static int result(lua_State *L, lx_conn *c, int rc, const char *what) {
   if (rc == LX_ERR_INVALID || rc == LX_ERR_STATE)
     return luaL_error(L, "%s: %s", what, lx_strerror(rc));
-  if (rc == LX_ERR_NOMEM && lx_conn_get_state(c) != LX_CONN_STATE_FAILED)
-    return luaL_error(L, "not enough memory");
-  if (rc < 0)
+  if (rc < 0) /* out of memory too: it failed the connection */
     return rc == LX_ERR_FULL ? lxl_fail(L, rc, "the output queue is full")
                              : fail_sticky(L, c);
   lua_pushboolean(L, 1);
@@ -85,7 +85,6 @@ static void read_client(lua_State *L, int idx, lx_conn_opts *o,
                                             s->min_iterations, 1, 0x7fffffff);
   s->max_iterations = (unsigned)lxl_opt_int(L, idx, "max_iterations",
                                             s->max_iterations, 1, 0x7fffffff);
-  s->nonce = lxl_opt_text(L, idx, "sasl_nonce", NULL);
   if (lua_getfield(L, idx, "keys") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TTABLE);
     lxl_read_keys(L, lua_gettop(L), (lx_sasl_hash)0, keys);
@@ -111,13 +110,6 @@ static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
   s->cb_fallback = lxl_opt_bool(L, idx, "cb_fallback", s->cb_fallback);
   s->iterations =
       (unsigned)lxl_opt_int(L, idx, "iterations", s->iterations, 1, 0x7fffffff);
-  s->nonce = lxl_opt_text(L, idx, "sasl_nonce", NULL);
-  s->salt = (const unsigned char *)lxl_opt_string(L, idx, "sasl_salt", NULL);
-  if (s->salt) {
-    lua_getfield(L, idx, "sasl_salt");
-    lua_tolstring(L, -1, &s->salt_len);
-    lua_pop(L, 1);
-  }
 }
 
 /* core.stream_new(role, opts) -> a started connection */
@@ -132,12 +124,18 @@ static int l_new(lua_State *L) {
   lx_conn_opts o;
   lx_scram_keys keys;
   lx_conn_opts_init(&o);
+  lconn *u = lua_newuserdatauv(L, sizeof *u, 1);
+  int ud = lua_gettop(L);
+  u->c = NULL;
+  u->role = role;
+  luaL_setmetatable(L, CONN_MT);
+  o.random = lxl_opt_random(L, 2, ud, 1, &u->random);
+  o.random_user = &u->random;
   o.tls = tls_mode(L, 2);
   o.lang = lxl_opt_text(L, 2, "lang", NULL);
   o.cb_types = lxl_opt_list(L, 2, "channel_binding_types", &o.n_cb_types);
   o.extension_ns = lxl_opt_list(L, 2, "extensions", &o.n_extension_ns);
   o.trace = lxl_opt_bool(L, 2, "trace", 0);
-  o.ids = lxl_opt_list(L, 2, "ids", &o.n_ids);
   read_limits(L, 2, &o);
   if (role == LX_CONN_CLIENT)
     read_client(L, 2, &o, &keys);
@@ -147,10 +145,6 @@ static int l_new(lua_State *L) {
     o.tls_ctx = lxl_tls_context(
         L, 2, role == LX_CONN_CLIENT ? LX_TLS_CLIENT : LX_TLS_SERVER,
         o.tls == LX_CONN_TLS_DIRECT);
-  lconn *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->c = NULL;
-  u->role = role;
-  luaL_setmetatable(L, CONN_MT);
   lx_error err = {0};
   int rc = lx_conn_new(&u->c, role, &o, &err);
   if (rc == LX_ERR_NOMEM)
@@ -160,6 +154,7 @@ static int l_new(lua_State *L) {
   rc = lx_conn_start(u->c);
   if (rc == LX_ERR_NOMEM)
     return luaL_error(L, "not enough memory");
+  lua_pushvalue(L, ud);
   return 1; /* a failure to start shows in its state and its events */
 }
 
@@ -369,7 +364,7 @@ static int l_send(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
   const char *xml = lxl_serialize_stanza(L, 2, &len);
-  return result(L, u->c, lx_conn_submit_xml(u->c, xml, len), "send");
+  return result(L, u->c, conn_submit_serialized(u->c, xml, len), "send");
 }
 
 /* conn:keepalive() -> whether a space was queued */

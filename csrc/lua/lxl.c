@@ -110,3 +110,27 @@ const char *lxl_opt_text(lua_State *L, int idx, const char *key,
   }
   return v;
 }
+
+static int random_from_string(void *user, unsigned char *buf, size_t len) {
+  lxl_random *r = user;
+  for (size_t i = 0; i < len; i++) {
+    buf[i] = r->bytes[r->pos];
+    r->pos = (r->pos + 1) % r->len;
+  }
+  return 0;
+}
+
+lx_random_fn lxl_opt_random(lua_State *L, int idx, int ud, int uv,
+                            lxl_random *r) {
+  ud = lua_absindex(L, ud);
+  memset(r, 0, sizeof *r);
+  if (opt_field(L, idx, "random") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING || !luaL_len(L, -1))
+    luaL_error(L, "option 'random': expected a non-empty string of bytes");
+  r->bytes = (const unsigned char *)lua_tolstring(L, -1, &r->len);
+  lua_setiuservalue(L, ud, uv);
+  return random_from_string;
+}

@@ -35,6 +35,20 @@ const char **lxl_opt_list(lua_State *L, int idx, const char *key, size_t *n);
 const char *lxl_opt_text(lua_State *L, int idx, const char *key,
                          const char *dflt);
 
+/* Deterministic random bytes for tests: the string of the option `random`,
+ * handed out in turn and from the start again when used up. */
+typedef struct lxl_random {
+  const unsigned char *bytes; /* kept alive by a user value */
+  size_t len, pos;
+} lxl_random;
+
+/* Reads the option `random` of the table at idx into *r, keeping its string
+ * alive as user value `uv` of the userdata at `ud` (which holds r). Returns
+ * the lx_random_fn to give with r, or NULL when the option is absent (then
+ * OpenSSL's generator is used). Raises unless it is a non-empty string. */
+lx_random_fn lxl_opt_random(lua_State *L, int idx, int ud, int uv,
+                            lxl_random *r);
+
 /* ---- SASL (sasl.c) ---- */
 
 /* keys = { hash, salt, iterations, client_key, server_key, stored_key } from
@@ -89,5 +103,6 @@ void lxl_open_xml(lua_State *L);
 void lxl_open_sasl(lua_State *L);
 void lxl_open_stream(lua_State *L);
 void lxl_open_tls(lua_State *L);
+void lxl_open_digest(lua_State *L);
 
 #endif

@@ -11,10 +11,12 @@
 
 typedef struct lclient {
   lx_sasl_client *c;
+  lxl_random random; /* the option `random` (tests) */
 } lclient;
 
 typedef struct lserver {
   lx_sasl_server *s;
+  lxl_random random;
 } lserver;
 
 /* ---- options ------------------------------------------------------------ */
@@ -126,10 +128,13 @@ static lclient *check_client(lua_State *L) {
 static int l_client(lua_State *L) {
   lx_sasl_client_opts o;
   luaL_checktype(L, 1, LUA_TTABLE);
-  lclient *lc = lua_newuserdatauv(L, sizeof *lc, 0);
+  lua_settop(L, 1);
+  lclient *lc = lua_newuserdatauv(L, sizeof *lc, 1);
   lc->c = NULL;
   luaL_setmetatable(L, CLIENT_MT);
   lx_sasl_client_opts_init(&o);
+  o.random = lxl_opt_random(L, 1, 2, 1, &lc->random);
+  o.random_user = &lc->random;
   o.offered = lxl_opt_list(L, 1, "mechanisms", &o.n_offered);
   if (!o.offered)
     luaL_error(L, "option 'mechanisms': the list the server offered is "
@@ -143,7 +148,6 @@ static int l_client(lua_State *L) {
   o.host = lxl_opt_text(L, 1, "host", NULL);
   o.service = lxl_opt_text(L, 1, "service", o.service);
   o.trace = lxl_opt_text(L, 1, "trace", NULL);
-  o.nonce = lxl_opt_text(L, 1, "nonce", NULL);
   o.tls = lxl_opt_bool(L, 1, "tls", 0);
   o.require_cb = lxl_opt_bool(L, 1, "require_channel_binding", 0);
   o.require_ssdp = lxl_opt_bool(L, 1, "require_ssdp", 0);
@@ -282,10 +286,13 @@ static int l_server(lua_State *L) {
     lua_newtable(L);
   }
   luaL_checktype(L, 1, LUA_TTABLE);
-  lserver *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  lua_settop(L, 1);
+  lserver *ls = lua_newuserdatauv(L, sizeof *ls, 1);
   ls->s = NULL;
   luaL_setmetatable(L, SERVER_MT);
   lx_sasl_server_opts_init(&o);
+  o.random = lxl_opt_random(L, 1, 2, 1, &ls->random);
+  o.random_user = &ls->random;
   o.mechanisms = lxl_opt_list(L, 1, "mechanisms", &o.n_mechanisms);
   o.cb = opt_cb(L, 1, &o.n_cb);
   o.tls = lxl_opt_bool(L, 1, "tls", 0);
@@ -296,13 +303,6 @@ static int l_server(lua_State *L) {
                                       (lua_Integer)o.max_message, 64, 1 << 24);
   o.host = lxl_opt_text(L, 1, "host", NULL);
   o.service = lxl_opt_text(L, 1, "service", o.service);
-  o.nonce = lxl_opt_text(L, 1, "nonce", NULL);
-  o.salt = (const unsigned char *)lxl_opt_string(L, 1, "salt", NULL);
-  if (o.salt) {
-    lua_getfield(L, 1, "salt");
-    lua_tolstring(L, -1, &o.salt_len);
-    lua_pop(L, 1);
-  }
   lx_error e = {0};
   int rc = lx_sasl_server_new(&ls->s, &o, &e);
   if (rc)
@@ -339,10 +339,11 @@ static int push_result(lua_State *L, lserver *ls, int rc,
   case LX_ERR_STATE: return luaL_error(L, "lxmpp.sasl.server: %s", e->detail);
   }
   lua_pushliteral(L, "failure");
-  if (rc <= LX_ERR_SASL_ABORTED && rc >= LX_ERR_SASL_TEMPORARY_AUTH_FAILURE)
-    lua_pushstring(L, lx_strerror(rc) + 5); /* the wire name, no "sasl-" */
-  else
-    lua_pushliteral(L, "temporary-auth-failure");
+  /* the SASL condition on the wire; ours (memory...) is temporary */
+  const char *cond = lx_error_condition(rc);
+  lua_pushstring(L, cond && lx_error_from_condition(LX_FAMILY_SASL, cond) == rc
+                        ? cond
+                        : "temporary-auth-failure");
   lua_pushstring(L, e->detail[0] ? e->detail : lx_strerror(rc));
   return 3;
 }

@@ -3,6 +3,7 @@
  * without recursion. */
 #include "buf.h"
 #include "lxl.h"
+#include "serialize.h"
 #include "xmlchar.h"
 
 #include <stdlib.h>
@@ -154,34 +155,33 @@ static int has_key(lua_State *L, int idx, const char *prefix,
   return found;
 }
 
+/* The attr table at idx and whether it declares xmlns:<prefix> itself. */
+typedef struct decls {
+  lua_State *L;
+  int idx;
+} decls;
+
+static int declared(void *ud, const char *prefix, size_t len) {
+  decls *d = ud;
+  return has_key(d->L, d->idx, "xmlns:", prefix, len);
+}
+
 /* Writes the "uri\1local" attribute k, declaring a prefix for its namespace
- * that no literal xmlns:* attribute of the element uses. */
+ * that no literal xmlns:* attribute of the element uses (the prefix routine
+ * is the tree serializer's). */
 static void put_ns_attr(writer *w, int idx, const char *k, size_t klen,
                         unsigned *nsid) {
   lua_State *L = w->L;
   const char *sep = memchr(k, '\1', klen);
   size_t nslen = (size_t)(sep - k), local = klen - nslen - 1;
-  char prefix[32];
+  decls d = {L, idx};
   if (nslen == sizeof NS_XMLNS - 1 && memcmp(k, NS_XMLNS, nslen) == 0)
     luaL_error(L, "invalid attribute name: the xmlns namespace is reserved");
-  if (nslen == sizeof LX_NS_XML - 1 && memcmp(k, LX_NS_XML, nslen) == 0) {
-    if (has_key(L, idx, "xml:", sep + 1, local))
-      luaL_error(L, "invalid attribute name: xml:%s given twice", sep + 1);
-    put(w, " xml:", 5);
-  } else {
-    int n;
-    do
-      n = snprintf(prefix, sizeof prefix, "ns%u", ++*nsid);
-    while (has_key(L, idx, "xmlns:", prefix, (size_t)n));
-    put(w, " xmlns:", 7);
-    put(w, prefix, (size_t)n);
-    put(w, "='", 2);
-    nomem_check(w, xml_escape(w->out, k, nslen, 1, NULL)); /* checked */
-    put(w, "' ", 2);
-    put(w, prefix, (size_t)n);
-    put(w, ":", 1);
-  }
-  put(w, sep + 1, local);
+  if (nslen == sizeof LX_NS_XML - 1 && memcmp(k, LX_NS_XML, nslen) == 0 &&
+      has_key(L, idx, "xml:", sep + 1, local))
+    luaL_error(L, "invalid attribute name: xml:%s given twice", sep + 1);
+  nomem_check(w, serialize_ns_attr_name(w->out, k, nslen, sep + 1, local, nsid,
+                                        declared, &d)); /* ns checked */
 }
 
 /* A literal xmlns or xmlns:p attribute must not bind a reserved prefix or

@@ -8,6 +8,7 @@
 --   c:message(to, body [, type]), c:presence([opts]), c:subscribe(jid),
 --   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
 --   c:step([timeout]), c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
+--   c:use(extension [, opts]), c:filter(direction, fn)  (docs/extensions.md)
 local default_clock = require "lxmpp.clock"
 local compat = require "lxmpp.compat"
 local jid_util = require "lxmpp.jid"
@@ -249,13 +250,17 @@ local work
 -- back the items behind it unless another worker is free. Popping and
 -- starting are one step, so items start in arrival order however the
 -- workers are scheduled.
-local function inbox_push(self, bytes, run, ...)
-	queue_push(self.inbox, pack(bytes, run, ...))
-	self.inbox_bytes = self.inbox_bytes + bytes
-	if self.workers < self.opts.max_handlers then
+local function hire(self)
+	if self.workers < self.opts.max_handlers and queue_size(self.inbox) > 0 then
 		self.workers = self.workers + 1
 		self.sched:spawn(work, self)
 	end
+end
+
+local function inbox_push(self, bytes, run, ...)
+	queue_push(self.inbox, table.pack(bytes, run, ...))
+	self.inbox_bytes = self.inbox_bytes + bytes
+	hire(self)
 end
 
 -- Is the inbox over its bound? Then the pump stops reading (the peer's
@@ -277,7 +282,15 @@ local function handler_failed(self, message)
 	end
 end
 
+-- A worker leaves when the inbox is empty, or when the scheduler closes
+-- it (a handler yielded outside lxmpp); another takes over what is left.
+local function leave(self)
+	self.workers = self.workers - 1
+	hire(self)
+end
+
 function work(self)
+	local _ <close> = setmetatable({}, { __close = function() leave(self) end })
 	while true do
 		local item = queue_pop(self.inbox)
 		if not item then break end
@@ -286,7 +299,6 @@ function work(self)
 		local ok, err = xpcall(item[2], debug.traceback, self, unpack(item, 3, item.n))
 		if not ok then handler_failed(self, err) end
 	end
-	self.workers = self.workers - 1
 end
 
 -- Calls each handler of a kind, in the order they were added.
@@ -449,6 +461,7 @@ local function submit(self, stanza)
 	if #self.unsent > self.opts.max_output then
 		return nil, "the output queue is full", "full"
 	end
+	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
 	return self.conn:send(stanza)
 end
 
@@ -518,6 +531,10 @@ local function serve_request(self, stanza)
 end
 
 local function dispatch(self, stanza)
+	for _, fn in ipairs(self.filters.incoming) do
+		local ok, err = xpcall(fn, debug.traceback, stanza, self)
+		if not ok then handler_failed(self, err) end
+	end
 	local name, kind = stanza.name, stanza.attr.type
 	if name == "iq" and (kind == "result" or kind == "error") then
 		local slot = self.pending[stanza.attr.id]
@@ -547,23 +564,6 @@ local function dispatch(self, stanza)
 	end
 end
 
--- The JID the server bound, when it is ours: the account that logged in,
--- any resource (RFC 6120 §7.6.2); after ANONYMOUS any localpart, never
--- another domain. Anything else is the server speaking for another account.
-local function check_bound(self, bound)
-	local full = type(bound) == "string" and jid_util.prep(bound)
-	local node, domain, resource
-	if full then node, domain, resource = jid_util.split(full) end
-	if not (node and resource) then
-		return nil, "the server bound an invalid JID: " .. tostring(bound)
-	end
-	local anonymous = self.sasl and self.sasl.mechanism == "ANONYMOUS"
-	if domain ~= self.opts.domain or (not anonymous and node .. "@" .. domain ~= self.account) then
-		return nil, ("the server bound %s, not a resource of %s"):format(full, self.account)
-	end
-	return full
-end
-
 local function on_event(self, ev)
 	local kind = ev.type
 	if kind == "stanza" then
@@ -574,12 +574,7 @@ local function on_event(self, ev)
 		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
 		if ev.keys then self.keys = ev.keys end
 	elseif kind == "ready" then
-		local bound, why = check_bound(self, ev.jid)
-		if not bound then
-			ended(self, why, "bind-bad-jid")
-			return
-		end
-		self.jid = bound
+		self.jid = ev.jid -- the core accepts only a JID of our account
 		self.phase = "ready"
 	elseif kind == "stream-error" then
 		self.other_host = ev.other_host
@@ -590,36 +585,23 @@ local function on_event(self, ev)
 	end
 end
 
--- Handles the connection's events; returns how many there were.
+-- Handles the connection's events until there are none.
 local function drain(self, conn)
-	local n = 0
 	while self.conn == conn do
 		local ev = conn:next_event()
-		if not ev then break end
-		n = n + 1
+		if not ev then return end
 		on_event(self, ev)
 	end
-	return n
 end
 
--- Gives the connection the bytes read, a part at a time when its event
--- queue fills up. Once all are taken, a call without bytes goes on with
--- the plaintext TLS already decrypted, until no more events come.
+-- The loop of every caller of the connection (docs/stream.md): give it
+-- every byte read, take its events until there are none; pump writes what
+-- it has to send. A fault of the peer's comes as the "closed" event.
 local function feed(self, data)
-	local conn, at = self.conn, 1
-	while self.conn == conn do
-		local n = conn:receive_bytes(data, at)
-		local events = drain(self, conn)
-		if not n then return end -- the failure came as a "closed" event
-		at = at + n
-		if events == 0 then
-			if at > #data then return end
-			if n == 0 and self.conn == conn then
-				ended(self, "the connection takes no more input", "internal")
-				return
-			end
-		end
-	end
+	local conn = self.conn
+	local ok, err, code = conn:receive_bytes(data)
+	drain(self, conn)
+	if not ok and self.conn == conn then ended(self, err, code) end
 end
 
 ---------------------------------------------------------------------------
@@ -821,7 +803,7 @@ local function establish(self, deadline)
 	local o = self.opts
 	local targets, err, code = resolve.targets(o.domain, deadline, {
 		host = self.given.host, port = self.given.port, direct_tls = self.given.direct_tls,
-		resolver = self.given.resolver,
+		resolver = self.given.resolver, clock = self.clock,
 	})
 	if not targets then return nil, err, code end
 	local failures, redirects, last = {}, 0, nil
@@ -907,6 +889,7 @@ function client.connect(opts)
 		queue = { first = 1, last = 0, bytes = 0 }, inbox = { first = 1, last = 0 }, inbox_bytes = 0,
 		workers = 0, rounds = 0, pending = {}, requests = {}, unsent = "",
 		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
+		filters = { incoming = {}, outgoing = {} }, extensions = {},
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
 	}, mt)
 	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
@@ -1029,6 +1012,18 @@ function methods:ping(to, timeout)
 	return self.clock.now() - started
 end
 
+-- A function that removes fn from list (of handlers, or filters).
+local function remover(list, fn)
+	return function()
+		for i, f in ipairs(list) do
+			if f == fn then
+				table.remove(list, i)
+				return
+			end
+		end
+	end
+end
+
 -- c:on(kind, fn) -> a function that removes the handler
 function methods:on(kind, fn)
 	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
@@ -1038,14 +1033,29 @@ function methods:on(kind, fn)
 		self.handlers[kind] = list
 	end
 	list[#list + 1] = fn
-	return function()
-		for i, f in ipairs(list) do
-			if f == fn then
-				table.remove(list, i)
-				return
-			end
-		end
-	end
+	return remover(list, fn)
+end
+
+---Enables an extension (lxmpp.ext.<name>, or a module { name =, init = })
+---once on this client and returns its object (docs/extensions.md).
+---@param e string|table the extension's name or module
+---@param opts? table its options, given the first time only
+---@return any extension
+function methods:use(e, opts)
+	return require("lxmpp.ext").use(self, e, opts)
+end
+
+---Adds a filter: "incoming" filters see each stanza as it arrives, before
+---the handlers and receive() (they must not wait); "outgoing" filters see
+---(and may change) each stanza as it is sent. For extensions.
+---@param direction "incoming"|"outgoing"
+---@param fn fun(stanza: table, c: table)
+---@return fun() remove removes the filter
+function methods:filter(direction, fn)
+	local list = self.filters[direction]
+	if not list or type(fn) ~= "function" then misuse("filter takes \"incoming\" or \"outgoing\" and a function") end
+	list[#list + 1] = fn
+	return remover(list, fn)
 end
 
 -- c:loop([timeout]) -> true (closed cleanly) | nil (the timeout passed) |
@@ -1101,9 +1111,12 @@ function methods:pollfd()
 	return self.t and self.t:pollfd()
 end
 
+-- "r" only while the client will read: with its inbox over the bound it
+-- reads nothing (see pump), and a poller told "r" would spin on receive(0).
 function methods:events()
 	local pending = #self.unsent > 0 or (self.conn and self.conn:pending() > 0)
-	return pending and "rw" or "r"
+	local reading = not inbox_full(self)
+	return (reading and "r" or "") .. (pending and "w" or "")
 end
 
 function methods:timeout()

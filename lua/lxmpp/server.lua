@@ -23,6 +23,9 @@ local storage = require "lxmpp.server.storage"
 
 local server = {}
 
+-- Seconds without input after which a session's connection is trimmed.
+local IDLE_TRIM = 2
+
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
 
 ---@class lxmpp.server
@@ -560,7 +563,11 @@ local function accept_loop(self, listener, direct_tls)
 	while not self.closing do
 		local ok, sock = pcall(listener.accept, listener, nil)
 		if not ok or not sock then break end
-		self:accept(sock, direct_tls)
+		local accepted, err = pcall(self.accept, self, sock, direct_tls)
+		if not accepted then
+			self:log("error", "accepting: %s", tostring(err))
+			sock:close()
+		end
 		-- one connection at a time: during a flood the others still run
 		cqueues.sleep(0)
 	end
@@ -611,6 +618,10 @@ function methods:tick()
 		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
 			self:log("info", "%s: not reading, closed", tostring(s))
 			s:abort()
+		elseif not s.trimmed and s.type == "c2s" and now >= (s.last_read or 0) + IDLE_TRIM then
+			-- quiet: the connection gives back its parser's and TLS buffers
+			-- (rebuilt at the next input, in microseconds)
+			s.trimmed = s.conn:trim() and true
 		else
 			due(s.writing_since and s.writing_since + self.limits.write_timeout)
 			due(not s.opened and s.deadline)

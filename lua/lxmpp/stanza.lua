@@ -880,8 +880,11 @@ local M = {
 	stanza_mt = stanza_mt,
 }
 
----@param mt table the metatable to share (Prosody's util.stanza's stanza_mt)
----@return table before the metatable used until now
+---Makes `mt` the metatable of every stanza lxmpp builds from then on (its
+---C parsers included), keeping `mt`'s methods and lending lxmpp's where
+---`mt` has none.
+---@param mt table a host's stanza metatable (Prosody's util.stanza.stanza_mt)
+---@return table before the metatable adopted before (adopt it to undo)
 function M.adopt(mt)
 	local before = adopt(mt, 3)
 	M.stanza_mt = mt

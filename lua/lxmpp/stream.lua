@@ -14,13 +14,21 @@ require "lxmpp.stanza" -- the methods of the stanzas in events
 
 local new = core.stream_new
 
----A connection of either role (docs/stream.md lists every method and event).
+---A connection of either role (docs/stream.md lists every method and
+---event). The input side of its contract: receive_bytes takes every byte of
+---data (from byte i): how many, or nil, message, code. next_event makes the
+---next event as it is taken (nil: it needs bytes or an answer). want_read:
+---read from the network now (false while paused for an answer, or full)?
+---want_write: output waits?
 ---@class lxmpp.stream.connection
----@field receive_bytes fun(self: lxmpp.stream.connection, data: string, i?: integer): integer|nil, string?, string? bytes consumed, or nil, message, code
+---@field receive_bytes fun(self: lxmpp.stream.connection, data: string, i?: integer): integer|nil, string?, string? every byte taken, or nil, message, code
 ---@field receive_eof fun(self: lxmpp.stream.connection): boolean|nil, string?, string?
+---@field next_event fun(self: lxmpp.stream.connection): table|nil
+---@field events fun(self: lxmpp.stream.connection): fun(): table|nil iterator over the events ({ type = ... })
+---@field want_read fun(self: lxmpp.stream.connection): boolean
+---@field want_write fun(self: lxmpp.stream.connection): boolean
 ---@field take_output fun(self: lxmpp.stream.connection): string|nil the bytes to write
 ---@field pending fun(self: lxmpp.stream.connection): integer bytes waiting to be taken
----@field events fun(self: lxmpp.stream.connection): fun(): table|nil iterator over the events ({ type = ... })
 ---@field send fun(self: lxmpp.stream.connection, stanza: lxmpp.stanza): boolean|nil, string?, string?
 ---@field close fun(self: lxmpp.stream.connection)
 

@@ -173,6 +173,7 @@ local function resume(self, co, ...)
 		else
 			self.on_error("a handler yielded outside lxmpp (coroutine.yield in a handler?): "
 				.. "it is abandoned")
+			coroutine.close(co) -- its to-be-closed variables clean up
 		end
 	end
 end

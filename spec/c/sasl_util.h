@@ -4,6 +4,7 @@
 
 #include "base64.h"
 #include "check.h"
+#include "fixed_random.h"
 #include "lxmpp.h"
 #include "sasl.h"
 #include "scram.h"

@@ -3,6 +3,7 @@
  * each role against scripted peers that send exact bytes. */
 #include "base64.h"
 #include "check.h"
+#include "fixed_random.h"
 #include "tls.h"
 
 #include <malloc.h>
@@ -70,7 +71,8 @@ static void put(text *t, const char *s, size_t n) {
     t->cap = (t->len + n + 1) * 2;
     t->s = realloc(t->s, t->cap);
   }
-  memcpy(t->s + t->len, s, n);
+  if (n) /* s may be NULL then (an empty text) */
+    memcpy(t->s + t->len, s, n);
   t->len += n;
   t->s[t->len] = '\0';
 }
@@ -103,6 +105,7 @@ typedef struct policy {
   int hold;                 /* answer nothing: the test does */
   int anonymous;            /* accept ANONYMOUS */
   int refuse_binds;         /* refuse every bind with conflict */
+  int hold_binds;           /* answer no bind: the test forges the result */
 } policy;
 
 struct side {
@@ -175,7 +178,7 @@ static void answer(side *s, const lx_conn_event *ev) {
       cred.verdict = LX_ERR_SASL_NOT_AUTHORIZED;
     }
     CHECK(lx_conn_auth_answer(s->c, &cred) >= LX_ERR_POLICY_VIOLATION);
-  } else if (ev->type == LX_CONN_BIND_REQUEST) {
+  } else if (ev->type == LX_CONN_BIND_REQUEST && !s->pol.hold_binds) {
     const char *want = ev->jid;
     char full[300];
     if (s->pol.refuse_binds || (want && s->pol.bind_refusal &&
@@ -265,8 +268,10 @@ static int deliver(side *to, size_t chunk) {
     progress = 1;
     drain(to);
   }
-  memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
-  to->wire.len -= at;
+  if (at) {
+    memmove(to->wire.s, to->wire.s + at, to->wire.len - at);
+    to->wire.len -= at;
+  }
   return progress;
 }
 
@@ -344,8 +349,18 @@ static setup defaults(void) {
 }
 
 static const char *const domains[] = {"im.example.com", "example.net"};
-static const char *const client_ids[] = {"c-1", "c-2", "c-3", "c-4"};
-static const char *const server_ids[] = {"s-1", "s-2", "s-3", "s-4", "s-5"};
+
+/* With s->trace, each connection made draws its ids and nonces from a
+ * fixed_random of its own, so that transcripts repeat exactly. */
+static fixed_random client_random, server_random;
+
+/* An id from such a source: the 16 bytes of its n-th draw, in hex. A
+ * server draws its stream ids, its SCRAM nonces and salts, and the names
+ * of ANONYMOUS users in turn; a client its SCRAM nonce, then its iq ids. */
+#define DRAW1 "01010101010101010101010101010101"
+#define DRAW2 "02020202020202020202020202020202"
+#define DRAW3 "03030303030303030303030303030303"
+#define DRAW5 "05050505050505050505050505050505"
 
 static lx_conn *make_client(const setup *s) {
   lx_conn_opts o;
@@ -363,9 +378,9 @@ static lx_conn *make_client(const setup *s) {
   o.n_cb_types = s->n_cb_types;
   o.trace = s->trace;
   if (s->trace) {
-    o.ids = client_ids;
-    o.n_ids = 4;
-    o.sasl_client.nonce = "cnonce";
+    client_random = (fixed_random){0};
+    o.random = fixed_random_fn;
+    o.random_user = &client_random;
   }
   if (s->client_tls != LX_CONN_TLS_DISABLED)
     o.tls_ctx = client_ctx(s->max_version, s->alpn);
@@ -380,7 +395,6 @@ static lx_conn *make_server(const setup *s) {
   lx_conn_opts o;
   lx_conn *c = NULL;
   lx_error err = {0};
-  static const unsigned char salt[] = "0123456789abcdef";
   lx_conn_opts_init(&o);
   o.tls = s->server_tls;
   o.domains = domains;
@@ -392,11 +406,9 @@ static lx_conn *make_server(const setup *s) {
   o.sasl_server.iterations = 4096;
   o.trace = s->trace;
   if (s->trace) {
-    o.ids = server_ids;
-    o.n_ids = 5;
-    o.sasl_server.nonce = "snonce";
-    o.sasl_server.salt = salt;
-    o.sasl_server.salt_len = 16;
+    server_random = (fixed_random){0};
+    o.random = fixed_random_fn;
+    o.random_user = &server_random;
   }
   if (s->server_tls != LX_CONN_TLS_DISABLED)
     o.tls_ctx =
@@ -614,15 +626,16 @@ TEST(server_features_by_stage) {
   CHECK(strstr(t, "<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
                   "xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-"
                   "session'><optional/></session></stream:features>"));
-  /* a new id at each restart; our from only after TLS */
-  CHECK(strstr(t, "id='s-1'") && strstr(t, "id='s-2'") &&
-        strstr(t, "id='s-3'"));
+  /* a new id at each restart (draws 1, 2 and 5: 3 and 4 are the SCRAM
+   * nonce and salt); our from only after TLS */
+  CHECK(strstr(t, "id='" DRAW1 "'") && strstr(t, "id='" DRAW2 "'") &&
+        strstr(t, "id='" DRAW5 "'"));
   CHECK(strstr(str(&cl.sent), "<stream:stream xmlns='jabber:client' "
                               "xmlns:stream='http://etherx.jabber.org/"
                               "streams' to='im.example.com' version='1.0' "
                               "xml:lang='en'>") == str(&cl.sent) + 21);
-  CHECK_STR(lx_conn_stream_id(cl.c), "s-3");
-  CHECK_STR(lx_conn_stream_id(sv.c), "s-3");
+  CHECK_STR(lx_conn_stream_id(cl.c), DRAW5);
+  CHECK_STR(lx_conn_stream_id(sv.c), DRAW5);
   side_free(&cl);
   side_free(&sv);
 }
@@ -739,7 +752,7 @@ TEST(bind_conflict) {
   CHECK_INT(cl.closed_code, LX_ERR_BIND_CONFLICT);
   CHECK(strstr(lx_conn_error(cl.c)->detail, "conflict: in use") != NULL);
   CHECK(strstr(str(&sv.sent),
-               "<iq type='error' id='c-1'><error type='cancel'><conflict "
+               "<iq type='error' id='" DRAW2 "'><error type='cancel'><conflict "
                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text "
                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>in use</text>"
                "</error></iq>") != NULL);
@@ -969,7 +982,7 @@ TEST(server_checks_the_header) {
   /* an unknown host still gets a header first, from a domain we serve */
   serve_error(STREAM_OPEN "to='elsewhere.example' version='1.0'>",
               LX_ERR_HOST_UNKNOWN,
-              STREAM_OPEN "from='im.example.com' id='s-1' version='1.0' "
+              STREAM_OPEN "from='im.example.com' id='" DRAW1 "' version='1.0' "
                           "xml:lang='en'><stream:error>");
   serve_error(STREAM_OPEN "to='juliet@im.example.com' version='1.0'>",
               LX_ERR_HOST_UNKNOWN, NULL);
@@ -994,14 +1007,14 @@ TEST(server_checks_the_header) {
                         "xml:lang='fr-CA' from='Juliet@im.example.com'>",
             NULL, NULL);
   CHECK(out &&
-        strstr(out, STREAM_OPEN "from='im.example.com' id='s-1' "
+        strstr(out, STREAM_OPEN "from='im.example.com' id='" DRAW1 "' "
                                 "to='juliet@im.example.com' "
                                 "version='1.0' xml:lang='fr-CA'>") == out);
   free(out);
   out = serve(STREAM_OPEN "to='example.net' version='1.0' "
                           "xml:lang='not a tag'>",
               NULL, NULL);
-  CHECK(out && strstr(out, "from='example.net' id='s-1' version='1.0' "
+  CHECK(out && strstr(out, "from='example.net' id='" DRAW1 "' version='1.0' "
                            "xml:lang='en'>") != NULL);
   free(out);
 }
@@ -1149,11 +1162,13 @@ TEST(server_restart_boundary_with_pipelined_bytes) {
                                "bind-request ready stanza");
     CHECK(strstr(str(&sv.stanzas), "<message to='romeo@example.net' id='m' "
                                    "from='") == str(&sv.stanzas));
-    CHECK(strstr(str(&out), "<success xmlns='urn:ietf:params:xml:ns:xmpp-"
-                            "sasl'/>" STREAM_OPEN "from='im.example.com' "
-                            "id='s-3' version='1.0' xml:lang='en'>") != NULL);
-    /* ANONYMOUS: a name of the server's making (a test id here) */
-    CHECK(strstr(str(&sv.stanzas), "from='s-2@im.example.com/gen-1'") != NULL);
+    CHECK(strstr(str(&out),
+                 "<success xmlns='urn:ietf:params:xml:ns:xmpp-"
+                 "sasl'/>" STREAM_OPEN "from='im.example.com' "
+                 "id='" DRAW3 "' version='1.0' xml:lang='en'>") != NULL);
+    /* ANONYMOUS: a name of the server's making (its second draw here) */
+    CHECK(strstr(str(&sv.stanzas), "from='" DRAW2 "@im.example.com/gen-1'") !=
+          NULL);
     side_free(&sv);
     text_free(&out);
   }
@@ -1219,7 +1234,8 @@ TEST(server_starttls_boundary) {
   "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"          \
   "</stream:features>"
 #define BIND_RESULT                                                            \
-  "<iq type='result' id='c-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>" \
+  "<iq type='result' id='" DRAW1                                               \
+  "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"                          \
   "<jid>a1@im.example.com/r</jid></bind></iq>"
 
 /* A plaintext ANONYMOUS client for im.example.com, started. */
@@ -1274,7 +1290,7 @@ TEST(client_restart_boundary_with_pipelined_bytes) {
   CHECK(strstr(str(&out), "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
                           "mechanism='ANONYMOUS'>=</auth><?xml version='1.0'?>"
                           "<stream:stream") != NULL);
-  CHECK(strstr(str(&out), "<iq type='set' id='c-1'><bind xmlns='urn:ietf:"
+  CHECK(strstr(str(&out), "<iq type='set' id='" DRAW1 "'><bind xmlns='urn:ietf:"
                           "params:xml:ns:xmpp-bind'/></iq>") != NULL);
   CHECK_INT(code, 1); /* still open */
   text_free(&out);
@@ -1368,7 +1384,7 @@ static void peer_shuttle(peer *p) {
     }
     if (p->t)
       peer_read(p);
-    else
+    else if (out.len)
       put(&p->got, out.s, out.len);
     text_free(&out);
     if (!moved)
@@ -1610,7 +1626,7 @@ TEST(client_refusals) {
     snprintf(
         in, sizeof in,
         SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
-        "<iq type='error' id='c-1'><error type='cancel'>"
+        "<iq type='error' id='" DRAW1 "'><error type='cancel'>"
         "<%s xmlns='urn:ietf:params:xml:ns:xmpp-"
         "stanzas'/></error></iq>",
         binds[i].cond);
@@ -1622,7 +1638,7 @@ TEST(client_refusals) {
   /* a bind result without a full JID */
   client_script(
       SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
-      "<iq type='result' id='c-1'/>",
+      "<iq type='result' id='" DRAW1 "'/>",
       &out, &ev, &code);
   CHECK_INT(code, LX_ERR_BIND_FAILED);
   text_free(&out);
@@ -1639,6 +1655,88 @@ TEST(client_refusals) {
   text_free(&ev);
 }
 
+/* The server binds the client to the JID `bound`: a forged result after a
+ * real SCRAM login as juliet (plaintext, so that the test can write it).
+ * Returns the client's closed code (1: still open) and its output. */
+static int forged_bind(const char *bound, side *cl) {
+  setup st = defaults();
+  side sv;
+  char in[512];
+  st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
+  start_pair(&st, cl, &sv);
+  sv.pol.hold_binds = 1;
+  pump(cl, &sv, 65536);
+  CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                             "bind-request");
+  /* the client's nonce is its first draw, the bind iq's id its second */
+  snprintf(in, sizeof in,
+           "<iq type='result' id='" DRAW2
+           "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>%s</jid>"
+           "</bind></iq>",
+           bound);
+  script(cl, in, 1 << 20, NULL);
+  side_free(&sv);
+  return cl->closed_code;
+}
+
+/* RFC 6120 §7.6.2.1: the server may choose the resource, never another
+ * account; after ANONYMOUS it chooses the localpart, never the domain. */
+TEST(client_accepts_only_its_own_bound_jid) {
+  static const struct {
+    const char *bound;
+    int code; /* 1: ready */
+  } cases[] = {
+      {"juliet@im.example.com/server-chosen", 1},
+      {"JULIET@im.example.com/x", 1}, /* the same account, prepared */
+      {"admin@im.example.com/x", LX_ERR_BIND_BAD_JID},
+      {"juliet@evil.test/x", LX_ERR_BIND_BAD_JID},
+      {"admin@evil.test/x", LX_ERR_BIND_BAD_JID},
+      {"im.example.com/x", LX_ERR_BIND_BAD_JID},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    side cl;
+    int code = forged_bind(cases[i].bound, &cl);
+    CHECK_INT(code, cases[i].code);
+    if (code == 1) {
+      CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+    } else {
+      text out = {0};
+      take_output(cl.c, &out);
+      CHECK(strstr(str(&out), "<stream:error><undefined-condition") != NULL);
+      CHECK(strstr(str(&out), cases[i].bound) != NULL); /* in the text */
+      CHECK(strstr(str(&cl.events), "ready") == NULL);
+      CHECK(lx_conn_jid(cl.c) == NULL);
+      text_free(&out);
+    }
+    side_free(&cl);
+  }
+  /* ANONYMOUS: another localpart is the server's choice, another domain is
+   * not */
+  static const struct {
+    const char *bound;
+    int code;
+  } anon[] = {{"x7f3@im.example.com/r", 1},
+              {"x7f3@evil.test/r", LX_ERR_BIND_BAD_JID},
+              {"im.example.com/r", LX_ERR_BIND_BAD_JID}};
+  for (size_t i = 0; i < sizeof anon / sizeof anon[0]; i++) {
+    text out, ev;
+    int code;
+    char in[1024];
+    snprintf(
+        in, sizeof in,
+        SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
+        "<iq type='result' id='" DRAW1
+        "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>%s</jid>"
+        "</bind></iq>",
+        anon[i].bound);
+    client_script(in, &out, &ev, &code);
+    CHECK_INT(code, anon[i].code);
+    CHECK((strstr(str(&ev), "ready") != NULL) == (anon[i].code == 1));
+    text_free(&out);
+    text_free(&ev);
+  }
+}
+
 TEST(legacy_session_only_when_required) {
   text out, ev;
   int code;
@@ -1649,17 +1747,19 @@ TEST(legacy_session_only_when_required) {
   char in[2048];
   snprintf(in, sizeof in, "%s%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
            SUCCESS, SERVER_HEADER, session_features, BIND_RESULT,
-           "<iq type='result' id='c-2'/><message from='x@y' id='1'/>");
+           "<iq type='result' id='" DRAW2 "'/><message from='x@y' id='1'/>");
   client_script(in, &out, &ev, &code);
-  CHECK(strstr(str(&out), "<iq type='set' id='c-2'><session xmlns='urn:ietf:"
-                          "params:xml:ns:xmpp-session'/></iq>") != NULL);
+  CHECK(strstr(str(&out),
+               "<iq type='set' id='" DRAW2 "'><session xmlns='urn:ietf:"
+               "params:xml:ns:xmpp-session'/></iq>") != NULL);
   CHECK_STR(str(&ev), "opened features authenticated opened features ready "
                       "stanza"); /* the session result is not an event */
   text_free(&out);
   text_free(&ev);
   snprintf(in, sizeof in, "%s%s%s%s%s%s%s", SERVER_HEADER, FEATURES_ANONYMOUS,
            SUCCESS, SERVER_HEADER, session_features, BIND_RESULT,
-           "<iq type='error' id='c-2'><error type='auth'><forbidden xmlns='"
+           "<iq type='error' id='" DRAW2
+           "'><error type='auth'><forbidden xmlns='"
            "urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
   client_script(in, &out, &ev, &code);
   CHECK_INT(code, LX_ERR_SESSION_FAILED);
@@ -1942,14 +2042,43 @@ static void tls_say(side *cl, lx_tls *t, const char *xml, size_t len,
   tls_exchange(cl, t, c_out);
 }
 
+/* A copy of s (freed) with every `from` replaced by `to`. */
+static char *replace_all(char *s, const char *from, const char *to) {
+  text t = {0};
+  const char *p = s, *hit;
+  while ((hit = strstr(p, from))) {
+    put(&t, p, (size_t)(hit - p));
+    put(&t, to, strlen(to));
+    p = hit + strlen(from);
+  }
+  put(&t, p, strlen(p));
+  free(s);
+  return t.s;
+}
+
+/* The RFC's client nonce is base64 of 24 bytes: given as the first random
+ * bytes of the connection, it makes the RFC's SCRAM exchange. */
+static fixed_random rfc6120_random(unsigned char bytes[24]) {
+  size_t n = 0;
+  const char *nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
+  CHECK_INT(base64_decode(nonce, strlen(nonce), bytes, 24, &n), 0);
+  return (fixed_random){bytes, n, 0, 0};
+}
+
 TEST(rfc6120_section9_transcript) {
   static const char *const sha1[] = {"SCRAM-SHA-1"};
-  static const char *const ids[] = {"yhc13a95"};
   char *server = slurp("spec/data/rfc6120-s9-server.xml");
   char *rfc_client = slurp("spec/data/rfc6120-s9-client.xml");
   CHECK(server && rfc_client);
   if (!server || !rfc_client)
     return;
+  /* the bind request's id is the client's second draw (16 bytes of 2), in
+   * the place of the RFC's */
+  const char *our_id = "'02020202020202020202020202020202'";
+  server = replace_all(server, "'yhc13a95'", our_id);
+  rfc_client = replace_all(rfc_client, "'yhc13a95'", our_id);
+  unsigned char bytes[24];
+  fixed_random r = rfc6120_random(bytes);
   lx_conn_opts o;
   side cl;
   lx_conn_opts_init(&o);
@@ -1958,9 +2087,8 @@ TEST(rfc6120_section9_transcript) {
   o.sasl_client.password = "r0m30myr0m30";
   o.sasl_client.allowed = sha1; /* the RFC's client chose SCRAM-SHA-1 */
   o.sasl_client.n_allowed = 1;
-  o.sasl_client.nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
-  o.ids = ids;
-  o.n_ids = 1;
+  o.random = fixed_random_fn;
+  o.random_user = &r;
   side_init(&cl, "C", NULL);
   CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
   lx_tls_ctx_free(o.tls_ctx);
@@ -2042,7 +2170,10 @@ TEST(channel_binding_without_xep0440) {
     o.jid = "juliet@im.example.com/balcony";
     o.tls_ctx = client_ctx(v12 ? LX_TLS_V1_2 : 0, NULL);
     o.sasl_client.password = "r0m30myr0m30";
-    o.sasl_client.nonce = "oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA";
+    unsigned char bytes[24];
+    fixed_random r = rfc6120_random(bytes);
+    o.random = fixed_random_fn;
+    o.random_user = &r;
     side_init(&cl, "C", NULL);
     CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
     lx_tls_ctx_free(o.tls_ctx);
@@ -2085,6 +2216,39 @@ static void ready_pair(side *cl, side *sv) {
   setup st = defaults();
   st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
   CHECK(negotiate(&st, cl, sv, 65536));
+}
+
+/* lx_conn_submit_xml takes exactly one balanced element: a C caller cannot
+ * end the stream, open another, or slip in a second element or text; the
+ * refusal changes nothing. */
+TEST(submit_xml_takes_one_element) {
+  side cl, sv;
+  static const char *const bad[] = {"</stream:stream>",
+                                    "<message/></stream:stream>",
+                                    "<message/><message/>",
+                                    "<message>",
+                                    "<?xml version='1.0'?><message/>",
+                                    "hello<message/>",
+                                    "<message/>hello",
+                                    "<p:message/>",
+                                    "<message><body>&unknown;</body></message>",
+                                    ""};
+  ready_pair(&cl, &sv);
+  size_t before = lx_conn_pending_send(cl.c);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK_INT(lx_conn_submit_xml(cl.c, bad[i], strlen(bad[i])), LX_ERR_INVALID);
+  CHECK_INT(lx_conn_pending_send(cl.c), (long long)before);
+  CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+  CHECK_INT(lx_conn_submit_xml(cl.c,
+                               "<message id='ok'><body>a &amp; b</body>"
+                               "</message>\n",
+                               49),
+            0);
+  pump(&cl, &sv, 65536);
+  CHECK(strstr(str(&sv.stanzas), "id='ok'") != NULL);
+  CHECK_INT(sv.closed_code, 1);
+  side_free(&cl);
+  side_free(&sv);
 }
 
 TEST(closing) {
@@ -2283,11 +2447,12 @@ TEST(stanza_rules_after_binding) {
   /* an extension's element is delivered as it is; subscription presence
    * carries the bare JID; the legacy session is answered, not delivered;
    * after authentication the full limits apply */
-  const char *in = "<enable xmlns='urn:xmpp:sm:3'/>"
-                   "<presence to='romeo@example.net' type='subscribe'/>"
-                   "<iq type='set' id='sess'><session xmlns='urn:ietf:params:"
-                   "xml:ns:xmpp-session'/></iq>";
-  CHECK_INT(lx_conn_submit_xml(cl.c, in, strlen(in)), 0);
+  const char *in[] = {"<enable xmlns='urn:xmpp:sm:3'/>",
+                      "<presence to='romeo@example.net' type='subscribe'/>",
+                      "<iq type='set' id='sess'><session xmlns='urn:ietf:"
+                      "params:xml:ns:xmpp-session'/></iq>"};
+  for (size_t i = 0; i < 3; i++)
+    CHECK_INT(lx_conn_submit_xml(cl.c, in[i], strlen(in[i])), 0);
   static char big[40000];
   memset(big, 'x', sizeof big - 1);
   memcpy(big, "<message><body>", 15);
@@ -2328,9 +2493,10 @@ TEST(trim_between_stanzas) {
   CHECK_INT(lx_conn_trim(sv.c), 1);
   CHECK_INT(lx_conn_trim(sv.c), 0); /* nothing left to release */
   script(&sv, "<message id='1'><x:y/></message>", 1 << 20, &out);
-  CHECK(strstr(str(&sv.stanzas), "<message id='1' xml:lang='fr' from='s-2@"
-                                 "im.example.com/gen-1'><y xmlns='urn:"
-                                 "example:x'/></message>") != NULL);
+  CHECK(strstr(str(&sv.stanzas),
+               "<message id='1' xml:lang='fr' from='" DRAW2 "@"
+               "im.example.com/gen-1'><y xmlns='urn:"
+               "example:x'/></message>") != NULL);
   /* half a stanza: the parser stays */
   script(&sv, "<message id='2'><body>half", 1 << 20, &out);
   CHECK_INT(lx_conn_trim(sv.c), 0);
@@ -2521,6 +2687,7 @@ TEST(error_names) {
 int main(void) {
   make_certs();
   RUN(starttls_scram_bind_message_close);
+  RUN(client_accepts_only_its_own_bound_jid);
   RUN(each_mechanism_and_binding);
   RUN(server_features_by_stage);
   RUN(random_stream_ids);
@@ -2555,6 +2722,7 @@ int main(void) {
   RUN(keepalive);
   RUN(bounded_output);
   RUN(bounded_input);
+  RUN(submit_xml_takes_one_element);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
   RUN(new_names_do_not_accumulate);

@@ -235,9 +235,6 @@ TEST(choice_rejects_bad_options) {
   o.cb = &cb;
   o.n_cb = 1;
   CHECK_INT(lx_sasl_client_new(&c, &o, NULL), LX_ERR_INVALID);
-  o = base_opts();
-  o.nonce = "has,comma";
-  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), LX_ERR_INVALID);
   CHECK(c == NULL);
 }
 
@@ -544,8 +541,7 @@ static lx_sasl_client *md5_client(const dvec *v, const char *pass) {
   o.password = pass;
   o.host = v->host;
   o.service = v->service;
-  o.nonce = v->cnonce;
-  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c, &o, v->cnonce, NULL), 0);
   return c;
 }
 
@@ -594,10 +590,10 @@ static void digest_server_vector(const dvec *v) {
   o.n_mechanisms = 1;
   o.host = v->host;
   o.service = v->service;
-  o.nonce = v->nonce;
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
-  CHECK_INT(lx_sasl_server_start(s, "DIGEST-MD5", NULL, 0, &out, &len, NULL),
-            LX_SASL_CHALLENGE);
+  CHECK_INT(
+      sasl_server_start(s, v->nonce, "DIGEST-MD5", NULL, 0, &out, &len, NULL),
+      LX_SASL_CHALLENGE);
   snprintf(want, sizeof want,
            "realm=\"%s\",nonce=\"%s\",qop=\"auth\",charset=utf-8,"
            "algorithm=md5-sess",

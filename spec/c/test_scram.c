@@ -106,8 +106,7 @@ static lx_sasl_client *vector_client(const vector *v) {
   o.n_offered = 1;
   o.username = v->user;
   o.password = v->pass;
-  o.nonce = v->cnonce;
-  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c, &o, v->cnonce, NULL), 0);
   return c;
 }
 
@@ -134,8 +133,8 @@ static void run_client_vector(const vector *v) {
   lx_sasl_client_free(c);
 }
 
-/* The server for v: ssdp off (the RFC vectors have no h=), our fixed nonce
- * part. */
+/* The server for v: ssdp off (the RFC vectors have no h=); its nonce part
+ * is given to sasl_server_start. */
 static lx_sasl_server *vector_server(const vector *v) {
   lx_sasl_server_opts o;
   lx_sasl_server *s = NULL;
@@ -144,7 +143,6 @@ static lx_sasl_server *vector_server(const vector *v) {
   o.mechanisms = mechs;
   o.n_mechanisms = 1;
   o.ssdp = 0;
-  o.nonce = v->snonce;
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
   return s;
 }
@@ -156,8 +154,8 @@ static void run_server_vector(const vector *v, int with_keys) {
   lx_sasl_server *s = vector_server(v);
   if (!s)
     return;
-  CHECK_INT(lx_sasl_server_start(s, v->mech, U(v->cfirst), strlen(v->cfirst),
-                                 &out, &len, NULL),
+  CHECK_INT(sasl_server_start(s, v->snonce, v->mech, U(v->cfirst),
+                              strlen(v->cfirst), &out, &len, NULL),
             LX_SASL_NEED_CREDENTIALS);
   const lx_sasl_request *rq = lx_sasl_server_request(s);
   CHECK_STR(rq->mechanism, v->mech);
@@ -298,6 +296,8 @@ TEST(derive_rejects_bad_input) {
   "8F6D-15C38F51CCC6a09117a6-ac50-4f2f-93f1-93799c2bddf6,x=19C6532F-1CF4-"     \
   "4A27-A18D-DC9CEA41BBB3,p=M/SIDjT+dfcxUh89jZEypRvFxB4="
 #define X_SFINAL "v=MQrMPvv7yv4x4Cq4W4Ih25EqS2c="
+#define X_CNONCE "12C4CD5C-E38E-4A98-8F6D-15C38F51CCC6"
+#define X_SNONCE "a09117a6-ac50-4f2f-93f1-93799c2bddf6"
 #define FAKE_CB "THIS IS FAKE CB DATA"
 
 static const lx_sasl_cb xep_cbs[] = {
@@ -315,7 +315,6 @@ static lx_sasl_server *xep_server_with(int cb_fallback) {
   o.cb = xep_cbs;
   o.n_cb = 2;
   o.tls = 1;
-  o.nonce = "a09117a6-ac50-4f2f-93f1-93799c2bddf6";
   o.cb_fallback = cb_fallback;
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
   return s;
@@ -340,8 +339,8 @@ TEST(xep0474_server) {
   CHECK_INT(lx_sasl_server_cb_types(s, types, 4), 2);
   CHECK_STR(types[0], "tls-server-end-point");
   CHECK_STR(types[1], "tls-exporter");
-  CHECK_INT(lx_sasl_server_start(s, "SCRAM-SHA-1-PLUS", U(X_CFIRST),
-                                 strlen(X_CFIRST), &out, &len, NULL),
+  CHECK_INT(sasl_server_start(s, X_SNONCE, "SCRAM-SHA-1-PLUS", U(X_CFIRST),
+                              strlen(X_CFIRST), &out, &len, NULL),
             LX_SASL_NEED_CREDENTIALS);
   CHECK_INT(lx_sasl_server_credentials(s, &pencil_12, &out, &len, NULL),
             LX_SASL_CHALLENGE);
@@ -388,9 +387,8 @@ static lx_sasl_client *xep_client(const char **offered, size_t n_offered,
   o.tls = 1;
   o.username = "user";
   o.password = "pencil";
-  o.nonce = "12C4CD5C-E38E-4A98-8F6D-15C38F51CCC6";
   o.require_ssdp = require_ssdp;
-  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c, &o, X_CNONCE, NULL), 0);
   return c;
 }
 
@@ -477,9 +475,8 @@ TEST(xep0474_required_but_absent) {
   o.n_offered = 1;
   o.username = "user";
   o.password = "pencil";
-  o.nonce = rfc5802.cnonce;
   o.require_ssdp = 1;
-  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c, &o, rfc5802.cnonce, NULL), 0);
   lx_sasl_client_initial(c, &out, &len, NULL);
   CHECK_INT(lx_sasl_client_step(c, U(rfc5802.sfirst), strlen(rfc5802.sfirst),
                                 &out, &len, NULL),
@@ -741,8 +738,7 @@ TEST(client_cached_keys) {
   o.n_offered = 1;
   o.username = "user";
   o.keys = &k;
-  o.nonce = rfc5802.cnonce;
-  CHECK_INT(lx_sasl_client_new(&c2, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c2, &o, rfc5802.cnonce, NULL), 0);
   lx_sasl_client_initial(c2, &out, &len, NULL);
   CHECK_INT(lx_sasl_client_step(c2, U(rfc5802.sfirst), strlen(rfc5802.sfirst),
                                 &out, &len, NULL),
@@ -756,14 +752,14 @@ TEST(client_cached_keys) {
   /* another salt (the password changed): without a password, expired */
   const char *other = RN ",s=QSXCR+Q6sek8bf93,i=4096";
   lx_error e;
-  CHECK_INT(lx_sasl_client_new(&c2, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c2, &o, rfc5802.cnonce, NULL), 0);
   lx_sasl_client_initial(c2, &out, &len, NULL);
   CHECK_INT(lx_sasl_client_step(c2, U(other), strlen(other), &out, &len, &e),
             LX_ERR_SASL_CREDENTIALS_EXPIRED);
   lx_sasl_client_free(c2);
   /* with the password as well, it derives afresh */
   o.password = "pencil";
-  CHECK_INT(lx_sasl_client_new(&c2, &o, NULL), 0);
+  CHECK_INT(sasl_client_create(&c2, &o, rfc5802.cnonce, NULL), 0);
   lx_sasl_client_initial(c2, &out, &len, NULL);
   CHECK_INT(lx_sasl_client_step(c2, U(other), strlen(other), &out, &len, &e),
             LX_SASL_RESPONSE);
@@ -782,7 +778,8 @@ static int server_first_reply(lx_sasl_server *s, const char *mech,
                               const char *msg, lx_error *e) {
   const unsigned char *out;
   size_t len;
-  return lx_sasl_server_start(s, mech, U(msg), strlen(msg), &out, &len, e);
+  return sasl_server_start(s, rfc5802.snonce, mech, U(msg), strlen(msg), &out,
+                           &len, e);
 }
 
 TEST(server_rejects_bad_client_first) {
@@ -1015,7 +1012,9 @@ TEST(server_nonce_is_fresh) {
   o.ssdp = 0;
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
   for (int i = 0; i < 2; i++) {
-    server_first_reply(s, "SCRAM-SHA-256", "n,,n=user,r=abc", NULL);
+    const char *cfirst = "n,,n=user,r=abc";
+    lx_sasl_server_start(s, "SCRAM-SHA-256", U(cfirst), strlen(cfirst), &out,
+                         &len, NULL);
     CHECK_INT(lx_sasl_server_credentials(s, &pencil_12, &out, &len, NULL),
               LX_SASL_CHALLENGE);
     const char *m = str(out, len);
@@ -1025,6 +1024,94 @@ TEST(server_nonce_is_fresh) {
     else
       CHECK(strcmp(first, m) != 0);
   }
+  lx_sasl_server_free(s);
+}
+
+/* Fails the first call, then gives zeros. */
+static int failing_random(void *user, unsigned char *out, size_t n) {
+  int *calls = user;
+  memset(out, 0, n);
+  return (*calls)++ == 0 ? -1 : 0;
+}
+
+/* Every random byte comes from the options' random: the client's nonce
+ * (RFC 6120 §9's is base64 of 24 bytes, so its exchange is reproduced
+ * through the public API), the server's nonce part and the salt it makes
+ * for a password given without one. */
+TEST(random_source_gives_nonces_and_salts) {
+  const unsigned char *out;
+  size_t len;
+  unsigned char bytes[24];
+  fixed_random r = {bytes, unb64(rfc6120.cnonce, bytes, sizeof bytes), 0, 0};
+  CHECK_INT(r.len, 24);
+  const char *offered[] = {"SCRAM-SHA-1"};
+  lx_sasl_client_opts o;
+  lx_sasl_client *c = NULL;
+  lx_sasl_client_opts_init(&o);
+  o.offered = offered;
+  o.n_offered = 1;
+  o.username = rfc6120.user;
+  o.password = rfc6120.pass;
+  o.random = fixed_random_fn;
+  o.random_user = &r;
+  CHECK_INT(lx_sasl_client_new(&c, &o, NULL), 0);
+  CHECK_INT(r.calls, 1);
+  CHECK_INT(lx_sasl_client_initial(c, &out, &len, NULL), 1);
+  CHECK_STR(str(out, len), rfc6120.cfirst);
+  CHECK_INT(lx_sasl_client_step(c, U(rfc6120.sfirst), strlen(rfc6120.sfirst),
+                                &out, &len, NULL),
+            LX_SASL_RESPONSE);
+  CHECK_STR(str(out, len), rfc6120.cfinal);
+  CHECK_INT(
+      lx_sasl_client_finish(c, U(rfc6120.sfinal), strlen(rfc6120.sfinal), NULL),
+      0);
+  lx_sasl_client_free(c);
+
+  /* the server: call 1 is the nonce part, call 2 the salt (bytes 2) */
+  fixed_random sr = {0};
+  lx_sasl_server_opts so;
+  lx_sasl_server *s = NULL;
+  lx_sasl_server_opts_init(&so);
+  so.ssdp = 0;
+  so.random = fixed_random_fn;
+  so.random_user = &sr;
+  CHECK_INT(lx_sasl_server_new(&s, &so, NULL), 0);
+  CHECK_INT(lx_sasl_server_start(s, "SCRAM-SHA-1", U(rfc6120.cfirst),
+                                 strlen(rfc6120.cfirst), &out, &len, NULL),
+            LX_SASL_NEED_CREDENTIALS);
+  lx_sasl_credentials pw = {.password = "r0m30myr0m30"};
+  CHECK_INT(lx_sasl_server_credentials(s, &pw, &out, &len, NULL),
+            LX_SASL_CHALLENGE);
+  unsigned char ones[24], twos[16];
+  memset(ones, 1, sizeof ones);
+  memset(twos, 2, sizeof twos);
+  char want[256];
+  snprintf(want, sizeof want, "r=%s", rfc6120.cnonce);
+  snprintf(want + strlen(want), sizeof want - strlen(want), "%s",
+           b64(ones, sizeof ones));
+  snprintf(want + strlen(want), sizeof want - strlen(want), ",s=%s,i=10000",
+           b64(twos, sizeof twos));
+  CHECK_STR(str(out, len), want);
+  lx_sasl_server_free(s);
+
+  /* no random bytes: the exchange cannot start, and (lx_error_is_fatal) the
+   * server is out of order from then on */
+  lx_error e;
+  int calls = 0;
+  o.random = failing_random;
+  o.random_user = &calls;
+  CHECK_INT(lx_sasl_client_new(&c, &o, &e), LX_ERR_INTERNAL);
+  CHECK(c == NULL);
+  calls = 0;
+  so.random = failing_random;
+  so.random_user = &calls;
+  CHECK_INT(lx_sasl_server_new(&s, &so, NULL), 0);
+  for (int i = 0; i < 2; i++)
+    CHECK_INT(lx_sasl_server_start(s, "SCRAM-SHA-1", U(rfc6120.cfirst),
+                                   strlen(rfc6120.cfirst), &out, &len, &e),
+              LX_ERR_INTERNAL);
+  CHECK(strstr(e.detail, "out of order") != NULL);
+  CHECK_INT(lx_error_is_fatal(e.code), 1);
   lx_sasl_server_free(s);
 }
 
@@ -1179,5 +1266,6 @@ int main(void) {
   RUN(server_rejects_bad_client_final);
   RUN(server_credentials_answers);
   RUN(server_nonce_is_fresh);
+  RUN(random_source_gives_nonces_and_salts);
   return check_summary();
 }

@@ -1,14 +1,16 @@
 /* fuzz_conn_server.c: a server-role connection (plaintext, SCRAM and
- * ANONYMOUS, fixed ids, nonce and salt) driven by arbitrary client bytes,
- * fed whole and one byte at a time: the two runs must agree. */
+ * ANONYMOUS, ids, nonces and salts from a fixed_random) driven by arbitrary
+ * client bytes, fed whole and in pieces of 1 or 7 bytes: the runs must agree.
+ * An input starting with byte 1 gets a newline after every '>' (go-sendxmpp's
+ * white space, also right before the restarts); one starting with byte 2 is cut
+ * in 7-byte pieces, else in single bytes. */
 #include "conn_fuzz.h"
 
-static lx_conn *server(void) {
+static lx_conn *server(fixed_random *r) {
   static const char *const domains[] = {"im.example.com"};
   static const char *const mechs[] = {"SCRAM-SHA-1", "SCRAM-SHA-256",
                                       "ANONYMOUS"};
   static const char *const ext[] = {"urn:xmpp:sm:3"};
-  static const unsigned char salt[] = "fuzzsalt";
   lx_conn_opts o;
   lx_conn *c;
   lx_conn_opts_init(&o);
@@ -18,24 +20,33 @@ static lx_conn *server(void) {
   o.sasl_server.mechanisms = mechs;
   o.sasl_server.n_mechanisms = 3;
   o.sasl_server.iterations = 1; /* no PBKDF2 cost per input */
-  o.sasl_server.nonce = "snonce";
-  o.sasl_server.salt = salt;
-  o.sasl_server.salt_len = 8;
   o.extension_ns = ext;
   o.n_extension_ns = 1;
-  o.max_events = 4;                   /* the backpressure path too */
+  o.max_input_bytes = 1024;           /* the backpressure path too */
   o.parser.max_parser_memory = 32768; /* and expat renewed all the time */
-  o.ids = fuzz_ids;
-  o.n_ids = 8;
+  *r = (fixed_random){0}; /* ids, nonces, salts: draw n is n repeated */
+  o.random = fixed_random_fn;
+  o.random_user = r;
   if (lx_conn_new(&c, LX_CONN_SERVER, &o, NULL) || lx_conn_start(c))
     abort();
   return c;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
-  lx_conn *a = server(), *b = server();
-  fuzz_compare(a, b, data, len);
+  uint8_t *spaced = NULL;
+  size_t chunk = 1;
+  if (len && (data[0] == 1 || data[0] == 2)) {
+    chunk = data[0] == 2 ? 7 : 1;
+    if (data[0] == 1)
+      data = spaced = fuzz_newlines(data + 1, len - 1, &len);
+    else
+      data++, len--;
+  }
+  fixed_random ra, rb;
+  lx_conn *a = server(&ra), *b = server(&rb);
+  fuzz_compare(a, b, data, len, chunk);
   lx_conn_free(a);
   lx_conn_free(b);
+  free(spaced);
   return 0;
 }

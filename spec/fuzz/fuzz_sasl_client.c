@@ -96,19 +96,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.min_iterations = 1;
   o.max_iterations = 4096;
   o.keys = &keys;
+  const char *nonce = a->nonce; /* the vectors' */
   if (!strcmp(m->name, "DIGEST-MD5")) {
     o.username = "chris";
     o.password = "secret";
     o.host = "elwood.innosoft.com";
     o.service = "imap";
-    o.nonce = "OA6MHXh6VqTrRk";
+    nonce = "OA6MHXh6VqTrRk";
   } else {
     o.username = "user";
     o.password = "pencil";
-    o.nonce = a->nonce;
   }
   lx_sasl_client *c = NULL;
-  if (lx_sasl_client_new(&c, &o, NULL))
+  if (sasl_client_create(&c, &o, nonce, NULL))
     return 0;
   const unsigned char *out;
   size_t out_len;

@@ -12,7 +12,8 @@
 --   client_matrix.build()          -> the C and C++ drivers, built once
 --   client_matrix.accounts()       -> user -> password, two per client
 --   client_matrix.user(client, "a" | "b") -> the user name of its account
---   client_matrix.run(server)      -> reports, by client name: { steps =
+--   client_matrix.run(server [, { refused = true }]) -> reports, by client
+--       name (refused: A's password is wrong): { steps =
 --       { name -> { ok =, detail = } }, unsupported = { name -> why },
 --       info = { key -> value }, output =, status =, seconds = }
 local process = require "interop.process"
@@ -22,6 +23,8 @@ local client_matrix = {}
 local DIR = process.dir .. "clients/"
 local ROOT = process.dir .. "../../"
 local BUILD = ROOT .. "build/interop-clients/"
+-- Debian's Python, which has the Debian clients; the drivers run with -B,
+-- so that importing transcript.py writes no __pycache__ into the tree.
 local PYTHON = "/usr/bin/python3"
 
 client_matrix.STEPS = { "tls:a", "auth:a", "bind:a", "tls:b", "auth:b", "bind:b", "message-full", "message-bare",
@@ -33,33 +36,24 @@ local function exists(path)
 	return f ~= nil
 end
 
-local function succeeds(argv)
-	return (process.run(argv))
-end
-
 local DEPS = "run `sh tools/deps.sh` as root"
 
--- Each client: name, Debian or npm package, how to check it is there, and
--- the driver's command line before the common arguments. `unsupported`
--- lists the steps the client cannot do (its driver says why).
+-- Each client: name, its Debian package (or npm's, with how to check it is
+-- there), the driver's command line before the common arguments.
+-- `unsupported` lists the steps the client cannot do (its driver says why).
 client_matrix.CLIENTS = {
-	{ name = "slixmpp", package = "python3-slixmpp",
-		present = function() return succeeds { PYTHON, "-c", "import slixmpp" } end,
-		argv = { PYTHON, DIR .. "slixmpp_driver.py" } },
-	{ name = "aioxmpp", package = "python3-aioxmpp",
-		present = function() return succeeds { PYTHON, "-c", "import aioxmpp" } end,
-		argv = { PYTHON, DIR .. "aioxmpp_driver.py" } },
-	{ name = "nbxmpp", package = "python3-nbxmpp",
-		present = function() return succeeds { PYTHON, "-c", "import nbxmpp" } end,
-		argv = { PYTHON, DIR .. "nbxmpp_driver.py" } },
-	{ name = "libstrophe", package = "libstrophe-dev",
-		present = function() return succeeds { "pkg-config", "--exists", "libstrophe" } end,
+	{ name = "slixmpp", debian = "python3-slixmpp",
+		argv = { PYTHON, "-B", DIR .. "slixmpp_driver.py" } },
+	{ name = "aioxmpp", debian = "python3-aioxmpp",
+		argv = { PYTHON, "-B", DIR .. "aioxmpp_driver.py" } },
+	{ name = "nbxmpp", debian = "python3-nbxmpp",
+		argv = { PYTHON, "-B", DIR .. "nbxmpp_driver.py" } },
+	{ name = "libstrophe", debian = "libstrophe-dev",
 		binary = "libstrophe", source = "libstrophe.c", compiler = "cc -std=c11 -D_POSIX_C_SOURCE=200809L",
 		pkg = "libstrophe" },
-	{ name = "gloox", package = "libgloox-dev",
-		present = function() return succeeds { "pkg-config", "--exists", "gloox" } end,
+	{ name = "gloox", debian = "libgloox-dev",
 		binary = "gloox", source = "gloox.cc", compiler = "c++ -std=c++17", pkg = "gloox" },
-	{ name = "xmpp.js", package = "@xmpp/client (npm, spec/interop/clients/package.json; Node >= 20.10)",
+	{ name = "xmpp.js", npm = "@xmpp/client (spec/interop/clients/package.json; Node >= 20.10)",
 		present = function()
 			local ok, version = process.run { "node", "--version" }
 			local major, minor = (version or ""):match("^v(%d+)%.(%d+)")
@@ -68,11 +62,9 @@ client_matrix.CLIENTS = {
 				and exists(DIR .. "node_modules/@xmpp/client/package.json")
 		end,
 		argv = { "node", DIR .. "xmppjs.js" }, ca_env = "NODE_EXTRA_CA_CERTS" },
-	{ name = "Net::XMPP", package = "libnet-xmpp-perl",
-		present = function() return succeeds { "perl", "-MNet::XMPP", "-e", "1" } end,
+	{ name = "Net::XMPP", debian = "libnet-xmpp-perl",
 		argv = { "perl", DIR .. "net_xmpp.pl" } },
-	{ name = "go-sendxmpp", package = "go-sendxmpp",
-		present = function() return succeeds { "sh", "-c", "command -v go-sendxmpp" } end,
+	{ name = "go-sendxmpp", debian = "go-sendxmpp",
 		argv = { "sh", DIR .. "go_sendxmpp.sh" },
 		unsupported = { "roster", "subscribe", "disco", "ping", "close:a", "close:b" } },
 }
@@ -94,16 +86,29 @@ function client_matrix.accounts()
 	return accounts
 end
 
--- Whether the client is installed, asked once per run.
-local installed = {}
+-- Whether the client is installed, asked once: dpkg for every Debian
+-- package at once.
+local installed
 local function present(client)
-	if installed[client] == nil then installed[client] = client.present() and true or false end
-	return installed[client]
+	if not installed then
+		installed = {}
+		local argv = { "dpkg-query", "-W", "-f=${Package} ${Status}\n" }
+		for _, c in ipairs(client_matrix.CLIENTS) do argv[#argv + 1] = c.debian end
+		local _, listing = process.run(argv) -- fails when one is unknown, and lists the others
+		for package, status in listing:gmatch("(%S+) ([^\n]*)") do
+			installed[package] = status:match(" installed$") ~= nil
+		end
+		for _, c in ipairs(client_matrix.CLIENTS) do
+			if c.present then installed[c] = c.present() and true or false end
+		end
+	end
+	return installed[client.debian or client] == true
 end
 
 function client_matrix.missing(client)
 	if present(client) then return nil end
-	return client.name .. " is not installed: " .. DEPS .. " (it installs " .. client.package .. ")"
+	return ("%s is not installed: %s (it installs %s)"):format(client.name, DEPS,
+		client.debian and "Debian's " .. client.debian or "npm's " .. client.npm)
 end
 
 local function quote(s)
@@ -147,9 +152,11 @@ local function parse(text)
 end
 
 -- Runs every present client's driver at once against the server; each is
--- given 90 s (its own timeouts are shorter).
-function client_matrix.run(server, clients)
-	clients = clients or client_matrix.CLIENTS
+-- given 90 s (its own timeouts are shorter). opts.refused: account A's
+-- password is wrong.
+function client_matrix.run(server, opts)
+	opts = opts or {}
+	local clients = client_matrix.CLIENTS
 	local dir = process.tempdir()
 	local script = {}
 	for i, client in ipairs(clients) do
@@ -164,7 +171,8 @@ function client_matrix.run(server, clients)
 			for _, label in ipairs { "a", "b" } do
 				local name = user(client, label)
 				words[#words + 1] = quote(name)
-				words[#words + 1] = quote(server:account(name).password)
+				local password = server:account(name).password
+				words[#words + 1] = quote((opts.refused and label == "a" and "not " or "") .. password)
 			end
 			local out = quote(dir .. "/" .. i)
 			script[#script + 1] = ("( s=$(date +%%s%%N); %s > %s.out 2> %s.err; echo $? $s $(date +%%s%%N) > %s.rc ) &")

@@ -6,8 +6,8 @@
 -- ping and a clean close; every client at once. A client that is not
 -- installed fails its test with how to install it: nothing is skipped.
 --
--- Servers: Debian's Prosody 0.12 (the reference), and lxmpp.server
--- (examples/server.lua) once it exists on this branch. Against
+-- Servers: Debian's Prosody 0.12 (the reference), the same with mod_lxmpp
+-- (docs/prosody.md), and lxmpp.server (examples/server.lua). Against
 -- examples/tiny_server.lua (no roster, no disco, no subscriptions: an
 -- example) the matrix records, from the server's side, what each client
 -- sends at SASL on TLS 1.3, which spec/interop/clients/README.md reports.
@@ -58,6 +58,12 @@ local function full_matrix(name, harness)
 			end
 			print(("\n%s: all clients at once in %ds (%s)"):format(name, os.time() - started,
 				table.concat(costs, ", ")))
+			for _, client in ipairs(client_matrix.CLIENTS) do
+				if client.unsupported then
+					print(("%s: %s CANNOT %s (see spec/interop/clients/README.md)"):format(name, client.name,
+						table.concat(client.unsupported, ", ")))
+				end
+			end
 		end)
 
 		lazy_teardown(function()
@@ -92,38 +98,45 @@ local function full_matrix(name, harness)
 	end)
 end
 
-full_matrix("Prosody 0.12", require "interop.prosody")
-if lxmpp_server.server.available() then
-	full_matrix("lxmpp.server", lxmpp_server.server)
-end
+local prosody = require "interop.prosody"
+full_matrix("Prosody 0.12", prosody)
+full_matrix("Prosody 0.12 with mod_lxmpp (docs/prosody.md)", {
+	start = function(opts) return prosody.start(prosody.with_lxmpp(opts)) end,
+})
+full_matrix("lxmpp.server", lxmpp_server.server)
 
--- What each client sends at STARTTLS and SASL, seen by the tiny server
--- (lxmpp.stream's server role: on TLS 1.3 it offers SCRAM-SHA-1/256/512,
--- their -PLUS with tls-exporter and tls-server-end-point announced by
--- XEP-0440, and PLAIN). These are the facts spec/interop/clients/README.md
--- states; a Debian update that changes one fails here.
+-- What each client sends at SASL, seen by the tiny server (lxmpp.stream's
+-- server role: on TLS 1.3 it offers SCRAM-SHA-1/256/512, their -PLUS with
+-- tls-exporter and tls-server-end-point announced by XEP-0440, and PLAIN),
+-- with the right password and with a wrong one. These are the facts
+-- spec/interop/clients/README.md states; a Debian update that changes one
+-- fails here.
 describe("what each client does at SASL (examples/tiny_server.lua's trace)", function()
-	local server, reports, attempts
+	local runs = {}
 
 	lazy_setup(function()
 		assert(client_matrix.build())
-		server = lxmpp_server.tiny.start { accounts = client_matrix.accounts() }
-		reports = client_matrix.run(server)
-		attempts = sasl_trace.attempts(server:trace())
+		for _, refused in ipairs { false, true } do
+			local server = lxmpp_server.tiny.start { accounts = client_matrix.accounts() }
+			local ok, reports = pcall(client_matrix.run, server, { refused = refused })
+			local trace = server:trace()
+			server:stop()
+			assert(ok, reports)
+			runs[refused] = { reports = reports, attempts = sasl_trace.attempts(trace) }
+		end
 	end)
 
-	lazy_teardown(function()
-		if server then server:stop() end
-	end)
-
-	for _, client in ipairs(client_matrix.CLIENTS) do
-		it(client.name, function()
-			local missing = client_matrix.missing(client)
-			if missing then error(missing, 0) end
-			local user = client_matrix.user(client, "a")
-			local seen = attempts[user]
-			assert(sasl_trace.matches(client.name, seen), ("%s at SASL: %s\n--- its output:\n%s"):format(
-				client.name, sasl_trace.describe(seen), reports[client.name].output))
-		end)
+	for _, case in ipairs { { false, sasl_trace.EXPECTED, "" }, { true, sasl_trace.REFUSED, " (wrong password)" } } do
+		local refused, expected, title = case[1], case[2], case[3]
+		for _, client in ipairs(client_matrix.CLIENTS) do
+			it(client.name .. title, function()
+				local missing = client_matrix.missing(client)
+				if missing then error(missing, 0) end
+				local run = runs[refused]
+				local seen = run.attempts[client_matrix.user(client, "a")]
+				assert(sasl_trace.matches(expected[client.name], seen), ("%s at SASL%s: %s\n--- its output:\n%s")
+					:format(client.name, title, sasl_trace.describe(seen), run.reports[client.name].output))
+			end)
+		end
 	end
 end)

@@ -27,4 +27,8 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", require "interop.ejabber
 			return { condition = "policy%-violation: has been kicked" }
 		end,
 	})
+	require "interop.ext_suite"(spec, server_of, {
+		identity = { category = "server", type = "im" },
+		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
+	})
 end)

@@ -3,14 +3,14 @@
 -- certificate =, key =, listen = {...}, accounts = {...} }) and prints
 -- "listening on HOST:PORT" per listener, with throwaway certificates and
 -- accounts in a temporary directory.
---   lxmpp_server.harness(name, script [, extra args]) -> a harness with
+--   lxmpp_server.harness(name, script [, traced]) -> a harness with
 --     start(opts) -> server, as spec/interop/prosody.lua's:
 --   server.domain, server.host, server.port, server.cafile, server.accounts,
 --   server.version, server.startup_seconds, server:log(), server:stop()
 -- Two harnesses: lxmpp_server.server (examples/server.lua, lxmpp.server)
 -- and lxmpp_server.tiny (examples/tiny_server.lua, run by
 -- spec/interop/tiny_server_main.lua, with a trace of every session's bytes
--- in server.trace_file).
+-- in server.trace_file, read by server:trace()).
 local cqueues = require "cqueues"
 local clock = require "lxmpp.clock"
 local process = require "interop.process"
@@ -53,12 +53,6 @@ end
 
 function lxmpp_server.harness(name, script, traced)
 	local harness = { name = name, script = ROOT .. script }
-	-- whether the script exists on this branch
-	function harness.available()
-		local f = io.open(harness.script)
-		if f then f:close() end
-		return f ~= nil
-	end
 	function harness.start(opts)
 		opts = opts or {}
 		local started = clock.now()
@@ -67,7 +61,6 @@ function lxmpp_server.harness(name, script, traced)
 			port = process.free_port(), accounts = {}, version = name,
 		}, server)
 		local ok, err = pcall(function()
-			if not harness.available() then error(name .. ": " .. script .. " does not exist (yet)") end
 			self.certs = certs.make(self.dir, self.domain)
 			self.cafile = self.certs.cafile
 			for _, a in ipairs(common.accounts(opts.accounts)) do

@@ -2,20 +2,25 @@
 -- its own config, data, certificates, log and free ports in a temporary
 -- directory, never the system's service. Runs as whoever runs the tests
 -- (run_as_root = true for CI, which runs as root).
---   local server = prosody.start { domain = "prosody.test", accounts = { alice = "pw", ... } }
+--   local server = prosody.start { domain = "prosody.test", accounts = { alice = "pw", ... },
+--     authentication = "internal_plain" (default) or "internal_hashed" }
 --   server.domain, server.host ("127.0.0.1"), server.port (c2s, STARTTLS),
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
---   server:log(), server:stop(), server:close_sessions(jid [, condition, text])
+--   server:log(), server:stop(), server:close_sessions(jid [, condition, text]),
+--   server:shell(command) (the admin shell)
 -- More options: modules (added to modules_enabled: { "lxmpp" } with
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
--- to the repository), config (more global settings, lines), muc (a MUC component's domain),
--- component_port (a free port for external components, set as
--- server.component_port), prosody and prosodyctl (the commands, for
--- another installation), version (its version), library_path (shared
+-- to the repository), config (more global settings, lines), muc (a MUC
+-- component's domain), component ({ domain =, secret = }: an external
+-- component's, on a free port, server.component_port), prosody and
+-- prosodyctl (the commands, for another installation), version (its
+-- version), library_path (shared
 -- libraries to load before the machine's, e.g. another expat) and ready
--- (what its log says once it is ready).
+-- (what its log says once it is ready), host (the loopback address to
+-- listen on) and s2s (server-to-server on port 5269 of host, with
+-- dialback: only in a network namespace of the test's own).
 -- Offered SASL mechanisms (internal_plain): SCRAM-SHA-1, SCRAM-SHA-256 and
 -- PLAIN after TLS; the -PLUS variants (tls-unique) only on TLS 1.2.
 local cqueues = require "cqueues"
@@ -50,7 +55,7 @@ local function quoted_list(items)
 end
 
 local function config(self, opts)
-	local modules = { "roster", "saslauth", "tls", "disco", "ping", "admin_shell" }
+	local modules = { "roster", "saslauth", "tls", "disco", "ping", "admin_shell", opts.s2s and "dialback" or nil }
 	for _, m in ipairs(opts.modules or {}) do modules[#modules + 1] = m end
 	local plugin_paths = {}
 	for i, p in ipairs(opts.plugin_paths or {}) do plugin_paths[i] = absolute(p) end
@@ -63,19 +68,19 @@ local function config(self, opts)
 		"certificates = " .. lua_string(self.dir .. "/certs"),
 		"log = { { levels = { min = " .. lua_string(opts.log_level or "info") .. " }, to = \"file\", filename = "
 			.. lua_string(self.dir .. "/prosody.log") .. " } }",
-		"interfaces = { \"127.0.0.1\" }",
-		"local_interfaces = { \"127.0.0.1\" }",
+		"interfaces = { " .. lua_string(self.host) .. " }",
+		"local_interfaces = { " .. lua_string(self.host) .. " }",
 		"c2s_ports = { " .. self.port .. " }",
 		"c2s_direct_tls_ports = { " .. self.direct_tls_port .. " }",
-		"s2s_ports = {}",
+		"s2s_ports = { " .. (opts.s2s and "5269" or "") .. " }",
 		"http_ports = {}",
 		"https_ports = {}",
 		"component_ports = { " .. (self.component_port or "") .. " }",
 		"component_interfaces = { \"127.0.0.1\" }",
 		"plugin_paths = { " .. quoted_list(plugin_paths) .. " }",
 		"modules_enabled = { " .. quoted_list(modules) .. " }",
-		"modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
-		"authentication = \"internal_plain\"",
+		opts.s2s and "modules_disabled = { \"s2s_auth_certs\" }" or "modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
+		"authentication = " .. lua_string(opts.authentication or "internal_plain"),
 		"storage = \"internal\"",
 		"c2s_require_encryption = true",
 		table.concat(opts.config or {}, "\n"),
@@ -83,6 +88,10 @@ local function config(self, opts)
 		"\tssl = { certificate = " .. lua_string(self.certs.certfile) .. ", key = "
 			.. lua_string(self.certs.keyfile) .. " }",
 	}
+	if opts.component then -- an external component (XEP-0114) on server.component_port
+		lines[#lines + 1] = "Component " .. lua_string(opts.component.domain)
+		lines[#lines + 1] = "\tcomponent_secret = " .. lua_string(opts.component.secret)
+	end
 	if opts.muc then
 		lines[#lines + 1] = "Component " .. lua_string(opts.muc) .. " \"muc\""
 		lines[#lines + 1] = "\tmuc_room_locking = false" -- rooms open once created, no configuration step
@@ -103,10 +112,10 @@ function prosody.start(opts)
 	local self = setmetatable({
 		dir = process.tempdir(),
 		domain = opts.domain or "prosody.test",
-		host = "127.0.0.1",
+		host = opts.host or "127.0.0.1",
 		port = process.free_port(),
 		direct_tls_port = process.free_port(),
-		component_port = opts.component_port and process.free_port(),
+		component_port = opts.component and process.free_port(),
 		prosodyctl = opts.prosodyctl or "prosodyctl",
 		muc = opts.muc,
 		accounts = {},
@@ -160,6 +169,14 @@ function server:close_sessions(j, condition, text)
 	end
 	local ok, out = process.run(argv, { cwd = self.dir })
 	if not ok or not out:find("1 sessions closed", 1, true) then error("prosodyctl shell c2s close: " .. out, 2) end
+end
+
+-- Runs a command in Prosody's admin shell, e.g. "module:unload('lxmpp')";
+-- returns its output, or fails the test.
+function server:shell(command)
+	local ok, out = process.run({ self.prosodyctl, "--config", self.config, "shell", command }, { cwd = self.dir })
+	if not ok or not out:find("OK", 1, true) then error("prosodyctl shell " .. command .. ": " .. out, 2) end
+	return out
 end
 
 function server:log()

@@ -18,7 +18,7 @@ local function options(extra)
 		dir = process.tempdir()
 		installation = assert(prosody13.unpack(dir))
 	end
-	local o = { muc = prosody_more.MUC }
+	local o = { muc = prosody_more.MUC, component = prosody_more.COMPONENT }
 	for k, v in pairs(installation) do o[k] = v end
 	for k, v in pairs(extra or {}) do o[k] = v end
 	return o

@@ -109,6 +109,25 @@ for _, installation in ipairs(installations) do
 				"limit exceeded: max_depth 64" },
 			{ "the billion laughs", adversarial.laughs(header), "restricted-xml", "DOCTYPE is not allowed", true },
 		}
+		-- A comment is restricted XML: lxmpp says so, Prosody's parser says
+		-- not-well-formed.
+		local function condition_for_a_comment(server)
+			local s = raw.open(server, clock.now() + 10)
+			assert(s:write("<!-- hi -->"))
+			local condition = stream_error(s, clock.now() + 10)
+			s:close()
+			return condition
+		end
+
+		it("gives Prosody's parser back when unloaded, and takes it again when loaded", function()
+			assert.equal("restricted-xml", condition_for_a_comment(with_lxmpp))
+			with_lxmpp:shell("module:unload('lxmpp')")
+			assert.equal("not-well-formed", condition_for_a_comment(with_lxmpp))
+			with_lxmpp:shell("module:load('lxmpp')")
+			assert.equal("restricted-xml", condition_for_a_comment(with_lxmpp))
+			assert.equal("not-well-formed", condition_for_a_comment(plain))
+		end)
+
 		for _, case in ipairs(cases) do
 			local name, input, condition, text, whole = case[1], case[2], case[3], case[4], case[5]
 			it("refuses " .. name .. " with " .. condition .. ", answering another session meanwhile", function()

@@ -2,15 +2,19 @@
 -- the harness's (interop.suite's `more`, or on their own): lxmpp.client,
 -- then rosters, presence, a MUC room and messages between two slixmpp
 -- clients.
---   prosody_more.MUC: the MUC component's domain to start Prosody with
+--   prosody_more.MUC, prosody_more.COMPONENT: the MUC component's domain
+--       and the external component to start Prosody with
 --   prosody_more.tests([opts]) -> function(spec, server_of)
 -- opts: tls13 (what lxmpp.client chooses on TLS 1.3, if not 0.12's plain
 -- SCRAM-SHA-256), slixmpp (options for slixmpp's runs).
 local client_suite = require "interop.client_suite"
 local slixmpp = require "interop.slixmpp"
 
-local prosody_more = { MUC = "rooms.prosody.test" }
-local MUC = prosody_more.MUC
+local prosody_more = {
+	MUC = "rooms.prosody.test",
+	COMPONENT = { domain = "echo.prosody.test", secret = "the component's secret" },
+}
+local MUC, COMPONENT = prosody_more.MUC, prosody_more.COMPONENT
 
 function prosody_more.tests(opts)
 	opts = opts or {}
@@ -32,6 +36,12 @@ function prosody_more.tests(opts)
 			end,
 		})
 
+		require "interop.ext_suite"(spec, server_of, {
+			identity = { category = "server", type = "im" },
+			features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
+			slixmpp = opts.slixmpp,
+		})
+
 		spec.it("keeps rosters, presence, a MUC room and messages between slixmpp clients", function()
 			local server = server_of()
 			local alice, bob = server:account("alice"), server:account("bob")
@@ -45,6 +55,17 @@ function prosody_more.tests(opts)
 			spec.assert.same({ "Alice", "Bob" }, report.occupants)
 			spec.assert.same({ from = "lobby@" .. MUC .. "/Alice", body = "hello room" }, report.groupchat)
 			spec.assert.same({ from = alice.jid .. "/home", body = "see you at lunch" }, report.chat)
+		end)
+
+		spec.it("routes messages to and from an external component (XEP-0114, slixmpp's)", function()
+			local server = server_of()
+			local o = { component = ("%s:%s:%d"):format(COMPONENT.domain, COMPONENT.secret, server.component_port) }
+			for k, v in pairs(opts.slixmpp or {}) do o[k] = v end
+			local reports, output = slixmpp.run(server, "component", { server:account("alice") }, o)
+			local report = reports[1]
+			spec.assert(report and report.ok, "slixmpp said:\n" .. output)
+			spec.assert.same({ from = "echo@" .. COMPONENT.domain, body = "tnenopmoc olleh" },
+				{ from = report.from, body = report.body })
 		end)
 	end
 end

@@ -2,7 +2,8 @@
 -- this tree's mod_lxmpp (its streams parsed by lxmpp, its stanzas
 -- serialized by lxmpp). Each runs the harness end to end with slixmpp,
 -- then lxmpp.client, then rosters, presence, a MUC room and messages
--- between two slixmpp clients, all with the same expected results.
+-- between two slixmpp clients, and an external component (slixmpp's), all
+-- with the same expected results.
 -- Mechanisms as observed with internal_plain: the -PLUS variants use
 -- tls-unique, so Prosody offers them only when TLS 1.2 was negotiated, and
 -- it sends no XEP-0440 list. Its direct TLS selects no ALPN protocol
@@ -19,8 +20,8 @@ local expected = {
 }
 
 for _, case in ipairs {
-	{ "Prosody", { muc = MUC } },
-	{ "Prosody with mod_lxmpp", prosody.with_lxmpp { muc = MUC } },
+	{ "Prosody", { muc = MUC, component = prosody_more.COMPONENT } },
+	{ "Prosody with mod_lxmpp", prosody.with_lxmpp { muc = MUC, component = prosody_more.COMPONENT } },
 } do
 	require "interop.suite"(_ENV or getfenv(1), case[1], {
 		start = function() return prosody.start(case[2]) end,

@@ -8,7 +8,8 @@
 --   sasl_trace.describe(list) -> one line, as EXPECTED has it
 --   sasl_trace.EXPECTED: client name -> what its account "a" did (a line
 --       as describe() gives it, or a function of the list)
---   sasl_trace.matches(client name, list) -> boolean
+--   sasl_trace.REFUSED: the same with a wrong password
+--   sasl_trace.matches(EXPECTED[name] or REFUSED[name], list) -> boolean
 local sasl_trace = {}
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -122,14 +123,28 @@ sasl_trace.EXPECTED = {
 	["xmpp.js"] = "SCRAM-SHA-1 n: success",
 	-- Authen::SASL's PLAIN, with the account's own bare JID as authzid
 	["Net::XMPP"] = "PLAIN authzid=netxmppa@lxmpp.test: success",
-	-- it writes "\n" after <starttls/>, which the tiny server takes as the
-	-- start of the TLS handshake: STARTTLS fails, no SASL
-	["go-sendxmpp"] = "no SASL",
+	-- it writes "\n" after <starttls/>, before its ClientHello: since the
+	-- connection takes every byte (white space before a boundary is the old
+	-- stream's), STARTTLS works, and it picks PLAIN
+	["go-sendxmpp"] = "PLAIN: success",
 }
 
--- Whether what a client did is what EXPECTED says.
-function sasl_trace.matches(name, list)
-	local expected = sasl_trace.EXPECTED[name]
+-- With a wrong password: who tries the next mechanism with it.
+sasl_trace.REFUSED = {
+	slixmpp = sasl_trace.EXPECTED.slixmpp,
+	aioxmpp = "SCRAM-SHA-256 n: failure not-authorized",
+	nbxmpp = "SCRAM-SHA-512 n: failure not-authorized",
+	libstrophe = "SCRAM-SHA-512 n: failure not-authorized; SCRAM-SHA-256 n: failure not-authorized; "
+		.. "SCRAM-SHA-1 n: failure not-authorized",
+	gloox = "SCRAM-SHA-1-PLUS p=tls-unique: failure not-authorized",
+	["xmpp.js"] = "SCRAM-SHA-1 n: failure not-authorized",
+	["Net::XMPP"] = "PLAIN authzid=netxmppa@lxmpp.test: failure not-authorized",
+	["go-sendxmpp"] = "PLAIN: failure not-authorized",
+}
+
+-- Whether what a client did (a list from attempts()) is what an entry of
+-- EXPECTED or REFUSED says.
+function sasl_trace.matches(expected, list)
 	if type(expected) == "function" then return expected(list) end
 	return sasl_trace.describe(list) == expected
 end

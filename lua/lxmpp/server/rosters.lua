@@ -4,7 +4,8 @@
 --   roster = { items = { [bare jid] = { name =, groups = { ... },
 --     subscription = "none" | "to" | "from" | "both", ask = "subscribe" | nil,
 --     pending_in = true | nil } }, ver = integer }
--- Items with only pending_in are not shown to the client (§3.1.3).
+-- Items with only pending_in are not shown to the client (§3.1.3); once
+-- shown, an item stays until removed (`shown`), whatever its subscription.
 local st = require "lxmpp.stanza"
 
 local NS = "jabber:iq:roster"
@@ -95,6 +96,7 @@ function methods:update(user, jid, fn)
 	if item.remove then
 		roster.items[jid] = nil
 	else
+		item.shown = visible(item) and true or nil -- once on the roster, it stays (RFC 6121 §3)
 		roster.items[jid] = item
 	end
 	self:save(user, roster)

@@ -61,32 +61,21 @@ local function over(conn)
 	return state == "closed" or state == "failed"
 end
 
--- The connection's input contract in one place: give it the bytes, take
--- the events (running their handlers), and go on until it took everything
--- and has nothing more to report (TLS may hold decrypted input it could not
--- parse while its event queue was full).
+-- The connection's input contract in one place: it takes every byte, then
+-- the events do the work (running their handlers, which answer the
+-- connection's questions before the next event is pulled). A peer's fault
+-- makes receive_bytes fail after its events, "closed" the last of them.
 ---@param data string bytes read
 function methods:feed(data)
-	local conn, at = self.conn, 1
-	while true do
-		local n = conn:receive_bytes(at <= #data and data or "", at <= #data and at or nil)
-		local events = self:drain()
-		if not n then return end
-		at = at + n
-		if at > #data and events == 0 then return end
-	end
+	self.conn:receive_bytes(data)
+	self:drain()
 end
 
 -- Runs the handlers of every queued event, then wakes the writer.
 ---@return any
 function methods:drain()
-	local n = 0
-	for ev in self.conn:events() do
-		n = n + 1
-		self.srv:on_event(self, ev)
-	end
+	for ev in self.conn:events() do self.srv:on_event(self, ev) end
 	self.wcond:signal()
-	return n
 end
 
 -- Waits while the read rate limit is used up (a token bucket in bytes,
@@ -155,7 +144,18 @@ function methods:finished()
 	self.srv:forget(self)
 end
 
-function methods:reader()
+-- Runs one of the session's loops; a failure in it (a bug, a plugin's
+-- misuse of the connection) ends this session, logged, not the server.
+local function guarded(self, loop)
+	local ok, err = xpcall(loop, debug.traceback, self)
+	if not ok then
+		self.srv:log("error", "%s: %s", tostring(self), tostring(err))
+		self.aborted = true
+	end
+	self:finished()
+end
+
+local function read_loop(self)
 	local conn = self.conn
 	self:drain() -- a direct TLS connection has nothing yet; a refused one, its error
 	while not over(conn) and not self.gone do
@@ -169,18 +169,22 @@ function methods:reader()
 			break
 		end
 		self.tokens = self.tokens - #data
+		self.last_read, self.trimmed = self.srv.now(), false
 		self:feed(data)
 		-- let the others run (the writers of what we routed, too) before
 		-- reading more: a busy client cannot starve the server
 		cqueues.sleep(0)
 	end
-	self:finished()
+end
+
+function methods:reader()
+	guarded(self, read_loop)
 end
 
 -- A write that waits longer than limits.write_timeout (on the server's
 -- clock, see srv:tick) ends the session: a client that stops reading holds
 -- at most max_output bytes, that long.
-function methods:writer()
+local function write_loop(self)
 	local conn, srv = self.conn, self.srv
 	while true do
 		local out = conn:take_output()
@@ -196,7 +200,10 @@ function methods:writer()
 		end
 	end
 	self.aborted = true -- the reader stops too
-	self:finished()
+end
+
+function methods:writer()
+	guarded(self, write_loop)
 end
 
 --- Queues a stanza for this session's client. false when the session is

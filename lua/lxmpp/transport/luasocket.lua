@@ -94,7 +94,7 @@ function transport.connect(host, port, deadline, opts)
 	opts = opts or {}
 	local resolver = opts.resolver or getaddrinfo_resolver()
 	local c = opts.clock or base.clock
-	return base.connect(NAME, c, host, port, deadline, { resolver = resolver }, function(address, _, until_)
+	return base.connect(NAME, c, host, port, deadline, { resolver = resolver, clock = c }, function(address, _, until_)
 		local sock = address:find(":", 1, true) and socket.tcp6() or socket.tcp4()
 		set_timeout(sock, remaining(c, until_))
 		local ok, why = sock:connect(address, port)

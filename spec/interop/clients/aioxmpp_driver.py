@@ -7,8 +7,6 @@ The steps of spec/interop/clients_spec.lua, one line each:
   step NAME ok|fail DETAIL      info KEY VALUE
 """
 import asyncio
-import logging
-import sys
 
 import aioxmpp
 import aioxmpp.connector
@@ -18,16 +16,8 @@ import aioxmpp.ping
 import aioxmpp.roster.xso
 import aioxmpp.security_layer
 
-HOST, PORT, DOMAIN, CAFILE, USER_A, PASS_A, USER_B, PASS_B = sys.argv[1:9]
-TIMEOUT = 20
+from transcript import CAFILE, DOMAIN, HOST, PASS_A, PASS_B, PORT, TIMEOUT, USER_A, USER_B, expect, run_asyncio, say, step
 
-
-def say(*words):
-    print(*words, flush=True)
-
-
-def step(name, ok, detail=""):
-    say("step", name, "ok" if ok else "fail", detail)
 
 
 def ssl_context():
@@ -80,19 +70,6 @@ class Account:
             step("close:" + self.label, result is True, "" if result is True else str(result))
         except asyncio.TimeoutError:
             step("close:" + self.label, False, "no end of stream")
-
-
-async def expect(queue, wanted):
-    """The first stanza from the queue that wanted(stanza) accepts, or None."""
-    async def first():
-        while True:
-            stanza = await queue.get()
-            if wanted(stanza):
-                return stanza
-    try:
-        return await asyncio.wait_for(first(), TIMEOUT)
-    except asyncio.TimeoutError:
-        return None
 
 
 def describe(e):
@@ -151,16 +128,4 @@ async def run():
         await account.close()
 
 
-def main():
-    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(message)s")
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(asyncio.wait_for(run(), 60))
-    except asyncio.TimeoutError:
-        say("step", "run", "fail", "timeout")
-
-
-if __name__ == "__main__":
-    main()
+run_asyncio(run)

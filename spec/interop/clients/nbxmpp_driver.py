@@ -11,8 +11,6 @@ test CA and the name DOMAIN, and nbxmpp refuses any error it reports. The
 steps of spec/interop/clients_spec.lua, one line each:
   step NAME ok|fail DETAIL      info KEY VALUE
 """
-import logging
-import sys
 import time
 
 from gi.repository import Gio, GLib
@@ -24,8 +22,8 @@ from nbxmpp.const import ConnectionProtocol, ConnectionType, StreamError
 from nbxmpp.protocol import Iq, Message, Presence
 from nbxmpp.structs import StanzaHandler
 
-HOST, PORT, DOMAIN, CAFILE, USER_A, PASS_A, USER_B, PASS_B = sys.argv[1:9]
-TIMEOUT = 20
+from transcript import CAFILE, DOMAIN, HOST, PASS_A, PASS_B, PORT, TIMEOUT, USER_A, USER_B, bare, say, step
+
 
 _start_tls = nbxmpp.tcp.TCPConnection.start_tls_negotiation
 
@@ -52,16 +50,6 @@ def wait(done):
     return value
 
 
-def say(*words):
-    print(*words, flush=True)
-
-
-def step(name, ok, detail=""):
-    say("step", name, "ok" if ok else "fail", detail)
-
-
-def bare(jid):
-    return str(jid).split("/")[0]
 
 
 class Account:
@@ -163,6 +151,4 @@ def run():
         account.close()
 
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    run()
+run()

@@ -11,21 +11,10 @@ spec/interop/clients_spec.lua reads them:
   step NAME ok|fail DETAIL      info KEY VALUE
 """
 import asyncio
-import logging
-import sys
 
 import slixmpp
 
-HOST, PORT, DOMAIN, CAFILE, USER_A, PASS_A, USER_B, PASS_B = sys.argv[1:9]
-TIMEOUT = 20
-
-
-def say(*words):
-    print(*words, flush=True)
-
-
-def step(name, ok, detail=""):
-    say("step", name, "ok" if ok else "fail", detail)
+from transcript import CAFILE, DOMAIN, HOST, PASS_A, PASS_B, PORT, TIMEOUT, USER_A, USER_B, expect, run_asyncio, say, step
 
 
 class Client(slixmpp.ClientXMPP):
@@ -81,19 +70,6 @@ class Client(slixmpp.ClientXMPP):
             say("info", "mechanisms", " ".join(sorted(mechanisms.mech_list)))
             self.send_presence()  # available, so that messages to the bare JID reach it
         return ok
-
-
-async def expect(queue, wanted):
-    """The first stanza from the queue that wanted(stanza) accepts, or None."""
-    async def first():
-        while True:
-            stanza = await queue.get()
-            if wanted(stanza):
-                return stanza
-    try:
-        return await asyncio.wait_for(first(), TIMEOUT)
-    except asyncio.TimeoutError:
-        return None
 
 
 async def run():
@@ -155,16 +131,4 @@ def describe(e):
     return "timeout"
 
 
-def main():
-    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(message)s")
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(asyncio.wait_for(run(), 60))
-    except asyncio.TimeoutError:
-        say("step", "run", "fail", "timeout")
-
-
-if __name__ == "__main__":
-    main()
+run_asyncio(run)
