@@ -35,12 +35,12 @@ describe("lxmpp.sm", function()
 		assert.equal(1, s:count())
 		assert.is_nil((s:ack(-1)))
 		assert.is_nil((s:ack("1x")))
-		assert.is_nil((s:ack(2 ^ 32 // 1)))
+		assert.is_nil((s:ack(4294967296)))
 		assert.equal(1, #assert(s:ack(1)))
 	end)
 
 	it("wraps both counters at 2^32", function()
-		local max = 2 ^ 32 // 1 - 1
+		local max = 4294967296 - 1
 		local s = assert(sm.restore({ version = 1, out = max, acked = max - 1, inbound = max,
 			unacked = { "<message id='a'/>" } }, { clock = c }))
 		s:received()
@@ -110,12 +110,13 @@ describe("lxmpp.sm", function()
 		local state = s:state { id = "sm-id-1", location = "[::1]:5222", jid = "a@b/c" }
 		-- a serializer that knows only strings, integers and lists: %q
 		local function serialize(v)
+			if type(v) == "number" then return tostring(v) end -- %q quotes numbers before Lua 5.4
 			if type(v) ~= "table" then return ("%q"):format(v) end
 			local parts = {}
 			for k, x in pairs(v) do parts[#parts + 1] = "[" .. serialize(k) .. "]=" .. serialize(x) end
 			return "{" .. table.concat(parts, ",") .. "}"
 		end
-		local copy = load("return " .. serialize(state))()
+		local copy = assert((loadstring or load)("return " .. serialize(state)))()
 		assert.same(state, copy)
 		assert.equal("sm-id-1", copy.id)
 		local r = assert(sm.restore(copy, { clock = c }))

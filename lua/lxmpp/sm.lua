@@ -10,12 +10,13 @@
 --   s:should_request(), s:requested(), s:request_due(), s:unacked(),
 --   s:count(), s:state(extra), sm.restore(state [, opts])
 local default_clock = require "lxmpp.clock"
+local tointeger = require("lxmpp.compat").tointeger
 
 local sm = {}
 
 sm.NS = "urn:xmpp:sm:3"
 
-local WRAP = 2 ^ 32 // 1 -- counters are unsigned 32-bit (XEP-0198 §4)
+local WRAP = 4294967296 -- 2^32: counters are unsigned 32-bit (XEP-0198 §4)
 
 local DEFAULTS = {
 	max_unacked = 10000, -- stanzas kept for a resumption; beyond, sent() refuses
@@ -113,7 +114,7 @@ end
 ---@return string? message
 ---@return string? code
 function methods:ack(h)
-	local n = math.tointeger(tonumber(h))
+	local n = tointeger(tonumber(h))
 	if not n or n < 0 or n >= WRAP or not tostring(h):match("^%d+$") then
 		return nil, "not a valid h: " .. tostring(h), "undefined-condition"
 	end
@@ -194,7 +195,7 @@ function methods:state(extra)
 end
 
 local function counter(v)
-	local n = math.tointeger(v)
+	local n = tointeger(v)
 	return n and n >= 0 and n < WRAP and n
 end
 

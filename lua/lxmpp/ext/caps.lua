@@ -176,7 +176,7 @@ end
 ---@return lxmpp.caps
 function caps.init(c, opts)
 	if opts.node ~= nil and type(opts.node) ~= "string" then error("lxmpp.ext.caps: option 'node' is a string", 4) end
-	if opts.max_peers ~= nil and math.type(opts.max_peers) ~= "integer" then
+	if opts.max_peers ~= nil and require("lxmpp.compat").math_type(opts.max_peers) ~= "integer" then
 		error("lxmpp.ext.caps: option 'max_peers' is an integer", 4)
 	end
 	local disco = c:use("disco")

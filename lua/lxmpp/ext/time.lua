@@ -7,6 +7,8 @@
 -- default.
 local st = require "lxmpp.stanza"
 
+local floor = math.floor -- integer division, also on Lua 5.1 and 5.2
+
 local NS = "urn:xmpp:time"
 
 local time = { name = "time", NS = NS }
@@ -19,10 +21,10 @@ local mt = { __name = "lxmpp.ext.time", __index = methods }
 -- days_from_civil): no os.time, whose answer depends on the local zone.
 local function days_from_civil(y, m, d)
 	if m <= 2 then y = y - 1 end
-	local era = (y >= 0 and y or y - 399) // 400
+	local era = floor((y >= 0 and y or y - 399) / 400)
 	local yoe = y - era * 400
-	local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-	local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+	local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + d - 1
+	local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
 	return era * 146097 + doe - 719468
 end
 
@@ -68,7 +70,7 @@ local function local_tzo(t)
 	local s = os.time(here) - os.time(utc)
 	local sign = s < 0 and "-" or "+"
 	s = math.abs(s)
-	return ("%s%02d:%02d"):format(sign, s // 3600, s % 3600 // 60)
+	return ("%s%02d:%02d"):format(sign, floor(s / 3600), floor(s % 3600 / 60))
 end
 
 ---What time an entity says it is: its `utc` and `tzo` texts, `time` (epoch
