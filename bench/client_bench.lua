@@ -101,7 +101,9 @@ local ok, err = pcall(function()
 	print()
 	print("| client | messages/s | wall s | client CPU s | CPU µs per message |")
 	print("|---|---:|---:|---:|---:|")
-	for _, row in ipairs { { "lxmpp.client (" .. (rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION) .. ", cqueues)", ours }, { "slixmpp 1.8 (Python 3)", theirs } } do
+	local jit = rawget(_G, "jit")
+	local ours_name = "lxmpp.client (" .. (jit and jit.version or _VERSION) .. ", cqueues)"
+	for _, row in ipairs { { ours_name, ours }, { "slixmpp 1.8 (Python 3)", theirs } } do
 		local r = row[2]
 		print(("| %s | %.0f | %.2f | %.2f | %.1f |"):format(row[1], r.per_second, r.seconds, r.cpu_seconds,
 			r.cpu_seconds / MESSAGES * 1e6))
