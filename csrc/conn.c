@@ -625,6 +625,7 @@ static int client_success(lx_conn *c, lx_stanza *s) {
   for (size_t i = 0; cb && i < c->n_cb_types; i++) /* its static name */
     if (strcmp(cb, lx_tls_cb_name(c->cb_types[i])) == 0)
       ev->channel_binding = lx_tls_cb_name(c->cb_types[i]);
+  c->anonymous = strcmp(ev->mechanism, "ANONYMOUS") == 0;
   lx_sasl_client_free(c->sasl_client);
   c->sasl_client = NULL;
   conn_free_sasl_client_opts(&c->sasl_client_opts); /* the password goes */
@@ -706,6 +707,17 @@ static int ready(lx_conn *c, lx_jid *full) {
   return 0;
 }
 
+/* 1 when the server bound `full` to the account that authenticated: any
+ * resource of it (RFC 6120 §7.6.2.1); after ANONYMOUS, whose name is the
+ * server's, any localpart of our domain. Anything else is the server
+ * speaking for another account. */
+static int bound_to_us(const lx_conn *c, const lx_jid *full) {
+  if (c->anonymous)
+    return lx_jid_local(full) &&
+           strcmp(lx_jid_domain(full), lx_jid_domain(c->jid)) == 0;
+  return lx_jid_bare_equal(full, c->jid);
+}
+
 static int client_bind_result(lx_conn *c, lx_stanza *s) {
   const lx_elem *iq = s->root;
   const char *text;
@@ -724,8 +736,16 @@ static int client_bind_result(lx_conn *c, lx_stanza *s) {
   lx_jid *full = NULL;
   if (!value || lx_jid_new(&full, value, len, NULL) || !lx_jid_resource(full)) {
     lx_jid_free(full);
-    return conn_fail(c, LX_ERR_BIND_FAILED, 0,
+    return conn_fail(c, LX_ERR_BIND_FAILED, LX_ERR_UNDEFINED_CONDITION,
                      "the bind result holds no full JID");
+  }
+  if (!bound_to_us(c, full)) {
+    conn_fail(c, LX_ERR_BIND_BAD_JID, LX_ERR_UNDEFINED_CONDITION,
+              "the server bound %s, not %s %s", lx_jid_full(full),
+              c->anonymous ? "an account of" : "a resource of",
+              c->anonymous ? lx_jid_domain(c->jid) : lx_jid_bare(c->jid));
+    lx_jid_free(full);
+    return c->error.code;
   }
   int rc = ready(c, full);
   if (rc == 0 && c->session_pending)

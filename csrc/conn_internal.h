@@ -61,6 +61,8 @@ struct lx_conn {
   /* what has been established */
   unsigned secure : 1;          /* TLS is up */
   unsigned authenticated : 1;   /* SASL succeeded */
+  unsigned anonymous : 1;       /* client: with ANONYMOUS, whose localpart
+                                   the server chooses */
   unsigned bound : 1;           /* a resource is bound */
   unsigned header_sent : 1;     /* our header of the current stream */
   unsigned tls_on : 1;          /* bytes flow through TLS */

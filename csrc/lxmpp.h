@@ -138,7 +138,9 @@ extern "C" {
   X(LX_ERR_BIND_BAD_REQUEST, -507, "bind-bad-request", "bad-request")          \
   /* another error of the bind request */                                      \
   X(LX_ERR_BIND_FAILED, -508, "bind-failed", NULL)                             \
-  X(LX_ERR_SESSION_FAILED, -509, "session-failed", NULL)
+  X(LX_ERR_SESSION_FAILED, -509, "session-failed", NULL)                       \
+  /* the server bound another account or domain than ours */                   \
+  X(LX_ERR_BIND_BAD_JID, -510, "bind-bad-jid", NULL)
 
 #define LX_ERROR_ENUM_(code, value, name, condition) code = value,
 enum lx_err { LX_OK = 0, LX_ERRORS(LX_ERROR_ENUM_) };

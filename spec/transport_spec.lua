@@ -4,6 +4,8 @@
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
+local close_scope = require "support.close_scope"
+local math_type = require("lxmpp.compat").math_type
 local server_side = require "lxmpp.transport.cqueues"
 
 local function listener(host)
@@ -144,7 +146,7 @@ describe("lxmpp.transport." .. name .. " outside a controller (blocking)", funct
 		assert.is_nil(ok)
 		assert.equal("timeout", err)
 		assert.equal("timeout", code)
-		assert.equal("integer", math.type(written))
+		assert.equal("integer", math_type(written))
 		assert.is_true(written > 0 and written < #big, "written " .. tostring(written))
 		assert.is_true(clock.now() - start < 2)
 		-- it waited in poll, not in a loop
@@ -246,11 +248,14 @@ describe("lxmpp.transport." .. name .. " outside a controller (blocking)", funct
 	end)
 
 	it("closes at the end of a to-be-closed scope", function()
-		local t
-		do
-			local scoped <close> = assert(transport.connect("127.0.0.1", port, clock.now() + 5))
-			t = scoped
-		end
+		local scope, why = close_scope([[return function(connect)
+			do
+				local scoped <close> = assert(connect())
+				return scoped
+			end
+		end]], _ENV)
+		if not scope then return pending(why) end
+		local t = scope(function() return transport.connect("127.0.0.1", port, clock.now() + 5) end)
 		assert.has_error(function() t:read(clock.now()) end)
 	end)
 

@@ -9,7 +9,7 @@ local all = {
 	"SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN",
 	"SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS",
 }
-require "interop.suite"(_ENV, "ejabberd", require "interop.ejabberd", {
+require "interop.suite"(_ENV or getfenv(1), "ejabberd", require "interop.ejabberd", {
 	version = "^23%.01",
 	mechanisms = all,
 	mechanisms_tls12 = all,
@@ -26,5 +26,9 @@ require "interop.suite"(_ENV, "ejabberd", require "interop.ejabberd", {
 			server:kick_user(user)
 			return { condition = "policy%-violation: has been kicked" }
 		end,
+	})
+	require "interop.ext_suite"(spec, server_of, {
+		identity = { category = "server", type = "im" },
+		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
 	})
 end)

@@ -11,6 +11,7 @@ local errno = require "cqueues.errno"
 
 local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
+---@class lxmpp.server.sessionlib
 local session = {}
 
 local READ_SIZE = 16384
@@ -38,6 +39,10 @@ function mt:__tostring()
 	return ("lxmpp.server.session %s [%s]"):format(self.full_jid or self.username or "-", self.ip or "?")
 end
 
+---@param srv table the lxmpp.server
+---@param sock any the cqueues socket
+---@param conn lxmpp.stream.connection
+---@param ip string the client's address
 ---@return lxmpp.server.session
 function session.new(srv, sock, conn, ip)
 	sock:setmode("bn", "bn")
@@ -60,12 +65,14 @@ end
 -- the events do the work (running their handlers, which answer the
 -- connection's questions before the next event is pulled). A peer's fault
 -- makes receive_bytes fail after its events, "closed" the last of them.
+---@param data string bytes read
 function methods:feed(data)
 	self.conn:receive_bytes(data)
 	self:drain()
 end
 
 -- Runs the handlers of every queued event, then wakes the writer.
+---@return any
 function methods:drain()
 	for ev in self.conn:events() do self.srv:on_event(self, ev) end
 	self.wcond:signal()
@@ -89,6 +96,8 @@ end
 
 -- Reads what has arrived, waiting for more (or a signal on rcond). Returns
 -- the bytes, or nil and "eof", "gone" (abort() was called) or an errno.
+---@return string|nil bytes
+---@return string? why "eof", "gone" or an errno name
 function methods:read()
 	local sock = self.sock
 	while true do
@@ -102,6 +111,8 @@ end
 
 -- Writes all of out, waiting while the client does not read (or until
 -- abort()). Returns true, or nil.
+---@param out string
+---@return boolean|nil ok
 function methods:write(out)
 	local sock, i = self.sock, 1
 	while true do

@@ -6,12 +6,14 @@
 -- no server-to-server.
 local st = require "lxmpp.stanza"
 local jid_util = require "lxmpp.jid"
+local tointeger = require("lxmpp.compat").tointeger
 
 local SUBSCRIPTION = { subscribe = true, subscribed = true, unsubscribe = true, unsubscribed = true }
 
 local function has_from(item) return item and (item.subscription == "from" or item.subscription == "both") end
 local function has_to(item) return item and (item.subscription == "to" or item.subscription == "both") end
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	local srv, host = module.srv, module.host
 	local function rosters() return srv.hosts[host].rosters end
@@ -54,7 +56,7 @@ return function(module)
 
 	local function available(session, stanza)
 		local initial = session.presence == nil
-		local priority = math.tointeger(tonumber(stanza:get_child_text("priority") or "0")) or 0
+		local priority = tointeger(tonumber(stanza:get_child_text("priority") or "0")) or 0
 		session.priority = math.max(-128, math.min(127, priority))
 		session.presence = st.clone(stanza)
 		session.presence.attr.to = nil
