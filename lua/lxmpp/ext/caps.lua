@@ -8,6 +8,7 @@
 --   local caps = c:use("caps" [, { node =, max_peers = }])
 --   caps:ver(), caps:peer(jid), caps:info(jid [, timeout]), caps:has_feature(jid, var [, timeout])
 --   caps.string(info), caps.verification(info [, hash])
+local compat = require "lxmpp.compat"
 local core = require "lxmpp.core"
 local forms = require "lxmpp.ext.forms"
 local jid_util = require "lxmpp.jid"
@@ -176,7 +177,7 @@ end
 ---@return lxmpp.caps
 function caps.init(c, opts)
 	if opts.node ~= nil and type(opts.node) ~= "string" then error("lxmpp.ext.caps: option 'node' is a string", 4) end
-	if opts.max_peers ~= nil and math.type(opts.max_peers) ~= "integer" then
+	if opts.max_peers ~= nil and compat.math_type(opts.max_peers) ~= "integer" then
 		error("lxmpp.ext.caps: option 'max_peers' is an integer", 4)
 	end
 	local disco = c:use("disco")
