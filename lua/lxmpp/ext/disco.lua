@@ -317,14 +317,6 @@ function methods:has_feature(jid, var, timeout)
 	return info.has[var] == true
 end
 
----Keeps a known answer (caps resolves one through its hash) as if queried.
----@param jid? string
----@param node? string
----@param info lxmpp.disco.info
-function methods:remember(jid, node, info)
-	cache_put(self, INFO .. "\0" .. (jid and jid_util.prep(jid) or jid or "") .. "\0" .. (node or ""), info)
-end
-
 ---Forgets cached answers: all, those about one JID, or about one of its nodes.
 ---@param jid? string
 ---@param node? string
