@@ -5,6 +5,7 @@
 -- software version instead of once per peer: caps:info(jid) resolves
 -- through a cache by ver, after checking that the answer hashes to the ver
 -- (XEP-0115 §5.4; an answer that does not is used for that peer only).
+-- When our features change, our broadcast presence goes out again (§4).
 --   local caps = c:use("caps" [, { node =, max_peers = }])
 --   caps:ver(), caps:peer(jid), caps:info(jid [, timeout]), caps:has_feature(jid, var [, timeout])
 --   caps.string(info), caps.verification(info [, hash])
@@ -147,7 +148,11 @@ function methods:has_feature(jid, var, timeout)
 end
 
 local function decorate(self, stanza)
-	if stanza.name ~= "presence" or stanza.attr.type ~= nil then return end
+	if stanza.name ~= "presence" then return end
+	if stanza.attr.to == nil then -- our broadcast presence: sent again when the ver changes
+		self.broadcast = stanza.attr.type == nil and stanza or nil
+	end
+	if stanza.attr.type ~= nil then return end
 	stanza:remove_children("c", NS) -- a presence sent again (after a reconnection) gets the ver of now
 	stanza:add_direct_child(st.stanza("c", { xmlns = NS, hash = HASH, node = self.node, ver = self:ver() }))
 end
@@ -185,6 +190,10 @@ function caps.init(c, opts)
 		max_peers = opts.max_peers or 10000, peers = {}, count = 0, by_ver = {}, vers = 0 }, mt)
 	disco:add_feature(NS)
 	c:filter("outgoing", function(stanza) decorate(self, stanza) end)
+	-- XEP-0115 §4: new features, a new presence with the new ver
+	disco:watch(function()
+		if self.broadcast and c:state() == "ready" then c:send(self.broadcast) end
+	end)
 	c:filter("incoming", function(stanza) record(self, stanza) end)
 	return self
 end
