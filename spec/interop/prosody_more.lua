@@ -39,6 +39,7 @@ function prosody_more.tests(opts)
 		require "interop.ext_suite"(spec, server_of, {
 			identity = { category = "server", type = "im" },
 			features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
+			slixmpp = opts.slixmpp,
 		})
 
 		spec.it("keeps rosters, presence, a MUC room and messages between slixmpp clients", function()
