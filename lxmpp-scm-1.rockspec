@@ -82,6 +82,7 @@ build = {
 		["lxmpp.clock"] = "lua/lxmpp/clock.lua",
 		["lxmpp.compat"] = "lua/lxmpp/compat.lua",
 		["lxmpp.ext"] = "lua/lxmpp/ext.lua",
+		["lxmpp.ext.adhoc"] = "lua/lxmpp/ext/adhoc.lua",
 		["lxmpp.ext.caps"] = "lua/lxmpp/ext/caps.lua",
 		["lxmpp.ext.disco"] = "lua/lxmpp/ext/disco.lua",
 		["lxmpp.ext.forms"] = "lua/lxmpp/ext/forms.lua",

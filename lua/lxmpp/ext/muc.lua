@@ -208,6 +208,7 @@ end
 
 local function on_self_unavailable(room, codes, item)
 	if codes["303"] and item and item.attr.nick then
+		room.renamed = room.occupants[room.nick]
 		room.occupants[room.nick] = nil
 		room.nick = item.attr.nick -- our nick change: the new one's presence follows
 		return
@@ -284,6 +285,11 @@ local function on_presence(room, stanza, nick)
 					:query(NS_OWNER):tag("x", { xmlns = forms.NS, type = "submit" }))
 			end
 			return emit(room, again and "rejoined" or "joined", occupant, codes)
+		end
+		if room.renamed then
+			local old = room.renamed
+			room.renamed = nil
+			return emit(room, "nick", old, nick)
 		end
 	end
 	if previous then return emit(room, "occupant", occupant, previous) end
@@ -554,7 +560,7 @@ local function self_ping(self, room)
 	room.last_seen = c.clock.now()
 	if room.state ~= "joined" then return end
 	if still_joined(reply, code) == false then
-		room.state = "out"
+		room.state = room.rejoin and "out" or "left"
 		emit(room, "dropped", code)
 		if room.rejoin then rejoin(room) end
 	end
