@@ -323,7 +323,7 @@ describe("resolve.dns against a real DNS server (dnsmasq on loopback)", function
 		local result
 		local cq = cqueues.new()
 		cq:wrap(function()
-			result = table.pack(resolve.targets("example.test", deadline, { resolver = mute, clock = fake_clock }))
+			result = { resolve.targets("example.test", deadline, { resolver = mute, clock = fake_clock }) }
 		end)
 		for _ = 1, 10 do assert(cq:step(0.01)) end
 		fake_clock.advance(29.5)

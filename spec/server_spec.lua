@@ -701,7 +701,8 @@ describe("lxmpp.server", function()
 				("  storage = { driver = 'sqlite3', path = %q },\n"):format(dir .. "/store.sqlite"),
 				"  listen = { { host = '127.0.0.1', port = 0 }, { host = '127.0.0.1', port = 0, direct_tls = true } } }\n")
 			f:close()
-			local ok, out = process.run(process.ours { lua_command, "examples/server.lua", cfg, "adduser", "romeo@" .. DOMAIN, "s3cret" })
+			local ok, out = process.run(process.ours {
+				lua_command, "examples/server.lua", cfg, "adduser", "romeo@" .. DOMAIN, "s3cret" })
 			assert(ok, out)
 			local log = dir .. "/log"
 			local proc = process.spawn(process.ours { lua_command, "examples/server.lua", cfg }, { log = log })

@@ -29,12 +29,14 @@ clock.now = real_now
 clock.monotonic = have_cqueues
 
 -- cqueues.poll reads a trailing number as the timeout: no number, no limit.
+-- When the time is up it returns that number: then nothing is ready.
 local function poll_for(seconds, ...)
 	if not seconds then return cqueues.poll(...) end
 	local args = compat.pack(...)
 	args.n = args.n + 1
 	args[args.n] = seconds
-	return cqueues.poll(compat.unpack(args, 1, args.n))
+	local ready = cqueues.poll(compat.unpack(args, 1, args.n))
+	if ready ~= seconds then return ready end
 end
 
 ---@param deadline? number a time of now()'s; nil: no limit

@@ -44,4 +44,20 @@ function ext.use(c, e, opts)
 	return loaded[module.name]
 end
 
+---An extension's numeric options: `opts` over `defaults`, each a number.
+---@param opts table what the application gave
+---@param defaults table<string, number>
+---@param who string the extension's module, for the error
+---@return table<string, number>
+function ext.numbers(opts, defaults, who)
+	local o = {}
+	for k, v in pairs(defaults) do
+		if opts[k] ~= nil and type(opts[k]) ~= "number" then
+			error(who .. ": option '" .. k .. "' is a number", 4)
+		end
+		o[k] = opts[k] or v
+	end
+	return o
+end
+
 return ext

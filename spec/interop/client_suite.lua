@@ -355,11 +355,7 @@ return function(spec, server_of, expected)
 
 		-- The examples, run as a user runs them.
 		local function example(name, account, args)
-			local server = server_of()
-			local argv = { "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
-				"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, require "support.lua_command", "examples/" .. name }
-			for _, a in ipairs(args) do argv[#argv + 1] = a end
-			return argv
+			return process.example(server_of(), name, account, args)
 		end
 
 		it("runs examples/send.lua and examples/roster.lua", function()
@@ -384,15 +380,10 @@ return function(spec, server_of, expected)
 		it("runs examples/echo_bot.lua: echoes, and answers !ping", function()
 			local bob = server_of():account("bob")
 			local dir = process.tempdir()
-			local bot = process.spawn(example("echo_bot.lua", bob, { bob.jid }), { log = dir .. "/bot.log" })
+			local bot, bot_jid = process.start_bot(server_of(), "echo_bot.lua", bob, { bob.jid }, dir .. "/bot.log")
+			if not bot then process.remove(dir) end
+			assert(bot, "the bot did not come online:\n" .. tostring(bot_jid))
 			local ok, err = pcall(function()
-				local deadline = clock.now() + 10
-				local bot_jid
-				while not bot_jid and clock.now() < deadline do
-					bot_jid = process.read(dir .. "/bot.log"):match("online as (%S+)")
-					if not bot_jid then require("lxmpp.tasks").sleep(0.05) end
-				end
-				assert(bot_jid, "the bot did not come online:\n" .. process.read(dir .. "/bot.log"))
 				local a = assert(connect("alice", { resource = "talker" }))
 				local function ask(text)
 					assert(a:message(bot_jid, text))

@@ -34,7 +34,6 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 		identity = { category = "server", type = "im" },
 		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
 	})
-	require "interop.adhoc_suite"(spec, server_of)
 	require "interop.muc_suite"(spec, server_of, {
 		muc = MUC,
 		restart = function(server) server:restart() end, -- the service and the sessions

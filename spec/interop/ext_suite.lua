@@ -7,6 +7,7 @@
 --   ext_suite(spec, server_of, expected) with expected = {
 --     identity = { category =, type = } of the server,
 --     features = { ... } the server must announce,
+--     slixmpp = options for slixmpp's runs (interop.slixmpp), or nil
 --   }
 local clock = require "lxmpp.clock"
 local client = require "lxmpp.client"
@@ -16,6 +17,12 @@ local st = require "lxmpp.stanza"
 
 return function(spec, server_of, expected)
 	local describe, it, assert = spec.describe, spec.it, spec.assert
+
+	-- slixmpp's options: the server's (expected.slixmpp) and these
+	local function slixmpp_options(o)
+		for k, v in pairs(expected.slixmpp or {}) do o[k] = v end
+		return o
+	end
 
 	local function connect(user)
 		local server = server_of()
@@ -46,8 +53,8 @@ return function(spec, server_of, expected)
 			end)
 
 			local log = process.tempdir() .. "/slixmpp.log"
-			local proc = slixmpp.start(server, "discover", { server:account("bob") }, { target = bot.jid, log = log,
-				timeout = 20 })
+			local proc = slixmpp.start(server, "discover", { server:account("bob") },
+				slixmpp_options { target = bot.jid, log = log, timeout = 20 })
 			local deadline = clock.now() + 30
 			while proc:alive() and clock.now() < deadline do bot:loop(0.2) end
 			local status = proc:stop()
@@ -75,6 +82,40 @@ return function(spec, server_of, expected)
 			assert.equal(theirs.ver, verified, why)
 			assert.is_true(info.has["urn:example:slixmpp-only"])
 			assert.is_true(bot:close())
+		end)
+
+		it("runs examples/adhoc_bot.lua: slixmpp lists and executes its commands (XEP-0050)", function()
+			local server = server_of()
+			local alice, bob = server:account("alice"), server:account("bob")
+			local dir = process.tempdir()
+			local bot, bot_jid = process.start_bot(server, "adhoc_bot.lua", alice, { alice.jid, bob.jid }, dir .. "/bot.log")
+			if not bot then process.remove(dir) end
+			assert(bot, "the bot did not come online:\n" .. tostring(bot_jid))
+			local ok, err = pcall(function()
+				local reports, output = slixmpp.run(server, "adhoc", { bob },
+					slixmpp_options { target = bot_jid, timeout = 20 })
+				local report = reports[1]
+				assert(report and report.ok, "slixmpp said:\n" .. output)
+				assert.same({ { bot_jid, "greet", "Greet someone" }, { bot_jid, "roll", "Roll dice" } }, report.listed)
+				assert.same({ status = "executing", actions = { "next" }, fields = { "name" } }, report.first)
+				assert.same({ actions = { "complete", "prev" }, fields = { "shout" } }, report.second)
+				assert.equal("Slix", report.back)
+				assert.same({ status = "completed", notes = { { "info", "HELLO, SLIXMPP!" } } }, report.done)
+				assert.same({ "4", "6", "20" }, report.roll.options)
+				assert.equal("completed", report.roll.status)
+				assert.equal(3, report.roll.rows)
+				for _, v in ipairs(report.roll.values) do assert(v >= 1 and v <= 20, v) end
+				assert.equal("bad-request", report.refused)
+				-- alice's own other resource may not run them: not in the list given
+				local c = connect("alice")
+				local none, _, code = c:use("adhoc"):execute(bot_jid, "greet", { timeout = 10 })
+				assert.is_nil(none)
+				assert.equal("forbidden", code)
+				assert.is_true(c:close())
+			end)
+			bot:stop()
+			process.remove(dir)
+			assert(ok, err)
 		end)
 
 		it("asks the server: disco#info, its features, and items", function()

@@ -8,6 +8,10 @@
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
 --   process.mentioning(text) -> pids of processes whose command line holds text
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
+--   process.example(server, name, account, args) -> the argv that runs
+--       examples/<name> as account on server (XMPP_* in its environment)
+--   process.start_bot(server, name, account, args, log [, seconds]) -> proc, its JID
+--       once it printed "online as JID" | nil, the log
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
@@ -55,6 +59,29 @@ function process.run(argv, opts)
 	pipe:close()
 	code = tonumber(code)
 	return code == 0, output, code
+end
+
+function process.example(server, name, account, args)
+	local argv = { "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
+		"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, require "support.lua_command",
+		"examples/" .. name }
+	for _, a in ipairs(args) do argv[#argv + 1] = a end
+	return argv
+end
+
+-- Starts examples/<name> (see process.example), writing into `log`, and
+-- waits until it prints "online as JID": the process and that JID, or
+-- nil and the log when it did not come online within `seconds`.
+function process.start_bot(server, name, account, args, log, seconds)
+	local proc = process.spawn(process.example(server, name, account, args), { log = log })
+	local deadline = clock.now() + (seconds or 10)
+	while clock.now() < deadline do
+		local jid = process.read(log):match("online as (%S+)")
+		if jid then return proc, jid end
+		require("lxmpp.tasks").sleep(0.05)
+	end
+	proc:stop()
+	return nil, process.read(log)
 end
 
 function process.read(path)

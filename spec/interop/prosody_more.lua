@@ -39,9 +39,9 @@ function prosody_more.tests(opts)
 		require "interop.ext_suite"(spec, server_of, {
 			identity = { category = "server", type = "im" },
 			features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
+			slixmpp = opts.slixmpp,
 		})
 
-		require "interop.adhoc_suite"(spec, server_of)
 		require "interop.muc_suite"(spec, server_of, {
 			muc = MUC,
 			-- the room forgets the occupant and tells no one, as a service that lost its state does

@@ -4,6 +4,7 @@
 -- real clock only bounds each test as a whole (20 s), against a hang.
 --   harness.with_server([opts,] function(server, cq, clk) ... end)
 --   harness.connect(server, user [, opts]) -> a client
+--   harness.close(c1, c2, ...)
 package.path = "examples/?.lua;" .. package.path
 local cqueues = require "cqueues"
 local client = require "lxmpp.client"
@@ -43,6 +44,11 @@ function harness.connect(server, user, opts)
 	}
 	for k, v in pairs(opts or {}) do o[k] = v end
 	return client.connect(o)
+end
+
+-- Closes each client given.
+function harness.close(...)
+	for _, c in ipairs({ ... }) do c:close() end
 end
 
 return harness

@@ -1,252 +1,285 @@
 -- lxmpp.ext.adhoc: XEP-0050 ad-hoc commands. The provider offers commands
--- (listed in disco under the commands node, to the JIDs allowed to run
--- them), runs them in sessions of several steps with data forms, notes and
--- cancel; the executor lists and runs others'. See docs/extensions.md.
---   local adhoc = c:use("adhoc", { session_timeout = 600, max_sessions = 100 })
---   adhoc:add{ node =, name =, allow = fn(jid) | { jids }, run = fn(session, submitted, action) -> response }
---   adhoc:list(jid) adhoc:execute(jid, node [, { session =, values =, action = }])
+-- (listed through disco to those allowed to run them), runs them in
+-- sessions of one or more steps with data forms, notes, cancel and access
+-- control by JID; the executor lists and runs others' commands. See
+-- docs/extensions.md, "Ad-hoc commands".
+--   local adhoc = c:use("adhoc" [, { max_sessions =, session_timeout = }])
+--   adhoc:add_command{ node =, name =, allow =, handler = function(request) return response end }
+--   adhoc:list(jid [, timeout]) -> { { jid, node, name } } | nil, message, code
+--   adhoc:execute(jid, node [, { action =, sessionid =, form =, timeout = }])
+--       -> { status, sessionid, node, form, notes, actions, default } | nil, message, code [, error]
+local forms = require "lxmpp.ext.forms"
 local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
-local forms = require "lxmpp.ext.forms"
 
 local NS = "http://jabber.org/protocol/commands"
 
 local adhoc = { name = "adhoc", NS = NS }
 
+local DEFAULTS = {
+	max_sessions = 100, -- sessions open at once, all requesters together
+	session_timeout = 600, -- seconds a session waits for its next step
+}
+
+local ACTIONS = { execute = true, cancel = true, prev = true, next = true, complete = true }
+local NOTE_TYPES = { info = true, warn = true, error = true }
+
+---@class lxmpp.adhoc.note
+---@field type "info"|"warn"|"error"
+---@field text string
+
+---What a command's handler returns, and what execute() gives back.
+---@class lxmpp.adhoc.response
+---@field status "executing"|"completed"|"canceled"
+---@field form? lxmpp.form
+---@field notes? lxmpp.adhoc.note[]
+---@field actions? string[] while executing: of "prev", "next", "complete" (default { "complete" })
+---@field default? string the action that "execute" means (default: the last of actions)
+---@field sessionid? string (execute's result)
+---@field node? string (execute's result)
+
+---What a handler is given.
+---@class lxmpp.adhoc.request
+---@field from string the requester's full JID
+---@field action string "execute" (the first step), "next", "prev" or "complete"
+---@field form? lxmpp.form what the requester submitted
+---@field session table kept from step to step (empty at the first)
+---@field stanza table the request
+
 ---@class lxmpp.adhoc
 local methods = {}
 local mt = { __name = "lxmpp.ext.adhoc", __index = methods }
-
----@class lxmpp.adhoc.response
----@field status? "executing"|"completed"|"canceled" "completed" when nil
----@field form? lxmpp.form a form to fill (executing) or a result
----@field notes? { type: string?, text: string }[] type "info", "warn" or "error"
----@field actions? string[] what the requester may do next: "prev", "next", "complete"
----@field default? string the action taken when the requester names none
----@field sessionid? string (the executor's side) the session to go on with
-
----@class lxmpp.adhoc.command
----@field node string
----@field name string
----@field allow? (fun(jid: string): boolean)|string[] who may see and run it; nil: our own account only
----@field run fun(session: table, submitted: lxmpp.form?, action: string): lxmpp.adhoc.response
 
 local function misuse(message)
 	error("lxmpp.ext.adhoc: " .. message, 3)
 end
 
--- Whether `from` may run the command: the account's own resources always.
-local function allowed(self, command, from)
-	local bare = jid_util.bare(from or "")
-	if bare == jid_util.bare(self.c.jid) then return true end
-	local allow = command.allow
+-- Does `allow` (a list of JIDs, bare ones matching every resource, or a
+-- function of the full JID) let `from` run a command?
+local function allowed(allow, from)
+	from = from and jid_util.prep(from)
+	if not from then return false end
 	if type(allow) == "function" then return allow(from) == true end
-	if type(allow) == "table" then
-		for _, j in ipairs(allow) do
-			if j == bare or j == from then return true end
-		end
+	local bare = jid_util.bare(from)
+	for _, j in ipairs(allow) do
+		if j == from or j == bare then return true end
 	end
 	return false
 end
 
----Offers a command (replacing one at the same node).
+---@class lxmpp.adhoc.command
+---@field node string
+---@field name string
+---@field allow? string[]|fun(jid: string): boolean
+---@field handler fun(request: lxmpp.adhoc.request): lxmpp.adhoc.response
+
+---Offers a command. `allow` is who may run it: a list of JIDs (a bare JID
+---lets every resource in) or a function(full_jid) -> boolean; by default
+---only our own account. `handler(request)` returns an lxmpp.adhoc.response
+---(it may wait: it runs in its own coroutine).
 ---@param command lxmpp.adhoc.command
-function methods:add(command)
-	if type(command) ~= "table" or type(command.node) ~= "string" or type(command.run) ~= "function" then
-		misuse("add takes { node =, name =, allow =, run = }")
+function methods:add_command(command)
+	if type(command) ~= "table" or type(command.node) ~= "string" or type(command.name) ~= "string"
+		or type(command.handler) ~= "function" then
+		misuse("add_command takes { node =, name =, handler = [, allow = ] }")
 	end
-	self.commands[command.node] = command
-	if not self.order[command.node] then
-		self.order[#self.order + 1] = command.node
-		self.order[command.node] = true
+	local allow = command.allow
+	if allow == nil then
+		allow = { jid_util.bare(self.c.jid) }
+	elseif type(allow) == "table" then
+		local list = {}
+		for i, j in ipairs(allow) do
+			list[i] = type(j) == "string" and jid_util.prep(j) or misuse("allow: not a JID: " .. tostring(j))
+		end
+		allow = list
+	elseif type(allow) ~= "function" then
+		misuse("allow is a list of JIDs or a function")
 	end
-	self.disco:node(command.node, function(request)
-		if not allowed(self, command, request.attr.from) then return nil end
-		return { identities = { { category = "automation", type = "command-node", name = command.name } },
+	if self.commands[command.node] then misuse("a command with node '" .. command.node .. "' exists already") end
+	local cmd = { node = command.node, name = command.name, allow = allow, handler = command.handler }
+	self.commands[command.node] = cmd
+	self.order[#self.order + 1] = cmd
+	self.disco:node(cmd.node, function(stanza)
+		if not allowed(cmd.allow, stanza.attr.from) then return nil end
+		return { identities = { { category = "automation", type = "command-node", name = cmd.name } },
 			features = { NS, forms.NS } }
 	end)
 end
 
----Withdraws a command; its sessions end.
----@param node string
-function methods:remove(node)
-	self.commands[node] = nil
-	self.disco:node(node, nil)
-	for i, n in ipairs(self.order) do
-		if n == node then table.remove(self.order, i) end
-	end
-	self.order[node] = nil
+local function command_error(stanza, kind, condition, specific)
+	local e = st.error_reply(stanza, kind, condition)
+	if specific then e:tag(specific, { xmlns = NS }):up() end
+	return e
 end
 
-local function response_stanza(request, node, sessionid, r)
-	local status = r.status or "completed"
-	local reply = st.reply(request):tag("command", { xmlns = NS, node = node, sessionid = sessionid, status = status })
-	if status == "executing" and r.actions then
-		reply:tag("actions", { execute = r.default })
-		for _, a in ipairs(r.actions) do reply:tag(a):up() end
-		reply:up()
+-- Drops sessions whose time has passed (at most max_sessions to look at).
+local function expire(self)
+	local now = self.c.clock.now()
+	for key, s in pairs(self.sessions) do
+		if now >= s.expires then
+			self.sessions[key] = nil
+			self.open = self.open - 1
+		end
 	end
-	for _, note in ipairs(r.notes or {}) do reply:text_tag("note", note.text, { type = note.type or "info" }) end
-	if r.form then reply:add_child(r.form:element()) end
+end
+
+local function respond(self, stanza, cmd, id, response)
+	if type(response) ~= "table" or (response.status ~= "executing" and response.status ~= "completed"
+		and response.status ~= "canceled") then
+		error("lxmpp.ext.adhoc: the handler of '" .. cmd.node .. "' returned no response { status = }", 0)
+	end
+	local reply = st.reply(stanza):tag("command", { xmlns = NS, node = cmd.node, sessionid = id,
+		status = response.status })
+	local key = stanza.attr.from .. "\0" .. id
+	if response.status == "executing" then
+		local actions = response.actions or { "complete" }
+		local offered = {}
+		for _, a in ipairs(actions) do
+			if a ~= "prev" and a ~= "next" and a ~= "complete" then
+				error("lxmpp.ext.adhoc: an action is prev, next or complete, not " .. tostring(a), 0)
+			end
+			offered[a] = true
+		end
+		local default = response.default or actions[#actions]
+		local session = self.sessions[key]
+		if not session then -- canceled (or expired) while the handler worked
+			return respond(self, stanza, cmd, id, { status = "canceled" })
+		end
+		session.offered, session.default = offered, default
+		session.expires = self.c.clock.now() + self.opts.session_timeout
+		reply:tag("actions", { execute = default })
+		for _, a in ipairs(actions) do reply:tag(a):up() end
+		reply:up()
+	else
+		if self.sessions[key] then
+			self.sessions[key] = nil
+			self.open = self.open - 1
+		end
+	end
+	for _, note in ipairs(response.notes or {}) do
+		reply:text_tag("note", note.text, { type = NOTE_TYPES[note.type] and note.type or "info" })
+	end
+	if response.form then reply:add_child(response.form:element()) end
 	return reply
 end
 
-local function expire(self)
-	local now = self.c.clock.now()
-	for id, s in pairs(self.sessions) do
-		if s.expires <= now then
-			self.sessions[id] = nil
-			self.count = self.count - 1
-		end
+-- The answer to a command request, or nil when it is not one.
+local function serve(self, stanza)
+	local cmdel = stanza.tags[1]
+	if stanza.attr.type ~= "set" or not cmdel or cmdel.name ~= "command" or cmdel.attr.xmlns ~= NS then
+		return nil
 	end
-end
-
-local function bad_request(stanza, specific)
-	return st.error_reply(stanza, "modify", "bad-request"):tag(specific, { xmlns = NS }):up()
-end
-
--- Serves an <iq type='set'><command/></iq>.
-local function serve(self, stanza, cmd)
-	local node, from = cmd.attr.node, stanza.attr.from
-	local command = self.commands[node or ""]
-	if not command then return st.error_reply(stanza, "cancel", "item-not-found") end
-	if not allowed(self, command, from) then return st.error_reply(stanza, "auth", "forbidden") end
+	local from = stanza.attr.from and jid_util.prep(stanza.attr.from)
+	local cmd = self.commands[cmdel.attr.node or ""]
+	if not cmd then return command_error(stanza, "cancel", "item-not-found") end
+	if not from or not allowed(cmd.allow, from) then return command_error(stanza, "cancel", "forbidden") end
+	local action = cmdel.attr.action or "execute"
+	if not ACTIONS[action] then return command_error(stanza, "modify", "bad-request", "malformed-action") end
+	local form
+	if cmdel:get_child("x", forms.NS) then
+		local why
+		form, why = forms.parse(cmdel)
+		if not form then return st.error_reply(stanza, "modify", "bad-request", "an invalid form: " .. why) end
+	end
 	expire(self)
-	local action = cmd.attr.action or "execute"
-	local id = cmd.attr.sessionid
-	local session
-	if id then
-		session = self.sessions[id]
-		-- a session belongs to the full JID that started it (XEP-0050 §4.3)
-		if not session or session.owner ~= from or session.node ~= node then
-			return bad_request(stanza, "bad-sessionid")
-		end
-	else
-		if self.count >= self.opts.max_sessions then
-			return st.error_reply(stanza, "wait", "resource-constraint")
+	local id, session = cmdel.attr.sessionid
+	if id == nil then
+		if action ~= "execute" then return command_error(stanza, "modify", "bad-request", "bad-sessionid") end
+		if self.open >= self.opts.max_sessions then
+			return command_error(stanza, "wait", "resource-constraint")
 		end
 		id = self.c:new_id()
-		session = { id = id, owner = from, node = node, data = {} }
-		self.sessions[id] = session
-		self.count = self.count + 1
-	end
-	if action == "cancel" then
-		self.sessions[id] = nil
-		self.count = self.count - 1
-		return response_stanza(stanza, node, id, { status = "canceled" })
-	end
-	if action == "execute" then action = session.default or (session.step and "next" or "execute") end
-	if session.step and session.actions and action ~= "execute" then
-		local ok = false
-		for _, a in ipairs(session.actions) do ok = ok or a == action end
-		if not ok then return bad_request(stanza, "bad-action") end
-	end
-	local submitted
-	local x = cmd:get_child("x", forms.NS)
-	if x then
-		local why
-		submitted, why = forms.parse(x)
-		if not submitted then return bad_request(stanza, "bad-payload"):text_tag("text", why) end
-	end
-	session.step = (session.step or 0) + 1
-	local r = command.run(session, submitted, action)
-	if type(r) ~= "table" then r = { status = "completed" } end
-	if r.status == "executing" then
-		session.actions, session.default = r.actions, r.default
-		session.expires = self.c.clock.now() + self.opts.session_timeout
+		session = { node = cmd.node, data = {} }
+		self.sessions[stanza.attr.from .. "\0" .. id] = session
+		self.open = self.open + 1
 	else
-		self.sessions[id] = nil
-		self.count = self.count - 1
+		session = self.sessions[stanza.attr.from .. "\0" .. id]
+		if not session or session.node ~= cmd.node then
+			return command_error(stanza, "modify", "bad-request", "bad-sessionid")
+		end
+		if action == "cancel" then
+			return respond(self, stanza, cmd, id, { status = "canceled" })
+		end
+		if action == "execute" then action = session.default end
+		if not session.offered[action] then return command_error(stanza, "modify", "bad-request", "bad-action") end
 	end
-	return response_stanza(stanza, node, id, r)
+	session.expires = self.c.clock.now() + self.opts.session_timeout -- not expired while the handler works
+	local response = cmd.handler({ from = stanza.attr.from, action = action, form = form, session = session.data,
+		stanza = stanza })
+	return respond(self, stanza, cmd, id, response)
 end
 
----------------------------------------------------------------------------
--- the executor
-
----The commands an entity offers us: a list of { jid, node, name }.
+---The commands an entity offers us (its disco#items at the commands node).
 ---@param jid string
 ---@param timeout? number seconds
 ---@return lxmpp.disco.item[]|nil items
 ---@return string? message
 ---@return string? code
 function methods:list(jid, timeout)
+	self.disco:forget(jid, NS) -- what we may run changes: never from the cache
 	return self.disco:items(jid, NS, timeout)
 end
 
----Runs a command, or a further step of a session.
+---Runs one step of another entity's command: the first with no options
+---(action "execute"), the next ones with the sessionid of the last answer
+---and an action ("next", "prev", "complete", "cancel", or "execute": the
+---default), and the submitted form.
 ---@param jid string
 ---@param node string
----@param opts? { session: string?, action: string?, values: table?, form: lxmpp.form?, timeout: number? }
----`values` fill in `form` (the previous step's) over its defaults, checked, as a submission
----@return lxmpp.adhoc.response|nil response with `sessionid`, `status`, `form`, `notes`, `actions`
+---@param opts? { action: string?, sessionid: string?, form: lxmpp.form?, timeout: number? }
+---@return lxmpp.adhoc.response|nil response
 ---@return string? message
----@return string? code
+---@return string? code an error condition (its XEP-0050 specific one in the 4th result's), "timeout"...
+---@return table? error the error stanza
 function methods:execute(jid, node, opts)
 	opts = opts or {}
+	if type(jid) ~= "string" or type(node) ~= "string" then misuse("execute takes a JID and a node") end
+	if opts.action ~= nil and not ACTIONS[opts.action] then misuse("not an action: " .. tostring(opts.action)) end
 	local c = self.c
-	local iq = st.iq({ type = "set", to = jid, id = c:new_id() })
-		:tag("command", { xmlns = NS, node = node, sessionid = opts.session, action = opts.action })
-	if opts.values then
-		if not opts.form then misuse("execute's values fill in a form: give the step's form too") end
-		local merged = opts.form:values() -- the form's defaults, unless given
-		for var, v in pairs(opts.values) do merged[var] = v end
-		local submit, why = opts.form:submit(merged)
-		if not submit then return nil, why, "bad-request" end
-		iq:add_child(submit:element())
+	local request = st.iq({ type = "set", to = jid, id = c:new_id() }):tag("command", { xmlns = NS, node = node,
+		sessionid = opts.sessionid, action = opts.action or "execute" })
+	if opts.form then request:add_child(opts.form:element()) end
+	local reply, err, code, error_stanza = c:iq(request, opts.timeout)
+	if not reply then return nil, err, code, error_stanza end
+	local el = reply:get_child("command", NS)
+	if not el then return nil, "the answer holds no command", "bad-reply" end
+	local response = { status = el.attr.status, sessionid = el.attr.sessionid, node = el.attr.node, notes = {} }
+	for note in el:childtags("note") do
+		response.notes[#response.notes + 1] = { type = note.attr.type or "info", text = note:get_text() or "" }
 	end
-	local reply, err, code = c:iq(iq, opts.timeout)
-	if not reply then return nil, err, code end
-	local cmd = reply:get_child("command", NS)
-	if not cmd then return nil, "the answer holds no command", "bad-reply" end
-	local r = { sessionid = cmd.attr.sessionid, status = cmd.attr.status, notes = {}, actions = {} }
-	for note in cmd:childtags("note") do r.notes[#r.notes + 1] = { type = note.attr.type, text = note:get_text() } end
-	local actions = cmd:get_child("actions")
+	local actions = el:get_child("actions")
 	if actions then
-		r.default = actions.attr.execute
-		for a in actions:childtags() do r.actions[#r.actions + 1] = a.name end
+		response.actions, response.default = {}, actions.attr.execute
+		for a in actions:childtags() do response.actions[#response.actions + 1] = a.name end
 	end
-	local x = cmd:get_child("x", forms.NS)
-	if x then
-		local form, why = forms.parse(x)
-		if not form then return nil, why, "bad-reply" end
-		r.form = form
+	if el:get_child("x", forms.NS) then
+		local form, why = forms.parse(el)
+		if not form then return nil, "an invalid form: " .. why, "bad-reply" end
+		response.form = form
 	end
-	return r
+	return response
 end
 
----------------------------------------------------------------------------
-
----c:use("adhoc", { session_timeout = 600, max_sessions = 100 })
+---c:use("adhoc" [, { max_sessions = 100, session_timeout = 600 }])
 ---@param c table the connection
 ---@param opts table
 ---@return lxmpp.adhoc
 function adhoc.init(c, opts)
-	local o = { session_timeout = 600, max_sessions = 100 }
-	for k, v in pairs(opts) do
-		if o[k] == nil then error("lxmpp.ext.adhoc: unknown option '" .. tostring(k) .. "'", 4) end
-		o[k] = v
-	end
+	local o = require("lxmpp.ext").numbers(opts, DEFAULTS, "lxmpp.ext.adhoc")
 	local disco = c:use("disco")
-	local self = setmetatable({ c = c, opts = o, disco = disco, commands = {}, order = {}, sessions = {}, count = 0 },
-		mt)
 	c:use("forms")
+	local self = setmetatable({ c = c, opts = o, disco = disco, commands = {}, order = {}, sessions = {}, open = 0 }, mt)
 	disco:add_feature(NS)
-	disco:node(NS, function(request)
+	disco:node(NS, function(stanza)
 		local items = {}
-		for _, node in ipairs(self.order) do
-			local command = self.commands[node]
-			if allowed(self, command, request.attr.from) then
-				items[#items + 1] = { jid = c.jid, node = node, name = command.name }
+		for _, cmd in ipairs(self.order) do
+			if allowed(cmd.allow, stanza.attr.from) then
+				items[#items + 1] = { jid = stanza.attr.to or c.jid, node = cmd.node, name = cmd.name }
 			end
 		end
 		return { identities = { { category = "automation", type = "command-list" } }, items = items }
 	end)
-	c:on("iq", function(stanza)
-		local cmd = stanza.tags[1]
-		if stanza.attr.type ~= "set" or not cmd or cmd.name ~= "command" or cmd.attr.xmlns ~= NS then return nil end
-		return serve(self, stanza, cmd)
-	end)
+	c:on("iq", function(stanza) return serve(self, stanza) end)
 	return self
 end
 

@@ -325,16 +325,18 @@ function methods:remember(jid, node, info)
 	cache_put(self, INFO .. "\0" .. (jid and jid_util.prep(jid) or jid or "") .. "\0" .. (node or ""), info)
 end
 
----Forgets every cached answer (all, or those about one JID).
+---Forgets cached answers: all, those about one JID, or about one of its nodes.
 ---@param jid? string
-function methods:forget(jid)
+---@param node? string
+function methods:forget(jid, node)
 	if jid == nil then
 		self.cache, self.cached, self.order = {}, 0, { first = 1, last = 0 }
 		return
 	end
 	local j = "\0" .. (jid_util.prep(jid) or jid) .. "\0"
 	for key in pairs(self.cache) do
-		if key:find(j, 1, true) then
+		local at = key:find(j, 1, true)
+		if at and (node == nil or key:sub(at + #j) == node) then
 			self.cache[key] = nil
 			self.cached = self.cached - 1
 		end
@@ -348,11 +350,7 @@ end
 ---@param opts table
 ---@return lxmpp.disco
 function disco.init(c, opts)
-	local o = {}
-	for k, v in pairs(DEFAULTS) do
-		if opts[k] ~= nil and type(opts[k]) ~= "number" then misuse("option '" .. k .. "' is a number") end
-		o[k] = opts[k] or v
-	end
+	local o = require("lxmpp.ext").numbers(opts, DEFAULTS, "lxmpp.ext.disco")
 	local self = setmetatable({ c = c, opts = o, identities = {}, features = {}, has = {}, forms = {},
 		item_list = {}, nodes = {}, revision = 0, cache = {}, cached = 0, order = { first = 1, last = 0 } }, mt)
 	local account = jid_util.node(c.jid or "") ~= nil

@@ -622,12 +622,14 @@ end
 ---@param opts table
 ---@return lxmpp.muc
 function muc.init(c, opts)
-	local o = { ping_interval = 300, ping_timeout = 30, rejoin_delay = 10, join_timeout = 30, instant = true,
-		now = os.time }
-	for k, v in pairs(opts) do
-		if o[k] == nil then error("lxmpp.ext.muc: unknown option '" .. tostring(k) .. "'", 4) end
-		o[k] = v
+	local o = require("lxmpp.ext").numbers(opts, { ping_timeout = 30, rejoin_delay = 10, join_timeout = 30 },
+		"lxmpp.ext.muc")
+	o.ping_interval = opts.ping_interval == nil and 300 or opts.ping_interval
+	if o.ping_interval ~= false and type(o.ping_interval) ~= "number" then
+		error("lxmpp.ext.muc: option 'ping_interval' is a number or false", 4)
 	end
+	if opts.now ~= nil and type(opts.now) ~= "function" then error("lxmpp.ext.muc: option 'now' is a function", 4) end
+	o.instant, o.now = opts.instant ~= false, opts.now or os.time
 	local have_condition, condition = pcall(require, "cqueues.condition")
 	local self = setmetatable({ c = c, opts = o, rooms = {}, invite_handlers = {},
 		events = { first = 1, last = 0 }, cond = have_condition and condition.new() or nil }, mt)
