@@ -278,7 +278,7 @@ local function bind(self, s, ev)
 	return ok
 end
 
----@return string id 16 random bytes in hex
+---@return string id 6 random bytes in hex (12 digits)
 function methods.random_id()
 	local f = assert(io.open("/dev/urandom", "rb"))
 	local b = f:read(6)
