@@ -16,7 +16,7 @@ local cqueues = require "cqueues"
 local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
-local certs = require "interop.certs"
+local lxmpp_server = require "interop.lxmpp_server"
 local process = require "interop.process"
 local prosody = require "interop.prosody"
 
@@ -40,28 +40,13 @@ end
 
 -- lxmpp.server from a config file, like any user would run it.
 local function start_lxmpp()
-	local dir = process.tempdir()
-	local domain = "lxmpp.test"
-	local c = certs.make(dir, domain)
-	local cfg = dir .. "/server.cfg.lua"
-	local f = assert(io.open(cfg, "w"))
-	f:write(("return { domain = %q, certificate = %q, key = %q,\n"):format(domain, c.certfile, c.keyfile),
-		("  accounts = { alice = %q, bob = %q },\n"):format(ACCOUNTS.alice, ACCOUNTS.bob),
-		"  listen = { { host = '127.0.0.1', port = 0 } },\n",
-		"  limits = { max_connections = 50000, max_connections_per_ip = 50000, max_auth_failures_per_ip = 1000,\n",
-		"    read_rate = 1e9, read_burst = 1e9 },\n}\n")
-	f:close()
-	local log = dir .. "/log"
-	local proc = process.spawn({ "lua5.4", "examples/server.lua", cfg }, { log = log })
-	local deadline, text = clock.now() + 60, ""
-	while not text:find("listening on") and clock.now() < deadline and proc:alive() do
-		cqueues.sleep(0.05)
-		text = process.read(log)
-	end
-	local port = assert(tonumber(text:match("listening on 127%.0%.0%.1:(%d+)")), text)
+	local p = lxmpp_server.server.start { accounts = ACCOUNTS, limits = {
+		max_connections = 50000, max_connections_per_ip = 50000, max_auth_failures_per_ip = 1000,
+		read_rate = 1e9, read_burst = 1e9,
+	} }
 	return {
-		name = "lxmpp.server", domain = domain, host = "127.0.0.1", port = port, cafile = c.cafile,
-		pid = lua_pid(cfg), stop = function() proc:stop(); process.remove(dir) end,
+		name = "lxmpp.server", domain = p.domain, host = p.host, port = p.port, cafile = p.cafile,
+		pid = p.proc.pid, stop = function() p:stop() end,
 	}
 end
 
