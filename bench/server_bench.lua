@@ -29,15 +29,6 @@ local CONCURRENCY = 10
 local LOADS = { math.max(1, math.floor(PAIRS / 10)), math.max(1, math.floor(PAIRS / 2)), PAIRS }
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret" }
 
--- The Lua interpreter running with `text` on its command line (not the
--- supervisor that started it).
-local function lua_pid(text)
-	for _, pid in ipairs(process.mentioning(text)) do
-		if process.read("/proc/" .. pid .. "/cmdline"):find("^[^%z]*lua") then return pid end
-	end
-	error("no process for " .. text)
-end
-
 -- lxmpp.server from a config file, like any user would run it.
 local function start_lxmpp()
 	local p = lxmpp_server.server.start { accounts = ACCOUNTS, limits = {
@@ -54,20 +45,8 @@ local function start_prosody()
 	local p = prosody.start { log_level = "warn", accounts = ACCOUNTS, authentication = "internal_hashed" }
 	return {
 		name = "Prosody " .. p.version:match("^[%d.]+"), domain = p.domain, host = p.host, port = p.port,
-		cafile = p.cafile, pid = lua_pid(p.config), stop = function() p:stop() end,
+		cafile = p.cafile, pid = p.proc.pid, stop = function() p:stop() end,
 	}
-end
-
--- The server process's CPU seconds and resident bytes, from /proc.
-local TICKS = 100
-local function cpu_of(pid)
-	local stat = process.read("/proc/" .. pid .. "/stat"):match("^.*%) (.*)$")
-	local fields = {}
-	for x in stat:gmatch("%S+") do fields[#fields + 1] = x end
-	return (tonumber(fields[12]) + tonumber(fields[13])) / TICKS
-end
-local function rss_of(pid)
-	return tonumber(process.read("/proc/" .. pid .. "/status"):match("VmRSS:%s*(%d+)")) * 1024
 end
 
 local function percentile(sorted, p)
@@ -95,7 +74,7 @@ local function logins(srv)
 		local keys = first.keys
 		first:close()
 		local left, done = LOGINS, 0
-		local cpu, started = cpu_of(srv.pid), clock.now()
+		local cpu, started = process.cpu_seconds(srv.pid), clock.now()
 		local finished = require("cqueues.condition").new()
 		for _ = 1, CONCURRENCY do
 			cq:wrap(function()
@@ -110,7 +89,7 @@ local function logins(srv)
 		end
 		while done < LOGINS do finished:wait(1) end
 		local seconds = clock.now() - started
-		return { per_second = LOGINS / seconds, cpu = cpu_of(srv.pid) - cpu }
+		return { per_second = LOGINS / seconds, cpu = process.cpu_seconds(srv.pid) - cpu }
 	end)
 end
 
@@ -123,7 +102,7 @@ local function messages(srv, n_pairs)
 		end
 		local latencies, done = {}, 0
 		local finished = require("cqueues.condition").new()
-		local cpu, started = cpu_of(srv.pid), clock.now()
+		local cpu, started = process.cpu_seconds(srv.pid), clock.now()
 		for i = 1, n_pairs do
 			cq:wrap(function()
 				for _ = 1, MESSAGES do
@@ -141,7 +120,7 @@ local function messages(srv, n_pairs)
 		end
 		while done < n_pairs do finished:wait(1) end
 		local seconds = clock.now() - started
-		local cpu_used = cpu_of(srv.pid) - cpu
+		local cpu_used = process.cpu_seconds(srv.pid) - cpu
 		for i = 1, n_pairs do
 			senders[i]:close()
 			receivers[i]:close()
@@ -158,15 +137,15 @@ local function idle(srv)
 		local keys = c.keys
 		collectgarbage()
 		cqueues.sleep(1)
-		local before = rss_of(srv.pid)
+		local before = process.rss(srv.pid)
 		local list, samples = { c }, { { 0, 0 } }
 		local step = math.max(1, math.floor(IDLE / 10))
 		for i = 2, IDLE do
 			list[i] = assert(connect(srv, "alice", { keys = keys, resource = "idle" .. i }))
-			if i % step == 0 then samples[#samples + 1] = { i, rss_of(srv.pid) - before } end
+			if i % step == 0 then samples[#samples + 1] = { i, process.rss(srv.pid) - before } end
 		end
 		cqueues.sleep(3) -- quiet: the servers may trim their idle connections
-		local after = rss_of(srv.pid)
+		local after = process.rss(srv.pid)
 		for _, x in ipairs(list) do x.t:close() end
 		return { per_connection = (after - before) / (IDLE - 1), total = after, samples = samples }
 	end)

@@ -16,10 +16,6 @@ local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret", mallory = "ma
 local srv = lxmpp_server.server.start { accounts = ACCOUNTS }
 local domain, port, pid = srv.domain, srv.port, srv.proc.pid
 
-local function rss()
-	return tonumber(process.read("/proc/" .. pid .. "/status"):match("VmRSS:%s*(%d+)")) * 1024
-end
-
 local rows = {}
 local cq = cqueues.new()
 cq:wrap(function()
@@ -33,7 +29,7 @@ cq:wrap(function()
 
 	-- pings of the good client while `attack` runs (in its own coroutine)
 	local function measure(name, attack)
-		local before = rss()
+		local before = process.rss(pid)
 		local running = true
 		cq:wrap(function()
 			attack()
@@ -46,7 +42,7 @@ cq:wrap(function()
 			cqueues.sleep(0.05)
 		until not running and #times >= 5
 		table.sort(times)
-		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before, rss() }
+		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before, process.rss(pid) }
 	end
 
 	measure("quiet", function() cqueues.sleep(1) end)
