@@ -42,7 +42,8 @@ cq:wrap(function()
 			cqueues.sleep(0.05)
 		until not running and #times >= 5
 		table.sort(times)
-		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before, process.rss(pid) }
+		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before,
+			process.rss(pid) }
 	end
 
 	measure("quiet", function() cqueues.sleep(1) end)
