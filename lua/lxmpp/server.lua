@@ -451,10 +451,8 @@ function methods:add_core_handlers(domain)
 		local s = self.sessions[e.stanza.attr.to]
 		if s and s.send(e.stanza) then return true end
 		local t = e.stanza.attr.type
-		if t == "groupchat" or t == "error" or t == "headline" then
-			if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
-			return true
-		end
+		if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
+		if t == "error" or t == "headline" then return true end
 		return self:fire(domain, "message/bare", e)
 	end, LOW)
 
