@@ -83,7 +83,8 @@ return function(spec, server_of, opts)
 			assert.equal(jid, invites[1].room)
 			assert.equal("come in", invites[1].reason)
 
-			local renamed = {}
+			local renamed, newcomers = {}, {}
+			br:on("join", function(o) newcomers[#newcomers + 1] = o.nick end)
 			br:on("nick", function(o, new) renamed[#renamed + 1] = o.nick .. " > " .. new end)
 			ar:on("nick", function(o, new) renamed[#renamed + 1] = "self: " .. o.nick .. " > " .. new end)
 			assert(ar:change_nick("Juliet"))
@@ -93,6 +94,7 @@ return function(spec, server_of, opts)
 			assert.equal("Juliet", ar.nick)
 			assert(until_(both, function() return br.occupants.Juliet ~= nil end))
 			assert.is_nil(br.occupants.Alice)
+			assert.same({}, newcomers) -- a renamed neighbour is no newcomer
 
 			seen = {}
 			assert(ar:kick("Bob", "mind your manners"))
