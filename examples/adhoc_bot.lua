@@ -9,7 +9,8 @@
 local client = require "lxmpp.client"
 local forms = require "lxmpp.ext.forms"
 
-local allow = { table.unpack(arg, 2) }
+local allow = {}
+for i = 2, #arg do allow[#allow + 1] = arg[i] end
 local bot = assert(client.connect {
 	jid = assert(arg[1], "usage: adhoc_bot.lua JID ALLOWED_JID..."),
 	password = os.getenv("XMPP_PASSWORD") or io.read("l"),
@@ -63,8 +64,8 @@ adhoc:add_command {
 	handler = function(request)
 		if request.action == "execute" then return { status = "executing", form = roll_form } end
 		local values, why = roll_form:check(request.form or {})
-		local count = values and math.tointeger(tonumber(values.count or "1"))
-		if not count or count < 1 or count > 20 then
+		local count = values and tonumber(values.count or "1")
+		if not count or count ~= math.floor(count) or count < 1 or count > 20 then
 			return { status = "completed", notes = { { type = "error", text = why or "count: 1 to 20" } } }
 		end
 		local rows = {}

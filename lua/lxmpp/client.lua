@@ -258,7 +258,7 @@ local function hire(self)
 end
 
 local function inbox_push(self, bytes, run, ...)
-	queue_push(self.inbox, table.pack(bytes, run, ...))
+	queue_push(self.inbox, pack(bytes, run, ...))
 	self.inbox_bytes = self.inbox_bytes + bytes
 	hire(self)
 end
