@@ -3,7 +3,8 @@
 -- clock. It answers joins (occupants, self-presence with 110, 201 for a
 -- new room, the subject), relays groupchat and private messages, answers
 -- self-pings (XEP-0410) for occupants and not-acceptable otherwise, and
--- can forget an occupant silently, as a restarted service does.
+-- can forget an occupant silently, as a restarted service does. A nick
+-- held by another JID is a conflict.
 --   local m = fake_muc.attach(server, "conference.im.example.com")
 --   m.joins: every join presence received, in order; m.pings: every ping
 --   m:forget(room, nick) (silently); m:shutdown(room) (status 332)
@@ -42,6 +43,11 @@ local function handle(self, stanza)
 			return
 		end
 		self.joins[#self.joins + 1] = stanza
+		if room and room.occupants[nick] and room.occupants[nick].jid ~= from then
+			local refused = st.error_reply(stanza, "cancel", "conflict")
+			refused.attr.from = to
+			return send(server, refused)
+		end
 		local created = room == nil
 		if created then
 			room = { occupants = {}, subject = "Welcome" }
