@@ -9,7 +9,13 @@ local all = {
 	"SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN",
 	"SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS",
 }
-require "interop.suite"(_ENV or getfenv(1), "ejabberd", require "interop.ejabberd", {
+local ejabberd = require "interop.ejabberd"
+
+local COMPONENT = { domain = "echo.ejabberd.test", secret = "the component's secret" }
+
+require "interop.suite"(_ENV or getfenv(1), "ejabberd", {
+	start = function() return ejabberd.start { component = COMPONENT } end,
+}, {
 	version = "^23%.01",
 	mechanisms = all,
 	mechanisms_tls12 = all,
@@ -27,6 +33,9 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", require "interop.ejabber
 			return { condition = "policy%-violation: has been kicked" }
 		end,
 	})
+	-- ejabberd serves several connections of one component (load balancing)
+	require "interop.component_suite"(spec, server_of,
+		{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "ready" })
 	require "interop.ext_suite"(spec, server_of, {
 		identity = { category = "server", type = "im" },
 		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
