@@ -28,14 +28,17 @@ local function gs2_flag(sent)
 	return mime.unb64(data):match("^([^,]*),")
 end
 
--- Our open descriptors and what they are. The listing's own pipe counts
--- once each time: the child waits until popen has closed the write end.
+-- Our open descriptors and what they are, without the listing's own pipe:
+-- both its ends are the pipe the listing writes to (its fd 1), and popen
+-- closes our copy of the write end at a moment of its own, maybe between
+-- the listing's glob and its readlink (then there is no link to read).
 local function fds()
 	local stat = assert(io.open("/proc/self/stat"))
 	local pid = tonumber(stat:read("*n"))
 	stat:close()
 	local n, what = 0, {}
-	local p = assert(io.popen("sleep 0.1; cd /proc/" .. pid .. "/fd && for f in *; do echo \"$f $(readlink $f)\"; done"))
+	local p = assert(io.popen("own=$(readlink /proc/$$/fd/1); cd /proc/" .. pid .. "/fd && for f in *; do "
+		.. "l=$(readlink $f) && [ \"$l\" != \"$own\" ] && echo \"$f $l\"; done"))
 	for line in p:lines() do
 		n = n + 1
 		what[#what + 1] = line
