@@ -8,43 +8,20 @@ local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local client = require "lxmpp.client"
 local st = require "lxmpp.stanza"
-local certs = require "interop.certs"
+local lxmpp_server = require "interop.lxmpp_server"
 local process = require "interop.process"
 
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret", mallory = "mallory's secret" }
 
-local dir = process.tempdir()
-local domain = "lxmpp.test"
-local c = certs.make(dir, domain)
-local cfg = dir .. "/server.cfg.lua"
-local f = assert(io.open(cfg, "w"))
-f:write(("return { domain = %q, certificate = %q, key = %q,\n"):format(domain, c.certfile, c.keyfile),
-	("  accounts = { alice = %q, bob = %q, mallory = %q },\n"):format(ACCOUNTS.alice, ACCOUNTS.bob, ACCOUNTS.mallory),
-	"  listen = { { host = '127.0.0.1', port = 0 } } }\n")
-f:close()
-local log = dir .. "/log"
-local proc = process.spawn({ "lua5.4", "examples/server.lua", cfg }, { log = log })
-
-local function rss(pid)
-	return tonumber(process.read("/proc/" .. pid .. "/status"):match("VmRSS:%s*(%d+)")) * 1024
-end
+local srv = lxmpp_server.server.start { accounts = ACCOUNTS }
+local domain, port, pid = srv.domain, srv.port, srv.proc.pid
 
 local rows = {}
 local cq = cqueues.new()
 cq:wrap(function()
-	local text = ""
-	while not text:find("listening on") do
-		cqueues.sleep(0.05)
-		text = process.read(log)
-	end
-	local port = tonumber(text:match("listening on 127%.0%.0%.1:(%d+)"))
-	local pid
-	for _, p in ipairs(process.mentioning(cfg)) do
-		if process.read("/proc/" .. p .. "/cmdline"):find("^[^%z]*lua") then pid = p end
-	end
 	local function connect(user, extra)
 		local o = { jid = user .. "@" .. domain, password = ACCOUNTS[user], host = "127.0.0.1", port = port,
-			tls = { cafile = c.cafile }, timeout = 30, keepalive = false }
+			tls = { cafile = srv.cafile }, timeout = 30, keepalive = false }
 		for k, v in pairs(extra or {}) do o[k] = v end
 		return client.connect(o)
 	end
@@ -52,7 +29,7 @@ cq:wrap(function()
 
 	-- pings of the good client while `attack` runs (in its own coroutine)
 	local function measure(name, attack)
-		local before = rss(pid)
+		local before = process.rss(pid)
 		local running = true
 		cq:wrap(function()
 			attack()
@@ -65,7 +42,8 @@ cq:wrap(function()
 			cqueues.sleep(0.05)
 		until not running and #times >= 5
 		table.sort(times)
-		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before, rss(pid) }
+		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before,
+			process.rss(pid) }
 	end
 
 	measure("quiet", function() cqueues.sleep(1) end)
@@ -108,8 +86,7 @@ cq:wrap(function()
 	good:close()
 end)
 local ok, err = cq:loop()
-proc:stop()
-process.remove(dir)
+srv:stop()
 assert(ok, err)
 
 print("| while | ping p50, ms | ping max, ms | pings | server RSS before, MB | after, MB |")
