@@ -219,6 +219,7 @@ typedef struct lx_node lx_node;
 #define LX_NS_XML "http://www.w3.org/XML/1998/namespace"
 #define LX_NS_STREAMS "http://etherx.jabber.org/streams"
 #define LX_NS_CLIENT "jabber:client"
+#define LX_NS_COMPONENT "jabber:component:accept" /* XEP-0114 */
 #define LX_NS_SERVER "jabber:server"
 #define LX_NS_COMPONENT "jabber:component:accept"
 
@@ -1222,7 +1223,15 @@ void lx_tls_pem_free(char *pem);
  */
 typedef struct lx_conn lx_conn;
 
-typedef enum lx_conn_role { LX_CONN_CLIENT = 1, LX_CONN_SERVER } lx_conn_role;
+/* A client's stream to its server, the server's side of it, or an
+ * external component's stream to a server (XEP-0114: the stream header in
+ * jabber:component:accept, then <handshake/> with the shared secret; no
+ * TLS, no SASL, no binding: ready as the component's domain). */
+typedef enum lx_conn_role {
+  LX_CONN_CLIENT = 1,
+  LX_CONN_SERVER,
+  LX_CONN_COMPONENT
+} lx_conn_role;
 
 /* How the stream is protected. */
 typedef enum lx_conn_tls_mode {
@@ -1263,9 +1272,12 @@ typedef struct lx_conn_opts {
   size_t n_cb_types;
 
   /* client */
-  const char *jid; /* the account: its domain is the server's, its
-                      localpart the SASL username, its resource (if any)
-                      the one asked for; required */
+  const char *jid;              /* the account: its domain is the server's, its
+                                   localpart the SASL username, its resource (if any)
+                                   the one asked for; required. A component's: its
+                                   domain (required) */
+  const char *component_secret; /* a component's shared secret (required;
+                                   copied, and wiped when freed) */
   /* SASL (lx_sasl_client_opts_init): the password, the mechanisms allowed
    * and the policy. The connection fills in what the server offered, the
    * TLS state and its channel bindings, and, when NULL, the username (the

@@ -2,13 +2,13 @@
 -- pong", and "!who" with the occupants and their roles. It stays in the
 -- room across reconnections and a restart of the room's service (the
 -- rejoin of lxmpp.ext.muc: see docs/extensions.md):
---   XMPP_PASSWORD=... lua5.4 examples/muc_bot.lua bot@example.com room@conference.example.com [nick]
--- (XMPP_HOST, XMPP_PORT and XMPP_CAFILE as in send.lua; MUC_PING_INTERVAL,
--- seconds, how long a silent room waits for a self-ping, 300 by default).
+--   XMPP_PASSWORD=... lua5.4 examples/muc_bot.lua bot@example.com room@conference.example.com [nick [seconds]]
+-- (XMPP_HOST, XMPP_PORT and XMPP_CAFILE as in send.lua; seconds: how long
+-- a silent room waits for a self-ping, 300 by default).
 local client = require "lxmpp.client"
 
 local account, room_jid = arg[1], arg[2]
-assert(account and room_jid, "usage: muc_bot.lua JID ROOM [NICK]")
+assert(account and room_jid, "usage: muc_bot.lua JID ROOM [NICK [PING_SECONDS]]")
 local bot = assert(client.connect {
 	jid = account,
 	password = os.getenv("XMPP_PASSWORD") or io.read("*l"),
@@ -16,7 +16,7 @@ local bot = assert(client.connect {
 	tls = { cafile = os.getenv("XMPP_CAFILE") },
 	reconnect = { delay = 0.5, max_delay = 5 },
 })
-local muc = bot:use("muc", { ping_interval = tonumber(os.getenv("MUC_PING_INTERVAL")) or 300, rejoin_delay = 1 })
+local muc = bot:use("muc", { ping_interval = tonumber(arg[4]) or 300, rejoin_delay = 1 })
 local room = assert(muc:join(room_jid, arg[3] or "bot", { history = { maxstanzas = 0 } }))
 
 local function say(...)
@@ -39,5 +39,5 @@ end)
 room:on("dropped", function(why) say("out of the room:", why) end)
 room:on("rejoined", function() say("back in", room.jid, "as", room.nick) end)
 
-say("in", room.jid, "as", room.nick)
+say("online as", bot.jid, "in", room.jid, "as", room.nick)
 assert(bot:loop())

@@ -91,6 +91,64 @@ describe("lxmpp.ext.muc", function()
 		end)
 	end)
 
+	it("rejoins rejoin_delay seconds after the service shut the room down (332), with the history since", function()
+		harness.with_server(function(server, cq, clk)
+			local service = fake_muc.attach(server, "conference.im.example.com")
+			local juliet = assert(harness.connect(server, "juliet", { keepalive = false }))
+			cq:wrap(function() juliet:loop() end)
+			local muc = juliet:use("muc", { ping_interval = false, rejoin_delay = 10, now = function() return 1800000000 end })
+			local room = assert(muc:join(ROOM, "Juliet"))
+			local events = {}
+			room:on("removed", function(_, _, why) events[#events + 1] = "removed " .. why end)
+			room:on("rejoined", function(me) events[#events + 1] = "rejoined " .. me.nick end)
+			assert(room:say("before the shutdown"))
+			assert.truthy(until_(function() return room.last_message ~= nil end))
+			service:shutdown(ROOM)
+			assert.truthy(until_(function() return #events == 1 end))
+			assert.equal("out", room.state)
+			clk.advance(9)
+			cqueues.sleep(0.1) -- time for an early rejoin to show
+			assert.equal(1, #service.joins)
+			clk.advance(2)
+			assert.truthy(until_(function() return #events == 2 end))
+			assert.same({ "removed shutdown", "rejoined Juliet" }, events)
+			local history = service.joins[2]:get_child("x", "http://jabber.org/protocol/muc"):get_child("history")
+			assert.equal(time.format(1800000000), history.attr.since)
+			assert(juliet:close())
+		end)
+	end)
+
+	it("tries again after rejoin_delay when its old self still holds the nick (conflict)", function()
+		harness.with_server(function(server, cq, clk)
+			local service = fake_muc.attach(server, "conference.im.example.com")
+			local juliet = assert(harness.connect(server, "juliet", {
+				keepalive = false, reconnect = { delay = 0.1, max_delay = 0.4 } }))
+			cq:wrap(function() juliet:loop() end)
+			local room = assert(juliet:use("muc", { ping_interval = false, rejoin_delay = 10 }):join(ROOM, "Juliet"))
+			local events = {}
+			room:on("error", function(condition) events[#events + 1] = "error " .. condition end)
+			room:on("rejoined", function(me) events[#events + 1] = "rejoined " .. me.nick end)
+			local old = juliet.jid
+			server:kick(old, "system-shutdown") -- the room still holds Juliet for the old session
+			assert.truthy(until_(function()
+				if juliet:state() == "reconnecting" then clk.advance(0.05) end
+				return #events == 1
+			end))
+			assert.same({ "error conflict" }, events)
+			assert.are_not.equal(old, juliet.jid) -- the tiny server gave another resource
+			assert.equal("out", room.state)
+			service:forget(ROOM, "Juliet") -- the service lets the ghost go
+			clk.advance(9)
+			cqueues.sleep(0.1) -- time for an early retry to show
+			assert.equal(2, #service.joins)
+			clk.advance(2)
+			assert.truthy(until_(function() return #events == 2 end))
+			assert.same({ "error conflict", "rejoined Juliet" }, events)
+			assert.equal(3, #service.joins)
+			assert(juliet:close())
+		end)
+	end)
+
 	it("rejoins with the same nick after the client reconnects, asking for no history when none was seen", function()
 		harness.with_server(function(server, cq, clk)
 			local service = fake_muc.attach(server, "conference.im.example.com")

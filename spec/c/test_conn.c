@@ -2684,8 +2684,94 @@ TEST(error_names) {
   CHECK_STR(lx_strerror(LX_ERR_SESSION_FAILED), "session-failed");
 }
 
+/* ---- the component (XEP-0114) ------------------------------------------ */
+
+static lx_conn *make_component(const char *secret) {
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "bridge.example.com";
+  o.component_secret = secret;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(c), 0);
+  return c;
+}
+
+#define COMPONENT_HEADER                                                       \
+  "<stream:stream xmlns='jabber:component:accept' "                            \
+  "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D75'>"
+
+/* The handshake's hash (SHA-1 of "3BF96D75s3cret", from Python's hashlib),
+ * the domain as the JID, a stanza in the stream's namespace; the same in
+ * every chunking. */
+TEST(component_handshake) {
+  for (size_t pass = 0; pass < N_CHUNKINGS; pass++) {
+    side co;
+    text out = {0};
+    side_init(&co, "C", make_component("s3cret"));
+    take_output(co.c, &out);
+    const char *header = strstr(str(&out), "<stream:stream");
+    CHECK(header && strstr(header, "xmlns='jabber:component:accept'"));
+    CHECK(header && strstr(header, "to='bridge.example.com'"));
+    CHECK(header && !strstr(header, "version=")); /* XEP-0114: none */
+    text_free(&out);
+    script(&co, COMPONENT_HEADER, chunkings[pass], &out);
+    CHECK_STR(str(&out), "<handshake>d40b468893a61b70119807840c55ae6cbf1a1f43"
+                         "</handshake>");
+    script(&co, "<handshake/><message to='echo@bridge.example.com'/>",
+           chunkings[pass], NULL);
+    CHECK_STR(str(&co.events), "opened ready stanza");
+    CHECK_STR(co.ready_jid, "bridge.example.com");
+    CHECK(strstr(str(&co.stanzas), "<message") != NULL);
+    text_free(&out);
+    side_free(&co);
+  }
+}
+
+/* A wrong secret, a header without id, a stanza before the handshake; and
+ * the options a component needs. */
+TEST(component_refusals) {
+  side co;
+  side_init(&co, "C", make_component("wrong"));
+  script(&co,
+         COMPONENT_HEADER "<stream:error><not-authorized "
+                          "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                          "</stream:error>",
+         1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&co);
+  side_init(&co, "C", make_component("s3cret"));
+  script(&co,
+         "<stream:stream xmlns='jabber:component:accept' "
+         "xmlns:stream='http://etherx.jabber.org/streams'>",
+         1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_BAD_FORMAT);
+  side_free(&co);
+  side_init(&co, "C", make_component("s3cret"));
+  script(&co, COMPONENT_HEADER "<message/>", 1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&co);
+
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "bridge.example.com";
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  o.component_secret = "s3cret";
+  o.jid = "juliet@example.com";
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  o.jid = "bridge.example.com";
+  o.tls = LX_CONN_TLS_REQUIRED;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  CHECK(c == NULL);
+}
+
 int main(void) {
   make_certs();
+  RUN(component_handshake);
+  RUN(component_refusals);
   RUN(starttls_scram_bind_message_close);
   RUN(client_accepts_only_its_own_bound_jid);
   RUN(each_mechanism_and_binding);

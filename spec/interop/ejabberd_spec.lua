@@ -11,7 +11,8 @@ local all = {
 }
 local ejabberd = require "interop.ejabberd"
 local MUC = "conference.ejabberd.test"
-local harness = { start = function() return ejabberd.start { muc = MUC } end }
+local COMPONENT = { domain = "echo.ejabberd.test", secret = "the component's secret" }
+local harness = { start = function() return ejabberd.start { muc = MUC, component = COMPONENT } end }
 require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 	version = "^23%.01",
 	mechanisms = all,
@@ -30,6 +31,9 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 			return { condition = "policy%-violation: has been kicked" }
 		end,
 	})
+	-- ejabberd serves several connections of one component (load balancing)
+	require "interop.component_suite"(spec, server_of,
+		{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "ready" })
 	require "interop.ext_suite"(spec, server_of, {
 		identity = { category = "server", type = "im" },
 		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },

@@ -11,7 +11,6 @@
 local clock = require "lxmpp.clock"
 local client = require "lxmpp.client"
 local process = require "interop.process"
-local tasks = require "lxmpp.tasks"
 
 return function(spec, server_of, opts)
 	local describe, it, assert = spec.describe, spec.it, spec.assert
@@ -83,7 +82,8 @@ return function(spec, server_of, opts)
 			assert.equal(jid, invites[1].room)
 			assert.equal("come in", invites[1].reason)
 
-			local renamed = {}
+			local renamed, newcomers = {}, {}
+			br:on("join", function(o) newcomers[#newcomers + 1] = o.nick end)
 			br:on("nick", function(o, new) renamed[#renamed + 1] = o.nick .. " > " .. new end)
 			ar:on("nick", function(o, new) renamed[#renamed + 1] = "self: " .. o.nick .. " > " .. new end)
 			assert(ar:change_nick("Juliet"))
@@ -93,6 +93,7 @@ return function(spec, server_of, opts)
 			assert.equal("Juliet", ar.nick)
 			assert(until_(both, function() return br.occupants.Juliet ~= nil end))
 			assert.is_nil(br.occupants.Alice)
+			assert.same({}, newcomers) -- a renamed neighbour is no newcomer
 
 			seen = {}
 			assert(ar:kick("Bob", "mind your manners"))
@@ -121,14 +122,9 @@ return function(spec, server_of, opts)
 			local account = server:account("alice")
 			local dir = process.tempdir()
 			local log = dir .. "/bot.log"
-			local bot = process.spawn({ "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
-				"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, "MUC_PING_INTERVAL=1",
-				require "support.lua_command", "examples/muc_bot.lua", account.jid, jid, "bot" }, { log = log })
+			local bot, why = process.start_bot(server, "muc_bot.lua", account, { account.jid, jid, "bot", "1" }, log, 15)
+			assert(bot, why)
 			local ok, err = pcall(function()
-				local deadline = clock.now() + 15
-				while not process.read(log):find("muc_bot: in ", 1, true) and clock.now() < deadline do
-					tasks.sleep(0.05)
-				end
 				local b = connect("bob", "pinger")
 				local room = assert(b:use("muc", { ping_interval = 1, rejoin_delay = 1 }):join(jid, "Bob"))
 				local pongs = 0

@@ -36,6 +36,9 @@ function prosody_more.tests(opts)
 			end,
 		})
 
+		require "interop.component_suite"(spec, server_of,
+			{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "conflict" })
+
 		require "interop.ext_suite"(spec, server_of, {
 			identity = { category = "server", type = "im" },
 			features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },

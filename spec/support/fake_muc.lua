@@ -3,9 +3,11 @@
 -- clock. It answers joins (occupants, self-presence with 110, 201 for a
 -- new room, the subject), relays groupchat and private messages, answers
 -- self-pings (XEP-0410) for occupants and not-acceptable otherwise, and
--- can forget an occupant silently, as a restarted service does.
+-- can forget an occupant silently, as a restarted service does. A nick
+-- held by another JID is a conflict.
 --   local m = fake_muc.attach(server, "conference.im.example.com")
---   m.joins: every join presence received, in order; m:forget(room, nick)
+--   m.joins: every join presence received, in order; m.pings: every ping
+--   m:forget(room, nick) (silently); m:shutdown(room) (status 332)
 local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
 
@@ -41,6 +43,11 @@ local function handle(self, stanza)
 			return
 		end
 		self.joins[#self.joins + 1] = stanza
+		if room and room.occupants[nick] and room.occupants[nick].jid ~= from then
+			local refused = st.error_reply(stanza, "cancel", "conflict")
+			refused.attr.from = to
+			return send(server, refused)
+		end
 		local created = room == nil
 		if created then
 			room = { occupants = {}, subject = "Welcome" }
@@ -89,6 +96,15 @@ function fake_muc.attach(server, domain)
 	end
 	function self.forget(_, room_jid, nick)
 		self.rooms[room_jid].occupants[nick] = nil
+	end
+	-- the service shuts the room down (status 332) and forgets everyone
+	function self.shutdown(_, room_jid)
+		local room = self.rooms[room_jid]
+		for nick, o in pairs(room.occupants) do
+			send(server, occupant_presence(room_jid, nick, { role = "none", affiliation = "none" }, o.jid,
+				{ "110", "332" }, "unavailable"))
+		end
+		self.rooms[room_jid] = nil
 	end
 	local route = server.route
 	function server.route(s, to)

@@ -148,7 +148,7 @@ function methods:join(room_jid, nick, opts)
 	if type(nick) ~= "string" or nick == "" then misuse("join takes a nick") end
 	if self.rooms[bare] and self.rooms[bare].state ~= "left" then misuse("already in room " .. bare) end
 	local room = setmetatable({ muc = self, jid = bare, nick = nick, password = opts.password,
-		rejoin = opts.rejoin ~= false, occupants = {}, handlers = {} }, room_mt)
+		rejoin = opts.rejoin ~= false, occupants = {}, handlers = {}, renamed_to = {} }, room_mt)
 	self.rooms[bare] = room
 	local ok, err, code = send_join(room, opts.history)
 	if not ok then return nil, err, code end
@@ -261,6 +261,7 @@ local function on_presence(room, stanza, nick)
 		if is_self then return on_self_unavailable(room, codes, item) end
 		room.occupants[nick] = nil
 		if codes["303"] and item and item.attr.nick then
+			room.renamed_to[item.attr.nick] = true -- its presence under the new nick is no "join"
 			return emit(room, "nick", gone, item.attr.nick)
 		end
 		return emit(room, "leave", gone or { nick = nick }, removal(codes),
@@ -293,6 +294,10 @@ local function on_presence(room, stanza, nick)
 		end
 	end
 	if previous then return emit(room, "occupant", occupant, previous) end
+	if room.renamed_to[nick] then
+		room.renamed_to[nick] = nil
+		return
+	end
 	emit(room, "join", occupant)
 end
 
