@@ -26,7 +26,7 @@ local MESSAGES = tonumber(os.getenv("SERVER_BENCH_MESSAGES")) or 50
 local IDLE = tonumber(os.getenv("SERVER_BENCH_IDLE")) or 2000
 local CONCURRENCY = 10
 -- the loads of the latency plot, in pairs; the last is the table's
-local LOADS = { math.max(1, PAIRS // 10), math.max(1, PAIRS // 2), PAIRS }
+local LOADS = { math.max(1, math.floor(PAIRS / 10)), math.max(1, math.floor(PAIRS / 2)), PAIRS }
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret" }
 
 -- The Lua interpreter running with `text` on its command line (not the
@@ -175,7 +175,7 @@ local function idle(srv)
 		cqueues.sleep(1)
 		local before = rss_of(srv.pid)
 		local list, samples = { c }, { { 0, 0 } }
-		local step = math.max(1, IDLE // 10)
+		local step = math.max(1, math.floor(IDLE / 10))
 		for i = 2, IDLE do
 			list[i] = assert(connect(srv, "alice", { keys = keys, resource = "idle" .. i }))
 			if i % step == 0 then samples[#samples + 1] = { i, rss_of(srv.pid) - before } end

@@ -1401,7 +1401,10 @@ typedef enum lx_conn_event_type {
   LX_CONN_BIND_REQUEST,  /* server: answer with lx_conn_bind_accept() or
                             lx_conn_bind_refuse(): jid is the resource asked
                             for (NULL: none) */
-  LX_CONN_READY,         /* bound: jid is the full JID; stanzas may flow */
+  LX_CONN_READY,         /* bound: jid is the full JID; stanzas may flow.
+                            A client takes only a JID of its account (after
+                            ANONYMOUS: of its domain), else fails with
+                            LX_ERR_BIND_BAD_JID */
   LX_CONN_STANZA,        /* a stanza (a server has stamped its from): stanza */
   LX_CONN_STREAM_ERROR,  /* the peer sent a stream error: error, stanza */
   LX_CONN_CLOSED,        /* the stream is over: code is 0 for a clean close,

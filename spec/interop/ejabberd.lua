@@ -5,9 +5,9 @@
 --   local server = ejabberd.start { domain = "ejabberd.test", accounts = { alice = "pw", ... } }
 --   fields and methods as interop.prosody: domain, host, port,
 --   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
---   kick_user(user)
--- opts: domain, accounts, log_level, component = { domain =, secret = } (an
--- ejabberd_service listener on server.component_port)
+--   kick_user(user), restart()
+-- More options: muc (a domain for mod_muc), component = { domain =,
+-- secret = } (an ejabberd_service listener on server.component_port).
 -- Erlang distribution runs without epmd (ERL_DIST_PORT: the node listens
 -- on a free port of its own, ejabberdctl dials it directly) with a cookie
 -- of its own, so runs never share or start the system's epmd and may run
@@ -74,6 +74,7 @@ local function config(self, opts)
 		"  mod_roster: {}",
 		"  mod_disco: {}",
 		"  mod_ping: {}",
+		opts.muc and ("  mod_muc:\n    hosts:\n      - " .. yaml_string(opts.muc)) or nil,
 	}
 	if opts.component then -- an external component (XEP-0114) on server.component_port
 		local at = 1
@@ -159,6 +160,16 @@ end
 function server:kick_user(user)
 	local ok, out = process.run(self:ctl { "kick_user", user, self.domain }, { cwd = self.dir })
 	if not ok then error("ejabberdctl kick_user: " .. out, 2) end
+end
+
+-- Restarts ejabberd inside its node (ejabberdctl restart; 23.01 has no
+-- restart_module): every session ends and mod_muc's rooms are gone; waits
+-- until c2s listens again.
+function server:restart()
+	local ok, out = process.run(self:ctl { "restart" }, { cwd = self.dir })
+	if not ok then error("ejabberdctl restart: " .. out, 2) end
+	local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
+	if not listening then error("ejabberd did not come back: " .. why, 2) end
 end
 
 function server:log()

@@ -10,12 +10,10 @@ local all = {
 	"SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS",
 }
 local ejabberd = require "interop.ejabberd"
-
+local MUC = "conference.ejabberd.test"
 local COMPONENT = { domain = "echo.ejabberd.test", secret = "the component's secret" }
-
-require "interop.suite"(_ENV or getfenv(1), "ejabberd", {
-	start = function() return ejabberd.start { component = COMPONENT } end,
-}, {
+local harness = { start = function() return ejabberd.start { muc = MUC, component = COMPONENT } end }
+require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 	version = "^23%.01",
 	mechanisms = all,
 	mechanisms_tls12 = all,
@@ -39,5 +37,10 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", {
 	require "interop.ext_suite"(spec, server_of, {
 		identity = { category = "server", type = "im" },
 		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
+	})
+	require "interop.muc_suite"(spec, server_of, {
+		muc = MUC,
+		restart = function(server) server:restart() end, -- the service and the sessions
+		restart_drops = true,
 	})
 end)

@@ -69,8 +69,8 @@ function lxmpp_server.harness(name, script, traced)
 			end
 			self.config = self.dir .. "/config.lua"
 			common.write(self.config, config_text(self, self.accounts))
-			local argv = { "env", "LUA_PATH=" .. ROOT .. "lua/?.lua;" .. ROOT .. "lua/?/init.lua;;",
-				"LUA_CPATH=" .. ROOT .. "build/?.so;;", "lua5.4", harness.script, self.config }
+			local lua_path, lua_cpath = process.lua54_env()
+			local argv = { "env", lua_path, lua_cpath, "lua5.4", harness.script, self.config }
 			if traced then
 				self.trace_file = self.dir .. "/trace"
 				argv[#argv + 1] = self.trace_file

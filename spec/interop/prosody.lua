@@ -134,8 +134,9 @@ function prosody.start(opts)
 			a.jid = a.user .. "@" .. self.domain
 			self.accounts[#self.accounts + 1] = a
 		end
-		self.proc = process.spawn({ "env", "LUA_PATH=" .. absolute(package.path), "LUA_CPATH=" .. absolute(package.cpath),
-			"LD_LIBRARY_PATH=" .. (opts.library_path or ""), opts.prosody or "prosody", "--config", self.config, "-F" },
+		local lua_path, lua_cpath = process.lua54_env()
+		self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
+			opts.prosody or "prosody", "--config", self.config, "-F" },
 			{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
 		local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
 		if not listening then error("Prosody did not start: " .. why) end

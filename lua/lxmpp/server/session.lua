@@ -8,6 +8,7 @@
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local errno = require "cqueues.errno"
+local xpcall = require("lxmpp.compat").xpcall
 
 local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
