@@ -33,6 +33,7 @@ enum phase {
                        response or <abort/> */
   PH_CREDENTIALS,   /* server: lx_conn_auth_answer() */
   PH_BIND,          /* client: the bind result */
+  PH_RESUME,        /* client: <resumed/> or <failed/> (XEP-0198) */
   PH_BIND_DECISION, /* server: lx_conn_bind_accept() or _refuse() */
   PH_READY,         /* stanzas flow */
   PH_CLOSING,       /* we sent </stream:stream>; the peer's is due */
@@ -124,7 +125,9 @@ struct lx_conn {
   lx_sasl_server *sasl_server;
   unsigned auth_failures, bind_failures;
   unsigned cb_failures; /* -PLUS attempts with a binding type we lack */
-  char *bind_resource;  /* asked for, prepared; NULL for none */
+  char *resume_id;      /* client: XEP-0198 previd, or NULL */
+  uint32_t resume_h;
+  char *bind_resource; /* asked for, prepared; NULL for none */
 };
 
 /* What distinguishes the roles outside the rules table. */

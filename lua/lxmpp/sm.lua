@@ -6,7 +6,7 @@
 -- module only counts. See docs/sm.md.
 --   local s = sm.new{ clock =, max_unacked =, max_unacked_bytes =,
 --     request_after =, request_interval = }
---   s:sent(xml [, on_ack]), s:received(), s:handled(), s:ack(h),
+--   s:fits(bytes), s:sent(xml [, on_ack]), s:received(), s:handled(), s:ack(h),
 --   s:should_request(), s:requested(), s:request_due(), s:unacked(),
 --   s:count(), s:state(extra), sm.restore(state [, opts])
 local default_clock = require "lxmpp.clock"
@@ -72,6 +72,13 @@ function methods:count()
 	return self.queue.last - self.queue.first + 1
 end
 
+-- Would one more stanza of `bytes` fit in the queue?
+---@param bytes integer
+---@return boolean
+function methods:fits(bytes)
+	return self:count() < self.opts.max_unacked and self.bytes + bytes <= self.opts.max_unacked_bytes
+end
+
 -- s:sent(xml [, on_ack]) -> true | nil, message, "full": counts one
 -- stanza sent and keeps it until acknowledged. `on_ack(true)` runs when the
 -- peer acknowledges it. A full queue refuses (nothing counted): the caller
@@ -84,7 +91,7 @@ end
 function methods:sent(xml, on_ack)
 	if type(xml) ~= "string" then misuse("sent takes the stanza's XML") end
 	local o = self.opts
-	if self:count() >= o.max_unacked or self.bytes + #xml > o.max_unacked_bytes then
+	if not self:fits(#xml) then
 		return nil, ("%d stanzas (%d bytes) wait for the peer's acknowledgement"):format(self:count(), self.bytes), "full"
 	end
 	local q = self.queue

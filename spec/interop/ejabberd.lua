@@ -5,7 +5,7 @@
 --   local server = ejabberd.start { domain = "ejabberd.test", accounts = { alice = "pw", ... } }
 --   fields and methods as interop.prosody: domain, host, port,
 --   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
---   kick_user(user)
+--   kick_user(user); opts.stream_management enables mod_stream_mgmt
 -- Erlang distribution runs without epmd (ERL_DIST_PORT: the node listens
 -- on a free port of its own, ejabberdctl dials it directly) with a cookie
 -- of its own, so runs never share or start the system's epmd and may run
@@ -72,6 +72,7 @@ local function config(self, opts)
 		"  mod_roster: {}",
 		"  mod_disco: {}",
 		"  mod_ping: {}",
+		opts.stream_management and "  mod_stream_mgmt: {}" or "",
 	}, "\n") .. "\n"
 end
 
