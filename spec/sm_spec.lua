@@ -132,4 +132,6 @@ describe("lxmpp.sm", function()
 		assert.is_nil((sm.restore { version = 1, out = 1, acked = 0, inbound = 0, unacked = { 7 } }))
 		assert.has_error(function() sm.new { request_after = 0 } end)
 	end)
+
+	for name, run in require "support.doc_examples"("docs/sm.md") do it(name, run) end
 end)
