@@ -55,8 +55,9 @@ LUA_MODULE := $(BUILD)/lxmpp/core.so
 LUA_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
 	LUA_CPATH="$(BUILD)/?.so;;"
 
-.PHONY: all deps flags test check ctest spec interop asan fuzz bench \
-	bench-run lint demo demo-run install rock clean fuzz-run-%
+.PHONY: all deps flags test check check-all interop-all ctest spec interop \
+	asan fuzz bench \
+	bench-run bench-luajit lint demo demo-run install rock rock-one clean fuzz-run-%
 
 all: $(LUA_MODULE) $(STATIC_LIB)
 
@@ -92,13 +93,37 @@ $(BUILD)/tests/%: spec/c/%.c $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Ispec/c -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
-# The README's test command: dependencies, build, C unit tests, busted
-# specs, then the tests against real servers.
+# The README's test command: dependencies, then the C unit tests once, the
+# busted specs on every Lua installed (two at a time), and the tests
+# against real servers on Lua 5.4 and LuaJIT.
 test: deps
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory interop
+	@$(MAKE) --no-print-directory check-all
+	@$(MAKE) --no-print-directory interop-all
 
+# One interpreter (LUA_VERSION, LUA): C tests and specs.
 check: all ctest spec
+
+# Every interpreter installed (tools/deps.sh installs the five), each built
+# into its own directory against this build's core.
+LUAS := $(foreach v,5.1 5.2 5.3 5.4,$(if $(shell command -v lua$(v)),$(v))) \
+	$(if $(shell command -v luajit),luajit)
+INTEROP_LUAS := 5.4 luajit
+for_lua = $(if $(filter luajit,$(1)),LUA=luajit,LUA_VERSION=$(1)) \
+	CORE_BUILD=$(CORE_BUILD)
+# The same in a shell loop over $$v: sets $$args.
+for_lua_sh = case $$v in luajit) args="LUA=luajit";; \
+	*) args="LUA_VERSION=$$v";; esac; args="$$args CORE_BUILD=$(CORE_BUILD)";
+
+check-all: all ctest
+	@echo "== specs on $(LUAS)"
+	@$(MAKE) --no-print-directory -j2 -Otarget $(LUAS:%=spec-%)
+
+spec-%: all
+	@$(MAKE) --no-print-directory $(call for_lua,$*) spec
+
+interop-all: all
+	@set -e; for v in $(INTEROP_LUAS); do echo "== interop on $$v"; \
+		$(for_lua_sh) $(MAKE) --no-print-directory $$args interop; done
 
 ctest: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
@@ -158,8 +183,17 @@ $(BUILD)/bench/%: bench/%.c $(STATIC_LIB) $(HEADERS)
 # Figures side by side with the peers' (Prosody), from one run.
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
+# Then the codec and client benchmarks again on LuaJIT, on the same corpus
+# (Prosody's columns stay empty there: its C modules are built for 5.4).
+BENCH_LUAJIT := xml stanza client
 bench-run: all $(BENCH_BIN)
 	$(LUA_ENV) LXMPP_BENCH_BIN=$(BUILD)/bench $(LUA) bench/run.lua
+	@$(MAKE) --no-print-directory LUA=luajit CORE_BUILD=$(CORE_BUILD) \
+		LXMPP_BENCH_BIN=$(BUILD)/bench bench-luajit
+
+bench-luajit: all
+	$(LUA_ENV) LXMPP_BENCH_BIN=$(LXMPP_BENCH_BIN) LXMPP_BENCH="$(BENCH_LUAJIT)" \
+		$(LUA) bench/run.lua
 
 lint:
 	luacheck -q lua spec bench examples prosody
@@ -178,10 +212,11 @@ demo-run: all
 
 install: all
 	install -d $(DESTDIR)$(LUA_LIBDIR)/lxmpp $(DESTDIR)$(LUA_DIR)/lxmpp \
-		$(DESTDIR)$(LUA_DIR)/lxmpp/transport $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(LUA_DIR)/lxmpp/transport $(DESTDIR)$(LUA_DIR)/lxmpp/ext $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
 	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
+	install -m 644 lua/lxmpp/ext/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/ext/
 	install -m 644 prosody/mod_lxmpp.lua $(DESTDIR)$(LUA_DIR)/ # Prosody: plugin_paths = { "$(PREFIX)" }
 	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
 		install -m 644 lua/lxmpp/transport/*.lua \
@@ -189,15 +224,28 @@ install: all
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 csrc/lxmpp.h $(DESTDIR)$(PREFIX)/include/
 
-# Builds and installs the rock offline into a private tree, then loads it.
+# The rock on every Lua installed, offline, one at a time (luarocks builds
+# next to the sources): `luarocks make` into a private tree, `luarocks pack`
+# of what it installed, `luarocks install` of that .rock into a second
+# tree, and the installed modules loaded by the interpreter. LuaJIT builds
+# as Lua 5.1 against its own headers.
+ROCK := build/rock/$(LUA_NAME)
+ROCK_VARS = $(if $(filter luajit,$(LUA_NAME)),LUA_INCDIR=$(patsubst \
+	-I%,%,$(shell $(PKG_CONFIG) --cflags-only-I $(LUA_PC))))
+LUAROCKS := luarocks --lua-version=$(LUA_VERSION)
 rock:
-	rm -rf luarocks-tree
-	luarocks --lua-version=$(LUA_VERSION) --tree=luarocks-tree make \
-		lxmpp-scm-1.rockspec
-	rm -rf lxmpp csrc/*.o csrc/lua/*.o # what luarocks builds in the tree
-	LUA_PATH="luarocks-tree/share/lua/$(LUA_VERSION)/?.lua;luarocks-tree/share/lua/$(LUA_VERSION)/?/init.lua" \
-	LUA_CPATH="luarocks-tree/lib/lua/$(LUA_VERSION)/?.so" \
-		$(LUA) -e 'local x = require "lxmpp"; print("rock ok: lxmpp " .. x.version)'
+	@set -e; for v in $(LUAS); do echo "== rock on $$v"; $(for_lua_sh) \
+		$(MAKE) --no-print-directory $$args rock-one; done
+
+rock-one:
+	rm -rf $(ROCK)
+	$(LUAROCKS) --tree=$(ROCK)/make make lxmpp-scm-1.rockspec $(ROCK_VARS)
+	rm -rf lxmpp csrc/*.o csrc/lua/*.o
+	cd $(ROCK) && $(LUAROCKS) --tree=make pack lxmpp scm-1
+	$(LUAROCKS) --tree=$(ROCK)/installed install $(ROCK)/lxmpp-scm-1.*.rock
+	LUA_PATH="$(ROCK)/installed/share/lua/$(LUA_VERSION)/?.lua;$(ROCK)/installed/share/lua/$(LUA_VERSION)/?/init.lua" \
+	LUA_CPATH="$(ROCK)/installed/lib/lua/$(LUA_VERSION)/?.so" \
+		$(LUA) -e 'local x = require "lxmpp"; assert(require "lxmpp.jid".prep("A@B") == "a@b"); print("rock ok: lxmpp " .. x.version .. " on " .. (rawget(_G, "jit") and jit.version or _VERSION))'
 
 clean:
-	rm -rf build build-asan build-fuzz luarocks-tree lxmpp csrc/*.o csrc/lua/*.o
+	rm -rf build build-asan build-fuzz lxmpp csrc/*.o csrc/lua/*.o

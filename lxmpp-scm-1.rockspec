@@ -5,7 +5,7 @@ source = {
 	url = "git+https://example.invalid/lxmpp.git",
 }
 description = {
-	summary = "XMPP core library in C with a Lua 5.4 binding",
+	summary = "XMPP core library in C with a binding for Lua 5.1 to 5.4 and LuaJIT",
 	detailed = [[
 lxmpp does RFC 6120 stream negotiation (STARTTLS, SASL, bind) for clients
 and servers, a bounded streaming XML parser and a validating serializer,
@@ -13,13 +13,17 @@ RFC 7622 JIDs, and gives Lua coroutine-friendly connections and stanzas in
 the table shape Prosody uses.]],
 	license = "MIT",
 }
+-- Lua 5.1 (and LuaJIT 2.1), 5.2, 5.3 and 5.4. lxmpp.client needs a
+-- transport: cqueues (its default) or LuaSocket (transport = "luasocket"),
+-- whichever the host has; neither is needed for the rest.
 dependencies = {
-	"lua >= 5.4",
+	"lua >= 5.1, < 5.5",
 }
+-- Found through EXPAT_DIR, OPENSSL_DIR, IDN2_DIR and UNISTRING_DIR (or their
+-- _INCDIR and _LIBDIR), e.g. luarocks make OPENSSL_DIR=/opt/openssl.
 external_dependencies = {
 	EXPAT = { header = "expat.h", library = "expat" },
 	OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
-	CRYPTO = { header = "openssl/crypto.h", library = "crypto" },
 	IDN2 = { header = "idn2.h", library = "idn2" },
 	UNISTRING = { header = "unistr.h", library = "unistring" },
 }
@@ -54,6 +58,7 @@ build = {
 				"csrc/xmlscan.c",
 				"csrc/lua/conn.c",
 				"csrc/lua/core.c",
+				"csrc/lua/digest.c",
 				"csrc/lua/jid.c",
 				"csrc/lua/lxl.c",
 				"csrc/lua/sasl.c",
@@ -63,11 +68,11 @@ build = {
 			},
 			defines = { "_POSIX_C_SOURCE=200809L" },
 			incdirs = {
-				"csrc", "$(EXPAT_INCDIR)", "$(OPENSSL_INCDIR)", "$(CRYPTO_INCDIR)",
+				"csrc", "$(EXPAT_INCDIR)", "$(OPENSSL_INCDIR)",
 				"$(IDN2_INCDIR)", "$(UNISTRING_INCDIR)",
 			},
 			libdirs = {
-				"$(EXPAT_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CRYPTO_LIBDIR)",
+				"$(EXPAT_LIBDIR)", "$(OPENSSL_LIBDIR)",
 				"$(IDN2_LIBDIR)", "$(UNISTRING_LIBDIR)",
 			},
 			libraries = { "expat", "ssl", "crypto", "idn2", "unistring" },
@@ -75,6 +80,15 @@ build = {
 		["lxmpp"] = "lua/lxmpp/init.lua",
 		["lxmpp.client"] = "lua/lxmpp/client.lua",
 		["lxmpp.clock"] = "lua/lxmpp/clock.lua",
+		["lxmpp.compat"] = "lua/lxmpp/compat.lua",
+		["lxmpp.ext"] = "lua/lxmpp/ext.lua",
+		["lxmpp.ext.adhoc"] = "lua/lxmpp/ext/adhoc.lua",
+		["lxmpp.ext.caps"] = "lua/lxmpp/ext/caps.lua",
+		["lxmpp.ext.disco"] = "lua/lxmpp/ext/disco.lua",
+		["lxmpp.ext.forms"] = "lua/lxmpp/ext/forms.lua",
+		["lxmpp.ext.muc"] = "lua/lxmpp/ext/muc.lua",
+		["lxmpp.ext.time"] = "lua/lxmpp/ext/time.lua",
+		["lxmpp.ext.version"] = "lua/lxmpp/ext/version.lua",
 		["lxmpp.jid"] = "lua/lxmpp/jid.lua",
 		["lxmpp.resolve"] = "lua/lxmpp/resolve.lua",
 		["lxmpp.sasl"] = "lua/lxmpp/sasl.lua",

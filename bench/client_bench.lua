@@ -29,7 +29,7 @@ end
 
 local function median(list)
 	table.sort(list)
-	return list[(#list + 1) // 2], list[1], list[#list]
+	return list[math.floor((#list + 1) / 2)], list[1], list[#list]
 end
 
 -- lxmpp: a sender and a receiver, coroutines of one cqueues controller (as

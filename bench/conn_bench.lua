@@ -12,7 +12,7 @@ local N = tonumber(os.getenv("LXMPP_BENCH_NEGOTIATIONS")) or 300
 
 local function run(args, env)
 	local p = assert(io.popen(("%s%s/conn_bench %s"):format(env or "", BIN, args)))
-	local out = p:read("a")
+	local out = p:read("*a")
 	p:close()
 	return out
 end
@@ -63,7 +63,8 @@ for what, n, seconds in run("speed " .. N):gmatch("(%a[%w]*) (%d+) ([%d.]+)") do
 end
 assert(t.negotiate and t.tls and t.pbkdf2, "conn_bench speed failed")
 local floor = t.tls + t.pbkdf2
-local lua = lua_time(math.max(N // 3, 1)) / math.max(N // 3, 1)
+local thirds = math.max(math.floor(N / 3), 1)
+local lua = lua_time(thirds) / thirds
 
 local function row(name, per)
 	print(("| %s | %.3f | %.0f | %+.1f%% |"):format(name, per * 1e3, 1 / per, (per / floor - 1) * 100))

@@ -15,7 +15,7 @@ local inputs = {
 		"user123@xmpp.example.net/mobile-4f2a",
 	} },
 	{ "non-ASCII localpart and resourcepart", {
-		"\u{FF2A}\u{FF55}\u{FF4C}\u{FF49}\u{FF45}\u{FF54}@example.com",
+		"\239\188\170\239\189\149\239\189\140\239\189\137\239\189\133\239\189\148@example.com",
 		"ΟΔΟΣ@example.gr/Küche",
 		"fußball@example.de/⚽",
 		"ñandú@example.es/café",

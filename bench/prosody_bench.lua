@@ -12,7 +12,6 @@
 -- the parser's and the router's, not TLS's), driven from this process.
 -- PROSODY_BENCH_PAIRS (100) and PROSODY_BENCH_MESSAGES (per pair, 100).
 -- Prints Markdown; passes or fails on nothing.
-local mime = require "mime"
 local clock = require "lxmpp.clock"
 local debian = require "interop.debian"
 local process = require "interop.process"
@@ -22,45 +21,14 @@ local raw = require "interop.raw"
 local PAIRS = tonumber(os.getenv("PROSODY_BENCH_PAIRS")) or 100
 local MESSAGES = tonumber(os.getenv("PROSODY_BENCH_MESSAGES")) or 100
 local BIG_RUNS = 9
-local SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
-local BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 
--- The next stanza, failing loudly on anything else.
-local function stanza(s, deadline)
-	local kind, st, code = s:next(deadline)
-	assert(kind == "stanza", "expected a stanza, got " .. tostring(kind or st) .. " " .. tostring(code))
-	return st
-end
-
--- An authenticated, bound session: SASL PLAIN, the stream restart, bind.
-local function login(server, account, resource)
-	local deadline = clock.now() + 30
-	local s = raw.open(server, deadline)
-	assert(s:write("<auth xmlns='" .. SASL .. "' mechanism='PLAIN'>"
-		.. mime.b64("\0" .. account.user .. "\0" .. account.password) .. "</auth>"))
-	assert(stanza(s, deadline).name == "success")
-	s.parser:reset()
-	assert(s:write(raw.header(server.domain)))
-	assert(s:next(deadline) == "open")
-	assert(stanza(s, deadline).name == "features")
-	assert(s:write("<iq type='set' id='b'><bind xmlns='" .. BIND .. "'><resource>" .. resource
-		.. "</resource></bind></iq>"))
-	assert(stanza(s, deadline).attr.type == "result")
-	s.jid = account.jid .. "/" .. resource
-	return s
-end
-
--- Prosody's CPU seconds and resident bytes, from /proc.
+-- Prosody's CPU seconds and resident bytes.
 local function cpu(server)
-	local stat = process.read("/proc/" .. server.proc.pid .. "/stat")
-	local fields = {}
-	for f in stat:match("%) (.*)"):gmatch("%S+") do fields[#fields + 1] = f end
-	return (tonumber(fields[12]) + tonumber(fields[13])) / 100 -- utime, stime in ticks of 1/100 s
+	return process.cpu_seconds(server.proc.pid)
 end
 
 local function rss(server)
-	local status = process.read("/proc/" .. server.proc.pid .. "/status")
-	return tonumber(status:match("VmRSS:%s*(%d+)")) * 1024
+	return process.rss(server.proc.pid)
 end
 
 local function measure(server)
@@ -68,8 +36,8 @@ local function measure(server)
 	local before = rss(server)
 	local senders, receivers = {}, {}
 	for i = 1, PAIRS do
-		senders[i] = login(server, alice, "s" .. i)
-		receivers[i] = login(server, bob, "r" .. i)
+		senders[i] = raw.login(server, alice, "s" .. i)
+		receivers[i] = raw.login(server, bob, "r" .. i)
 	end
 	local per_connection = (rss(server) - before) / (2 * PAIRS)
 
@@ -85,7 +53,7 @@ local function measure(server)
 	end
 	for i = 1, PAIRS do
 		for m = 1, MESSAGES do
-			local st = stanza(receivers[i], clock.now() + 60)
+			local st = raw.stanza(receivers[i], clock.now() + 60)
 			assert(st.name == "message" and st.attr.id == "m" .. m, tostring(st))
 		end
 	end
@@ -109,7 +77,7 @@ local function measure(server)
 			times[#times + 1] = clock.now() - last
 		else -- held back: white space between stanzas lets it through
 			assert(senders[1]:write((" "):rep(65536)))
-			assert(stanza(receivers[1], clock.now() + 10).attr.id == id)
+			assert(raw.stanza(receivers[1], clock.now() + 10).attr.id == id)
 			delivery = "not within 2 s; only when more bytes came"
 		end
 	end

@@ -36,7 +36,7 @@ local function rates(fs)
 			best[i] = math.max(best[i] or 0, rate(f, BUDGET / ROUNDS))
 		end
 	end
-	return table.unpack(best)
+	return require("lxmpp.compat").unpack(best)
 end
 
 local function timed(f, ...)

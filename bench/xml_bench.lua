@@ -30,7 +30,7 @@ end
 if not file_exists(corpus) then
 	assert(os.execute(("lua5.4 bench/gen_corpus.lua %d %s 42 2>/dev/null"):format(STANZAS, corpus)))
 end
-local data = assert(io.open(corpus, "rb")):read("a")
+local data = assert(io.open(corpus, "rb")):read("*a")
 
 local xmppstream, why = require "support.prosody"("util.xmppstream")
 local prosody_ok = xmppstream ~= nil
@@ -45,7 +45,7 @@ end
 -- C side: a separate program on the same file.
 local function cbench(mode)
 	local p = assert(io.popen(("%s/xml_bench %s %s"):format(BIN, mode, corpus)))
-	local out = p:read("a")
+	local out = p:read("*a")
 	p:close()
 	local count, seconds, bytes = out:match("^(%d+) ([%d.]+) (%d+)")
 	assert(count, "xml_bench " .. mode .. " failed: " .. out)
@@ -144,8 +144,8 @@ local function attrs(n) return adversarial.attrs(HEADER, n) end
 local function nesting(n) return adversarial.nesting(HEADER, n) end
 local function laughs() return adversarial.laughs(HEADER) end
 local lifted = {
-	max_stanza_size = 1 << 30, max_depth = 1 << 30, max_attrs = 1 << 30,
-	max_children = 1 << 30, max_text_size = 1 << 30,
+	max_stanza_size = 2 ^ 30, max_depth = 2 ^ 30, max_attrs = 2 ^ 30,
+	max_children = 2 ^ 30, max_text_size = 2 ^ 30,
 }
 
 -- "parsed" only when the one stanza of the input came out.
@@ -178,7 +178,7 @@ local function prosody_run(input, piece)
 			streamopened = function(s) s.notopen = nil end,
 			handlestanza = function() stanzas = stanzas + 1 end,
 			error = function(_, cond, detail) failure = failure or (cond .. (detail and " " .. tostring(detail) or "")) end,
-		}, 1 << 30)
+		}, 2 ^ 30)
 		for i = 1, #input, piece do
 			local ok, err = stream:feed(input:sub(i, i + piece - 1))
 			if not ok then return failure or err end

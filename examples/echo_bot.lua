@@ -8,7 +8,7 @@ local st = require "lxmpp.stanza"
 
 local bot = assert(client.connect {
 	jid = assert(arg[1], "usage: echo_bot.lua JID"),
-	password = os.getenv("XMPP_PASSWORD") or io.read("l"),
+	password = os.getenv("XMPP_PASSWORD") or io.read("*l"),
 	host = os.getenv("XMPP_HOST"), port = tonumber(os.getenv("XMPP_PORT")),
 	tls = { cafile = os.getenv("XMPP_CAFILE") },
 	reconnect = true,

@@ -14,13 +14,13 @@ end
 local function prompt(question)
 	io.stderr:write(question)
 	os.execute("stty -echo 2>/dev/null")
-	local answer = io.read("l")
+	local answer = io.read("*l")
 	os.execute("stty echo 2>/dev/null")
 	io.stderr:write("\n")
 	return answer
 end
 
-local c <close>, err = client.connect {
+local c, err = client.connect {
 	jid = from,
 	password = os.getenv("XMPP_PASSWORD") or prompt("password for " .. from .. ": "),
 	host = os.getenv("XMPP_HOST"), port = tonumber(os.getenv("XMPP_PORT")),
@@ -31,6 +31,7 @@ if not c then
 	os.exit(1)
 end
 local ok, why = c:message(to, text)
+c:close() -- the closing handshake (on Lua 5.4, `local c <close>` does it)
 if not ok then
 	io.stderr:write("send.lua: ", why, "\n")
 	os.exit(1)

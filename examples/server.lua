@@ -11,7 +11,9 @@ if not path then
 	io.stderr:write("usage: server.lua CONFIG [adduser NAME@DOMAIN PASSWORD]\n")
 	os.exit(2)
 end
-local chunk, err = loadfile(path, "t", {})
+local config_env = {}
+local chunk, err = loadfile(path, "t", config_env)
+if chunk and setfenv then setfenv(chunk, config_env) end -- Lua 5.1: loadfile takes no env
 if not chunk then
 	io.stderr:write(err, "\n")
 	os.exit(1)

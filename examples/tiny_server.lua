@@ -21,6 +21,9 @@ local stream = require "lxmpp.stream"
 local jid_util = require "lxmpp.jid"
 local sasl = require "lxmpp.sasl"
 local transport = require "lxmpp.transport.cqueues"
+-- On Lua 5.1 a coroutine cannot yield (wait for the socket) inside pcall:
+-- lxmpp.compat's pcall can, and is the standard one elsewhere.
+local pcall = require("lxmpp.compat").pcall
 
 local tiny = {}
 

@@ -73,6 +73,7 @@ local function new(session, callbacks, size_limit, ex)
 		error("XML stream error: " .. tostring(e) .. (data and ": " .. tostring(data) or ""), 2)
 	end
 	size_limit = size_limit or default_size_limit
+	module:log("debug", "lxmpp parses a %s stream", default_ns)
 
 	local parser, header, opening -- header: its bytes; opening: the bytes fed until it came
 	local stream_lang = "en"

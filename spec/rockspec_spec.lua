@@ -2,7 +2,9 @@
 -- file and every Lua module, or `luarocks make` ships a broken rock.
 describe("lxmpp-scm-1.rockspec", function()
 	local spec = {}
-	assert(loadfile("lxmpp-scm-1.rockspec", "t", spec))()
+	local chunk = assert(loadfile("lxmpp-scm-1.rockspec", "t", spec))
+	if setfenv then setfenv(chunk, spec) end -- Lua 5.1's loadfile takes no env
+	chunk()
 
 	local function listing(command)
 		local found = {}

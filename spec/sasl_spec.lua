@@ -335,17 +335,17 @@ describe("lxmpp.sasl server", function()
 	it("prepares passwords with OpaqueString and usernames as localparts (RFC 8265)", function()
 		local function key(pw) return (sasl.scram_keys("SHA-256", pw, "salt", 1)) end
 		-- as RFC 4013 SASLprep: NFC, non-ASCII spaces mapped, no case mapping
-		assert.equal(key("caf\xc3\xa9"), key("cafe\xcc\x81"))
-		assert.equal(key("a\xc2\xa0b"), key("a b"))
+		assert.equal(key("caf\195\169"), key("cafe\204\129"))
+		assert.equal(key("a\194\160b"), key("a b"))
 		assert.not_equal(key("USER"), key("user"))
 		-- unlike RFC 4013: U+00AD is refused (not removed), U+2168 kept (not "IX")
-		assert.equal("invalid-argument", select(3, sasl.scram_keys("SHA-256", "I\xc2\xadX", "s", 1)))
-		assert.not_equal(key("\xe2\x85\xa8"), key("IX"))
+		assert.equal("invalid-argument", select(3, sasl.scram_keys("SHA-256", "I\194\173X", "s", 1)))
+		assert.not_equal(key("\226\133\168"), key("IX"))
 		-- the server's username: width- and case-mapped
 		local s = sasl.server{}
 		assert.same({ "need-credentials", "user" },
-			{ s:start("SCRAM-SHA-256", "n,,n=\xef\xbc\xb5\xef\xbc\xb3\xef\xbc\xa5\xef\xbc\xb2,r=abc") })
-		assert.equal("not-authorized", select(2, s:start("SCRAM-SHA-256", "n,,n=\xe2\x85\xa8,r=abc")))
+			{ s:start("SCRAM-SHA-256", "n,,n=\239\188\181\239\188\179\239\188\165\239\188\178,r=abc") })
+		assert.equal("not-authorized", select(2, s:start("SCRAM-SHA-256", "n,,n=\226\133\168,r=abc")))
 	end)
 
 	it("derives keys for account creation", function()

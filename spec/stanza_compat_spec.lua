@@ -1,13 +1,16 @@
 -- lxmpp.stanza against Prosody 0.12's util.stanza: the same calls on both,
 -- compared by structure (preserialize) and by XML (each output parsed, as
 -- attribute order follows pairs()). Prosody must be installed in
--- /usr/lib/prosody: if its module cannot be loaded, this spec fails.
+-- /usr/lib/prosody: if its module cannot be loaded on Lua 5.4, this spec
+-- fails; on other interpreters it is pending.
 local lst = require "lxmpp.stanza"
+local pack = require("lxmpp.compat").pack
 local xml = require "lxmpp.xml"
 
 local prosody = require "support.prosody"
 
-local pst = assert(prosody "util.stanza")
+local pst = prosody.for_spec(_ENV or getfenv(1), "lxmpp.stanza compared with Prosody's util.stanza", "util.stanza")
+if not pst then return end
 local perrors = assert(prosody "util.error")
 
 local NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -46,8 +49,8 @@ end
 
 -- Runs scenario(st) with each module and compares what it returns.
 local function same(scenario)
-	local theirs = comparable(table.pack(scenario(pst)))
-	local ours = comparable(table.pack(scenario(lst)))
+	local theirs = comparable(pack(scenario(pst)))
+	local ours = comparable(pack(scenario(lst)))
 	assert.same(theirs, ours)
 	return ours
 end
@@ -223,7 +226,7 @@ describe("lxmpp.stanza compared with Prosody's util.stanza", function()
 					:tag("text", { xmlns = NS_STANZAS }):text("why"):up()
 					:tag("app", { xmlns = "urn:app" }):up()
 				local bare = st.message():tag("error", { type = "wait" }):up()
-				return table.pack(e:get_error()), table.pack(bare:get_error()), table.pack(st.message():get_error())
+				return pack(e:get_error()), pack(bare:get_error()), pack(st.message():get_error())
 			end)
 		end)
 
@@ -253,7 +256,7 @@ describe("lxmpp.stanza compared with Prosody's util.stanza", function()
 				local b = st.error_reply(orig, "modify", "bad-request", "bad thing", "service")
 				local c = st.error_reply(orig, "auth", "forbidden", nil, "other")
 				c:tag("app", { xmlns = "urn:app" }):text("x"):up():text_tag("more", "y")
-				return a, b, c, as_xml(tostring(c)), table.pack(c:get_error())
+				return a, b, c, as_xml(tostring(c)), pack(c:get_error())
 			end)
 		end)
 
@@ -362,14 +365,14 @@ describe("lxmpp.stanza compared with Prosody's util.stanza", function()
 		it("rejects the same inputs with the same messages", function()
 			same(function(st)
 				return outcome(st.stanza, 5), outcome(st.stanza, ""), outcome(st.stanza, "a b"),
-					outcome(st.stanza, "a<b"), outcome(st.stanza, "a\1"), outcome(st.stanza, "a\xC0\xAF"),
+					outcome(st.stanza, "a<b"), outcome(st.stanza, "a\1"), outcome(st.stanza, "a\192\175"),
 					outcome(st.stanza, "x", "attr"), outcome(st.stanza, "x", { [1] = "v" }),
 					outcome(st.stanza, "x", { ["a'"] = "v" }), outcome(st.stanza, "x", { a = 5 }),
 					outcome(st.stanza, "x", { a = true }), outcome(st.stanza, "x", { a = "\0" }),
-					outcome(st.stanza, "x", { a = "\xED\xA0\x80" }), outcome(st.message, { to = 1 }),
+					outcome(st.stanza, "x", { a = "\237\160\128" }), outcome(st.message, { to = 1 }),
 					outcome(function() st.stanza("x"):text(5) end),
 					outcome(function() st.stanza("x"):text("\8") end),
-					outcome(function() st.stanza("x"):text("\xF4\x90\x80\x80") end),
+					outcome(function() st.stanza("x"):text("\244\144\128\128") end),
 					outcome(function() st.stanza("x"):tag("a&b") end),
 					outcome(function() st.stanza("x"):add_child({}) end),
 					outcome(function() st.stanza("x"):text_tag("y", "\2") end),
@@ -451,7 +454,7 @@ describe("lxmpp.stanza compared with Prosody's util.stanza", function()
 		end)
 
 		it("rejects control characters 0x14-0x1F, and U+FFFE/U+FFFF, which Prosody accepts", function()
-			for _, text in ipairs { "\20", "\27[31m", "\31", "\xEF\xBF\xBE", "\xEF\xBF\xBF" } do
+			for _, text in ipairs { "\20", "\27[31m", "\31", "\239\191\190", "\239\191\191" } do
 				local p = pst.stanza("a", { v = text }):text(text)
 				assert.is_nil(xml.parse(tostring(p)))
 				assert.has_error(function() lst.stanza("a", { v = text }) end)

@@ -42,16 +42,16 @@ local bad_names = {
 	{ "a\27[31m", "contains control characters" },
 	{ "a\31", "contains control characters" },
 	{ "a\t", "is not a valid XML name" },
-	{ "a\xC0\xAF", "contains invalid utf8" },
-	{ "a\xED\xA0\x80", "contains invalid utf8" },
-	{ "a\xFF", "contains invalid utf8" },
-	{ "a\xC3", "contains invalid utf8" },
-	{ "a\xEF\xBF\xBE", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
-	{ "a\xEF\xBF\xBF", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
+	{ "a\192\175", "contains invalid utf8" },
+	{ "a\237\160\128", "contains invalid utf8" },
+	{ "a\255", "contains invalid utf8" },
+	{ "a\195", "contains invalid utf8" },
+	{ "a\239\191\190", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
+	{ "a\239\191\191", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
 }
 
 local good_names = { "a", "message", "a:b", "stream:features", "xmlns:stream", "xml:lang", "_x", "a.b-c_d1", "é",
-	"\u{10000}x", "日本" }
+	"\240\144\128\128x", "日本" }
 
 -- Invalid as text and attribute values, with the reason given.
 local bad_texts = {
@@ -63,22 +63,22 @@ local bad_texts = {
 	{ "\20", "contains control characters" },
 	{ "\27[31mred", "contains control characters" },
 	{ "\31", "contains control characters" },
-	{ "\xEF\xBF\xBE", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
-	{ "x\xEF\xBF\xBF", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
-	{ "\xC0\xAF", "contains invalid utf8" },
-	{ "\xE0\x80\xAF", "contains invalid utf8" },
-	{ "\xF0\x80\x80\xAF", "contains invalid utf8" },
-	{ "\xED\xA0\x80", "contains invalid utf8" },
-	{ "\xED\xBF\xBF", "contains invalid utf8" },
-	{ "\xF4\x90\x80\x80", "contains invalid utf8" },
-	{ "\x80", "contains invalid utf8" },
-	{ "abc\xE2\x82", "contains invalid utf8" },
+	{ "\239\191\190", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
+	{ "x\239\191\191", "contains characters not allowed in XML (U+FFFE or U+FFFF)" },
+	{ "\192\175", "contains invalid utf8" },
+	{ "\224\128\175", "contains invalid utf8" },
+	{ "\240\128\128\175", "contains invalid utf8" },
+	{ "\237\160\128", "contains invalid utf8" },
+	{ "\237\191\191", "contains invalid utf8" },
+	{ "\244\144\128\128", "contains invalid utf8" },
+	{ "\128", "contains invalid utf8" },
+	{ "abc\226\130", "contains invalid utf8" },
 	{ 5, "expected string, got number" },
 	{ true, "expected string, got boolean" },
 	{ {}, "expected string, got table" },
 }
 
-local good_texts = { "", "plain", "tab\tlf\ncr\r", "\127", "<&>'\"", "é€😀", "\u{FFFD}", "\u{10FFFF}" }
+local good_texts = { "", "plain", "tab\tlf\ncr\r", "\127", "<&>'\"", "é€😀", "\239\191\189", "\244\143\191\191" }
 
 describe("lxmpp.stanza", function()
 	describe("module", function()
@@ -696,7 +696,19 @@ describe("lxmpp.stanza", function()
 			local node = c
 			for _ = 1, 100000 do node = node.tags[1] end
 			assert.equal("deep", node[1])
-			assert.equal(tostring(s), tostring(st.deserialize(st.preserialize(s))))
+			local copy = st.deserialize(st.preserialize(s))
+			if _VERSION == "Lua 5.1" then
+				-- Lua 5.1 and LuaJIT give a C function 8000 stack slots
+				-- (LUAI_MAXCSTACK), and the serializer two per open element:
+				-- it says so instead of crashing; 3000 levels fit.
+				assert.has_error(function() tostring(s) end, "stack overflow (stanza too deep)")
+				local shallow = st.stanza("a")
+				for _ = 1, 3000 do shallow:tag("a") end
+				shallow:text("deep")
+				assert.equal(tostring(shallow), tostring(st.deserialize(st.preserialize(shallow))))
+			else
+				assert.equal(tostring(s), tostring(copy))
+			end
 			node = s:indent(1, "") -- an indent string would make the output quadratic
 			for _ = 1, 100000 do node = node.tags[1] end
 			assert.equal("deep", node[1])

@@ -38,7 +38,7 @@ end
 -- { message, code }, from receive_bytes or the "closed" event).
 local function pump(c, s, opts)
 	opts = opts or {}
-	local chunk = opts.chunk or 1 << 30
+	local chunk = opts.chunk or 2 ^ 30
 	local log = { [c] = opts.c_events or {}, [s] = opts.s_events or {} }
 	local failed = { [c] = nil, [s] = nil }
 	local wire = { [c] = "", [s] = "" }

@@ -4,12 +4,16 @@
 # prints the exact command and stops. Quiet and quick when all is there.
 set -eu
 
-PACKAGES="gcc make pkg-config lua5.4 liblua5.4-dev libexpat1-dev libssl-dev
+# Every Lua lxmpp supports, with its headers: make test runs the specs on
+# each (busted, cqueues and LuaSocket are packaged for all of them).
+PACKAGES="gcc make pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.2
+liblua5.2-dev lua5.1 liblua5.1-0-dev luajit libluajit-5.1-dev libexpat1-dev libssl-dev
 libidn2-dev libunistring-dev lua-busted luarocks lua-cqueues lua-socket
 lua-dkjson lua-check clang libclang-rt-dev openssl prosody ejabberd
 python3-slixmpp dnsmasq-base lua-dbi-sqlite3 gnuplot-nox
 python3-aioxmpp python3-nbxmpp libstrophe-dev libgloox-dev g++
-libnet-xmpp-perl go-sendxmpp"
+libnet-xmpp-perl go-sendxmpp
+iproute2"
 
 # The client matrix's xmpp.js (spec/interop/clients/package.json): npm into
 # that folder, never global. @xmpp/client 0.14 needs Node 20.10 or later,

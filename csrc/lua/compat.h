@@ -11,6 +11,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include <stdint.h>
+
 /* lua_pushfstring knows %I (a lua_Integer) from 5.3 on. */
 #if LUA_VERSION_NUM >= 503
 #define LXL_FMT_INT "%I"
@@ -40,6 +42,13 @@ static inline int lxl_rawgeti(lua_State *L, int idx, lua_Integer n) {
   lua_rawgeti(L, idx, (int)n);
   return lua_type(L, -1);
 }
+#if LUA_VERSION_NUM == 502
+static inline int lxl_rawgetp(lua_State *L, int idx, const void *p) {
+  lua_rawgetp(L, idx, p);
+  return lua_type(L, -1);
+}
+#define lua_rawgetp lxl_rawgetp
+#endif
 #define lua_getfield lxl_getfield
 #define lua_rawget lxl_rawget
 #define lua_rawgeti lxl_rawgeti
@@ -89,6 +98,17 @@ static inline int lxl_setiuservalue(lua_State *L, int idx, int n) {
 #endif
 }
 #define lua_setiuservalue lxl_setiuservalue
+static inline int lxl_getiuservalue(lua_State *L, int idx, int n) {
+#if LUA_VERSION_NUM < 502
+  lua_getfenv(L, idx);
+#else
+  lua_getuservalue(L, idx);
+#endif
+  lua_rawgeti(L, -1, n);
+  lua_remove(L, -2);
+  return lua_type(L, -1);
+}
+#define lua_getiuservalue lxl_getiuservalue
 #elif LUA_VERSION_NUM < 504
 static inline int lxl_setiuservalue(lua_State *L, int idx, int n) {
   (void)n; /* one user value, of any type */
@@ -96,6 +116,7 @@ static inline int lxl_setiuservalue(lua_State *L, int idx, int n) {
   return 1;
 }
 #define lua_setiuservalue lxl_setiuservalue
+#define lua_getiuservalue(L, idx, n) lua_getuservalue((L), (idx))
 #endif
 
 #if LUA_VERSION_NUM < 502
@@ -131,6 +152,33 @@ static inline void lxl_pushresultsize(luaL_Buffer *b, size_t n) {
   lua_pushlstring(b->L, lua_touserdata(b->L, -1), n);
   lua_remove(b->L, -2);
 }
+/* Light userdata keys (5.2). */
+static inline int lxl_rawgetp(lua_State *L, int idx, const void *p) {
+  idx = lxl_absindex(L, idx);
+  lua_pushlightuserdata(L, (void *)(uintptr_t)p);
+  lua_rawget(L, idx);
+  return lua_type(L, -1);
+}
+static inline void lxl_rawsetp(lua_State *L, int idx, const void *p) {
+  idx = lxl_absindex(L, idx);
+  lua_pushlightuserdata(L, (void *)(uintptr_t)p);
+  lua_insert(L, -2);
+  lua_rawset(L, idx);
+}
+/* The pushers return the string they pushed from 5.2 on. */
+static inline const char *lxl_pushlstring(lua_State *L, const char *s,
+                                          size_t len) {
+  lua_pushlstring(L, s, len);
+  return lua_tostring(L, -1);
+}
+static inline const char *lxl_pushstring(lua_State *L, const char *s) {
+  lua_pushstring(L, s);
+  return lua_tostring(L, -1);
+}
+#define lua_rawgetp lxl_rawgetp
+#define lua_rawsetp lxl_rawsetp
+#define lua_pushlstring lxl_pushlstring
+#define lua_pushstring lxl_pushstring
 #define lua_absindex lxl_absindex
 #define lua_rawlen lxl_rawlen
 #define luaL_len lxl_len

@@ -29,21 +29,23 @@ typedef struct string_cache {
   } e[STRINGS];
 } string_cache;
 
-static const char cache_key = 0; /* its address: the registry key */
+#define CACHE_KEY "lxmpp.string_cache" /* in the registry */
 
-/* Pushes the cache's userdata and its table; creates them the first time. */
+/* Pushes the cache's table; creates it the first time. The entries are in a
+ * userdata at STRINGS + 1. */
 static string_cache *push_cache(lua_State *L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) == LUA_TNIL) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY) == LUA_TNIL) {
     lua_pop(L, 1);
-    string_cache *c = lua_newuserdatauv(L, sizeof *c, 1);
+    lua_createtable(L, STRINGS + 1, 0);
+    string_cache *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
-    lua_createtable(L, STRINGS, 0);
-    lua_setiuservalue(L, -2, 1);
+    lua_rawseti(L, -2, STRINGS + 1);
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
+    lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
   }
+  lua_rawgeti(L, -1, STRINGS + 1);
   string_cache *c = lua_touserdata(L, -1);
-  lua_getiuservalue(L, -1, 1);
+  lua_pop(L, 1);
   return c;
 }
 
@@ -86,7 +88,8 @@ static void push_string(converter *c, const char *s, size_t len) {
     return;
   }
   /* the old entry stays valid (anchored) if this raises */
-  const char *copy = lua_pushlstring(L, s, len);
+  lua_pushlstring(L, s, len);
+  const char *copy = lua_tostring(L, -1);
   lua_pushvalue(L, -1);
   lua_rawseti(L, c->anchor, (lua_Integer)i + 1); /* the array part: no raise */
   c->cache->e[i].s = copy;

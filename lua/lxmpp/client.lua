@@ -8,14 +8,20 @@
 --   c:message(to, body [, type]), c:presence([opts]), c:subscribe(jid),
 --   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
 --   c:step([timeout]), c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
+--   c:use(extension [, opts]), c:filter(direction, fn)  (docs/extensions.md)
 --   c:sm_state(), c:sm_report() (XEP-0198, docs/sm.md)
 local default_clock = require "lxmpp.clock"
+local compat = require "lxmpp.compat"
 local jid_util = require "lxmpp.jid"
 local resolve = require "lxmpp.resolve"
 local sm = require "lxmpp.sm"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local tasks = require "lxmpp.tasks"
+
+-- Yieldable on Lua 5.1 too: handlers and reads wait inside them.
+local pcall, xpcall, running = compat.pcall, compat.xpcall, compat.running
+local pack, unpack, math_type, tointeger = compat.pack, compat.unpack, compat.math_type, compat.tointeger
 
 local NS_PING = "urn:xmpp:ping"
 local NS_ROSTER = "jabber:iq:roster"
@@ -158,10 +164,10 @@ local function check_options(opts)
 	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
 	end
-	if opts.port ~= nil and (math.type(opts.port) ~= "integer" or opts.port < 1 or opts.port > 65535) then
+	if opts.port ~= nil and (math_type(opts.port) ~= "integer" or opts.port < 1 or opts.port > 65535) then
 		misuse("option 'port' is an integer in 1..65535")
 	end
-	if math.type(opts.max_handlers) == "float" or (opts.max_handlers or 1) < 1 then
+	if math_type(opts.max_handlers) == "float" or (opts.max_handlers or 1) < 1 then
 		misuse("option 'max_handlers' is an integer, at least 1")
 	end
 	local c = opts.clock
@@ -276,7 +282,7 @@ local function hire(self)
 end
 
 local function inbox_push(self, bytes, run, ...)
-	queue_push(self.inbox, table.pack(bytes, run, ...))
+	queue_push(self.inbox, pack(bytes, run, ...))
 	self.inbox_bytes = self.inbox_bytes + bytes
 	hire(self)
 end
@@ -314,7 +320,7 @@ function work(self)
 		if not item then break end
 		self.inbox_bytes = self.inbox_bytes - item[1]
 		self.sched:signal() -- a pump waiting for room may read again
-		local ok, err = xpcall(item[2], debug.traceback, self, table.unpack(item, 3, item.n))
+		local ok, err = xpcall(item[2], debug.traceback, self, unpack(item, 3, item.n))
 		if not ok then handler_failed(self, err) end
 	end
 end
@@ -589,6 +595,7 @@ local function submit(self, stanza, on_ack)
 	if #self.unsent > self.opts.max_output then
 		return nil, "the output queue is full", "full"
 	end
+	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
 	if not self.sm_out then
 		local ok, err, code = self.conn:send(stanza)
 		if ok and on_ack then on_ack(false, "no-sm") end
@@ -672,6 +679,10 @@ local function serve_request(self, stanza)
 end
 
 local function dispatch(self, stanza)
+	for _, fn in ipairs(self.filters.incoming) do
+		local ok, err = xpcall(fn, debug.traceback, stanza, self)
+		if not ok then handler_failed(self, err) end
+	end
 	local name, kind = stanza.name, stanza.attr.type
 	if name == "iq" and (kind == "result" or kind == "error") then
 		local slot = self.pending[stanza.attr.id]
@@ -701,23 +712,6 @@ local function dispatch(self, stanza)
 	end
 end
 
--- The JID the server bound, when it is ours: the account that logged in,
--- any resource (RFC 6120 §7.6.2); after ANONYMOUS any localpart, never
--- another domain. Anything else is the server speaking for another account.
-local function check_bound(self, bound)
-	local full = type(bound) == "string" and jid_util.prep(bound)
-	local node, domain, resource
-	if full then node, domain, resource = jid_util.split(full) end
-	if not (node and resource) then
-		return nil, "the server bound an invalid JID: " .. tostring(bound)
-	end
-	local anonymous = self.sasl and self.sasl.mechanism == "ANONYMOUS"
-	if domain ~= self.opts.domain or (not anonymous and node .. "@" .. domain ~= self.account) then
-		return nil, ("the server bound %s, not a resource of %s"):format(full, self.account)
-	end
-	return full
-end
-
 local function on_event(self, ev)
 	local kind = ev.type
 	if kind == "stanza" then
@@ -736,12 +730,7 @@ local function on_event(self, ev)
 		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
 		if ev.keys then self.keys = ev.keys end
 	elseif kind == "ready" then
-		local bound, why = check_bound(self, ev.jid)
-		if not bound then
-			ended(self, why, "bind-bad-jid")
-			return
-		end
-		self.jid = bound
+		self.jid = ev.jid -- the core accepts only a JID of our account
 		self.phase = "ready"
 		sm_ready(self)
 	elseif kind == "stream-error" then
@@ -825,7 +814,7 @@ local reconnect_step
 local function read_once(self, t, until_)
 	local pumper = self.pumper
 	if self.phase == "ready" and self.clock.now() - self.last_received >= IDLE_TRIM then self.conn:trim() end
-	self.pumper = coroutine.running()
+	self.pumper = running()
 	local ok, data, err, code = pcall(t.read, t, until_)
 	self.pumper = pumper
 	if self.t ~= t then return end -- closed or replaced meanwhile: nothing to do
@@ -851,7 +840,7 @@ local function pump(self, deadline)
 	-- the coroutine that reads or reconnects; others wait for its signal
 	local pumper = self.pumper
 	if self.phase == "reconnecting" then
-		self.pumper = coroutine.running()
+		self.pumper = running()
 		local ok, err = pcall(reconnect_step, self, deadline)
 		self.pumper = pumper
 		if not ok then error(err, 0) end
@@ -862,7 +851,7 @@ local function pump(self, deadline)
 		local t = self.t
 		if t and inbox_full(self) and (self.sched:controller() or until_) then
 			-- the handlers are behind: the rest stays with the peer meanwhile
-			self.pumper = coroutine.running()
+			self.pumper = running()
 			self.sched:block(until_)
 			self.pumper = pumper
 		elseif t then
@@ -890,7 +879,7 @@ local function wait_for(self, ready, deadline, key)
 		polled = true
 		if sched:in_task() then
 			sched:wait(key or self, deadline)
-		elseif self.pumper and self.pumper ~= coroutine.running() and sched:controller() then
+		elseif self.pumper and self.pumper ~= running() and sched:controller() then
 			sched:block(deadline)
 		else
 			pump(self, deadline)
@@ -911,7 +900,7 @@ local function check_target(host, port)
 		or not (host:match("^[%w%.%-_]+$") or host:match("^[%x:%.]+$")) then
 		return nil, "an invalid host: " .. tostring(host)
 	end
-	if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+	if math_type(port) ~= "integer" or port < 1 or port > 65535 then
 		return nil, "an invalid port: " .. tostring(port)
 	end
 	return true
@@ -926,7 +915,7 @@ local function parse_other_host(other, current)
 	if not host then host, port = other:match("^([^:]+):(%d+)$") end
 	if not host then host = other:match("^[^:]+$") end
 	if port then
-		port = math.tointeger(tonumber(port)) or -1
+		port = tointeger(tonumber(port)) or -1
 	else
 		port = current.direct_tls and current.port or 5222
 	end
@@ -978,7 +967,7 @@ local function establish(self, deadline)
 	local o = self.opts
 	local targets, err, code = resolve.targets(o.domain, deadline, {
 		host = self.given.host, port = self.given.port, direct_tls = self.given.direct_tls,
-		resolver = self.given.resolver,
+		resolver = self.given.resolver, clock = self.clock,
 	})
 	if not targets then return nil, err, code end
 	local failures, redirects, last = {}, 0, nil
@@ -1069,6 +1058,7 @@ function client.connect(opts)
 		queue = { first = 1, last = 0, bytes = 0 }, inbox = { first = 1, last = 0 }, inbox_bytes = 0,
 		workers = 0, rounds = 0, pending = {}, requests = {}, unsent = "",
 		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
+		filters = { incoming = {}, outgoing = {} }, extensions = {},
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
 	}, mt)
 	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
@@ -1267,6 +1257,18 @@ function methods:ping(to, timeout)
 	return self.clock.now() - started
 end
 
+-- A function that removes fn from list (of handlers, or filters).
+local function remover(list, fn)
+	return function()
+		for i, f in ipairs(list) do
+			if f == fn then
+				table.remove(list, i)
+				return
+			end
+		end
+	end
+end
+
 -- c:on(kind, fn) -> a function that removes the handler
 function methods:on(kind, fn)
 	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
@@ -1276,14 +1278,29 @@ function methods:on(kind, fn)
 		self.handlers[kind] = list
 	end
 	list[#list + 1] = fn
-	return function()
-		for i, f in ipairs(list) do
-			if f == fn then
-				table.remove(list, i)
-				return
-			end
-		end
-	end
+	return remover(list, fn)
+end
+
+---Enables an extension (lxmpp.ext.<name>, or a module { name =, init = })
+---once on this client and returns its object (docs/extensions.md).
+---@param e string|table the extension's name or module
+---@param opts? table its options, given the first time only
+---@return any extension
+function methods:use(e, opts)
+	return require("lxmpp.ext").use(self, e, opts)
+end
+
+---Adds a filter: "incoming" filters see each stanza as it arrives, before
+---the handlers and receive() (they must not wait); "outgoing" filters see
+---(and may change) each stanza as it is sent. For extensions.
+---@param direction "incoming"|"outgoing"
+---@param fn fun(stanza: table, c: table)
+---@return fun() remove removes the filter
+function methods:filter(direction, fn)
+	local list = self.filters[direction]
+	if not list or type(fn) ~= "function" then misuse("filter takes \"incoming\" or \"outgoing\" and a function") end
+	list[#list + 1] = fn
+	return remover(list, fn)
 end
 
 -- c:loop([timeout]) -> true (closed cleanly) | nil (the timeout passed) |
@@ -1340,9 +1357,12 @@ function methods:pollfd()
 	return self.t and self.t:pollfd()
 end
 
+-- "r" only while the client will read: with its inbox over the bound it
+-- reads nothing (see pump), and a poller told "r" would spin on receive(0).
 function methods:events()
 	local pending = #self.unsent > 0 or (self.conn and self.conn:pending() > 0)
-	return pending and "rw" or "r"
+	local reading = not inbox_full(self)
+	return (reading and "r" or "") .. (pending and "w" or "")
 end
 
 function methods:timeout()
@@ -1365,7 +1385,7 @@ function methods:presence(opts)
 	local p = st.presence({ to = opts.to, type = opts.type })
 	if opts.show then p:text_tag("show", opts.show) end
 	if opts.status then p:text_tag("status", opts.status) end
-	if opts.priority then p:text_tag("priority", tostring(math.tointeger(opts.priority) or opts.priority)) end
+	if opts.priority then p:text_tag("priority", tostring(tointeger(opts.priority) or opts.priority)) end
 	if not opts.to then
 		self.current_presence = (opts.type == nil) and p or nil
 	end

@@ -16,8 +16,12 @@
 local have_cqueues, cqueues = pcall(require, "cqueues")
 local condition = have_cqueues and require "cqueues.condition"
 local have_socket, socket = pcall(require, "socket")
+local compat = require "lxmpp.compat"
 if not have_cqueues and not have_socket then error("lxmpp.clock: needs cqueues or LuaSocket", 2) end
 
+---@class lxmpp.clock
+---@field now fun(): number seconds; only differences between two readings mean something
+---@field monotonic boolean whether now() cannot jump (CLOCK_MONOTONIC, with cqueues)
 local clock = {}
 
 local real_now = have_cqueues and cqueues.monotime or socket.gettime
@@ -25,12 +29,14 @@ clock.now = real_now
 clock.monotonic = have_cqueues
 
 -- cqueues.poll reads a trailing number as the timeout: no number, no limit.
+-- When the time is up it returns that number: then nothing is ready.
 local function poll_for(seconds, ...)
 	if not seconds then return cqueues.poll(...) end
-	local args = table.pack(...)
+	local args = compat.pack(...)
 	args.n = args.n + 1
 	args[args.n] = seconds
-	return cqueues.poll(table.unpack(args, 1, args.n))
+	local ready = cqueues.poll(compat.unpack(args, 1, args.n))
+	if ready ~= seconds then return ready end
 end
 
 ---@param deadline? number a time of now()'s; nil: no limit

@@ -1,6 +1,7 @@
 -- lxmpp: an XMPP library for Lua. Submodules load on first use:
 --   local lxmpp = require "lxmpp"; local st = lxmpp.stanza.message{ to = "a@b" }
 local core = require "lxmpp.core"
+local searchpath = require("lxmpp.compat").searchpath
 
 -- The submodules reachable as fields; each is lxmpp.<name>.
 local submodules = {
@@ -12,8 +13,7 @@ local submodules = {
 -- fails to load raises its own error).
 local function findable(modname)
 	if package.loaded[modname] or package.preload[modname] then return true end
-	return package.searchpath(modname, package.path) ~= nil
-		or package.searchpath(modname, package.cpath) ~= nil
+	return searchpath(modname, package.path) ~= nil or searchpath(modname, package.cpath) ~= nil
 end
 
 ---@class lxmpp

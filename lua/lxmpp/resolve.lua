@@ -6,19 +6,34 @@
 --                                               | nil, message, code
 --   resolve.order(records, random)             -> records in RFC 2782 order
 --   resolve.dns([opts])                        -> a resolver on cqueues.dns
--- Deadlines are lxmpp.clock times. A resolver is any object with
---   resolver:query(name, rtype, deadline) -> records | nil, message, code
+-- Deadlines are times of opts.clock (lxmpp.clock-shaped: now, wait; the
+-- real lxmpp.clock by default). A resolver is any object with
+--   resolver:query(name, rtype, deadline [, clock]) -> records | nil, message, code
 -- where rtype is "SRV", "A" or "AAAA", records is a list ({} when the name
 -- or the type does not exist) of { priority, weight, port, target } for SRV
 -- and { address } for A and AAAA. See docs/resolve.md.
 local clock = require "lxmpp.clock"
 
-local resolve = {}
+---A resolver: lxmpp.resolve.dns() or any object with this query method.
+---@class lxmpp.resolver
+---@field query fun(self: lxmpp.resolver, name: string, rtype: "SRV"|"A"|"AAAA", deadline?: number, clock?: table): table[]|nil, string?, string?
 
-local function timeout_of(deadline)
-	if deadline == nil then return nil end
-	return math.max(0, deadline - clock.now())
-end
+---@class lxmpp.resolve.target
+---@field host string
+---@field port integer
+---@field direct_tls boolean XEP-0368: TLS from the first byte
+
+---@class lxmpp.resolve.options
+---@field resolver? lxmpp.resolver
+---@field host? string an explicit endpoint: no DNS
+---@field port? integer
+---@field direct_tls? boolean
+---@field random? fun(m: integer, n: integer): integer
+---@field prefer_direct_tls? boolean
+---@field clock? table lxmpp.clock-shaped: the deadline's
+
+---@class lxmpp.resolve
+local resolve = {}
 
 local function is_ip_literal(host)
 	return host:find(":", 1, true) ~= nil or host:match("^%d+%.%d+%.%d+%.%d+$") ~= nil
@@ -27,12 +42,16 @@ end
 -- DNS through cqueues: a pool of stub resolvers, so that coroutines may
 -- query concurrently. With opts.nameservers ({ "[127.0.0.1]:5353", ... },
 -- cqueues' syntax) only those servers are asked and /etc/hosts is not read;
--- without, the system's resolv.conf and hosts file apply.
+-- without, the system's resolv.conf and hosts file apply. opts.clock
+-- (lxmpp.clock-shaped) measures the deadlines of its queries, unless a
+-- query is given a clock of its own.
 local dns_resolver = {}
 dns_resolver.__index = dns_resolver
 
 local RCODE_NAMES = { [1] = "format error", [2] = "server failure", [4] = "not implemented", [5] = "refused" }
 
+---@param opts? { nameservers?: string[] }
+---@return lxmpp.resolver resolver
 function resolve.dns(opts)
 	opts = opts or {}
 	local errno = require "cqueues.errno"
@@ -42,12 +61,39 @@ function resolve.dns(opts)
 	else
 		pool = require("cqueues.dns").getpool()
 	end
-	return setmetatable({ pool = pool, errno = errno }, dns_resolver)
+	return setmetatable({ pool = pool, errno = errno, clock = opts.clock or clock }, dns_resolver)
 end
 
-function dns_resolver:query(name, rtype, deadline)
+-- Sends the query, then waits for the answer on the clock `c`: its
+-- deadline is what ends the wait (the stub resolver only retransmits).
+local function ask(self, c, name, rtype, deadline)
+	local res, why = self.pool:get(deadline and math.max(0, deadline - c.now()))
+	if not res then return nil, why end
+	local ok, packet
+	ok, why = res:submit(name, rtype, "IN")
+	while ok do
+		packet, why = res:fetch()
+		if packet or why ~= self.errno.EAGAIN then break end
+		if deadline and c.now() >= deadline then
+			why = self.errno.ETIMEDOUT
+			break
+		end
+		c.wait(deadline, res)
+	end
+	self.pool:put(res)
+	return packet, why
+end
+
+---@param name string
+---@param rtype "SRV"|"A"|"AAAA"
+---@param deadline? number a time of `c`'s (nil: no limit)
+---@param c? table the clock (lxmpp.clock-shaped) to wait on; the resolver's by default
+---@return table? records
+---@return string? message
+---@return string? code
+function dns_resolver:query(name, rtype, deadline, c)
 	local absolute = name:sub(-1) == "." and name or name .. "."
-	local packet, why = self.pool:query(absolute, rtype, "IN", timeout_of(deadline))
+	local packet, why = ask(self, c or self.clock, absolute, rtype, deadline)
 	if not packet then
 		if why == self.errno.ETIMEDOUT then
 			return nil, "DNS " .. rtype .. " query for " .. name .. " timed out", "timeout"
@@ -85,6 +131,9 @@ end
 -- random with probability proportional to weight, weight-0 records placed
 -- first so that they are chosen only rarely. random(m, n) returns an
 -- integer in [m, n], as math.random does.
+---@param records { priority: integer, weight: integer, port: integer, target: string }[]
+---@param random? fun(m: integer, n: integer): integer math.random by default
+---@return table[] ordered
 function resolve.order(records, random)
 	random = random or math.random
 	local by_priority, priorities = {}, {}
@@ -130,8 +179,8 @@ end
 -- other than 0), or false when it has records but none usable: the single
 -- "." of RFC 2782 says the service is decidedly not available. Or nil,
 -- message, code when the lookup failed.
-local function service_records(resolver, name, deadline)
-	local records, err, code = resolver:query(name, "SRV", deadline)
+local function service_records(resolver, name, deadline, c)
+	local records, err, code = resolver:query(name, "SRV", deadline, c)
 	if not records then return nil, err, code end
 	local usable = {}
 	for _, r in ipairs(records) do
@@ -176,15 +225,22 @@ end
 -- the explicit endpoint), resolver, random (see resolve.order),
 -- prefer_direct_tls (default true: at equal priority, direct TLS targets
 -- come before STARTTLS ones; false mixes both by weight, XEP-0368 §2 rule
--- 1). The certificate identity stays the domain whatever the target.
+-- 1), clock (lxmpp.clock-shaped: the deadline's; handed to the resolver).
+-- The certificate identity stays the domain whatever the target.
+---@param domain string
+---@param deadline? number an lxmpp.clock time
+---@param opts? lxmpp.resolve.options
+---@return lxmpp.resolve.target[]|nil targets best first
+---@return string? message
+---@return string? code "timeout", "no-service"...
 function resolve.targets(domain, deadline, opts)
 	opts = opts or {}
 	if opts.host then
 		return { { host = opts.host, port = opts.port or 5222, direct_tls = opts.direct_tls == true } }
 	end
 	local resolver = resolver_of(opts)
-	local direct, derr, dcode = service_records(resolver, "_xmpps-client._tcp." .. domain, deadline)
-	local starttls, serr, scode = service_records(resolver, "_xmpp-client._tcp." .. domain, deadline)
+	local direct, derr, dcode = service_records(resolver, "_xmpps-client._tcp." .. domain, deadline, opts.clock)
+	local starttls, serr, scode = service_records(resolver, "_xmpp-client._tcp." .. domain, deadline, opts.clock)
 	if dcode == "timeout" or scode == "timeout" then
 		return nil, dcode == "timeout" and derr or serr, "timeout"
 	end
@@ -217,14 +273,20 @@ end
 -- The addresses of `host`: an IP literal as it is, otherwise its AAAA and
 -- A records, interleaved IPv6 first (RFC 8305 §4), so that a broken family
 -- costs one attempt, not all of them. Fails only when both lookups give
--- nothing.
+-- nothing. opts: resolver, clock (as for resolve.targets).
+---@param host string a name or an IP literal
+---@param deadline? number
+---@param opts? { resolver?: lxmpp.resolver, clock?: table }
+---@return string[]|nil addresses IPv6 and IPv4 interleaved
+---@return string? message
+---@return string? code
 function resolve.addresses(host, deadline, opts)
 	opts = opts or {}
 	local literal = host:match("^%[(.*)%]$") or host
 	if is_ip_literal(literal) then return { literal } end
 	local resolver = resolver_of(opts)
-	local v6, err6, code6 = resolver:query(host, "AAAA", deadline)
-	local v4, err4, code4 = resolver:query(host, "A", deadline)
+	local v6, err6, code6 = resolver:query(host, "AAAA", deadline, opts.clock)
+	local v4, err4, code4 = resolver:query(host, "A", deadline, opts.clock)
 	v6, v4 = v6 or {}, v4 or {}
 	local addresses = {}
 	for i = 1, math.max(#v6, #v4) do

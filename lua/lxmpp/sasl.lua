@@ -10,8 +10,13 @@
 -- Messages are raw bytes: the stream layer does the base64.
 local core = require "lxmpp.core"
 
-return {
+---@class lxmpp.sasl
+---@field client fun(opts: table): userdata|nil, string?, string? a SASL client for the best mechanism offered, or nil, message, code
+---@field server fun(opts: table): userdata a SASL server (docs/sasl.md)
+---@field scram_keys fun(hash: string, password: string, salt?: string, iterations?: integer): string, string, string, integer stored_key, server_key, salt, iterations
+local sasl = {
 	client = core.sasl_client,
 	server = core.sasl_server,
 	scram_keys = core.sasl_scram_keys,
 }
+return sasl

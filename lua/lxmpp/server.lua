@@ -7,6 +7,8 @@
 --   srv:pollfd(), srv:events(), srv:timeout(), srv:step([timeout])
 --   srv:tick() (time-driven work, on the server's clock)
 local cqueues = require "cqueues"
+-- Yieldable on Lua 5.1 too: writes and accepts wait inside it.
+local pcall = require("lxmpp.compat").pcall
 local condition = require "cqueues.condition"
 local socket = require "cqueues.socket"
 local jid_util = require "lxmpp.jid"
@@ -106,6 +108,9 @@ end
 ---------------------------------------------------------------------------
 -- logging, events, plugins
 
+---@param level string "debug", "info", "warn", "error"
+---@param fmt string a string.format format
+---@param ... any its arguments
 function methods:log(level, fmt, ...)
 	if self.log_fn then self.log_fn(level, fmt:format(...)) end
 end
@@ -126,8 +131,17 @@ function methods:unhook(event, fn)
 	for _, domain in ipairs(self.domains) do self.hosts[domain].events:unhook(event, fn) end
 end
 
+local function is_request(stanza)
+	local t = stanza.attr.type
+	return stanza.name == "iq" and (t == "get" or t == "set")
+end
+
 -- A handler that raises is logged; for a request, the sender gets
 -- internal-server-error (once), and the session goes on.
+---@param host string the domain
+---@param name string the event's name
+---@param event table
+---@return any result the first handler's non-nil result
 function methods:fire(host, name, event)
 	local h = self.hosts[host]
 	if not h then return nil end
@@ -135,7 +149,7 @@ function methods:fire(host, name, event)
 	if ok then return result end
 	self:log("error", "handler of %s failed: %s", name, tostring(result))
 	local s = event.stanza
-	if s and s.name == "iq" and (s.attr.type == "get" or s.attr.type == "set") and event.origin then
+	if s and is_request(s) and event.origin then
 		event.origin.send(st.error_reply(s, "wait", "internal-server-error"))
 	end
 	return true
@@ -158,6 +172,9 @@ function methods:load(plugin, name)
 	for _, domain in ipairs(self.domains) do plugin(modulelib.new(self, domain, name or "plugin")) end
 end
 
+---@param host string
+---@param name string
+---@return table store with get(user) and set(user, data)
 function methods:open_store(host, name)
 	return self.storage:open_store(host .. "/" .. name)
 end
@@ -165,11 +182,14 @@ end
 --- The accounts of a domain (lxmpp.server.accounts): set_password, exists,
 --- remove.
 ---@param host? string (the first domain)
+---@return lxmpp.server.accounts|nil accounts
 function methods:accounts(host)
 	local h = self.hosts[host or self.domains[1]]
 	return h and h.accounts
 end
 
+---@param delay number seconds
+---@param fn fun(now: number): number|nil a number returned runs it again after that long
 function methods:add_timer(delay, fn)
 	self.timers[#self.timers + 1] = { at = self.now() + delay, fn = fn }
 end
@@ -197,6 +217,7 @@ end
 
 -- Takes a session out of the registry (it gets no more stanzas), and fires
 -- "resource-unbind" once.
+---@param s lxmpp.server.session
 function methods:unregister(s)
 	if not s.full_jid or self.sessions[s.full_jid] ~= s then return end
 	self.sessions[s.full_jid] = nil
@@ -208,6 +229,7 @@ function methods:unregister(s)
 end
 
 -- Called once per session, by its writer when the socket is closed.
+---@param s lxmpp.server.session
 function methods:forget(s)
 	if not self.all[s] then return end
 	self.all[s] = nil
@@ -256,6 +278,7 @@ local function bind(self, s, ev)
 	return ok
 end
 
+---@return string id 6 random bytes in hex (12 digits)
 function methods.random_id()
 	local f = assert(io.open("/dev/urandom", "rb"))
 	local b = f:read(6)
@@ -263,6 +286,8 @@ function methods.random_id()
 	return (b:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
 end
 
+---@param s lxmpp.server.session
+---@param ev table an event of its connection
 function methods:on_event(s, ev)
 	local kind = ev.type
 	if kind == "stanza" then
@@ -290,13 +315,13 @@ end
 ---------------------------------------------------------------------------
 -- routing (RFC 6120 §10, RFC 6121 §8)
 
-local function is_request(stanza)
-	local t = stanza.attr.type
-	return stanza.name == "iq" and (t == "get" or t == "set")
-end
-
 -- Answers a stanza with an error, unless it is one (or a result, or a
 -- presence that needs none).
+---@param origin lxmpp.server.session
+---@param stanza lxmpp.stanza
+---@param cond string the stanza error condition
+---@param text? string
+---@return boolean handled
 local function bounce(origin, stanza, cond, text)
 	local t = stanza.attr.type
 	if t == "error" or t == "result" then return true end
@@ -367,6 +392,8 @@ function methods:route(stanza, origin, inbound)
 end
 
 -- What a client sends: the stanza goes through route().
+---@param s lxmpp.server.session
+---@param stanza lxmpp.stanza
 function methods:process(s, stanza)
 	self:route(stanza, s)
 end
@@ -386,6 +413,7 @@ function methods:available(bare, min_priority)
 end
 
 -- The default rules, at the lowest priority so that plugins go first.
+---@param domain string
 function methods:add_core_handlers(domain)
 	local ev = self.hosts[domain].events
 	local LOW = -1000
@@ -423,10 +451,8 @@ function methods:add_core_handlers(domain)
 		local s = self.sessions[e.stanza.attr.to]
 		if s and s.send(e.stanza) then return true end
 		local t = e.stanza.attr.type
-		if t == "groupchat" or t == "error" or t == "headline" then
-			if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
-			return true
-		end
+		if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
+		if t == "error" or t == "headline" then return true end
 		return self:fire(domain, "message/bare", e)
 	end, LOW)
 
@@ -477,6 +503,8 @@ local function peer_ip(sock)
 	return ip or "?"
 end
 
+---@param direct_tls boolean
+---@return lxmpp.stream.connection conn
 function methods:new_conn(direct_tls)
 	local limits = self.limits
 	return stream.server {
@@ -505,6 +533,9 @@ local function refuse(self, sock, direct_tls, cond, text)
 	end)
 end
 
+---@param sock any an accepted cqueues socket
+---@param direct_tls boolean
+---@return any
 function methods:accept(sock, direct_tls)
 	local ip = peer_ip(sock)
 	local limits = self.limits
@@ -673,14 +704,20 @@ end
 
 --- Pollable, like the client: a host loop waits on pollfd() for events()
 --- up to timeout(), then calls step(0).
+---@return integer fd
 function methods:pollfd() return self.cq:pollfd() end
+---@return string events
 function methods:events() return self.cq:events() end
+---@return number|nil seconds
 function methods:timeout() return self.cq:timeout() end
+---@return boolean|nil ok
+---@return string? err
 ---@param timeout? number
 function methods:step(timeout) return self.cq:step(timeout) end
 
 --- Shuts down: no new connections, system-shutdown to every session, their
 --- output flushed (at most `timeout` seconds, default 5), storage closed.
+---@return boolean closed
 ---@param timeout? number
 function methods:close(timeout)
 	if self.stopped then return true end

@@ -13,6 +13,15 @@ local t_concat = table.concat
 local valid_name, valid_text = core.valid_name, core.valid_text
 local serialize, xml_parse = core.stanza_tostring, core.xml_parse
 
+---An element: a table with name, attr, its children in the array part
+---(strings and elements) and its child elements in tags, as Prosody's.
+---@class lxmpp.stanza
+---@field name string
+---@field attr table<string, string> attributes; attr.xmlns where the namespace changes
+---@field tags lxmpp.stanza[]
+---@field [integer] string|lxmpp.stanza
+---@field get_child fun(self: lxmpp.stanza, name?: string, xmlns?: string): lxmpp.stanza|nil the first child element matching
+---@field get_text fun(self: lxmpp.stanza): string|nil the text children concatenated (nil without any)
 local stanza_mt = core.stanza_mt -- shared with the C parsers (by the registry key below)
 local MT_KEY = "lxmpp.stanza" -- csrc/lua/lxl.h LXL_STANZA_MT
 local xmlns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -20,7 +29,9 @@ local xmlns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
 -- ---- validation ---------------------------------------------------------
 -- Internal functions take `level`: the error() level, seen from that
 -- function, of the user's call, so that messages point at the user's code.
--- A public function that tail-calls one (its frame is gone) passes 2.
+-- A public function calls one without a tail call, and passes 3: Lua 5.1
+-- keeps a frame for a tail call and 5.2 and later do not, so that the
+-- same level would point elsewhere.
 
 -- Names already found valid as element (hence also attribute) names, so
 -- that the usual few cost a table lookup rather than a call into C.
@@ -62,6 +73,8 @@ local function new_element(name, attr, namespaces, level)
 	return setmetatable({ name = name, attr = attr, namespaces = namespaces, tags = {} }, stanza_mt)
 end
 
+---@param s any
+---@return boolean stanza whether s is an lxmpp stanza
 local function is_stanza(s)
 	return getmetatable(s) == stanza_mt
 end
@@ -105,10 +118,16 @@ local function add_tag(self, name, attr, namespaces, level)
 	return self
 end
 
+---@param name string
+---@param attr? table<string, string>
+---@param namespaces? table<string, string> prefixes to declare
+---@return lxmpp.stanza self with the cursor in the new element
 function stanza_mt:tag(name, attr, namespaces)
-	return add_tag(self, name, attr, namespaces, 2)
+	return (add_tag(self, name, attr, namespaces, 3))
 end
 
+---@param text? string nil or "" adds nothing
+---@return lxmpp.stanza self
 function stanza_mt:text(text)
 	if text ~= nil and text ~= "" then
 		local last_add = self.last_add
@@ -124,17 +143,20 @@ function stanza_mt:text(text)
 	return self
 end
 
+---@return lxmpp.stanza self with the cursor one level up
 function stanza_mt:up()
 	local last_add = self.last_add
 	if last_add then last_add[#last_add] = nil end
 	return self
 end
 
+---@return lxmpp.stanza self with the cursor at the top
 function stanza_mt:reset()
 	self.last_add = nil
 	return self
 end
 
+---@return boolean top whether the cursor is at the top element
 function stanza_mt:at_top()
 	local last_add = self.last_add
 	return last_add == nil or #last_add == 0
@@ -158,22 +180,35 @@ local function add_text_tag(self, name, text, attr, namespaces, level)
 	return self
 end
 
+---@param name string
+---@param text? string
+---@param attr? table<string, string>
+---@param namespaces? table<string, string>
+---@return lxmpp.stanza self the cursor stays
 function stanza_mt:text_tag(name, text, attr, namespaces)
-	return add_text_tag(self, name, text, attr, namespaces, 2)
+	return (add_text_tag(self, name, text, attr, namespaces, 3))
 end
 
+---@param text? string
+---@param attr? table<string, string>
+---@return lxmpp.stanza self
 function stanza_mt:body(text, attr)
-	return add_text_tag(self, "body", text, attr, nil, 2)
+	return (add_text_tag(self, "body", text, attr, nil, 3))
 end
 
+---@param xmlns string
+---@return lxmpp.stanza self with the cursor in <query/>
 function stanza_mt:query(xmlns)
-	return add_tag(self, "query", { xmlns = xmlns }, nil, 2)
+	return (add_tag(self, "query", { xmlns = xmlns }, nil, 3))
 end
 
+---@param child string|lxmpp.stanza appended to this element, not at the cursor
 function stanza_mt:add_direct_child(child)
 	append(self, child, 3)
 end
 
+---@param child string|lxmpp.stanza appended at the cursor
+---@return lxmpp.stanza self
 function stanza_mt:add_child(child)
 	append(cursor(self), child, 3)
 	return self
@@ -203,18 +238,27 @@ local function get_text(self)
 end
 stanza_mt.get_text = get_text
 
+---@param name? string
+---@param xmlns? string
+---@return string|nil text
 function stanza_mt:get_child_text(name, xmlns)
 	local child = get_child(self, name, xmlns)
 	if child then return get_text(child) end
 	return nil
 end
 
+---@param name? string
+---@param xmlns? string
+---@param attr string
+---@return string|nil value
 function stanza_mt:get_child_attr(name, xmlns, attr)
 	local child = get_child(self, name, xmlns)
 	if child then return child.attr[attr] end
 	return nil
 end
 
+---@param name string
+---@return lxmpp.stanza|nil child
 function stanza_mt:child_with_name(name)
 	local tags = self.tags
 	for i = 1, #tags do
@@ -224,6 +268,8 @@ function stanza_mt:child_with_name(name)
 	return nil
 end
 
+---@param ns string
+---@return lxmpp.stanza|nil child
 function stanza_mt:child_with_ns(ns)
 	local tags = self.tags
 	for i = 1, #tags do
@@ -233,6 +279,9 @@ function stanza_mt:child_with_ns(ns)
 	return nil
 end
 
+---@return fun(s: lxmpp.stanza): string|lxmpp.stanza|nil iterator
+---@return lxmpp.stanza s
+---@return integer i
 function stanza_mt:children()
 	local i = 0
 	return function(s)
@@ -241,6 +290,9 @@ function stanza_mt:children()
 	end, self, i
 end
 
+---@param name? string any when nil
+---@param xmlns? string the parent's when nil
+---@return fun(): lxmpp.stanza|nil iterator
 function stanza_mt:childtags(name, xmlns)
 	local tags = self.tags
 	local i, n = 0, #tags
@@ -259,6 +311,12 @@ end
 
 -- The first child tag matching name and xmlns (as get_child) whose
 -- attribute equals attr_value, after normalize(value) if given.
+---@param name? string
+---@param xmlns? string
+---@param attr_name string
+---@param attr_value string
+---@param normalize? fun(value: string): string
+---@return lxmpp.stanza|nil child
 function stanza_mt:get_child_with_attr(name, xmlns, attr_name, attr_value, normalize)
 	local tags = self.tags
 	local parent_ns = self.attr.xmlns
@@ -317,6 +375,8 @@ local function parse_path(path)
 	return steps
 end
 
+---@param path string "name{xmlns}/child@attr" or "...#" for the text
+---@return any found an element, an attribute value, a text, or nil
 function stanza_mt:find(path)
 	local steps = paths[path]
 	if not steps then
@@ -348,6 +408,10 @@ function stanza_mt:find(path)
 	return get_child(self, name, xmlns)
 end
 
+---@return string|nil type "cancel", "modify"...
+---@return string|nil condition
+---@return string|nil text
+---@return lxmpp.stanza|nil extra the application-specific condition
 function stanza_mt:get_error()
 	local error_tag = get_child(self, "error")
 	if not error_tag then return nil, nil, nil, nil end
@@ -409,6 +473,8 @@ local function apply(self, tags, n_tags, results)
 end
 
 -- Replaces each child tag by callback(tag); nil removes it.
+---@param callback fun(tag: lxmpp.stanza): lxmpp.stanza|nil nil removes the tag
+---@return lxmpp.stanza self
 function stanza_mt:maptags(callback)
 	local tags = self.tags
 	local n_tags = #tags
@@ -436,6 +502,9 @@ end
 
 -- Removes the child tags named `name` (any if nil) in namespace `xmlns`
 -- (default: the parent's).
+---@param name? string
+---@param xmlns? string
+---@return lxmpp.stanza self
 function stanza_mt:remove_children(name, xmlns)
 	xmlns = xmlns or self.attr.xmlns
 	return self:maptags(function(tag)
@@ -486,6 +555,9 @@ local function deep_copy(root)
 	return top
 end
 
+---@param s lxmpp.stanza
+---@param only_top? boolean
+---@return lxmpp.stanza copy
 local function clone(s, only_top)
 	if getmetatable(s) ~= stanza_mt then
 		error("bad argument to clone: expected stanza, got " .. type(s), 2)
@@ -496,6 +568,8 @@ end
 
 -- { name, attr, [i] = child } without tags, cursor or metatable; attr is
 -- shared with the stanza, as in Prosody.
+---@param root lxmpp.stanza
+---@return table plain without tags, cursor or metatable
 local function preserialize(root)
 	local top = { name = root.name, attr = root.attr }
 	local stack, n = { root, top }, 2
@@ -537,6 +611,8 @@ local function plain_attr(attr)
 end
 
 -- Rebuilds a stanza from preserialize()'s form, validating everything.
+---@param t table what preserialize gave
+---@return lxmpp.stanza stanza
 local function deserialize(t)
 	if not t then return end -- nothing at all, as Prosody
 	local top = new_element(t.name, plain_attr(t.attr), nil, 3)
@@ -564,6 +640,7 @@ end
 -- ---- output -------------------------------------------------------------
 
 -- The opening tag alone: "<stream:stream xmlns='…'>".
+---@return string xml the opening tag alone
 function stanza_mt:top_tag()
 	local s = serialize({ name = self.name, attr = self.attr })
 	return s_sub(s, 1, -3) .. ">"
@@ -572,6 +649,9 @@ end
 -- An indented copy: each child on its own line, `indent` (default a tab)
 -- repeated per level. Elements holding only text are kept as they are,
 -- and white-space-only text is dropped.
+---@param level? integer
+---@param indent? string
+---@return lxmpp.stanza copy
 function stanza_mt:indent(level, indent)
 	local n = #self
 	if n == 0 or (n == 1 and type(self[1]) == "string") then return self end
@@ -621,6 +701,7 @@ function stanza_mt:indent(level, indent)
 end
 
 -- Readable output for people: the indented XML text (no colours).
+---@return string xml indented
 function stanza_mt:pretty_print()
 	return tostring(self:indent())
 end
@@ -654,8 +735,13 @@ local function add_error(self, error_type, condition, text, by, level)
 	return self:up()
 end
 
+---@param error_type string "cancel", "continue", "modify", "auth", "wait"
+---@param condition string|lxmpp.stanza
+---@param text? string
+---@param by? string
+---@return lxmpp.stanza self
 function stanza_mt:add_error(error_type, condition, text, by)
-	return add_error(self, error_type, condition, text, by, 2)
+	return (add_error(self, error_type, condition, text, by, 3))
 end
 
 -- ---- a host's metatable -------------------------------------------------
@@ -687,25 +773,36 @@ end
 
 -- ---- module functions ---------------------------------------------------
 
+---@param name string
+---@param attr? table<string, string>
+---@param namespaces? table<string, string>
+---@return lxmpp.stanza s
 local function stanza(name, attr, namespaces)
-	return new_element(name, attr, namespaces, 2)
+	return (new_element(name, attr, namespaces, 3))
 end
 
+---@param attr? table<string, string>
+---@param body? string
+---@return lxmpp.stanza message
 local function message(attr, body)
 	local s = new_element("message", attr, nil, 3)
 	if body then add_text_tag(s, "body", body, nil, nil, 3) end
 	return s
 end
 
+---@param attr { id: string, type: string, [string]: string }
+---@return lxmpp.stanza iq
 local function iq(attr)
 	if not attr then error("iq stanzas require id and type attributes", 2) end
 	if not attr.id then error("iq stanzas require an id attribute", 2) end
 	if not attr.type then error("iq stanzas require a type attribute", 2) end
-	return new_element("iq", attr, nil, 2)
+	return (new_element("iq", attr, nil, 3))
 end
 
+---@param attr? table<string, string>
+---@return lxmpp.stanza presence
 local function presence(attr)
-	return new_element("presence", attr, nil, 2)
+	return (new_element("presence", attr, nil, 3))
 end
 
 local function make_reply(orig, level)
@@ -718,14 +815,22 @@ local function make_reply(orig, level)
 	}, nil, level) -- a tail call: same level
 end
 
+---@param orig lxmpp.stanza
+---@return lxmpp.stanza reply to the sender, same id (an iq: type result)
 local function reply(orig)
 	if getmetatable(orig) ~= stanza_mt then
 		error("bad argument to reply: expected stanza, got " .. type(orig), 2)
 	end
-	return make_reply(orig, 2)
+	return (make_reply(orig, 3))
 end
 
 -- An error reply with the cursor inside <error>, for an application child.
+---@param orig lxmpp.stanza
+---@param error_type string
+---@param condition string
+---@param text? string
+---@param by? string
+---@return lxmpp.stanza reply with the cursor inside <error>
 local function error_reply(orig, error_type, condition, text, by)
 	if getmetatable(orig) ~= stanza_mt then
 		error("bad argument to error_reply: expected stanza, got " .. type(orig), 2)
@@ -741,18 +846,24 @@ end
 
 local escapes = { ["'"] = "&apos;", ['"'] = "&quot;", ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;" }
 
+---@param s string
+---@return string escaped
 local function xml_escape(s)
 	return (s_gsub(s, "['\"<>&]", escapes))
 end
 
 -- An XML document re-indented for reading; other strings come back as
 -- they are.
+---@param s string
+---@return string pretty
 local function pretty_print(s)
 	local doc = xml_parse(s)
 	if not doc then return s end
 	return tostring(doc:indent())
 end
 
+---@class lxmpp.stanza_module
+---@field stanza_mt table the stanzas' metatable (shared with the parsers)
 local M = {
 	stanza = stanza,
 	message = message,

@@ -3,6 +3,7 @@
 -- write, and reports what happened as events; STARTTLS, TLS, SASL and
 -- resource binding happen inside it. See docs/stream.md.
 --   local conn = stream.client{ jid = "juliet@example.com", password = "..." }
+--   local conn = stream.component{ jid = "bridge.example.com", secret = "..." }
 -- The caller's loop: give every byte, take the events, write the output.
 --   conn:receive_bytes(data) -> #data (every byte is taken) | nil, message, code
 --   for ev in conn:events() do ... end  (the work happens as they are taken:
@@ -14,33 +15,40 @@ require "lxmpp.stanza" -- the methods of the stanzas in events
 
 local new = core.stream_new
 
----A connection (its methods are in C: lxmpp.core; docs/stream.md has them
----all). The input side of its contract:
----receive_bytes takes every byte of data (from byte i): how many, or nil,
----message, code. next_event makes the next event as it is taken (nil: it
----needs bytes or an answer). want_read: read from the network now (false
----while paused for an answer, or full)? want_write: output waits?
----@class lxmpp.stream.conn
----@field receive_bytes fun(self, data: string, i?: integer): integer?, string?, string?
----@field next_event fun(self): table?
----@field want_read fun(self): boolean
----@field want_write fun(self): boolean
+---A connection of either role (docs/stream.md lists every method and
+---event). The input side of its contract: receive_bytes takes every byte of
+---data (from byte i): how many, or nil, message, code. next_event makes the
+---next event as it is taken (nil: it needs bytes or an answer). want_read:
+---read from the network now (false while paused for an answer, or full)?
+---want_write: output waits?
+---@class lxmpp.stream.connection
+---@field receive_bytes fun(self: lxmpp.stream.connection, data: string, i?: integer): integer|nil, string?, string? every byte taken, or nil, message, code
+---@field receive_eof fun(self: lxmpp.stream.connection): boolean|nil, string?, string?
+---@field next_event fun(self: lxmpp.stream.connection): table|nil
+---@field events fun(self: lxmpp.stream.connection): fun(): table|nil iterator over the events ({ type = ... })
+---@field want_read fun(self: lxmpp.stream.connection): boolean
+---@field want_write fun(self: lxmpp.stream.connection): boolean
+---@field take_output fun(self: lxmpp.stream.connection): string|nil the bytes to write
+---@field pending fun(self: lxmpp.stream.connection): integer bytes waiting to be taken
+---@field send fun(self: lxmpp.stream.connection, stanza: lxmpp.stanza): boolean|nil, string?, string?
+---@field close fun(self: lxmpp.stream.connection)
 
-local stream = {}
-
----A started client connection; bad options raise.
----@param opts table see docs/stream.md, "The client"
----@return lxmpp.stream.conn
-function stream.client(opts) return new("client", opts) end
-
----A server connection waiting for the client's header; bad options raise.
----@param opts table see docs/stream.md, "The server"
----@return lxmpp.stream.conn
-function stream.server(opts) return new("server", opts) end
-
-return {
-	client = stream.client,
-	server = stream.server,
+---@class lxmpp.stream
+---@field tls_context fun(opts: table): userdata a TLS context to share between connections (opts.tls_context)
+---@field selfsigned fun(domain: string): string, string a throwaway certificate and key (PEM) for tests
+local stream = {
+	---@param opts table the client's options (docs/stream.md): jid, password, tls...
+	---@return lxmpp.stream.connection conn
+	client = function(opts) return new("client", opts) end,
+	---@param opts table the server's options (docs/stream.md): domains, certificate, key...
+	---@return lxmpp.stream.connection conn
+	server = function(opts) return new("server", opts) end,
+	---An external component (XEP-0114): its domain and the shared secret;
+	---tls "disabled" (the default) or "direct" (docs/stream.md, "The component")
+	---@param opts table { jid = the component's domain, secret = ... [, tls =] }
+	---@return lxmpp.stream.connection conn
+	component = function(opts) return new("component", opts) end,
 	tls_context = core.tls_context,
 	selfsigned = core.tls_selfsigned,
 }
+return stream

@@ -21,15 +21,21 @@
 -- or whose deadline passed, never the others, so its cost per read does
 -- not grow with the number of tasks waiting.
 local default_clock = require "lxmpp.clock"
+local compat = require "lxmpp.compat"
+
+-- Yieldable on Lua 5.1 too: a task waits from inside it.
+local xpcall, running, pack, unpack = compat.xpcall, compat.running, compat.pack, compat.unpack
 
 local have_cqueues, cqueues = pcall(require, "cqueues")
 local condition = have_cqueues and require "cqueues.condition"
 
+---@class lxmpp.tasks
 local tasks = {}
 
 -- What our plain tasks yield: the wait they are in.
 local WAIT = setmetatable({}, { __name = "lxmpp.tasks wait" })
 
+---@class lxmpp.tasks.scheduler
 local sched = {}
 sched.__index = sched
 
@@ -54,6 +60,8 @@ function tasks.sleep(seconds)
 	if seconds > 0 then default_clock.wait(default_clock.now() + seconds) end
 end
 
+---@param _ lxmpp.tasks.scheduler
+---@return table|nil cq the cqueues controller running us
 function sched.controller(_)
 	return have_cqueues and cqueues.running() or nil
 end
@@ -63,6 +71,8 @@ local function guarded(self, fn, ...)
 	if not ok then self.on_error(err) end
 end
 
+---@param fn function
+---@param ... any its arguments
 function sched:spawn(fn, ...)
 	local cq = self:controller()
 	if cq then
@@ -71,13 +81,15 @@ function sched:spawn(fn, ...)
 	end
 	local co = coroutine.create(guarded)
 	self.mine[co] = true
-	self.runnable[#self.runnable + 1] = table.pack(co, self, fn, ...)
+	self.runnable[#self.runnable + 1] = pack(co, self, fn, ...)
 end
 
+---@return boolean mine whether the running coroutine is one of our plain tasks
 function sched:in_task()
-	return self.mine[coroutine.running()] == true
+	return self.mine[running()] == true
 end
 
+---@param _ lxmpp.tasks.scheduler
 ---@param key any what to wait for (see wake)
 ---@param deadline? number a clock time
 function sched.wait(_, key, deadline)
@@ -92,7 +104,7 @@ local function heap_push(h, w)
 	local i = #h + 1
 	h[i] = w
 	while i > 1 do
-		local parent = i // 2
+		local parent = math.floor(i / 2)
 		if h[parent].deadline <= w.deadline then break end
 		h[i], h[parent] = h[parent], w
 		i = parent
@@ -180,12 +192,13 @@ function sched:run()
 		local jobs = self.runnable
 		self.runnable = {} -- what these spawn or wake goes in the next round
 		for _, job in ipairs(jobs) do
-			resume(self, table.unpack(job, 1, job.n))
+			resume(self, unpack(job, 1, job.n))
 		end
 	until #self.runnable == 0
 	self.running = false
 end
 
+---@return number|nil deadline the earliest a suspended task waits for
 function sched:next_deadline()
 	local w = heap_top(self)
 	return w and w.deadline

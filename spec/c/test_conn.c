@@ -105,6 +105,7 @@ typedef struct policy {
   int hold;                 /* answer nothing: the test does */
   int anonymous;            /* accept ANONYMOUS */
   int refuse_binds;         /* refuse every bind with conflict */
+  int hold_binds;           /* answer no bind: the test forges the result */
 } policy;
 
 struct side {
@@ -177,7 +178,7 @@ static void answer(side *s, const lx_conn_event *ev) {
       cred.verdict = LX_ERR_SASL_NOT_AUTHORIZED;
     }
     CHECK(lx_conn_auth_answer(s->c, &cred) >= LX_ERR_POLICY_VIOLATION);
-  } else if (ev->type == LX_CONN_BIND_REQUEST) {
+  } else if (ev->type == LX_CONN_BIND_REQUEST && !s->pol.hold_binds) {
     const char *want = ev->jid;
     char full[300];
     if (s->pol.refuse_binds || (want && s->pol.bind_refusal &&
@@ -1753,6 +1754,88 @@ TEST(client_refusals) {
   text_free(&ev);
 }
 
+/* The server binds the client to the JID `bound`: a forged result after a
+ * real SCRAM login as juliet (plaintext, so that the test can write it).
+ * Returns the client's closed code (1: still open) and its output. */
+static int forged_bind(const char *bound, side *cl) {
+  setup st = defaults();
+  side sv;
+  char in[512];
+  st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
+  start_pair(&st, cl, &sv);
+  sv.pol.hold_binds = 1;
+  pump(cl, &sv, 65536);
+  CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                             "bind-request");
+  /* the client's nonce is its first draw, the bind iq's id its second */
+  snprintf(in, sizeof in,
+           "<iq type='result' id='" DRAW2
+           "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>%s</jid>"
+           "</bind></iq>",
+           bound);
+  script(cl, in, 1 << 20, NULL);
+  side_free(&sv);
+  return cl->closed_code;
+}
+
+/* RFC 6120 §7.6.2.1: the server may choose the resource, never another
+ * account; after ANONYMOUS it chooses the localpart, never the domain. */
+TEST(client_accepts_only_its_own_bound_jid) {
+  static const struct {
+    const char *bound;
+    int code; /* 1: ready */
+  } cases[] = {
+      {"juliet@im.example.com/server-chosen", 1},
+      {"JULIET@im.example.com/x", 1}, /* the same account, prepared */
+      {"admin@im.example.com/x", LX_ERR_BIND_BAD_JID},
+      {"juliet@evil.test/x", LX_ERR_BIND_BAD_JID},
+      {"admin@evil.test/x", LX_ERR_BIND_BAD_JID},
+      {"im.example.com/x", LX_ERR_BIND_BAD_JID},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    side cl;
+    int code = forged_bind(cases[i].bound, &cl);
+    CHECK_INT(code, cases[i].code);
+    if (code == 1) {
+      CHECK_INT(lx_conn_get_state(cl.c), LX_CONN_STATE_READY);
+    } else {
+      text out = {0};
+      take_output(cl.c, &out);
+      CHECK(strstr(str(&out), "<stream:error><undefined-condition") != NULL);
+      CHECK(strstr(str(&out), cases[i].bound) != NULL); /* in the text */
+      CHECK(strstr(str(&cl.events), "ready") == NULL);
+      CHECK(lx_conn_jid(cl.c) == NULL);
+      text_free(&out);
+    }
+    side_free(&cl);
+  }
+  /* ANONYMOUS: another localpart is the server's choice, another domain is
+   * not */
+  static const struct {
+    const char *bound;
+    int code;
+  } anon[] = {{"x7f3@im.example.com/r", 1},
+              {"x7f3@evil.test/r", LX_ERR_BIND_BAD_JID},
+              {"im.example.com/r", LX_ERR_BIND_BAD_JID}};
+  for (size_t i = 0; i < sizeof anon / sizeof anon[0]; i++) {
+    text out, ev;
+    int code;
+    char in[1024];
+    snprintf(
+        in, sizeof in,
+        SERVER_HEADER FEATURES_ANONYMOUS SUCCESS SERVER_HEADER FEATURES_BIND
+        "<iq type='result' id='" DRAW1
+        "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>%s</jid>"
+        "</bind></iq>",
+        anon[i].bound);
+    client_script(in, &out, &ev, &code);
+    CHECK_INT(code, anon[i].code);
+    CHECK((strstr(str(&ev), "ready") != NULL) == (anon[i].code == 1));
+    text_free(&out);
+    text_free(&ev);
+  }
+}
+
 TEST(legacy_session_only_when_required) {
   text out, ev;
   int code;
@@ -2700,9 +2783,96 @@ TEST(error_names) {
   CHECK_STR(lx_strerror(LX_ERR_SESSION_FAILED), "session-failed");
 }
 
+/* ---- the component (XEP-0114) ------------------------------------------ */
+
+static lx_conn *make_component(const char *secret) {
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "bridge.example.com";
+  o.component_secret = secret;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(c), 0);
+  return c;
+}
+
+#define COMPONENT_HEADER                                                       \
+  "<stream:stream xmlns='jabber:component:accept' "                            \
+  "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D75'>"
+
+/* The handshake's hash (SHA-1 of "3BF96D75s3cret", from Python's hashlib),
+ * the domain as the JID, a stanza in the stream's namespace; the same in
+ * every chunking. */
+TEST(component_handshake) {
+  for (size_t pass = 0; pass < N_CHUNKINGS; pass++) {
+    side co;
+    text out = {0};
+    side_init(&co, "C", make_component("s3cret"));
+    take_output(co.c, &out);
+    const char *header = strstr(str(&out), "<stream:stream");
+    CHECK(header && strstr(header, "xmlns='jabber:component:accept'"));
+    CHECK(header && strstr(header, "to='bridge.example.com'"));
+    CHECK(header && !strstr(header, "version=")); /* XEP-0114: none */
+    text_free(&out);
+    script(&co, COMPONENT_HEADER, chunkings[pass], &out);
+    CHECK_STR(str(&out), "<handshake>d40b468893a61b70119807840c55ae6cbf1a1f43"
+                         "</handshake>");
+    script(&co, "<handshake/><message to='echo@bridge.example.com'/>",
+           chunkings[pass], NULL);
+    CHECK_STR(str(&co.events), "opened ready stanza");
+    CHECK_STR(co.ready_jid, "bridge.example.com");
+    CHECK(strstr(str(&co.stanzas), "<message") != NULL);
+    text_free(&out);
+    side_free(&co);
+  }
+}
+
+/* A wrong secret, a header without id, a stanza before the handshake; and
+ * the options a component needs. */
+TEST(component_refusals) {
+  side co;
+  side_init(&co, "C", make_component("wrong"));
+  script(&co,
+         COMPONENT_HEADER "<stream:error><not-authorized "
+                          "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                          "</stream:error>",
+         1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&co);
+  side_init(&co, "C", make_component("s3cret"));
+  script(&co,
+         "<stream:stream xmlns='jabber:component:accept' "
+         "xmlns:stream='http://etherx.jabber.org/streams'>",
+         1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_BAD_FORMAT);
+  side_free(&co);
+  side_init(&co, "C", make_component("s3cret"));
+  script(&co, COMPONENT_HEADER "<message/>", 1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&co);
+
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "bridge.example.com";
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  o.component_secret = "s3cret";
+  o.jid = "juliet@example.com";
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  o.jid = "bridge.example.com";
+  o.tls = LX_CONN_TLS_REQUIRED;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  CHECK(c == NULL);
+}
+
 int main(void) {
   make_certs();
+  RUN(component_handshake);
+  RUN(component_refusals);
   RUN(starttls_scram_bind_message_close);
+  RUN(client_accepts_only_its_own_bound_jid);
   RUN(each_mechanism_and_binding);
   RUN(server_features_by_stage);
   RUN(random_stream_ids);

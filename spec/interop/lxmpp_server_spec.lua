@@ -24,7 +24,8 @@ local function start(dir, name, extra)
 		extra or "", "}\n")
 	f:close()
 	local log = dir .. "/" .. name .. ".log"
-	local proc = process.spawn({ "lua5.4", "examples/server.lua", cfg }, { log = log })
+	local lua_path, lua_cpath = process.lua54_env()
+	local proc = process.spawn({ "env", lua_path, lua_cpath, "lua5.4", "examples/server.lua", cfg }, { log = log })
 	local deadline, text = clock.now() + 30, ""
 	while not text:find("%(direct TLS%)") and clock.now() < deadline and proc:alive() do
 		os.execute("sleep 0.05")

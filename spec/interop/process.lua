@@ -4,9 +4,16 @@
 --   process.spawn(argv, { log = path, cwd = dir, grace = seconds }) -> proc
 --   proc:alive(), proc:stop() -> exit status, proc.pid
 --   process.run(argv [, opts]) -> ok, output (stdout and stderr), exit code
+--   process.ours(argv) -> argv that keeps make asan's preloaded runtime (our own Lua)
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
 --   process.mentioning(text) -> pids of processes whose command line holds text
+--   process.cpu_seconds(pid), process.rss(pid) -> a live process's CPU time
+--       (user and system) and resident bytes, from /proc
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
+--   process.example(server, name, account, args) -> the argv that runs
+--       examples/<name> as account on server (XMPP_* in its environment)
+--   process.start_bot(server, name, account, args, log [, seconds]) -> proc, its JID
+--       once it printed "online as JID" | nil, the log
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
@@ -22,10 +29,19 @@ end
 local HERE = debug.getinfo(1, "S").source:match("^@(.*/)")
 do
 	local realpath = assert(io.popen("realpath " .. quote(HERE)))
-	process.dir = realpath:read("l") .. "/"
+	process.dir = realpath:read("*l") .. "/"
 	realpath:close()
 end
 local SUPERVISOR = process.dir .. "supervise.py"
+
+-- The package paths of a Lua 5.4 program the tests start (Prosody with
+-- mod_lxmpp, the lxmpp server): this tree's modules and its 5.4 build, then
+-- 5.4's defaults, whichever interpreter runs the specs (LuaJIT's build and
+-- 5.1 paths would not load there).
+function process.lua54_env()
+	local root = process.dir .. "../../"
+	return "LUA_PATH=" .. root .. "lua/?.lua;" .. root .. "lua/?/init.lua;;", "LUA_CPATH=" .. root .. "build/?.so;;"
+end
 
 local function command_line(argv, opts)
 	local words = {}
@@ -36,17 +52,66 @@ local function command_line(argv, opts)
 	return table.concat(words, " ")
 end
 
+-- argv for a program that runs lxmpp's own code (our Lua module): under
+-- make asan it keeps the sanitizers' runtime that command_line drops.
+function process.ours(argv)
+	local preload = os.getenv("LD_PRELOAD")
+	if not preload then return argv end
+	local words = { "env", "LD_PRELOAD=" .. preload }
+	for _, arg in ipairs(argv) do words[#words + 1] = arg end
+	return words
+end
+
 function process.run(argv, opts)
-	local pipe = assert(io.popen(command_line(argv, opts or {}) .. " 2>&1", "r"))
-	local output = pipe:read("a")
-	local ok, _, code = pipe:close()
-	return ok == true, output, code
+	-- The exit status comes last in the output: pipe:close() gives it from
+	-- Lua 5.2 on, Lua 5.1 and LuaJIT say true whatever it was.
+	local pipe = assert(io.popen("(" .. command_line(argv, opts or {}) .. ") 2>&1; echo \"exit $?\"", "r"))
+	local output, code = pipe:read("*a"):match("^(.*)exit (%d+)\n$")
+	pipe:close()
+	code = tonumber(code)
+	return code == 0, output, code
+end
+
+function process.example(server, name, account, args)
+	local argv = { "env", "XMPP_PASSWORD=" .. account.password, "XMPP_HOST=" .. server.host,
+		"XMPP_PORT=" .. server.port, "XMPP_CAFILE=" .. server.cafile, require "support.lua_command",
+		"examples/" .. name }
+	for _, a in ipairs(args) do argv[#argv + 1] = a end
+	return argv
+end
+
+-- Starts examples/<name> (see process.example), writing into `log`, and
+-- waits until it prints "online as JID": the process and that JID, or
+-- nil and the log when it did not come online within `seconds`.
+function process.start_bot(server, name, account, args, log, seconds)
+	local proc = process.spawn(process.example(server, name, account, args), { log = log })
+	local deadline = clock.now() + (seconds or 10)
+	while clock.now() < deadline do
+		local jid = process.read(log):match("online as (%S+)")
+		if jid then return proc, jid end
+		require("lxmpp.tasks").sleep(0.05)
+	end
+	proc:stop()
+	return nil, process.read(log)
+end
+
+-- Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux).
+local TICKS = 100
+
+function process.cpu_seconds(pid)
+	local fields = {}
+	for x in process.read("/proc/" .. pid .. "/stat"):match("^.*%) (.*)$"):gmatch("%S+") do fields[#fields + 1] = x end
+	return (tonumber(fields[12]) + tonumber(fields[13])) / TICKS -- utime, stime
+end
+
+function process.rss(pid)
+	return tonumber(process.read("/proc/" .. pid .. "/status"):match("VmRSS:%s*(%d+)")) * 1024
 end
 
 function process.read(path)
 	local f = io.open(path, "rb")
 	if not f then return "" end
-	local data = f:read("a")
+	local data = f:read("*a")
 	f:close()
 	return data
 end
@@ -78,10 +143,10 @@ function process.spawn(argv, opts)
 	local line = { "/usr/bin/python3", SUPERVISOR, opts.log, tostring(opts.grace or 10), "--" }
 	for _, arg in ipairs(argv) do line[#line + 1] = arg end
 	local pipe = assert(io.popen(command_line(line, opts), "r"))
-	local first = pipe:read("l")
+	local first = pipe:read("*l")
 	local supervisor, pid = (first or ""):match("^(%d+) (%d+)$")
 	if not supervisor then
-		local rest = pipe:read("a")
+		local rest = pipe:read("*a")
 		pipe:close()
 		error("could not start " .. argv[1] .. ": " .. tostring(first) .. (rest or ""))
 	end
@@ -92,7 +157,7 @@ function proc_methods:alive()
 	if not self.pipe then return false end
 	local f = io.open("/proc/" .. self.pid .. "/stat")
 	if not f then return false end
-	local stat = f:read("a")
+	local stat = f:read("*a")
 	f:close()
 	return stat:match("^.*%) (%a)") ~= "Z"
 end
@@ -102,7 +167,7 @@ end
 function proc_methods:stop()
 	if not self.pipe then return self.status end
 	os.execute("kill -TERM " .. self.supervisor .. " 2>/dev/null")
-	local rest = self.pipe:read("a")
+	local rest = self.pipe:read("*a")
 	self.pipe:close()
 	self.pipe = nil
 	self.status = tonumber(rest:match("exit (%-?%d+)"))

@@ -18,7 +18,9 @@
 -- prosodyctl (the commands, for another installation), version (its
 -- version), library_path (shared
 -- libraries to load before the machine's, e.g. another expat) and ready
--- (what its log says once it is ready).
+-- (what its log says once it is ready), host (the loopback address to
+-- listen on) and s2s (server-to-server on port 5269 of host, with
+-- dialback: only in a network namespace of the test's own).
 -- Offered SASL mechanisms (internal_plain): SCRAM-SHA-1, SCRAM-SHA-256 and
 -- PLAIN after TLS; the -PLUS variants (tls-unique) only on TLS 1.2.
 local cqueues = require "cqueues"
@@ -53,7 +55,7 @@ local function quoted_list(items)
 end
 
 local function config(self, opts)
-	local modules = { "roster", "saslauth", "tls", "disco", "ping", "admin_shell" }
+	local modules = { "roster", "saslauth", "tls", "disco", "ping", "admin_shell", opts.s2s and "dialback" or nil }
 	for _, m in ipairs(opts.modules or {}) do modules[#modules + 1] = m end
 	local plugin_paths = {}
 	for i, p in ipairs(opts.plugin_paths or {}) do plugin_paths[i] = absolute(p) end
@@ -66,18 +68,18 @@ local function config(self, opts)
 		"certificates = " .. lua_string(self.dir .. "/certs"),
 		"log = { { levels = { min = " .. lua_string(opts.log_level or "info") .. " }, to = \"file\", filename = "
 			.. lua_string(self.dir .. "/prosody.log") .. " } }",
-		"interfaces = { \"127.0.0.1\" }",
-		"local_interfaces = { \"127.0.0.1\" }",
+		"interfaces = { " .. lua_string(self.host) .. " }",
+		"local_interfaces = { " .. lua_string(self.host) .. " }",
 		"c2s_ports = { " .. self.port .. " }",
 		"c2s_direct_tls_ports = { " .. self.direct_tls_port .. " }",
-		"s2s_ports = {}",
+		"s2s_ports = { " .. (opts.s2s and "5269" or "") .. " }",
 		"http_ports = {}",
 		"https_ports = {}",
 		"component_ports = { " .. (self.component_port or "") .. " }",
 		"component_interfaces = { \"127.0.0.1\" }",
 		"plugin_paths = { " .. quoted_list(plugin_paths) .. " }",
 		"modules_enabled = { " .. quoted_list(modules) .. " }",
-		"modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
+		opts.s2s and "modules_disabled = { \"s2s_auth_certs\" }" or "modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
 		"authentication = " .. lua_string(opts.authentication or "internal_plain"),
 		"storage = \"internal\"",
 		"c2s_require_encryption = true",
@@ -110,7 +112,7 @@ function prosody.start(opts)
 	local self = setmetatable({
 		dir = process.tempdir(),
 		domain = opts.domain or "prosody.test",
-		host = "127.0.0.1",
+		host = opts.host or "127.0.0.1",
 		port = process.free_port(),
 		direct_tls_port = process.free_port(),
 		component_port = opts.component and process.free_port(),
@@ -132,8 +134,9 @@ function prosody.start(opts)
 			a.jid = a.user .. "@" .. self.domain
 			self.accounts[#self.accounts + 1] = a
 		end
-		self.proc = process.spawn({ "env", "LUA_PATH=" .. absolute(package.path), "LUA_CPATH=" .. absolute(package.cpath),
-			"LD_LIBRARY_PATH=" .. (opts.library_path or ""), opts.prosody or "prosody", "--config", self.config, "-F" },
+		local lua_path, lua_cpath = process.lua54_env()
+		self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
+			opts.prosody or "prosody", "--config", self.config, "-F" },
 			{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
 		local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
 		if not listening then error("Prosody did not start: " .. why) end

@@ -65,6 +65,6 @@ for _, case in ipairs {
 		prosody_more.tests {
 			tls13 = { mechanism = "SCRAM-SHA-256-PLUS", gs2 = "p=tls-exporter", channel_binding = "tls-exporter" },
 			slixmpp = SLIXMPP,
-		}(_ENV, function() return server end)
+		}(_ENV or getfenv(1), function() return server end)
 	end)
 end

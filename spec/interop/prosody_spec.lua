@@ -23,7 +23,7 @@ for _, case in ipairs {
 	{ "Prosody", { muc = MUC, component = prosody_more.COMPONENT } },
 	{ "Prosody with mod_lxmpp", prosody.with_lxmpp { muc = MUC, component = prosody_more.COMPONENT } },
 } do
-	require "interop.suite"(_ENV, case[1], {
+	require "interop.suite"(_ENV or getfenv(1), case[1], {
 		start = function() return prosody.start(case[2]) end,
 	}, expected, prosody_more.tests())
 end

@@ -4,15 +4,21 @@
 --       features read); raw.connect(server, deadline) -> session (nothing
 --       sent, nothing read); raw.header(domain);
 --       session:read_by_server(deadline) (waits until the server has read
---       all we sent); session:write(bytes), session:next(deadline) ->
+--       all we sent); raw.login(server, account, resource) -> session,
+--       authenticated and bound; raw.stanza(session, deadline) -> the next
+--       stanza or an error; session:write(bytes), session:next(deadline) ->
 --       "stanza", st | "close" | nil, message, code ("timeout", "eof");
 --       session:close()
 local cqueues = require "cqueues"
+local mime = require "mime"
 local clock = require "lxmpp.clock"
 local transport = require "lxmpp.transport.cqueues"
 local xml = require "lxmpp.xml"
 
 local raw = {}
+
+local SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+local BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 
 local session = {}
 session.__index = session
@@ -80,6 +86,32 @@ end
 
 function session:close()
 	self.t:close()
+end
+
+-- The next stanza, failing loudly on anything else.
+function raw.stanza(s, deadline)
+	local kind, st, code = s:next(deadline)
+	assert(kind == "stanza", "expected a stanza, got " .. tostring(kind or st) .. " " .. tostring(code))
+	return st
+end
+
+-- An authenticated, bound session (session.jid: its full JID): SASL PLAIN
+-- without TLS (the server must allow it), the stream restart, bind.
+function raw.login(server, account, resource)
+	local deadline = clock.now() + 30
+	local s = raw.open(server, deadline)
+	assert(s:write("<auth xmlns='" .. SASL .. "' mechanism='PLAIN'>"
+		.. mime.b64("\0" .. account.user .. "\0" .. account.password) .. "</auth>"))
+	assert(raw.stanza(s, deadline).name == "success")
+	s.parser:reset()
+	assert(s:write(raw.header(server.domain)))
+	assert(s:next(deadline) == "open")
+	assert(raw.stanza(s, deadline).name == "features")
+	assert(s:write("<iq type='set' id='b'><bind xmlns='" .. BIND .. "'><resource>" .. resource
+		.. "</resource></bind></iq>"))
+	assert(raw.stanza(s, deadline).attr.type == "result")
+	s.jid = account.jid .. "/" .. resource
+	return s
 end
 
 return raw

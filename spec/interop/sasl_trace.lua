@@ -18,7 +18,7 @@ local function unbase64(s)
 	local bits = s:gsub("[^%w%+/]", ""):gsub(".", function(c)
 		local v = B64:find(c, 1, true) - 1
 		local b = ""
-		for i = 5, 0, -1 do b = b .. ((v >> i) & 1) end
+		for i = 5, 0, -1 do b = b .. math.floor(v / 2 ^ i) % 2 end
 		return b
 	end)
 	return (bits:gsub("%d%d%d%d%d%d%d%d", function(byte) return string.char(tonumber(byte, 2)) end))

@@ -1,10 +1,13 @@
 -- Drives spec/interop/slixmpp_client.py (slixmpp under Debian's
 -- /usr/bin/python3) against an interop server.
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
---       mode "login", "exchange", "social" or "component"; accounts: list of { jid, password };
---       reports: the JSON lines decoded, in order.
--- opts: mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count,
--- timeout, muc, component ("domain:secret:port").
+--       mode "login", "exchange", "social", "component" or "discover"; accounts: list
+--       of { jid, password }; reports: the JSON lines decoded, in order.
+--   slixmpp.start(server, mode, accounts, opts) -> a process (process.spawn)
+--       writing into opts.log, while this one goes on (an lxmpp peer answers);
+--       slixmpp.reports(path) -> the JSON lines of that log
+-- opts: debug (slixmpp's log on stderr), mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count,
+-- timeout, muc, component ("domain:secret:port"), target (a full JID).
 local json = require "dkjson"
 local process = require "interop.process"
 
@@ -19,7 +22,8 @@ local function argv(server, mode, accounts, opts)
 	a[#a + 1] = tostring(opts.direct_tls and server.direct_tls_port or server.port)
 	if opts.direct_tls then a[#a + 1] = "--direct-tls" end
 	if opts.keep_trying then a[#a + 1] = "--keep-trying" end
-	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc", "component" } do
+	if opts.debug then a[#a + 1] = "--debug" end
+	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc", "component", "target" } do
 		if opts[option] then
 			a[#a + 1] = "--" .. option:gsub("_", "-")
 			a[#a + 1] = tostring(opts[option])
@@ -45,6 +49,14 @@ end
 function slixmpp.run(server, mode, accounts, opts)
 	local _, output, code = process.run(argv(server, mode, accounts, opts or {}))
 	return decode_lines(output), output, code
+end
+
+function slixmpp.start(server, mode, accounts, opts)
+	return process.spawn(argv(server, mode, accounts, opts), { log = opts.log, grace = 5 })
+end
+
+function slixmpp.reports(path)
+	return decode_lines(process.read(path) or "")
 end
 
 return slixmpp

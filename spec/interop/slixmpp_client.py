@@ -31,6 +31,20 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
       every message with its body reversed, logs the account in, and
       sends echo@DOMAIN "hello component". One line:
       {"event": "component", "ok": true, "from": ..., "body": ...}
+  slixmpp_client.py [options] --target FULL_JID discover JID PASSWORD
+      Logs in as JID/disco with disco, caps, version and time, sends
+      FULL_JID a directed presence, and asks it disco#info (and the node
+      "no-such-node"), the items of node "bot-items", its version and its
+      time; waits for its message "bye". One line: {"event": "discover",
+      "ok": true, "caps": {"ver", "hash", "node", "verified" (the ver
+      slixmpp checked, or null)}, "identities", "features", "items",
+      "missing" (the error condition), "version", "time": {"tzo", "utc"}}
+  slixmpp_client.py [options] --target FULL_JID adhoc JID PASSWORD
+      Logs in as JID/adhoc and runs FULL_JID's XEP-0050 commands as
+      examples/adhoc_bot.lua offers them: "greet" (next, prev, next,
+      complete) and "roll" (20 sides, 3 dice), then a step of a session
+      that does not exist. One line: {"event": "adhoc", "ok": true,
+      "listed", "first", "second", "back", "done", "roll", "refused"}
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
@@ -234,6 +248,111 @@ async def component(args, accounts):
     return True
 
 
+async def discover(args, accounts):
+    """Asks --target (an lxmpp bot) through disco, caps, version and time, then
+    waits for its "bye" (it resolves our caps meanwhile)."""
+    (jid, password), = accounts
+    c = client(args, jid, password, "disco")
+    for plugin in ("xep_0030", "xep_0092", "xep_0115", "xep_0202"):
+        c.register_plugin(plugin)
+    c["xep_0030"].add_feature("urn:example:slixmpp-only")
+    report = await c.start()
+    if not report["ok"]:
+        emit(event="discover", ok=False, jid=report["jid"], condition=report["condition"])
+        return False
+    loop = asyncio.get_event_loop()
+    target = slixmpp.JID(args.target)
+    seen, bye = loop.create_future(), loop.create_future()
+    c.add_event_handler("presence_available", lambda p: p["from"] == target and not seen.done() and seen.set_result(p))
+    c.add_event_handler("message", lambda m: m["body"] == "bye" and not bye.done() and bye.set_result(m))
+    await c["xep_0115"].update_caps()  # our ver, before the presence that carries it
+    c.send_presence(pto=target)  # directed: carries our caps
+    presence = await asyncio.wait_for(seen, args.timeout)
+    ver = None
+    for _ in range(int(args.timeout * 10)):  # caps resolve in the background
+        ver = await c["xep_0115"].get_verstring(target)
+        if ver:
+            break
+        await asyncio.sleep(0.1)
+    info = (await c["xep_0030"].get_info(jid=target))["disco_info"]
+    items = (await c["xep_0030"].get_items(jid=target, node="bot-items"))["disco_items"]
+    missing = None
+    try:
+        await c["xep_0030"].get_info(jid=target, node="no-such-node")
+    except slixmpp.exceptions.IqError as e:
+        missing = e.iq["error"]["condition"]
+    version = (await c["xep_0092"].get_version(target))["software_version"]
+    entity_time = (await c["xep_0202"].get_entity_time(target)).xml.find("{urn:xmpp:time}time")
+    await asyncio.wait_for(bye, args.timeout)
+    emit(event="discover", ok=True, caps={"ver": presence["caps"]["ver"], "hash": presence["caps"]["hash"],
+                                          "node": presence["caps"]["node"], "verified": ver},
+         identities=[list(i) for i in info["identities"]], features=sorted(info["features"]),
+         items=[list(i) for i in items["items"]], missing=missing,
+         version={"name": version["name"], "version": version["version"], "os": version["os"] or None},
+         time={"tzo": entity_time.findtext("{urn:xmpp:time}tzo"), "utc": entity_time.findtext("{urn:xmpp:time}utc")})
+    await c.stop()
+    return True
+
+
+async def adhoc(args, accounts):
+    """Lists --target's ad-hoc commands and runs "greet" (two steps, prev
+    included) and "roll" with slixmpp's xep_0050, then a node it may not."""
+    (jid, password), = accounts
+    c = client(args, jid, password, "adhoc")
+    for plugin in ("xep_0004", "xep_0030", "xep_0050"):
+        c.register_plugin(plugin)
+    report = await c.start()
+    if not report["ok"]:
+        emit(event="adhoc", ok=False, jid=report["jid"], condition=report["condition"])
+        return False
+    target, commands = args.target, c["xep_0050"]
+
+    def fields(command):
+        """var -> [values] of the command's form, read from its XML."""
+        x = command.xml.find("{jabber:x:data}x")
+        return {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+                for f in x.findall("{jabber:x:data}field")}
+
+    def submit(**values):
+        form = c["xep_0004"].make_form(ftype="submit")
+        for var, value in values.items():
+            form.add_field(var=var, value=value, ftype="boolean" if isinstance(value, bool) else None)
+        return form
+
+    listed = (await commands.get_commands(target))["disco_items"]["items"]
+    first = (await commands.send_command(target, "greet"))["command"]
+    session = first["sessionid"]
+    second = (await commands.send_command(target, "greet", action="next", payload=submit(name="Slix"),
+                                          sessionid=session))["command"]
+    back = (await commands.send_command(target, "greet", action="prev", sessionid=session))["command"]
+    await commands.send_command(target, "greet", action="next", payload=submit(name="Slixmpp"), sessionid=session)
+    done = (await commands.send_command(target, "greet", action="complete", payload=submit(shout=True),
+                                        sessionid=session))["command"]
+    roll = (await commands.send_command(target, "roll"))["command"]
+    rolled = (await commands.send_command(target, "roll", action="complete", payload=submit(sides="20", count="3"),
+                                          sessionid=roll["sessionid"]))["command"]
+    refused = None
+    try:
+        await commands.send_command(target, "greet", sessionid="not-a-session", action="next")
+    except slixmpp.exceptions.IqError as e:
+        refused = e.iq["error"]["condition"]
+    items = [{f.get("var"): f.findtext("{jabber:x:data}value") for f in item}
+             for item in rolled.xml.iterfind("{jabber:x:data}x/{jabber:x:data}item")]
+    emit(event="adhoc", ok=True, listed=sorted(list(i) for i in listed),
+         first={"status": first["status"], "actions": sorted(first["actions"]),
+                "fields": sorted(fields(first))},
+         second={"actions": sorted(second["actions"]), "fields": sorted(fields(second))},
+         back=fields(back)["name"][0],
+         done={"status": done["status"], "notes": [list(n) for n in done["notes"]]},
+         roll={"options": [o.findtext("{jabber:x:data}value")
+                           for o in roll.xml.iterfind(".//{jabber:x:data}field[@var='sides']/{jabber:x:data}option")],
+               "status": rolled["status"], "rows": len(items),
+               "values": sorted(int(item["value"]) for item in items)},
+         refused=refused)
+    await c.stop()
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -248,8 +367,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=30)
     parser.add_argument("--muc")
     parser.add_argument("--component")
+    parser.add_argument("--target")
     parser.add_argument("--debug", action="store_true")
-    parser.add_argument("mode", choices=["login", "exchange", "social", "component"])
+    parser.add_argument("mode", choices=["login", "exchange", "social", "component", "discover", "adhoc"])
     parser.add_argument("credentials", nargs="+")
     args = parser.parse_args()
     if len(args.credentials) % 2:
@@ -258,7 +378,8 @@ def main():
     if args.mode in ("exchange", "social") and len(accounts) != 2:
         parser.error(args.mode + " takes two accounts")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
-    run = {"login": login, "exchange": exchange, "social": social, "component": component}[args.mode]
+    run = {"login": login, "exchange": exchange, "social": social, "component": component,
+           "discover": discover, "adhoc": adhoc}[args.mode]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

@@ -3,10 +3,10 @@
 -- config, speaks RFC 6120 on the raw port, and the reference client
 -- (slixmpp) logs in with every account and every mechanism offered,
 -- exchanges messages, and is refused a wrong password.
---   suite(_ENV, name, harness, expected [, more]) from a spec file (its
+--   suite(_ENV or getfenv(1), name, harness, expected [, more]) from a spec file (its
 --       _ENV holds busted's describe, it and assert), where expected = {
 --       version = pattern, mechanisms = { ... } (after TLS 1.3),
---       mechanisms_tls12 = ... }; more(_ENV, server_of) adds tests that use
+--       mechanisms_tls12 = ... }; more(_ENV or getfenv(1), server_of) adds tests that use
 --       the same running server (server_of() returns it).
 local clock = require "lxmpp.clock"
 local probe = require "interop.probe"

@@ -20,7 +20,7 @@ local config = assert(dofile(config_file))
 
 local function read(path)
 	local f = assert(io.open(path, "rb"))
-	local data = f:read("a")
+	local data = f:read("*a")
 	f:close()
 	return data
 end

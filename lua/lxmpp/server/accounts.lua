@@ -8,6 +8,7 @@
 --   a:check_password(user, password) -> true | false
 local sasl = require "lxmpp.sasl"
 
+---@class lxmpp.server.accountlib
 local accounts = {}
 
 local HASHES = { "SHA-1", "SHA-256", "SHA-512" }
@@ -51,6 +52,8 @@ function methods:exists(user)
 end
 
 ---@param user string
+---@return boolean|nil ok
+---@return string? message
 function methods:remove(user)
 	return self.store:set(user, nil)
 end
@@ -58,6 +61,9 @@ end
 -- Keys that no password matches, with a salt that is the same for a name
 -- every time: an unknown user fails at the proof, as a wrong password does,
 -- and the salt tells nobody that the account does not exist.
+---@param user string
+---@param hash string
+---@return table keys that no password matches
 function methods:decoy(user, hash)
 	local digest = sasl.scram_keys(hash, self.secret, user, 1)
 	local random = assert(io.open("/dev/urandom", "rb"))
@@ -81,11 +87,15 @@ function methods:keys(user, hash)
 	return keys, true
 end
 
--- Equal strings, in time that does not depend on where they differ.
+-- Equal strings, in time that does not depend on where they differ (a sum
+-- of squared differences: Lua 5.1 and 5.2 have no bit operators).
 local function same(a, b)
 	if #a ~= #b then return false end
 	local diff = 0
-	for i = 1, #a do diff = diff | (a:byte(i) ~ b:byte(i)) end
+	for i = 1, #a do
+		local d = a:byte(i) - b:byte(i)
+		diff = diff + d * d
+	end
 	return diff == 0
 end
 

@@ -66,7 +66,8 @@ function methods:fire(name, event)
 	-- a copy: a handler may hook or unhook while we iterate
 	local n = #list
 	if n == 1 then return list[1].fn(event) end
-	local copy = table.move(list, 1, n, 1, {})
+	local copy = {}
+	for i = 1, n do copy[i] = list[i] end
 	for i = 1, n do
 		local r = copy[i].fn(event)
 		if r ~= nil then return r end

@@ -1,5 +1,6 @@
 -- lxmpp.server.limits: the server's limits, their defaults, and what is
 -- counted per address (connections, failed logins).
+---@class lxmpp.server.limits
 local limits = {}
 
 -- Safe defaults; every one is a config option (config.limits).
@@ -43,11 +44,14 @@ local counters_mt = { __index = counters_methods }
 --- that a success refunds (failures drain it, time refills it).
 ---@param l table the limits
 ---@param now fun(): number
+---@return table counters with take, release, try_auth and auth_succeeded
 function limits.counters(l, now)
 	return setmetatable({ limits = l, now = now, conns = {}, auth = {} }, counters_mt)
 end
 
 -- Takes a connection slot for ip; false when it has too many.
+---@param ip string
+---@return boolean taken
 function counters_methods:take(ip)
 	local n = self.conns[ip] or 0
 	if n >= self.limits.max_connections_per_ip then return false end
@@ -55,6 +59,7 @@ function counters_methods:take(ip)
 	return true
 end
 
+---@param ip string
 function counters_methods:release(ip)
 	local n = (self.conns[ip] or 1) - 1
 	self.conns[ip] = n > 0 and n or nil
@@ -74,6 +79,8 @@ local function bucket(self, ip)
 end
 
 -- A login attempt from ip: false when its failures used up the bucket.
+---@param ip string
+---@return boolean allowed
 function counters_methods:try_auth(ip)
 	local b, now = bucket(self, ip)
 	if not b then
@@ -85,6 +92,7 @@ function counters_methods:try_auth(ip)
 	return true
 end
 
+---@param ip string
 function counters_methods:auth_succeeded(ip)
 	local b = bucket(self, ip)
 	if b then b.tokens = b.tokens + 1 end

@@ -10,6 +10,7 @@
 --   module:add_timer(delay, fn)    fn(now) runs after delay seconds (its own
 --                                  coroutine); a number returned runs it again
 --   module:log(level, message, ...)
+---@class lxmpp.server.modulelib
 local modulelib = {}
 
 ---@class lxmpp.server.module
@@ -18,6 +19,9 @@ local modulelib = {}
 local methods = {}
 local mt = { __index = methods }
 
+---@param srv table the lxmpp.server
+---@param host string the domain it serves
+---@param name string the plugin's name
 ---@return lxmpp.server.module
 function modulelib.new(srv, host, name)
 	return setmetatable({ srv = srv, host = host, name = name }, mt)
@@ -58,6 +62,7 @@ function methods:fire_event(event, data)
 end
 
 ---@param stanza table
+---@return boolean|nil routed
 function methods:send(stanza)
 	return self.srv:route(stanza, self.srv.hosts[self.host].session)
 end
@@ -97,12 +102,14 @@ end
 
 ---@param delay number seconds
 ---@param fn fun(now: number): number|nil
+---@return any timer
 function methods:add_timer(delay, fn)
 	return self.srv:add_timer(delay, fn)
 end
 
 ---@param level string
 ---@param message string
+---@param ... any format arguments
 function methods:log(level, message, ...)
 	self.srv:log(level, "%s/%s: " .. message, self.host, self.name, ...)
 end

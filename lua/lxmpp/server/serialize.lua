@@ -2,6 +2,9 @@
 -- tables as text, and back. decode parses with its own small reader (no
 -- load()), so a damaged or hostile value cannot run code.
 --   serialize.encode(t) -> text ; serialize.decode(text) -> t | nil, message
+local math_type = require("lxmpp.compat").math_type
+
+---@class lxmpp.server.serialize
 local serialize = {}
 
 local function encode(v, out)
@@ -9,7 +12,7 @@ local function encode(v, out)
 	if t == "string" then
 		out[#out + 1] = ("%q"):format(v):gsub("\\\n", "\\n")
 	elseif t == "number" then
-		out[#out + 1] = math.type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v)
+		out[#out + 1] = math_type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v)
 	elseif t == "boolean" then
 		out[#out + 1] = tostring(v)
 	elseif t == "table" then

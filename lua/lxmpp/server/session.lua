@@ -8,9 +8,11 @@
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local errno = require "cqueues.errno"
+local xpcall = require("lxmpp.compat").xpcall
 
 local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
+---@class lxmpp.server.sessionlib
 local session = {}
 
 local READ_SIZE = 16384
@@ -38,6 +40,10 @@ function mt:__tostring()
 	return ("lxmpp.server.session %s [%s]"):format(self.full_jid or self.username or "-", self.ip or "?")
 end
 
+---@param srv table the lxmpp.server
+---@param sock any the cqueues socket
+---@param conn lxmpp.stream.connection
+---@param ip string the client's address
 ---@return lxmpp.server.session
 function session.new(srv, sock, conn, ip)
 	sock:setmode("bn", "bn")
@@ -60,12 +66,14 @@ end
 -- the events do the work (running their handlers, which answer the
 -- connection's questions before the next event is pulled). A peer's fault
 -- makes receive_bytes fail after its events, "closed" the last of them.
+---@param data string bytes read
 function methods:feed(data)
 	self.conn:receive_bytes(data)
 	self:drain()
 end
 
 -- Runs the handlers of every queued event, then wakes the writer.
+---@return any
 function methods:drain()
 	for ev in self.conn:events() do self.srv:on_event(self, ev) end
 	self.wcond:signal()
@@ -74,21 +82,23 @@ end
 -- Waits while the read rate limit is used up (a token bucket in bytes,
 -- refilled on the server's clock; the server's tick wakes us).
 function methods:throttle()
-	local limits, now = self.srv.limits, self.srv.now()
-	self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
-	self.refilled = now
-	while self.tokens <= 0 and not self.gone do
-		self.srv.throttled[self] = true
-		self.rcond:wait()
-		now = self.srv.now()
+	local srv = self.srv
+	local limits = srv.limits
+	while true do
+		local now = srv.now()
 		self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
 		self.refilled = now
+		if self.tokens > 0 or self.gone then break end
+		srv.throttled[self] = true
+		self.rcond:wait()
 	end
-	self.srv.throttled[self] = nil
+	srv.throttled[self] = nil
 end
 
 -- Reads what has arrived, waiting for more (or a signal on rcond). Returns
 -- the bytes, or nil and "eof", "gone" (abort() was called) or an errno.
+---@return string|nil bytes
+---@return string? why "eof", "gone" or an errno name
 function methods:read()
 	local sock = self.sock
 	while true do
@@ -102,6 +112,8 @@ end
 
 -- Writes all of out, waiting while the client does not read (or until
 -- abort()). Returns true, or nil.
+---@param out string
+---@return boolean|nil ok
 function methods:write(out)
 	local sock, i = self.sock, 1
 	while true do

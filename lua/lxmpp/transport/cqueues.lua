@@ -22,6 +22,8 @@ local remaining = base.remaining
 
 local READ_SIZE = 16384
 
+---@class lxmpp.transport.cqueues
+---@field now fun(): number lxmpp.clock.now
 local transport = { now = base.now }
 
 local methods, mt = base.class(NAME, function(sock)
@@ -52,6 +54,9 @@ end
 
 -- An accepted socket as a transport; opts.clock (lxmpp.clock by default)
 -- measures its deadlines.
+---@param sock any a cqueues socket, connected (accepted by a server)
+---@param opts? { clock?: table }
+---@return lxmpp.transport t
 function transport.wrap(sock, opts)
 	sock:setmode("bn", "bn")
 	sock:onerror(return_errors)
@@ -61,6 +66,13 @@ end
 -- Connects to each address of `host` in turn, each with an equal share of
 -- the time left (lxmpp.transport.base). opts: resolver (see lxmpp.resolve),
 -- read_size (bytes per read, default 16384), clock (lxmpp.clock-shaped).
+---@param host string a name or an IP address
+---@param port integer
+---@param deadline? number an lxmpp.clock time; nil: no limit
+---@param opts? { resolver?: table, read_size?: integer, clock?: table }
+---@return lxmpp.transport|nil t
+---@return string? message
+---@return string? code
 function transport.connect(host, port, deadline, opts)
 	opts = opts or {}
 	local c = opts.clock or base.clock
@@ -84,6 +96,10 @@ function transport.connect(host, port, deadline, opts)
 	end)
 end
 
+---@param deadline? number
+---@return string|nil bytes
+---@return string? message
+---@return string? code "timeout", "eof" or the errno name
 function methods:read(deadline)
 	local sock = base.open(NAME, self)
 	base.check_deadline(NAME, deadline, 2)
@@ -104,6 +120,12 @@ end
 -- its own; more is handed to it only once that buffer is empty, so that it
 -- never grows and "written" counts only bytes that went on (or will go on
 -- right after the buffer) while the peer reads.
+---@param data string
+---@param deadline? number
+---@return boolean|nil ok
+---@return string? message
+---@return string? code
+---@return integer? written bytes written before the failure
 function methods:write(data, deadline)
 	local sock = base.open(NAME, self)
 	if type(data) ~= "string" then error("lxmpp.transport.cqueues: data must be a string", 2) end
@@ -126,11 +148,14 @@ function methods:write(data, deadline)
 end
 
 -- The address and port of the peer.
+---@return string address
+---@return integer port
 function methods:peer()
 	local _, address, port = base.open(NAME, self):peername()
 	return address, port
 end
 
+---@return integer fd
 function methods:pollfd()
 	return base.open(NAME, self):pollfd()
 end

@@ -10,12 +10,15 @@
 -- pass opts.resolver (lxmpp.resolve) to bound it.
 local socket = require "socket"
 local base = require "lxmpp.transport.base"
+local tointeger = require("lxmpp.compat").tointeger
 
 local NAME = "lxmpp.transport.luasocket"
 local remaining = base.remaining
 
 local READ_SIZE = 16384
 
+---@class lxmpp.transport.luasocket
+---@field now fun(): number lxmpp.clock.now
 local transport = { now = base.now }
 
 local methods, mt = base.class(NAME, function(sock)
@@ -49,6 +52,9 @@ end
 
 -- An accepted socket as a transport. It waits in real time: a clock given
 -- as opts.clock (lxmpp.clock-shaped) only says what time it is.
+---@param sock any a LuaSocket TCP socket, connected (accepted by a server)
+---@param opts? { clock?: table }
+---@return lxmpp.transport t
 function transport.wrap(sock, opts)
 	sock:setoption("tcp-nodelay", true)
 	return setmetatable({ socket = sock, clock = opts and opts.clock or base.clock }, mt)
@@ -77,11 +83,18 @@ end
 -- Connects to each address of `host` in turn, each with an equal share of
 -- the time left (lxmpp.transport.base); names through getaddrinfo unless
 -- opts.resolver is given.
+---@param host string a name or an IP address
+---@param port integer
+---@param deadline? number an lxmpp.clock time; nil: no limit
+---@param opts? { resolver?: table, read_size?: integer, clock?: table }
+---@return lxmpp.transport|nil t
+---@return string? message
+---@return string? code
 function transport.connect(host, port, deadline, opts)
 	opts = opts or {}
 	local resolver = opts.resolver or getaddrinfo_resolver()
 	local c = opts.clock or base.clock
-	return base.connect(NAME, c, host, port, deadline, { resolver = resolver }, function(address, _, until_)
+	return base.connect(NAME, c, host, port, deadline, { resolver = resolver, clock = c }, function(address, _, until_)
 		local sock = address:find(":", 1, true) and socket.tcp6() or socket.tcp4()
 		set_timeout(sock, remaining(c, until_))
 		local ok, why = sock:connect(address, port)
@@ -95,6 +108,10 @@ function transport.connect(host, port, deadline, opts)
 	end)
 end
 
+---@param deadline? number
+---@return string|nil bytes
+---@return string? message
+---@return string? code "timeout", "eof" or the errno name
 function methods:read(deadline)
 	local sock = base.open(NAME, self)
 	base.check_deadline(NAME, deadline, 2)
@@ -113,6 +130,12 @@ function methods:read(deadline)
 	end
 end
 
+---@param data string
+---@param deadline? number
+---@return boolean|nil ok
+---@return string? message
+---@return string? code
+---@return integer? written bytes written before the failure
 function methods:write(data, deadline)
 	local sock = base.open(NAME, self)
 	if type(data) ~= "string" then error("lxmpp.transport.luasocket: data must be a string", 2) end
@@ -126,9 +149,9 @@ function methods:write(data, deadline)
 		local last, err, partial = sock:send(data, i)
 		self.waiting, self.deadline = nil, nil
 		if last then
-			i = math.tointeger(last) + 1
+			i = tointeger(last) + 1
 		else
-			i = math.tointeger(partial) + 1
+			i = tointeger(partial) + 1
 			if err ~= "timeout" then
 				local _, message, code = failure(err == "closed" and "Broken pipe" or err, "write")
 				return nil, message, code, i - 1
@@ -138,11 +161,14 @@ function methods:write(data, deadline)
 	return true
 end
 
+---@return string address
+---@return integer port
 function methods:peer()
 	local address, port = base.open(NAME, self):getpeername()
 	return address, tonumber(port)
 end
 
+---@return integer fd
 function methods:pollfd()
 	return base.open(NAME, self):getfd()
 end

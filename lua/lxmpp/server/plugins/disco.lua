@@ -6,6 +6,7 @@ local st = require "lxmpp.stanza"
 local INFO = "http://jabber.org/protocol/disco#info"
 local ITEMS = "http://jabber.org/protocol/disco#items"
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	module:add_identity("server", "im", module:get_option("name", "lxmpp"))
 	module:add_feature(INFO)

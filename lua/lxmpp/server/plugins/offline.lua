@@ -6,6 +6,7 @@
 local st = require "lxmpp.stanza"
 local server = require "lxmpp.server"
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	local store = module:open_store("offline")
 	local max = module:get_option("max_offline", 100)

@@ -1,6 +1,7 @@
 -- XEP-0199: the server answers pings to its domain and to an account.
 local st = require "lxmpp.stanza"
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	module:add_feature("urn:xmpp:ping")
 	local function pong(event)

@@ -6,12 +6,14 @@
 -- no server-to-server.
 local st = require "lxmpp.stanza"
 local jid_util = require "lxmpp.jid"
+local tointeger = require("lxmpp.compat").tointeger
 
 local SUBSCRIPTION = { subscribe = true, subscribed = true, unsubscribe = true, unsubscribed = true }
 
 local function has_from(item) return item and (item.subscription == "from" or item.subscription == "both") end
 local function has_to(item) return item and (item.subscription == "to" or item.subscription == "both") end
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	local srv, host = module.srv, module.host
 	local function rosters() return srv.hosts[host].rosters end
@@ -54,7 +56,7 @@ return function(module)
 
 	local function available(session, stanza)
 		local initial = session.presence == nil
-		local priority = math.tointeger(tonumber(stanza:get_child_text("priority") or "0")) or 0
+		local priority = tointeger(tonumber(stanza:get_child_text("priority") or "0")) or 0
 		session.priority = math.max(-128, math.min(127, priority))
 		session.presence = st.clone(stanza)
 		session.presence.attr.to = nil
@@ -113,17 +115,10 @@ return function(module)
 		return true
 	end
 
-	module:hook("pre-presence/bare", function(event)
+	-- A client's presence to an address (a bare or a full JID).
+	local function outbound(event)
 		local session, stanza = event.origin, event.stanza
 		local t = stanza.attr.type
-		if stanza.attr.to == nil then
-			if t == nil then
-				available(session, stanza)
-			elseif t == "unavailable" then
-				unavailable(session, stanza)
-			end
-			return true -- other types without a recipient mean nothing
-		end
 		if SUBSCRIPTION[t] then return outbound_subscription(session, stanza, event.to_bare) end
 		if t == "probe" then return true end -- the server probes, not clients
 		if t == nil or t == "unavailable" then -- directed presence (§4.6)
@@ -131,19 +126,21 @@ return function(module)
 			session.directed[stanza.attr.to] = t == nil or nil
 		end
 		return nil
+	end
+
+	module:hook("pre-presence/bare", function(event)
+		local session, stanza = event.origin, event.stanza
+		if stanza.attr.to ~= nil then return outbound(event) end
+		local t = stanza.attr.type
+		if t == nil then
+			available(session, stanza)
+		elseif t == "unavailable" then
+			unavailable(session, stanza)
+		end
+		return true -- other types without a recipient mean nothing
 	end, 10)
 
-	module:hook("pre-presence/full", function(event)
-		local session, stanza = event.origin, event.stanza
-		local t = stanza.attr.type
-		if SUBSCRIPTION[t] then return outbound_subscription(session, stanza, event.to_bare) end
-		if t == "probe" then return true end
-		if t == nil or t == "unavailable" then
-			session.directed = session.directed or {}
-			session.directed[stanza.attr.to] = t == nil or nil
-		end
-		return nil
-	end, 10)
+	module:hook("pre-presence/full", outbound, 10)
 
 	-- Inbound, for an account of this domain (§3.1.3, §3.1.6, §3.2.3, §3.3.3, §4.3.2).
 	module:hook("presence/bare", function(event)

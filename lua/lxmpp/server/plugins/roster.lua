@@ -6,6 +6,7 @@ local rosters = require "lxmpp.server.rosters"
 
 local NS = rosters.NS
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	local r = rosters.new(module.srv, module.host)
 	module.srv.hosts[module.host].rosters = r

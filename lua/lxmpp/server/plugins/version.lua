@@ -5,6 +5,7 @@ local core = require "lxmpp.core"
 
 local NS = "jabber:iq:version"
 
+---@param module table the plugin's lxmpp.server.module object
 return function(module)
 	module:add_feature(NS)
 	local name = module:get_option("server_name", "lxmpp")
@@ -12,7 +13,7 @@ return function(module)
 	local os_name
 	if show_os then
 		local f = io.popen("uname -sr")
-		os_name = f and f:read("l")
+		os_name = f and f:read("*l")
 		if f then f:close() end
 	end
 	module:hook("iq-get/host/" .. NS .. ":query", function(event)

@@ -3,7 +3,10 @@
 -- table, (store, user) -> value, the value a Lua table serialized as text
 -- (lxmpp.server.serialize) and read back without running code.
 local serialize = require "lxmpp.server.serialize"
+local unpack = require("lxmpp.compat").unpack
 
+---A storage driver: open_store(name) gives a store, close() ends it.
+---@class lxmpp.server.storage.sqlite3
 local sqlite3 = {}
 
 local SCHEMA = [[CREATE TABLE IF NOT EXISTS lxmpp_store (
@@ -13,6 +16,8 @@ local SCHEMA = [[CREATE TABLE IF NOT EXISTS lxmpp_store (
 local store_methods = {}
 local store_mt = { __index = store_methods }
 
+---@param user string
+---@return table|nil data a copy of what was stored, nil when nothing was
 function store_methods:get(user)
 	local db = self.driver.db
 	local q, err = db:prepare("SELECT value FROM lxmpp_store WHERE store = ? AND user = ?")
@@ -25,6 +30,10 @@ function store_methods:get(user)
 	return serialize.decode(row[1])
 end
 
+---@param user string
+---@param data table|nil nil removes it
+---@return boolean|nil ok
+---@return string? message
 function store_methods:set(user, data)
 	local db = self.driver.db
 	local sql, args
@@ -36,7 +45,7 @@ function store_methods:set(user, data)
 	end
 	local q, err = db:prepare(sql)
 	if not q then return nil, err end
-	local ok, e = q:execute(table.unpack(args))
+	local ok, e = q:execute(unpack(args))
 	q:close()
 	if not ok then return nil, e end
 	return db:commit()
@@ -45,6 +54,8 @@ end
 local driver_methods = {}
 local driver_mt = { __index = driver_methods }
 
+---@param name string the store's name ("accounts", "roster"...)
+---@return table store with get(user) and set(user, data)
 function driver_methods:open_store(name)
 	return setmetatable({ driver = self, name = name }, store_mt)
 end
@@ -56,6 +67,9 @@ function driver_methods:close()
 	end
 end
 
+---@param config { path: string } the SQLite file
+---@return table|nil driver
+---@return string? message
 function sqlite3.open(config)
 	if type(config.path) ~= "string" then return nil, "storage: sqlite3 needs a path" end
 	local ok, dbi = pcall(require, "DBI")
