@@ -15,7 +15,14 @@ local sm = {}
 
 sm.NS = "urn:xmpp:sm:3"
 
-local WRAP = 2 ^ 32 // 1 -- counters are unsigned 32-bit (XEP-0198 §4)
+local WRAP = 4294967296 -- counters are unsigned 32-bit (XEP-0198 §4)
+
+-- An integer from a number or a decimal string, or nil (any Lua from 5.1).
+local function integer(v)
+	local n = tonumber(v)
+	if n and n == math.floor(n) then return n end
+	return nil
+end
 
 local DEFAULTS = {
 	max_unacked = 10000, -- stanzas kept for a resumption; beyond, sent() refuses
@@ -120,7 +127,7 @@ end
 ---@return string? message
 ---@return string? code
 function methods:ack(h)
-	local n = math.tointeger(tonumber(h))
+	local n = integer(h)
 	if not n or n < 0 or n >= WRAP or not tostring(h):match("^%d+$") then
 		return nil, "not a valid h: " .. tostring(h), "undefined-condition"
 	end
@@ -201,7 +208,7 @@ function methods:state(extra)
 end
 
 local function counter(v)
-	local n = math.tointeger(v)
+	local n = type(v) == "number" and integer(v)
 	return n and n >= 0 and n < WRAP and n
 end
 

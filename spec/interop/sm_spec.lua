@@ -140,6 +140,10 @@ for _, case in ipairs(servers) do
 					reconnect = { delay = 0.02, max_delay = 0.2 }, keepalive = { interval = 30, timeout = 10 } }
 			until alice or clock.now() > deadline
 			assert(alice, "no first login through the proxy")
+			finally(function()
+				alice:close()
+				bob:close()
+			end)
 			alice:on("resumed", function() events.resumed = events.resumed + 1 end)
 			alice:on("reconnected", function(_, report)
 				events.reconnected = events.reconnected + 1
@@ -164,8 +168,6 @@ for _, case in ipairs(servers) do
 			assert.is_true(events.resumed > 0, "no session was resumed")
 			if events.reconnected == 0 then assert.equal(0, duplicates) end
 			assert.is_true(duplicates <= events.refused_resent)
-			alice:close()
-			bob:close()
 		end)
 
 		it("resumes from sm_state() after a process restart", function()
