@@ -254,7 +254,7 @@ typedef int (*handler)(lx_conn *c, lx_stanza *s);
 enum { CLIENT = 1, SERVER = 2, COMPONENT = 4, ALL = 7 };
 #define NEGOTIATING                                                            \
   (P(PH_HEADER) | P(PH_FEATURES) | P(PH_OFFERED) | P(PH_STARTTLS) |            \
-   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY))
+   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY) | P(PH_RESUME))
 
 /* A top-level element the connection expects: in which phases, for which
  * roles, its namespace and name (NULL: any), its handler, and the phases
@@ -275,6 +275,8 @@ static int client_challenge(lx_conn *c, lx_stanza *s);
 static int client_success(lx_conn *c, lx_stanza *s);
 static int client_sasl_failure(lx_conn *c, lx_stanza *s);
 static int client_bind_result(lx_conn *c, lx_stanza *s);
+static int client_resumed(lx_conn *c, lx_stanza *s);
+static int client_resume_failed(lx_conn *c, lx_stanza *s);
 static int server_starttls(lx_conn *c, lx_stanza *s);
 static int server_auth(lx_conn *c, lx_stanza *s);
 static int server_response(lx_conn *c, lx_stanza *s);
@@ -295,7 +297,7 @@ static const rule rules[] = {
     {NEGOTIATING | P(PH_READY) | P(PH_CLOSING), ALL, LX_NS_STREAMS, "error",
      on_stream_error, 0},
     {P(PH_FEATURES), CLIENT, LX_NS_STREAMS, "features", client_features,
-     P(PH_STARTTLS) | P(PH_SASL) | P(PH_BIND)},
+     P(PH_STARTTLS) | P(PH_SASL) | P(PH_BIND) | P(PH_RESUME)},
     {P(PH_STARTTLS), CLIENT, NS_TLS, "proceed", client_proceed,
      P(PH_HANDSHAKE)},
     {P(PH_STARTTLS), CLIENT, NS_TLS, "failure", client_starttls_failure, 0},
@@ -303,6 +305,8 @@ static const rule rules[] = {
     {P(PH_SASL), CLIENT, NS_SASL, "success", client_success, P(PH_HEADER)},
     {P(PH_SASL), CLIENT, NS_SASL, "failure", client_sasl_failure, 0},
     {P(PH_BIND), CLIENT, LX_NS_CLIENT, "iq", client_bind_result, P(PH_READY)},
+    {P(PH_RESUME), CLIENT, NS_SM, "resumed", client_resumed, P(PH_READY)},
+    {P(PH_RESUME), CLIENT, NS_SM, "failed", client_resume_failed, P(PH_BIND)},
     {P(PH_OFFERED), SERVER, NS_TLS, "starttls", server_starttls,
      P(PH_HANDSHAKE)},
     {P(PH_OFFERED), SERVER, NS_SASL, "auth", server_auth, AFTER_SASL},
@@ -536,6 +540,19 @@ static int client_bind(lx_conn *c) {
   return conn_wrote(c, mark, rc);
 }
 
+/* XEP-0198 §5: resume the previous session instead of binding. */
+static int client_resume(lx_conn *c) {
+  char h[16];
+  snprintf(h, sizeof h, "%lu", (unsigned long)c->resume_h);
+  buf *b = &c->out;
+  size_t mark = b->len;
+  c->phase = PH_RESUME;
+  return conn_wrote(c, mark,
+                    xo_start(b, "resume", NS_SM) || xo_attr(b, "h", h) ||
+                        xo_attr(b, "previd", c->resume_id) ||
+                        buf_puts(b, "/>"));
+}
+
 static int client_features(lx_conn *c, lx_stanza *s) {
   features f;
   if (!push_with_stanza(c, LX_CONN_FEATURES)) /* read below, before the
@@ -562,6 +579,8 @@ static int client_features(lx_conn *c, lx_stanza *s) {
                      "the server offers no resource binding");
   /* legacy session establishment (RFC 3921 §3) only where not optional */
   c->session_pending = f.session && !f.session_optional;
+  if (c->resume_id && lx_elem_child(s->root, NS_SM, "sm"))
+    return client_resume(c);
   return client_bind(c);
 }
 
@@ -755,6 +774,32 @@ static int client_bind_result(lx_conn *c, lx_stanza *s) {
   if (rc == 0 && c->session_pending)
     rc = send_session(c);
   return rc;
+}
+
+/* <resumed/>: the previous session goes on, under the JID it had (ours,
+ * which the application set to it); the application reads h from the
+ * element, delivered first. No legacy session: it was established. */
+static int client_resumed(lx_conn *c, lx_stanza *s) {
+  (void)s;
+  lx_jid *full = NULL;
+  const char *jid = lx_jid_full(c->jid);
+  if (!lx_jid_resource(c->jid))
+    return conn_fail(c, LX_ERR_INVALID, 0,
+                     "resumed a session without knowing its full JID");
+  if (!push_with_stanza(c, LX_CONN_STANZA) ||
+      lx_jid_new(&full, jid, strlen(jid), NULL))
+    return conn_fail_nomem(c);
+  c->session_pending = 0;
+  return ready(c, full);
+}
+
+/* <failed/>: the application learns it (and the h the server may give),
+ * and a new session is bound. */
+static int client_resume_failed(lx_conn *c, lx_stanza *s) {
+  (void)s;
+  if (!push_with_stanza(c, LX_CONN_STANZA))
+    return conn_fail_nomem(c);
+  return client_bind(c);
 }
 
 /* The legacy session's result is the connection's own business. */

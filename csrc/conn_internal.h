@@ -34,6 +34,7 @@ enum phase {
   PH_CREDENTIALS,     /* server: lx_conn_auth_answer() */
   PH_BIND,            /* client: the bind result */
   PH_HANDSHAKE_REPLY, /* component: the server's <handshake/> */
+  PH_RESUME,          /* client: <resumed/> or <failed/> (XEP-0198) */
   PH_BIND_DECISION,   /* server: lx_conn_bind_accept() or _refuse() */
   PH_READY,           /* stanzas flow */
   PH_CLOSING,         /* we sent </stream:stream>; the peer's is due */
@@ -129,6 +130,8 @@ struct lx_conn {
   unsigned cb_failures;   /* -PLUS attempts with a binding type we lack */
   char *bind_resource;    /* asked for, prepared; NULL for none */
   char *component_secret; /* a component's; wiped when freed */
+  char *resume_id;        /* client: XEP-0198 previd, or NULL */
+  uint32_t resume_h;
 };
 
 /* What distinguishes the roles outside the rules table. */

@@ -221,6 +221,9 @@ int conn_configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (rc)
     return rc;
   copy_sasl_client_opts(&c->sasl_client_opts, &o->sasl_client, &nomem);
+  if (o->resume_id && !(c->resume_id = strdup(o->resume_id)))
+    nomem = 1;
+  c->resume_h = o->resume_h;
   c->sasl_client_opts.random = o->random; /* one source for everything */
   c->sasl_client_opts.random_user = o->random_user;
   return nomem ? error_set(err, LX_ERR_NOMEM, "out of memory") : 0;
@@ -307,6 +310,7 @@ void conn_free_opts(lx_conn *c) {
   free(c->features_xml);
   free_list(c->extension_ns, c->n_extension_ns);
   lx_jid_free(c->jid);
+  free(c->resume_id);
   conn_free_sasl_client_opts(&c->sasl_client_opts);
   for (size_t i = 0; c->domains && i < c->n_domains; i++)
     lx_jid_free(c->domains[i]);

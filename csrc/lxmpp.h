@@ -1284,6 +1284,13 @@ typedef struct lx_conn_opts {
    * JID's localpart) and host (its domain). */
   lx_sasl_client_opts sasl_client;
   const lx_tls_session *tls_session; /* offered for resumption (NULL) */
+  /* XEP-0198 resumption: after authentication, where the server offers
+   * <sm xmlns='urn:xmpp:sm:3'/>, send <resume previd= h=/> instead of
+   * binding. <resumed/> is delivered as LX_CONN_STANZA, then LX_CONN_READY
+   * with jid (which must then be the session's full JID); <failed/> is
+   * delivered as LX_CONN_STANZA and binding follows. NULL: bind. */
+  const char *resume_id;
+  uint32_t resume_h; /* the count of stanzas we handled (h) */
 
   /* server */
   const char *const *domains; /* the domains served: a stream to any other

@@ -103,6 +103,9 @@ static void read_client(lua_State *L, int idx, lx_conn_opts *o,
   }
   lua_pop(L, 1);
   o->tls_session = lxl_tls_session(L, idx, "tls_session");
+  o->resume_id = lxl_opt_text(L, idx, "resume_id", NULL);
+  o->resume_h =
+      (uint32_t)lxl_opt_int(L, idx, "resume_h", 0, 0, (lua_Integer)UINT32_MAX);
 }
 
 static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
@@ -394,6 +397,16 @@ static int l_send(lua_State *L) {
   return result(L, u->c, conn_submit_serialized(u->c, xml, len), "send");
 }
 
+/* conn:send_xml(xml) -> true | nil, msg, code: one element already
+ * serialized (checked: one balanced element), e.g. a stanza kept for a
+ * XEP-0198 resumption */
+static int l_send_xml(lua_State *L) {
+  lconn *u = check_conn(L);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 2, &len);
+  return result(L, u->c, lx_conn_submit_xml(u->c, xml, len), "send_xml");
+}
+
 /* conn:keepalive() -> whether a space was queued */
 static int l_keepalive(lua_State *L) {
   lua_pushboolean(L, lx_conn_keepalive(check_conn(L)->c));
@@ -593,6 +606,7 @@ void lxl_open_stream(lua_State *L) {
                                      {"next_event", l_next_event},
                                      {"events", l_events},
                                      {"send", l_send},
+                                     {"send_xml", l_send_xml},
                                      {"keepalive", l_keepalive},
                                      {"trim", l_trim},
                                      {"close", l_close},

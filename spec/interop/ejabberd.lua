@@ -8,7 +8,7 @@
 --   kick_user(user), restart()
 -- opts: domain, accounts, log_level, muc (a domain for mod_muc),
 -- component = { domain =, secret = } (an ejabberd_service listener on
--- server.component_port)
+-- server.component_port), stream_management (enables mod_stream_mgmt)
 -- Erlang distribution runs without epmd (ERL_DIST_PORT: the node listens
 -- on a free port of its own, ejabberdctl dials it directly) with a cookie
 -- of its own, so runs never share or start the system's epmd and may run
@@ -76,6 +76,7 @@ local function config(self, opts)
 		"  mod_disco: {}",
 		"  mod_ping: {}",
 	}
+	if opts.stream_management then lines[#lines + 1] = "  mod_stream_mgmt: {}" end
 	if opts.muc then
 		lines[#lines + 1] = "  mod_muc:\n    hosts:\n      - " .. yaml_string(opts.muc)
 	end
