@@ -8,6 +8,17 @@ local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local server = require "lxmpp.server"
 local lua_command = require "support.lua_command"
+
+-- lxmpp.server's sessions wait (yield to cqueues) inside pcall and for-in
+-- iterators, which PUC Lua 5.1 cannot do: not ported there yet.
+if not require("lxmpp.compat").yield_across_c then
+	describe("lxmpp.server", function()
+		it("runs on this interpreter", function()
+			pending(_VERSION .. " cannot yield across pcall or a for-in iterator, which lxmpp.server's sessions do")
+		end)
+	end)
+	return
+end
 -- A coroutine of the controller waits inside it, also on Lua 5.1.
 local xpcall = require("lxmpp.compat").xpcall
 local st = require "lxmpp.stanza"
@@ -196,7 +207,11 @@ describe("lxmpp.server", function()
 					local c = assert(connect(srv, "romeo"))
 					assert.truthy(c:ping())
 					assert.is_true(c:close())
-					assert.truthy(table.concat(logged, "\n"):find("error [^\n]*answer_auth"), table.concat(logged, "\n"))
+					-- the function named as the interpreter's debug information
+					-- names it: answer_auth (Lua 5.4), the local authenticate (LuaJIT)
+					local log_text = table.concat(logged, "\n")
+					assert.truthy(log_text:find("error [^\n]*answer_auth")
+						or log_text:find("error [^\n]*bad argument #2 to 'authenticate' %(table expected"), log_text)
 				end)
 		end)
 
