@@ -4,11 +4,11 @@
 -- without the sanitizers' runtime that make asan preloads into Lua.)
 describe("make install", function()
 	it("installs every module of lua/ under LUA_DIR, and the rest", function()
-		local dest = io.popen("mktemp -d /tmp/lxmpp-install-XXXXXX"):read("l")
+		local dest = io.popen("mktemp -d /tmp/lxmpp-install-XXXXXX"):read("*l")
 		local make = ("env -u LD_PRELOAD make --no-print-directory -s install DESTDIR=%s PREFIX=/p"
 			.. " LUA_DIR=/p/lua LUA_LIBDIR=/p/lib/lua 2>&1"):format(dest)
 		local pipe = io.popen(make)
-		local out = pipe:read("a")
+		local out = pipe:read("*a")
 		assert(pipe:close(), out)
 		local function listing(command)
 			local found = {}
