@@ -86,6 +86,7 @@ build = {
 		["lxmpp.ext.caps"] = "lua/lxmpp/ext/caps.lua",
 		["lxmpp.ext.disco"] = "lua/lxmpp/ext/disco.lua",
 		["lxmpp.ext.forms"] = "lua/lxmpp/ext/forms.lua",
+		["lxmpp.ext.muc"] = "lua/lxmpp/ext/muc.lua",
 		["lxmpp.ext.time"] = "lua/lxmpp/ext/time.lua",
 		["lxmpp.ext.version"] = "lua/lxmpp/ext/version.lua",
 		["lxmpp.jid"] = "lua/lxmpp/jid.lua",

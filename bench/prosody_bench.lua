@@ -22,17 +22,13 @@ local PAIRS = tonumber(os.getenv("PROSODY_BENCH_PAIRS")) or 100
 local MESSAGES = tonumber(os.getenv("PROSODY_BENCH_MESSAGES")) or 100
 local BIG_RUNS = 9
 
--- Prosody's CPU seconds and resident bytes, from /proc.
+-- Prosody's CPU seconds and resident bytes.
 local function cpu(server)
-	local stat = process.read("/proc/" .. server.proc.pid .. "/stat")
-	local fields = {}
-	for f in stat:match("%) (.*)"):gmatch("%S+") do fields[#fields + 1] = f end
-	return (tonumber(fields[12]) + tonumber(fields[13])) / 100 -- utime, stime in ticks of 1/100 s
+	return process.cpu_seconds(server.proc.pid)
 end
 
 local function rss(server)
-	local status = process.read("/proc/" .. server.proc.pid .. "/status")
-	return tonumber(status:match("VmRSS:%s*(%d+)")) * 1024
+	return process.rss(server.proc.pid)
 end
 
 local function measure(server)

@@ -16,7 +16,7 @@ local cqueues = require "cqueues"
 local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
-local certs = require "interop.certs"
+local lxmpp_server = require "interop.lxmpp_server"
 local process = require "interop.process"
 local prosody = require "interop.prosody"
 
@@ -29,39 +29,15 @@ local CONCURRENCY = 10
 local LOADS = { math.max(1, math.floor(PAIRS / 10)), math.max(1, math.floor(PAIRS / 2)), PAIRS }
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret" }
 
--- The Lua interpreter running with `text` on its command line (not the
--- supervisor that started it).
-local function lua_pid(text)
-	for _, pid in ipairs(process.mentioning(text)) do
-		if process.read("/proc/" .. pid .. "/cmdline"):find("^[^%z]*lua") then return pid end
-	end
-	error("no process for " .. text)
-end
-
 -- lxmpp.server from a config file, like any user would run it.
 local function start_lxmpp()
-	local dir = process.tempdir()
-	local domain = "lxmpp.test"
-	local c = certs.make(dir, domain)
-	local cfg = dir .. "/server.cfg.lua"
-	local f = assert(io.open(cfg, "w"))
-	f:write(("return { domain = %q, certificate = %q, key = %q,\n"):format(domain, c.certfile, c.keyfile),
-		("  accounts = { alice = %q, bob = %q },\n"):format(ACCOUNTS.alice, ACCOUNTS.bob),
-		"  listen = { { host = '127.0.0.1', port = 0 } },\n",
-		"  limits = { max_connections = 50000, max_connections_per_ip = 50000, max_auth_failures_per_ip = 1000,\n",
-		"    read_rate = 1e9, read_burst = 1e9 },\n}\n")
-	f:close()
-	local log = dir .. "/log"
-	local proc = process.spawn({ "lua5.4", "examples/server.lua", cfg }, { log = log })
-	local deadline, text = clock.now() + 60, ""
-	while not text:find("listening on") and clock.now() < deadline and proc:alive() do
-		cqueues.sleep(0.05)
-		text = process.read(log)
-	end
-	local port = assert(tonumber(text:match("listening on 127%.0%.0%.1:(%d+)")), text)
+	local p = lxmpp_server.server.start { accounts = ACCOUNTS, limits = {
+		max_connections = 50000, max_connections_per_ip = 50000, max_auth_failures_per_ip = 1000,
+		read_rate = 1e9, read_burst = 1e9,
+	} }
 	return {
-		name = "lxmpp.server", domain = domain, host = "127.0.0.1", port = port, cafile = c.cafile,
-		pid = lua_pid(cfg), stop = function() proc:stop(); process.remove(dir) end,
+		name = "lxmpp.server", domain = p.domain, host = p.host, port = p.port, cafile = p.cafile,
+		pid = p.proc.pid, stop = function() p:stop() end,
 	}
 end
 
@@ -69,20 +45,8 @@ local function start_prosody()
 	local p = prosody.start { log_level = "warn", accounts = ACCOUNTS, authentication = "internal_hashed" }
 	return {
 		name = "Prosody " .. p.version:match("^[%d.]+"), domain = p.domain, host = p.host, port = p.port,
-		cafile = p.cafile, pid = lua_pid(p.config), stop = function() p:stop() end,
+		cafile = p.cafile, pid = p.proc.pid, stop = function() p:stop() end,
 	}
-end
-
--- The server process's CPU seconds and resident bytes, from /proc.
-local TICKS = 100
-local function cpu_of(pid)
-	local stat = process.read("/proc/" .. pid .. "/stat"):match("^.*%) (.*)$")
-	local fields = {}
-	for x in stat:gmatch("%S+") do fields[#fields + 1] = x end
-	return (tonumber(fields[12]) + tonumber(fields[13])) / TICKS
-end
-local function rss_of(pid)
-	return tonumber(process.read("/proc/" .. pid .. "/status"):match("VmRSS:%s*(%d+)")) * 1024
 end
 
 local function percentile(sorted, p)
@@ -110,7 +74,7 @@ local function logins(srv)
 		local keys = first.keys
 		first:close()
 		local left, done = LOGINS, 0
-		local cpu, started = cpu_of(srv.pid), clock.now()
+		local cpu, started = process.cpu_seconds(srv.pid), clock.now()
 		local finished = require("cqueues.condition").new()
 		for _ = 1, CONCURRENCY do
 			cq:wrap(function()
@@ -125,7 +89,7 @@ local function logins(srv)
 		end
 		while done < LOGINS do finished:wait(1) end
 		local seconds = clock.now() - started
-		return { per_second = LOGINS / seconds, cpu = cpu_of(srv.pid) - cpu }
+		return { per_second = LOGINS / seconds, cpu = process.cpu_seconds(srv.pid) - cpu }
 	end)
 end
 
@@ -138,7 +102,7 @@ local function messages(srv, n_pairs)
 		end
 		local latencies, done = {}, 0
 		local finished = require("cqueues.condition").new()
-		local cpu, started = cpu_of(srv.pid), clock.now()
+		local cpu, started = process.cpu_seconds(srv.pid), clock.now()
 		for i = 1, n_pairs do
 			cq:wrap(function()
 				for _ = 1, MESSAGES do
@@ -156,7 +120,7 @@ local function messages(srv, n_pairs)
 		end
 		while done < n_pairs do finished:wait(1) end
 		local seconds = clock.now() - started
-		local cpu_used = cpu_of(srv.pid) - cpu
+		local cpu_used = process.cpu_seconds(srv.pid) - cpu
 		for i = 1, n_pairs do
 			senders[i]:close()
 			receivers[i]:close()
@@ -173,15 +137,15 @@ local function idle(srv)
 		local keys = c.keys
 		collectgarbage()
 		cqueues.sleep(1)
-		local before = rss_of(srv.pid)
+		local before = process.rss(srv.pid)
 		local list, samples = { c }, { { 0, 0 } }
 		local step = math.max(1, math.floor(IDLE / 10))
 		for i = 2, IDLE do
 			list[i] = assert(connect(srv, "alice", { keys = keys, resource = "idle" .. i }))
-			if i % step == 0 then samples[#samples + 1] = { i, rss_of(srv.pid) - before } end
+			if i % step == 0 then samples[#samples + 1] = { i, process.rss(srv.pid) - before } end
 		end
 		cqueues.sleep(3) -- quiet: the servers may trim their idle connections
-		local after = rss_of(srv.pid)
+		local after = process.rss(srv.pid)
 		for _, x in ipairs(list) do x.t:close() end
 		return { per_connection = (after - before) / (IDLE - 1), total = after, samples = samples }
 	end)

@@ -17,12 +17,13 @@
 #include "streamfeatures.h"
 #include "xmlout.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int is_stanza(const lx_elem *e) {
-  return ns_equal(e->ns, LX_NS_CLIENT) &&
+static int is_stanza(const lx_conn *c, const lx_elem *e) {
+  return ns_equal(e->ns, c->role->content_ns) &&
          (strcmp(e->name, "message") == 0 || strcmp(e->name, "presence") == 0 ||
           strcmp(e->name, "iq") == 0);
 }
@@ -250,10 +251,10 @@ static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
  * takes it (take_stanza) into an event. */
 typedef int (*handler)(lx_conn *c, lx_stanza *s);
 
-enum { CLIENT = 1, SERVER = 2, BOTH = 3 };
+enum { CLIENT = 1, SERVER = 2, COMPONENT = 4, ALL = 7 };
 #define NEGOTIATING                                                            \
   (P(PH_HEADER) | P(PH_FEATURES) | P(PH_OFFERED) | P(PH_STARTTLS) |            \
-   P(PH_SASL) | P(PH_BIND))
+   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY) | P(PH_RESUME))
 
 /* A top-level element the connection expects: in which phases, for which
  * roles, its namespace and name (NULL: any), its handler, and the phases
@@ -274,11 +275,14 @@ static int client_challenge(lx_conn *c, lx_stanza *s);
 static int client_success(lx_conn *c, lx_stanza *s);
 static int client_sasl_failure(lx_conn *c, lx_stanza *s);
 static int client_bind_result(lx_conn *c, lx_stanza *s);
+static int client_resumed(lx_conn *c, lx_stanza *s);
+static int client_resume_failed(lx_conn *c, lx_stanza *s);
 static int server_starttls(lx_conn *c, lx_stanza *s);
 static int server_auth(lx_conn *c, lx_stanza *s);
 static int server_response(lx_conn *c, lx_stanza *s);
 static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
+static int component_handshake(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
 
 /* the phases after a change of layer: TLS, or a new stream */
@@ -290,10 +294,10 @@ static int on_stanza(lx_conn *c, lx_stanza *s);
   (P(PH_SASL) | P(PH_CREDENTIALS) | P(PH_HEADER) | P(PH_OFFERED))
 
 static const rule rules[] = {
-    {NEGOTIATING | P(PH_READY) | P(PH_CLOSING), BOTH, LX_NS_STREAMS, "error",
+    {NEGOTIATING | P(PH_READY) | P(PH_CLOSING), ALL, LX_NS_STREAMS, "error",
      on_stream_error, 0},
     {P(PH_FEATURES), CLIENT, LX_NS_STREAMS, "features", client_features,
-     P(PH_STARTTLS) | P(PH_SASL) | P(PH_BIND)},
+     P(PH_STARTTLS) | P(PH_SASL) | P(PH_BIND) | P(PH_RESUME)},
     {P(PH_STARTTLS), CLIENT, NS_TLS, "proceed", client_proceed,
      P(PH_HANDSHAKE)},
     {P(PH_STARTTLS), CLIENT, NS_TLS, "failure", client_starttls_failure, 0},
@@ -301,6 +305,8 @@ static const rule rules[] = {
     {P(PH_SASL), CLIENT, NS_SASL, "success", client_success, P(PH_HEADER)},
     {P(PH_SASL), CLIENT, NS_SASL, "failure", client_sasl_failure, 0},
     {P(PH_BIND), CLIENT, LX_NS_CLIENT, "iq", client_bind_result, P(PH_READY)},
+    {P(PH_RESUME), CLIENT, NS_SM, "resumed", client_resumed, P(PH_READY)},
+    {P(PH_RESUME), CLIENT, NS_SM, "failed", client_resume_failed, P(PH_BIND)},
     {P(PH_OFFERED), SERVER, NS_TLS, "starttls", server_starttls,
      P(PH_HANDSHAKE)},
     {P(PH_OFFERED), SERVER, NS_SASL, "auth", server_auth, AFTER_SASL},
@@ -308,7 +314,9 @@ static const rule rules[] = {
     {P(PH_SASL), SERVER, NS_SASL, "abort", server_abort, P(PH_OFFERED)},
     {P(PH_OFFERED), SERVER, LX_NS_CLIENT, "iq", server_bind,
      P(PH_BIND_DECISION) | P(PH_OFFERED)},
-    {P(PH_READY) | P(PH_CLOSING), BOTH, NULL, NULL, on_stanza,
+    {P(PH_HANDSHAKE_REPLY), COMPONENT, LX_NS_COMPONENT, "handshake",
+     component_handshake, P(PH_READY)},
+    {P(PH_READY) | P(PH_CLOSING), ALL, NULL, NULL, on_stanza,
      P(PH_READY) | P(PH_CLOSING)},
 };
 
@@ -334,7 +342,7 @@ static lx_conn_event *push_with_stanza(lx_conn *c, lx_conn_event_type type) {
 static int unexpected(lx_conn *c, lx_stanza *s) {
   const lx_elem *e = s->root;
   char what[160];
-  int stanza = is_stanza(e);
+  int stanza = is_stanza(c, e);
   snprintf(what, sizeof what, "<%s xmlns='%s'/>", e->name, e->ns ? e->ns : "");
   if (c->phase == PH_CLOSING)
     return 0;
@@ -437,7 +445,7 @@ static int is_extension(const lx_conn *c, const char *ns) {
 static int on_stanza(lx_conn *c, lx_stanza *s) {
   if (!c->bound) /* closing during negotiation */
     return 0;
-  if (!is_stanza(s->root) && !is_extension(c, s->root->ns))
+  if (!is_stanza(c, s->root) && !is_extension(c, s->root->ns))
     return unexpected(c, s);
   int rc = c->role->on_stanza(c, s);
   if (rc != 0)
@@ -532,6 +540,19 @@ static int client_bind(lx_conn *c) {
   return conn_wrote(c, mark, rc);
 }
 
+/* XEP-0198 §5: resume the previous session instead of binding. */
+static int client_resume(lx_conn *c) {
+  char h[16];
+  snprintf(h, sizeof h, "%lu", (unsigned long)c->resume_h);
+  buf *b = &c->out;
+  size_t mark = b->len;
+  c->phase = PH_RESUME;
+  return conn_wrote(c, mark,
+                    xo_start(b, "resume", NS_SM) || xo_attr(b, "h", h) ||
+                        xo_attr(b, "previd", c->resume_id) ||
+                        buf_puts(b, "/>"));
+}
+
 static int client_features(lx_conn *c, lx_stanza *s) {
   features f;
   if (!push_with_stanza(c, LX_CONN_FEATURES)) /* read below, before the
@@ -558,6 +579,8 @@ static int client_features(lx_conn *c, lx_stanza *s) {
                      "the server offers no resource binding");
   /* legacy session establishment (RFC 3921 §3) only where not optional */
   c->session_pending = f.session && !f.session_optional;
+  if (c->resume_id && lx_elem_child(s->root, NS_SM, "sm"))
+    return client_resume(c);
   return client_bind(c);
 }
 
@@ -751,6 +774,32 @@ static int client_bind_result(lx_conn *c, lx_stanza *s) {
   if (rc == 0 && c->session_pending)
     rc = send_session(c);
   return rc;
+}
+
+/* <resumed/>: the previous session goes on, under the JID it had (ours,
+ * which the application set to it); the application reads h from the
+ * element, delivered first. No legacy session: it was established. */
+static int client_resumed(lx_conn *c, lx_stanza *s) {
+  (void)s;
+  lx_jid *full = NULL;
+  const char *jid = lx_jid_full(c->jid);
+  if (!lx_jid_resource(c->jid))
+    return conn_fail(c, LX_ERR_INVALID, 0,
+                     "resumed a session without knowing its full JID");
+  if (!push_with_stanza(c, LX_CONN_STANZA) ||
+      lx_jid_new(&full, jid, strlen(jid), NULL))
+    return conn_fail_nomem(c);
+  c->session_pending = 0;
+  return ready(c, full);
+}
+
+/* <failed/>: the application learns it (and the h the server may give),
+ * and a new session is bound. */
+static int client_resume_failed(lx_conn *c, lx_stanza *s) {
+  (void)s;
+  if (!push_with_stanza(c, LX_CONN_STANZA))
+    return conn_fail_nomem(c);
+  return client_bind(c);
 }
 
 /* The legacy session's result is the connection's own business. */
@@ -1187,7 +1236,7 @@ int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text) {
  * (RFC 3921 §3) is a no-op answered here. */
 static int server_on_stanza(lx_conn *c, lx_stanza *s) {
   lx_elem *e = s->root;
-  if (!is_stanza(e))
+  if (!is_stanza(c, e))
     return 0;
   const char *type = lx_elem_attr(e, NULL, "type");
   if (strcmp(e->name, "iq") == 0 && type && strcmp(type, "set") == 0 &&
@@ -1210,19 +1259,97 @@ static int server_on_stanza(lx_conn *c, lx_stanza *s) {
   return 0;
 }
 
-static const role_info client_role = {
-    LX_TLS_CLIENT,      CLIENT,           1,
-    client_send_header, client_on_header, client_on_stanza};
-static const role_info server_role = {
-    LX_TLS_SERVER,      SERVER,           0,
-    server_send_header, server_on_header, server_on_stanza};
+/* ---- the component (XEP-0114) ------------------------------------------- */
+
+static int component_send_header(lx_conn *c) {
+  return conn_write_header(c, NULL, NULL, lx_jid_domain(c->jid), c->lang);
+}
+
+/* The server's header gives the stream id; we answer with the hex SHA-1 of
+ * the id followed by the secret (XEP-0114 §3). */
+static int component_on_header(lx_conn *c, lx_stanza *s) {
+  const char *id = lx_elem_attr(s->root, NULL, "id");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  unsigned int n = 0;
+  if (!id || !*id || strlen(id) >= sizeof c->stream_id)
+    return conn_fail(c, LX_ERR_BAD_FORMAT, LX_ERR_BAD_FORMAT,
+                     "a component stream header needs an id");
+  snprintf(c->stream_id, sizeof c->stream_id, "%s", id);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, id, strlen(id)) == 1 &&
+           EVP_DigestUpdate(ctx, c->component_secret,
+                            strlen(c->component_secret)) == 1 &&
+           EVP_DigestFinal_ex(ctx, md, &n) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok)
+    return conn_fail(c, LX_ERR_INTERNAL, 0, "SHA-1 failed");
+  for (unsigned int i = 0; i < n; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  int rc = opened(c);
+  if (rc)
+    return rc;
+  size_t mark = c->out.len;
+  c->phase = PH_HANDSHAKE_REPLY;
+  return conn_wrote(c, mark, xo_element(&c->out, "handshake", NULL, hex));
+}
+
+/* The server's <handshake/>: the secret was right; we are the domain. */
+static int component_handshake(lx_conn *c, lx_stanza *s) {
+  (void)s;
+  const char *domain = lx_jid_domain(c->jid);
+  lx_jid *full = NULL;
+  lx_error err = {0};
+  int rc = lx_jid_new(&full, domain, strlen(domain), &err);
+  if (rc)
+    return rc == LX_ERR_NOMEM
+               ? conn_fail_nomem(c)
+               : conn_fail(c, LX_ERR_INTERNAL, 0, "%s", err.detail);
+  return ready(c, full);
+}
+
+static int component_on_stanza(lx_conn *c, lx_stanza *s) {
+  (void)c;
+  (void)s;
+  return 0;
+}
+
+static const role_info client_role = {LX_TLS_CLIENT,
+                                      CLIENT,
+                                      1,
+                                      client_send_header,
+                                      client_on_header,
+                                      client_on_stanza,
+                                      LX_NS_CLIENT,
+                                      "1.0",
+                                      conn_configure_client};
+static const role_info server_role = {LX_TLS_SERVER,
+                                      SERVER,
+                                      0,
+                                      server_send_header,
+                                      server_on_header,
+                                      server_on_stanza,
+                                      LX_NS_CLIENT,
+                                      "1.0",
+                                      conn_configure_server};
+static const role_info component_role = {LX_TLS_CLIENT,
+                                         COMPONENT,
+                                         1,
+                                         component_send_header,
+                                         component_on_header,
+                                         component_on_stanza,
+                                         LX_NS_COMPONENT,
+                                         NULL,
+                                         conn_configure_component};
 
 /* ---- life cycle ---------------------------------------------------------- */
 
 int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
                 lx_error *err) {
   lx_conn_opts dflt;
-  if (!out || (role != LX_CONN_CLIENT && role != LX_CONN_SERVER))
+  if (!out || (role != LX_CONN_CLIENT && role != LX_CONN_SERVER &&
+               role != LX_CONN_COMPONENT))
     return error_set(err, LX_ERR_INVALID, "unknown role");
   if (!opts) {
     lx_conn_opts_init(&dflt);
@@ -1231,7 +1358,9 @@ int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
   lx_conn *c = calloc(1, sizeof *c);
   if (!c)
     return error_set(err, LX_ERR_NOMEM, "out of memory");
-  c->role = role == LX_CONN_CLIENT ? &client_role : &server_role;
+  c->role = role == LX_CONN_CLIENT   ? &client_role
+            : role == LX_CONN_SERVER ? &server_role
+                                     : &component_role;
   c->phase = PH_NEW;
   int rc = conn_configure(c, opts, err);
   if (rc) {

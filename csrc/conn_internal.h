@@ -23,19 +23,21 @@
 
 /* What the connection waits for. */
 enum phase {
-  PH_NEW,           /* lx_conn_start() */
-  PH_HANDSHAKE,     /* the end of the TLS handshake */
-  PH_HEADER,        /* the peer's stream header */
-  PH_FEATURES,      /* client: <stream:features/> */
-  PH_OFFERED,       /* server: the client's choice among the features */
-  PH_STARTTLS,      /* client: <proceed/> */
-  PH_SASL,          /* client: a challenge or the outcome; server: a
-                       response or <abort/> */
-  PH_CREDENTIALS,   /* server: lx_conn_auth_answer() */
-  PH_BIND,          /* client: the bind result */
-  PH_BIND_DECISION, /* server: lx_conn_bind_accept() or _refuse() */
-  PH_READY,         /* stanzas flow */
-  PH_CLOSING,       /* we sent </stream:stream>; the peer's is due */
+  PH_NEW,             /* lx_conn_start() */
+  PH_HANDSHAKE,       /* the end of the TLS handshake */
+  PH_HEADER,          /* the peer's stream header */
+  PH_FEATURES,        /* client: <stream:features/> */
+  PH_OFFERED,         /* server: the client's choice among the features */
+  PH_STARTTLS,        /* client: <proceed/> */
+  PH_SASL,            /* client: a challenge or the outcome; server: a
+                         response or <abort/> */
+  PH_CREDENTIALS,     /* server: lx_conn_auth_answer() */
+  PH_BIND,            /* client: the bind result */
+  PH_HANDSHAKE_REPLY, /* component: the server's <handshake/> */
+  PH_RESUME,          /* client: <resumed/> or <failed/> (XEP-0198) */
+  PH_BIND_DECISION,   /* server: lx_conn_bind_accept() or _refuse() */
+  PH_READY,           /* stanzas flow */
+  PH_CLOSING,         /* we sent </stream:stream>; the peer's is due */
   PH_CLOSED,
   PH_FAILED
 };
@@ -125,8 +127,11 @@ struct lx_conn {
   lx_sasl_server_opts sasl_server_opts; /* its pointers are owned copies */
   lx_sasl_server *sasl_server;
   unsigned auth_failures, bind_failures;
-  unsigned cb_failures; /* -PLUS attempts with a binding type we lack */
-  char *bind_resource;  /* asked for, prepared; NULL for none */
+  unsigned cb_failures;   /* -PLUS attempts with a binding type we lack */
+  char *bind_resource;    /* asked for, prepared; NULL for none */
+  char *component_secret; /* a component's; wiped when freed */
+  char *resume_id;        /* client: XEP-0198 previd, or NULL */
+  uint32_t resume_h;
 };
 
 /* What distinguishes the roles outside the rules table. */
@@ -138,6 +143,10 @@ struct role_info {
   int (*on_header)(lx_conn *c, lx_stanza *s); /* the peer's */
   int (*on_stanza)(lx_conn *c, lx_stanza *s); /* before delivery: 1 when
                                                  consumed (not delivered) */
+  const char *content_ns; /* of the stanzas: jabber:client, or
+                             jabber:component:accept */
+  const char *version;    /* of our stream header; NULL: none (XEP-0114) */
+  int (*configure)(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 };
 
 /* Frees a secret: wipes it first. */
@@ -178,8 +187,12 @@ int conn_paused(const lx_conn *c);
 
 /* A plausible BCP 47 tag. */
 int conn_valid_lang(const char *s);
-/* Checks and copies the options of either role into c. */
+/* Checks and copies the options of c's role (its configure: one of the
+ * three below), then those of every role, into c. */
 int conn_configure(lx_conn *c, const lx_conn_opts *o, lx_error *err);
+int conn_configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err);
+int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err);
+int conn_configure_component(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 /* Frees the copies of the options. */
 void conn_free_opts(lx_conn *c);
 void conn_free_sasl_client_opts(lx_sasl_client_opts *o);

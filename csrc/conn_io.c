@@ -88,9 +88,10 @@ int conn_write_header(lx_conn *c, const char *from, const char *id,
   buf *b = &c->out;
   size_t mark = b->len;
   int rc = buf_puts(b, "<?xml version='1.0'?>") ||
-           serialize_stream_start(b, LX_NS_CLIENT) ||
+           serialize_stream_start(b, c->role->content_ns) ||
            (from && xo_attr(b, "from", from)) || (id && xo_attr(b, "id", id)) ||
-           (to && xo_attr(b, "to", to)) || xo_attr(b, "version", "1.0") ||
+           (to && xo_attr(b, "to", to)) ||
+           (c->role->version && xo_attr(b, "version", c->role->version)) ||
            xo_attr(b, "xml:lang", lang) || buf_putc(b, '>');
   c->header_sent = 1;
   return conn_wrote(c, mark, rc);
@@ -400,7 +401,7 @@ static int one_element(const lx_conn *c, const char *xml, size_t len) {
   lx_parser_opts o;
   lx_stanza *s = NULL;
   lx_parser_opts_init(&o);
-  o.default_ns = LX_NS_CLIENT;
+  o.default_ns = c->role->content_ns;
   o.max_stanza_bytes = o.max_text_bytes = c->max_output_bytes;
   o.max_children = UINT_MAX;
   o.stamp_lang = 0;
@@ -431,7 +432,7 @@ int lx_conn_submit(lx_conn *c, const lx_elem *e) {
   int rc = can_submit(c);
   if (rc)
     return rc;
-  if (serialize_elem(&b, e, LX_NS_CLIENT, 0)) {
+  if (serialize_elem(&b, e, c->role->content_ns, 0)) {
     buf_free(&b);
     return conn_fail_nomem(c);
   }

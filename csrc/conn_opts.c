@@ -193,7 +193,7 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   c->random = o->random;
   c->random_user = o->random_user;
   c->parser_opts = o->parser;
-  c->parser_opts.default_ns = LX_NS_CLIENT;
+  c->parser_opts.default_ns = c->role->content_ns;
   c->max_preauth_stanza_bytes = o->max_preauth_stanza_bytes;
   c->max_output_bytes = o->max_output_bytes;
   c->max_input_bytes = o->max_input_bytes;
@@ -213,7 +213,7 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   return 0;
 }
 
-static int configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
+int conn_configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   int nomem = 0;
   if (!o->jid)
     return error_set(err, LX_ERR_INVALID, "a client needs its JID");
@@ -221,12 +221,15 @@ static int configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   if (rc)
     return rc;
   copy_sasl_client_opts(&c->sasl_client_opts, &o->sasl_client, &nomem);
+  if (o->resume_id && !(c->resume_id = strdup(o->resume_id)))
+    nomem = 1;
+  c->resume_h = o->resume_h;
   c->sasl_client_opts.random = o->random; /* one source for everything */
   c->sasl_client_opts.random_user = o->random_user;
   return nomem ? error_set(err, LX_ERR_NOMEM, "out of memory") : 0;
 }
 
-static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
+int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   int nomem = 0, rc;
   if (!o->n_domains || !o->domains)
     return error_set(err, LX_ERR_INVALID, "a server needs its domains");
@@ -274,11 +277,31 @@ static int configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   return nomem ? error_set(err, LX_ERR_NOMEM, "out of memory") : 0;
 }
 
+/* XEP-0114: the domain, the secret; TLS only from the first byte (no
+ * STARTTLS in the component protocol). */
+int conn_configure_component(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
+  if (!o->jid)
+    return error_set(err, LX_ERR_INVALID, "a component needs its domain");
+  int rc = lx_jid_new(&c->jid, o->jid, strlen(o->jid), err);
+  if (rc)
+    return rc;
+  if (lx_jid_local(c->jid) || lx_jid_resource(c->jid))
+    return error_set(err, LX_ERR_INVALID, "a component's JID is a domain");
+  if (!o->component_secret)
+    return error_set(err, LX_ERR_INVALID, "a component needs its secret");
+  if (o->tls != LX_CONN_TLS_DISABLED && o->tls != LX_CONN_TLS_DIRECT)
+    return error_set(err, LX_ERR_INVALID,
+                     "a component stream has no STARTTLS: tls is disabled "
+                     "or direct");
+  if (!(c->component_secret = strdup(o->component_secret)))
+    return error_set(err, LX_ERR_NOMEM, "out of memory");
+  return 0;
+}
+
 /* Checks and copies the options: the role's first (a client's JID names
- * the TLS peer), then both roles'. */
+ * the TLS peer), then every role's. */
 int conn_configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
-  int rc = c->role->initiator ? configure_client(c, o, err)
-                              : configure_server(c, o, err);
+  int rc = c->role->configure(c, o, err);
   return rc ? rc : configure(c, o, err);
 }
 
@@ -287,9 +310,12 @@ void conn_free_opts(lx_conn *c) {
   free(c->features_xml);
   free_list(c->extension_ns, c->n_extension_ns);
   lx_jid_free(c->jid);
+  free(c->resume_id);
   conn_free_sasl_client_opts(&c->sasl_client_opts);
   for (size_t i = 0; c->domains && i < c->n_domains; i++)
     lx_jid_free(c->domains[i]);
   free(c->domains);
   conn_free_sasl_server_opts(&c->sasl_server_opts);
+  if (c->component_secret)
+    free_secret(c->component_secret, strlen(c->component_secret));
 }

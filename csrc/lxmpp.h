@@ -219,6 +219,7 @@ typedef struct lx_node lx_node;
 #define LX_NS_XML "http://www.w3.org/XML/1998/namespace"
 #define LX_NS_STREAMS "http://etherx.jabber.org/streams"
 #define LX_NS_CLIENT "jabber:client"
+#define LX_NS_COMPONENT "jabber:component:accept" /* XEP-0114 */
 #define LX_NS_SERVER "jabber:server"
 #define LX_NS_COMPONENT "jabber:component:accept"
 
@@ -1222,7 +1223,15 @@ void lx_tls_pem_free(char *pem);
  */
 typedef struct lx_conn lx_conn;
 
-typedef enum lx_conn_role { LX_CONN_CLIENT = 1, LX_CONN_SERVER } lx_conn_role;
+/* A client's stream to its server, the server's side of it, or an
+ * external component's stream to a server (XEP-0114: the stream header in
+ * jabber:component:accept, then <handshake/> with the shared secret; no
+ * TLS, no SASL, no binding: ready as the component's domain). */
+typedef enum lx_conn_role {
+  LX_CONN_CLIENT = 1,
+  LX_CONN_SERVER,
+  LX_CONN_COMPONENT
+} lx_conn_role;
 
 /* How the stream is protected. */
 typedef enum lx_conn_tls_mode {
@@ -1263,15 +1272,25 @@ typedef struct lx_conn_opts {
   size_t n_cb_types;
 
   /* client */
-  const char *jid; /* the account: its domain is the server's, its
-                      localpart the SASL username, its resource (if any)
-                      the one asked for; required */
+  const char *jid;              /* the account: its domain is the server's, its
+                                   localpart the SASL username, its resource (if any)
+                                   the one asked for; required. A component's: its
+                                   domain (required) */
+  const char *component_secret; /* a component's shared secret (required;
+                                   copied, and wiped when freed) */
   /* SASL (lx_sasl_client_opts_init): the password, the mechanisms allowed
    * and the policy. The connection fills in what the server offered, the
    * TLS state and its channel bindings, and, when NULL, the username (the
    * JID's localpart) and host (its domain). */
   lx_sasl_client_opts sasl_client;
   const lx_tls_session *tls_session; /* offered for resumption (NULL) */
+  /* XEP-0198 resumption: after authentication, where the server offers
+   * <sm xmlns='urn:xmpp:sm:3'/>, send <resume previd= h=/> instead of
+   * binding. <resumed/> is delivered as LX_CONN_STANZA, then LX_CONN_READY
+   * with jid (which must then be the session's full JID); <failed/> is
+   * delivered as LX_CONN_STANZA and binding follows. NULL: bind. */
+  const char *resume_id;
+  uint32_t resume_h; /* the count of stanzas we handled (h) */
 
   /* server */
   const char *const *domains; /* the domains served: a stream to any other
@@ -1389,7 +1408,10 @@ typedef enum lx_conn_event_type {
   LX_CONN_BIND_REQUEST,  /* server: answer with lx_conn_bind_accept() or
                             lx_conn_bind_refuse(): jid is the resource asked
                             for (NULL: none) */
-  LX_CONN_READY,         /* bound: jid is the full JID; stanzas may flow */
+  LX_CONN_READY,         /* bound: jid is the full JID; stanzas may flow.
+                            A client takes only a JID of its account (after
+                            ANONYMOUS: of its domain), else fails with
+                            LX_ERR_BIND_BAD_JID */
   LX_CONN_STANZA,        /* a stanza (a server has stamped its from): stanza */
   LX_CONN_STREAM_ERROR,  /* the peer sent a stream error: error, stanza */
   LX_CONN_CLOSED,        /* the stream is over: code is 0 for a clean close,

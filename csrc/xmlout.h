@@ -16,6 +16,7 @@
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"
+#define NS_SM "urn:xmpp:sm:3"
 
 /* " name='value'" */
 static inline int xo_attr(buf *b, const char *name, const char *value) {

@@ -1,7 +1,8 @@
 -- lxmpp.ext.adhoc: XEP-0050 commands between two clients through the tiny
 -- server: listing by access, multi-step sessions with forms, prev, cancel,
 -- notes, and the errors of §4.6 (forbidden, bad-sessionid, bad-action,
--- malformed-action, resource-constraint), sessions expiring on the clock.
+-- malformed-action, resource-constraint, session-expired), sessions
+-- expiring on the clock.
 local harness = require "support.tiny_harness"
 local forms = require "lxmpp.ext.forms"
 
@@ -95,10 +96,13 @@ describe("lxmpp.ext.adhoc", function()
 			assert.truthy(e:find("error/{http://jabber.org/protocol/commands}malformed-action"))
 
 			-- two sessions open (max_sessions): a third waits; they expire after session_timeout
-			assert(adhoc:execute(juliet.jid, "greet"))
+			local open = assert(adhoc:execute(juliet.jid, "greet"))
 			code = fails(adhoc:execute(juliet.jid, "greet"))
 			assert.equal("resource-constraint", code)
 			clk.advance(61)
+			code, e = fails(adhoc:execute(juliet.jid, "greet", { sessionid = open.sessionid, action = "next" }))
+			assert.equal("not-allowed", code)
+			assert.truthy(e:find("error/{http://jabber.org/protocol/commands}session-expired"))
 			assert(adhoc:execute(juliet.jid, "greet"))
 			code = fails(adhoc:execute(juliet.jid, "greet", { sessionid = "guess", action = "next" }))
 			assert.equal("bad-request", code)

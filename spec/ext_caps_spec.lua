@@ -63,6 +63,31 @@ describe("lxmpp.ext.caps", function()
 		assert.matches("feature", info_of(dup).duplicate)
 	end)
 
+	it("announces a new ver in a new presence when the features change (§4)", function()
+		harness.with_server(function(server)
+			local juliet = assert(harness.connect(server, "juliet"))
+			local other = assert(harness.connect(server, "juliet", { resource = "other" }))
+			local jcaps = juliet:use("caps")
+			assert(juliet:presence{ status = "here" }) -- the broadcast: to our other session, here
+			local first = assert(other:receive(5))
+			local ver = first:get_child("c", caps.NS).attr.ver
+			assert.equal(jcaps:ver(), ver)
+			juliet:use("version")
+			local again = assert(other:receive(5))
+			assert.equal("here", again:get_child_text("status"))
+			local new = again:get_child("c", caps.NS).attr.ver
+			assert.not_equal(ver, new)
+			assert.equal(caps.verification(juliet:use("disco"):own_info()), new)
+			-- directed presence and unavailable are not sent again
+			assert(juliet:presence{ type = "unavailable" })
+			assert.equal("unavailable", assert(other:receive(5)).attr.type)
+			juliet:use("time")
+			assert(juliet:message(other.jid, "after the change")) -- what comes next, in order
+			assert.equal("message", assert(other:receive(5)).name)
+			harness.close(juliet, other)
+		end)
+	end)
+
 	it("decorates presence, answers node#ver, and resolves a peer's caps once per ver", function()
 		harness.with_server(function(server, cq)
 			local juliet = assert(harness.connect(server, "juliet"))

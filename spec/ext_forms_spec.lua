@@ -62,6 +62,7 @@ describe("lxmpp.ext.forms", function()
 		refused({ name = "x", public = "yes" }, "public", "not a boolean")
 		refused({ name = "x", owner = "@bad" }, "owner", "not a JID")
 		refused({ name = "x", colour = "blue" }, "colour", "not one of the options")
+		refused({ name = "x", tags = { "a", "z" } }, "tags", "'z' is not one of the options")
 		refused({ name = { "x", "y" } }, "name", "more than one value")
 	end)
 

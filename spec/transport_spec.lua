@@ -2,6 +2,7 @@
 -- the same process: both block from a plain script; the cqueues one yields
 -- inside a cqueues controller.
 local cqueues = require "cqueues"
+local condition = require "cqueues.condition"
 local socket = require "cqueues.socket"
 local clock = require "lxmpp.clock"
 local close_scope = require "support.close_scope"
@@ -126,13 +127,20 @@ describe("lxmpp.transport." .. name .. " outside a controller (blocking)", funct
 	it("shares one deadline across a chain of calls", function()
 		local t = assert(transport.connect("127.0.0.1", port, clock.now() + 5))
 		local s = accept(srv)
-		local deadline = clock.now() + 0.3
 		assert(s:xwrite("one", "bn", 5))
-		assert.equal("one", t:read(deadline))
+		assert.equal("one", t:read(clock.now() + 5)) -- whenever the machine delivers it
+		-- The rest on a fake clock (the transport's clock field), where a
+		-- chain's budget is used up when the test says so: a call that began
+		-- a fresh one would wait 30 s, or move the fake clock past it.
+		local clk = clock.fake(0)
+		t.clock = clk
+		local deadline = 30
+		clk.advance(30) -- the earlier calls of the chain took it all
 		local start = clock.now()
 		assert.equal("timeout", select(3, t:read(deadline)))
-		assert.is_true(clock.now() - start < 0.35)
 		assert.equal("timeout", select(3, t:read(deadline)))
+		assert.equal(30, clk.now())
+		assert.is_true(clock.now() - start < 10, "a fresh budget of 30 s") -- real time, only against that
 		t:close()
 		s:close()
 	end)
@@ -298,9 +306,12 @@ describe("lxmpp.transport.cqueues and coroutines", function()
 		local srv, port = listener("127.0.0.1")
 		local cq = cqueues.new()
 		local ticks, got, ticks_at_read = 0, nil, nil
+		local ticked = condition.new() -- the ticker's ten ticks are done
 		cq:wrap(function()
 			local s = accept(srv)
-			cqueues.sleep(0.2)
+			-- writes once the ticker is done (not after a sleep that a
+			-- loaded machine may make shorter than ten ticks)
+			while ticks < 10 do ticked:wait() end
 			assert(s:xwrite("hello", "bn", 5))
 			cqueues.sleep(0.1)
 			s:close()
@@ -317,6 +328,7 @@ describe("lxmpp.transport.cqueues and coroutines", function()
 				ticks = ticks + 1
 				cqueues.sleep(0.01)
 			end
+			ticked:signal()
 		end)
 		assert(cq:loop(10))
 		srv:close()
@@ -329,9 +341,12 @@ describe("lxmpp.transport.cqueues and coroutines", function()
 		local srv, port = listener("::1")
 		local cq = cqueues.new()
 		local result, ticks = nil, 0
+		local timed_out = condition.new()
 		cq:wrap(function()
 			local s = accept(srv)
-			cqueues.sleep(0.5)
+			-- closes once the read has timed out (after a fixed sleep, a
+			-- read that began late saw the close instead)
+			while not result do timed_out:wait() end
 			s:close()
 		end)
 		cq:wrap(function()
@@ -339,6 +354,7 @@ describe("lxmpp.transport.cqueues and coroutines", function()
 			local start = clock.now()
 			result = { t:read(start + 0.2) }
 			result.elapsed = clock.now() - start
+			timed_out:signal()
 			t:close()
 		end)
 		cq:wrap(function()

@@ -41,14 +41,16 @@ static int result(lua_State *L, lx_conn *c, int rc, const char *what) {
 
 /* ---- options ------------------------------------------------------------ */
 
-static lx_conn_tls_mode tls_mode(lua_State *L, int idx) {
+/* The option `tls`; `dflt` when absent (a component's stream has no
+ * STARTTLS: "disabled" or "direct"). */
+static lx_conn_tls_mode tls_mode(lua_State *L, int idx, const char *dflt) {
   static const char *const names[] = {
       [LX_CONN_TLS_REQUIRED] = "required",
       [LX_CONN_TLS_OPTIONAL] = "optional",
       [LX_CONN_TLS_DISABLED] = "disabled",
       [LX_CONN_TLS_DIRECT] = "direct",
   };
-  const char *v = lxl_opt_string(L, idx, "tls", "required");
+  const char *v = lxl_opt_string(L, idx, "tls", dflt);
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(v, names[i]) == 0)
       return (lx_conn_tls_mode)i;
@@ -68,6 +70,15 @@ static void read_limits(lua_State *L, int idx, lx_conn_opts *o) {
       opt_size(L, idx, "max_preauth_stanza_size", o->max_preauth_stanza_bytes);
   o->max_output_bytes = opt_size(L, idx, "max_output", o->max_output_bytes);
   o->max_input_bytes = opt_size(L, idx, "max_input", o->max_input_bytes);
+}
+
+static void read_component(lua_State *L, int idx, lx_conn_opts *o) {
+  o->jid = lxl_opt_text(L, idx, "jid", NULL);
+  if (!o->jid)
+    luaL_error(L, "option 'jid': a component needs its domain");
+  o->component_secret = lxl_opt_text(L, idx, "secret", NULL);
+  if (!o->component_secret)
+    luaL_error(L, "option 'secret': a component needs its shared secret");
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,
@@ -92,6 +103,9 @@ static void read_client(lua_State *L, int idx, lx_conn_opts *o,
   }
   lua_pop(L, 1);
   o->tls_session = lxl_tls_session(L, idx, "tls_session");
+  o->resume_id = lxl_opt_text(L, idx, "resume_id", NULL);
+  o->resume_h =
+      (uint32_t)lxl_opt_int(L, idx, "resume_h", 0, 0, (lua_Integer)UINT32_MAX);
 }
 
 static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
@@ -116,10 +130,13 @@ static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
 static int l_new(lua_State *L) {
   const char *role_name = luaL_checkstring(L, 1);
   lx_conn_role role =
-      strcmp(role_name, "client") == 0 ? LX_CONN_CLIENT
-      : strcmp(role_name, "server") == 0
-          ? LX_CONN_SERVER
-          : (lx_conn_role)luaL_argerror(L, 1, "\"client\" or \"server\"");
+      strcmp(role_name, "client") == 0   ? LX_CONN_CLIENT
+      : strcmp(role_name, "server") == 0 ? LX_CONN_SERVER
+      : strcmp(role_name, "component") == 0
+          ? LX_CONN_COMPONENT
+          : (lx_conn_role)luaL_argerror(L, 1,
+                                        "\"client\", \"server\" or "
+                                        "\"component\"");
   luaL_checktype(L, 2, LUA_TTABLE);
   lx_conn_opts o;
   lx_scram_keys keys;
@@ -131,7 +148,7 @@ static int l_new(lua_State *L) {
   luaL_setmetatable(L, CONN_MT);
   o.random = lxl_opt_random(L, 2, ud, 1, &u->random);
   o.random_user = &u->random;
-  o.tls = tls_mode(L, 2);
+  o.tls = tls_mode(L, 2, role == LX_CONN_COMPONENT ? "disabled" : "required");
   o.lang = lxl_opt_text(L, 2, "lang", NULL);
   o.cb_types = lxl_opt_list(L, 2, "channel_binding_types", &o.n_cb_types);
   o.extension_ns = lxl_opt_list(L, 2, "extensions", &o.n_extension_ns);
@@ -139,11 +156,13 @@ static int l_new(lua_State *L) {
   read_limits(L, 2, &o);
   if (role == LX_CONN_CLIENT)
     read_client(L, 2, &o, &keys);
-  else
+  else if (role == LX_CONN_SERVER)
     read_server(L, 2, &o);
+  else
+    read_component(L, 2, &o);
   if (o.tls != LX_CONN_TLS_DISABLED)
     o.tls_ctx = lxl_tls_context(
-        L, 2, role == LX_CONN_CLIENT ? LX_TLS_CLIENT : LX_TLS_SERVER,
+        L, 2, role == LX_CONN_SERVER ? LX_TLS_SERVER : LX_TLS_CLIENT,
         o.tls == LX_CONN_TLS_DIRECT);
   lx_error err = {0};
   int rc = lx_conn_new(&u->c, role, &o, &err);
@@ -232,9 +251,16 @@ static void set_str(lua_State *L, const char *key, const char *value) {
   }
 }
 
-/* Sets field `key` of the table on top to the stanza table for e. */
-static void set_stanza(lua_State *L, const char *key, const lx_elem *e) {
-  lxl_push_stanza(L, e, LX_NS_CLIENT);
+/* The namespace of a role's stanzas (XEP-0114: jabber:component:accept). */
+static const char *content_ns(lx_conn_role role) {
+  return role == LX_CONN_COMPONENT ? LX_NS_COMPONENT : LX_NS_CLIENT;
+}
+
+/* Sets field `key` of the table on top to the stanza table for e: its
+ * xmlns only where it is not the stream's `ns`. */
+static void set_stanza(lua_State *L, const char *key, const lx_elem *e,
+                       const char *ns) {
+  lxl_push_stanza(L, e, ns);
   lua_setfield(L, -2, key);
 }
 
@@ -308,7 +334,9 @@ static int l_next_event(lua_State *L) {
     push_tls_info(L, lx_conn_tls(u->c));
     lua_setfield(L, -2, "tls");
     break;
-  case LX_CONN_FEATURES: set_stanza(L, "features", root); break;
+  case LX_CONN_FEATURES:
+    set_stanza(L, "features", root, content_ns(u->role));
+    break;
   case LX_CONN_AUTH_REQUEST: push_auth_request(L, ev.auth); break;
   case LX_CONN_AUTHENTICATED:
     set_str(L, "mechanism", ev.mechanism);
@@ -321,14 +349,16 @@ static int l_next_event(lua_State *L) {
     break;
   case LX_CONN_READY: set_str(L, "jid", ev.jid); break;
   case LX_CONN_BIND_REQUEST: set_str(L, "resource", ev.jid); break;
-  case LX_CONN_STANZA: set_stanza(L, "stanza", root); break;
+  case LX_CONN_STANZA:
+    set_stanza(L, "stanza", root, content_ns(u->role));
+    break;
   case LX_CONN_STREAM_ERROR:
     set_str(L, "condition", lx_strerror(ev.error.condition));
     set_str(L, "text", ev.error.text);
     set_str(L, "lang", ev.error.lang);
     set_str(L, "other_host", ev.error.other_host);
     if (ev.error.app)
-      set_stanza(L, "app", ev.error.app);
+      set_stanza(L, "app", ev.error.app, content_ns(u->role));
     break;
   case LX_CONN_CLOSED:
     if (ev.code) {
@@ -365,6 +395,16 @@ static int l_send(lua_State *L) {
   size_t len;
   const char *xml = lxl_serialize_stanza(L, 2, &len);
   return result(L, u->c, conn_submit_serialized(u->c, xml, len), "send");
+}
+
+/* conn:send_xml(xml) -> true | nil, msg, code: one element already
+ * serialized (checked: one balanced element), e.g. a stanza kept for a
+ * XEP-0198 resumption */
+static int l_send_xml(lua_State *L) {
+  lconn *u = check_conn(L);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 2, &len);
+  return result(L, u->c, lx_conn_submit_xml(u->c, xml, len), "send_xml");
 }
 
 /* conn:keepalive() -> whether a space was queued */
@@ -543,7 +583,9 @@ static int l_release(lua_State *L) {
 
 static int l_tostring(lua_State *L) {
   lconn *u = luaL_checkudata(L, 1, CONN_MT);
-  const char *role = u->role == LX_CONN_CLIENT ? "client" : "server";
+  const char *role = u->role == LX_CONN_CLIENT   ? "client"
+                     : u->role == LX_CONN_SERVER ? "server"
+                                                 : "component";
   if (!u->c)
     lua_pushfstring(L, "lxmpp.stream (%s, released): %p", role, (void *)u);
   else
@@ -564,6 +606,7 @@ void lxl_open_stream(lua_State *L) {
                                      {"next_event", l_next_event},
                                      {"events", l_events},
                                      {"send", l_send},
+                                     {"send_xml", l_send_xml},
                                      {"keepalive", l_keepalive},
                                      {"trim", l_trim},
                                      {"close", l_close},

@@ -9,10 +9,12 @@
 --   c:unsubscribe(jid), c:approve(jid), c:deny(jid), c:ping([to [, timeout]])
 --   c:step([timeout]), c:pollfd(), c:events(), c:timeout(), c:state(), c:tls_info()
 --   c:use(extension [, opts]), c:filter(direction, fn)  (docs/extensions.md)
+--   c:sm_state(), c:sm_report() (XEP-0198, docs/sm.md)
 local default_clock = require "lxmpp.clock"
 local compat = require "lxmpp.compat"
 local jid_util = require "lxmpp.jid"
 local resolve = require "lxmpp.resolve"
+local sm = require "lxmpp.sm"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local tasks = require "lxmpp.tasks"
@@ -23,6 +25,7 @@ local pack, unpack, math_type, tointeger = compat.pack, compat.unpack, compat.ma
 
 local NS_PING = "urn:xmpp:ping"
 local NS_ROSTER = "jabber:iq:roster"
+local NS_SM = sm.NS
 
 ---@class lxmpp.client_module
 ---A connected client (docs/client.md): a coroutine-friendly XMPP session.
@@ -65,6 +68,11 @@ client.PHASES = PHASES
 
 local KEEPALIVE = { interval = 60, timeout = 30, ping = false }
 local RECONNECT = { delay = 1, max_delay = 60, attempts = math.huge }
+-- XEP-0198 (docs/sm.md): lxmpp.sm's limits and <r/> policy, and what a
+-- refused resumption does with the unacknowledged stanzas ("resend" them in
+-- the new session, or "return" them to the application).
+local STREAM_MANAGEMENT = { request_after = 5, request_interval = 10, max_unacked = 10000,
+	max_unacked_bytes = 16777216, unacked = "resend" }
 
 -- Seconds without input after which a connection gives its XML parser's
 -- memory back before it waits (conn:trim(); the next input rebuilds it).
@@ -180,6 +188,14 @@ local function check_options(opts)
 	o.full = resource and (o.bare .. "/" .. resource) or o.bare
 	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
 	o.reconnect = table_option(opts.reconnect, RECONNECT, "reconnect")
+	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
+		"stream_management")
+	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
+		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
+	end
+	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
+		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
+	end
 	o.tls = tls_options(opts.tls)
 	o.trace = opts.trace
 	o.clock = c or default_clock
@@ -200,6 +216,14 @@ local function stream_options(self, direct_tls)
 		tls = direct_tls and "direct" or "required",
 		max_stanza_size = opts.max_stanza_size, max_output = self.opts.max_output,
 	}
+	if o.sm then
+		s.extensions = { NS_SM }
+		local session = self.sm_session
+		if session and session.resumable then
+			-- XEP-0198 §5: the session goes on under its full JID
+			s.jid, s.resume_id, s.resume_h = self.jid, session.id, self.sm:handled()
+		end
+	end
 	-- one TLS context per kind, reused by every connection of this client
 	local key = direct_tls and "direct" or "starttls"
 	self.contexts = self.contexts or {}
@@ -368,6 +392,20 @@ end
 
 local reconnect_delay
 
+-- Tells the callers waiting for these stanzas' acknowledgement what became
+-- of them: acknowledged (true), or not and why.
+local function settle(items, ok, why)
+	for _, item in ipairs(items) do
+		if item.on_ack then item.on_ack(ok, why) end
+	end
+end
+
+-- Ends stream management for good: no resumption, no acknowledgement coming.
+local function sm_give_up(self, why)
+	if self.sm then settle(self.sm:take_unacked(), false, why) end
+	self.sm, self.sm_session, self.sm_out, self.sm_in = nil, nil, false, false
+end
+
 -- The connection is over: cleanly (message nil) or not.
 local function ended(self, message, code)
 	local was = self.phase
@@ -383,6 +421,7 @@ local function ended(self, message, code)
 		fail_waiters(self, "the stream is closed", "closed")
 	end
 	local reconnect = self.opts.reconnect
+	if self.sm then self.sm:connection_lost() end
 	if message and was == "ready" and reconnect and not is_final(code) then
 		self.phase = "reconnecting"
 		self.attempts = 0
@@ -392,6 +431,7 @@ local function ended(self, message, code)
 	end
 	self.phase = "closed"
 	self.failure = message and { message = message, code = code } or nil
+	sm_give_up(self, "closed")
 	if was ~= "closing" then emit(self, "disconnected", message, code, false) end
 end
 
@@ -453,7 +493,101 @@ local function flush(self, deadline)
 	return ok, err, code
 end
 
-local function submit(self, stanza)
+---------------------------------------------------------------------------
+-- stream management (XEP-0198; docs/sm.md): self.sm counts (lxmpp.sm),
+-- self.sm_session is what the server's <enabled/> said, self.sm_out is true
+-- once this connection counts what we send (from <enable/>), self.sm_in
+-- once it counts what we receive (from <enabled/>), self.sm_resumed when
+-- this connection resumed the session.
+
+-- Queues an XEP-0198 element, or a kept stanza, while the stream is open
+-- (not after our </stream:stream>): true when queued.
+local function sm_send(self, xml)
+	return self.conn:state() == "ready" and self.conn:send_xml(xml) == true
+end
+
+local function request_ack(self)
+	if sm_send(self, "<r xmlns='" .. NS_SM .. "'/>") then self.sm:requested() end
+end
+
+local function sm_acked(self, h)
+	local done, err = self.sm:ack(h)
+	if not done then -- XEP-0198 §4: the server is broken
+		self.conn:stream_error("undefined-condition", err)
+		flush(self, self.clock.now() + 1)
+		if not self.conn then return end
+		ended(self, "stream management: " .. err, "undefined-condition")
+		return
+	end
+	self.sm_last.acked = self.sm_last.acked + #done
+	settle(done, true)
+end
+
+-- The server's XEP-0198 elements.
+local function sm_element(self, el)
+	local name, attr = el.name, el.attr
+	if name == "r" then
+		if self.sm_in then
+			sm_send(self, ("<a xmlns='%s' h='%d'/>"):format(NS_SM, self.sm:handled()))
+		end
+	elseif name == "a" then
+		if self.sm_out then sm_acked(self, attr.h) end
+	elseif name == "enabled" and self.sm_out then
+		self.sm_in = true
+		local resumable = (attr.resume == "true" or attr.resume == "1") and attr.id ~= nil
+		self.sm_session = { id = attr.id, location = attr.location, resumable = resumable }
+	elseif name == "resumed" and self.sm then
+		self.sm_resumed = true
+		sm_acked(self, attr.h)
+	elseif name == "failed" and self.phase == "connecting" and self.sm then
+		-- the resumption refused; the h it may carry says what it got
+		if attr.h then self.sm:ack(attr.h) end
+		self.sm_session = nil
+	elseif name == "failed" and self.sm_out then
+		sm_give_up(self, "the server refused stream management")
+	end
+end
+
+-- The stream is ready: resumed (re-send what the server lacks) or new
+-- (enable stream management where offered; the stanzas a refused
+-- resumption left are re-sent or returned, as the policy says).
+local function sm_ready(self)
+	local report = self.sm_last
+	if self.sm_resumed then
+		self.sm_out, self.sm_in = true, true
+		for _, item in ipairs(self.sm:unacked()) do sm_send(self, item.xml) end
+		report.resumed, report.resent = true, self.sm:count()
+		if self.sm:count() > 0 then request_ack(self) end
+		return
+	end
+	local left = self.sm and self.sm:take_unacked() or {}
+	self.sm, self.sm_session, self.sm_out, self.sm_in = nil, nil, false, false
+	if self.opts.sm and self.sm_offered then
+		local o = self.opts.sm
+		self.sm = sm.new { clock = self.clock, max_unacked = o.max_unacked, max_unacked_bytes = o.max_unacked_bytes,
+			request_after = o.request_after, request_interval = o.request_interval }
+		self.sm_out = sm_send(self, "<enable xmlns='" .. NS_SM .. "' resume='true'/>")
+	end
+	if #left == 0 then return end
+	if self.opts.sm.unacked == "return" then
+		local list = {}
+		for i, item in ipairs(left) do list[i] = item.xml end
+		report.returned = list
+		settle(left, false, "not-resumed")
+		return
+	end
+	report.resent = #left
+	for _, item in ipairs(left) do
+		local ok, why = self.conn:send_xml(item.xml)
+		if ok and self.sm_out then
+			self.sm:sent(item.xml, item.on_ack)
+		elseif item.on_ack then
+			item.on_ack(false, ok and "no-sm" or why)
+		end
+	end
+end
+
+local function submit(self, stanza, on_ack)
 	if self.phase ~= "ready" or self.conn:state() ~= "ready" then
 		if self.phase == "closed" and self.failure then
 			return nil, self.failure.message, self.failure.code
@@ -466,7 +600,21 @@ local function submit(self, stanza)
 		return nil, "the output queue is full", "full"
 	end
 	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
-	return self.conn:send(stanza)
+	if not self.sm_out then
+		local ok, err, code = self.conn:send(stanza)
+		if ok and on_ack then on_ack(false, "no-sm") end
+		return ok, err, code
+	end
+	local xml = tostring(stanza)
+	if not self.sm:fits(#xml) then
+		if not self.sm.asked_at then request_ack(self) end
+		return nil, ("%d stanzas wait for the server's acknowledgement"):format(self.sm:count()), "full"
+	end
+	local ok, err, code = self.conn:send_xml(xml)
+	if not ok then return nil, err, code end
+	self.sm:sent(xml, on_ack)
+	if self.sm:should_request() then request_ack(self) end
+	return true
 end
 
 ---------------------------------------------------------------------------
@@ -571,7 +719,15 @@ end
 local function on_event(self, ev)
 	local kind = ev.type
 	if kind == "stanza" then
-		dispatch(self, ev.stanza)
+		local stanza = ev.stanza
+		if stanza.attr.xmlns == NS_SM then
+			sm_element(self, stanza)
+			return
+		end
+		if self.sm_in then self.sm:received() end
+		dispatch(self, stanza)
+	elseif kind == "features" then
+		self.sm_offered = ev.features:get_child("sm", NS_SM) ~= nil
 	elseif kind == "sent" or kind == "received" then
 		self.opts.trace(kind, ev.data)
 	elseif kind == "authenticated" then
@@ -580,6 +736,7 @@ local function on_event(self, ev)
 	elseif kind == "ready" then
 		self.jid = ev.jid -- the core accepts only a JID of our account
 		self.phase = "ready"
+		sm_ready(self)
 	elseif kind == "stream-error" then
 		self.other_host = ev.other_host
 	elseif kind == "closed" then
@@ -614,6 +771,7 @@ end
 -- When the timers need the pump next, or nil.
 local function timers_due(self)
 	local due, ka = stall_due(self), self.opts.keepalive
+	if self.sm_out and self.phase == "ready" then due = min_deadline(due, self.sm:request_due()) end
 	if not ka or self.phase ~= "ready" then return due end
 	if self.probe_sent then return min_deadline(due, self.probe_sent + ka.timeout) end
 	return min_deadline(due, math.min(self.last_sent + ka.interval, self.last_received + ka.interval))
@@ -634,6 +792,7 @@ local function timers(self)
 			"dead-peer")
 		return
 	end
+	if self.sm_out and self.phase == "ready" and self.sm:should_request() then request_ack(self) end
 	if not ka or self.phase ~= "ready" then return end
 	if self.probe_sent then
 		if t >= self.probe_sent + ka.timeout then
@@ -778,6 +937,8 @@ local function attempt(self, target, deadline)
 	if not t then return nil, err, code end
 	self.generation = self.generation + 1
 	self.t, self.unsent, self.other_host, self.failure = t, "", nil, nil
+	self.sm_offered, self.sm_resumed, self.sm_out, self.sm_in = false, false, false, false
+	self.sm_last = { resumed = false, acked = 0, resent = 0 }
 	self.phase = "connecting"
 	local ok, conn = pcall(stream.client, stream_options(self, target.direct_tls))
 	if not ok then
@@ -787,7 +948,10 @@ local function attempt(self, target, deadline)
 	end
 	self.conn = conn
 	self.last_sent, self.last_received, self.probe_sent = self.clock.now(), self.clock.now(), nil
-	wait_for(self, function() return self.phase ~= "connecting" end, deadline)
+	-- ready once bound and, where stream management was asked for, enabled or refused
+	wait_for(self, function()
+		return self.phase ~= "connecting" and not (self.phase == "ready" and self.sm_out and not self.sm_in)
+	end, deadline)
 	if self.phase == "ready" then
 		return true
 	end
@@ -865,9 +1029,14 @@ function reconnect_step(self, deadline)
 	if self.phase == "closed" then return end -- closed by the application meanwhile
 	if ok then
 		self.attempts = 0
+		if self.sm_resumed then -- the session goes on: its presence too
+			flush(self, deadline)
+			emit(self, "resumed", self.jid, self.sm_last)
+			return
+		end
 		if self.current_presence then submit(self, self.current_presence) end
 		flush(self, deadline)
-		emit(self, "reconnected", self.jid)
+		emit(self, "reconnected", self.jid, self.sm_last)
 		return
 	end
 	if deadline and self.clock.now() >= deadline and code == "timeout" then
@@ -901,6 +1070,19 @@ function client.connect(opts)
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
 	}, mt)
 	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
+	if opts.resume then
+		local o_sm = o.sm
+		local restored, why = sm.restore(opts.resume, { clock = o.clock, max_unacked = o_sm.max_unacked,
+			max_unacked_bytes = o_sm.max_unacked_bytes, request_after = o_sm.request_after,
+			request_interval = o_sm.request_interval })
+		local full = type(opts.resume.jid) == "string" and jid_util.prep(opts.resume.jid)
+		if not restored or type(opts.resume.id) ~= "string" or not full
+			or select(3, jid_util.split(full)) == nil or jid_util.bare(full) ~= o.bare then
+			return nil, "option 'resume': " .. (why or "not a session of " .. o.bare), "bad-resume-state"
+		end
+		self.sm, self.jid = restored, full
+		self.sm_session = { id = opts.resume.id, location = opts.resume.location, resumable = true }
+	end
 	local ok, message, code = establish(self, deadline_of(self, o.timeout))
 	if not ok then
 		self.phase = "closed"
@@ -928,21 +1110,79 @@ function methods:tls_info()
 	return self.conn and self.conn:tls_info()
 end
 
--- c:send(stanza [, timeout]) -> true | nil, message, code
----@param stanza lxmpp.stanza
----@param timeout? number seconds
----@return true|nil ok
----@return string? message
----@return string? code
-function methods:send(stanza, timeout)
-	if not st.is_stanza(stanza) then misuse("send takes a stanza") end
+-- c:sm_state() -> a plain table (id, location, jid, the counters, the
+-- unacknowledged stanzas as XML) for client.connect{ resume = }, or nil
+-- when no session can be resumed. Serialize it as you like.
+---@return table|nil
+function methods:sm_state()
+	local session = self.sm_session
+	if not (self.sm and session and session.resumable) then return nil end
+	return self.sm:state { id = session.id, location = session.location, jid = self.jid }
+end
+
+-- c:sm_report() -> what the last connection did with stream management:
+-- { resumed = bool, acked = n (acknowledged by the resumption and since),
+-- resent = n, returned = { xml... } (the "return" policy) }, or nil.
+---@return table|nil
+function methods:sm_report()
+	return self.sm_last
+end
+
+local function run_on_ack(_, fn, ok, why)
+	fn(ok, why)
+end
+
+local function send_one(self, stanza, timeout, on_ack)
 	if stanza.name == "iq" and (stanza.attr.type == "result" or stanza.attr.type == "error") then
 		local key = request_key(jid_key(stanza.attr.to) or stanza.attr.to, stanza.attr.id)
 		self.requests[key] = nil -- a request answered by its handler
 	end
-	local ok, err, code = submit(self, stanza)
+	local kept = self.sm_out and self.sm_session ~= nil and self.opts.reconnect ~= nil
+	local ok, err, code = submit(self, stanza, on_ack)
 	if not ok then return nil, err, code end
-	return flush(self, deadline_of(self, timeout or self.opts.timeout))
+	ok, err, code = flush(self, deadline_of(self, timeout or self.opts.timeout))
+	-- a stanza kept for the resumption is on its way, written or not
+	if not ok and kept and self.phase == "reconnecting" then return true end
+	return ok, err, code
+end
+
+-- c:send(stanza [, timeout | opts]) -> true | nil, message, code. opts:
+-- timeout (to write it), on_ack = function(acknowledged, why) (run as a
+-- handler once the server acknowledged the stanza: true; or once it cannot
+-- be: false and "no-sm", "not-resumed" or "closed"), ack_timeout (seconds:
+-- return once the server acknowledged it, or nil, message, "timeout").
+---@param stanza table
+---@param opts? number|{ timeout: number?, on_ack: fun(ok: boolean, why: string?)?, ack_timeout: number? }
+---@return true|nil ok
+---@return string? message
+---@return string? code
+function methods:send(stanza, opts)
+	if not st.is_stanza(stanza) then misuse("send takes a stanza") end
+	if type(opts) ~= "table" then return send_one(self, stanza, opts) end
+	local fn = opts.on_ack
+	if fn ~= nil and type(fn) ~= "function" then misuse("option 'on_ack' is a function") end
+	local on_ack = fn and function(ok, why) inbox_push(self, 0, run_on_ack, fn, ok, why) end
+	if not opts.ack_timeout then return send_one(self, stanza, opts.timeout, on_ack) end
+	local ack_deadline = deadline_of(self, opts.ack_timeout)
+	if not self.sm_out then
+		return nil, "the server does not acknowledge stanzas (no stream management)", "no-sm"
+	end
+	local slot = {}
+	local ok, err, code = send_one(self, stanza, opts.timeout, function(acked, why)
+		slot.done, slot.acked, slot.why = true, acked, why
+		self.sched:wake(slot)
+		if on_ack then on_ack(acked, why) end
+	end)
+	if not ok and code ~= "timeout" then return nil, err, code end
+	if self.sm_out then -- ask now rather than by the policy
+		request_ack(self)
+		flush(self, ack_deadline)
+	end
+	if not wait_for(self, function() return slot.done end, ack_deadline, slot) then
+		return nil, "no acknowledgement from the server in time", "timeout"
+	end
+	if not slot.acked then return nil, "the server did not acknowledge the stanza (" .. slot.why .. ")", slot.why end
+	return true
 end
 
 -- Why the client is closed: nil, message, code.
@@ -1122,6 +1362,7 @@ function methods:close(timeout)
 	end
 	self.phase = "closing"
 	self.peer_closed = false
+	if self.sm_out and self.sm:count() > 0 then request_ack(self) end -- the server answers before its </stream:stream>
 	self.conn:close()
 	flush(self, deadline)
 	wait_for(self, function() return self.phase == "closed" end, deadline)

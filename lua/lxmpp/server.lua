@@ -131,6 +131,11 @@ function methods:unhook(event, fn)
 	for _, domain in ipairs(self.domains) do self.hosts[domain].events:unhook(event, fn) end
 end
 
+local function is_request(stanza)
+	local t = stanza.attr.type
+	return stanza.name == "iq" and (t == "get" or t == "set")
+end
+
 -- A handler that raises is logged; for a request, the sender gets
 -- internal-server-error (once), and the session goes on.
 ---@param host string the domain
@@ -144,7 +149,7 @@ function methods:fire(host, name, event)
 	if ok then return result end
 	self:log("error", "handler of %s failed: %s", name, tostring(result))
 	local s = event.stanza
-	if s and s.name == "iq" and (s.attr.type == "get" or s.attr.type == "set") and event.origin then
+	if s and is_request(s) and event.origin then
 		event.origin.send(st.error_reply(s, "wait", "internal-server-error"))
 	end
 	return true
@@ -273,7 +278,7 @@ local function bind(self, s, ev)
 	return ok
 end
 
----@return string id 16 random bytes in hex
+---@return string id 6 random bytes in hex (12 digits)
 function methods.random_id()
 	local f = assert(io.open("/dev/urandom", "rb"))
 	local b = f:read(6)
@@ -309,11 +314,6 @@ end
 
 ---------------------------------------------------------------------------
 -- routing (RFC 6120 §10, RFC 6121 §8)
-
-local function is_request(stanza)
-	local t = stanza.attr.type
-	return stanza.name == "iq" and (t == "get" or t == "set")
-end
 
 -- Answers a stanza with an error, unless it is one (or a result, or a
 -- presence that needs none).
@@ -451,10 +451,8 @@ function methods:add_core_handlers(domain)
 		local s = self.sessions[e.stanza.attr.to]
 		if s and s.send(e.stanza) then return true end
 		local t = e.stanza.attr.type
-		if t == "groupchat" or t == "error" or t == "headline" then
-			if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
-			return true
-		end
+		if t == "groupchat" then return bounce(e.origin, e.stanza, "service-unavailable") end
+		if t == "error" or t == "headline" then return true end
 		return self:fire(domain, "message/bare", e)
 	end, LOW)
 

@@ -6,17 +6,23 @@
 -- module only counts. See docs/sm.md.
 --   local s = sm.new{ clock =, max_unacked =, max_unacked_bytes =,
 --     request_after =, request_interval = }
---   s:sent(xml [, on_ack]), s:received(), s:handled(), s:ack(h),
+--   s:fits(bytes), s:sent(xml [, on_ack]), s:received(), s:handled(), s:ack(h),
 --   s:should_request(), s:requested(), s:request_due(), s:unacked(),
 --   s:count(), s:state(extra), sm.restore(state [, opts])
 local default_clock = require "lxmpp.clock"
-local tointeger = require("lxmpp.compat").tointeger
 
 local sm = {}
 
 sm.NS = "urn:xmpp:sm:3"
 
-local WRAP = 4294967296 -- 2^32: counters are unsigned 32-bit (XEP-0198 §4)
+local WRAP = 4294967296 -- counters are unsigned 32-bit (XEP-0198 §4)
+
+-- An integer from a number or a decimal string, or nil (any Lua from 5.1).
+local function integer(v)
+	local n = tonumber(v)
+	if n and n == math.floor(n) then return n end
+	return nil
+end
 
 local DEFAULTS = {
 	max_unacked = 10000, -- stanzas kept for a resumption; beyond, sent() refuses
@@ -73,6 +79,13 @@ function methods:count()
 	return self.queue.last - self.queue.first + 1
 end
 
+-- Would one more stanza of `bytes` fit in the queue?
+---@param bytes integer
+---@return boolean
+function methods:fits(bytes)
+	return self:count() < self.opts.max_unacked and self.bytes + bytes <= self.opts.max_unacked_bytes
+end
+
 -- s:sent(xml [, on_ack]) -> true | nil, message, "full": counts one
 -- stanza sent and keeps it until acknowledged. `on_ack(true)` runs when the
 -- peer acknowledges it. A full queue refuses (nothing counted): the caller
@@ -85,7 +98,7 @@ end
 function methods:sent(xml, on_ack)
 	if type(xml) ~= "string" then misuse("sent takes the stanza's XML") end
 	local o = self.opts
-	if self:count() >= o.max_unacked or self.bytes + #xml > o.max_unacked_bytes then
+	if not self:fits(#xml) then
 		return nil, ("%d stanzas (%d bytes) wait for the peer's acknowledgement"):format(self:count(), self.bytes), "full"
 	end
 	local q = self.queue
@@ -114,7 +127,7 @@ end
 ---@return string? message
 ---@return string? code
 function methods:ack(h)
-	local n = tointeger(tonumber(h))
+	local n = integer(h)
 	if not n or n < 0 or n >= WRAP or not tostring(h):match("^%d+$") then
 		return nil, "not a valid h: " .. tostring(h), "undefined-condition"
 	end
@@ -195,7 +208,7 @@ function methods:state(extra)
 end
 
 local function counter(v)
-	local n = tointeger(v)
+	local n = type(v) == "number" and integer(v)
 	return n and n >= 0 and n < WRAP and n
 end
 

@@ -3,6 +3,7 @@
 -- write, and reports what happened as events; STARTTLS, TLS, SASL and
 -- resource binding happen inside it. See docs/stream.md.
 --   local conn = stream.client{ jid = "juliet@example.com", password = "..." }
+--   local conn = stream.component{ jid = "bridge.example.com", secret = "..." }
 -- The caller's loop: give every byte, take the events, write the output.
 --   conn:receive_bytes(data) -> #data (every byte is taken) | nil, message, code
 --   for ev in conn:events() do ... end  (the work happens as they are taken:
@@ -42,6 +43,11 @@ local stream = {
 	---@param opts table the server's options (docs/stream.md): domains, certificate, key...
 	---@return lxmpp.stream.connection conn
 	server = function(opts) return new("server", opts) end,
+	---An external component (XEP-0114): its domain and the shared secret;
+	---tls "disabled" (the default) or "direct" (docs/stream.md, "The component")
+	---@param opts table { jid = the component's domain, secret = ... [, tls =] }
+	---@return lxmpp.stream.connection conn
+	component = function(opts) return new("component", opts) end,
 	tls_context = core.tls_context,
 	selfsigned = core.tls_selfsigned,
 }

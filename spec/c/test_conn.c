@@ -1297,6 +1297,105 @@ TEST(client_restart_boundary_with_pipelined_bytes) {
   text_free(&ev);
 }
 
+/* XEP-0198 resumption instead of binding: <resume/> where the server
+ * offers <sm/>; <resumed/> delivered, then ready under our full JID;
+ * <failed/> delivered, then a bind; without <sm/> offered, a bind. */
+static void resume_script(const char *features, const char *answer, text *out,
+                          text *events, char *jid, size_t cap) {
+  static const char *const anon[] = {"ANONYMOUS"};
+  lx_conn_opts o;
+  side cl;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "a1@im.example.com/r";
+  o.sasl_client.allowed = anon;
+  o.sasl_client.n_allowed = 1;
+  o.resume_id = "sess-1";
+  o.resume_h = 4294967295u;
+  o.trace = 1;
+  client_random = (fixed_random){0};
+  o.random = fixed_random_fn;
+  o.random_user = &client_random;
+  side_init(&cl, "C", NULL);
+  CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(cl.c), 0);
+  memset(out, 0, sizeof *out);
+  take_output(cl.c, out);
+  text in = {0};
+  const char *parts[] = {SERVER_HEADER FEATURES_ANONYMOUS SUCCESS,
+                         SERVER_HEADER, features, answer,
+                         "<message from='x@y' id='m'/>"};
+  for (size_t i = 0; i < 5; i++)
+    put(&in, parts[i], strlen(parts[i]));
+  script(&cl, str(&in), 1, out);
+  memset(events, 0, sizeof *events);
+  put(events, str(&cl.events), cl.events.len);
+  put(events, " | ", 3);
+  put(events, str(&cl.stanzas), cl.stanzas.len);
+  snprintf(jid, cap, "%s", cl.ready_jid);
+  text_free(&in);
+  side_free(&cl);
+}
+
+#define FEATURES_BIND_SM                                                       \
+  "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"          \
+  "<sm xmlns='urn:xmpp:sm:3'/></stream:features>"
+#define RESUME_SENT                                                            \
+  "<resume xmlns='urn:xmpp:sm:3' h='4294967295' previd='sess-1'/>"
+#define BIND_SENT "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+
+TEST(client_resumes_instead_of_binding) {
+  text out, ev;
+  char jid[128];
+  resume_script(FEATURES_BIND_SM,
+                "<resumed xmlns='urn:xmpp:sm:3' h='3' "
+                "previd='sess-1'/>",
+                &out, &ev, jid, sizeof jid);
+  CHECK(strstr(str(&out), RESUME_SENT) != NULL);
+  CHECK(strstr(str(&out), BIND_SENT) == NULL);
+  CHECK_STR(str(&ev), "opened features authenticated opened features stanza "
+                      "ready stanza | <resumed xmlns='urn:xmpp:sm:3' h='3' "
+                      "previd='sess-1'/><message from='x@y' id='m'/>");
+  CHECK_STR(jid, "a1@im.example.com/r");
+  text_free(&out);
+  text_free(&ev);
+  /* refused: the client learns it, then binds a new session */
+  resume_script(FEATURES_BIND_SM,
+                "<failed xmlns='urn:xmpp:sm:3' h='2'><item-not-found "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+                "<iq type='result' id='" DRAW1 "'><bind xmlns='urn:ietf:"
+                "params:xml:ns:xmpp-bind'><jid>a1@im.example.com/new</jid>"
+                "</bind></iq>",
+                &out, &ev, jid, sizeof jid);
+  CHECK(strstr(str(&out), RESUME_SENT "<iq type='set' id='" DRAW1 "'>" BIND_SENT
+                                      "<resource>r</resource>") != NULL);
+  CHECK(strstr(str(&ev), "opened features authenticated opened features "
+                         "stanza ready stanza | <failed xmlns='urn:xmpp:sm:3' "
+                         "h='2'>") == str(&ev));
+  CHECK_STR(jid, "a1@im.example.com/new");
+  text_free(&out);
+  text_free(&ev);
+  /* not offered: a bind, no <resume/> */
+  resume_script(FEATURES_BIND,
+                "<iq type='result' id='" DRAW1 "'><bind xmlns='urn:ietf:"
+                "params:xml:ns:xmpp-bind'><jid>a1@im.example.com/r</jid>"
+                "</bind></iq>",
+                &out, &ev, jid, sizeof jid);
+  CHECK(strstr(str(&out), "<resume") == NULL);
+  CHECK_STR(str(&ev), "opened features authenticated opened features ready "
+                      "stanza | <message from='x@y' id='m'/>");
+  text_free(&out);
+  text_free(&ev);
+  /* <resumed/> before it was asked for is a protocol error */
+  resume_script(FEATURES_BIND,
+                "<resumed xmlns='urn:xmpp:sm:3' h='3' "
+                "previd='sess-1'/>",
+                &out, &ev, jid, sizeof jid);
+  CHECK(strstr(str(&out), "unsupported-stanza-type") != NULL);
+  text_free(&out);
+  text_free(&ev);
+}
+
 TEST(client_bytes_after_proceed_go_to_tls) {
   side cl;
   text out = {0};
@@ -2684,8 +2783,94 @@ TEST(error_names) {
   CHECK_STR(lx_strerror(LX_ERR_SESSION_FAILED), "session-failed");
 }
 
+/* ---- the component (XEP-0114) ------------------------------------------ */
+
+static lx_conn *make_component(const char *secret) {
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "bridge.example.com";
+  o.component_secret = secret;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(c), 0);
+  return c;
+}
+
+#define COMPONENT_HEADER                                                       \
+  "<stream:stream xmlns='jabber:component:accept' "                            \
+  "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D75'>"
+
+/* The handshake's hash (SHA-1 of "3BF96D75s3cret", from Python's hashlib),
+ * the domain as the JID, a stanza in the stream's namespace; the same in
+ * every chunking. */
+TEST(component_handshake) {
+  for (size_t pass = 0; pass < N_CHUNKINGS; pass++) {
+    side co;
+    text out = {0};
+    side_init(&co, "C", make_component("s3cret"));
+    take_output(co.c, &out);
+    const char *header = strstr(str(&out), "<stream:stream");
+    CHECK(header && strstr(header, "xmlns='jabber:component:accept'"));
+    CHECK(header && strstr(header, "to='bridge.example.com'"));
+    CHECK(header && !strstr(header, "version=")); /* XEP-0114: none */
+    text_free(&out);
+    script(&co, COMPONENT_HEADER, chunkings[pass], &out);
+    CHECK_STR(str(&out), "<handshake>d40b468893a61b70119807840c55ae6cbf1a1f43"
+                         "</handshake>");
+    script(&co, "<handshake/><message to='echo@bridge.example.com'/>",
+           chunkings[pass], NULL);
+    CHECK_STR(str(&co.events), "opened ready stanza");
+    CHECK_STR(co.ready_jid, "bridge.example.com");
+    CHECK(strstr(str(&co.stanzas), "<message") != NULL);
+    text_free(&out);
+    side_free(&co);
+  }
+}
+
+/* A wrong secret, a header without id, a stanza before the handshake; and
+ * the options a component needs. */
+TEST(component_refusals) {
+  side co;
+  side_init(&co, "C", make_component("wrong"));
+  script(&co,
+         COMPONENT_HEADER "<stream:error><not-authorized "
+                          "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                          "</stream:error>",
+         1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&co);
+  side_init(&co, "C", make_component("s3cret"));
+  script(&co,
+         "<stream:stream xmlns='jabber:component:accept' "
+         "xmlns:stream='http://etherx.jabber.org/streams'>",
+         1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_BAD_FORMAT);
+  side_free(&co);
+  side_init(&co, "C", make_component("s3cret"));
+  script(&co, COMPONENT_HEADER "<message/>", 1 << 20, NULL);
+  CHECK_INT(co.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&co);
+
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = "bridge.example.com";
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  o.component_secret = "s3cret";
+  o.jid = "juliet@example.com";
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  o.jid = "bridge.example.com";
+  o.tls = LX_CONN_TLS_REQUIRED;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), LX_ERR_INVALID);
+  CHECK(c == NULL);
+}
+
 int main(void) {
   make_certs();
+  RUN(component_handshake);
+  RUN(component_refusals);
   RUN(starttls_scram_bind_message_close);
   RUN(client_accepts_only_its_own_bound_jid);
   RUN(each_mechanism_and_binding);
@@ -2708,6 +2893,7 @@ int main(void) {
   RUN(server_restart_boundary_with_pipelined_bytes);
   RUN(server_starttls_boundary);
   RUN(client_restart_boundary_with_pipelined_bytes);
+  RUN(client_resumes_instead_of_binding);
   RUN(client_bytes_after_proceed_go_to_tls);
   RUN(server_takes_the_newlines_of_go_sendxmpp);
   RUN(client_takes_the_newlines_of_a_server);

@@ -9,7 +9,11 @@ local all = {
 	"SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN",
 	"SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS",
 }
-require "interop.suite"(_ENV or getfenv(1), "ejabberd", require "interop.ejabberd", {
+local ejabberd = require "interop.ejabberd"
+local MUC = "conference.ejabberd.test"
+local COMPONENT = { domain = "echo.ejabberd.test", secret = "the component's secret" }
+local harness = { start = function() return ejabberd.start { muc = MUC, component = COMPONENT } end }
+require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 	version = "^23%.01",
 	mechanisms = all,
 	mechanisms_tls12 = all,
@@ -27,8 +31,16 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", require "interop.ejabber
 			return { condition = "policy%-violation: has been kicked" }
 		end,
 	})
+	-- ejabberd serves several connections of one component (load balancing)
+	require "interop.component_suite"(spec, server_of,
+		{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "ready" })
 	require "interop.ext_suite"(spec, server_of, {
 		identity = { category = "server", type = "im" },
 		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
+	})
+	require "interop.muc_suite"(spec, server_of, {
+		muc = MUC,
+		restart = function(server) server:restart() end, -- the service and the sessions
+		restart_drops = true,
 	})
 end)

@@ -7,6 +7,8 @@
 --   process.ours(argv) -> argv that keeps make asan's preloaded runtime (our own Lua)
 --   process.tempdir(), process.remove(dir), process.free_port(), process.read(path)
 --   process.mentioning(text) -> pids of processes whose command line holds text
+--   process.cpu_seconds(pid), process.rss(pid) -> a live process's CPU time
+--       (user and system) and resident bytes, from /proc
 --   process.wait_port(host, port, deadline, proc) -> true | nil, why
 --   process.example(server, name, account, args) -> the argv that runs
 --       examples/<name> as account on server (XMPP_* in its environment)
@@ -91,6 +93,19 @@ function process.start_bot(server, name, account, args, log, seconds)
 	end
 	proc:stop()
 	return nil, process.read(log)
+end
+
+-- Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux).
+local TICKS = 100
+
+function process.cpu_seconds(pid)
+	local fields = {}
+	for x in process.read("/proc/" .. pid .. "/stat"):match("^.*%) (.*)$"):gmatch("%S+") do fields[#fields + 1] = x end
+	return (tonumber(fields[12]) + tonumber(fields[13])) / TICKS -- utime, stime
+end
+
+function process.rss(pid)
+	return tonumber(process.read("/proc/" .. pid .. "/status"):match("VmRSS:%s*(%d+)")) * 1024
 end
 
 function process.read(path)

@@ -7,6 +7,7 @@
 --       options interop.prosody.start takes for it) | nil, why
 local debian = require "interop.debian"
 local process = require "interop.process"
+local write = require("interop.server").write
 
 local prosody13 = {}
 
@@ -38,9 +39,7 @@ local function launcher(root, name, path)
 	local text = process.read(root .. "/usr/bin/" .. name)
 	text = text:gsub("\nCFG_SOURCEDIR='[^']*'", "\nCFG_SOURCEDIR='" .. root .. "/usr/lib/prosody'", 1)
 		:gsub("\nCFG_PLUGINDIR='[^']*'", "\nCFG_PLUGINDIR='" .. root .. "/usr/lib/prosody/modules/'", 1)
-	local f = assert(io.open(path, "w"))
-	f:write(text)
-	f:close()
+	write(path, text)
 	assert(process.run { "chmod", "755", path })
 	return path
 end

@@ -36,10 +36,26 @@ function prosody_more.tests(opts)
 			end,
 		})
 
+		require "interop.component_suite"(spec, server_of,
+			{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "conflict" })
+
 		require "interop.ext_suite"(spec, server_of, {
 			identity = { category = "server", type = "im" },
 			features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },
 			slixmpp = opts.slixmpp,
+		})
+
+		require "interop.muc_suite"(spec, server_of, {
+			muc = MUC,
+			-- the room forgets the occupant and tells no one, as a service that lost its state does
+			forget = function(server, occupant)
+				local room = occupant:match("^[^/]+")
+				server:shell(([[>local r = prosody.hosts[%q].modules.muc.get_room_from_jid(%q) ]]
+					.. [[local o = r:get_occupant_by_nick(%q) for real in o:each_session() do r._jid_nick[real] = nil end ]]
+					.. [[r._occupants[%q] = nil return "OK"]]):format(MUC, room, occupant, occupant))
+			end,
+			-- 0.12 saves the rooms with their occupants on unload and restores them: nobody is dropped
+			restart = function(server) server:shell(("module:reload(%q, %q)"):format("muc", MUC)) end,
 		})
 
 		spec.it("keeps rosters, presence, a MUC room and messages between slixmpp clients", function()

@@ -112,13 +112,17 @@ local function command_error(stanza, kind, condition, specific)
 	return e
 end
 
--- Drops sessions whose time has passed (at most max_sessions to look at).
+-- Drops sessions whose time has passed (at most max_sessions to look at),
+-- remembering the last max_sessions of them for session-expired.
 local function expire(self)
 	local now = self.c.clock.now()
 	for key, s in pairs(self.sessions) do
 		if now >= s.expires then
 			self.sessions[key] = nil
 			self.open = self.open - 1
+			if self.expired_count >= self.opts.max_sessions then self.expired, self.expired_count = {}, 0 end
+			self.expired[key] = true
+			self.expired_count = self.expired_count + 1
 		end
 	end
 end
@@ -193,7 +197,11 @@ local function serve(self, stanza)
 		self.sessions[stanza.attr.from .. "\0" .. id] = session
 		self.open = self.open + 1
 	else
-		session = self.sessions[stanza.attr.from .. "\0" .. id]
+		local key = stanza.attr.from .. "\0" .. id
+		session = self.sessions[key]
+		if not session and self.expired[key] then
+			return command_error(stanza, "cancel", "not-allowed", "session-expired")
+		end
 		if not session or session.node ~= cmd.node then
 			return command_error(stanza, "modify", "bad-request", "bad-sessionid")
 		end
@@ -268,7 +276,8 @@ function adhoc.init(c, opts)
 	local o = require("lxmpp.ext").numbers(opts, DEFAULTS, "lxmpp.ext.adhoc")
 	local disco = c:use("disco")
 	c:use("forms")
-	local self = setmetatable({ c = c, opts = o, disco = disco, commands = {}, order = {}, sessions = {}, open = 0 }, mt)
+	local self = setmetatable({ c = c, opts = o, disco = disco, commands = {}, order = {}, sessions = {}, open = 0,
+		expired = {}, expired_count = 0 }, mt)
 	disco:add_feature(NS)
 	disco:node(NS, function(stanza)
 		local items = {}

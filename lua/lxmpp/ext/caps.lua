@@ -5,9 +5,11 @@
 -- software version instead of once per peer: caps:info(jid) resolves
 -- through a cache by ver, after checking that the answer hashes to the ver
 -- (XEP-0115 §5.4; an answer that does not is used for that peer only).
+-- When our features change, our broadcast presence goes out again (§4).
 --   local caps = c:use("caps" [, { node =, max_peers = }])
 --   caps:ver(), caps:peer(jid), caps:info(jid [, timeout]), caps:has_feature(jid, var [, timeout])
 --   caps.string(info), caps.verification(info [, hash])
+local compat = require "lxmpp.compat"
 local core = require "lxmpp.core"
 local forms = require "lxmpp.ext.forms"
 local jid_util = require "lxmpp.jid"
@@ -146,7 +148,11 @@ function methods:has_feature(jid, var, timeout)
 end
 
 local function decorate(self, stanza)
-	if stanza.name ~= "presence" or stanza.attr.type ~= nil then return end
+	if stanza.name ~= "presence" then return end
+	if stanza.attr.to == nil then -- our broadcast presence: sent again when the ver changes
+		self.broadcast = stanza.attr.type == nil and stanza or nil
+	end
+	if stanza.attr.type ~= nil then return end
 	stanza:remove_children("c", NS) -- a presence sent again (after a reconnection) gets the ver of now
 	stanza:add_direct_child(st.stanza("c", { xmlns = NS, hash = HASH, node = self.node, ver = self:ver() }))
 end
@@ -176,7 +182,7 @@ end
 ---@return lxmpp.caps
 function caps.init(c, opts)
 	if opts.node ~= nil and type(opts.node) ~= "string" then error("lxmpp.ext.caps: option 'node' is a string", 4) end
-	if opts.max_peers ~= nil and require("lxmpp.compat").math_type(opts.max_peers) ~= "integer" then
+	if opts.max_peers ~= nil and compat.math_type(opts.max_peers) ~= "integer" then
 		error("lxmpp.ext.caps: option 'max_peers' is an integer", 4)
 	end
 	local disco = c:use("disco")
@@ -184,6 +190,10 @@ function caps.init(c, opts)
 		max_peers = opts.max_peers or 10000, peers = {}, count = 0, by_ver = {}, vers = 0 }, mt)
 	disco:add_feature(NS)
 	c:filter("outgoing", function(stanza) decorate(self, stanza) end)
+	-- XEP-0115 §4: new features, a new presence with the new ver
+	disco:watch(function()
+		if self.broadcast and c:state() == "ready" then c:send(self.broadcast) end
+	end)
 	c:filter("incoming", function(stanza) record(self, stanza) end)
 	return self
 end

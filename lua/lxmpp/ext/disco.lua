@@ -5,7 +5,8 @@
 -- docs/extensions.md, "Service discovery".
 --   local disco = c:use("disco" [, { identities =, cache_ttl =, max_cache = }])
 --   disco:add_feature(var), disco:remove_feature(var), disco:add_identity{ ... }
---   disco:add_item{ jid =, node =, name = }, disco:add_form(form), disco:node(name, info)
+--   disco:add_item{ jid =, node =, name = }, disco:add_form(form), disco:node(name, info),
+--   disco:own_info(), disco:watch(fn)
 --   disco:info([jid [, node [, timeout]]]) -> info | nil, message, code [, error stanza]
 --   disco:items([jid [, node [, timeout]]]) -> items | nil, message, code [, error stanza]
 --   disco:has_feature(jid, var [, timeout]) -> boolean | nil, message, code
@@ -52,6 +53,12 @@ local function misuse(message)
 	error("lxmpp.ext.disco: " .. message, 3)
 end
 
+-- What we announce changed: a new revision, and the watchers told.
+local function changed(self)
+	self.revision = self.revision + 1
+	for _, fn in ipairs(self.watchers) do fn(self) end
+end
+
 local function identity_key(i)
 	return table.concat({ i.category, i.type, i.lang or "", i.name or "" }, "/")
 end
@@ -70,7 +77,7 @@ function methods:add_feature(var)
 	if not self.has[var] then
 		self.has[var] = true
 		self.features[#self.features + 1] = var
-		self.revision = self.revision + 1
+		changed(self)
 	end
 end
 
@@ -82,7 +89,7 @@ function methods:remove_feature(var)
 	for i, f in ipairs(self.features) do
 		if f == var then table.remove(self.features, i) break end
 	end
-	self.revision = self.revision + 1
+	changed(self)
 end
 
 ---Adds an identity (XEP-0030 §3.1): { category =, type = [, name =, lang = ] }.
@@ -93,7 +100,7 @@ function methods:add_identity(identity)
 		if identity_key(have) == identity_key(i) then return end
 	end
 	self.identities[#self.identities + 1] = i
-	self.revision = self.revision + 1
+	changed(self)
 end
 
 ---Adds an item to disco#items: { jid = [, node =, name = ] }.
@@ -111,7 +118,7 @@ function methods:add_form(form)
 		misuse("add_form takes an lxmpp.ext.forms form with a FORM_TYPE field")
 	end
 	self.forms[#self.forms + 1] = form
-	self.revision = self.revision + 1
+	changed(self)
 end
 
 ---Answers a node (XEP-0030 §3.2, §4.2): `info` is a table
@@ -125,6 +132,13 @@ function methods:node(name, info)
 		misuse("a node is answered by a table or a function")
 	end
 	self.nodes[name] = info
+end
+
+---Calls fn(disco) each time our identities, features or forms change
+---(caps announces the new ver).
+---@param fn fun(disco: lxmpp.disco)
+function methods:watch(fn)
+	self.watchers[#self.watchers + 1] = fn
 end
 
 ---This connection's own info, as `info` answers describe others'.
@@ -317,14 +331,6 @@ function methods:has_feature(jid, var, timeout)
 	return info.has[var] == true
 end
 
----Keeps a known answer (caps resolves one through its hash) as if queried.
----@param jid? string
----@param node? string
----@param info lxmpp.disco.info
-function methods:remember(jid, node, info)
-	cache_put(self, INFO .. "\0" .. (jid and jid_util.prep(jid) or jid or "") .. "\0" .. (node or ""), info)
-end
-
 ---Forgets cached answers: all, those about one JID, or about one of its nodes.
 ---@param jid? string
 ---@param node? string
@@ -352,7 +358,8 @@ end
 function disco.init(c, opts)
 	local o = require("lxmpp.ext").numbers(opts, DEFAULTS, "lxmpp.ext.disco")
 	local self = setmetatable({ c = c, opts = o, identities = {}, features = {}, has = {}, forms = {},
-		item_list = {}, nodes = {}, revision = 0, cache = {}, cached = 0, order = { first = 1, last = 0 } }, mt)
+		item_list = {}, nodes = {}, revision = 0, watchers = {}, cache = {}, cached = 0,
+		order = { first = 1, last = 0 } }, mt)
 	local account = jid_util.node(c.jid or "") ~= nil
 	for _, i in ipairs(opts.identities or { account and { category = "client", type = "bot" }
 		or { category = "component", type = "generic" } }) do

@@ -263,7 +263,8 @@ end
 
 ---Checks values (a table var -> typed value, or a submitted form) against
 ---this form: required fields present, types, list-single values among the
----options. The typed values, or nil, why and the field's var.
+---options (list-single and list-multi). The typed values, or nil, why and
+---the field's var.
 ---@param submitted table|lxmpp.form
 ---@return table<string, any>|nil values
 ---@return string? why
@@ -280,12 +281,14 @@ function form_methods:check(submitted)
 			if field.required and (value == nil or (MULTI[kind] and #value == 0)) then
 				return nil, ("field '%s' is required"):format(var), var
 			end
-			if value ~= nil and kind == "list-single" and field.options then
-				local found = false
-				for _, o in ipairs(field.options) do
-					if (type(o) == "string" and o or o.value) == value then found = true end
+			if value ~= nil and (kind == "list-single" or kind == "list-multi") and field.options then
+				local offered = {}
+				for _, o in ipairs(field.options) do offered[type(o) == "string" and o or o.value] = true end
+				for _, v in ipairs(kind == "list-multi" and value or { value }) do
+					if not offered[v] then
+						return nil, ("field '%s': '%s' is not one of the options"):format(var, tostring(v)), var
+					end
 				end
-				if not found then return nil, ("field '%s': '%s' is not one of the options"):format(var, tostring(value)), var end
 			end
 			values[var] = value
 		end

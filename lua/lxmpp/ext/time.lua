@@ -7,7 +7,6 @@
 -- default.
 local st = require "lxmpp.stanza"
 
-local floor = math.floor -- integer division, also on Lua 5.1 and 5.2
 
 local NS = "urn:xmpp:time"
 
@@ -17,14 +16,19 @@ local time = { name = "time", NS = NS }
 local methods = {}
 local mt = { __name = "lxmpp.ext.time", __index = methods }
 
+-- Integer division (no // before Lua 5.3).
+local function div(a, b)
+	return math.floor(a / b)
+end
+
 -- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 -- days_from_civil): no os.time, whose answer depends on the local zone.
 local function days_from_civil(y, m, d)
 	if m <= 2 then y = y - 1 end
-	local era = floor((y >= 0 and y or y - 399) / 400)
+	local era = div(y >= 0 and y or y - 399, 400)
 	local yoe = y - era * 400
-	local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + d - 1
-	local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+	local doy = div(153 * (m + (m > 2 and -3 or 9)) + 2, 5) + d - 1
+	local doe = yoe * 365 + div(yoe, 4) - div(yoe, 100) + doy
 	return era * 146097 + doe - 719468
 end
 
@@ -70,7 +74,7 @@ local function local_tzo(t)
 	local s = os.time(here) - os.time(utc)
 	local sign = s < 0 and "-" or "+"
 	s = math.abs(s)
-	return ("%s%02d:%02d"):format(sign, floor(s / 3600), floor(s % 3600 / 60))
+	return ("%s%02d:%02d"):format(sign, div(s, 3600), div(s % 3600, 60))
 end
 
 ---What time an entity says it is: its `utc` and `tzo` texts, `time` (epoch

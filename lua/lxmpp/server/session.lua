@@ -8,6 +8,7 @@
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local errno = require "cqueues.errno"
+local xpcall = require("lxmpp.compat").xpcall
 
 local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
@@ -81,17 +82,17 @@ end
 -- Waits while the read rate limit is used up (a token bucket in bytes,
 -- refilled on the server's clock; the server's tick wakes us).
 function methods:throttle()
-	local limits, now = self.srv.limits, self.srv.now()
-	self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
-	self.refilled = now
-	while self.tokens <= 0 and not self.gone do
-		self.srv.throttled[self] = true
-		self.rcond:wait()
-		now = self.srv.now()
+	local srv = self.srv
+	local limits = srv.limits
+	while true do
+		local now = srv.now()
 		self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
 		self.refilled = now
+		if self.tokens > 0 or self.gone then break end
+		srv.throttled[self] = true
+		self.rcond:wait()
 	end
-	self.srv.throttled[self] = nil
+	srv.throttled[self] = nil
 end
 
 -- Reads what has arrived, waiting for more (or a signal on rcond). Returns

@@ -115,17 +115,10 @@ return function(module)
 		return true
 	end
 
-	module:hook("pre-presence/bare", function(event)
+	-- A client's presence to an address (a bare or a full JID).
+	local function outbound(event)
 		local session, stanza = event.origin, event.stanza
 		local t = stanza.attr.type
-		if stanza.attr.to == nil then
-			if t == nil then
-				available(session, stanza)
-			elseif t == "unavailable" then
-				unavailable(session, stanza)
-			end
-			return true -- other types without a recipient mean nothing
-		end
 		if SUBSCRIPTION[t] then return outbound_subscription(session, stanza, event.to_bare) end
 		if t == "probe" then return true end -- the server probes, not clients
 		if t == nil or t == "unavailable" then -- directed presence (§4.6)
@@ -133,19 +126,21 @@ return function(module)
 			session.directed[stanza.attr.to] = t == nil or nil
 		end
 		return nil
+	end
+
+	module:hook("pre-presence/bare", function(event)
+		local session, stanza = event.origin, event.stanza
+		if stanza.attr.to ~= nil then return outbound(event) end
+		local t = stanza.attr.type
+		if t == nil then
+			available(session, stanza)
+		elseif t == "unavailable" then
+			unavailable(session, stanza)
+		end
+		return true -- other types without a recipient mean nothing
 	end, 10)
 
-	module:hook("pre-presence/full", function(event)
-		local session, stanza = event.origin, event.stanza
-		local t = stanza.attr.type
-		if SUBSCRIPTION[t] then return outbound_subscription(session, stanza, event.to_bare) end
-		if t == "probe" then return true end
-		if t == nil or t == "unavailable" then
-			session.directed = session.directed or {}
-			session.directed[stanza.attr.to] = t == nil or nil
-		end
-		return nil
-	end, 10)
+	module:hook("pre-presence/full", outbound, 10)
 
 	-- Inbound, for an account of this domain (§3.1.3, §3.1.6, §3.2.3, §3.3.3, §4.3.2).
 	module:hook("presence/bare", function(event)

@@ -1,0 +1,202 @@
+-- XEP-0198 stream management of lxmpp.client against Prosody 0.12
+-- (mod_smacks) and ejabberd 23.01 (mod_stream_mgmt): enable, acks, and
+-- messages from alice to bob through a fault-injecting proxy
+-- (faultproxy.lua) that cuts alice's connections at byte offsets drawn
+-- from a seed, in both directions, during negotiation, resumption and
+-- traffic. Bob connects directly. Every message must reach bob, in order;
+-- a resumed session delivers none twice; the duplicates that a refused
+-- resumption cannot avoid (XEP-0198 §5) are counted and printed.
+local client = require "lxmpp.client"
+local clock = require "lxmpp.clock"
+local st = require "lxmpp.stanza"
+local faultproxy = require "interop.faultproxy"
+
+local MESSAGES = tonumber(os.getenv("LXMPP_SM_MESSAGES")) or 2000
+local CUTS = tonumber(os.getenv("LXMPP_SM_CUTS")) or 20
+local SEED = tonumber(os.getenv("LXMPP_SM_SEED")) or 198
+
+local servers = {
+	{ "Prosody 0.12 (mod_smacks)", function()
+		return require("interop.prosody").start {
+			accounts = { alice = "pw-alice", bob = "pw-bob" }, modules = { "smacks" },
+		}
+	end },
+	{ "ejabberd 23.01 (mod_stream_mgmt)", function()
+		return require("interop.ejabberd").start {
+			accounts = { alice = "pw-alice", bob = "pw-bob" }, stream_management = true,
+		}
+	end },
+}
+
+-- A serializer that knows strings, numbers and tables: what a program
+-- would write to a file.
+local function serialize(v)
+	if type(v) ~= "table" then return ("%q"):format(v) end
+	local parts = {}
+	for k, x in pairs(v) do parts[#parts + 1] = "[" .. serialize(k) .. "]=" .. serialize(x) end
+	return "{" .. table.concat(parts, ",") .. "}"
+end
+
+for _, case in ipairs(servers) do
+	describe("stream management against " .. case[1], function()
+		local server
+		lazy_setup(function() server = case[2]() end)
+		lazy_teardown(function() if server then server:stop() end end)
+
+		local function connect(user, extra)
+			local a = server:account(user)
+			local o = { jid = a.jid, password = a.password, host = server.host, port = server.port,
+				tls = { cafile = server.cafile }, timeout = 20 }
+			for k, v in pairs(extra or {}) do o[k] = v end
+			return assert(client.connect(o))
+		end
+
+		-- Sends, stepping the client while it reconnects or its queue is full.
+		local function send_through(c, stanza, deadline)
+			while true do
+				local ok, err = c:send(stanza)
+				if ok then return end
+				assert(c:state() ~= "closed", err) -- a write that failed is kept for the resumption
+				assert(clock.now() < deadline, "no progress: " .. tostring(err))
+				c:step(0.5)
+			end
+		end
+
+		-- Bob's messages from alice with the run's prefix, until `want`
+		-- distinct ones came or the deadline passed: the ids in order.
+		local function collect(bob, prefix, want, deadline)
+			local ids, seen, distinct = {}, {}, 0
+			while distinct < want and clock.now() < deadline do
+				local m = bob:receive(1)
+				local id = m and m.name == "message" and m.attr.id
+				if id and id:sub(1, #prefix) == prefix then
+					ids[#ids + 1] = tonumber(id:sub(#prefix + 1))
+					if not seen[ids[#ids]] then
+						seen[ids[#ids]] = true
+						distinct = distinct + 1
+					end
+				end
+			end
+			return ids
+		end
+
+		-- first occurrences in order 1..n, and how many came twice
+		local function check_delivery(ids, n)
+			local seen, firsts, duplicates = {}, {}, 0
+			for _, id in ipairs(ids) do
+				if seen[id] then
+					duplicates = duplicates + 1
+				else
+					seen[id] = true
+					firsts[#firsts + 1] = id
+				end
+			end
+			assert.equal(n, #firsts, "messages lost")
+			for i = 1, n do
+				if firsts[i] ~= i then error(("message %d arrived at place %d"):format(firsts[i], i)) end
+			end
+			return duplicates
+		end
+
+		it("enables it, and the server acknowledges what we send", function()
+			local alice = connect("alice")
+			local bob = connect("bob")
+			local state = assert(alice:sm_state(), "no resumable session")
+			assert.is_string(state.id)
+			assert.equal(alice.jid, state.jid)
+			local acked = {}
+			assert(alice:send(st.message({ to = bob.jid, id = "ack-1" }, "one"),
+				{ on_ack = function(ok) acked[#acked + 1] = ok end }))
+			assert(alice:send(st.message({ to = bob.jid, id = "ack-2" }, "two"), { ack_timeout = 10 }))
+			assert.equal(0, alice:sm_state().out - alice:sm_state().acked)
+			alice:step(0) -- runs the on_ack handler
+			assert.same({ true }, acked)
+			local got = collect(bob, "ack-", 2, clock.now() + 10)
+			assert.same({ 1, 2 }, got)
+			-- switched off: no acknowledgement to wait for
+			local plain = connect("alice", { resource = "plain", stream_management = false })
+			assert.is_nil(plain:sm_state())
+			local ok, _, code = plain:send(st.message({ to = bob.jid }, "x"), { ack_timeout = 1 })
+			assert.is_nil(ok)
+			assert.equal("no-sm", code)
+			plain:close()
+			alice:close()
+			bob:close()
+		end)
+
+		it(("delivers %d messages through %d cuts, in order"):format(MESSAGES, CUTS), function()
+			local started = clock.now()
+			-- alice writes far more than she reads: the budgets of the two directions differ
+			local proxy = faultproxy.start { host = server.host, port = server.port, seed = SEED, cuts = CUTS,
+				min = 1, max_up = MESSAGES * 150 // CUTS, max_down = 2500 }
+			finally(function() proxy:stop() end)
+			local bob = connect("bob")
+			local events = { resumed = 0, reconnected = 0, refused_resent = 0 }
+			local alice
+			local deadline = clock.now() + 600
+			repeat -- the proxy may cut the first login too
+				alice = client.connect { jid = server:account("alice").jid, password = "pw-alice",
+					host = "127.0.0.1", port = proxy.port, tls = { cafile = server.cafile }, timeout = 20,
+					reconnect = { delay = 0.02, max_delay = 0.2 }, keepalive = { interval = 30, timeout = 10 } }
+			until alice or clock.now() > deadline
+			assert(alice, "no first login through the proxy")
+			finally(function()
+				alice:close()
+				bob:close()
+			end)
+			alice:on("resumed", function() events.resumed = events.resumed + 1 end)
+			alice:on("reconnected", function(_, report)
+				events.reconnected = events.reconnected + 1
+				events.refused_resent = events.refused_resent + report.resent
+			end)
+			for i = 1, MESSAGES do
+				send_through(alice, st.message({ to = bob.jid, id = "cut-" .. i, type = "chat" }, "m" .. i), deadline)
+			end
+			-- the last one acknowledged means all were
+			while not alice:send(st.message({ to = bob.jid, id = "cut-" .. (MESSAGES + 1), type = "chat" }, "end"),
+				{ ack_timeout = 5 }) do
+				assert(clock.now() < deadline, "the last message was never acknowledged")
+				alice:step(0.5)
+			end
+			local ids = collect(bob, "cut-", MESSAGES + 1, clock.now() + 60)
+			local duplicates = check_delivery(ids, MESSAGES + 1)
+			local cuts = #proxy:cuts()
+			print(("\n%s: %d messages, %d cuts made (seed %d), %d resumed, %d new sessions "
+				.. "(%d stanzas re-sent), %d duplicates, %.1f s"):format(case[1], MESSAGES + 1, cuts, SEED,
+				events.resumed, events.reconnected, events.refused_resent, duplicates, clock.now() - started))
+			assert.is_true(cuts >= CUTS // 2, "the proxy cut too little")
+			assert.is_true(events.resumed > 0, "no session was resumed")
+			if events.reconnected == 0 then assert.equal(0, duplicates) end
+			assert.is_true(duplicates <= events.refused_resent)
+		end)
+
+		it("resumes from sm_state() after a process restart", function()
+			local bob = connect("bob")
+			local alice = connect("alice", { stream_management = { request_after = 1000, request_interval = 1000 } })
+			for i = 1, 5 do assert(alice:send(st.message({ to = bob.jid, id = "rs-" .. i }, "m"))) end
+			-- what a process writes to disk, then the process dies: its socket closes unannounced
+			local saved = assert(alice:sm_state())
+			local text = "return " .. serialize(saved)
+			alice.t:close()
+			local restored = load(text)()
+			local again = connect("alice", { resume = restored })
+			assert.is_true(again:sm_report().resumed)
+			assert.equal(saved.jid, again.jid)
+			assert(again:send(st.message({ to = bob.jid, id = "rs-6" }, "m"), { ack_timeout = 10 }))
+			local ids = collect(bob, "rs-", 6, clock.now() + 10)
+			assert.equal(0, check_delivery(ids, 6))
+			-- a session that is gone: a new one, the stanzas re-sent (the default policy)
+			local gone = again:sm_state()
+			again:close() -- a clean close ends the session on the server
+			gone.unacked = { tostring(st.message({ to = bob.jid, id = "gone-1" }, "m")) }
+			gone.out = (gone.acked + 1) % 2 ^ 32 // 1
+			local fresh = connect("alice", { resume = gone })
+			local report = fresh:sm_report()
+			assert.is_false(report.resumed)
+			assert.equal(1, report.resent)
+			assert.same({ 1 }, collect(bob, "gone-", 1, clock.now() + 10))
+			fresh:close()
+			bob:close()
+		end)
+	end)
+end
