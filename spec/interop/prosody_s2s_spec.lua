@@ -9,7 +9,8 @@ local json = require "dkjson"
 local process = require "interop.process"
 
 local function pair(mode)
-	local argv = { "unshare", "--net", "lua5.4", process.dir .. "s2s_pair.lua" }
+	local lua_path, lua_cpath = process.lua54_env()
+	local argv = { "unshare", "--net", "env", lua_path, lua_cpath, "lua5.4", process.dir .. "s2s_pair.lua" }
 	argv[#argv + 1] = mode
 	local _, output = process.run(argv)
 	local report = json.decode(output:match("([^\n]+)\n*$") or "")
