@@ -35,12 +35,14 @@ end
 local SUPERVISOR = process.dir .. "supervise.py"
 
 -- The package paths of a Lua 5.4 program the tests start (Prosody with
--- mod_lxmpp, the lxmpp server): this tree's modules and its 5.4 build, then
+-- mod_lxmpp, the lxmpp server, s2s_pair.lua): this tree's modules, its
+-- spec helpers and its 5.4 build, then
 -- 5.4's defaults, whichever interpreter runs the specs (LuaJIT's build and
 -- 5.1 paths would not load there).
 function process.lua54_env()
 	local root = process.dir .. "../../"
-	return "LUA_PATH=" .. root .. "lua/?.lua;" .. root .. "lua/?/init.lua;;", "LUA_CPATH=" .. root .. "build/?.so;;"
+	return "LUA_PATH=" .. root .. "lua/?.lua;" .. root .. "lua/?/init.lua;" .. root .. "spec/?.lua;;",
+		"LUA_CPATH=" .. root .. "build/?.so;;"
 end
 
 local function command_line(argv, opts)
