@@ -211,16 +211,12 @@ demo-run: all
 	@$(LUA_ENV) $(LUA) examples/demo_sockets.lua
 
 install: all
-	install -d $(DESTDIR)$(LUA_LIBDIR)/lxmpp $(DESTDIR)$(LUA_DIR)/lxmpp \
-		$(DESTDIR)$(LUA_DIR)/lxmpp/transport $(DESTDIR)$(LUA_DIR)/lxmpp/ext $(DESTDIR)$(PREFIX)/lib \
+	install -d $(DESTDIR)$(LUA_LIBDIR)/lxmpp $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_LIBDIR)/lxmpp/core.so
-	install -m 644 lua/lxmpp/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/
-	install -m 644 lua/lxmpp/ext/*.lua $(DESTDIR)$(LUA_DIR)/lxmpp/ext/
+	cd lua && find lxmpp -name '*.lua' -exec install -D -m 644 {} \
+		$(abspath $(DESTDIR)$(LUA_DIR))/{} \;
 	install -m 644 prosody/mod_lxmpp.lua $(DESTDIR)$(LUA_DIR)/ # Prosody: plugin_paths = { "$(PREFIX)" }
-	if ls lua/lxmpp/transport/*.lua >/dev/null 2>&1; then \
-		install -m 644 lua/lxmpp/transport/*.lua \
-			$(DESTDIR)$(LUA_DIR)/lxmpp/transport/; fi
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 csrc/lxmpp.h $(DESTDIR)$(PREFIX)/include/
 

@@ -83,7 +83,8 @@ local function measure(server)
 	end
 	table.sort(times)
 	if not delivery then
-		delivery = ("%.2f ms (%.2f to %.2f)"):format(times[(#times + 1) // 2] * 1e3, times[1] * 1e3, times[#times] * 1e3)
+		local median = times[math.floor((#times + 1) / 2)]
+		delivery = ("%.2f ms (%.2f to %.2f)"):format(median * 1e3, times[1] * 1e3, times[#times] * 1e3)
 	end
 
 	for i = 1, PAIRS do

@@ -7,13 +7,13 @@
 -- Also answers disco, caps and software version. Stays online,
 -- reconnecting when the connection drops, until it is stopped.
 local client = require "lxmpp.client"
+local compat = require "lxmpp.compat"
 local forms = require "lxmpp.ext.forms"
 
-local allow = {}
-for i = 2, #arg do allow[#allow + 1] = arg[i] end
+local allow = { compat.unpack(arg, 2) }
 local bot = assert(client.connect {
 	jid = assert(arg[1], "usage: adhoc_bot.lua JID ALLOWED_JID..."),
-	password = os.getenv("XMPP_PASSWORD") or io.read("l"),
+	password = os.getenv("XMPP_PASSWORD") or io.read("*l"),
 	host = os.getenv("XMPP_HOST"), port = tonumber(os.getenv("XMPP_PORT")),
 	tls = { cafile = os.getenv("XMPP_CAFILE") },
 	reconnect = true,
@@ -64,8 +64,8 @@ adhoc:add_command {
 	handler = function(request)
 		if request.action == "execute" then return { status = "executing", form = roll_form } end
 		local values, why = roll_form:check(request.form or {})
-		local count = values and tonumber(values.count or "1")
-		if not count or count ~= math.floor(count) or count < 1 or count > 20 then
+		local count = values and compat.tointeger(tonumber(values.count or "1"))
+		if not count or count < 1 or count > 20 then
 			return { status = "completed", notes = { { type = "error", text = why or "count: 1 to 20" } } }
 		end
 		local rows = {}

@@ -910,7 +910,7 @@ package.cpath = "build/?.so;" .. package.cpath
 local cqueues = require "cqueues"
 local st = require "lxmpp.stanza"
 local tiny = require "tiny_server"
-local function read(name) local f = assert(io.open(name)); local s = f:read("a"); f:close(); return s end
+local function read(name) local f = assert(io.open(name)); local s = f:read("*a"); f:close(); return s end
 local cq = cqueues.new()
 local server = tiny.start { cq = cq, domain = arg[1], accounts = { juliet = arg[2] },
 	certificate = read(arg[3]), key = read(arg[4]) }
@@ -940,8 +940,8 @@ assert(cq:loop())
 		end
 		local child = assert(io.popen(("echo $$; exec lua5.4 %s %s %s %s %s"):format(files[1], DOMAIN,
 			ACCOUNTS.juliet, files[2], files[3])))
-		local pid = assert(tonumber(child:read("l")))
-		local port = tonumber(child:read("l"))
+		local pid = assert(tonumber(child:read("*l")))
+		local port = tonumber(child:read("*l"))
 		local ok, err = pcall(function()
 			assert(port, "the server did not start")
 			fn(port, cert)

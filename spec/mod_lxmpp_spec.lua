@@ -9,6 +9,9 @@ local prosody = require "support.prosody"
 local HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
 	.. "xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0' xml:lang='fr'>"
 
+-- Prosody's modules are built for Lua 5.4: elsewhere this spec is pending.
+if not prosody.for_spec(_ENV or getfenv(1), "mod_lxmpp", "util.xmppstream") then return end
+
 describe("mod_lxmpp", function()
 	local xmppstream = assert(prosody("util.xmppstream"))
 	local pst = assert(prosody("util.stanza"))
@@ -23,7 +26,9 @@ describe("mod_lxmpp", function()
 			log = function() end,
 		}
 		local env = setmetatable({ module = module_object, prosody = {} }, { __index = _G })
-		assert(loadfile("prosody/mod_lxmpp.lua", "t", env))()
+		local chunk = assert(loadfile("prosody/mod_lxmpp.lua", "t", env))
+		if setfenv then setfenv(chunk, env) end -- Lua 5.1's loadfile takes no env
+		chunk()
 		module_object.load()
 	end)
 

@@ -8,6 +8,17 @@ local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local server = require "lxmpp.server"
 local lua_command = require "support.lua_command"
+
+-- lxmpp.server's sessions wait (yield to cqueues) inside pcall and for-in
+-- iterators, which PUC Lua 5.1 cannot do: not ported there yet.
+if not require("lxmpp.compat").yield_across_c then
+	describe("lxmpp.server", function()
+		it("runs on this interpreter", function()
+			pending(_VERSION .. " cannot yield across pcall or a for-in iterator, which lxmpp.server's sessions do")
+		end)
+	end)
+	return
+end
 -- A coroutine of the controller waits inside it, also on Lua 5.1.
 local xpcall = require("lxmpp.compat").xpcall
 local st = require "lxmpp.stanza"
@@ -196,7 +207,11 @@ describe("lxmpp.server", function()
 					local c = assert(connect(srv, "romeo"))
 					assert.truthy(c:ping())
 					assert.is_true(c:close())
-					assert.truthy(table.concat(logged, "\n"):find("error [^\n]*answer_auth"), table.concat(logged, "\n"))
+					-- the function named as the interpreter's debug information
+					-- names it: answer_auth (Lua 5.4), the local authenticate (LuaJIT)
+					local log_text = table.concat(logged, "\n")
+					assert.truthy(log_text:find("error [^\n]*answer_auth")
+						or log_text:find("error [^\n]*bad argument #2 to 'authenticate' %(table expected"), log_text)
 				end)
 		end)
 
@@ -521,10 +536,14 @@ describe("lxmpp.server", function()
 			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
 				function(srv)
 					local j = assert(connect(srv, "juliet"))
-					local r = assert(connect(srv, "romeo", { resource = "deaf" }))
+					-- romeo's one handler never returns and its inbox holds little: it
+					-- stops reading (the client's own backpressure), so the kernel's
+					-- buffers fill, then the server's output for it
+					local r = assert(connect(srv, "romeo", { resource = "deaf", max_inbox_bytes = 20000 }))
+					local never = require("cqueues.condition").new()
+					r:on("message", function() never:wait() end)
 					r:presence()
 					assert.truthy(r:ping())
-					-- romeo reads nothing from now on; the kernel's buffers fill first
 					local body = ("x"):rep(10000)
 					local sent = 0
 					while srv.sessions["romeo@im.example.com/deaf"] and sent < 3000 do

@@ -74,10 +74,7 @@ describe("lxmpp.tasks, plain", function()
 		local after = false
 		sched:spawn(function() error("boom") end)
 		local closed = false
-		sched:spawn(function()
-			local _ <close> = setmetatable({}, { __close = function() closed = true end })
-			coroutine.yield("something else")
-		end)
+		sched:spawn_with(function() closed = true end, function() coroutine.yield("something else") end)
 		sched:spawn(function() after = true end)
 		sched:run()
 		assert.is_true(after)
@@ -85,7 +82,7 @@ describe("lxmpp.tasks, plain", function()
 		assert.matches("boom", failures[1])
 		assert.matches("stack traceback", failures[1])
 		assert.matches("yielded outside lxmpp", failures[2])
-		assert.is_true(closed) -- abandoned, and closed: its to-be-closed variables ran
+		assert.is_true(closed) -- abandoned, and cleaned up
 	end)
 
 	it("wakes every task waiting for a key, and only those", function()

@@ -27,6 +27,10 @@ local NS_PING = "urn:xmpp:ping"
 local NS_ROSTER = "jabber:iq:roster"
 local NS_SM = sm.NS
 
+---@class lxmpp.client_module
+---A connected client (docs/client.md): a coroutine-friendly XMPP session.
+---@class lxmpp.client
+---@field jid string the full JID bound
 local client = {}
 
 local methods = {}
@@ -266,7 +270,7 @@ local function held_bytes(el)
 	return n
 end
 
-local work
+local work, leave
 
 -- The inbox: what the handlers have to do, in arrival order (stanzas and
 -- named events). Up to max_handlers workers take it from the front; a
@@ -277,7 +281,7 @@ local work
 local function hire(self)
 	if self.workers < self.opts.max_handlers and queue_size(self.inbox) > 0 then
 		self.workers = self.workers + 1
-		self.sched:spawn(work, self)
+		self.sched:spawn_with(function() leave(self) end, work, self)
 	end
 end
 
@@ -308,13 +312,12 @@ end
 
 -- A worker leaves when the inbox is empty, or when the scheduler closes
 -- it (a handler yielded outside lxmpp); another takes over what is left.
-local function leave(self)
+function leave(self)
 	self.workers = self.workers - 1
 	hire(self)
 end
 
 function work(self)
-	local _ <close> = setmetatable({}, { __close = function() leave(self) end })
 	while true do
 		local item = queue_pop(self.inbox)
 		if not item then break end
@@ -323,6 +326,7 @@ function work(self)
 		local ok, err = xpcall(item[2], debug.traceback, self, unpack(item, 3, item.n))
 		if not ok then handler_failed(self, err) end
 	end
+	leave(self) -- (abandoned, it leaves by the cleanup given to spawn_with)
 end
 
 -- Calls each handler of a kind, in the order they were added.
@@ -1051,6 +1055,10 @@ function reconnect_step(self, deadline)
 end
 
 -- client.connect(opts) -> a ready client | nil, message, code
+---@param opts table jid, password, host, port, tls, resource, transport... (docs/client.md)
+---@return lxmpp.client|nil c ready: TLS, SASL and bind done
+---@return string? message
+---@return string? code
 function client.connect(opts)
 	local o = check_options(opts)
 	local self = setmetatable({
@@ -1086,15 +1094,18 @@ end
 ---------------------------------------------------------------------------
 -- the API
 
+---@return string id unique on this client
 function methods:new_id()
 	self.next_id = self.next_id + 1
 	return self.id_prefix .. "-" .. self.next_id
 end
 
+---@return string phase "ready", "reconnecting", "closing", "closed"...
 function methods:state()
 	return self.phase
 end
 
+---@return table|nil info version, cipher... of the current TLS session
 function methods:tls_info()
 	return self.conn and self.conn:tls_info()
 end
@@ -1181,6 +1192,10 @@ local function closed_result(self)
 end
 
 -- c:receive([timeout]) -> stanza | nil (nothing yet) | nil, message, code
+---@param timeout? number seconds; 0: only what is there
+---@return lxmpp.stanza|nil stanza nil: nothing yet, or (with message and code) the stream ended
+---@return string? message
+---@return string? code
 function methods:receive(timeout)
 	local deadline = deadline_of(self, timeout)
 	local queue = self.queue
@@ -1220,6 +1235,12 @@ function methods:stanzas()
 end
 
 -- c:iq(stanza [, timeout]) -> result | nil, message, code [, error stanza]
+---@param stanza lxmpp.stanza an iq of type get or set
+---@param timeout? number seconds
+---@return lxmpp.stanza|nil result
+---@return string? message
+---@return string? code
+---@return lxmpp.stanza? error the error reply, if there was one
 function methods:iq(stanza, timeout)
 	if not st.is_stanza(stanza) or stanza.name ~= "iq"
 		or (stanza.attr.type ~= "get" and stanza.attr.type ~= "set") then
@@ -1249,6 +1270,11 @@ function methods:iq(stanza, timeout)
 end
 
 -- c:ping([to [, timeout]]) -> round-trip seconds | nil, message, code
+---@param to? string the server by default
+---@param timeout? number
+---@return number|nil seconds the round trip
+---@return string? message
+---@return string? code
 function methods:ping(to, timeout)
 	local started = self.clock.now()
 	local ping = st.iq({ type = "get", to = to or self.opts.domain, id = self:new_id() }):tag("ping", { xmlns = NS_PING })
@@ -1270,6 +1296,9 @@ local function remover(list, fn)
 end
 
 -- c:on(kind, fn) -> a function that removes the handler
+---@param kind string "message", "presence", "iq", "error"...
+---@param fn function
+---@return lxmpp.client self
 function methods:on(kind, fn)
 	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
 	local list = self.handlers[kind]
@@ -1305,6 +1334,10 @@ end
 
 -- c:loop([timeout]) -> true (closed cleanly) | nil (the timeout passed) |
 -- nil, message, code: runs the handlers until the stream ends.
+---@param timeout? number seconds; nil: until the stream ends
+---@return true|nil ended true when it closed cleanly; nil at the timeout
+---@return string? message
+---@return string? code
 function methods:loop(timeout)
 	wait_for(self, function() return self.phase == "closed" end, deadline_of(self, timeout))
 	if self.phase ~= "closed" then return nil end
@@ -1314,6 +1347,10 @@ end
 
 -- c:close([timeout]) -> true when the server closed its stream too |
 -- nil, message, code. Idempotent.
+---@param timeout? number seconds the closing handshake may take
+---@return true|nil closed
+---@return string? message
+---@return string? code
 function methods:close(timeout)
 	if self.phase == "closed" or self.phase == "closing" then return true end
 	local deadline = deadline_of(self, timeout or self.opts.close_timeout)
@@ -1353,18 +1390,21 @@ end
 
 -- Pollable: compose with cqueues.poll or another loop, then call
 -- c:receive(0) (or any call with a zero timeout) when it is ready.
+---@return integer|nil fd
 function methods:pollfd()
 	return self.t and self.t:pollfd()
 end
 
 -- "r" only while the client will read: with its inbox over the bound it
 -- reads nothing (see pump), and a poller told "r" would spin on receive(0).
+---@return string events "r" or "rw"
 function methods:events()
 	local pending = #self.unsent > 0 or (self.conn and self.conn:pending() > 0)
 	local reading = not inbox_full(self)
 	return (reading and "r" or "") .. (pending and "w" or "")
 end
 
+---@return number|nil seconds until something is due
 function methods:timeout()
 	local due = min_deadline(timers_due(self), self.sched:next_deadline())
 	if self.phase == "reconnecting" then due = min_deadline(due, self.reconnect_at) end
@@ -1374,12 +1414,22 @@ end
 ---------------------------------------------------------------------------
 -- sugar
 
+---@param to string
+---@param body string
+---@param kind? string "chat" by default
+---@return true|nil ok
+---@return string? message
+---@return string? code
 function methods:message(to, body, kind)
 	return self:send(st.message({ to = to, type = kind or "chat" }, body))
 end
 
 -- c:presence{ show =, status =, priority =, to =, type = }: without `to`
 -- and `type`, our presence, sent again after a reconnection.
+---@param opts? { show?: string, status?: string, priority?: integer, to?: string, type?: string }
+---@return true|nil ok
+---@return string? message
+---@return string? code
 function methods:presence(opts)
 	opts = opts or {}
 	local p = st.presence({ to = opts.to, type = opts.type })
@@ -1392,9 +1442,17 @@ function methods:presence(opts)
 	return self:send(p)
 end
 
+---@param to string
+---@return true|nil ok
 function methods:subscribe(to) return self:send(st.presence({ to = to, type = "subscribe" })) end
+---@param to string
+---@return true|nil ok
 function methods:unsubscribe(to) return self:send(st.presence({ to = to, type = "unsubscribe" })) end
+---@param to string
+---@return true|nil ok
 function methods:approve(to) return self:send(st.presence({ to = to, type = "subscribed" })) end
+---@param to string
+---@return true|nil ok
 function methods:deny(to) return self:send(st.presence({ to = to, type = "unsubscribed" })) end
 
 return client

@@ -5,6 +5,7 @@
 -- what init returned, the extension's object; using it again returns the
 -- same object. An extension registers its own disco features
 -- (c:use("disco"):add_feature(...)). See docs/extensions.md.
+---@class lxmpp.ext
 local ext = {}
 
 local function misuse(message)

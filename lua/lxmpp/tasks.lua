@@ -22,6 +22,7 @@
 -- not grow with the number of tasks waiting.
 local default_clock = require "lxmpp.clock"
 local compat = require "lxmpp.compat"
+local coroutine_close = rawget(coroutine, "close") -- Lua 5.4
 
 -- Yieldable on Lua 5.1 too: a task waits from inside it.
 local xpcall, running, pack, unpack = compat.xpcall, compat.running, compat.pack, compat.unpack
@@ -74,19 +75,28 @@ end
 ---@param fn function
 ---@param ... any its arguments
 function sched:spawn(fn, ...)
+	self:spawn_with(nil, fn, ...)
+end
+
+-- spawn, with cleanup() run if the task is abandoned (it yielded outside
+-- lxmpp): what a to-be-closed variable in it does on Lua 5.4, on every Lua.
+---@param cleanup? fun()
+---@param fn function
+---@param ... any its arguments
+function sched:spawn_with(cleanup, fn, ...)
 	local cq = self:controller()
 	if cq then
 		cq:wrap(guarded, self, fn, ...)
 		return
 	end
 	local co = coroutine.create(guarded)
-	self.mine[co] = true
+	self.mine[co] = cleanup or true
 	self.runnable[#self.runnable + 1] = pack(co, self, fn, ...)
 end
 
 ---@return boolean mine whether the running coroutine is one of our plain tasks
 function sched:in_task()
-	return self.mine[running()] == true
+	return self.mine[running()] ~= nil
 end
 
 ---@param _ lxmpp.tasks.scheduler
@@ -173,7 +183,9 @@ local function resume(self, co, ...)
 		else
 			self.on_error("a handler yielded outside lxmpp (coroutine.yield in a handler?): "
 				.. "it is abandoned")
-			coroutine.close(co) -- its to-be-closed variables clean up
+			local cleanup = self.mine[co]
+			if coroutine_close then coroutine_close(co) end -- its to-be-closed variables run
+			if type(cleanup) == "function" then cleanup() end
 		end
 	end
 end

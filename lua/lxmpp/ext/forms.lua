@@ -332,6 +332,7 @@ function forms.form_type(f)
 end
 
 ---As an extension (c:use "forms"): announces jabber:x:data.
+---@param c lxmpp.client
 ---@return table forms this module
 function forms.init(c)
 	c:use("disco"):add_feature(NS)

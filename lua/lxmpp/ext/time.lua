@@ -7,6 +7,7 @@
 -- default.
 local st = require "lxmpp.stanza"
 
+
 local NS = "urn:xmpp:time"
 
 local time = { name = "time", NS = NS }
