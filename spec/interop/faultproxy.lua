@@ -13,7 +13,8 @@ local mt = { __index = methods }
 function faultproxy.start(opts)
 	local self = setmetatable({ dir = process.tempdir(), port = process.free_port() }, mt)
 	self.log = self.dir .. "/faultproxy.log"
-	self.proc = process.spawn({ "env", "LUA_PATH=" .. package.path, "LUA_CPATH=" .. package.cpath, "lua5.4",
+	local lua_path, lua_cpath = process.lua54_env() -- whatever interpreter runs the specs
+	self.proc = process.spawn({ "env", lua_path, lua_cpath, "lua5.4",
 		"spec/interop/faultproxy_main.lua", tostring(self.port), opts.host, tostring(opts.port),
 		tostring(opts.seed or 1), tostring(opts.cuts or 0), tostring(opts.min or 1),
 		tostring(opts.max_up or 10000), tostring(opts.max_down or 10000) },

@@ -31,7 +31,8 @@ local servers = {
 -- A serializer that knows strings, numbers and tables: what a program
 -- would write to a file.
 local function serialize(v)
-	if type(v) ~= "table" then return ("%q"):format(v) end
+	if type(v) == "number" then return ("%.17g"):format(v) end -- %q quotes numbers on 5.1
+	if type(v) ~= "table" then return type(v) == "string" and ("%q"):format(v) or tostring(v) end
 	local parts = {}
 	for k, x in pairs(v) do parts[#parts + 1] = "[" .. serialize(k) .. "]=" .. serialize(x) end
 	return "{" .. table.concat(parts, ",") .. "}"
@@ -129,10 +130,14 @@ for _, case in ipairs(servers) do
 			-- alice writes far more than she reads: the budgets of the two directions differ
 			local proxy = faultproxy.start { host = server.host, port = server.port, seed = SEED, cuts = CUTS,
 				min = 1, max_up = math.floor(MESSAGES * 150 / CUTS), max_down = 2500 }
-			finally(function() proxy:stop() end)
-			local bob = connect("bob")
+			local bob, alice -- busted keeps one finally per test: it ends them all
+			finally(function()
+				if alice then alice:close() end
+				if bob then bob:close() end
+				proxy:stop()
+			end)
+			bob = connect("bob")
 			local events = { resumed = 0, reconnected = 0, refused_resent = 0 }
-			local alice
 			local deadline = clock.now() + 600
 			repeat -- the proxy may cut the first login too
 				alice = client.connect { jid = server:account("alice").jid, password = "pw-alice",
@@ -140,10 +145,6 @@ for _, case in ipairs(servers) do
 					reconnect = { delay = 0.02, max_delay = 0.2 }, keepalive = { interval = 30, timeout = 10 } }
 			until alice or clock.now() > deadline
 			assert(alice, "no first login through the proxy")
-			finally(function()
-				alice:close()
-				bob:close()
-			end)
 			alice:on("resumed", function() events.resumed = events.resumed + 1 end)
 			alice:on("reconnected", function(_, report)
 				events.reconnected = events.reconnected + 1
