@@ -28,41 +28,9 @@ local function needs_yield_across_c()
 	end
 end
 
-local DOMAIN = "im.example.com"
-local ACCOUNTS = { juliet = "r0m30myr0m30", romeo = "wherefore", nurse = "anon" }
-
--- Runs fn(server, cq, clk) in a coroutine of a fresh controller, with a
--- server and a fake clock, until it returns (errors propagate); then stops
--- the server.
-local function with_server(opts, fn)
-	if fn == nil then opts, fn = {}, opts end
-	local cq = cqueues.new()
-	local o = { cq = cq, domain = DOMAIN, accounts = ACCOUNTS, direct_tls = true }
-	for k, v in pairs(opts) do o[k] = v end
-	local server = tiny.start(o)
-	server.clock = clock.fake()
-	local done = false
-	cq:wrap(function()
-		fn(server, cq, server.clock)
-		done = true
-	end)
-	local deadline = clock.now() + 20
-	while not done do
-		assert(cq:step(0.5))
-		assert(clock.now() < deadline, "the test did not finish in time")
-	end
-	server:stop()
-	assert(cq:step(0))
-end
-
-local function connect(server, user, opts)
-	local o = {
-		jid = user .. "@" .. DOMAIN, password = ACCOUNTS[user], host = server.host, port = server.port,
-		tls = { ca = server.certificate }, timeout = 5, clock = server.clock,
-	}
-	for k, v in pairs(opts or {}) do o[k] = v end
-	return client.connect(o)
-end
+local harness = require "support.tiny_harness"
+local DOMAIN, ACCOUNTS = harness.DOMAIN, harness.ACCOUNTS
+local with_server, connect = harness.with_server, harness.connect
 
 -- Lets the other coroutines of the controller run for a while (real
 -- time: only where nothing depends on how long).
