@@ -88,6 +88,20 @@ static uint8_t *fuzz_newlines(const uint8_t *data, size_t len, size_t *out) {
   return d;
 }
 
+/* The input after a mode byte (len > 0): bit 1 puts a newline after every
+ * '>' (as peers that write one after each element do; *spaced is then the
+ * copy to free, else NULL), bit 2 cuts it in 7-byte pieces rather than
+ * single bytes (*chunk). */
+static const uint8_t *fuzz_mode(const uint8_t *data, size_t *len, size_t *chunk,
+                                uint8_t **spaced) {
+  *chunk = data[0] & 4 ? 7 : 1;
+  *spaced = NULL;
+  if (data[0] & 2)
+    return *spaced = fuzz_newlines(data + 1, *len - 1, len);
+  --*len;
+  return data + 1;
+}
+
 /* The caller's loop: gives c the data in pieces of `chunk` (smaller when
  * its input buffer is full: LX_ERR_FULL takes nothing), draining the
  * events after each; records output and events. */

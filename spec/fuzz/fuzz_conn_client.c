@@ -34,13 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   if (len == 0)
     return 0;
   int tls = data[0] & 1;
-  size_t chunk = data[0] & 4 ? 7 : 1;
-  uint8_t *spaced = NULL;
-  if (data[0] & 2)
-    spaced = fuzz_newlines(data + 1, len - 1, &len);
-  else
-    len--;
-  const uint8_t *in = spaced ? spaced : data + 1;
+  size_t chunk;
+  uint8_t *spaced;
+  const uint8_t *in = fuzz_mode(data, &len, &chunk, &spaced);
   fixed_random ra, rb;
   lx_conn *a = client(tls, &ra), *b = NULL;
   if (tls) { /* TLS is random: no comparison, but every path runs */

@@ -24,13 +24,9 @@ static lx_conn *component(fixed_random *r) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   if (len == 0)
     return 0;
-  size_t chunk = data[0] & 4 ? 7 : 1;
-  uint8_t *spaced = NULL;
-  if (data[0] & 2)
-    spaced = fuzz_newlines(data + 1, len - 1, &len);
-  else
-    len--;
-  const uint8_t *in = spaced ? spaced : data + 1;
+  size_t chunk;
+  uint8_t *spaced;
+  const uint8_t *in = fuzz_mode(data, &len, &chunk, &spaced);
   fixed_random ra, rb;
   lx_conn *a = component(&ra), *b = component(&rb);
   fuzz_compare(a, b, in, len, chunk);
