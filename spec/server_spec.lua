@@ -9,16 +9,6 @@ local clock = require "lxmpp.clock"
 local server = require "lxmpp.server"
 local lua_command = require "support.lua_command"
 
--- lxmpp.server's sessions wait (yield to cqueues) inside pcall and for-in
--- iterators, which PUC Lua 5.1 cannot do: not ported there yet.
-if not require("lxmpp.compat").yield_across_c then
-	describe("lxmpp.server", function()
-		it("runs on this interpreter", function()
-			pending(_VERSION .. " cannot yield across pcall or a for-in iterator, which lxmpp.server's sessions do")
-		end)
-	end)
-	return
-end
 -- A coroutine of the controller waits inside it, also on Lua 5.1.
 local xpcall = require("lxmpp.compat").xpcall
 local st = require "lxmpp.stanza"
