@@ -62,7 +62,9 @@ return function(spec, server_of, opts)
 			local invites = {}
 			bm:on_invite(function(i) invites[#invites + 1] = i end)
 			br:on("private", function(m, nick) note("private", nick, m:get_child_text("body")) end)
-			br:on("subject", function(s, nick) note("subject", tostring(nick), s) end)
+			-- the room's own subject message ends Bob's join and may come after
+			-- join() returned (it has no nick): only an occupant's change counts here
+			br:on("subject", function(s, nick) if nick then note("subject", nick, s) end end)
 			br:on("kicked", function(reason) note("kicked", tostring(reason)) end)
 			br:on("banned", function(reason) note("banned", tostring(reason)) end)
 			assert(br:say("Good morrow"))
