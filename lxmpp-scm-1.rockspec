@@ -104,6 +104,7 @@ build = {
 		["lxmpp.server.plugins.presence"] = "lua/lxmpp/server/plugins/presence.lua",
 		["lxmpp.server.plugins.roster"] = "lua/lxmpp/server/plugins/roster.lua",
 		["lxmpp.server.plugins.version"] = "lua/lxmpp/server/plugins/version.lua",
+		["lxmpp.server.random"] = "lua/lxmpp/server/random.lua",
 		["lxmpp.server.rosters"] = "lua/lxmpp/server/rosters.lua",
 		["lxmpp.server.serialize"] = "lua/lxmpp/server/serialize.lua",
 		["lxmpp.server.session"] = "lua/lxmpp/server/session.lua",

@@ -18,6 +18,7 @@ local accounts = require "lxmpp.server.accounts"
 local events = require "lxmpp.server.events"
 local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
+local random = require "lxmpp.server.random"
 local sessionlib = require "lxmpp.server.session"
 local storage = require "lxmpp.server.storage"
 
@@ -280,10 +281,7 @@ end
 
 ---@return string id 6 random bytes in hex (12 digits)
 function methods.random_id()
-	local f = assert(io.open("/dev/urandom", "rb"))
-	local b = f:read(6)
-	f:close()
-	return (b:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+	return random.hex(6)
 end
 
 ---@param s lxmpp.server.session
@@ -551,6 +549,7 @@ function methods:accept(sock, direct_tls)
 	s.host = self.domains[1]
 	s.deadline = self.now() + limits.open_timeout
 	s.auth_deadline = self.now() + limits.auth_timeout
+	self:wake_at(math.min(s.deadline, s.auth_deadline))
 	self.all[s] = true
 	self.count = self.count + 1
 	self.cq:wrap(s.reader, s)
@@ -593,16 +592,15 @@ end
 ---------------------------------------------------------------------------
 -- time
 
---- Does what is due on the server's clock: timeouts of connections that
---- have not opened or authenticated, sessions waiting for their read rate,
---- plugins' timers, closes that took too long. The server's own timer calls
---- it; tests with an injected clock call it after moving the clock.
----@return number|nil seconds until the next thing that is due
-function methods:tick()
-	local now = self.now()
-	local nearest
+-- The sessions' own deadlines (no stream header, not authenticated, a
+-- close or a write that takes too long) and the trimming of quiet ones: one
+-- walk over every session, when the nearest deadline of the last walk is
+-- due (or one set since, see wake_at), and at least once a second.
+local function sweep(self, now)
+	local limits = self.limits
+	local nearest = now + 1
 	local function due(at)
-		if at and (not nearest or at < nearest) then nearest = at end
+		if at and at < nearest then nearest = at end
 	end
 	for s in pairs(self.all) do
 		if s.deadline and not s.opened and now >= s.deadline then
@@ -611,9 +609,9 @@ function methods:tick()
 		elseif s.auth_deadline and s.type ~= "c2s" and now >= s.auth_deadline then
 			s.auth_deadline = nil
 			s:close("connection-timeout", "not authenticated in time")
-		elseif s.closed_at and now >= s.closed_at + self.limits.close_timeout then
+		elseif s.closed_at and now >= s.closed_at + limits.close_timeout then
 			s:abort()
-		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
+		elseif s.writing_since and now >= s.writing_since + limits.write_timeout then
 			self:log("info", "%s: not reading, closed", tostring(s))
 			s:abort()
 		elseif not s.trimmed and s.type == "c2s" and now >= (s.last_read or 0) + IDLE_TRIM then
@@ -621,14 +619,45 @@ function methods:tick()
 			-- (rebuilt at the next input, in microseconds)
 			s.trimmed = s.conn:trim() and true
 		else
-			due(s.writing_since and s.writing_since + self.limits.write_timeout)
+			due(s.writing_since and s.writing_since + limits.write_timeout)
 			due(not s.opened and s.deadline)
 			due(s.type ~= "c2s" and s.auth_deadline)
-			due(s.closed_at and s.closed_at + self.limits.close_timeout)
+			due(s.closed_at and s.closed_at + limits.close_timeout)
 		end
 	end
-	for s in pairs(self.throttled) do s.rcond:signal() end
-	if next(self.throttled) then due(now + 0.05) end
+	-- a close above sets a deadline through wake_at: keep the earlier one
+	self.sweep_at = math.min(self.sweep_at or nearest, nearest)
+end
+
+--- Makes the next tick() walk the sessions at `at` at the latest (a
+--- session's new deadline, on the server's clock).
+---@param at number
+function methods:wake_at(at)
+	if not self.sweep_at or at < self.sweep_at then self.sweep_at = at end
+end
+
+--- Does what is due on the server's clock: timeouts of connections that
+--- have not opened or authenticated, sessions waiting for their read rate,
+--- plugins' timers, closes that took too long. The server's own timer calls
+--- it; tests with an injected clock call it after moving the clock.
+---@return number|nil seconds until the next thing that is due
+function methods:tick()
+	local now = self.now()
+	if not self.sweep_at or now >= self.sweep_at then
+		self.sweep_at = nil
+		sweep(self, now)
+	end
+	local nearest = self.sweep_at
+	local function due(at)
+		if at and (not nearest or at < nearest) then nearest = at end
+	end
+	-- a session held by its read rate goes on when its bucket holds a byte
+	-- again; only the held ones are looked at
+	local rate = self.limits.read_rate
+	for s in pairs(self.throttled) do
+		local at = s.refilled + (1 - s.tokens) / rate -- never, at rate 0
+		if now >= at then s.rcond:signal() else due(at) end
+	end
 	local timers = self.timers
 	local i = 1
 	while i <= #timers do
@@ -725,15 +754,14 @@ function methods:close(timeout)
 	for _, l in ipairs(self.listeners) do l.socket:close() end
 	self.listeners = {}
 	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
-	local deadline = cqueues.monotime() + (timeout or 5)
+	-- the timeout is on the server's clock; the waits below are real time,
+	-- at most a second each, so that an injected clock is looked at again
+	local deadline = self.now() + (timeout or 5)
 	if next(self.all) then
 		self.all_gone = condition.new()
-		if cqueues.running() then
-			self.all_gone:wait(math.max(0, deadline - cqueues.monotime()))
-		else
-			while next(self.all) and cqueues.monotime() < deadline do
-				self.cq:step(math.max(0, deadline - cqueues.monotime()))
-			end
+		while next(self.all) and self.now() < deadline do
+			local wait = math.min(1, deadline - self.now())
+			if cqueues.running() then self.all_gone:wait(wait) else self.cq:step(wait) end
 		end
 	end
 	for s in pairs(self.all) do s:abort() end
