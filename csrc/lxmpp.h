@@ -727,10 +727,14 @@ typedef struct lx_sasl_server lx_sasl_server;
 typedef struct lx_sasl_server_opts {
   /* The mechanisms enabled, any order (NULL: SCRAM-SHA-512, -256, -1, each
    * with -PLUS, and PLAIN). -PLUS is advertised only with binding data,
-   * PLAIN only with TLS; EXTERNAL, ANONYMOUS and DIGEST-MD5 only when
-   * listed here. */
+   * PLAIN only with TLS, EXTERNAL only with client_cert; EXTERNAL,
+   * ANONYMOUS and DIGEST-MD5 only when listed here. */
   const char *const *mechanisms;
   size_t n_mechanisms;
+  /* The client presented a certificate that verified (0): EXTERNAL
+   * (XEP-0178) has an identity to authenticate. lx_conn sets it from its
+   * TLS session. */
+  int client_cert;
   /* Channel-binding data of this TLS session: the types we advertise
    * (XEP-0440) and accept. */
   const lx_sasl_cb *cb;

@@ -106,6 +106,7 @@ typedef struct policy {
   int anonymous;            /* accept ANONYMOUS */
   int refuse_binds;         /* refuse every bind with conflict */
   int hold_binds;           /* answer no bind: the test forges the result */
+  int external; /* accept EXTERNAL for juliet's certificate (XmppAddr) */
 } policy;
 
 struct side {
@@ -168,8 +169,17 @@ static void answer(side *s, const lx_conn_event *ev) {
     lx_sasl_credentials cred;
     memset(&cred, 0, sizeof cred);
     snprintf(s->mechanism, sizeof s->mechanism, "%s", ev->auth->mechanism);
+    lx_tls_name_type type;
+    const char *name;
     if (s->pol.anonymous && strcmp(ev->auth->mechanism, "ANONYMOUS") == 0) {
       cred.verdict = LX_SASL_ACCEPT;
+    } else if (s->pol.external &&
+               strcmp(ev->auth->mechanism, "EXTERNAL") == 0 &&
+               lx_tls_peer_name(lx_conn_tls(s->c), 0, &type, &name) == 1 &&
+               type == LX_TLS_NAME_XMPP_ADDR &&
+               strcmp(name, "juliet@im.example.com") == 0) {
+      cred.verdict = LX_SASL_ACCEPT;
+      cred.identity = "juliet";
     } else if (ev->auth->username &&
                strcmp(ev->auth->username, "juliet") == 0) {
       cred.verdict = LX_SASL_VERIFY;
@@ -863,53 +873,75 @@ TEST(sni_chooses_the_certificate) {
   lx_tls_pem_free(key);
 }
 
-TEST(client_certificate_reaches_the_application) {
-  /* the server asks for a certificate; the client's context has one, and
-   * the server's application reads it from lx_conn_tls() */
+/* XEP-0178: the server asks for a client certificate and verifies it
+ * against its own trust anchors; it offers EXTERNAL only when one verified,
+ * and its application authenticates the identity it reads from
+ * lx_conn_tls(). Without a certificate, or with one from another CA, the
+ * client logs in with SCRAM instead. */
+TEST(external_only_with_a_verified_client_certificate) {
+  static const char *const mechs[] = {"EXTERNAL", "SCRAM-SHA-256"};
   lx_tls_cert_spec js = {NULL, "juliet@im.example.com", LX_TLS_KEY_P256, 0};
-  char *cert, *key;
+  char *cert, *key, *alien_cert, *alien_key;
+  lx_tls_ca *alien;
   lx_tls_opts o;
-  lx_tls_ctx *sctx, *cctx = client_ctx(0, NULL);
+  lx_tls_ctx *sctx;
   lx_error err;
+  CHECK_INT(lx_tls_ca_new(&alien, "another CA", &err), 0);
   CHECK_INT(lx_tls_ca_issue(ca, &js, &cert, &key, &err), 0);
-  CHECK_INT(
-      lx_tls_ctx_add_cert(cctx, cert, strlen(cert), key, strlen(key), &err), 0);
+  CHECK_INT(lx_tls_ca_issue(alien, &js, &alien_cert, &alien_key, &err), 0);
   lx_tls_opts_init(&o);
   o.verify = LX_TLS_VERIFY_OPTIONAL;
   CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, &err), 0);
   lx_tls_ctx_add_cert(sctx, im_cert, strlen(im_cert), im_key, strlen(im_key),
                       &err);
   lx_tls_ctx_add_ca(sctx, lx_tls_ca_cert(ca), strlen(lx_tls_ca_cert(ca)), &err);
-  lx_conn_opts co, so;
-  side cl, sv;
-  lx_conn_opts_init(&co);
-  co.jid = "juliet@im.example.com";
-  co.tls_ctx = cctx;
-  co.sasl_client.password = "r0m30myr0m30";
-  lx_conn_opts_init(&so);
-  so.domains = domains;
-  so.n_domains = 1;
-  so.tls_ctx = sctx;
-  side_init(&cl, "C", NULL);
-  side_init(&sv, "S", NULL);
-  CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
-  CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
-  lx_conn_start(sv.c);
-  lx_conn_start(cl.c);
-  pump(&cl, &sv, 65536);
-  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
-  lx_tls_name_type type;
-  const char *name;
-  CHECK_INT(lx_tls_peer_name(lx_conn_tls(sv.c), 0, &type, &name), 1);
-  CHECK_INT(type, LX_TLS_NAME_XMPP_ADDR);
-  CHECK_STR(name, "juliet@im.example.com");
-  CHECK_INT(lx_tls_verify_result(lx_conn_tls(sv.c), NULL), 0);
-  side_free(&cl);
-  side_free(&sv);
+  for (int i = 0; i < 3; i++) { /* trusted, none, from another CA */
+    lx_tls_ctx *cctx = client_ctx(0, NULL);
+    const char *c_pem = i == 0 ? cert : alien_cert;
+    const char *k_pem = i == 0 ? key : alien_key;
+    if (i != 1)
+      CHECK_INT(lx_tls_ctx_add_cert(cctx, c_pem, strlen(c_pem), k_pem,
+                                    strlen(k_pem), &err),
+                0);
+    lx_conn_opts co, so;
+    side cl, sv;
+    lx_conn_opts_init(&co);
+    co.jid = "juliet@im.example.com";
+    co.tls_ctx = cctx;
+    co.sasl_client.password = "r0m30myr0m30";
+    co.sasl_client.allowed = mechs;
+    co.sasl_client.n_allowed = 2;
+    co.trace = 1;
+    lx_conn_opts_init(&so);
+    so.domains = domains;
+    so.n_domains = 1;
+    so.tls_ctx = sctx;
+    so.sasl_server.mechanisms = mechs;
+    so.sasl_server.n_mechanisms = 2;
+    side_init(&cl, "C", NULL);
+    side_init(&sv, "S", NULL);
+    sv.pol.external = 1;
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
+    CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
+    lx_conn_start(sv.c);
+    lx_conn_start(cl.c);
+    pump(&cl, &sv, 65536);
+    CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
+    CHECK_STR(cl.ready_jid, "juliet@im.example.com/gen-1");
+    CHECK_STR(cl.used_mech, i == 0 ? "EXTERNAL" : "SCRAM-SHA-256");
+    CHECK(!strstr(str(&cl.got), "<mechanism>EXTERNAL</mechanism>") == (i != 0));
+    CHECK_INT(lx_tls_verify_result(lx_conn_tls(sv.c), NULL),
+              i == 0 ? 0 : LX_ERR_TLS_CERT_INVALID);
+    side_free(&cl);
+    side_free(&sv);
+    lx_tls_ctx_free(cctx);
+  }
+  lx_tls_ctx_free(sctx);
   free(cert);
   lx_tls_pem_free(key);
-  lx_tls_ctx_free(cctx);
-  lx_tls_ctx_free(sctx);
+  free(alien_cert);
+  lx_tls_pem_free(alien_key);
+  lx_tls_ca_free(alien);
 }
 
 /* ---- the server against scripted clients -------------------------------- */
@@ -2885,7 +2917,7 @@ int main(void) {
   RUN(bind_server_assigned_resource);
   RUN(tls_session_resumption);
   RUN(sni_chooses_the_certificate);
-  RUN(client_certificate_reaches_the_application);
+  RUN(external_only_with_a_verified_client_certificate);
   RUN(server_checks_the_header);
   RUN(server_refuses_what_comes_too_early);
   RUN(authentication_attempts_are_limited);
