@@ -95,6 +95,7 @@ build = {
 		["lxmpp.stanza"] = "lua/lxmpp/stanza.lua",
 		["lxmpp.server"] = "lua/lxmpp/server.lua",
 		["lxmpp.server.accounts"] = "lua/lxmpp/server/accounts.lua",
+		["lxmpp.server.certs"] = "lua/lxmpp/server/certs.lua",
 		["lxmpp.server.events"] = "lua/lxmpp/server/events.lua",
 		["lxmpp.server.limits"] = "lua/lxmpp/server/limits.lua",
 		["lxmpp.server.module"] = "lua/lxmpp/server/module.lua",

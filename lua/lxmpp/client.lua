@@ -164,7 +164,11 @@ local function check_options(opts)
 		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
 		resource = opts.resource
 	end
-	if opts.password == nil and opts.keys == nil then misuse("option 'password' (or 'keys') is required") end
+	-- a client certificate may log in alone, with SASL EXTERNAL (XEP-0178)
+	local certificate = type(opts.tls) == "table" and opts.tls.certificate
+	if opts.password == nil and opts.keys == nil and not certificate then
+		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
+	end
 	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
 	end
@@ -211,7 +215,8 @@ local function stream_options(self, direct_tls)
 	local opts, o = self.given, self.opts
 	local s = {
 		jid = o.full, password = opts.password or nil, keys = self.keys or opts.keys,
-		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
+		mechanisms = opts.mechanisms or (not opts.password and not opts.keys and { "EXTERNAL" }) or nil,
+		require_channel_binding = opts.require_channel_binding,
 		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
 		tls = direct_tls and "direct" or "required",
 		max_stanza_size = opts.max_stanza_size, max_output = self.opts.max_output,

@@ -15,6 +15,7 @@ local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local accounts = require "lxmpp.server.accounts"
+local certs = require "lxmpp.server.certs"
 local events = require "lxmpp.server.events"
 local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
@@ -28,6 +29,9 @@ local server = {}
 local IDLE_TRIM = 2
 
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
+-- lxmpp.stream's server default, which client_certificates extends
+local DEFAULT_MECHANISMS = { "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" }
 
 ---@class lxmpp.server
 ---@field config table
@@ -42,8 +46,17 @@ local function misuse(message)
 	error("lxmpp.server: " .. message, 3)
 end
 
-local function pem_or_file(value, pem_key, file_key, into)
-	if value:find("-----BEGIN", 1, true) then into[pem_key] = value else into[file_key] = value end
+-- The SASL mechanisms offered: config.mechanisms (lxmpp.stream's default
+-- when nil), with EXTERNAL when client certificates are asked for (the
+-- connection offers it only to a client whose certificate verified).
+local function mechanisms_of(config)
+	if not config.client_certificates then return config.mechanisms end
+	local list = {}
+	for _, m in ipairs(config.mechanisms or DEFAULT_MECHANISMS) do
+		if m ~= "EXTERNAL" then list[#list + 1] = m end
+	end
+	list[#list + 1] = "EXTERNAL"
+	return list
 end
 
 local function domains_of(config)
@@ -76,15 +89,12 @@ function server.new(config)
 	driver, err = storage.open(config.storage)
 	if not driver then misuse(err) end
 	self.storage = driver
-	local tls = { alpn = { "xmpp-client" } }
-	if config.certificate then
-		if not config.key then misuse("config: 'certificate' needs 'key'") end
-		pem_or_file(config.certificate, "certificate", "certificate_file", tls)
-		pem_or_file(config.key, "key", "key_file", tls)
-	elseif config.tls ~= "disabled" then
-		misuse("config needs 'certificate' and 'key' (file names or PEM)")
+	if config.tls ~= "disabled" then
+		local tls
+		tls, self.own_certificates = certs.context_options(config, self.domains)
+		self.tls_context = stream.tls_context("server", tls)
 	end
-	if config.tls ~= "disabled" then self.tls_context = stream.tls_context("server", tls) end
+	self.mechanisms = mechanisms_of(config)
 	for _, domain in ipairs(self.domains) do
 		self.hosts[domain] = {
 			events = events.new(), features = {}, identities = {},
@@ -252,11 +262,14 @@ local function authenticate(self, s, ev)
 		return s.conn:answer_auth(false, "temporary-auth-failure",
 			"too many failed logins from your address; try again later")
 	end
+	if ev.mechanism == "EXTERNAL" then ev.identities = certs.identities(s.conn) end
 	local custom = self.config.authenticate
 	if custom then
 		return s.conn:answer_auth(custom(s, ev))
 	end
-	if ev.hash then
+	if ev.identities then
+		return s.conn:answer_auth(certs.external(ev, s.host, h.accounts))
+	elseif ev.hash then
 		return s.conn:answer_auth((h.accounts:keys(ev.username, ev.hash)))
 	elseif ev.password then
 		return s.conn:answer_auth(h.accounts:check_password(ev.username, ev.password))
@@ -293,6 +306,8 @@ function methods:on_event(s, ev)
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
+		local wrong = certs.wrong_certificate(self.own_certificates, s.conn, s.host)
+		if wrong then s:close("host-unknown", wrong) end
 	elseif kind == "auth-request" then
 		authenticate(self, s, ev)
 	elseif kind == "authenticated" then
@@ -510,7 +525,7 @@ function methods:new_conn(direct_tls)
 		tls = self.config.tls == "disabled" and "disabled" or (direct_tls and "direct" or "required"),
 		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
-		mechanisms = self.config.mechanisms, channel_binding_types = self.config.channel_binding_types,
+		mechanisms = self.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
 		cb_fallback = self.config.channel_binding_fallback ~= false,
 	}
