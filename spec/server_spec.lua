@@ -651,6 +651,39 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("wakes a session held by its read rate when its bucket refills, not before", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 20000 } }, function(srv)
+				local j = assert(connect(srv, "juliet"))
+				local r = assert(connect(srv, "romeo"))
+				r:presence()
+				assert.truthy(r:ping())
+				local body = ("x"):rep(10000)
+				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local held = srv.sessions[j.jid]
+				for _ = 1, 200 do
+					if srv.throttled[held] then break end
+					cqueues.sleep(0.05)
+				end
+				assert.is_true(srv.throttled[held])
+				-- what was read before the hold has been routed: take it all
+				local got = 0
+				while next_stanza(r, is_message, 1) do got = got + 1 end
+				assert.is_true(got < 5, "all 5 arrived")
+				-- the bucket holds a byte again at this time of the server's clock
+				local refill = held.refilled + (1 - held.tokens) / 1000
+				fc.now = refill - 0.01
+				srv:tick()
+				assert.is_nil(next_stanza(r, is_message, 0.3))
+				assert.is_true(srv.throttled[held])
+				fc.now = refill
+				srv:tick()
+				assert.truthy(next_stanza(r, is_message, 5))
+				-- juliet's session, held again, ends with the server's close
+				assert.is_true(r:close())
+			end)
+		end)
+
 		it("disconnects a client that does not read once its output passes the bound; the others go on", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
