@@ -2615,6 +2615,55 @@ TEST(stanza_rules_after_binding) {
 
 /* Between stanzas the parser can go and come back: the rebuilt one knows
  * the header's namespace prefixes and xml:lang. */
+/* Stanzas queued together go out in TLS records that end between them
+ * (docs/sm.md: a peer that decrypts whole records then never holds a
+ * partial stanza when the connection is cut): fed one record at a time,
+ * the server has a whole number of stanzas after each. */
+static size_t occurrences(const char *s, const char *what) {
+  size_t n = 0;
+  for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+    n++;
+  return n;
+}
+
+TEST(tls_records_end_between_stanzas) {
+  setup s = defaults();
+  side cl, sv;
+  CHECK(negotiate(&s, &cl, &sv, 65536));
+  CHECK_STR(lx_tls_version(lx_conn_tls(cl.c)), "TLSv1.3");
+  enum { SIZE = 6000, COUNT = 7 };
+  static char xml[SIZE + 1];
+  for (int i = 0; i < COUNT; i++) {
+    int head = snprintf(xml, sizeof xml, "<message id='big%d'><body>", i);
+    memset(xml + head, 'x', SIZE - (size_t)head - 17);
+    memcpy(xml + SIZE - 17, "</body></message>", 18);
+    CHECK_INT(lx_conn_submit_xml(cl.c, xml, SIZE), 0);
+  }
+  text wire = {0};
+  take_output(cl.c, &wire);
+  size_t at = 0, plain = 0, records = 0;
+  while (at + 5 <= wire.len) {
+    const unsigned char *h = (const unsigned char *)wire.s + at;
+    size_t len = (size_t)h[3] << 8 | h[4];
+    CHECK_INT(h[0], 23); /* application data */
+    CHECK(at + 5 + len <= wire.len);
+    put(&sv.wire, wire.s + at, 5 + len);
+    deliver(&sv, 65536);
+    drain(&sv);
+    at += 5 + len;
+    plain += len - 17; /* TLS 1.3: the content type and a 16-byte tag */
+    records++;
+    CHECK_INT(occurrences(str(&sv.stanzas), "id='big") * SIZE,
+              (long long)plain);
+  }
+  CHECK_INT(at, (long long)wire.len);
+  CHECK_INT(occurrences(str(&sv.stanzas), "id='big"), COUNT);
+  CHECK(records > 1 && records < COUNT); /* whole stanzas share records */
+  free(wire.s);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 TEST(trim_between_stanzas) {
   const char *header = STREAM_OPEN "xmlns:x='urn:example:x' "
                                    "to='im.example.com' version='1.0' "
@@ -3103,6 +3152,7 @@ int main(void) {
   RUN(submit_xml_takes_one_element);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
+  RUN(tls_records_end_between_stanzas);
   RUN(new_names_do_not_accumulate);
   RUN(the_callers_mistakes);
   RUN(error_names);
