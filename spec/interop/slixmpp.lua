@@ -1,7 +1,7 @@
 -- Drives spec/interop/slixmpp_client.py (slixmpp under Debian's
 -- /usr/bin/python3) against an interop server.
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
---       mode "login", "exchange", "social", "component" or "discover"; accounts: list
+--       mode "login", "exchange", "social", "component", "component-refused" or "discover"; accounts: list
 --       of { jid, password }; reports: the JSON lines decoded, in order.
 --   slixmpp.start(server, mode, accounts, opts) -> a process (process.spawn)
 --       writing into opts.log, while this one goes on (an lxmpp peer answers);
