@@ -911,19 +911,22 @@ describe("lxmpp.server", function()
 			for k, v in pairs(extra or {}) do c[k] = v end
 			return c
 		end
-		local function component_port(srv)
+		local function component_port(srv, direct_tls)
 			for _, l in ipairs(srv:addresses_bound()) do
-				if l.components then return l.port, l.host end
+				if l.components and l.direct_tls == (direct_tls or false) then return l.port, l.host end
 			end
 		end
 
 		-- Our lxmpp.stream.component over a socket to the components
 		-- listener, driven by hand: step() writes its output, reads, and
 		-- returns the next event (nil after `seconds`).
-		local function component(srv, domain, secret)
-			local port, host = component_port(srv)
+		local function component(srv, domain, secret, direct_tls)
+			local port, host = component_port(srv, direct_tls)
 			local t = assert(transport.connect(host, port, clock.now() + 5))
-			local conn = stream.component { jid = domain, secret = secret }
+			-- (over TLS it checks the server's certificate, which is for
+			-- DOMAIN, against its own domain: not here)
+			local conn = stream.component { jid = domain, secret = secret, tls = direct_tls and "direct" or nil,
+				tls_context = direct_tls and stream.tls_context("client", { verify = "none" }) or nil }
 			local c = { conn = conn }
 			function c.next(seconds)
 				local deadline = clock.now() + (seconds or 5)
@@ -952,6 +955,22 @@ describe("lxmpp.server", function()
 			function c.close() t:close() end
 			return c
 		end
+
+		it("takes a component over direct TLS without asking it for the certificate clients must show", function()
+			local juliet_cert = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+			with_server(component_config {
+				client_certificates = { ca = juliet_cert, required = true },
+				listen = { { host = "127.0.0.1", port = 0 },
+					{ host = "127.0.0.1", port = 0, components = COMPONENTS, direct_tls = true } },
+			}, function(srv)
+				local c = component(srv, BRIDGE, "s3cret", true)
+				assert.truthy((c.expect("ready")))
+				assert.truthy(srv.components[BRIDGE])
+				c.close()
+				-- while a client without one is refused at the handshake
+				assert.is_nil((connect(srv, "juliet", { timeout = 5 })))
+			end)
+		end)
 
 		it("takes a component with its secret and routes both ways: any JID at its domain, full and bare JIDs", function()
 			local seen = {}

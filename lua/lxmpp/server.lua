@@ -128,6 +128,10 @@ function server.new(config)
 		local tls
 		tls, self.own_certificates = certs.context_options(config, self.domains)
 		self.tls_context = stream.tls_context("server", tls)
+		-- components log in with their secret: no client certificate asked
+		tls.verify, tls.ca, tls.cafile = nil, nil, nil
+		self.component_tls_context = config.client_certificates and stream.tls_context("server", tls)
+			or self.tls_context
 	end
 	self.mechanisms = mechanisms_of(config)
 	for _, domain in ipairs(self.domains) do
@@ -418,7 +422,8 @@ function methods:on_event(s, ev)
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
-		local wrong = certs.wrong_certificate(self.own_certificates, s.conn, s.host)
+		-- a client's stream, not a component's (whose domain is its own)
+		local wrong = s.type == "c2s_unauthed" and certs.wrong_certificate(self.own_certificates, s.conn, s.host)
 		if wrong then s:close("host-unknown", wrong) end
 	elseif kind == "auth-request" then
 		authenticate(self, s, ev)
@@ -659,7 +664,7 @@ end
 function methods:new_component_conn(domains, direct_tls)
 	local limits = self.limits
 	return stream.component_server {
-		domains = domains, tls_context = self.tls_context, tls = direct_tls and "direct" or "disabled",
+		domains = domains, tls_context = self.component_tls_context, tls = direct_tls and "direct" or "disabled",
 		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
 		max_output = limits.max_output,
 	}
