@@ -824,6 +824,11 @@ describe("lxmpp.server", function()
 				-- an account that does not exist: the component gets the error
 				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
 				assert.equal("error", co.expect("stanza").stanza.attr.type)
+				-- without 'to': bad-request (from stamped: the domain)
+				co.send(st.message({}, "to nobody"))
+				local nowhere = co.expect("stanza").stanza
+				assert.equal(BRIDGE, nowhere.attr.to)
+				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 
 				-- a stanza from another domain ends the component's stream
 				co.send(st.message({ from = "juliet@" .. DOMAIN, to = "romeo@" .. DOMAIN }, "forged"))
