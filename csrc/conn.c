@@ -850,6 +850,10 @@ static int new_sasl_server(lx_conn *c) {
   o.n_cb = tls_bindings(c, cb, cb_data);
   o.cb = o.n_cb ? cb : NULL;
   o.tls = c->secure;
+  /* XEP-0178: EXTERNAL has an identity only from a verified certificate
+   * (verification against the trust anchors of the TLS context) */
+  o.client_cert =
+      c->secure && c->tls && lx_tls_verify_result(c->tls, NULL) == 0;
   if (!o.host)
     o.host = c->domain;
   int rc = lx_sasl_server_new(&c->sasl_server, &o, &err);

@@ -734,10 +734,14 @@ typedef struct lx_sasl_server lx_sasl_server;
 typedef struct lx_sasl_server_opts {
   /* The mechanisms enabled, any order (NULL: SCRAM-SHA-512, -256, -1, each
    * with -PLUS, and PLAIN). -PLUS is advertised only with binding data,
-   * PLAIN only with TLS; EXTERNAL, ANONYMOUS and DIGEST-MD5 only when
-   * listed here. */
+   * PLAIN only with TLS, EXTERNAL only with client_cert; EXTERNAL,
+   * ANONYMOUS and DIGEST-MD5 only when listed here. */
   const char *const *mechanisms;
   size_t n_mechanisms;
+  /* The client presented a certificate that verified (0): EXTERNAL
+   * (XEP-0178) has an identity to authenticate. lx_conn sets it from its
+   * TLS session. */
+  int client_cert;
   /* Channel-binding data of this TLS session: the types we advertise
    * (XEP-0440) and accept. */
   const lx_sasl_cb *cb;
@@ -1135,14 +1139,16 @@ int lx_tls_channel_binding(const lx_tls *t, lx_tls_cb_type type,
  * Session resumption, for a client. With TLS 1.3 the server's tickets come
  * after the handshake and are taken in by lx_tls_read(); ask after reading.
  * lx_tls_get_session() returns 1 and a new session object in *out (the
- * caller frees it with lx_tls_session_free), 0 when none is resumable yet,
- * or LX_ERR_NOMEM. The object remembers the reference identity and whether
- * the peer was verified. lx_tls_set_session(), before the handshake starts,
- * offers it for resumption (the caller keeps its object): LX_ERR_INVALID
- * when it belongs to another reference identity or was not verified while
- * this session's context verifies; LX_ERR_STATE for a server or after the
- * handshake started. A resumed handshake skips certificate verification:
- * lx_tls_verify_result() then gives the original verdict.
+ * caller frees it with lx_tls_session_free), 0 when none is resumable (yet,
+ * or any more: after a cut or a fatal alert), or LX_ERR_NOMEM. The object
+ * is a copy: a later cut of this connection does not make it unresumable. The
+ * object remembers the reference identity and whether the peer was verified.
+ * lx_tls_set_session(), before the handshake starts, offers it for resumption
+ * (the caller keeps its object): LX_ERR_INVALID when it belongs to another
+ * reference identity or was not verified while this session's context verifies;
+ * LX_ERR_STATE for a server or after the handshake started. A resumed handshake
+ * skips certificate verification: lx_tls_verify_result() then gives the
+ * original verdict.
  */
 int lx_tls_get_session(const lx_tls *t, lx_tls_session **out);
 int lx_tls_set_session(lx_tls *t, const lx_tls_session *s, lx_error *err);

@@ -225,6 +225,136 @@ describe("lxmpp.server", function()
 		end)
 	end)
 
+	describe("client certificates (XEP-0178) and a certificate per domain", function()
+		-- self-signed client certificates with an XmppAddr: each is its own
+		-- trust anchor, listed in the server's client_certificates.ca
+		local JULIET_CERT, JULIET_KEY = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+		local STRANGER_CERT, STRANGER_KEY = stream.selfsigned(nil, "stranger@" .. DOMAIN)
+		local ELSEWHERE_CERT, ELSEWHERE_KEY = stream.selfsigned(nil, "juliet@elsewhere.example")
+		local UNTRUSTED_CERT, UNTRUSTED_KEY = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+		local CLIENT_CAS = JULIET_CERT .. STRANGER_CERT .. ELSEWHERE_CERT
+
+		local function with_cert(cert, key, extra)
+			local o = { password = false, tls = { ca = CERT, certificate = cert, key = key } }
+			for k, v in pairs(extra or {}) do o[k] = v end
+			return o
+		end
+
+		local function offered(srv, opts)
+			local mechanisms
+			local o = { trace = function(dir, xml)
+				if dir == "received" and xml:find("<mechanisms", 1, true) then mechanisms = xml end
+			end }
+			for k, v in pairs(opts) do o[k] = v end
+			o.password = ACCOUNTS.juliet
+			local c = assert(connect(srv, "juliet", o))
+			assert.is_true(c:close())
+			return mechanisms
+		end
+
+		it("logs a client in with EXTERNAL as the XmppAddr of its certificate, offered only for a verified one", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS } }, function(srv)
+				local c = assert(connect(srv, "juliet", with_cert(JULIET_CERT, JULIET_KEY)))
+				assert.equal("EXTERNAL", c.sasl.mechanism)
+				assert.matches("^juliet@im%.example%.com/", c.jid)
+				assert.equal("juliet", srv.sessions[c.jid].username)
+				assert.is_true(c:close())
+				-- no certificate, or one from another CA: no EXTERNAL, and
+				-- the password works as before
+				local none = offered(srv, {})
+				assert.matches("<mechanism>SCRAM%-SHA%-256</mechanism>", none)
+				assert.not_matches("EXTERNAL", none)
+				assert.not_matches("EXTERNAL", offered(srv, with_cert(UNTRUSTED_CERT, UNTRUSTED_KEY)))
+				assert.matches("<mechanism>EXTERNAL</mechanism>", offered(srv, with_cert(JULIET_CERT, JULIET_KEY)))
+				local refused, err, code = connect(srv, "juliet", with_cert(UNTRUSTED_CERT, UNTRUSTED_KEY))
+				assert.is_nil(refused)
+				assert.equal("sasl-invalid-mechanism", code, err)
+			end)
+		end)
+
+		it("refuses a certificate for another JID or one without an account, saying why", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS } }, function(srv)
+				local none, err, code = connect(srv, "juliet", with_cert(ELSEWHERE_CERT, ELSEWHERE_KEY))
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+				assert.matches("your certificate names no JID at im%.example%.com", err)
+				none, err, code = connect(srv, "stranger", with_cert(STRANGER_CERT, STRANGER_KEY))
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+				assert.matches("no account stranger@im%.example%.com", err)
+			end)
+		end)
+
+		it("lets the host's callback decide EXTERNAL from the certificate's identities", function()
+			local seen
+			local function authenticate(_, request)
+				seen = request.identities
+				-- an account the store does not have: the callback knows it
+				if request.mechanism == "EXTERNAL" then return true, request.identities[1]:match("^[^@]+") end
+				return false
+			end
+			with_server({ client_certificates = { ca = CLIENT_CAS }, authenticate = authenticate }, function(srv)
+				local c = assert(connect(srv, "stranger", with_cert(STRANGER_CERT, STRANGER_KEY)))
+				assert.same({ "stranger@im.example.com" }, seen)
+				assert.matches("^stranger@im%.example%.com/", c.jid)
+				assert.is_true(c:close())
+			end)
+		end)
+
+		it("refuses the handshake without a client certificate when they are required", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS, required = true } }, function(srv)
+				local c = assert(connect(srv, "juliet", with_cert(JULIET_CERT, JULIET_KEY)))
+				assert.equal("EXTERNAL", c.sasl.mechanism)
+				assert.is_true(c:close())
+				local none, err = connect(srv, "juliet", { timeout = 5 })
+				assert.is_nil(none)
+				assert.matches("TLS", err)
+			end)
+		end)
+
+		it("serves each domain with its own certificate, chosen by SNI, and checks the stream's domain against it", function()
+			local A, B = "a.example", "b.example"
+			local A_CERT, A_KEY = stream.selfsigned(A)
+			local B_CERT, B_KEY = stream.selfsigned(B)
+			with_server({ domain = false, domains = { A, B }, certificate = false, key = false,
+				certificates = { [A] = { certificate = A_CERT, key = A_KEY }, [B] = { certificate = B_CERT, key = B_KEY } },
+				accounts = { ["juliet@a.example"] = "r0m30myr0m30", ["romeo@b.example"] = "wherefore" } },
+				function(srv)
+					local port, host = port_of(srv)
+					-- each client trusts only its domain's certificate
+					local a = assert(client.connect { jid = "juliet@" .. A, password = "r0m30myr0m30",
+						host = host, port = port, tls = { ca = A_CERT }, timeout = 10 })
+					local b = assert(client.connect { jid = "romeo@" .. B, password = "wherefore",
+						host = host, port = port, tls = { ca = B_CERT }, timeout = 10 })
+					assert.matches("^juliet@a%.example/", a.jid)
+					assert.matches("^romeo@b%.example/", b.jid)
+					assert.equal(A, srv.sessions[a.jid].conn:tls_info().server_name)
+					assert.equal(B, srv.sessions[b.jid].conn:tls_info().server_name)
+					-- b.example's client does not trust a.example's certificate
+					local none, err = client.connect { jid = "romeo@" .. B, password = "wherefore",
+						host = host, port = port, tls = { ca = A_CERT }, timeout = 10 }
+					assert.is_nil(none)
+					assert.matches("certificate", err)
+					assert.is_true(a:close())
+					assert.is_true(b:close())
+				end)
+		end)
+
+		it("refuses a config whose certificates do not cover its domains", function()
+			assert.has_error(function()
+				server.new { domains = { "a.example", "b.example" },
+					certificates = { ["a.example"] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: needs 'certificate' and 'key' (file names or PEM), or certificates[\"b.example\"]")
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificate = CERT, key = KEY,
+					certificates = { ["c.example"] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: certificates: c.example is not one of the domains")
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificate = CERT, key = KEY, client_certificates = { required = true } }
+			end, "lxmpp.server: config: 'client_certificates' is { ca = file name or PEM [, required = boolean] }")
+		end)
+	end)
+
 	describe("routing", function()
 		it("delivers to a full JID, to a bare JID's highest priority, and bounces the rest", function()
 			with_server(function(srv)

@@ -287,11 +287,33 @@ static void push_header(lua_State *L, const lx_elem *h) {
   set_str(L, "lang", lx_elem_attr(h, LX_NS_XML, "lang"));
 }
 
+/* Sets field peer_names of the table on top: the identities in the peer
+ * certificate's subjectAltName, { { type =, value = }, ... } in certificate
+ * order (as many as the certificate holds: OpenSSL bounds its size). */
+static void push_peer_names(lua_State *L, lx_tls *t) {
+  static const char *const types[] = {[LX_TLS_NAME_DNS] = "dns",
+                                      [LX_TLS_NAME_XMPP_ADDR] = "xmpp-addr",
+                                      [LX_TLS_NAME_SRV] = "srv"};
+  lx_tls_name_type type;
+  const char *value;
+  int rc;
+  lua_newtable(L);
+  for (size_t i = 0; (rc = lx_tls_peer_name(t, i, &type, &value)) == 1; i++) {
+    lua_createtable(L, 0, 2);
+    set_str(L, "type", types[type]);
+    set_str(L, "value", value);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  if (rc < 0)
+    luaL_error(L, "tls_info: out of memory");
+  lua_setfield(L, -2, "peer_names");
+}
+
 static void push_tls_info(lua_State *L, lx_tls *t) {
   const char *alpn;
   size_t len;
   lx_error err = {0};
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 8);
   set_str(L, "version", lx_tls_version(t));
   set_str(L, "cipher", lx_tls_cipher(t));
   if (lx_tls_alpn(t, &alpn, &len) == 1) {
@@ -305,6 +327,8 @@ static void push_tls_info(lua_State *L, lx_tls *t) {
   lua_setfield(L, -2, "verified");
   if (v)
     set_str(L, "verify_error", err.detail);
+  set_str(L, "server_name", lx_tls_server_name(t));
+  push_peer_names(L, t);
 }
 
 static void push_auth_request(lua_State *L, const lx_sasl_request *rq) {

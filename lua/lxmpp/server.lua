@@ -16,9 +16,11 @@ local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local accounts = require "lxmpp.server.accounts"
+local certs = require "lxmpp.server.certs"
 local events = require "lxmpp.server.events"
 local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
+local random = require "lxmpp.server.random"
 local sessionlib = require "lxmpp.server.session"
 local storage = require "lxmpp.server.storage"
 
@@ -28,6 +30,9 @@ local server = {}
 local IDLE_TRIM = 2
 
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
+-- lxmpp.stream's server default, which client_certificates extends
+local DEFAULT_MECHANISMS = { "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" }
 
 -- A session whose stream is ready: a client's bound resource, or an
 -- external component that made its handshake.
@@ -49,8 +54,17 @@ local function misuse(message)
 	error("lxmpp.server: " .. message, 3)
 end
 
-local function pem_or_file(value, pem_key, file_key, into)
-	if value:find("-----BEGIN", 1, true) then into[pem_key] = value else into[file_key] = value end
+-- The SASL mechanisms offered: config.mechanisms (lxmpp.stream's default
+-- when nil), with EXTERNAL when client certificates are asked for (the
+-- connection offers it only to a client whose certificate verified).
+local function mechanisms_of(config)
+	if not config.client_certificates then return config.mechanisms end
+	local list = {}
+	for _, m in ipairs(config.mechanisms or DEFAULT_MECHANISMS) do
+		if m ~= "EXTERNAL" then list[#list + 1] = m end
+	end
+	list[#list + 1] = "EXTERNAL"
+	return list
 end
 
 local function prep_domain(d, where)
@@ -110,15 +124,12 @@ function server.new(config)
 	driver, err = storage.open(config.storage)
 	if not driver then misuse(err) end
 	self.storage = driver
-	local tls = { alpn = { "xmpp-client" } }
-	if config.certificate then
-		if not config.key then misuse("config: 'certificate' needs 'key'") end
-		pem_or_file(config.certificate, "certificate", "certificate_file", tls)
-		pem_or_file(config.key, "key", "key_file", tls)
-	elseif config.tls ~= "disabled" then
-		misuse("config needs 'certificate' and 'key' (file names or PEM)")
+	if config.tls ~= "disabled" then
+		local tls
+		tls, self.own_certificates = certs.context_options(config, self.domains)
+		self.tls_context = stream.tls_context("server", tls)
 	end
-	if config.tls ~= "disabled" then self.tls_context = stream.tls_context("server", tls) end
+	self.mechanisms = mechanisms_of(config)
 	for _, domain in ipairs(self.domains) do
 		self.hosts[domain] = {
 			events = events.new(), features = {}, identities = {},
@@ -291,11 +302,14 @@ local function authenticate(self, s, ev)
 		return s.conn:answer_auth(false, "temporary-auth-failure",
 			"too many failed logins from your address; try again later")
 	end
+	if ev.mechanism == "EXTERNAL" then ev.identities = certs.identities(s.conn) end
 	local custom = self.config.authenticate
 	if custom then
 		return s.conn:answer_auth(custom(s, ev))
 	end
-	if ev.hash then
+	if ev.identities then
+		return s.conn:answer_auth(certs.external(ev, s.host, h.accounts))
+	elseif ev.hash then
 		return s.conn:answer_auth((h.accounts:keys(ev.username, ev.hash)))
 	elseif ev.password then
 		return s.conn:answer_auth(h.accounts:check_password(ev.username, ev.password))
@@ -392,10 +406,7 @@ end
 
 ---@return string id 6 random bytes in hex (12 digits)
 function methods.random_id()
-	local f = assert(io.open("/dev/urandom", "rb"))
-	local b = f:read(6)
-	f:close()
-	return (b:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+	return random.hex(6)
 end
 
 ---@param s lxmpp.server.session
@@ -407,6 +418,8 @@ function methods:on_event(s, ev)
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
+		local wrong = certs.wrong_certificate(self.own_certificates, s.conn, s.host)
+		if wrong then s:close("host-unknown", wrong) end
 	elseif kind == "auth-request" then
 		authenticate(self, s, ev)
 	elseif kind == "authenticated" then
@@ -633,7 +646,7 @@ function methods:new_conn(direct_tls)
 		tls = self.config.tls == "disabled" and "disabled" or (direct_tls and "direct" or "required"),
 		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
-		mechanisms = self.config.mechanisms, channel_binding_types = self.config.channel_binding_types,
+		mechanisms = self.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
 		cb_fallback = self.config.channel_binding_fallback ~= false,
 	}
@@ -688,6 +701,7 @@ function methods:accept(sock, direct_tls, components)
 	s.host = self.domains[1]
 	s.deadline = self.now() + limits.open_timeout
 	s.auth_deadline = self.now() + limits.auth_timeout
+	self:wake_at(math.min(s.deadline, s.auth_deadline))
 	self.all[s] = true
 	self.count = self.count + 1
 	self.cq:wrap(s.reader, s)
@@ -733,16 +747,15 @@ end
 ---------------------------------------------------------------------------
 -- time
 
---- Does what is due on the server's clock: timeouts of connections that
---- have not opened or authenticated, sessions waiting for their read rate,
---- plugins' timers, closes that took too long. The server's own timer calls
---- it; tests with an injected clock call it after moving the clock.
----@return number|nil seconds until the next thing that is due
-function methods:tick()
-	local now = self.now()
-	local nearest
+-- The sessions' own deadlines (no stream header, not authenticated, a
+-- close or a write that takes too long) and the trimming of quiet ones: one
+-- walk over every session, when the nearest deadline of the last walk is
+-- due (or one set since, see wake_at), and at least once a second.
+local function sweep(self, now)
+	local limits = self.limits
+	local nearest = now + 1
 	local function due(at)
-		if at and (not nearest or at < nearest) then nearest = at end
+		if at and at < nearest then nearest = at end
 	end
 	for s in pairs(self.all) do
 		if s.deadline and not s.opened and now >= s.deadline then
@@ -751,9 +764,9 @@ function methods:tick()
 		elseif s.auth_deadline and not established(s) and now >= s.auth_deadline then
 			s.auth_deadline = nil
 			s:close("connection-timeout", "not authenticated in time")
-		elseif s.closed_at and now >= s.closed_at + self.limits.close_timeout then
+		elseif s.closed_at and now >= s.closed_at + limits.close_timeout then
 			s:abort()
-		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
+		elseif s.writing_since and now >= s.writing_since + limits.write_timeout then
 			self:log("info", "%s: not reading, closed", tostring(s))
 			s:abort()
 		elseif not s.trimmed and established(s) and now >= (s.last_read or 0) + IDLE_TRIM then
@@ -761,14 +774,45 @@ function methods:tick()
 			-- (rebuilt at the next input, in microseconds)
 			s.trimmed = s.conn:trim() and true
 		else
-			due(s.writing_since and s.writing_since + self.limits.write_timeout)
+			due(s.writing_since and s.writing_since + limits.write_timeout)
 			due(not s.opened and s.deadline)
 			due(not established(s) and s.auth_deadline)
-			due(s.closed_at and s.closed_at + self.limits.close_timeout)
+			due(s.closed_at and s.closed_at + limits.close_timeout)
 		end
 	end
-	for s in pairs(self.throttled) do s.rcond:signal() end
-	if next(self.throttled) then due(now + 0.05) end
+	-- a close above sets a deadline through wake_at: keep the earlier one
+	self.sweep_at = math.min(self.sweep_at or nearest, nearest)
+end
+
+--- Makes the next tick() walk the sessions at `at` at the latest (a
+--- session's new deadline, on the server's clock).
+---@param at number
+function methods:wake_at(at)
+	if not self.sweep_at or at < self.sweep_at then self.sweep_at = at end
+end
+
+--- Does what is due on the server's clock: timeouts of connections that
+--- have not opened or authenticated, sessions waiting for their read rate,
+--- plugins' timers, closes that took too long. The server's own timer calls
+--- it; tests with an injected clock call it after moving the clock.
+---@return number|nil seconds until the next thing that is due
+function methods:tick()
+	local now = self.now()
+	if not self.sweep_at or now >= self.sweep_at then
+		self.sweep_at = nil
+		sweep(self, now)
+	end
+	local nearest = self.sweep_at
+	local function due(at)
+		if at and (not nearest or at < nearest) then nearest = at end
+	end
+	-- a session held by its read rate goes on when its bucket holds a byte
+	-- again; only the held ones are looked at
+	local rate = self.limits.read_rate
+	for s in pairs(self.throttled) do
+		local at = s.refilled + (1 - s.tokens) / rate -- never, at rate 0
+		if now >= at then s.rcond:signal() else due(at) end
+	end
 	local timers = self.timers
 	local i = 1
 	while i <= #timers do
@@ -866,15 +910,14 @@ function methods:close(timeout)
 	for _, l in ipairs(self.listeners) do l.socket:close() end
 	self.listeners = {}
 	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
-	local deadline = cqueues.monotime() + (timeout or 5)
+	-- the timeout is on the server's clock; the waits below are real time,
+	-- at most a second each, so that an injected clock is looked at again
+	local deadline = self.now() + (timeout or 5)
 	if next(self.all) then
 		self.all_gone = condition.new()
-		if cqueues.running() then
-			self.all_gone:wait(math.max(0, deadline - cqueues.monotime()))
-		else
-			while next(self.all) and cqueues.monotime() < deadline do
-				self.cq:step(math.max(0, deadline - cqueues.monotime()))
-			end
+		while next(self.all) and self.now() < deadline do
+			local wait = math.min(1, deadline - self.now())
+			if cqueues.running() then self.all_gone:wait(wait) else self.cq:step(wait) end
 		end
 	end
 	for s in pairs(self.all) do s:abort() end

@@ -53,7 +53,8 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
---mech (the only SASL mechanism to use), --tls-max 1.2 (to see -PLUS
+--mech (the only SASL mechanism to use), --certfile and --keyfile (a client
+certificate, for --mech EXTERNAL), --tls-max 1.2 (to see -PLUS
 mechanisms that need tls-unique), --direct-tls, --resource, --count,
 --keep-trying (after a SASL failure, go on with the next mechanism as
 slixmpp does on its own; "failures" lists each condition and text),
@@ -81,6 +82,8 @@ class Client(slixmpp.ClientXMPP):
         super().__init__(jid, password, sasl_mech=args.mech)
         self.args = args
         self.ca_certs = args.cafile
+        # a client certificate, for SASL EXTERNAL (XEP-0178)
+        self.certfile, self.keyfile = args.certfile, args.keyfile
         if args.tls_max == "1.2":
             self.ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
         self.outcome = asyncio.get_event_loop().create_future()
@@ -377,6 +380,8 @@ def main():
     parser.add_argument("--port", type=int, default=5222)
     parser.add_argument("--cafile", required=True)
     parser.add_argument("--mech")
+    parser.add_argument("--certfile")
+    parser.add_argument("--keyfile")
     parser.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
     parser.add_argument("--direct-tls", action="store_true")
     parser.add_argument("--keep-trying", action="store_true")
