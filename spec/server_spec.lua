@@ -1002,6 +1002,31 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("replaces the connected component with the newcomer when configured so", function()
+			local seen = {}
+			with_server(component_config { component_conflict = "replace" }, function(srv)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local second = component(srv, BRIDGE, "s3cret")
+				assert(second.expect("ready"))
+				local ev = first.expect("stream-error")
+				assert.same({ "conflict", "Replaced by a new connection" }, { ev.condition, ev.text })
+				assert.equal(1, #seen)
+				assert.truthy(srv.components[BRIDGE])
+				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				local juliet = assert(connect(srv, "juliet"))
+				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
+				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))
+				assert.is_true(juliet:close())
+				for _, c in ipairs { first, wrong, second } do c.close() end
+			end)
+			assert.has_error(function() server.new(config { component_conflict = "kick" }) end,
+				'lxmpp.server: component_conflict: "refuse" or "replace"')
+		end)
+
 		it("holds components to the open and auth timeouts, the pre-auth size and the failed logins per address", function()
 			local fc = fake_clock()
 			with_server(component_config { clock = fc.fn, limits = { max_auth_failures_per_ip = 2 } }, function(srv)
