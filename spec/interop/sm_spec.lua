@@ -10,6 +10,8 @@ local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
 local faultproxy = require "interop.faultproxy"
+local process = require "interop.process"
+local lua_command = require "support.lua_command"
 
 local MESSAGES = tonumber(os.getenv("LXMPP_SM_MESSAGES")) or 2000
 local CUTS = tonumber(os.getenv("LXMPP_SM_CUTS")) or 20
@@ -27,16 +29,6 @@ local servers = {
 		}
 	end },
 }
-
--- A serializer that knows strings, numbers and tables: what a program
--- would write to a file.
-local function serialize(v)
-	if type(v) == "number" then return ("%.17g"):format(v) end -- %q quotes numbers on 5.1
-	if type(v) ~= "table" then return type(v) == "string" and ("%q"):format(v) or tostring(v) end
-	local parts = {}
-	for k, x in pairs(v) do parts[#parts + 1] = "[" .. serialize(k) .. "]=" .. serialize(x) end
-	return "{" .. table.concat(parts, ",") .. "}"
-end
 
 for _, case in ipairs(servers) do
 	describe("stream management against " .. case[1], function()
@@ -70,22 +62,32 @@ for _, case in ipairs(servers) do
 			end
 		end
 
-		-- Bob's messages from alice with the run's prefix, until `want`
-		-- distinct ones came or the deadline passed: the ids in order.
-		local function collect(bob, prefix, want, deadline)
-			local ids, seen, distinct = {}, {}, 0
-			while distinct < want and clock.now() < deadline do
-				local m = bob:receive(1)
+		-- Bob's messages from alice with the run's prefix, as they come: the
+		-- ids in order. box.take(timeout) reads one stanza (nil when none came).
+		local function collector(bob, prefix)
+			local box = { ids = {}, seen = {}, distinct = 0 }
+			function box.take(timeout)
+				local m = bob:receive(timeout)
 				local id = m and m.name == "message" and m.attr.id
 				if id and id:sub(1, #prefix) == prefix then
-					ids[#ids + 1] = tonumber(id:sub(#prefix + 1))
-					if not seen[ids[#ids]] then
-						seen[ids[#ids]] = true
-						distinct = distinct + 1
+					local n = tonumber(id:sub(#prefix + 1))
+					box.ids[#box.ids + 1] = n
+					if not box.seen[n] then
+						box.seen[n] = true
+						box.distinct = box.distinct + 1
 					end
 				end
+				return m
 			end
-			return ids
+			return box
+		end
+
+		-- Bob's messages with the prefix until `want` distinct ones came (in
+		-- `box` too, when given) or the deadline passed: the ids in order.
+		local function collect(bob, prefix, want, deadline, box)
+			box = box or collector(bob, prefix)
+			while box.distinct < want and clock.now() < deadline do box.take(1) end
+			return box.ids
 		end
 
 		-- first occurrences in order 1..n, and how many came twice
@@ -157,8 +159,11 @@ for _, case in ipairs(servers) do
 				events.reconnected = events.reconnected + 1
 				events.refused_resent = events.refused_resent + report.resent
 			end)
+			-- bob reads as they come: a server drops a client that stops reading
+			local box = collector(bob, "cut-")
 			for i = 1, MESSAGES do
 				send_through(alice, st.message({ to = bob.jid, id = "cut-" .. i, type = "chat" }, "m" .. i), deadline)
+				if i % 100 == 0 then repeat until not box.take(0) end
 			end
 			-- the last one acknowledged means all were
 			while not alice:send(st.message({ to = bob.jid, id = "cut-" .. (MESSAGES + 1), type = "chat" }, "end"),
@@ -166,7 +171,7 @@ for _, case in ipairs(servers) do
 				assert(clock.now() < deadline, "the last message was never acknowledged")
 				alice:step(0.5)
 			end
-			local ids = collect(bob, "cut-", MESSAGES + 1, clock.now() + 60)
+			local ids = collect(bob, "cut-", MESSAGES + 1, clock.now() + 60, box)
 			local duplicates = check_delivery(ids, MESSAGES + 1)
 			local cuts = #proxy:cuts()
 			print(("\n%s: %d messages, %d cuts made (seed %d), %d resumed, %d new sessions "
@@ -226,17 +231,17 @@ for _, case in ipairs(servers) do
 
 		it("resumes from sm_state() after a process restart", function()
 			local bob = connect("bob")
-			local alice = connect("alice", { stream_management = { request_after = 1000, request_interval = 1000 } })
-			for i = 1, 5 do assert(alice:send(st.message({ to = bob.jid, id = "rs-" .. i }, "m"))) end
-			-- what a process writes to disk, then the process dies: its socket closes unannounced
-			local saved = assert(alice:sm_state())
-			alice.t:close()
+			-- another process sends five, writes its state and dies
+			local a = server:account("alice")
+			local ok, text = process.run(process.ours { lua_command, "spec/interop/sm_process_main.lua", a.jid,
+				a.password, server.host, tostring(server.port), server.cafile, bob.jid, "rs-", "5" })
+			assert(ok, text)
+			local saved = assert(load(text))()
+			assert.equal(5, #saved.unacked)
 			-- and one stanza the dying process counted but never got out
 			saved.unacked[#saved.unacked + 1] = tostring(st.message({ to = bob.jid, id = "rs-6" }, "m"))
 			saved.out = (saved.out + 1) % 4294967296
-			local text = "return " .. serialize(saved)
-			local restored = load(text)()
-			local again = connect("alice", { resume = restored })
+			local again = connect("alice", { resume = saved })
 			local report = again:sm_report()
 			assert.is_true(report.resumed)
 			assert.equal(saved.jid, again.jid)
