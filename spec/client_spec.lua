@@ -537,6 +537,51 @@ describe("lxmpp.client reconnection", function()
 		end)
 	end)
 
+	-- Kicks c and lets the fake clock run until it is back: its report.
+	local function kicked_and_back(server, cq, clk, c)
+		local report
+		c:on("reconnected", function(_, r) report = r end)
+		assert(c:presence())
+		assert.equal("presence", assert(c:receive(2)).name) -- our own, from the server
+		cq:wrap(function() server:kick(c.jid, "system-shutdown") end) -- once receive waits
+		cq:wrap(function() -- time passes while it waits to reconnect
+			while not report do
+				if c:state() == "reconnecting" then clk.advance(0.0078125) end
+				cqueues.sleep(0)
+			end
+		end)
+		assert.equal("presence", assert(c:receive(5)).name) -- sent again, across the reconnection
+		return assert(report)
+	end
+
+	it("resumes its TLS session on reconnection (tickets), verified as before", function()
+		with_server(function(server, cq, clk)
+			for _, direct in ipairs { false, true } do
+				local c = assert(connect(server, "juliet", { reconnect = { delay = 0.1 },
+					port = direct and server.direct_tls_port or server.port, direct_tls = direct }))
+				assert.is_false(c:tls_info().resumed)
+				assert.is_true(kicked_and_back(server, cq, clk, c).tls_resumed)
+				assert.is_true(c:tls_info().resumed)
+				assert.is_true(c:tls_info().verified) -- the identity the session was verified with
+				-- and again, from the ticket the resumed connection brought
+				assert.is_true(kicked_and_back(server, cq, clk, c).tls_resumed)
+				assert.is_true(c:close())
+			end
+		end)
+	end)
+
+	it("makes a full handshake on reconnection with tls.resume = false", function()
+		with_server(function(server, cq, clk)
+			local c = assert(connect(server, "juliet", { reconnect = { delay = 0.1 },
+				tls = { ca = server.certificate, resume = false } }))
+			assert.is_false(kicked_and_back(server, cq, clk, c).tls_resumed)
+			assert.is_false(c:tls_info().resumed)
+			assert.is_true(c:close())
+			assert.has_error(function() connect(server, "juliet", { tls = { resume = "no" } }) end,
+				"lxmpp.client: option 'tls.resume' is true or false")
+		end)
+	end)
+
 	it("does not fight over a resource (conflict), nor reconnect after its own close", function()
 		with_server(function(server)
 			local c = assert(connect(server, "juliet", { resource = "balcony", reconnect = true }))
@@ -581,7 +626,7 @@ describe("lxmpp.client stream management without a server that offers it", funct
 			local c = assert(connect(server, "juliet", { resume = state("sm-location.example:5999"), transport = via }))
 			assert.same({ "sm-location.example:5999" }, tried)
 			-- no stream management there: a new session, the kept stanza sent again
-			assert.same({ resumed = false, acked = 0, resent = 1 }, c:sm_report())
+			assert.same({ resumed = false, acked = 0, resent = 1, tls_resumed = false }, c:sm_report())
 			assert.equal("kept", assert(romeo:receive(5)).attr.id)
 			c:close()
 			tried, via = recording(server, true)
