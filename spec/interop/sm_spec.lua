@@ -261,7 +261,20 @@ for _, case in ipairs(servers) do
 			assert.is_false(report.resumed)
 			assert.equal(1, report.resent)
 			assert.same({ 1 }, collect(bob, "gone-", 1, clock.now() + 10))
+			-- the same with unacked = "return": handed back, never sent
+			local back_state = fresh:sm_state()
 			fresh:close()
+			local kept = tostring(st.message({ to = bob.jid, id = "gone-2" }, "m"))
+			back_state.unacked = { kept }
+			back_state.out = (back_state.acked + 1) % 4294967296
+			local back = connect("alice", { resume = back_state, stream_management = { unacked = "return" } })
+			report = back:sm_report()
+			assert.is_false(report.resumed)
+			assert.equal(0, report.resent)
+			assert.same({ kept }, report.returned)
+			assert(back:send(st.message({ to = bob.jid, id = "gone-3" }, "m"), { ack_timeout = 10 }))
+			assert.same({ 3 }, collect(bob, "gone-", 1, clock.now() + 10))
+			back:close()
 			bob:close()
 		end)
 	end)
