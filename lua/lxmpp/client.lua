@@ -1221,6 +1221,8 @@ end
 -- handler once the server acknowledged the stanza: true; or once it cannot
 -- be: false and "no-sm", "not-resumed" or "closed"), ack_timeout (seconds:
 -- return once the server acknowledged it, or nil, message, "timeout").
+-- While reconnecting, a stream-managed session keeps the stanza for the
+-- resumption (true); without stream management: nil, message, "not-connected".
 ---@param stanza table
 ---@param opts? number|{ timeout: number?, on_ack: fun(ok: boolean, why: string?)?, ack_timeout: number? }
 ---@return true|nil ok
