@@ -5,7 +5,9 @@
 -- from a seed, in both directions, during negotiation, resumption and
 -- traffic. Bob connects directly. Every message must reach bob, in order;
 -- a resumed session delivers none twice; the duplicates that a refused
--- resumption cannot avoid (XEP-0198 §5) are counted and printed.
+-- resumption cannot avoid (XEP-0198 §5) are counted and printed. Also: a
+-- process restart resuming from sm_state() (sm_process_main.lua), a
+-- Prosody restart, and the h of <failed/> for a session that expired.
 local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
@@ -30,19 +32,36 @@ local servers = {
 	end },
 }
 
+local function connect_to(server, user, extra)
+	local a = server:account(user)
+	local o = { jid = a.jid, password = a.password, host = server.host, port = server.port,
+		tls = { cafile = server.cafile }, timeout = 20 }
+	for k, v in pairs(extra or {}) do o[k] = v end
+	return assert(client.connect(o))
+end
+
+-- The c:sm_state() of alice in another process (sm_process_main.lua) that
+-- sent prefix1..prefix5 to `to` and died, with prefix6 added: a stanza it
+-- counted but never got out.
+local function dead_process_state(server, to, prefix)
+	local a = server:account("alice")
+	local ok, text = process.run(process.ours { lua_command, "spec/interop/sm_process_main.lua", a.jid,
+		a.password, server.host, tostring(server.port), server.cafile, to, prefix, "5" })
+	assert(ok, text)
+	local saved = assert(load(text))()
+	assert.equal(5, #saved.unacked)
+	saved.unacked[6] = tostring(st.message({ to = to, id = prefix .. "6" }, "m"))
+	saved.out = (saved.out + 1) % 4294967296
+	return saved
+end
+
 for _, case in ipairs(servers) do
 	describe("stream management against " .. case[1], function()
 		local server
 		lazy_setup(function() server = case[2]() end)
 		lazy_teardown(function() if server then server:stop() end end)
 
-		local function connect(user, extra)
-			local a = server:account(user)
-			local o = { jid = a.jid, password = a.password, host = server.host, port = server.port,
-				tls = { cafile = server.cafile }, timeout = 20 }
-			for k, v in pairs(extra or {}) do o[k] = v end
-			return assert(client.connect(o))
-		end
+		local function connect(user, extra) return connect_to(server, user, extra) end
 
 		-- Sends, stepping the client while its queue is full. A stanza sent
 		-- while it reconnects is kept for the resumption; then the client is
@@ -232,15 +251,7 @@ for _, case in ipairs(servers) do
 		it("resumes from sm_state() after a process restart", function()
 			local bob = connect("bob")
 			-- another process sends five, writes its state and dies
-			local a = server:account("alice")
-			local ok, text = process.run(process.ours { lua_command, "spec/interop/sm_process_main.lua", a.jid,
-				a.password, server.host, tostring(server.port), server.cafile, bob.jid, "rs-", "5" })
-			assert(ok, text)
-			local saved = assert(load(text))()
-			assert.equal(5, #saved.unacked)
-			-- and one stanza the dying process counted but never got out
-			saved.unacked[#saved.unacked + 1] = tostring(st.message({ to = bob.jid, id = "rs-6" }, "m"))
-			saved.out = (saved.out + 1) % 4294967296
+			local saved = dead_process_state(server, bob.jid, "rs-")
 			local again = connect("alice", { resume = saved })
 			local report = again:sm_report()
 			assert.is_true(report.resumed)
@@ -279,3 +290,43 @@ for _, case in ipairs(servers) do
 		end)
 	end)
 end
+
+-- A session that expired: Prosody's <failed/> then says how many stanzas
+-- it had (h), and only those it lacked are sent again in the new session.
+describe("stream management against Prosody 0.12 after the session expired", function()
+	local server
+	lazy_setup(function()
+		server = require("interop.prosody").start {
+			accounts = { alice = "pw-alice", bob = "pw-bob" }, modules = { "smacks" },
+			config = { "smacks_hibernation_time = 1" }, log_level = "debug",
+		}
+	end)
+	lazy_teardown(function() if server then server:stop() end end)
+
+	it("sends again only what the h of <failed/> lacks", function()
+		local function connect(user, extra) return connect_to(server, user, extra) end
+		local bob = connect("bob")
+		local saved = dead_process_state(server, bob.jid, "ex-")
+		-- Prosody's own word that the session expired (its timer, not ours)
+		local deadline = clock.now() + 30
+		while not server:log():find("Destroying session for hibernating too long", 1, true) do
+			assert(clock.now() < deadline, "the session never expired")
+			clock.wait(clock.now() + 0.1)
+		end
+		local again = connect("alice", { resume = saved })
+		local report = again:sm_report()
+		assert.is_false(report.resumed)
+		assert.equal(5, report.acked) -- <failed h='5'/>
+		assert.equal(1, report.resent)
+		assert(again:send(st.message({ to = bob.jid, id = "ex-7" }, "m"), { ack_timeout = 10 }))
+		local ids = {}
+		while #ids < 7 and clock.now() < deadline do
+			local m = bob:receive(1)
+			if m and m.name == "message" then ids[#ids + 1] = m.attr.id end
+		end
+		assert.same({ "ex-1", "ex-2", "ex-3", "ex-4", "ex-5", "ex-6", "ex-7" }, ids)
+		assert.is_nil(bob:receive(0.5)) -- none twice
+		again:close()
+		bob:close()
+	end)
+end)
