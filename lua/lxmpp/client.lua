@@ -167,7 +167,11 @@ local function check_options(opts)
 		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
 		resource = opts.resource
 	end
-	if opts.password == nil and opts.keys == nil then misuse("option 'password' (or 'keys') is required") end
+	-- a client certificate may log in alone, with SASL EXTERNAL (XEP-0178)
+	local certificate = type(opts.tls) == "table" and opts.tls.certificate
+	if opts.password == nil and opts.keys == nil and not certificate then
+		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
+	end
 	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
 	end
@@ -235,7 +239,8 @@ local function stream_options(self, target)
 	local opts, o = self.given, self.opts
 	local s = {
 		jid = o.full, password = opts.password or nil, keys = self.keys or opts.keys,
-		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
+		mechanisms = opts.mechanisms or (not opts.password and not opts.keys and { "EXTERNAL" }) or nil,
+		require_channel_binding = opts.require_channel_binding,
 		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
 		tls = direct_tls and "direct" or "required",
 		max_stanza_size = opts.max_stanza_size, max_output = self.opts.max_output,
@@ -616,7 +621,28 @@ local function sm_ready(self)
 	end
 end
 
+-- Between two connections of a stream-managed session (reconnecting, or
+-- an attempt not ready yet): stanzas wait in its queue of unacknowledged
+-- ones, and the resumption (or the new session, by the `unacked` policy)
+-- sends them.
+local function sm_between(self)
+	local p = self.phase
+	return self.sm ~= nil and (p == "reconnecting" or p == "connecting" or p == "failed")
+end
+
+-- Keeps a stanza for the next connection (sm_between), within the
+-- queue's bounds.
+local function sm_keep(self, stanza, on_ack)
+	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
+	local xml = tostring(stanza)
+	if not self.sm:fits(#xml) then
+		return nil, ("%d stanzas wait for the server's acknowledgement"):format(self.sm:count()), "full"
+	end
+	return self.sm:sent(xml, on_ack)
+end
+
 local function submit(self, stanza, on_ack)
+	if sm_between(self) then return sm_keep(self, stanza, on_ack) end
 	if self.phase ~= "ready" or self.conn:state() ~= "ready" then
 		if self.phase == "closed" and self.failure then
 			return nil, self.failure.message, self.failure.code
@@ -998,6 +1024,18 @@ local function attempt(self, target, deadline)
 	return nil, f.message, f.code, f.other_host
 end
 
+-- Where the server asked us to resume its session (XEP-0198 §5: the
+-- location of <enabled/>, "host", "host:port" or "[v6]:port"), tried
+-- before the usual targets; nil when there is no session to resume or the
+-- location is not a valid target. The certificate is still checked against
+-- our domain.
+local function resume_location(self)
+	local session = self.sm_session
+	if not (session and session.resumable and session.location) then return nil end
+	local given = self.given
+	return (parse_other_host(session.location, { direct_tls = given.direct_tls, port = given.port }))
+end
+
 -- Resolves and tries each target until one is ready: true, or nil,
 -- message, code.
 local function establish(self, deadline)
@@ -1007,6 +1045,8 @@ local function establish(self, deadline)
 		resolver = self.given.resolver, clock = self.clock,
 	})
 	if not targets then return nil, err, code end
+	local location = resume_location(self)
+	if location then table.insert(targets, 1, location) end
 	local failures, redirects, last = {}, 0, nil
 	local i = 1
 	while targets[i] do
@@ -1081,6 +1121,7 @@ function reconnect_step(self, deadline)
 		self.phase = "closed"
 		self.tls_kept = nil
 		self.failure = { message = message, code = code }
+		sm_give_up(self, "closed")
 		emit(self, "disconnected", message, code, false)
 		return
 	end
@@ -1198,7 +1239,7 @@ function methods:send(stanza, opts)
 	local on_ack = fn and function(ok, why) inbox_push(self, 0, run_on_ack, fn, ok, why) end
 	if not opts.ack_timeout then return send_one(self, stanza, opts.timeout, on_ack) end
 	local ack_deadline = deadline_of(self, opts.ack_timeout)
-	if not self.sm_out then
+	if not (self.sm_out or sm_between(self)) then
 		return nil, "the server does not acknowledge stanzas (no stream management)", "no-sm"
 	end
 	local slot = {}
@@ -1208,7 +1249,7 @@ function methods:send(stanza, opts)
 		if on_ack then on_ack(acked, why) end
 	end)
 	if not ok and code ~= "timeout" then return nil, err, code end
-	if self.sm_out then -- ask now rather than by the policy
+	if self.sm_out and self.phase == "ready" then -- ask now rather than by the policy
 		request_ack(self)
 		flush(self, ack_deadline)
 	end
