@@ -225,8 +225,13 @@ end
 
 local function tls_keep(self)
 	if not self.opts.tls_resume then return end
-	local session = self.conn:tls_session()
-	if session then self.tls_kept = { key = tls_target_key(self.attempt_target), session = session } end
+	-- Not a TLS 1.2 session whose login was bound to tls-unique: on a resumed
+	-- session that binding is the server's Finished (RFC 5929 §3.1), which
+	-- Prosody 0.12 gets wrong (the login then fails: "Invalid channel
+	-- binding value"); the next connection makes a full handshake instead.
+	local unique = self.sasl and self.sasl.channel_binding == "tls-unique"
+	local session = not unique and self.conn:tls_session()
+	self.tls_kept = session and { key = tls_target_key(self.attempt_target), session = session } or nil
 end
 
 local function stream_options(self, target)
