@@ -94,7 +94,3 @@ describe("lxmpp.stream component (XEP-0114)", function()
 		assert.matches("^lxmpp.stream %(component", tostring(stream.component { jid = "b.example.com", secret = "x" }))
 	end)
 end)
-
-describe("docs/component.md", function()
-	for name, run in require "support.doc_examples"("docs/component.md") do it(name, run) end
-end)

@@ -106,6 +106,25 @@ function prosody.with_lxmpp(opts)
 	return copy
 end
 
+-- Starts the process (self.argv) and waits until it serves: its ports
+-- listen, and the `ready` line (a module that reloads c2s reopens its
+-- ports) is in the log once more.
+local function run(self)
+	local _, seen = self:log():gsub(self.ready and self.ready:gsub("%p", "%%%0") or "^$", "")
+	self.proc = process.spawn(self.argv, { log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
+	local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
+	if not listening then error("Prosody did not start: " .. why) end
+	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
+	if self.component_port then assert(process.wait_port(self.host, self.component_port, clock.now() + 5, self.proc)) end
+	if self.ready then
+		local deadline = clock.now() + 30
+		while select(2, self:log():gsub(self.ready:gsub("%p", "%%%0"), "")) <= seen do
+			if clock.now() > deadline or not self.proc:alive() then error("Prosody never logged: " .. self.ready) end
+			cqueues.sleep(0.05)
+		end
+	end
+end
+
 function prosody.start(opts)
 	opts = opts or {}
 	local started = clock.now()
@@ -135,19 +154,10 @@ function prosody.start(opts)
 			self.accounts[#self.accounts + 1] = a
 		end
 		local lua_path, lua_cpath = process.lua54_env()
-		self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
-			opts.prosody or "prosody", "--config", self.config, "-F" },
-			{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
-		local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
-		if not listening then error("Prosody did not start: " .. why) end
-		assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
-		if opts.ready then -- a module that reloads c2s reopens its ports: wait for it
-			local deadline = clock.now() + 30
-			while not self:log():find(opts.ready, 1, true) do
-				if clock.now() > deadline or not self.proc:alive() then error("Prosody never logged: " .. opts.ready) end
-				cqueues.sleep(0.05)
-			end
-		end
+		self.argv = { "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
+			opts.prosody or "prosody", "--config", self.config, "-F" }
+		self.ready = opts.ready
+		run(self)
 	end)
 	if not ok then
 		local log = self:log()
@@ -169,6 +179,13 @@ function server:close_sessions(j, condition, text)
 	end
 	local ok, out = process.run(argv, { cwd = self.dir })
 	if not ok or not out:find("1 sessions closed", 1, true) then error("prosodyctl shell c2s close: " .. out, 2) end
+end
+
+-- Kills Prosody and starts it again, on the same ports with the same data
+-- (every connection ends; the accounts stay).
+function server:restart()
+	self.proc:stop()
+	run(self)
 end
 
 -- Runs a command in Prosody's admin shell, e.g. "module:unload('lxmpp')";
