@@ -7,6 +7,7 @@ local cqueues = require "cqueues"
 local clock = require "lxmpp.clock"
 local component = require "lxmpp.component"
 local fake = require "support.fake_component_server"
+local harness = require "support.tiny_harness"
 local st = require "lxmpp.stanza"
 
 local DOMAIN, SECRET = "bridge.example.com", "s3cret"
@@ -15,7 +16,8 @@ local DOMAIN, SECRET = "bridge.example.com", "s3cret"
 -- clock; a wait on it without anything to wait for (the backoff between
 -- two attempts) ends exactly at its deadline: the time jumps there, and
 -- sleeps lists { from, to } of each. Nothing else moves the time, so every
--- figure below is exact whatever the machine's load.
+-- figure below is exact whatever the machine's load (the handlers of an
+-- event may run after the jump: their clk.now() is not asserted).
 local function with_server(fn)
 	local cq = cqueues.new()
 	local f = clock.fake(1000)
@@ -31,16 +33,7 @@ local function with_server(fn)
 		return f.wait(deadline, ...)
 	end
 	local server = fake.start { cq = cq, domain = DOMAIN, secret = SECRET, clock = clk }
-	local done = false
-	cq:wrap(function()
-		fn(server, cq, clk, sleeps)
-		done = true
-	end)
-	local deadline = clock.now() + 20 -- real time: against a hang only
-	while not done do
-		assert(cq:step(0.5))
-		assert(clock.now() < deadline, "the test did not finish in time")
-	end
+	harness.run(cq, function() fn(server, cq, clk, sleeps) end)
 	server:stop()
 	assert(cq:step(0))
 end
@@ -69,6 +62,7 @@ describe("lxmpp.component", function()
 			assert.equal(DOMAIN, c.jid)
 			assert.equal("ready", c:state())
 			assert.matches("^lxmpp.component %(ready, bridge.example.com%)$", tostring(c))
+			assert.is_function(getmetatable(c).__close) -- a <close> variable closes it (Lua 5.4)
 			assert(c:send(st.message({ to = "juliet@example.com" }, "stamped")))
 			local m = received(server, 1)
 			assert.equal(DOMAIN, m.attr.from)
@@ -113,6 +107,38 @@ describe("lxmpp.component", function()
 			-- the keepalive's probe goes to the domain, through the server and back
 			assert.equal(0, c:ping())
 			assert.is_true(c:close())
+		end)
+	end)
+
+	it("keeps alive through the server: the probe of a silent server is a ping to the domain, which comes back", function()
+		with_server(function(server, cq, clk)
+			local c = assert(connect(server, clk, { keepalive = { interval = 30, timeout = 10 } }))
+			cq:wrap(function() c:loop() end)
+			clk.advance(30)
+			local probe = received(server, 1)
+			assert.same({ "iq", "get", DOMAIN, DOMAIN }, { probe.name, probe.attr.type, probe.attr.to, probe.attr.from })
+			assert.equal("urn:xmpp:ping", probe.tags[1].attr.xmlns)
+			local pong = received(server, 2) -- the component answered its own ping, routed back to it
+			assert.same({ "result", probe.attr.id }, { pong.attr.type, pong.attr.id })
+			clk.advance(10) -- the probe's timeout: the answer came, the component stays
+			server:send("<message from='juliet@example.com' to='" .. DOMAIN .. "'><body>still there</body></message>")
+			assert.equal("still there", assert(c:receive(5)):get_child_text("body"))
+			assert.equal("ready", c:state())
+			assert.is_true(c:close())
+			-- a server that routes nothing back: dead after the probe's timeout
+			server.route = false
+			c = assert(connect(server, clk, { keepalive = { interval = 30, timeout = 10 } }))
+			local ended = {}
+			cq:wrap(function() ended = { c:loop() } end)
+			clk.advance(30)
+			received(server, 3) -- the probe
+			clk.advance(10)
+			local deadline = clock.now() + 10 -- real time: against a hang only
+			while not ended[3] do
+				assert(clock.now() < deadline, "the component did not give up")
+				cqueues.sleep(0.005)
+			end
+			assert.equal("dead-peer", ended[3])
 		end)
 	end)
 

@@ -5,7 +5,7 @@
 -- object API on cqueues (routing both ways, a wrong secret without a
 -- reconnection storm, a second component that retries `conflict` with
 -- backoff until the first leaves, reconnection after the server restarts:
--- server:restart() kills it and starts it again on the same ports).
+-- server:kill_and_start() kills it and starts it again on the same ports).
 -- Run by each server's spec file as part of its `more` tests:
 --   component_suite(spec, server_of, expected) with expected = {
 --     domain =, secret = (the server's component),
@@ -295,7 +295,7 @@ return function(spec, server_of, expected)
 				c:on("disconnected", function(_, code, again) events[#events + 1] = { "disconnected", code, again } end)
 				c:on("reconnected", function(j) events[#events + 1] = { "reconnected", j } end)
 				cqueues.running():wrap(function() c:loop() end)
-				server_of():restart()
+				server_of():kill_and_start()
 				local deadline = clock.now() + 60
 				while #events < 2 do
 					assert(clock.now() < deadline, "not reconnected within 60 s")

@@ -8,7 +8,7 @@
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
 --   server:log(), server:stop(), server:close_sessions(jid [, condition, text]),
---   server:shell(command) (the admin shell)
+--   server:shell(command) (the admin shell), server:kill_and_start()
 -- More options: modules (added to modules_enabled: { "lxmpp" } with
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
@@ -183,7 +183,7 @@ end
 
 -- Kills Prosody and starts it again, on the same ports with the same data
 -- (every connection ends; the accounts stay).
-function server:restart()
+function server:kill_and_start()
 	self.proc:stop()
 	run(self)
 end

@@ -9,7 +9,8 @@
 -- servers: spec/interop/component_suite.lua.
 --   local server = fake.start{ cq =, domain =, secret =, clock = }
 --   server.port, server.received (stanzas), server.opened (the clock's time
---   of each stream opened), server.conflicts, server:send(xml),
+--   of each stream opened), server.conflicts, server.route (false: route
+--   nothing back), server:send(xml),
 --   server:drop([conflicts]), server:stop()
 local clock = require "lxmpp.clock"
 local core = require "lxmpp.core"
@@ -18,6 +19,7 @@ local socket = require "cqueues.socket"
 local jid_util = require "lxmpp.jid"
 local transport = require "lxmpp.transport.cqueues"
 local xml = require "lxmpp.xml"
+local pcall = require("lxmpp.compat").pcall -- yieldable on Lua 5.1 too (accept waits)
 
 local fake = {}
 local server = {}
@@ -68,7 +70,7 @@ function server:serve(t)
 				write(t, "<handshake/>")
 			elseif session.ready then
 				self.received[#self.received + 1] = value
-				if jid_util.host(value.attr.to or "") == self.domain then write(t, tostring(value)) end
+				if self.route and jid_util.host(value.attr.to or "") == self.domain then write(t, tostring(value)) end
 			else
 				return refuse(t, "not-authorized")
 			end
@@ -81,7 +83,7 @@ end
 -- fake.start{ cq =, domain =, secret = [, clock =] } -> a server listening on 127.0.0.1
 function fake.start(opts)
 	local self = setmetatable({ domain = opts.domain, secret = opts.secret, clock = opts.clock or clock, cq = opts.cq,
-		received = {}, opened = {}, streams = 0, held = false, conflicts = 0 }, server)
+		received = {}, opened = {}, streams = 0, held = false, conflicts = 0, route = true }, server)
 	self.listener = assert(socket.listen { host = "127.0.0.1", port = 0 })
 	assert(self.listener:listen())
 	self.port = select(3, self.listener:localname())
