@@ -11,6 +11,7 @@ local jid_util = require "lxmpp.jid"
 local stream = require "lxmpp.stream"
 
 ---@class lxmpp.component_module
+---@field PORT integer the default port (5347)
 local component = {
 	PORT = 5347, -- Prosody's component_ports default (ejabberd has no default)
 }
