@@ -1006,6 +1006,11 @@ describe("lxmpp.server", function()
 				-- an account that does not exist: the component gets the error
 				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
 				assert.equal("error", co.expect("stanza").stanza.attr.type)
+				-- without 'to': bad-request (from stamped: the domain)
+				co.send(st.message({}, "to nobody"))
+				local nowhere = co.expect("stanza").stanza
+				assert.equal(BRIDGE, nowhere.attr.to)
+				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 
 				-- a stanza from another domain ends the component's stream
 				co.send(st.message({ from = "juliet@" .. DOMAIN, to = "romeo@" .. DOMAIN }, "forged"))
@@ -1047,6 +1052,31 @@ describe("lxmpp.server", function()
 				assert.matches("<invalid%-namespace", read_until(t, "</stream:stream>"))
 				for _, c in ipairs { wrong, unknown, first, second, other } do c.close() end
 			end)
+		end)
+
+		it("replaces the connected component with the newcomer when configured so", function()
+			local seen = {}
+			with_server(component_config { component_conflict = "replace" }, function(srv)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local second = component(srv, BRIDGE, "s3cret")
+				assert(second.expect("ready"))
+				local ev = first.expect("stream-error")
+				assert.same({ "conflict", "Replaced by a new connection" }, { ev.condition, ev.text })
+				assert.equal(1, #seen)
+				assert.truthy(srv.components[BRIDGE])
+				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				local juliet = assert(connect(srv, "juliet"))
+				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
+				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))
+				assert.is_true(juliet:close())
+				for _, c in ipairs { first, wrong, second } do c.close() end
+			end)
+			assert.has_error(function() server.new(config { component_conflict = "kick" }) end,
+				'lxmpp.server: component_conflict: "refuse" or "replace"')
 		end)
 
 		it("holds components to the open and auth timeouts, the pre-auth size and the failed logins per address", function()

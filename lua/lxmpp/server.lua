@@ -85,6 +85,10 @@ end
 -- and each listener's domains, prepared. A component's domain is not one
 -- the server serves itself, and has one secret.
 local function components_of_config(self)
+	local conflict = self.config.component_conflict
+	if conflict ~= nil and conflict ~= "refuse" and conflict ~= "replace" then
+		misuse("component_conflict: \"refuse\" or \"replace\"")
+	end
 	for i, spec in ipairs(self.config.listen or {}) do
 		if type(spec) == "table" and spec.components ~= nil then
 			if type(spec.components) ~= "table" or next(spec.components) == nil then
@@ -350,15 +354,19 @@ function methods:components_of(host)
 end
 
 -- The component's <handshake>: its secret, checked in the core; a domain
--- already connected refuses the newcomer (conflict, as Prosody's default);
--- every attempt takes a login token of the address, as a client's does.
+-- already connected refuses the newcomer (conflict, as Prosody's default),
+-- or with component_conflict = "replace" the right secret ends the older
+-- connection (Prosody's kick_old); every attempt takes a login token of
+-- the address, as a client's does.
 local function component_handshake(self, s, ev)
 	if not self.per_ip:try_auth(s.ip) then
 		self:log("warn", "%s: too many failed logins", s.ip)
 		return s:close("policy-violation", "too many failed logins from your address; try again later")
 	end
-	local taken = self.components[ev.domain] and "conflict" or nil
-	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], taken)
+	local old = self.components[ev.domain]
+	local replace = old and self.config.component_conflict == "replace"
+	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], old and not replace and "conflict" or nil)
+	if ok and replace then old:close("conflict", "Replaced by a new connection") end
 	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, select(3, s.conn:error()) or "?") end
 	return ok
 end
