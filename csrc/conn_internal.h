@@ -36,6 +36,7 @@ enum phase {
   PH_HANDSHAKE_REPLY, /* component: the server's <handshake/> */
   PH_RESUME,          /* client: <resumed/> or <failed/> (XEP-0198) */
   PH_BIND_DECISION,   /* server: lx_conn_bind_accept() or _refuse() */
+  PH_RESUME_DECISION, /* server: lx_conn_resume_accept() or _refuse() */
   PH_READY,           /* stanzas flow */
   PH_CLOSING,         /* we sent </stream:stream>; the peer's is due */
   PH_CLOSED,
@@ -130,7 +131,8 @@ struct lx_conn {
   unsigned cb_failures;   /* -PLUS attempts with a binding type we lack */
   char *bind_resource;    /* asked for, prepared; NULL for none */
   char *component_secret; /* a component's; wiped when freed */
-  char *resume_id;        /* client: XEP-0198 previd, or NULL */
+  char *resume_id;        /* XEP-0198 previd, or NULL: the client's to
+                             send, the server's asked for */
   uint32_t resume_h;
 };
 
@@ -180,7 +182,8 @@ int conn_dispatch(lx_conn *c, lx_stanza *s);
 int conn_on_open(lx_conn *c, lx_stanza *s);
 /* The peer's </stream:stream>. */
 int conn_on_peer_close(lx_conn *c);
-/* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST). */
+/* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST,
+ * RESUME_REQUEST). */
 int conn_paused(const lx_conn *c);
 
 /* ---- conn_opts.c: the options -------------------------------------------- */

@@ -1397,31 +1397,37 @@ void lx_conn_consume_send(lx_conn *c, size_t n);
 size_t lx_conn_pending_send(const lx_conn *c);
 
 typedef enum lx_conn_event_type {
-  LX_CONN_OPENED = 1,    /* the peer's stream header: stanza */
-  LX_CONN_TLS,           /* the TLS handshake completed: see lx_conn_tls() */
-  LX_CONN_FEATURES,      /* client: <stream:features/>: stanza */
-  LX_CONN_AUTH_REQUEST,  /* server: answer with lx_conn_auth_answer(): auth */
-  LX_CONN_AUTHENTICATED, /* SASL succeeded: jid is the account's bare JID
-                            (a client that does not know it yet: NULL);
-                            a client's also has mechanism, channel_binding
-                            and keys */
-  LX_CONN_BIND_REQUEST,  /* server: answer with lx_conn_bind_accept() or
-                            lx_conn_bind_refuse(): jid is the resource asked
-                            for (NULL: none) */
-  LX_CONN_READY,         /* bound: jid is the full JID; stanzas may flow.
-                            A client takes only a JID of its account (after
-                            ANONYMOUS: of its domain), else fails with
-                            LX_ERR_BIND_BAD_JID */
-  LX_CONN_STANZA,        /* a stanza (a server has stamped its from): stanza */
-  LX_CONN_STREAM_ERROR,  /* the peer sent a stream error: error, stanza */
-  LX_CONN_CLOSED,        /* the stream is over: code is 0 for a clean close,
-                            else the sticky error. The last event */
-  LX_CONN_SENT,          /* trace: plaintext XML queued for the peer: data */
-  LX_CONN_RECEIVED,      /* trace: plaintext XML from the peer: data */
+  LX_CONN_OPENED = 1,     /* the peer's stream header: stanza */
+  LX_CONN_TLS,            /* the TLS handshake completed: see lx_conn_tls() */
+  LX_CONN_FEATURES,       /* client: <stream:features/>: stanza */
+  LX_CONN_AUTH_REQUEST,   /* server: answer with lx_conn_auth_answer(): auth */
+  LX_CONN_AUTHENTICATED,  /* SASL succeeded: jid is the account's bare JID
+                             (a client that does not know it yet: NULL);
+                             a client's also has mechanism, channel_binding
+                             and keys */
+  LX_CONN_BIND_REQUEST,   /* server: answer with lx_conn_bind_accept() or
+                             lx_conn_bind_refuse(): jid is the resource asked
+                             for (NULL: none) */
+  LX_CONN_READY,          /* bound: jid is the full JID; stanzas may flow.
+                             A client takes only a JID of its account (after
+                             ANONYMOUS: of its domain), else fails with
+                             LX_ERR_BIND_BAD_JID */
+  LX_CONN_STANZA,         /* a stanza (a server has stamped its from): stanza */
+  LX_CONN_STREAM_ERROR,   /* the peer sent a stream error: error, stanza */
+  LX_CONN_CLOSED,         /* the stream is over: code is 0 for a clean close,
+                             else the sticky error. The last event */
+  LX_CONN_SENT,           /* trace: plaintext XML queued for the peer: data */
+  LX_CONN_RECEIVED,       /* trace: plaintext XML from the peer: data */
+  LX_CONN_RESUME_REQUEST, /* server: a XEP-0198 <resume/> in place of
+                             binding (only where extension_ns has
+                             urn:xmpp:sm:3): stanza is the element, jid its
+                             previd (valid until answered), h checked to be
+                             a 32-bit count; answer with
+                             lx_conn_resume_accept() or _refuse() */
   /* not events: what lx_conn_next_event() sets when it returns 0 */
   LX_CONN_NEED_DATA, /* nothing before more bytes come (lx_conn_recv) */
   LX_CONN_PAUSED     /* nothing before the application answers an
-                        AUTH_REQUEST or BIND_REQUEST */
+                        AUTH_REQUEST, BIND_REQUEST or RESUME_REQUEST */
 } lx_conn_event_type;
 
 typedef struct lx_conn_event {
@@ -1520,6 +1526,21 @@ int lx_conn_bind_accept(lx_conn *c, const char *full_jid);
  * LX_ERR_BIND_RESOURCE_CONSTRAINT or LX_ERR_BIND_BAD_REQUEST (RFC 6120
  * §7.6.2), with an optional text; the client may try again. */
 int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text);
+
+/* Accepts LX_CONN_RESUME_REQUEST (XEP-0198 §5): the stream goes on as the
+ * session `full_jid` (of the authenticated account, as for binding):
+ * queues <resumed previd= h=/> with h, the count of the session's stanzas
+ * the application handled, and the connection is ready (LX_CONN_READY).
+ * The application then sends again what the client did not acknowledge.
+ * LX_ERR_INVALID when full_jid is not such a JID. */
+int lx_conn_resume_accept(lx_conn *c, const char *full_jid, uint32_t h);
+
+/* Refuses it: queues <failed/> with the stanza error `condition`
+ * (RFC 6120 §8.3.3, e.g. "item-not-found" for a session unknown or
+ * expired) and, when h >= 0, the h of the session; the client may bind.
+ * A refusal counts as a failed binding attempt. LX_ERR_INVALID for a name
+ * that is not a stanza error condition, or h beyond 32 bits. */
+int lx_conn_resume_refuse(lx_conn *c, const char *condition, int64_t h);
 
 typedef enum lx_conn_state {
   LX_CONN_STATE_NEW = 1,     /* before lx_conn_start() */

@@ -19,6 +19,7 @@ local events = require "lxmpp.server.events"
 local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
 local sessionlib = require "lxmpp.server.session"
+local smlib = require "lxmpp.server.sm"
 local storage = require "lxmpp.server.storage"
 
 local server = {}
@@ -66,10 +67,14 @@ function server.new(config)
 		config = config, domains = domains_of(config), sessions = {}, bare = {}, hosts = {},
 		all = {}, throttled = {}, timers = {}, listeners = {}, stream_features = {},
 		now = config.clock or cqueues.monotime, log_fn = config.log, count = 0,
+		resumable = {}, detached = {},
 	}, mt)
 	local limits, err = limits_lib.check(config.limits)
 	if not limits then misuse(err) end
 	self.limits = limits
+	self.sm_opts, err = smlib.options(config.stream_management)
+	if self.sm_opts == nil then misuse(err) end
+	if self.sm_opts then self.stream_features[1] = "<sm xmlns='" .. smlib.NS .. "'/>" end
 	self.per_ip = limits_lib.counters(limits, self.now)
 	local driver
 	driver, err = storage.open(config.storage)
@@ -215,6 +220,14 @@ local function register(self, s)
 	list[s.resource] = s
 end
 
+-- A resumed session (XEP-0198) in the registry in place of its old
+-- connection's session: no unbind, no bind.
+---@param old lxmpp.server.session
+---@param new lxmpp.server.session
+function methods:replace(old, new)
+	if self.sessions[old.full_jid] == old then register(self, new) end
+end
+
 -- Takes a session out of the registry (it gets no more stanzas), and fires
 -- "resource-unbind" once.
 ---@param s lxmpp.server.session
@@ -226,6 +239,7 @@ function methods:unregister(s)
 	list[s.resource] = nil
 	if next(list) == nil then self.bare[bare] = nil end
 	self:fire(s.host, "resource-unbind", { session = s, origin = s })
+	smlib.ended(self, s)
 end
 
 -- Called once per session, by its writer when the socket is closed.
@@ -236,7 +250,7 @@ function methods:forget(s)
 	self.count = self.count - 1
 	self.per_ip:release(s.ip)
 	self.throttled[s] = nil
-	self:unregister(s)
+	if not smlib.detach(self, s) then self:unregister(s) end
 	if self.all_gone and next(self.all) == nil then self.all_gone:signal() end
 end
 
@@ -291,7 +305,13 @@ end
 function methods:on_event(s, ev)
 	local kind = ev.type
 	if kind == "stanza" then
-		self:process(s, ev.stanza)
+		local stanza = ev.stanza
+		if stanza.attr.xmlns == smlib.NS then
+			smlib.element(self, s, stanza)
+		else
+			smlib.received(s)
+			self:process(s, stanza)
+		end
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
@@ -304,7 +324,9 @@ function methods:on_event(s, ev)
 		self:fire(s.host, "authentication-success", { session = s, origin = s })
 	elseif kind == "bind-request" then
 		bind(self, s, ev)
-	elseif kind == "ready" then
+	elseif kind == "resume-request" then
+		smlib.resume(self, s, ev)
+	elseif kind == "ready" and not s.resumed then
 		s.full_jid, s.type = ev.jid, "c2s"
 		s.deadline = nil
 		register(self, s)
@@ -514,6 +536,7 @@ function methods:new_conn(direct_tls)
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
 		mechanisms = self.config.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
+		extensions = self.sm_opts and { smlib.NS } or nil,
 		cb_fallback = self.config.channel_binding_fallback ~= false,
 	}
 end
@@ -626,7 +649,9 @@ function methods:tick()
 			due(s.type ~= "c2s" and s.auth_deadline)
 			due(s.closed_at and s.closed_at + self.limits.close_timeout)
 		end
+		due(smlib.request_due(s))
 	end
+	smlib.tick(self, now, due)
 	for s in pairs(self.throttled) do s.rcond:signal() end
 	if next(self.throttled) then due(now + 0.05) end
 	local timers = self.timers
@@ -725,6 +750,7 @@ function methods:close(timeout)
 	for _, l in ipairs(self.listeners) do l.socket:close() end
 	self.listeners = {}
 	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
+	for s in pairs(self.detached) do self:unregister(s) end
 	local deadline = cqueues.monotime() + (timeout or 5)
 	if next(self.all) then
 		self.all_gone = condition.new()

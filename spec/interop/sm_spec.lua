@@ -1,5 +1,6 @@
 -- XEP-0198 stream management of lxmpp.client against Prosody 0.12
--- (mod_smacks) and ejabberd 23.01 (mod_stream_mgmt): enable, acks, and
+-- (mod_smacks), ejabberd 23.01 (mod_stream_mgmt) and lxmpp.server (its
+-- lxmpp.server.sm): enable, acks, and
 -- messages from alice to bob through a fault-injecting proxy
 -- (faultproxy.lua) that cuts alice's connections at byte offsets drawn
 -- from a seed, in both directions, during negotiation, resumption and
@@ -25,6 +26,9 @@ local servers = {
 		return require("interop.ejabberd").start {
 			accounts = { alice = "pw-alice", bob = "pw-bob" }, stream_management = true,
 		}
+	end },
+	{ "lxmpp.server", function()
+		return require("interop.lxmpp_server").server.start { accounts = { alice = "pw-alice", bob = "pw-bob" } }
 	end },
 }
 
