@@ -46,7 +46,8 @@ local function handled(callbacks)
 end
 
 -- The stream header's start tag in the bytes that began a stream (lxmpp
--- parsed it, so it is well-formed: a '>' outside quotes ends it).
+-- parsed it, so it is well-formed: a '>' outside quotes ends it; and its
+-- prefix is 'stream', which lxmpp requires as RFC 6120 4.8.5 says).
 local function header_bytes(data)
 	local pos = data:find("<stream:stream", 1, true)
 	if not pos then return nil end

@@ -622,6 +622,32 @@ describe("lxmpp.client under a hostile or broken peer", function()
 		return p
 	end
 
+	-- The server sends `count` heavy presences p1, p2... to the client.
+	local function send_heavy(server, jid, count)
+		local s = assert(server:session(jid))
+		for i = 1, count do assert(s.conn:send(heavy(jid, "p" .. i))) end
+		s:flush()
+	end
+
+	-- A handler for `event` that waits until `held.released`, then records
+	-- the stanza's id in `held`.
+	local function held_handler(c, event)
+		local held = { released = false }
+		c:on(event, function(p)
+			while not held.released do pause(0.005) end
+			held[#held + 1] = p.attr.id
+		end)
+		return held
+	end
+
+	-- While the client reads nothing, a ping to it from `other` times out.
+	local function ping_unanswered(cq, clk, other, jid)
+		cq:wrap(function() clk.advance(1) end)
+		local none, _, code = other:ping(jid, 1)
+		assert.is_nil(none)
+		assert.equal("timeout", code)
+	end
+
 	it("bounds the bytes queued for receive(): the oldest are dropped and reported", function()
 		with_server(function(server)
 			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000 }))
@@ -647,21 +673,12 @@ describe("lxmpp.client under a hostile or broken peer", function()
 		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { max_inbox_bytes = 400000 }))
 			local r = assert(connect(server, "romeo"))
-			local released, handled = false, {}
-			j:on("presence", function(p)
-				while not released do pause(0.005) end
-				handled[#handled + 1] = p.attr.id
-			end)
+			local handled = held_handler(j, "presence")
 			cq:wrap(function() j:loop() end)
-			local s = assert(server:session(j.jid))
-			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
-			s:flush()
+			send_heavy(server, j.jid, 20)
 			-- j reads no more: its server's pings go unanswered meanwhile
-			cq:wrap(function() clk.advance(1) end)
-			local none, _, code = r:ping(j.jid, 1)
-			assert.is_nil(none)
-			assert.equal("timeout", code)
-			released = true
+			ping_unanswered(cq, clk, r, j.jid)
+			handled.released = true
 			wait_until(function() return #handled == 20 end)
 			for i = 1, 20 do assert.equal("p" .. i, handled[i]) end
 			assert.equal(0, assert(r:ping(j.jid, 5)))
@@ -673,14 +690,8 @@ describe("lxmpp.client under a hostile or broken peer", function()
 	it("tells an outside poller it will not read while the inbox is over its bound", function()
 		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { max_inbox_bytes = 400000 }))
-			local released, handled = false, {}
-			j:on("presence", function(p)
-				while not released do pause(0.005) end
-				handled[#handled + 1] = p.attr.id
-			end)
-			local s = assert(server:session(j.jid))
-			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
-			s:flush()
+			local handled = held_handler(j, "presence")
+			send_heavy(server, j.jid, 20)
 			-- the loop of a host server: poll, then receive(0) when woken
 			local wakeups, nudge = 0, require("cqueues.condition").new()
 			cq:wrap(function()
@@ -699,7 +710,7 @@ describe("lxmpp.client under a hostile or broken peer", function()
 			for _ = 1, 200 do cqueues.sleep(0) end
 			assert.is_true(wakeups - before <= 1, ("%d wake-ups with nothing to do"):format(wakeups - before))
 			-- the handlers catch up; the poller, nudged, reads the rest
-			released = true
+			handled.released = true
 			wait_until(function()
 				nudge:signal()
 				return #handled == 20
@@ -714,20 +725,11 @@ describe("lxmpp.client under a hostile or broken peer", function()
 		with_server(function(server, cq, clk)
 			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000, max_inbox_bytes = 400000 }))
 			local r = assert(connect(server, "romeo"))
-			local released, dropped = false, {}
-			j:on("dropped", function(p)
-				while not released do pause(0.005) end
-				dropped[#dropped + 1] = p.attr.id
-			end)
+			local dropped = held_handler(j, "dropped")
 			cq:wrap(function() j:loop() end)
-			local s = assert(server:session(j.jid))
-			for i = 1, 20 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
-			s:flush()
-			cq:wrap(function() clk.advance(1) end)
-			local none, _, code = r:ping(j.jid, 1)
-			assert.is_nil(none)
-			assert.equal("timeout", code)
-			released = true
+			send_heavy(server, j.jid, 20)
+			ping_unanswered(cq, clk, r, j.jid)
+			dropped.released = true
 			wait_until(function() return #dropped == 19 end)
 			for i = 1, 19 do assert.equal("p" .. i, dropped[i]) end
 			assert.equal("p20", assert(j:receive(5)).attr.id)
