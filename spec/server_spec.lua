@@ -724,12 +724,36 @@ describe("lxmpp.server", function()
 				for i = 1, 4 do assert(j:send(st.message({ to = full, type = "chat" }, "o" .. i))) end
 				assert.truthy(j:ping())
 				assert.is_nil(srv.sessions[full])
-				-- (its bound applies to the new session too: four at once would end it)
-				local again = assert(connect(srv, "romeo", { stream_management = false }))
+				-- the bound holds for a connected session too: its own presence
+				-- and two of the four go out unacknowledged, the third ends it with
+				-- policy-violation; all four wait offline again, in order
+				local again = assert(connect(srv, "romeo"))
 				again:presence()
-				assert.same({ "o1", "o2", "o3", "o4" }, bodies(again, 4))
-				assert.is_true(again:close())
+				local got, why = {}
+				repeat
+					local m, _, code = again:receive(5)
+					if m and m.name == "message" then got[#got + 1] = m:get_child_text("body") end
+					why = code
+				until not m
+				assert.same({ "o1", "o2" }, got)
+				assert.equal("policy-violation", why)
+				local last = assert(connect(srv, "romeo", { stream_management = false }))
+				last:presence()
+				assert.same({ "o1", "o2", "o3", "o4" }, bodies(last, 4))
+				assert.is_true(last:close())
 				assert.is_true(j:close())
+			end)
+		end)
+
+		it("keeps at most max_detached sessions of an account waiting: the oldest ends", function()
+			with_server({ stream_management = { max_detached = 2 } }, function(srv)
+				local fulls = {}
+				for i = 1, 3 do
+					fulls[i] = cut(srv, assert(connect(srv, "romeo", { resource = "r" .. i })))
+				end
+				assert.is_nil(srv.sessions[fulls[1]])
+				assert.is_true(srv.sessions[fulls[2]].detached)
+				assert.is_true(srv.sessions[fulls[3]].detached)
 			end)
 		end)
 

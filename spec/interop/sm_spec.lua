@@ -28,7 +28,12 @@ local servers = {
 		}
 	end },
 	{ "lxmpp.server", function()
-		return require("interop.lxmpp_server").server.start { accounts = { alice = "pw-alice", bob = "pw-bob" } }
+		-- bob reads only once alice sent everything: his session must hold
+		-- the whole run unread and unacknowledged (the defaults end a client
+		-- that does not read for 30 s, or leaves 1 MiB unacknowledged)
+		return require("interop.lxmpp_server").server.start { accounts = { alice = "pw-alice", bob = "pw-bob" },
+			limits = { write_timeout = 3600, max_output = 64 * 1048576 },
+			stream_management = { max_unacked = MESSAGES + 100, max_unacked_bytes = 64 * 1048576 } }
 	end },
 }
 

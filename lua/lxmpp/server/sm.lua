@@ -23,6 +23,7 @@ sm.DEFAULTS = {
 	max_unacked_bytes = 1048576, -- and their bytes (max_output's default)
 	request_after = 5, -- <r/> once this many are unacknowledged
 	request_interval = 10, -- or once the oldest has waited this long
+	max_detached = 10, -- detached sessions per account; beyond, the oldest ends
 }
 
 --- The options of config.stream_management: false when off, else a table
@@ -127,6 +128,10 @@ function sm.deliver(s, stanza)
 		q:sent(text)
 		return true
 	end
+	if q:count() >= q.opts.max_unacked then
+		s:close("policy-violation", "too many stanzas unacknowledged (XEP-0198)")
+		return false
+	end
 	local ok, text, code = conn:send(stanza, true)
 	if not ok then
 		if code == "queue-full" then
@@ -135,8 +140,9 @@ function sm.deliver(s, stanza)
 		return false
 	end
 	if not q:fits(#text) then
-		-- sent, but it cannot be kept: the session cannot promise it
-		s:close("policy-violation", "too many stanzas unacknowledged (XEP-0198)")
+		-- sent, but too big to keep: the session cannot promise it (the
+		-- client may get it twice)
+		s:close("policy-violation", "too many bytes unacknowledged (XEP-0198)")
 		return false
 	end
 	q:sent(text)
@@ -156,6 +162,15 @@ function sm.detach(srv, s)
 		or s.conn:state() == "closed" then
 		return false
 	end
+	-- an account cannot pile up detached sessions: the oldest goes
+	local oldest, n = nil, 0
+	for _, other in pairs(srv:sessions_of(s.username .. "@" .. s.host)) do
+		if other.detached then
+			n = n + 1
+			if not oldest or other.resume_until < oldest.resume_until then oldest = other end
+		end
+	end
+	if n >= srv.sm_opts.max_detached then srv:unregister(oldest) end
 	s.detached, s.resume_until = true, srv.now() + srv.sm_opts.resume_timeout
 	s.sm:connection_lost()
 	srv.detached[s] = true
@@ -167,8 +182,9 @@ end
 -- stored offline for the account (error and headline messages dropped,
 -- groupchat bounced), an iq request bounced, anything else dropped.
 local function undeliverable(srv, s, text)
-	-- kept as sent, in the stream's default namespace
-	local stanza = xml.parse((text:gsub("^<(%a+)", "<%1 xmlns='jabber:client'", 1)))
+	-- kept as sent: in the stream's default namespace
+	local wrapped = xml.parse("<w xmlns='jabber:client'>" .. text .. "</w>", { default_ns = "jabber:client" })
+	local stanza = wrapped and wrapped.tags[1]
 	if not stanza then return end
 	local t, bounce = stanza.attr.type, false
 	if stanza.name == "message" then
