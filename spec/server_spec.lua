@@ -674,11 +674,26 @@ describe("lxmpp.server", function()
 				local forged = {}
 				for k, v in pairs(state) do forged[k] = v end
 				forged.jid = "romeo@im.example.com/balcony"
-				local r = assert(connect(srv, "romeo", { resume = forged }))
+				local got = {}
+				local r = assert(connect(srv, "romeo", { resume = forged,
+					trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end }))
 				assert.is_false(r:sm_report().resumed)
+				assert.matches("<failed xmlns='urn:xmpp:sm:3'><item%-not%-found ", table.concat(got))
 				assert.equal("romeo@im.example.com/balcony", r.jid)
 				assert.is_true(srv.sessions[full].detached) -- juliet's waits on
 				assert.is_true(r:close())
+				-- nor juliet's own with an h beyond what the server sent
+				local lying = {}
+				for k, v in pairs(state) do lying[k] = v end
+				lying.inbound = state.inbound + 50
+				local seen = {}
+				local again = assert(connect(srv, "juliet", { resume = lying,
+					trace = function(kind, data) if kind == "received" then seen[#seen + 1] = data end end }))
+				assert.is_false(again:sm_report().resumed)
+				assert.matches("<failed xmlns='urn:xmpp:sm:3' h='%d+'><unexpected%-request ", table.concat(seen))
+				-- (it bound its resource anew: the old session was replaced)
+				assert.is_nil(srv.sessions[again.jid].detached)
+				assert.is_true(again:close())
 			end)
 		end)
 
@@ -687,6 +702,7 @@ describe("lxmpp.server", function()
 				local fc = fake_clock()
 				with_server({ clock = fc.fn, stream_management = { resume_timeout = 60 } }, function(srv)
 					local j, r = pair(srv)
+					local state = assert(r:sm_state())
 					local full = cut(srv, r)
 					assert(j:send(st.message({ to = full, type = "chat", id = "c" }, "stored")))
 					assert(j:send(st.message({ to = full, type = "groupchat", id = "g" }, "bounced")))
@@ -705,7 +721,11 @@ describe("lxmpp.server", function()
 						got[e.attr.id or e.name] = e.name == "presence" and e.attr.type or select(2, e:get_error())
 					end
 					assert.same({ g = "service-unavailable", q = "service-unavailable", presence = "unavailable" }, got)
-					-- the chat message waits offline for romeo's next session
+					-- too late to resume; the chat message waits offline for romeo's
+					-- next session
+					local late = assert(connect(srv, "romeo", { resume = state }))
+					assert.is_false(late:sm_report().resumed)
+					assert.is_true(late:close())
 					local again = assert(connect(srv, "romeo", { resource = "later" }))
 					again:presence()
 					local m = next_stanza(again, is_message)

@@ -79,7 +79,7 @@ local function enable(srv, s, el)
 	s.sm_id = srv:random_id() .. srv:random_id()
 	srv.resumable[s.sm_id] = s
 	send_element(s, tostring(st.stanza("enabled", { xmlns = NS, id = s.sm_id, resume = "true",
-		max = ("%d"):format(o.resume_timeout), location = o.location })))
+		max = ("%d"):format(math.ceil(o.resume_timeout)), location = o.location })))
 end
 
 --- The client's XEP-0198 elements on a bound stream.
