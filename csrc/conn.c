@@ -251,10 +251,11 @@ static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
  * takes it (take_stanza) into an event. */
 typedef int (*handler)(lx_conn *c, lx_stanza *s);
 
-enum { CLIENT = 1, SERVER = 2, COMPONENT = 4, ALL = 7 };
+enum { CLIENT = 1, SERVER = 2, COMPONENT = 4, COMPONENT_SERVER = 8, ALL = 15 };
 #define NEGOTIATING                                                            \
   (P(PH_HEADER) | P(PH_FEATURES) | P(PH_OFFERED) | P(PH_STARTTLS) |            \
-   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY) | P(PH_RESUME))
+   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY) | P(PH_RESUME) |            \
+   P(PH_COMPONENT_AUTH))
 
 /* A top-level element the connection expects: in which phases, for which
  * roles, its namespace and name (NULL: any), its handler, and the phases
@@ -284,6 +285,7 @@ static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
 static int server_resume(lx_conn *c, lx_stanza *s);
 static int component_handshake(lx_conn *c, lx_stanza *s);
+static int component_server_handshake(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
 
 /* the phases after a change of layer: TLS, or a new stream */
@@ -319,6 +321,8 @@ static const rule rules[] = {
      P(PH_RESUME_DECISION) | P(PH_OFFERED)},
     {P(PH_HANDSHAKE_REPLY), COMPONENT, LX_NS_COMPONENT, "handshake",
      component_handshake, P(PH_READY)},
+    {P(PH_COMPONENT_AUTH), COMPONENT_SERVER, LX_NS_COMPONENT, "handshake",
+     component_server_handshake, P(PH_SECRET)},
     {P(PH_READY) | P(PH_CLOSING), ALL, NULL, NULL, on_stanza,
      P(PH_READY) | P(PH_CLOSING)},
 };
@@ -391,17 +395,20 @@ int conn_dispatch(lx_conn *c, lx_stanza *s) {
 
 int conn_paused(const lx_conn *c) {
   return c->phase == PH_CREDENTIALS || c->phase == PH_BIND_DECISION ||
-         c->phase == PH_RESUME_DECISION;
+         c->phase == PH_RESUME_DECISION || c->phase == PH_SECRET;
 }
 
 /* Makes the parser stop right after the elements that may change the
  * layer in our role (the rules whose next phases include LAYER): what
- * follows them is TLS or a new stream, or the old stream's white space. */
+ * follows them is TLS or a new stream, or the old stream's white space;
+ * and after the component's handshake, which authenticates in the stream:
+ * what follows it is parsed with the full limits. */
 static int set_stops(lx_conn *c) {
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
     const rule *r = &rules[i];
+    int stop = (r->next & LAYER) || (r->name && !strcmp(r->name, "handshake"));
     int rc;
-    if ((r->next & LAYER) && (r->roles & c->role->role_bit) &&
+    if (stop && (r->roles & c->role->role_bit) &&
         (rc = lx_parser_stop_after(c->parser, r->ns, r->name)) != 0)
       return rc;
   }
@@ -846,6 +853,10 @@ static int new_sasl_server(lx_conn *c) {
   o.n_cb = tls_bindings(c, cb, cb_data);
   o.cb = o.n_cb ? cb : NULL;
   o.tls = c->secure;
+  /* XEP-0178: EXTERNAL has an identity only from a verified certificate
+   * (verification against the trust anchors of the TLS context) */
+  o.client_cert =
+      c->secure && c->tls && lx_tls_verify_result(c->tls, NULL) == 0;
   if (!o.host)
     o.host = c->domain;
   int rc = lx_sasl_server_new(&c->sasl_server, &o, &err);
@@ -886,9 +897,9 @@ static int send_features(lx_conn *c) {
   return conn_wrote(c, mark, features_write(&c->out, &f, extra));
 }
 
-/* Which of our domains the client asked for (RFC 6120 §4.7.1), and the
- * checks on its header; 0 or the failure. */
-static int check_client_header(lx_conn *c, const lx_elem *h) {
+/* Which of our domains the peer asked for (RFC 6120 §4.7.1); 0 or the
+ * failure. */
+static int check_to(lx_conn *c, const lx_elem *h) {
   const char *to = lx_elem_attr(h, NULL, "to");
   const char *prev = c->domain;
   lx_jid *jid = NULL;
@@ -911,7 +922,13 @@ static int check_client_header(lx_conn *c, const lx_elem *h) {
   if (c->authenticated && c->domain != prev)
     return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
                      "the domain of an authenticated stream cannot change");
-  return check_version(c, h);
+  return 0;
+}
+
+/* The checks on a client's header; 0 or the failure. */
+static int check_client_header(lx_conn *c, const lx_elem *h) {
+  int rc = check_to(c, h);
+  return rc ? rc : check_version(c, h);
 }
 
 static int server_on_header(lx_conn *c, lx_stanza *s) {
@@ -1392,28 +1409,57 @@ static int component_send_header(lx_conn *c) {
   return conn_write_header(c, NULL, NULL, lx_jid_domain(c->jid), c->lang);
 }
 
-/* The server's header gives the stream id; we answer with the hex SHA-1 of
- * the id followed by the secret (XEP-0114 §3). */
+#define HANDSHAKE_HEX 40 /* a SHA-1 in hex */
+
+/* The handshake of XEP-0114 §3: the hex SHA-1 (lower case) of the stream
+ * id followed by the secret. 0, or LX_ERR_INTERNAL. */
+static int handshake_digest(const lx_conn *c, const char *secret,
+                            char hex[HANDSHAKE_HEX + 1]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, c->stream_id, strlen(c->stream_id)) == 1 &&
+           EVP_DigestUpdate(ctx, secret, strlen(secret)) == 1 &&
+           EVP_DigestFinal_ex(ctx, md, &n) == 1 && 2 * n == HANDSHAKE_HEX;
+  EVP_MD_CTX_free(ctx);
+  for (unsigned int i = 0; ok && i < n; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  OPENSSL_cleanse(md, sizeof md);
+  return ok ? 0 : LX_ERR_INTERNAL;
+}
+
+/* Authenticated without a restart: the parser, stopped right after the
+ * handshake (set_stops), takes the full limits for what follows. */
+static int authenticated_in_stream(lx_conn *c) {
+  c->authenticated = c->full_limits = 1;
+  if (lx_parser_set_limits(c->parser, &c->parser_opts))
+    return conn_fail(c, LX_ERR_INTERNAL, 0, "cannot raise the limits");
+  return 0;
+}
+
+/* Ready as `domain`. */
+static int ready_as_domain(lx_conn *c, const char *domain) {
+  lx_jid *full = NULL;
+  lx_error err = {0};
+  int rc = authenticated_in_stream(c);
+  if (rc == 0 && (rc = lx_jid_new(&full, domain, strlen(domain), &err)) != 0)
+    return rc == LX_ERR_NOMEM
+               ? conn_fail_nomem(c)
+               : conn_fail(c, LX_ERR_INTERNAL, 0, "%s", err.detail);
+  return rc ? rc : ready(c, full);
+}
+
+/* The server's header gives the stream id; we answer with the handshake. */
 static int component_on_header(lx_conn *c, lx_stanza *s) {
   const char *id = lx_elem_attr(s->root, NULL, "id");
-  unsigned char md[EVP_MAX_MD_SIZE];
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
-  unsigned int n = 0;
+  char hex[HANDSHAKE_HEX + 1];
   if (!id || !*id || strlen(id) >= sizeof c->stream_id)
     return conn_fail(c, LX_ERR_BAD_FORMAT, LX_ERR_BAD_FORMAT,
                      "a component stream header needs an id");
   snprintf(c->stream_id, sizeof c->stream_id, "%s", id);
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-           EVP_DigestUpdate(ctx, id, strlen(id)) == 1 &&
-           EVP_DigestUpdate(ctx, c->component_secret,
-                            strlen(c->component_secret)) == 1 &&
-           EVP_DigestFinal_ex(ctx, md, &n) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok)
+  if (handshake_digest(c, c->component_secret, hex))
     return conn_fail(c, LX_ERR_INTERNAL, 0, "SHA-1 failed");
-  for (unsigned int i = 0; i < n; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
   int rc = opened(c);
   if (rc)
     return rc;
@@ -1425,21 +1471,99 @@ static int component_on_header(lx_conn *c, lx_stanza *s) {
 /* The server's <handshake/>: the secret was right; we are the domain. */
 static int component_handshake(lx_conn *c, lx_stanza *s) {
   (void)s;
-  const char *domain = lx_jid_domain(c->jid);
-  lx_jid *full = NULL;
-  lx_error err = {0};
-  int rc = lx_jid_new(&full, domain, strlen(domain), &err);
-  if (rc)
-    return rc == LX_ERR_NOMEM
-               ? conn_fail_nomem(c)
-               : conn_fail(c, LX_ERR_INTERNAL, 0, "%s", err.detail);
-  return ready(c, full);
+  return ready_as_domain(c, lx_jid_domain(c->jid));
 }
 
 static int component_on_stanza(lx_conn *c, lx_stanza *s) {
   (void)c;
   (void)s;
   return 0;
+}
+
+/* ---- the server's side of a component (XEP-0114) --------------------------
+ */
+
+/* The component's header: one of the component domains we accept (no
+ * version: XEP-0114 streams have none); we answer with our header, whose
+ * id the handshake hashes. */
+static int component_server_on_header(lx_conn *c, lx_stanza *s) {
+  int rc = check_to(c, s->root);
+  if (rc || (rc = opened(c)) != 0)
+    return rc;
+  if (new_id(c, c->stream_id))
+    return conn_fail(c, LX_ERR_INTERNAL, 0, "no random bytes");
+  c->phase = PH_COMPONENT_AUTH;
+  return server_send_header(c);
+}
+
+/* <handshake>hex SHA-1</handshake>: the application gives the secret. */
+static int component_server_handshake(lx_conn *c, lx_stanza *s) {
+  size_t n = 0;
+  const char *text = lx_elem_text(s, s->root, &n);
+  int hex = text && n == HANDSHAKE_HEX;
+  for (size_t i = 0; hex && i < n; i++)
+    hex = strchr("0123456789abcdefABCDEF", text[i]) != NULL;
+  if (!hex)
+    return conn_fail(c, LX_ERR_NOT_AUTHORIZED, LX_ERR_NOT_AUTHORIZED,
+                     "the handshake is not a hex SHA-1");
+  for (size_t i = 0; i < n; i++) /* peers may write upper case */
+    c->component_digest[i] = (char)(text[i] | 0x20);
+  c->component_digest[n] = '\0';
+  lx_conn_event *ev = conn_push_event(c, LX_CONN_HANDSHAKE_REQUEST);
+  if (!ev)
+    return conn_fail_nomem(c);
+  ev->jid = c->domain;
+  c->phase = PH_SECRET;
+  return 0;
+}
+
+int lx_conn_handshake_answer(lx_conn *c, const char *secret, int condition) {
+  char hex[HANDSHAKE_HEX + 1];
+  int right = 0;
+  if (c->phase != PH_SECRET)
+    return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+  if (condition && !stream_condition_valid(condition))
+    return LX_ERR_INVALID;
+  if (secret && handshake_digest(c, secret, hex) == 0)
+    right = CRYPTO_memcmp(hex, c->component_digest, HANDSHAKE_HEX) == 0;
+  OPENSSL_cleanse(hex, sizeof hex);
+  OPENSSL_cleanse(c->component_digest, sizeof c->component_digest);
+  if (!right)
+    return conn_fail(c, LX_ERR_NOT_AUTHORIZED, LX_ERR_NOT_AUTHORIZED,
+                     "wrong handshake for %s", c->domain);
+  if (condition)
+    return conn_fail(c, condition, condition, "%s is refused: %s", c->domain,
+                     lx_strerror(condition));
+  size_t mark = c->out.len;
+  if (conn_wrote(c, mark, xo_element(&c->out, "handshake", NULL, NULL)))
+    return c->error.code;
+  int rc = ready_as_domain(c, c->domain);
+  return c->phase == PH_FAILED ? c->error.code : rc;
+}
+
+/* A component sends from its domain (XEP-0114 §3): a stanza without from
+ * gets the domain (as Prosody does), one from another domain ends the
+ * stream with invalid-from (RFC 6120 §4.9.3.9, as Prosody does); from is
+ * handed on prepared. */
+static int component_server_on_stanza(lx_conn *c, lx_stanza *s) {
+  lx_elem *e = s->root;
+  const char *domain = lx_jid_domain(c->full);
+  const char *from = lx_elem_attr(e, NULL, "from");
+  lx_jid *j = NULL;
+  if (!is_stanza(c, e))
+    return 0;
+  int rc = from ? lx_jid_new(&j, from, strlen(from), NULL) : 0;
+  if (rc == LX_ERR_NOMEM)
+    return conn_fail_nomem(c);
+  if (rc || (j && strcmp(lx_jid_domain(j), domain) != 0)) {
+    lx_jid_free(j);
+    return conn_fail(c, LX_ERR_INVALID_FROM, LX_ERR_INVALID_FROM,
+                     "a stanza from '%s', which is not an address of %s", from,
+                     domain);
+  }
+  rc = lx_elem_set_attr(s, e, NULL, "from", j ? lx_jid_full(j) : domain, NULL);
+  lx_jid_free(j);
+  return rc ? conn_fail_nomem(c) : 0;
 }
 
 static const role_info client_role = {LX_TLS_CLIENT,
@@ -1469,14 +1593,28 @@ static const role_info component_role = {LX_TLS_CLIENT,
                                          LX_NS_COMPONENT,
                                          NULL,
                                          conn_configure_component};
+static const role_info component_server_role = {
+    LX_TLS_SERVER,
+    COMPONENT_SERVER,
+    0,
+    server_send_header,
+    component_server_on_header,
+    component_server_on_stanza,
+    LX_NS_COMPONENT,
+    NULL,
+    conn_configure_component_server};
 
 /* ---- life cycle ---------------------------------------------------------- */
 
 int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
                 lx_error *err) {
   lx_conn_opts dflt;
-  if (!out || (role != LX_CONN_CLIENT && role != LX_CONN_SERVER &&
-               role != LX_CONN_COMPONENT))
+  static const role_info *const roles[] = {
+      [LX_CONN_CLIENT] = &client_role,
+      [LX_CONN_SERVER] = &server_role,
+      [LX_CONN_COMPONENT] = &component_role,
+      [LX_CONN_COMPONENT_SERVER] = &component_server_role};
+  if (!out || role < LX_CONN_CLIENT || role > LX_CONN_COMPONENT_SERVER)
     return error_set(err, LX_ERR_INVALID, "unknown role");
   if (!opts) {
     lx_conn_opts_init(&dflt);
@@ -1485,9 +1623,7 @@ int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
   lx_conn *c = calloc(1, sizeof *c);
   if (!c)
     return error_set(err, LX_ERR_NOMEM, "out of memory");
-  c->role = role == LX_CONN_CLIENT   ? &client_role
-            : role == LX_CONN_SERVER ? &server_role
-                                     : &component_role;
+  c->role = roles[role];
   c->phase = PH_NEW;
   int rc = conn_configure(c, opts, err);
   if (rc) {

@@ -37,6 +37,8 @@ enum phase {
   PH_RESUME,          /* client: <resumed/> or <failed/> (XEP-0198) */
   PH_BIND_DECISION,   /* server: lx_conn_bind_accept() or _refuse() */
   PH_RESUME_DECISION, /* server: lx_conn_resume_accept() or _refuse() */
+  PH_COMPONENT_AUTH,  /* component server: the component's <handshake> */
+  PH_SECRET,          /* component server: lx_conn_handshake_answer() */
   PH_READY,           /* stanzas flow */
   PH_CLOSING,         /* we sent </stream:stream>; the peer's is due */
   PH_CLOSED,
@@ -128,11 +130,13 @@ struct lx_conn {
   lx_sasl_server_opts sasl_server_opts; /* its pointers are owned copies */
   lx_sasl_server *sasl_server;
   unsigned auth_failures, bind_failures;
-  unsigned cb_failures;   /* -PLUS attempts with a binding type we lack */
-  char *bind_resource;    /* asked for, prepared; NULL for none */
-  char *component_secret; /* a component's; wiped when freed */
-  char *resume_id;        /* XEP-0198 previd, or NULL: the client's to
-                             send, the server's asked for */
+  unsigned cb_failures;      /* -PLUS attempts with a binding type we lack */
+  char *bind_resource;       /* asked for, prepared; NULL for none */
+  char *component_secret;    /* a component's; wiped when freed */
+  char component_digest[41]; /* component server: the <handshake> received
+                                (hex SHA-1, lower case), wiped once checked */
+  char *resume_id;           /* XEP-0198 previd, or NULL: the client's to
+                                send, the server's asked for */
   uint32_t resume_h;
 };
 
@@ -183,7 +187,7 @@ int conn_on_open(lx_conn *c, lx_stanza *s);
 /* The peer's </stream:stream>. */
 int conn_on_peer_close(lx_conn *c);
 /* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST,
- * RESUME_REQUEST). */
+ * HANDSHAKE_REQUEST, RESUME_REQUEST). */
 int conn_paused(const lx_conn *c);
 
 /* ---- conn_opts.c: the options -------------------------------------------- */
@@ -191,11 +195,13 @@ int conn_paused(const lx_conn *c);
 /* A plausible BCP 47 tag. */
 int conn_valid_lang(const char *s);
 /* Checks and copies the options of c's role (its configure: one of the
- * three below), then those of every role, into c. */
+ * four below), then those of every role, into c. */
 int conn_configure(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 int conn_configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 int conn_configure_component(lx_conn *c, const lx_conn_opts *o, lx_error *err);
+int conn_configure_component_server(lx_conn *c, const lx_conn_opts *o,
+                                    lx_error *err);
 /* Frees the copies of the options. */
 void conn_free_opts(lx_conn *c);
 void conn_free_sasl_client_opts(lx_sasl_client_opts *o);

@@ -58,7 +58,32 @@ static int flush_tls(lx_conn *c) {
   return 0;
 }
 
+/* The most plaintext of one TLS record (RFC 8446 §5.1). */
+#define RECORD_PLAINTEXT 16384
+
+/* Hands TLS the output queued before the element at `mark` when that
+ * element would make the queue overrun one record: records then end
+ * between elements (one larger than a record aside). A peer decrypts whole
+ * records only, so a connection cut anywhere leaves it no partial element:
+ * Prosody 0.12 parses what follows an XEP-0198 resumption with the parser
+ * of the session's first connection, and a stanza left partial there
+ * swallows every stanza of the resumed stream (docs/sm.md). */
+static int seal_records(lx_conn *c, size_t mark) {
+  if (!c->tls_on || c->clear || mark <= c->out_off ||
+      c->out.len - c->out_off <= RECORD_PLAINTEXT ||
+      lx_tls_get_state(c->tls) != LX_TLS_OPEN)
+    return 0;
+  ssize_t k = lx_tls_write(c->tls, c->out.data + c->out_off, mark - c->out_off);
+  if (k < 0)
+    return conn_fail(c, (int)k, 0, "%s", lx_tls_error(c->tls)->detail);
+  out_consumed(c, (size_t)k);
+  return 0;
+}
+
 int conn_sent(lx_conn *c, size_t mark) {
+  int rc = seal_records(c, mark);
+  if (rc)
+    return rc;
   if (c->trace) {
     lx_conn_event *ev = conn_push_event(c, LX_CONN_SENT);
     char *copy = ev ? malloc(c->out.len - mark + 1) : NULL;

@@ -225,6 +225,136 @@ describe("lxmpp.server", function()
 		end)
 	end)
 
+	describe("client certificates (XEP-0178) and a certificate per domain", function()
+		-- self-signed client certificates with an XmppAddr: each is its own
+		-- trust anchor, listed in the server's client_certificates.ca
+		local JULIET_CERT, JULIET_KEY = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+		local STRANGER_CERT, STRANGER_KEY = stream.selfsigned(nil, "stranger@" .. DOMAIN)
+		local ELSEWHERE_CERT, ELSEWHERE_KEY = stream.selfsigned(nil, "juliet@elsewhere.example")
+		local UNTRUSTED_CERT, UNTRUSTED_KEY = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+		local CLIENT_CAS = JULIET_CERT .. STRANGER_CERT .. ELSEWHERE_CERT
+
+		local function with_cert(cert, key, extra)
+			local o = { password = false, tls = { ca = CERT, certificate = cert, key = key } }
+			for k, v in pairs(extra or {}) do o[k] = v end
+			return o
+		end
+
+		local function offered(srv, opts)
+			local mechanisms
+			local o = { trace = function(dir, xml)
+				if dir == "received" and xml:find("<mechanisms", 1, true) then mechanisms = xml end
+			end }
+			for k, v in pairs(opts) do o[k] = v end
+			o.password = ACCOUNTS.juliet
+			local c = assert(connect(srv, "juliet", o))
+			assert.is_true(c:close())
+			return mechanisms
+		end
+
+		it("logs a client in with EXTERNAL as the XmppAddr of its certificate, offered only for a verified one", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS } }, function(srv)
+				local c = assert(connect(srv, "juliet", with_cert(JULIET_CERT, JULIET_KEY)))
+				assert.equal("EXTERNAL", c.sasl.mechanism)
+				assert.matches("^juliet@im%.example%.com/", c.jid)
+				assert.equal("juliet", srv.sessions[c.jid].username)
+				assert.is_true(c:close())
+				-- no certificate, or one from another CA: no EXTERNAL, and
+				-- the password works as before
+				local none = offered(srv, {})
+				assert.matches("<mechanism>SCRAM%-SHA%-256</mechanism>", none)
+				assert.not_matches("EXTERNAL", none)
+				assert.not_matches("EXTERNAL", offered(srv, with_cert(UNTRUSTED_CERT, UNTRUSTED_KEY)))
+				assert.matches("<mechanism>EXTERNAL</mechanism>", offered(srv, with_cert(JULIET_CERT, JULIET_KEY)))
+				local refused, err, code = connect(srv, "juliet", with_cert(UNTRUSTED_CERT, UNTRUSTED_KEY))
+				assert.is_nil(refused)
+				assert.equal("sasl-invalid-mechanism", code, err)
+			end)
+		end)
+
+		it("refuses a certificate for another JID or one without an account, saying why", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS } }, function(srv)
+				local none, err, code = connect(srv, "juliet", with_cert(ELSEWHERE_CERT, ELSEWHERE_KEY))
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+				assert.matches("your certificate names no JID at im%.example%.com", err)
+				none, err, code = connect(srv, "stranger", with_cert(STRANGER_CERT, STRANGER_KEY))
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+				assert.matches("no account stranger@im%.example%.com", err)
+			end)
+		end)
+
+		it("lets the host's callback decide EXTERNAL from the certificate's identities", function()
+			local seen
+			local function authenticate(_, request)
+				seen = request.identities
+				-- an account the store does not have: the callback knows it
+				if request.mechanism == "EXTERNAL" then return true, request.identities[1]:match("^[^@]+") end
+				return false
+			end
+			with_server({ client_certificates = { ca = CLIENT_CAS }, authenticate = authenticate }, function(srv)
+				local c = assert(connect(srv, "stranger", with_cert(STRANGER_CERT, STRANGER_KEY)))
+				assert.same({ "stranger@im.example.com" }, seen)
+				assert.matches("^stranger@im%.example%.com/", c.jid)
+				assert.is_true(c:close())
+			end)
+		end)
+
+		it("refuses the handshake without a client certificate when they are required", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS, required = true } }, function(srv)
+				local c = assert(connect(srv, "juliet", with_cert(JULIET_CERT, JULIET_KEY)))
+				assert.equal("EXTERNAL", c.sasl.mechanism)
+				assert.is_true(c:close())
+				local none, err = connect(srv, "juliet", { timeout = 5 })
+				assert.is_nil(none)
+				assert.matches("TLS", err)
+			end)
+		end)
+
+		it("serves each domain with its own certificate, chosen by SNI, and checks the stream's domain against it", function()
+			local A, B = "a.example", "b.example"
+			local A_CERT, A_KEY = stream.selfsigned(A)
+			local B_CERT, B_KEY = stream.selfsigned(B)
+			with_server({ domain = false, domains = { A, B }, certificate = false, key = false,
+				certificates = { [A] = { certificate = A_CERT, key = A_KEY }, [B] = { certificate = B_CERT, key = B_KEY } },
+				accounts = { ["juliet@a.example"] = "r0m30myr0m30", ["romeo@b.example"] = "wherefore" } },
+				function(srv)
+					local port, host = port_of(srv)
+					-- each client trusts only its domain's certificate
+					local a = assert(client.connect { jid = "juliet@" .. A, password = "r0m30myr0m30",
+						host = host, port = port, tls = { ca = A_CERT }, timeout = 10 })
+					local b = assert(client.connect { jid = "romeo@" .. B, password = "wherefore",
+						host = host, port = port, tls = { ca = B_CERT }, timeout = 10 })
+					assert.matches("^juliet@a%.example/", a.jid)
+					assert.matches("^romeo@b%.example/", b.jid)
+					assert.equal(A, srv.sessions[a.jid].conn:tls_info().server_name)
+					assert.equal(B, srv.sessions[b.jid].conn:tls_info().server_name)
+					-- b.example's client does not trust a.example's certificate
+					local none, err = client.connect { jid = "romeo@" .. B, password = "wherefore",
+						host = host, port = port, tls = { ca = A_CERT }, timeout = 10 }
+					assert.is_nil(none)
+					assert.matches("certificate", err)
+					assert.is_true(a:close())
+					assert.is_true(b:close())
+				end)
+		end)
+
+		it("refuses a config whose certificates do not cover its domains", function()
+			assert.has_error(function()
+				server.new { domains = { "a.example", "b.example" },
+					certificates = { ["a.example"] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: needs 'certificate' and 'key' (file names or PEM), or certificates[\"b.example\"]")
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificate = CERT, key = KEY,
+					certificates = { ["c.example"] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: certificates: c.example is not one of the domains")
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificate = CERT, key = KEY, client_certificates = { required = true } }
+			end, "lxmpp.server: config: 'client_certificates' is { ca = file name or PEM [, required = boolean] }")
+		end)
+	end)
+
 	describe("routing", function()
 		it("delivers to a full JID, to a bare JID's highest priority, and bounces the rest", function()
 			with_server(function(srv)
@@ -969,6 +1099,178 @@ describe("lxmpp.server", function()
 			proc:stop()
 			process.remove(dir)
 			assert(done, err)
+		end)
+	end)
+
+	describe("external components (XEP-0114)", function()
+		local BRIDGE = "bridge." .. DOMAIN
+		local COMPONENTS = { [BRIDGE] = "s3cret", ["irc.example.net"] = "other" }
+		local function component_config(extra)
+			local c = { listen = { { host = "127.0.0.1", port = 0 },
+				{ host = "127.0.0.1", port = 0, components = COMPONENTS } } }
+			for k, v in pairs(extra or {}) do c[k] = v end
+			return c
+		end
+		local function component_port(srv)
+			for _, l in ipairs(srv:addresses_bound()) do
+				if l.components then return l.port, l.host end
+			end
+		end
+
+		-- Our lxmpp.stream.component over a socket to the components
+		-- listener, driven by hand: step() writes its output, reads, and
+		-- returns the next event (nil after `seconds`).
+		local function component(srv, domain, secret)
+			local port, host = component_port(srv)
+			local t = assert(transport.connect(host, port, clock.now() + 5))
+			local conn = stream.component { jid = domain, secret = secret }
+			local c = { conn = conn }
+			function c.next(seconds)
+				local deadline = clock.now() + (seconds or 5)
+				while true do
+					local ev = conn:next_event()
+					if ev then return ev end
+					local out = conn:take_output()
+					if out then t:write(out, deadline) end
+					if conn:state() == "closed" or conn:state() == "failed" then return nil end
+					local data = t:read(deadline)
+					if not data then return nil end
+					conn:receive_bytes(data)
+				end
+			end
+			-- the next event of `type` (others skipped), or nil
+			function c.expect(type, seconds)
+				repeat
+					local ev = c.next(seconds)
+					if ev and ev.type == type then return ev end
+				until not ev
+			end
+			function c.send(stanza)
+				assert(conn:send(stanza))
+				t:write(conn:take_output(), clock.now() + 5)
+			end
+			function c.close() t:close() end
+			return c
+		end
+
+		it("takes a component with its secret and routes both ways: any JID at its domain, full and bare JIDs", function()
+			local seen = {}
+			with_server(component_config(), function(srv)
+				srv:hook("component-authenticated", function(e) seen[#seen + 1] = "+" .. e.session.host end)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = "-" .. e.session.host end)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				local co = component(srv, BRIDGE, "s3cret")
+				assert.equal(BRIDGE, co.expect("ready").jid)
+				assert.same({ "+" .. BRIDGE }, seen)
+				-- disco#items of the server's domain lists it
+				local items = assert(juliet:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
+				assert.equal(BRIDGE, items.tags[1].tags[1].attr.jid)
+
+				juliet:send(st.message({ to = "echo@" .. BRIDGE .. "/r", type = "chat" }, "up"))
+				local m = co.expect("stanza").stanza
+				assert.equal("up", m:get_child_text("body"))
+				assert.equal("juliet@" .. DOMAIN .. "/balcony", m.attr.from)
+				juliet:send(st.message({ to = BRIDGE }, "to the domain"))
+				assert.equal("to the domain", co.expect("stanza").stanza:get_child_text("body"))
+
+				co.send(st.message({ from = "echo@" .. BRIDGE, to = "juliet@" .. DOMAIN .. "/balcony" }, "down full"))
+				co.send(st.message({ from = "echo@" .. BRIDGE, to = "juliet@" .. DOMAIN, type = "chat" }, "down bare"))
+				local got = next_stanza(juliet, is_message)
+				assert.equal("down full", got:get_child_text("body"))
+				assert.equal("echo@" .. BRIDGE, got.attr.from)
+				assert.equal("down bare", next_stanza(juliet, is_message):get_child_text("body"))
+				-- the server answers a component's iq to its domain (ping)
+				co.send(st.iq({ from = BRIDGE, to = DOMAIN, type = "get", id = "p1" }):tag("ping", { xmlns = "urn:xmpp:ping" }))
+				local pong = co.expect("stanza").stanza
+				assert.same({ "result", "p1" }, { pong.attr.type, pong.attr.id })
+				-- an account that does not exist: the component gets the error
+				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
+				assert.equal("error", co.expect("stanza").stanza.attr.type)
+
+				-- a stanza from another domain ends the component's stream
+				co.send(st.message({ from = "juliet@" .. DOMAIN, to = "romeo@" .. DOMAIN }, "forged"))
+				assert.equal("invalid-from", co.expect("stream-error").condition)
+				co.close()
+				-- gone: stanzas to its domain come back with an error
+				local deadline = clock.now() + 5
+				while srv.components[BRIDGE] and clock.now() < deadline do cqueues.sleep(0.01) end
+				assert.same({ "+" .. BRIDGE, "-" .. BRIDGE }, seen)
+				juliet:send(st.message({ to = "echo@" .. BRIDGE, id = "m2" }, "anyone?"))
+				local err = next_stanza(juliet, is_message)
+				assert.same({ "error", "m2" }, { err.attr.type, err.attr.id })
+				assert.truthy(err:get_child("error"):get_child("remote-server-timeout", "urn:ietf:params:xml:ns:xmpp-stanzas"))
+				items = assert(juliet:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
+				assert.equal(0, #items.tags[1].tags)
+				assert.is_true(juliet:close())
+			end)
+		end)
+
+		it("refuses a wrong secret, an unknown domain, and a second connection for a connected domain", function()
+			with_server(component_config(), function(srv)
+				local wrong = component(srv, BRIDGE, "wrong")
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local unknown = component(srv, "nope." .. DOMAIN, "s3cret")
+				assert.equal("host-unknown", unknown.expect("stream-error").condition)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local second = component(srv, BRIDGE, "s3cret")
+				assert.equal("conflict", second.expect("stream-error").condition)
+				-- the first one goes on; another component's domain is its own
+				local other = component(srv, "irc.example.net", "other")
+				assert(other.expect("ready"))
+				other.send(st.message({ from = "irc.example.net", to = "x@" .. BRIDGE }, "between components"))
+				assert.equal("between components", first.expect("stanza").stanza:get_child_text("body"))
+				-- a client's stream on the components port is the wrong namespace
+				local port, host = component_port(srv)
+				local t = assert(transport.connect(host, port, clock.now() + 5))
+				assert(t:write(HEADER, clock.now() + 5))
+				assert.matches("<invalid%-namespace", read_until(t, "</stream:stream>"))
+				for _, c in ipairs { wrong, unknown, first, second, other } do c.close() end
+			end)
+		end)
+
+		it("holds components to the open and auth timeouts, the pre-auth size and the failed logins per address", function()
+			local fc = fake_clock()
+			with_server(component_config { clock = fc.fn, limits = { max_auth_failures_per_ip = 2 } }, function(srv)
+				local port, host = component_port(srv)
+				local silent = assert(transport.connect(host, port, clock.now() + 5))
+				local t = assert(transport.connect(host, port, clock.now() + 5))
+				assert(t:write("<stream:stream xmlns='jabber:component:accept' "
+					.. "xmlns:stream='http://etherx.jabber.org/streams' to='" .. BRIDGE .. "'>", clock.now() + 5))
+				assert.matches("<stream:stream", read_until(t, "id="))
+				fc.now = fc.now + 11
+				srv:tick()
+				assert.matches("no stream header in time", read_until(silent, "</stream:stream>"))
+				fc.now = fc.now + 50
+				srv:tick()
+				assert.matches("not authenticated in time", read_until(t, "</stream:stream>"))
+				local big = assert(transport.connect(host, port, clock.now() + 5))
+				assert(big:write("<stream:stream xmlns='jabber:component:accept' "
+					.. "xmlns:stream='http://etherx.jabber.org/streams' to='" .. BRIDGE .. "'><handshake>"
+					.. ("0"):rep(20000) .. "</handshake>", clock.now() + 5))
+				assert.matches("<policy%-violation", read_until(big, "</stream:stream>"))
+				-- two wrong secrets use up the address's logins: the right one waits
+				for _ = 1, 2 do
+					assert.equal("not-authorized", component(srv, BRIDGE, "wrong").expect("stream-error").condition)
+				end
+				assert.equal("policy-violation", component(srv, BRIDGE, "s3cret").expect("stream-error").condition)
+				fc.now = fc.now + 3600
+				assert(component(srv, BRIDGE, "s3cret").expect("ready"))
+				for _, c in ipairs { silent, t, big } do c:close() end
+			end)
+		end)
+
+		it("checks the components of its config", function()
+			local function bad(components, message)
+				assert.has_error(function()
+					server.new(config { listen = { { host = "127.0.0.1", port = 0, components = components } } })
+				end, message)
+			end
+			bad({ [DOMAIN] = "x" }, "lxmpp.server: components: " .. DOMAIN .. " is a domain of the server")
+			bad({ [BRIDGE] = "" }, "lxmpp.server: components: the secret of " .. BRIDGE)
+			bad({ ["a@b"] = "x" }, "lxmpp.server: listen[1].components: not a domain: a@b")
+			bad({}, "lxmpp.server: listen[1].components: { [domain] = secret, ... }")
 		end)
 	end)
 

@@ -118,6 +118,9 @@ local function tls_options(tls)
 	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
 	local o = { cafile = tls.cafile, capath = tls.capath, ca = tls.ca,
 		min_tls = tls.min_version, max_tls = tls.max_version }
+	if tls.resume ~= nil and type(tls.resume) ~= "boolean" then
+		misuse("option 'tls.resume' is true or false")
+	end
 	if tls.verify == false then
 		o.verify = "none"
 	elseif tls.verify ~= nil and tls.verify ~= true then
@@ -164,7 +167,11 @@ local function check_options(opts)
 		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
 		resource = opts.resource
 	end
-	if opts.password == nil and opts.keys == nil then misuse("option 'password' (or 'keys') is required") end
+	-- a client certificate may log in alone, with SASL EXTERNAL (XEP-0178)
+	local certificate = type(opts.tls) == "table" and opts.tls.certificate
+	if opts.password == nil and opts.keys == nil and not certificate then
+		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
+	end
 	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
 	end
@@ -197,6 +204,7 @@ local function check_options(opts)
 		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
 	end
 	o.tls = tls_options(opts.tls)
+	o.tls_resume = not (opts.tls and opts.tls.resume == false)
 	o.trace = opts.trace
 	o.clock = c or default_clock
 	o.transport = opts.transport or "cqueues"
@@ -207,11 +215,27 @@ local function check_options(opts)
 end
 
 -- The lxmpp.stream options of one connection attempt.
-local function stream_options(self, direct_tls)
+-- TLS session resumption (docs/client.md): the client keeps, in memory,
+-- the session of its last ready connection with the target it came from,
+-- and offers it to the next connection to that same target (host, port,
+-- STARTTLS or direct TLS; the SNI is always our domain). One at a time.
+local function tls_target_key(target)
+	return ("%s|%s|%s"):format(target.host, target.port, target.direct_tls and "direct" or "starttls")
+end
+
+local function tls_keep(self)
+	if not self.opts.tls_resume then return end
+	local session = self.conn:tls_session()
+	if session then self.tls_kept = { key = tls_target_key(self.attempt_target), session = session } end
+end
+
+local function stream_options(self, target)
+	local direct_tls = target.direct_tls
 	local opts, o = self.given, self.opts
 	local s = {
 		jid = o.full, password = opts.password or nil, keys = self.keys or opts.keys,
-		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
+		mechanisms = opts.mechanisms or (not opts.password and not opts.keys and { "EXTERNAL" }) or nil,
+		require_channel_binding = opts.require_channel_binding,
 		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
 		tls = direct_tls and "direct" or "required",
 		max_stanza_size = opts.max_stanza_size, max_output = self.opts.max_output,
@@ -234,6 +258,8 @@ local function stream_options(self, direct_tls)
 		self.contexts[key] = stream.tls_context("client", t)
 	end
 	s.tls_context = self.contexts[key]
+	local kept = self.tls_kept
+	if kept and kept.key == tls_target_key(target) then s.tls_session = kept.session end
 	return s
 end
 
@@ -410,6 +436,8 @@ end
 local function ended(self, message, code)
 	local was = self.phase
 	teardown(self)
+	-- a TLS failure other than a cut: the next attempt makes a full handshake
+	if code and code:find("^tls%-") and code ~= "tls-truncated" then self.tls_kept = nil end
 	if was == "connecting" then
 		self.phase = "failed"
 		self.failure = { message = message, code = code, other_host = self.other_host }
@@ -431,6 +459,7 @@ local function ended(self, message, code)
 	end
 	self.phase = "closed"
 	self.failure = message and { message = message, code = code } or nil
+	self.tls_kept = nil
 	sm_give_up(self, "closed")
 	if was ~= "closing" then emit(self, "disconnected", message, code, false) end
 end
@@ -587,7 +616,28 @@ local function sm_ready(self)
 	end
 end
 
+-- Between two connections of a stream-managed session (reconnecting, or
+-- an attempt not ready yet): stanzas wait in its queue of unacknowledged
+-- ones, and the resumption (or the new session, by the `unacked` policy)
+-- sends them.
+local function sm_between(self)
+	local p = self.phase
+	return self.sm ~= nil and (p == "reconnecting" or p == "connecting" or p == "failed")
+end
+
+-- Keeps a stanza for the next connection (sm_between), within the
+-- queue's bounds.
+local function sm_keep(self, stanza, on_ack)
+	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
+	local xml = tostring(stanza)
+	if not self.sm:fits(#xml) then
+		return nil, ("%d stanzas wait for the server's acknowledgement"):format(self.sm:count()), "full"
+	end
+	return self.sm:sent(xml, on_ack)
+end
+
 local function submit(self, stanza, on_ack)
+	if sm_between(self) then return sm_keep(self, stanza, on_ack) end
 	if self.phase ~= "ready" or self.conn:state() ~= "ready" then
 		if self.phase == "closed" and self.failure then
 			return nil, self.failure.message, self.failure.code
@@ -736,6 +786,9 @@ local function on_event(self, ev)
 	elseif kind == "ready" then
 		self.jid = ev.jid -- the core accepts only a JID of our account
 		self.phase = "ready"
+		local tls = self.conn:tls_info()
+		self.sm_last.tls_resumed = tls ~= nil and tls.resumed
+		tls_keep(self)
 		sm_ready(self)
 	elseif kind == "stream-error" then
 		self.other_host = ev.other_host
@@ -936,11 +989,12 @@ local function attempt(self, target, deadline)
 		{ resolver = self.given.resolver, clock = self.clock })
 	if not t then return nil, err, code end
 	self.generation = self.generation + 1
+	self.attempt_target = target
 	self.t, self.unsent, self.other_host, self.failure = t, "", nil, nil
 	self.sm_offered, self.sm_resumed, self.sm_out, self.sm_in = false, false, false, false
 	self.sm_last = { resumed = false, acked = 0, resent = 0 }
 	self.phase = "connecting"
-	local ok, conn = pcall(stream.client, stream_options(self, target.direct_tls))
+	local ok, conn = pcall(stream.client, stream_options(self, target))
 	if not ok then
 		teardown(self)
 		self.phase = "failed"
@@ -965,6 +1019,18 @@ local function attempt(self, target, deadline)
 	return nil, f.message, f.code, f.other_host
 end
 
+-- Where the server asked us to resume its session (XEP-0198 §5: the
+-- location of <enabled/>, "host", "host:port" or "[v6]:port"), tried
+-- before the usual targets; nil when there is no session to resume or the
+-- location is not a valid target. The certificate is still checked against
+-- our domain.
+local function resume_location(self)
+	local session = self.sm_session
+	if not (session and session.resumable and session.location) then return nil end
+	local given = self.given
+	return (parse_other_host(session.location, { direct_tls = given.direct_tls, port = given.port }))
+end
+
 -- Resolves and tries each target until one is ready: true, or nil,
 -- message, code.
 local function establish(self, deadline)
@@ -974,6 +1040,8 @@ local function establish(self, deadline)
 		resolver = self.given.resolver, clock = self.clock,
 	})
 	if not targets then return nil, err, code end
+	local location = resume_location(self)
+	if location then table.insert(targets, 1, location) end
 	local failures, redirects, last = {}, 0, nil
 	local i = 1
 	while targets[i] do
@@ -1046,7 +1114,9 @@ function reconnect_step(self, deadline)
 	self.attempts = self.attempts + 1
 	if is_final(code) or self.attempts >= self.opts.reconnect.attempts then
 		self.phase = "closed"
+		self.tls_kept = nil
 		self.failure = { message = message, code = code }
+		sm_give_up(self, "closed")
 		emit(self, "disconnected", message, code, false)
 		return
 	end
@@ -1164,7 +1234,7 @@ function methods:send(stanza, opts)
 	local on_ack = fn and function(ok, why) inbox_push(self, 0, run_on_ack, fn, ok, why) end
 	if not opts.ack_timeout then return send_one(self, stanza, opts.timeout, on_ack) end
 	local ack_deadline = deadline_of(self, opts.ack_timeout)
-	if not self.sm_out then
+	if not (self.sm_out or sm_between(self)) then
 		return nil, "the server does not acknowledge stanzas (no stream management)", "no-sm"
 	end
 	local slot = {}
@@ -1174,7 +1244,7 @@ function methods:send(stanza, opts)
 		if on_ack then on_ack(acked, why) end
 	end)
 	if not ok and code ~= "timeout" then return nil, err, code end
-	if self.sm_out then -- ask now rather than by the policy
+	if self.sm_out and self.phase == "ready" then -- ask now rather than by the policy
 		request_ack(self)
 		flush(self, ack_deadline)
 	end
@@ -1354,6 +1424,7 @@ end
 function methods:close(timeout)
 	if self.phase == "closed" or self.phase == "closing" then return true end
 	local deadline = deadline_of(self, timeout or self.opts.close_timeout)
+	self.tls_kept = nil -- no connection follows
 	if self.phase ~= "ready" then -- reconnecting
 		teardown(self)
 		self.phase = "closed"

@@ -1,15 +1,19 @@
--- lxmpp.stream's component role (XEP-0114) against a real server's
--- component listener, over the luasocket transport: the handshake, a
--- wrong secret, messages both ways with an account (lxmpp.client), and a
--- second connection for a domain already connected. Run by each server's
--- spec file as part of its `more` tests:
+-- lxmpp.stream's component role (XEP-0114) against a server's component
+-- listener, over the luasocket transport: the handshake, a wrong secret,
+-- messages both ways with an account (lxmpp.client), and a second
+-- connection for a domain already connected; with expected.slixmpp, the
+-- same from slixmpp's ComponentXMPP. Run by each server's spec file:
 --   component_suite(spec, server_of, expected) with expected = {
 --     domain =, secret = (the server's component),
 --     second = what a second connection for the domain gets: "conflict"
 --              (closed with that stream error) or "ready" (both served),
+--     slixmpp = options for slixmpp's runs (nil: no slixmpp),
+--     slixmpp_refusals = true: slixmpp is also refused a wrong secret and,
+--              while ours holds the domain, with `second`
 --   }
 local clock = require "lxmpp.clock"
 local process = require "interop.process"
+local slixmpp = require "interop.slixmpp"
 local client = require "lxmpp.client"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
@@ -107,6 +111,41 @@ return function(spec, server_of, expected)
 			assert.equal("closed", ev and ev.type)
 			assert.equal("not-authorized", ev.error)
 			c.t:close()
+		end)
+	end)
+
+	if not expected.slixmpp then return end
+
+	-- slixmpp as the component, for `secret`; its reports and output
+	local function run_slixmpp(mode, secret, accounts)
+		local server = server_of()
+		local o = { component = ("%s:%s:%d"):format(expected.domain, secret, server.component_port) }
+		for k, v in pairs(expected.slixmpp) do o[k] = v end
+		return slixmpp.run(server, mode, accounts, o)
+	end
+
+	describe("slixmpp's ComponentXMPP (XEP-0114)", function()
+		it("routes messages to and from it", function()
+			local reports, output = run_slixmpp("component", expected.secret, { server_of():account("alice") })
+			local report = reports[1]
+			assert(report and report.ok, "slixmpp said:\n" .. output)
+			assert.same({ from = "echo@" .. expected.domain, body = "tnenopmoc olleh" },
+				{ from = report.from, body = report.body })
+		end)
+
+		if not expected.slixmpp_refusals then return end
+
+		it("is refused a wrong secret, and a domain our component holds", function()
+			local reports, output = run_slixmpp("component-refused", "not the secret", {})
+			assert(reports[1] and reports[1].ok, "slixmpp said:\n" .. output)
+			assert.equal("not-authorized", reports[1].condition)
+			local ours = open(expected.secret)
+			local ev = until_event(ours, ready)
+			assert.equal("ready", ev and ev.type)
+			reports, output = run_slixmpp("component-refused", expected.secret, {})
+			assert(reports[1] and reports[1].ok, "slixmpp said:\n" .. output)
+			assert.equal(expected.second, reports[1].condition)
+			close(ours)
 		end)
 	end)
 end

@@ -5,7 +5,9 @@
 -- accounts in a temporary directory.
 --   lxmpp_server.harness(name, script [, traced]) -> a harness with
 --     start(opts) -> server, as spec/interop/prosody.lua's (opts.limits,
---     opts.stream_management: lxmpp.server's config tables, numbers by name):
+--     opts.stream_management: lxmpp.server's config tables, numbers by name;
+--     opts.component = { domain =, secret = }: a components listener on
+--     server.component_port):
 --   server.domain, server.host, server.port, server.cafile, server.accounts,
 --   server.version, server.startup_seconds, server:log(), server:stop()
 -- Two harnesses: lxmpp_server.server (examples/server.lua, lxmpp.server)
@@ -40,7 +42,10 @@ local function config_text(self, accounts, opts)
 		("\tdomain = %q,"):format(self.domain),
 		("\tcertificate = %q,"):format(self.certs.certfile),
 		("\tkey = %q,"):format(self.certs.keyfile),
-		("\tlisten = { { host = %q, port = %d } },"):format(self.host, self.port),
+		("\tlisten = { { host = %q, port = %d },"):format(self.host, self.port),
+		self.component and ("\t\t{ host = %q, port = %d, components = { [%q] = %q } },"):format(self.host,
+			self.component_port, self.component.domain, self.component.secret) or "",
+		"\t},",
 		"\taccounts = {",
 	}
 	for _, a in ipairs(accounts) do lines[#lines + 1] = ("\t\t[%q] = %q,"):format(a.user, a.password) end
@@ -70,6 +75,7 @@ function lxmpp_server.harness(name, script, traced)
 		local self = setmetatable({
 			dir = process.tempdir(), domain = opts.domain or "lxmpp.test", host = "127.0.0.1",
 			port = process.free_port(), accounts = {}, version = name,
+			component = opts.component, component_port = opts.component and process.free_port(),
 		}, server)
 		local ok, err = pcall(function()
 			self.certs = certs.make(self.dir, self.domain)

@@ -8,7 +8,9 @@
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
 --   server:log(), server:stop(), server:close_sessions(jid [, condition, text]),
---   server:shell(command) (the admin shell)
+--   server:shell(command) (the admin shell), server:kill() then
+--   server:restart() (started again on the same ports: the accounts stay,
+--   the sessions go)
 -- More options: modules (added to modules_enabled: { "lxmpp" } with
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
@@ -106,10 +108,23 @@ function prosody.with_lxmpp(opts)
 	return copy
 end
 
+-- Runs Prosody on the server's config until its c2s ports listen.
+local function launch(self)
+	local opts = self.opts
+	local lua_path, lua_cpath = process.lua54_env()
+	self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
+		opts.prosody or "prosody", "--config", self.config, "-F" },
+		{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
+	local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
+	if not listening then error("Prosody did not start: " .. why) end
+	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
+end
+
 function prosody.start(opts)
 	opts = opts or {}
 	local started = clock.now()
 	local self = setmetatable({
+		opts = opts,
 		dir = process.tempdir(),
 		domain = opts.domain or "prosody.test",
 		host = opts.host or "127.0.0.1",
@@ -134,13 +149,7 @@ function prosody.start(opts)
 			a.jid = a.user .. "@" .. self.domain
 			self.accounts[#self.accounts + 1] = a
 		end
-		local lua_path, lua_cpath = process.lua54_env()
-		self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
-			opts.prosody or "prosody", "--config", self.config, "-F" },
-			{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
-		local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
-		if not listening then error("Prosody did not start: " .. why) end
-		assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
+		launch(self)
 		if opts.ready then -- a module that reloads c2s reopens its ports: wait for it
 			local deadline = clock.now() + 30
 			while not self:log():find(opts.ready, 1, true) do
@@ -177,6 +186,18 @@ function server:shell(command)
 	local ok, out = process.run({ self.prosodyctl, "--config", self.config, "shell", command }, { cwd = self.dir })
 	if not ok or not out:find("OK", 1, true) then error("prosodyctl shell " .. command .. ": " .. out, 2) end
 	return out
+end
+
+-- Kills Prosody (SIGKILL: no stream is closed, no session saved).
+function server:kill()
+	os.execute("kill -KILL " .. self.proc.pid)
+	self.proc:stop()
+end
+
+-- Starts a killed Prosody again on the same ports, config and data (the
+-- accounts stay; every session is gone). Returns once it listens.
+function server:restart()
+	launch(self)
 end
 
 function server:log()

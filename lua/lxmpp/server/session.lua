@@ -90,7 +90,10 @@ function methods:throttle()
 		self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
 		self.refilled = now
 		if self.tokens > 0 or self.gone then break end
-		srv.throttled[self] = true
+		if not srv.throttled[self] then
+			srv.throttled[self] = true
+			if srv.wake then srv.wake:signal() end -- the tick learns when to wake us
+		end
 		self.rcond:wait()
 	end
 	srv.throttled[self] = nil
@@ -192,6 +195,7 @@ local function write_loop(self)
 		local out = conn:take_output()
 		if out then
 			self.writing_since = srv.now()
+			srv:wake_at(self.writing_since + srv.limits.write_timeout)
 			local ok = self:write(out)
 			self.writing_since = nil
 			if not ok then break end
@@ -262,7 +266,10 @@ function methods:close(cond, text)
 			conn:close()
 		end
 	end
-	self.closed_at = self.closed_at or self.srv.now()
+	if not self.closed_at then
+		self.closed_at = self.srv.now()
+		self.srv:wake_at(self.closed_at + self.srv.limits.close_timeout)
+	end
 	self.wcond:signal()
 end
 
