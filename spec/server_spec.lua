@@ -1054,6 +1054,46 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("serves lxmpp.component: messages both ways, its ping through us, conflict, and the retry through it", function()
+			local component_api = require "lxmpp.component"
+			with_server(component_config(), function(srv, cq)
+				local port, host = component_port(srv)
+				local function open(opts)
+					local o = { jid = BRIDGE, secret = "s3cret", host = host, port = port, timeout = 10 }
+					for k, v in pairs(opts or {}) do o[k] = v end
+					return component_api.connect(o)
+				end
+				local comp = assert(open())
+				assert.equal(BRIDGE, comp.jid)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert(juliet:message("echo@" .. BRIDGE, "up"))
+				local m = next_stanza(comp, is_message)
+				assert.equal("up", m:get_child_text("body"))
+				assert(comp:send(st.message({ to = m.attr.from, from = "echo@" .. BRIDGE }, "down")))
+				assert.equal("down", next_stanza(juliet, is_message):get_child_text("body"))
+				assert.truthy(comp:ping()) -- to its own domain: through the server and back
+				local second, _, code = open()
+				assert.is_nil(second)
+				assert.equal("conflict", code)
+				local _, _, wrong = open { secret = "wrong" }
+				assert.equal("not-authorized", wrong)
+				-- a newcomer that retries through conflict gets in once the first leaves
+				local newcomer
+				cq:wrap(function() newcomer = open { reconnect = { delay = 0.05 } } end)
+				cqueues.sleep(0.2)
+				assert.is_nil(newcomer)
+				comp:close()
+				local deadline = clock.now() + 10
+				while not newcomer and clock.now() < deadline do cqueues.sleep(0.05) end
+				assert.truthy(newcomer)
+				assert(juliet:message("echo@" .. BRIDGE, "to the newcomer"))
+				assert.equal("to the newcomer", next_stanza(newcomer, is_message):get_child_text("body"))
+				newcomer:close()
+				assert.is_true(juliet:close())
+			end)
+		end)
+
 		it("replaces the connected component with the newcomer when configured so", function()
 			local seen = {}
 			with_server(component_config { component_conflict = "replace" }, function(srv)
