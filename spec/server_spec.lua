@@ -1030,6 +1030,37 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("plays the subscription handshake between an account and an address at a component (a gateway)", function()
+			with_server(component_config(), function(srv)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert.truthy(juliet:ping()) -- the presence has been processed
+				local co = component(srv, BRIDGE, "s3cret")
+				assert(co.expect("ready"))
+				local contact = "romeo@" .. BRIDGE
+				co.send(st.presence { type = "subscribe", from = contact, to = "juliet@" .. DOMAIN })
+				local ask = next_stanza(juliet, function(x) return x.name == "presence" and x.attr.type ~= nil end)
+				assert.same({ "subscribe", contact }, { ask.attr.type, ask.attr.from })
+				juliet:send(st.presence { type = "subscribed", to = contact })
+				local function presence_to_component()
+					repeat
+						local ev = co.expect("stanza")
+						if ev and ev.stanza.name == "presence" then return ev.stanza end
+					until not ev
+				end
+				local approved = presence_to_component()
+				assert.same({ "subscribed", "juliet@" .. DOMAIN, contact },
+					{ approved.attr.type, approved.attr.from, approved.attr.to })
+				local available = presence_to_component() -- her current presence follows
+				assert.same({ nil, "juliet@" .. DOMAIN .. "/balcony" }, { available.attr.type, available.attr.from })
+				local roster = assert(juliet:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				local item = roster.tags[1].tags[1]
+				assert.same({ contact, "from" }, { item.attr.jid, item.attr.subscription })
+				assert.is_true(juliet:close())
+				co.close()
+			end)
+		end)
+
 		it("refuses a wrong secret, an unknown domain, and a second connection for a connected domain", function()
 			with_server(component_config(), function(srv)
 				local wrong = component(srv, BRIDGE, "wrong")
