@@ -170,9 +170,8 @@ end
 
 print(("From a cut to a ready session (the client's socket closed under it), median of %d cuts."):format(CUTS))
 print("Bytes: both directions, at the transport; client CPU: os.clock; both from the cut to ready")
-print("(medians). Ratios: to the fresh")
-print("login against the same server. The last columns: the cuts that came back")
-print("as the path says (SM resumed, or a new session) and with the TLS session resumed.")
+print("(medians). Ratios: to the fresh login against the same server. The last columns: the cuts")
+print("that came back as the path says (SM resumed, or a new session) and with the TLS session resumed.")
 print()
 print("| server | path | median ms | ratio | bytes | ratio | client CPU ms | ratio | as said | TLS resumed |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
