@@ -1263,6 +1263,37 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("plays the subscription handshake between an account and an address at a component (a gateway)", function()
+			with_server(component_config(), function(srv)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert.truthy(juliet:ping()) -- the presence has been processed
+				local co = component(srv, BRIDGE, "s3cret")
+				assert(co.expect("ready"))
+				local contact = "romeo@" .. BRIDGE
+				co.send(st.presence { type = "subscribe", from = contact, to = "juliet@" .. DOMAIN })
+				local ask = next_stanza(juliet, function(x) return x.name == "presence" and x.attr.type ~= nil end)
+				assert.same({ "subscribe", contact }, { ask.attr.type, ask.attr.from })
+				juliet:send(st.presence { type = "subscribed", to = contact })
+				local function presence_to_component()
+					repeat
+						local ev = co.expect("stanza")
+						if ev and ev.stanza.name == "presence" then return ev.stanza end
+					until not ev
+				end
+				local approved = presence_to_component()
+				assert.same({ "subscribed", "juliet@" .. DOMAIN, contact },
+					{ approved.attr.type, approved.attr.from, approved.attr.to })
+				local available = presence_to_component() -- her current presence follows
+				assert.same({ nil, "juliet@" .. DOMAIN .. "/balcony" }, { available.attr.type, available.attr.from })
+				local roster = assert(juliet:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				local item = roster.tags[1].tags[1]
+				assert.same({ contact, "from" }, { item.attr.jid, item.attr.subscription })
+				assert.is_true(juliet:close())
+				co.close()
+			end)
+		end)
+
 		it("refuses a wrong secret, an unknown domain, and a second connection for a connected domain", function()
 			with_server(component_config(), function(srv)
 				local wrong = component(srv, BRIDGE, "wrong")
@@ -1284,6 +1315,46 @@ describe("lxmpp.server", function()
 				assert(t:write(HEADER, clock.now() + 5))
 				assert.matches("<invalid%-namespace", read_until(t, "</stream:stream>"))
 				for _, c in ipairs { wrong, unknown, first, second, other } do c.close() end
+			end)
+		end)
+
+		it("serves lxmpp.component: messages both ways, its ping through us, conflict, and the retry through it", function()
+			local component_api = require "lxmpp.component"
+			with_server(component_config(), function(srv, cq)
+				local port, host = component_port(srv)
+				local function open(opts)
+					local o = { jid = BRIDGE, secret = "s3cret", host = host, port = port, timeout = 10 }
+					for k, v in pairs(opts or {}) do o[k] = v end
+					return component_api.connect(o)
+				end
+				local comp = assert(open())
+				assert.equal(BRIDGE, comp.jid)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert(juliet:message("echo@" .. BRIDGE, "up"))
+				local m = next_stanza(comp, is_message)
+				assert.equal("up", m:get_child_text("body"))
+				assert(comp:send(st.message({ to = m.attr.from, from = "echo@" .. BRIDGE }, "down")))
+				assert.equal("down", next_stanza(juliet, is_message):get_child_text("body"))
+				assert.truthy(comp:ping()) -- to its own domain: through the server and back
+				local second, _, code = open()
+				assert.is_nil(second)
+				assert.equal("conflict", code)
+				local _, _, wrong = open { secret = "wrong" }
+				assert.equal("not-authorized", wrong)
+				-- a newcomer that retries through conflict gets in once the first leaves
+				local newcomer
+				cq:wrap(function() newcomer = open { reconnect = { delay = 0.05 } } end)
+				cqueues.sleep(0.2)
+				assert.is_nil(newcomer)
+				comp:close()
+				local deadline = clock.now() + 10
+				while not newcomer and clock.now() < deadline do cqueues.sleep(0.05) end
+				assert.truthy(newcomer)
+				assert(juliet:message("echo@" .. BRIDGE, "to the newcomer"))
+				assert.equal("to the newcomer", next_stanza(newcomer, is_message):get_child_text("body"))
+				newcomer:close()
+				assert.is_true(juliet:close())
 			end)
 		end)
 
