@@ -81,6 +81,7 @@ build = {
 		["lxmpp.client"] = "lua/lxmpp/client.lua",
 		["lxmpp.clock"] = "lua/lxmpp/clock.lua",
 		["lxmpp.compat"] = "lua/lxmpp/compat.lua",
+		["lxmpp.component"] = "lua/lxmpp/component.lua",
 		["lxmpp.ext"] = "lua/lxmpp/ext.lua",
 		["lxmpp.ext.adhoc"] = "lua/lxmpp/ext/adhoc.lua",
 		["lxmpp.ext.caps"] = "lua/lxmpp/ext/caps.lua",

@@ -651,6 +651,39 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("wakes a session held by its read rate when its bucket refills, not before", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 20000 } }, function(srv)
+				local j = assert(connect(srv, "juliet"))
+				local r = assert(connect(srv, "romeo"))
+				r:presence()
+				assert.truthy(r:ping())
+				local body = ("x"):rep(10000)
+				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local held = srv.sessions[j.jid]
+				for _ = 1, 200 do
+					if srv.throttled[held] then break end
+					cqueues.sleep(0.05)
+				end
+				assert.is_true(srv.throttled[held])
+				-- what was read before the hold has been routed: take it all
+				local got = 0
+				while next_stanza(r, is_message, 1) do got = got + 1 end
+				assert.is_true(got < 5, "all 5 arrived")
+				-- the bucket holds a byte again at this time of the server's clock
+				local refill = held.refilled + (1 - held.tokens) / 1000
+				fc.now = refill - 0.01
+				srv:tick()
+				assert.is_nil(next_stanza(r, is_message, 0.3))
+				assert.is_true(srv.throttled[held])
+				fc.now = refill
+				srv:tick()
+				assert.truthy(next_stanza(r, is_message, 5))
+				-- juliet's session, held again, ends with the server's close
+				assert.is_true(r:close())
+			end)
+		end)
+
 		it("disconnects a client that does not read once its output passes the bound; the others go on", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
@@ -878,19 +911,22 @@ describe("lxmpp.server", function()
 			for k, v in pairs(extra or {}) do c[k] = v end
 			return c
 		end
-		local function component_port(srv)
+		local function component_port(srv, direct_tls)
 			for _, l in ipairs(srv:addresses_bound()) do
-				if l.components then return l.port, l.host end
+				if l.components and l.direct_tls == (direct_tls or false) then return l.port, l.host end
 			end
 		end
 
 		-- Our lxmpp.stream.component over a socket to the components
 		-- listener, driven by hand: step() writes its output, reads, and
 		-- returns the next event (nil after `seconds`).
-		local function component(srv, domain, secret)
-			local port, host = component_port(srv)
+		local function component(srv, domain, secret, direct_tls)
+			local port, host = component_port(srv, direct_tls)
 			local t = assert(transport.connect(host, port, clock.now() + 5))
-			local conn = stream.component { jid = domain, secret = secret }
+			-- (over TLS it checks the server's certificate, which is for
+			-- DOMAIN, against its own domain: not here)
+			local conn = stream.component { jid = domain, secret = secret, tls = direct_tls and "direct" or nil,
+				tls_context = direct_tls and stream.tls_context("client", { verify = "none" }) or nil }
 			local c = { conn = conn }
 			function c.next(seconds)
 				local deadline = clock.now() + (seconds or 5)
@@ -919,6 +955,22 @@ describe("lxmpp.server", function()
 			function c.close() t:close() end
 			return c
 		end
+
+		it("takes a component over direct TLS without asking it for the certificate clients must show", function()
+			local juliet_cert = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+			with_server(component_config {
+				client_certificates = { ca = juliet_cert, required = true },
+				listen = { { host = "127.0.0.1", port = 0 },
+					{ host = "127.0.0.1", port = 0, components = COMPONENTS, direct_tls = true } },
+			}, function(srv)
+				local c = component(srv, BRIDGE, "s3cret", true)
+				assert.truthy((c.expect("ready")))
+				assert.truthy(srv.components[BRIDGE])
+				c.close()
+				-- while a client without one is refused at the handshake
+				assert.is_nil((connect(srv, "juliet", { timeout = 5 })))
+			end)
+		end)
 
 		it("takes a component with its secret and routes both ways: any JID at its domain, full and bare JIDs", function()
 			local seen = {}
@@ -954,6 +1006,11 @@ describe("lxmpp.server", function()
 				-- an account that does not exist: the component gets the error
 				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
 				assert.equal("error", co.expect("stanza").stanza.attr.type)
+				-- without 'to': bad-request (from stamped: the domain)
+				co.send(st.message({}, "to nobody"))
+				local nowhere = co.expect("stanza").stanza
+				assert.equal(BRIDGE, nowhere.attr.to)
+				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 
 				-- a stanza from another domain ends the component's stream
 				co.send(st.message({ from = "juliet@" .. DOMAIN, to = "romeo@" .. DOMAIN }, "forged"))
@@ -995,6 +1052,31 @@ describe("lxmpp.server", function()
 				assert.matches("<invalid%-namespace", read_until(t, "</stream:stream>"))
 				for _, c in ipairs { wrong, unknown, first, second, other } do c.close() end
 			end)
+		end)
+
+		it("replaces the connected component with the newcomer when configured so", function()
+			local seen = {}
+			with_server(component_config { component_conflict = "replace" }, function(srv)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local second = component(srv, BRIDGE, "s3cret")
+				assert(second.expect("ready"))
+				local ev = first.expect("stream-error")
+				assert.same({ "conflict", "Replaced by a new connection" }, { ev.condition, ev.text })
+				assert.equal(1, #seen)
+				assert.truthy(srv.components[BRIDGE])
+				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				local juliet = assert(connect(srv, "juliet"))
+				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
+				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))
+				assert.is_true(juliet:close())
+				for _, c in ipairs { first, wrong, second } do c.close() end
+			end)
+			assert.has_error(function() server.new(config { component_conflict = "kick" }) end,
+				'lxmpp.server: component_conflict: "refuse" or "replace"')
 		end)
 
 		it("holds components to the open and auth timeouts, the pre-auth size and the failed logins per address", function()

@@ -169,6 +169,3 @@ describe("lxmpp.stream component_server (the server's side of XEP-0114)", functi
 	end)
 end)
 
-describe("docs/component.md", function()
-	for name, run in require "support.doc_examples"("docs/component.md") do it(name, run) end
-end)

@@ -156,8 +156,9 @@ local function table_option(value, defaults, name)
 	return o
 end
 
-local function check_options(opts)
-	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+-- The account's options (jid, resource, credentials, stream management,
+-- TLS) into o: the client's part of check_options.
+local function account_options(opts, o)
 	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (a string)") end
 	local account = jid_util.prep(opts.jid)
 	if not account then misuse("option 'jid': not a valid JID: " .. opts.jid) end
@@ -172,6 +173,26 @@ local function check_options(opts)
 	if opts.password == nil and opts.keys == nil and not certificate then
 		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
 	end
+	o.bare = node .. "@" .. domain
+	o.domain = domain
+	o.full = resource and (o.bare .. "/" .. resource) or o.bare
+	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
+		"stream_management")
+	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
+		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
+	end
+	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
+		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
+	end
+	o.tls = tls_options(opts.tls)
+	o.tls_resume = not (opts.tls and opts.tls.resume == false)
+end
+
+-- The options every role shares, then the role's own (role.options).
+local function check_options(role, opts)
+	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+	local o = {}
+	role.options(opts, o)
 	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
 	end
@@ -188,23 +209,9 @@ local function check_options(opts)
 	if opts.trace ~= nil and type(opts.trace) ~= "function" then
 		misuse("option 'trace' is a function(direction, data)")
 	end
-	local o = {}
 	for k, v in pairs(DEFAULTS) do o[k] = opts[k] or v end
-	o.bare = node .. "@" .. domain
-	o.domain = domain
-	o.full = resource and (o.bare .. "/" .. resource) or o.bare
 	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
 	o.reconnect = table_option(opts.reconnect, RECONNECT, "reconnect")
-	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
-		"stream_management")
-	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
-		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
-	end
-	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
-		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
-	end
-	o.tls = tls_options(opts.tls)
-	o.tls_resume = not (opts.tls and opts.tls.resume == false)
 	o.trace = opts.trace
 	o.clock = c or default_clock
 	o.transport = opts.transport or "cqueues"
@@ -225,8 +232,13 @@ end
 
 local function tls_keep(self)
 	if not self.opts.tls_resume then return end
-	local session = self.conn:tls_session()
-	if session then self.tls_kept = { key = tls_target_key(self.attempt_target), session = session } end
+	-- Not a TLS 1.2 session whose login was bound to tls-unique: on a resumed
+	-- session that binding is the server's Finished (RFC 5929 §3.1), which
+	-- Prosody 0.12 gets wrong (the login then fails: "Invalid channel
+	-- binding value"); the next connection makes a full handshake instead.
+	local unique = self.sasl and self.sasl.channel_binding == "tls-unique"
+	local session = not unique and self.conn:tls_session()
+	self.tls_kept = session and { key = tls_target_key(self.attempt_target), session = session } or nil
 end
 
 local function stream_options(self, target)
@@ -450,7 +462,7 @@ local function ended(self, message, code)
 	end
 	local reconnect = self.opts.reconnect
 	if self.sm then self.sm:connection_lost() end
-	if message and was == "ready" and reconnect and not is_final(code) then
+	if message and was == "ready" and reconnect and not self.role.final(code) then
 		self.phase = "reconnecting"
 		self.attempts = 0
 		self.reconnect_at = self.clock.now() + reconnect_delay(self)
@@ -658,6 +670,10 @@ local function submit(self, stanza, on_ack)
 		return nil, "the output queue is full", "full"
 	end
 	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
+	if self.role.outgoing then
+		local ok, err, code = self.role.outgoing(self, stanza)
+		if not ok then return nil, err, code end
+	end
 	if not self.sm_out then
 		local ok, err, code = self.conn:send(stanza)
 		if ok and on_ack then on_ack(false, "no-sm") end
@@ -792,7 +808,12 @@ local function on_event(self, ev)
 		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
 		if ev.keys then self.keys = ev.keys end
 	elseif kind == "ready" then
-		self.jid = ev.jid -- the core accepts only a JID of our account
+		local jid, why = self.role.ready(self, ev.jid)
+		if not jid then
+			ended(self, why, "bad-jid")
+			return
+		end
+		self.jid = jid
 		self.phase = "ready"
 		local tls = self.conn:tls_info()
 		self.sm_last.tls_resumed = tls ~= nil and tls.resumed
@@ -1002,7 +1023,7 @@ local function attempt(self, target, deadline)
 	self.sm_offered, self.sm_resumed, self.sm_out, self.sm_in = false, false, false, false
 	self.sm_last = { resumed = false, acked = 0, resent = 0 }
 	self.phase = "connecting"
-	local ok, conn = pcall(stream.client, stream_options(self, target))
+	local ok, conn = pcall(self.role.stream, self, target)
 	if not ok then
 		teardown(self)
 		self.phase = "failed"
@@ -1043,10 +1064,7 @@ end
 -- message, code.
 local function establish(self, deadline)
 	local o = self.opts
-	local targets, err, code = resolve.targets(o.domain, deadline, {
-		host = self.given.host, port = self.given.port, direct_tls = self.given.direct_tls,
-		resolver = self.given.resolver, clock = self.clock,
-	})
+	local targets, err, code = self.role.targets(self, deadline)
 	if not targets then return nil, err, code end
 	local location = resume_location(self)
 	if location then table.insert(targets, 1, location) end
@@ -1079,7 +1097,7 @@ local function establish(self, deadline)
 				redirects = redirects + 1
 				table.insert(targets, i + 1, next_target)
 			end
-		elseif is_final(code) then
+		elseif self.role.final(code) then
 			return nil, message, code
 		end
 		i = i + 1
@@ -1110,7 +1128,7 @@ function reconnect_step(self, deadline)
 			emit(self, "resumed", self.jid, self.sm_last)
 			return
 		end
-		if self.current_presence then submit(self, self.current_presence) end
+		self.role.reestablish(self)
 		flush(self, deadline)
 		emit(self, "reconnected", self.jid, self.sm_last)
 		return
@@ -1120,7 +1138,7 @@ function reconnect_step(self, deadline)
 		return
 	end
 	self.attempts = self.attempts + 1
-	if is_final(code) or self.attempts >= self.opts.reconnect.attempts then
+	if self.role.final(code) or self.attempts >= self.opts.reconnect.attempts then
 		self.phase = "closed"
 		self.tls_kept = nil
 		self.failure = { message = message, code = code }
@@ -1129,24 +1147,75 @@ function reconnect_step(self, deadline)
 		return
 	end
 	self.phase = "reconnecting"
-	self.reconnect_at = self.clock.now() + reconnect_delay(self)
+	local delay = reconnect_delay(self)
+	self.reconnect_at = self.clock.now() + delay
+	emit(self, "retrying", message, code, delay) -- a component's domain still held: "conflict"
 end
 
--- client.connect(opts) -> a ready client | nil, message, code
----@param opts table jid, password, host, port, tls, resource, transport... (docs/client.md)
----@return lxmpp.client|nil c ready: TLS, SASL and bind done
+-- The first connection. With `reconnect`, a refusal the role retries
+-- (role.retry: a component's domain the server still holds) is tried again
+-- after the reconnection's backoff, within the deadline.
+local function first_connection(self, deadline)
+	local r = self.opts.reconnect
+	self.attempts = 0
+	while true do
+		local ok, message, code = establish(self, deadline)
+		if ok or self.phase == "closed" or not (r and self.role.retry[code]) then return ok, message, code end
+		local at = self.clock.now() + reconnect_delay(self)
+		self.attempts = self.attempts + 1
+		if self.attempts >= r.attempts or (deadline and at >= deadline) then
+			return nil, ("%s (%d attempts)"):format(message, self.attempts), code
+		end
+		self.clock.wait(at)
+	end
+end
+
+-- Each role's metatable: the client's methods under the role's name.
+local metatables = setmetatable({}, { __mode = "k" })
+
+local function metatable_of(role)
+	local m = metatables[role]
+	if not m then
+		m = {}
+		for k, v in pairs(mt) do m[k] = v end
+		m.__name = role.name
+		metatables[role] = m
+	end
+	return m
+end
+
+---What differs between the callers of one connection object (an account
+---here, an external component in lxmpp.component): data, so that the
+---machinery of this module serves both.
+---@class lxmpp.client.role
+---@field name string the objects' type name ("lxmpp.client")
+---@field options fun(opts: table, o: table) checks the role's own options (jid, credentials...) into o: o.domain, o.bare (the account), o.full (the JID asked for), o.sm, o.tls
+---@field stream fun(self: lxmpp.client, target: table): lxmpp.stream.connection the connection of one attempt
+---@field targets fun(self: lxmpp.client, deadline: number?): table[]|nil, string?, string? where to connect, in order ({ host =, port =, direct_tls = })
+---@field ready fun(self: lxmpp.client, jid: string): string|nil, string? the JID of a ready stream, checked (nil and why: it fails)
+---@field reestablish fun(self: lxmpp.client) what a reconnection sends again (the client: its presence)
+---@field outgoing? fun(self: lxmpp.client, stanza: table): true|nil, string?, string? checks (and completes) each stanza sent
+---@field final fun(code: string): boolean a failure after which neither another target nor a reconnection helps
+---@field retry table<string, boolean> failures that the first connection retries with backoff (with `reconnect`)
+
+---Connects an object of the given role (lxmpp.component uses it; an
+---application calls client.connect).
+---@param role lxmpp.client.role
+---@param opts table the options of client.connect, and the role's
+---@return lxmpp.client|nil c ready
 ---@return string? message
 ---@return string? code
-function client.connect(opts)
-	local o = check_options(opts)
+function client.open(role, opts)
+	local o = check_options(role, opts)
 	local self = setmetatable({
+		role = role,
 		given = opts, opts = o, account = o.bare, phase = "new", generation = 0, clock = o.clock,
 		queue = { first = 1, last = 0, bytes = 0 }, inbox = { first = 1, last = 0 }, inbox_bytes = 0,
 		workers = 0, rounds = 0, pending = {}, requests = {}, unsent = "",
 		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
 		filters = { incoming = {}, outgoing = {} }, extensions = {},
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
-	}, mt)
+	}, metatable_of(role))
 	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
 	if opts.resume then
 		local o_sm = o.sm
@@ -1161,12 +1230,42 @@ function client.connect(opts)
 		self.sm, self.jid = restored, full
 		self.sm_session = { id = opts.resume.id, location = opts.resume.location, resumable = true }
 	end
-	local ok, message, code = establish(self, deadline_of(self, o.timeout))
+	local ok, message, code = first_connection(self, deadline_of(self, o.timeout))
 	if not ok then
 		self.phase = "closed"
 		return nil, message, code
 	end
 	return self
+end
+
+-- An account's role: RFC 6120 to the domain's targets (SRV, STARTTLS or
+-- direct TLS), SASL and bind.
+local ACCOUNT = {
+	name = "lxmpp.client",
+	options = account_options,
+	stream = function(self, target) return stream.client(stream_options(self, target)) end,
+	targets = function(self, deadline)
+		local given = self.given
+		return resolve.targets(self.opts.domain, deadline, {
+			host = given.host, port = given.port, direct_tls = given.direct_tls,
+			resolver = given.resolver, clock = self.clock,
+		})
+	end,
+	ready = function(_, jid) return jid end, -- the core accepts only a JID of our account
+	reestablish = function(self)
+		if self.current_presence then submit(self, self.current_presence) end
+	end,
+	final = is_final,
+	retry = {},
+}
+
+-- client.connect(opts) -> a ready client | nil, message, code
+---@param opts table jid, password, host, port, tls, resource, transport... (docs/client.md)
+---@return lxmpp.client|nil c ready: TLS, SASL and bind done
+---@return string? message
+---@return string? code
+function client.connect(opts)
+	return client.open(ACCOUNT, opts)
 end
 
 ---------------------------------------------------------------------------
@@ -1466,7 +1565,7 @@ mt.__close = function(self)
 end
 
 function mt:__tostring()
-	return ("lxmpp.client (%s%s)"):format(self.phase, self.jid and (", " .. self.jid) or "")
+	return ("%s (%s%s)"):format(getmetatable(self).__name, self.phase, self.jid and (", " .. self.jid) or "")
 end
 
 -- Pollable: compose with cqueues.poll or another loop, then call

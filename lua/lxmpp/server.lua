@@ -85,6 +85,10 @@ end
 -- and each listener's domains, prepared. A component's domain is not one
 -- the server serves itself, and has one secret.
 local function components_of_config(self)
+	local conflict = self.config.component_conflict
+	if conflict ~= nil and conflict ~= "refuse" and conflict ~= "replace" then
+		misuse("component_conflict: \"refuse\" or \"replace\"")
+	end
 	for i, spec in ipairs(self.config.listen or {}) do
 		if type(spec) == "table" and spec.components ~= nil then
 			if type(spec.components) ~= "table" or next(spec.components) == nil then
@@ -128,6 +132,10 @@ function server.new(config)
 		local tls
 		tls, self.own_certificates = certs.context_options(config, self.domains)
 		self.tls_context = stream.tls_context("server", tls)
+		-- components log in with their secret: no client certificate asked
+		tls.verify, tls.ca, tls.cafile = nil, nil, nil
+		self.component_tls_context = config.client_certificates and stream.tls_context("server", tls)
+			or self.tls_context
 	end
 	self.mechanisms = mechanisms_of(config)
 	for _, domain in ipairs(self.domains) do
@@ -346,15 +354,19 @@ function methods:components_of(host)
 end
 
 -- The component's <handshake>: its secret, checked in the core; a domain
--- already connected refuses the newcomer (conflict, as Prosody's default);
--- every attempt takes a login token of the address, as a client's does.
+-- already connected refuses the newcomer (conflict, as Prosody's default),
+-- or with component_conflict = "replace" the right secret ends the older
+-- connection (Prosody's kick_old); every attempt takes a login token of
+-- the address, as a client's does.
 local function component_handshake(self, s, ev)
 	if not self.per_ip:try_auth(s.ip) then
 		self:log("warn", "%s: too many failed logins", s.ip)
 		return s:close("policy-violation", "too many failed logins from your address; try again later")
 	end
-	local taken = self.components[ev.domain] and "conflict" or nil
-	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], taken)
+	local old = self.components[ev.domain]
+	local replace = old and self.config.component_conflict == "replace"
+	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], old and not replace and "conflict" or nil)
+	if ok and replace then old:close("conflict", "Replaced by a new connection") end
 	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, select(3, s.conn:error()) or "?") end
 	return ok
 end
@@ -418,7 +430,8 @@ function methods:on_event(s, ev)
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
-		local wrong = certs.wrong_certificate(self.own_certificates, s.conn, s.host)
+		-- a client's stream, not a component's (whose domain is its own)
+		local wrong = s.type == "c2s_unauthed" and certs.wrong_certificate(self.own_certificates, s.conn, s.host)
 		if wrong then s:close("host-unknown", wrong) end
 	elseif kind == "auth-request" then
 		authenticate(self, s, ev)
@@ -659,7 +672,7 @@ end
 function methods:new_component_conn(domains, direct_tls)
 	local limits = self.limits
 	return stream.component_server {
-		domains = domains, tls_context = self.tls_context, tls = direct_tls and "direct" or "disabled",
+		domains = domains, tls_context = self.component_tls_context, tls = direct_tls and "direct" or "disabled",
 		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
 		max_output = limits.max_output,
 	}

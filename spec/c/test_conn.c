@@ -106,9 +106,9 @@ typedef struct policy {
   int anonymous;            /* accept ANONYMOUS */
   int refuse_binds;         /* refuse every bind with conflict */
   int hold_binds;           /* answer no bind: the test forges the result */
-  int external; /* accept EXTERNAL for juliet's certificate (XmppAddr) */
-  const char *secret;       /* a component server's for its components */
-  int handshake_refusal;    /* a component server's condition (conflict) */
+  int external;       /* accept EXTERNAL for juliet's certificate (XmppAddr) */
+  const char *secret; /* a component server's for its components */
+  int handshake_refusal; /* a component server's condition (conflict) */
 } policy;
 
 struct side {

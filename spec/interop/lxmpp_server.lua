@@ -8,7 +8,8 @@
 --     lxmpp.server's config.limits, numbers by name; opts.component =
 --     { domain =, secret = }: a components listener on server.component_port):
 --   server.domain, server.host, server.port, server.cafile, server.accounts,
---   server.version, server.startup_seconds, server:log(), server:stop()
+--   server.version, server.startup_seconds, server:log(), server:stop(),
+--   server:kill_and_start()
 -- Two harnesses: lxmpp_server.server (examples/server.lua, lxmpp.server)
 -- and lxmpp_server.tiny (examples/tiny_server.lua, run by
 -- spec/interop/tiny_server_main.lua, with a trace of every session's bytes
@@ -86,6 +87,7 @@ function lxmpp_server.harness(name, script, traced)
 				self.trace_file = self.dir .. "/trace"
 				argv[#argv + 1] = self.trace_file
 			end
+			self.argv = argv
 			self.proc = process.spawn(argv, { log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
 			local port, why = listening_port(self, clock.now() + 30)
 			if not port then error(name .. " did not start: " .. why) end
@@ -100,6 +102,18 @@ function lxmpp_server.harness(name, script, traced)
 		return self
 	end
 	return harness
+end
+
+-- Stops the server and starts it again on the same ports and config (every
+-- connection ends; the accounts are in the config); returns once its
+-- listeners listen again.
+function server:kill_and_start()
+	self.proc:stop()
+	self.proc = process.spawn(self.argv, { log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
+	for _, port in ipairs { self.port, self.component_port } do
+		local listening, why = process.wait_port(self.host, port, clock.now() + 30, self.proc)
+		if not listening then error("the server did not come back: " .. why, 2) end
+	end
 end
 
 function server:log()

@@ -108,9 +108,17 @@ function prosody.with_lxmpp(opts)
 	return copy
 end
 
--- Runs Prosody on the server's config until its c2s ports listen.
+-- How many times the log says `line`.
+local function times_logged(self, line)
+	return select(2, self:log():gsub(line:gsub("%p", "%%%0"), ""))
+end
+
+-- Runs Prosody on the server's config until it serves: its c2s and
+-- component ports listen, and the `ready` line (a module that reloads c2s
+-- reopens its ports) is in the log once more (the log is appended to).
 local function launch(self)
 	local opts = self.opts
+	local seen = opts.ready and times_logged(self, opts.ready)
 	local lua_path, lua_cpath = process.lua54_env()
 	self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
 		opts.prosody or "prosody", "--config", self.config, "-F" },
@@ -118,6 +126,14 @@ local function launch(self)
 	local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
 	if not listening then error("Prosody did not start: " .. why) end
 	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
+	if self.component_port then assert(process.wait_port(self.host, self.component_port, clock.now() + 15, self.proc)) end
+	if opts.ready then
+		local deadline = clock.now() + 30
+		while times_logged(self, opts.ready) <= seen do
+			if clock.now() > deadline or not self.proc:alive() then error("Prosody never logged: " .. opts.ready) end
+			cqueues.sleep(0.05)
+		end
+	end
 end
 
 function prosody.start(opts)
@@ -150,13 +166,6 @@ function prosody.start(opts)
 			self.accounts[#self.accounts + 1] = a
 		end
 		launch(self)
-		if opts.ready then -- a module that reloads c2s reopens its ports: wait for it
-			local deadline = clock.now() + 30
-			while not self:log():find(opts.ready, 1, true) do
-				if clock.now() > deadline or not self.proc:alive() then error("Prosody never logged: " .. opts.ready) end
-				cqueues.sleep(0.05)
-			end
-		end
 	end)
 	if not ok then
 		local log = self:log()

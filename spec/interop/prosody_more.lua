@@ -37,7 +37,11 @@ function prosody_more.tests(opts)
 		})
 
 		require "interop.component_suite"(spec, server_of, { domain = COMPONENT.domain, secret = COMPONENT.secret,
-			second = "conflict", slixmpp = opts.slixmpp or {} })
+			second = "conflict", slixmpp = opts.slixmpp or {},
+			restart = function(server)
+				server:kill()
+				server:restart()
+			end })
 
 		require "interop.ext_suite"(spec, server_of, {
 			identity = { category = "server", type = "im" },
