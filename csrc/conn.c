@@ -1641,6 +1641,7 @@ void lx_conn_free(lx_conn *c) {
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
   buf_free(&c->out);
+  buf_free(&c->ends);
   buf_wipe(&c->in); /* they may hold a PLAIN password */
   buf_wipe(&c->held);
   conn_free_opts(c);
