@@ -813,6 +813,42 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("takes a peer that leaves its <r/> unanswered for ack_timeout for dead: detached, resumable", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, stream_management = { ack_timeout = 30 } }, function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = r.jid
+				local session = srv.sessions[full]
+				-- romeo reads nothing from now on: the <r/> after the fifth goes unanswered
+				for i = 1, 5 do assert(j:send(st.message({ to = full, type = "chat" }, "d" .. i))) end
+				assert.truthy(j:ping())
+				assert.is_not_nil(session.sm.asked_at)
+				fc.now = fc.now + 29
+				srv:tick()
+				assert.is_nil(session.detached)
+				fc.now = fc.now + 2
+				srv:tick()
+				for _ = 1, 200 do
+					if session.detached then break end
+					cqueues.sleep(0.01)
+				end
+				assert.is_true(session.detached)
+				assert.equal(session, srv.sessions[full])
+				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
+				-- its connection is closed: the client reads what was sent, then the end
+				assert.is_nil(srv.all[session])
+				local m, err
+				repeat m, err = r:receive(5) until not m
+				assert.is_not_nil(err)
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.same({ "d1", "d2", "d3", "d4", "d5" }, bodies(again, 5))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("takes a session over from a connection that still seems alive", function()
 			with_server(function(srv)
 				local j, r = pair(srv)
