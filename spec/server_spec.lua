@@ -976,6 +976,37 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("refuses a second <enable/>, and one where it is off, with <failed/>: the stream goes on", function()
+			local FAILED = "<failed xmlns='urn:xmpp:sm:3'><unexpected%-request "
+				.. "xmlns='urn:ietf:params:xml:ns:xmpp%-stanzas'/></failed>"
+			-- the client enables (where offered), then the test once more
+			local function enable_again(srv)
+				local got = {}
+				local c = assert(connect(srv, "juliet",
+					{ trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end }))
+				local session = srv.sessions[c.jid]
+				local enabled = table.concat(got):find("<enabled", 1, true) ~= nil
+				got = {}
+				assert(c.conn:send_xml("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"))
+				assert.truthy(c:ping())
+				assert.equal(session, srv.sessions[c.jid])
+				assert.is_true(c:close())
+				return enabled, table.concat(got), session
+			end
+			with_server(function(srv)
+				local enabled, got, session = enable_again(srv)
+				assert.is_true(enabled)
+				assert.matches("^" .. FAILED, got)
+				assert.is_not_nil(session.sm_id)
+			end)
+			with_server({ stream_management = false }, function(srv)
+				local enabled, got, session = enable_again(srv)
+				assert.is_false(enabled)
+				assert.matches("^" .. FAILED, got)
+				assert.is_nil(session.sm)
+			end)
+		end)
+
 		it("checks its options, and is off with stream_management = false", function()
 			assert.has_error(function() server.new(config { stream_management = { resume_timeout = -1 } }) end,
 				"lxmpp.server: stream_management.resume_timeout: a number > 0")
