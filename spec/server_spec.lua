@@ -849,6 +849,32 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("sends the configured location in <enabled/>: the client resumes there", function()
+			local process = require "interop.process"
+			local port, dead = process.free_port(), process.free_port()
+			local location = "127.0.0.1:" .. port
+			with_server({ listen = { { host = "127.0.0.1", port = port } }, stream_management = { location = location } },
+				function(srv)
+					local got = {}
+					local j, r = pair(srv, { resource = "garden",
+						trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end })
+					assert.matches("<enabled [^>]*location='" .. location:gsub("%.", "%%.") .. "'", table.concat(got))
+					local state = assert(r:sm_state())
+					assert.equal(location, state.location)
+					local full = cut(srv, r)
+					assert(j:send(st.message({ to = full, type = "chat" }, "there")))
+					assert.truthy(j:ping())
+					-- nothing listens where the client would go by itself
+					local again = assert(connect(srv, "romeo", { resume = state, port = dead }))
+					assert.is_true(again:sm_report().resumed)
+					assert.same({ "there" }, bodies(again, 1))
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			assert.has_error(function() server.new(config { stream_management = { location = 5222 } }) end,
+				"lxmpp.server: stream_management.location: a string (host:port)")
+		end)
+
 		it("takes a session over from a connection that still seems alive", function()
 			with_server(function(srv)
 				local j, r = pair(srv)
