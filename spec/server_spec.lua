@@ -875,6 +875,49 @@ describe("lxmpp.server", function()
 				"lxmpp.server: stream_management.location: a string (host:port)")
 		end)
 
+		it("detaches a session whose write timed out (a client that stopped reading), resumable", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_output = 67108864, read_rate = 1e9, read_burst = 1e9 },
+				stream_management = { max_unacked = 100000, max_unacked_bytes = 67108864 } }, function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = r.jid
+				local session = srv.sessions[full]
+				-- romeo reads nothing from now on: the kernel's buffers fill and
+				-- the server's write waits
+				local body = ("x"):rep(20000)
+				local sent = 0
+				while not session.writing_since and sent < 3000 do
+					for _ = 1, 10 do assert(j:send(st.message({ to = full, type = "chat" }, body))) end
+					sent = sent + 10
+					assert.truthy(j:ping())
+				end
+				assert.is_not_nil(session.writing_since)
+				fc.now = fc.now + srv.limits.write_timeout + 1
+				srv:tick()
+				for _ = 1, 200 do
+					if session.detached then break end
+					cqueues.sleep(0.01)
+				end
+				assert.is_true(session.detached)
+				assert.is_nil(srv.all[session])
+				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
+				assert(j:send(st.message({ to = full, type = "chat" }, "last")))
+				assert.truthy(j:ping())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				local n, last = 0, nil
+				repeat
+					local m = next_stanza(again, is_message)
+					n, last = n + 1, m and m:get_child_text("body")
+				until not m or last == "last"
+				assert.equal("last", last)
+				assert.equal(sent + 1, n) -- everything, none lost
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("takes a session over from a connection that still seems alive", function()
 			with_server(function(srv)
 				local j, r = pair(srv)
