@@ -192,9 +192,12 @@ local function lxmpp_run(input, opts, piece)
 		local stanzas = 0
 		for i = 1, #input, piece do
 			local ok, _, cond = p:feed(input:sub(i, i + piece - 1))
-			for kind in p.next, p do
+			-- LuaJIT's 8000 stack slots end the lifted deep nesting with an error
+			repeat
+				local fine, kind = pcall(p.next, p)
+				if not fine then return tostring(kind):match("[^:]*$") end
 				if kind == "stanza" then stanzas = stanzas + 1 end
-			end
+			until kind == nil
 			if not ok then return cond end
 		end
 		return outcome(stanzas)

@@ -22,6 +22,7 @@ local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
 local random = require "lxmpp.server.random"
 local sessionlib = require "lxmpp.server.session"
+local smlib = require "lxmpp.server.sm"
 local storage = require "lxmpp.server.storage"
 
 local server = {}
@@ -119,10 +120,14 @@ function server.new(config)
 		all = {}, throttled = {}, timers = {}, listeners = {}, stream_features = {},
 		components = {}, component_secrets = {}, listener_components = {},
 		now = config.clock or cqueues.monotime, log_fn = config.log, count = 0,
+		resumable = {}, detached = {},
 	}, mt)
 	local limits, err = limits_lib.check(config.limits)
 	if not limits then misuse(err) end
 	self.limits = limits
+	self.sm_opts, err = smlib.options(config.stream_management)
+	if self.sm_opts == nil then misuse(err) end
+	if self.sm_opts then self.stream_features[1] = "<sm xmlns='" .. smlib.NS .. "'/>" end
 	self.per_ip = limits_lib.counters(limits, self.now)
 	local driver
 	driver, err = storage.open(config.storage)
@@ -270,6 +275,14 @@ local function register(self, s)
 	list[s.resource] = s
 end
 
+-- A resumed session (XEP-0198) in the registry in place of its old
+-- connection's session: no unbind, no bind.
+---@param old lxmpp.server.session
+---@param new lxmpp.server.session
+function methods:replace(old, new)
+	if self.sessions[old.full_jid] == old then register(self, new) end
+end
+
 -- Takes a session out of the registry (it gets no more stanzas), and fires
 -- "resource-unbind" once.
 ---@param s lxmpp.server.session
@@ -285,6 +298,7 @@ function methods:unregister(s)
 	list[s.resource] = nil
 	if next(list) == nil then self.bare[bare] = nil end
 	self:fire(s.host, "resource-unbind", { session = s, origin = s })
+	smlib.ended(self, s)
 end
 
 -- Called once per session, by its writer when the socket is closed.
@@ -295,7 +309,7 @@ function methods:forget(s)
 	self.count = self.count - 1
 	self.per_ip:release(s.ip)
 	self.throttled[s] = nil
-	self:unregister(s)
+	if not smlib.detach(self, s) then self:unregister(s) end
 	if self.all_gone and next(self.all) == nil then self.all_gone:signal() end
 end
 
@@ -426,7 +440,13 @@ end
 function methods:on_event(s, ev)
 	local kind = ev.type
 	if kind == "stanza" then
-		self:process(s, ev.stanza)
+		local stanza = ev.stanza
+		if stanza.attr.xmlns == smlib.NS then
+			smlib.element(self, s, stanza)
+		else
+			smlib.received(s)
+			self:process(s, stanza)
+		end
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
@@ -442,11 +462,13 @@ function methods:on_event(s, ev)
 		self:fire(s.host, "authentication-success", { session = s, origin = s })
 	elseif kind == "bind-request" then
 		bind(self, s, ev)
+	elseif kind == "resume-request" then
+		smlib.resume(self, s, ev)
 	elseif kind == "handshake-request" then
 		component_handshake(self, s, ev)
 	elseif kind == "ready" and s.type == "component_unauthed" then
 		component_ready(self, s, ev.jid)
-	elseif kind == "ready" then
+	elseif kind == "ready" and not s.resumed then
 		s.full_jid, s.type = ev.jid, "c2s"
 		s.deadline = nil
 		register(self, s)
@@ -661,6 +683,7 @@ function methods:new_conn(direct_tls)
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
 		mechanisms = self.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
+		extensions = self.sm_opts and { smlib.NS } or nil,
 		cb_fallback = self.config.channel_binding_fallback ~= false,
 	}
 end
@@ -792,7 +815,9 @@ local function sweep(self, now)
 			due(not established(s) and s.auth_deadline)
 			due(s.closed_at and s.closed_at + limits.close_timeout)
 		end
+		due(smlib.request_due(s))
 	end
+	smlib.tick(self, now, due)
 	-- a close above sets a deadline through wake_at: keep the earlier one
 	self.sweep_at = math.min(self.sweep_at or nearest, nearest)
 end
@@ -923,6 +948,7 @@ function methods:close(timeout)
 	for _, l in ipairs(self.listeners) do l.socket:close() end
 	self.listeners = {}
 	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
+	for s in pairs(self.detached) do self:unregister(s) end
 	-- the timeout is on the server's clock; the waits below are real time,
 	-- at most a second each, so that an injected clock is looked at again
 	local deadline = self.now() + (timeout or 5)

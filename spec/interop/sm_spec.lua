@@ -1,5 +1,6 @@
 -- XEP-0198 stream management of lxmpp.client against Prosody 0.12
--- (mod_smacks) and ejabberd 23.01 (mod_stream_mgmt): enable, acks, and
+-- (mod_smacks), ejabberd 23.01 (mod_stream_mgmt) and lxmpp.server (its
+-- lxmpp.server.sm): enable, acks, and
 -- messages from alice to bob through a fault-injecting proxy
 -- (faultproxy.lua) that cuts alice's connections at byte offsets drawn
 -- from a seed, in both directions, during negotiation, resumption and
@@ -29,6 +30,14 @@ local servers = {
 		return require("interop.ejabberd").start {
 			accounts = { alice = "pw-alice", bob = "pw-bob" }, stream_management = true,
 		}
+	end },
+	{ "lxmpp.server", function()
+		-- bob reads only once alice sent everything: his session must hold
+		-- the whole run unread and unacknowledged (the defaults end a client
+		-- that does not read for 30 s, or leaves 1 MiB unacknowledged)
+		return require("interop.lxmpp_server").server.start { accounts = { alice = "pw-alice", bob = "pw-bob" },
+			limits = { write_timeout = 3600, max_output = 64 * 1048576 },
+			stream_management = { max_unacked = MESSAGES + 100, max_unacked_bytes = 64 * 1048576 } }
 	end },
 }
 
