@@ -632,15 +632,21 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		-- juliet sends romeo, who is online, five messages of 10 kB.
+		local function five_big_messages(srv)
+			local j = assert(connect(srv, "juliet"))
+			local r = assert(connect(srv, "romeo"))
+			r:presence()
+			assert.truthy(r:ping())
+			local body = ("x"):rep(10000)
+			for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+			return j, r
+		end
+
 		it("reads at most the rate limit from a session, on the server's clock", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 40000 } }, function(srv)
-				local j = assert(connect(srv, "juliet"))
-				local r = assert(connect(srv, "romeo"))
-				r:presence()
-				assert.truthy(r:ping())
-				local body = ("x"):rep(10000)
-				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local j, r = five_big_messages(srv)
 				local got = 0
 				while next_stanza(r, is_message, 0.5) do got = got + 1 end
 				assert.is_true(got < 5, "all 5 arrived")
@@ -656,12 +662,7 @@ describe("lxmpp.server", function()
 		it("wakes a session held by its read rate when its bucket refills, not before", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 20000 } }, function(srv)
-				local j = assert(connect(srv, "juliet"))
-				local r = assert(connect(srv, "romeo"))
-				r:presence()
-				assert.truthy(r:ping())
-				local body = ("x"):rep(10000)
-				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local j, r = five_big_messages(srv)
 				local held = srv.sessions[j.jid]
 				for _ = 1, 200 do
 					if srv.throttled[held] then break end

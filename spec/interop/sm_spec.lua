@@ -238,6 +238,7 @@ for _, case in ipairs(servers) do
 				assert.equal("reconnecting", alice:state())
 				assert.equal(0, #reports)
 				server:restart()
+				deadline = clock.now() + 30
 				bob = connect("bob", { resource = "restart" })
 				while #reports == 0 do
 					assert(clock.now() < deadline, "no new session")
