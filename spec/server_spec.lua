@@ -746,15 +746,23 @@ describe("lxmpp.server", function()
 			return j, r
 		end
 
+		-- waits for the session's connection to be gone and the session kept
+		-- (its coroutines end in their own time)
+		local function await_detached(srv, session)
+			for _ = 1, 500 do
+				if session.detached then break end
+				cqueues.sleep(0.01)
+			end
+			assert.is_true(session.detached)
+			assert.is_nil(srv.all[session])
+			assert.equal(session, srv.sessions[session.full_jid])
+		end
+
 		-- the client's connection dies unannounced; the server keeps its session
 		local function cut(srv, c)
 			local full = c.jid
 			c.t:close()
-			for _ = 1, 200 do
-				if srv.sessions[full] and srv.sessions[full].detached then break end
-				cqueues.sleep(0.01)
-			end
-			assert.is_true(srv.sessions[full].detached)
+			await_detached(srv, srv.sessions[full])
 			return full
 		end
 
@@ -830,15 +838,9 @@ describe("lxmpp.server", function()
 				assert.is_nil(session.detached)
 				fc.now = fc.now + 2
 				srv:tick()
-				for _ = 1, 200 do
-					if session.detached then break end
-					cqueues.sleep(0.01)
-				end
-				assert.is_true(session.detached)
-				assert.equal(session, srv.sessions[full])
+				await_detached(srv, session)
 				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
 				-- its connection is closed: the client reads what was sent, then the end
-				assert.is_nil(srv.all[session])
 				local m, err
 				repeat m, err = r:receive(5) until not m
 				assert.is_not_nil(err)
@@ -896,12 +898,7 @@ describe("lxmpp.server", function()
 				assert.is_not_nil(session.writing_since)
 				fc.now = fc.now + srv.limits.write_timeout + 1
 				srv:tick()
-				for _ = 1, 200 do
-					if session.detached then break end
-					cqueues.sleep(0.01)
-				end
-				assert.is_true(session.detached)
-				assert.is_nil(srv.all[session])
+				await_detached(srv, session)
 				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
 				assert(j:send(st.message({ to = full, type = "chat" }, "last")))
 				assert.truthy(j:ping())
