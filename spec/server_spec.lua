@@ -904,7 +904,7 @@ describe("lxmpp.server", function()
 				assert.truthy(j:ping())
 				local again = assert(connect(srv, "romeo", { resume = state }))
 				assert.is_true(again:sm_report().resumed)
-				local n, last = 0, nil
+				local n, last = 0
 				repeat
 					local m = next_stanza(again, is_message)
 					n, last = n + 1, m and m:get_child_text("body")
