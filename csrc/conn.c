@@ -251,10 +251,11 @@ static int read_sasl(lx_stanza *s, unsigned char **data, size_t *len) {
  * takes it (take_stanza) into an event. */
 typedef int (*handler)(lx_conn *c, lx_stanza *s);
 
-enum { CLIENT = 1, SERVER = 2, COMPONENT = 4, ALL = 7 };
+enum { CLIENT = 1, SERVER = 2, COMPONENT = 4, COMPONENT_SERVER = 8, ALL = 15 };
 #define NEGOTIATING                                                            \
   (P(PH_HEADER) | P(PH_FEATURES) | P(PH_OFFERED) | P(PH_STARTTLS) |            \
-   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY) | P(PH_RESUME))
+   P(PH_SASL) | P(PH_BIND) | P(PH_HANDSHAKE_REPLY) | P(PH_RESUME) |            \
+   P(PH_COMPONENT_AUTH))
 
 /* A top-level element the connection expects: in which phases, for which
  * roles, its namespace and name (NULL: any), its handler, and the phases
@@ -282,7 +283,10 @@ static int server_auth(lx_conn *c, lx_stanza *s);
 static int server_response(lx_conn *c, lx_stanza *s);
 static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
+static int server_resume(lx_conn *c, lx_stanza *s);
+static int server_enable(lx_conn *c, lx_stanza *s);
 static int component_handshake(lx_conn *c, lx_stanza *s);
+static int component_server_handshake(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
 
 /* the phases after a change of layer: TLS, or a new stream */
@@ -314,8 +318,14 @@ static const rule rules[] = {
     {P(PH_SASL), SERVER, NS_SASL, "abort", server_abort, P(PH_OFFERED)},
     {P(PH_OFFERED), SERVER, LX_NS_CLIENT, "iq", server_bind,
      P(PH_BIND_DECISION) | P(PH_OFFERED)},
+    {P(PH_OFFERED), SERVER, NS_SM, "resume", server_resume,
+     P(PH_RESUME_DECISION) | P(PH_OFFERED)},
     {P(PH_HANDSHAKE_REPLY), COMPONENT, LX_NS_COMPONENT, "handshake",
      component_handshake, P(PH_READY)},
+    {P(PH_COMPONENT_AUTH), COMPONENT_SERVER, LX_NS_COMPONENT, "handshake",
+     component_server_handshake, P(PH_SECRET)},
+    {P(PH_OFFERED) | P(PH_READY), SERVER, NS_SM, "enable", server_enable,
+     P(PH_OFFERED) | P(PH_READY) | P(PH_CLOSING)},
     {P(PH_READY) | P(PH_CLOSING), ALL, NULL, NULL, on_stanza,
      P(PH_READY) | P(PH_CLOSING)},
 };
@@ -387,17 +397,21 @@ int conn_dispatch(lx_conn *c, lx_stanza *s) {
 }
 
 int conn_paused(const lx_conn *c) {
-  return c->phase == PH_CREDENTIALS || c->phase == PH_BIND_DECISION;
+  return c->phase == PH_CREDENTIALS || c->phase == PH_BIND_DECISION ||
+         c->phase == PH_RESUME_DECISION || c->phase == PH_SECRET;
 }
 
 /* Makes the parser stop right after the elements that may change the
  * layer in our role (the rules whose next phases include LAYER): what
- * follows them is TLS or a new stream, or the old stream's white space. */
+ * follows them is TLS or a new stream, or the old stream's white space;
+ * and after the component's handshake, which authenticates in the stream:
+ * what follows it is parsed with the full limits. */
 static int set_stops(lx_conn *c) {
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
     const rule *r = &rules[i];
+    int stop = (r->next & LAYER) || (r->name && !strcmp(r->name, "handshake"));
     int rc;
-    if ((r->next & LAYER) && (r->roles & c->role->role_bit) &&
+    if (stop && (r->roles & c->role->role_bit) &&
         (rc = lx_parser_stop_after(c->parser, r->ns, r->name)) != 0)
       return rc;
   }
@@ -842,6 +856,10 @@ static int new_sasl_server(lx_conn *c) {
   o.n_cb = tls_bindings(c, cb, cb_data);
   o.cb = o.n_cb ? cb : NULL;
   o.tls = c->secure;
+  /* XEP-0178: EXTERNAL has an identity only from a verified certificate
+   * (verification against the trust anchors of the TLS context) */
+  o.client_cert =
+      c->secure && c->tls && lx_tls_verify_result(c->tls, NULL) == 0;
   if (!o.host)
     o.host = c->domain;
   int rc = lx_sasl_server_new(&c->sasl_server, &o, &err);
@@ -882,9 +900,9 @@ static int send_features(lx_conn *c) {
   return conn_wrote(c, mark, features_write(&c->out, &f, extra));
 }
 
-/* Which of our domains the client asked for (RFC 6120 §4.7.1), and the
- * checks on its header; 0 or the failure. */
-static int check_client_header(lx_conn *c, const lx_elem *h) {
+/* Which of our domains the peer asked for (RFC 6120 §4.7.1); 0 or the
+ * failure. */
+static int check_to(lx_conn *c, const lx_elem *h) {
   const char *to = lx_elem_attr(h, NULL, "to");
   const char *prev = c->domain;
   lx_jid *jid = NULL;
@@ -907,7 +925,13 @@ static int check_client_header(lx_conn *c, const lx_elem *h) {
   if (c->authenticated && c->domain != prev)
     return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
                      "the domain of an authenticated stream cannot change");
-  return check_version(c, h);
+  return 0;
+}
+
+/* The checks on a client's header; 0 or the failure. */
+static int check_client_header(lx_conn *c, const lx_elem *h) {
+  int rc = check_to(c, h);
+  return rc ? rc : check_version(c, h);
 }
 
 static int server_on_header(lx_conn *c, lx_stanza *s) {
@@ -1137,6 +1161,17 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
   return c->phase == PH_FAILED ? c->error.code : rc;
 }
 
+/* A refused binding or resumption: the client may try again, a few
+ * times. */
+static int binding_failed(lx_conn *c) {
+  c->phase = PH_OFFERED;
+  if (++c->bind_failures >= c->max_bind_attempts)
+    return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
+                     "too many failed resumption or resource binding "
+                     "attempts");
+  return 0;
+}
+
 /* <iq type='error'> for the bind request: the condition and its type
  * (RFC 6120 §7.6.2, §8.3.2). */
 static int bind_error(lx_conn *c, int code, const char *text) {
@@ -1156,10 +1191,17 @@ static int bind_error(lx_conn *c, int code, const char *text) {
     return c->error.code;
   free(c->bind_resource);
   c->bind_resource = NULL;
-  c->phase = PH_OFFERED;
-  if (++c->bind_failures >= c->max_bind_attempts)
-    return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
-                     "too many failed resource binding attempts");
+  return binding_failed(c);
+}
+
+/* Waits for the application's `decision` on the request `ev` (NULL: out
+ * of memory) about `jid`. */
+static int ask_application(lx_conn *c, lx_conn_event *ev, const char *jid,
+                           enum phase decision) {
+  if (!ev)
+    return conn_fail_nomem(c);
+  ev->jid = jid;
+  c->phase = decision;
   return 0;
 }
 
@@ -1188,30 +1230,41 @@ static int server_bind(lx_conn *c, lx_stanza *s) {
     return conn_fail_nomem(c);
   }
   lx_jid_free(asked);
-  lx_conn_event *ev = conn_push_event(c, LX_CONN_BIND_REQUEST);
-  if (!ev)
-    return conn_fail_nomem(c);
-  ev->jid = c->bind_resource;
-  c->phase = PH_BIND_DECISION;
-  return 0;
+  return ask_application(c, conn_push_event(c, LX_CONN_BIND_REQUEST),
+                         c->bind_resource, PH_BIND_DECISION);
 }
 
-int lx_conn_bind_accept(lx_conn *c, const char *full_jid) {
+/* The full JID of a session of the authenticated account (RFC 6120
+ * §7.6.2.1), or NULL (*rc: LX_ERR_INVALID, or the state's error when no
+ * `decision` is pending). */
+static lx_jid *session_jid(lx_conn *c, enum phase decision,
+                           const char *full_jid, int *rc) {
   lx_jid *full = NULL;
-  if (c->phase != PH_BIND_DECISION)
-    return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+  if (c->phase != decision) {
+    *rc = c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+    return NULL;
+  }
   if (!full_jid || lx_jid_new(&full, full_jid, strlen(full_jid), NULL) ||
       !lx_jid_resource(full) || !lx_jid_bare_equal(full, c->account)) {
     lx_jid_free(full);
-    return LX_ERR_INVALID;
+    *rc = LX_ERR_INVALID;
+    return NULL;
   }
+  return full;
+}
+
+int lx_conn_bind_accept(lx_conn *c, const char *full_jid) {
+  int rc;
+  lx_jid *full = session_jid(c, PH_BIND_DECISION, full_jid, &rc);
+  if (!full)
+    return rc;
   buf *b = &c->out;
   size_t mark = b->len;
-  int rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "result") ||
-           xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
-           xo_start(b, "bind", NS_BIND) || buf_putc(b, '>') ||
-           xo_element(b, "jid", NULL, lx_jid_full(full)) || xo_end(b, "bind") ||
-           xo_end(b, "iq");
+  rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "result") ||
+       xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
+       xo_start(b, "bind", NS_BIND) || buf_putc(b, '>') ||
+       xo_element(b, "jid", NULL, lx_jid_full(full)) || xo_end(b, "bind") ||
+       xo_end(b, "iq");
   if (conn_wrote(c, mark, rc)) {
     lx_jid_free(full);
     return c->error.code;
@@ -1228,6 +1281,116 @@ int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text) {
       (text && xml_check_text(text, strlen(text), NULL)))
     return LX_ERR_INVALID;
   int rc = bind_error(c, condition, text);
+  return c->phase == PH_FAILED ? c->error.code : rc;
+}
+
+/* ---- XEP-0198 resumption, in place of binding ---------------------------- */
+
+/* A stanza error condition that is an empty element (RFC 6120 §8.3.3). */
+static int stanza_condition_valid(const char *name) {
+  static const char *const names[] = {"bad-request",
+                                      "conflict",
+                                      "feature-not-implemented",
+                                      "forbidden",
+                                      "internal-server-error",
+                                      "item-not-found",
+                                      "jid-malformed",
+                                      "not-acceptable",
+                                      "not-allowed",
+                                      "not-authorized",
+                                      "policy-violation",
+                                      "recipient-unavailable",
+                                      "registration-required",
+                                      "remote-server-not-found",
+                                      "remote-server-timeout",
+                                      "resource-constraint",
+                                      "service-unavailable",
+                                      "subscription-required",
+                                      "undefined-condition",
+                                      "unexpected-request"};
+  for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(names[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* A count of XEP-0198: decimal, below 2^32. */
+static int valid_count(const char *h) {
+  size_t n = h ? strspn(h, "0123456789") : 0;
+  return n > 0 && n <= 10 && h[n] == '\0' &&
+         strtoull(h, NULL, 10) <= UINT32_MAX;
+}
+
+/* XEP-0198's <failed/> with a stanza error condition, h when >= 0. */
+static int sm_failed(lx_conn *c, const char *condition, int64_t h) {
+  char count[16];
+  buf *b = &c->out;
+  size_t mark = b->len;
+  snprintf(count, sizeof count, "%lld", (long long)h);
+  int rc = xo_start(b, "failed", NS_SM) || (h >= 0 && xo_attr(b, "h", count)) ||
+           buf_putc(b, '>') || xo_element(b, condition, NS_STANZAS, NULL) ||
+           xo_end(b, "failed");
+  return conn_wrote(c, mark, rc) ? c->error.code : 0;
+}
+
+/* <failed/> for a <resume/> (XEP-0198 §5), h when >= 0. */
+static int resume_failed(lx_conn *c, const char *condition, int64_t h) {
+  int rc = sm_failed(c, condition, h);
+  return rc ? rc : binding_failed(c);
+}
+
+/* XEP-0198 §3: <enable/> once bound goes to an application that speaks
+ * XEP-0198; before binding, or where stream management is off, it is
+ * refused with <failed/>, not a stream error. Before authentication it is
+ * as unexpected as anything else. */
+static int server_enable(lx_conn *c, lx_stanza *s) {
+  if (!c->authenticated)
+    return unexpected(c, s);
+  if (c->bound && is_extension(c, NS_SM))
+    return on_stanza(c, s);
+  return sm_failed(c, "unexpected-request", -1);
+}
+
+/* Only for an application that speaks XEP-0198 (its extension_ns), once
+ * authenticated; the application decides. */
+static int server_resume(lx_conn *c, lx_stanza *s) {
+  const char *previd = lx_elem_attr(s->root, NULL, "previd");
+  if (!c->authenticated || !is_extension(c, NS_SM))
+    return unexpected(c, s);
+  if (!previd || !*previd || strlen(previd) >= ID_SIZE ||
+      !valid_count(lx_elem_attr(s->root, NULL, "h")))
+    return resume_failed(c, "bad-request", -1);
+  free(c->resume_id);
+  if (!(c->resume_id = strdup(previd)))
+    return conn_fail_nomem(c);
+  return ask_application(c, push_with_stanza(c, LX_CONN_RESUME_REQUEST),
+                         c->resume_id, PH_RESUME_DECISION);
+}
+
+int lx_conn_resume_accept(lx_conn *c, const char *full_jid, uint32_t h) {
+  int rc;
+  char count[16];
+  lx_jid *full = session_jid(c, PH_RESUME_DECISION, full_jid, &rc);
+  if (!full)
+    return rc;
+  buf *b = &c->out;
+  size_t mark = b->len;
+  snprintf(count, sizeof count, "%lu", (unsigned long)h);
+  rc = xo_start(b, "resumed", NS_SM) || xo_attr(b, "h", count) ||
+       xo_attr(b, "previd", c->resume_id) || buf_puts(b, "/>");
+  if (conn_wrote(c, mark, rc)) {
+    lx_jid_free(full);
+    return c->error.code;
+  }
+  return ready(c, full);
+}
+
+int lx_conn_resume_refuse(lx_conn *c, const char *condition, int64_t h) {
+  if (c->phase != PH_RESUME_DECISION)
+    return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+  if (!stanza_condition_valid(condition) || h > (int64_t)UINT32_MAX)
+    return LX_ERR_INVALID;
+  int rc = resume_failed(c, condition, h);
   return c->phase == PH_FAILED ? c->error.code : rc;
 }
 
@@ -1265,28 +1428,57 @@ static int component_send_header(lx_conn *c) {
   return conn_write_header(c, NULL, NULL, lx_jid_domain(c->jid), c->lang);
 }
 
-/* The server's header gives the stream id; we answer with the hex SHA-1 of
- * the id followed by the secret (XEP-0114 §3). */
+#define HANDSHAKE_HEX 40 /* a SHA-1 in hex */
+
+/* The handshake of XEP-0114 §3: the hex SHA-1 (lower case) of the stream
+ * id followed by the secret. 0, or LX_ERR_INTERNAL. */
+static int handshake_digest(const lx_conn *c, const char *secret,
+                            char hex[HANDSHAKE_HEX + 1]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, c->stream_id, strlen(c->stream_id)) == 1 &&
+           EVP_DigestUpdate(ctx, secret, strlen(secret)) == 1 &&
+           EVP_DigestFinal_ex(ctx, md, &n) == 1 && 2 * n == HANDSHAKE_HEX;
+  EVP_MD_CTX_free(ctx);
+  for (unsigned int i = 0; ok && i < n; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  OPENSSL_cleanse(md, sizeof md);
+  return ok ? 0 : LX_ERR_INTERNAL;
+}
+
+/* Authenticated without a restart: the parser, stopped right after the
+ * handshake (set_stops), takes the full limits for what follows. */
+static int authenticated_in_stream(lx_conn *c) {
+  c->authenticated = c->full_limits = 1;
+  if (lx_parser_set_limits(c->parser, &c->parser_opts))
+    return conn_fail(c, LX_ERR_INTERNAL, 0, "cannot raise the limits");
+  return 0;
+}
+
+/* Ready as `domain`. */
+static int ready_as_domain(lx_conn *c, const char *domain) {
+  lx_jid *full = NULL;
+  lx_error err = {0};
+  int rc = authenticated_in_stream(c);
+  if (rc == 0 && (rc = lx_jid_new(&full, domain, strlen(domain), &err)) != 0)
+    return rc == LX_ERR_NOMEM
+               ? conn_fail_nomem(c)
+               : conn_fail(c, LX_ERR_INTERNAL, 0, "%s", err.detail);
+  return rc ? rc : ready(c, full);
+}
+
+/* The server's header gives the stream id; we answer with the handshake. */
 static int component_on_header(lx_conn *c, lx_stanza *s) {
   const char *id = lx_elem_attr(s->root, NULL, "id");
-  unsigned char md[EVP_MAX_MD_SIZE];
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
-  unsigned int n = 0;
+  char hex[HANDSHAKE_HEX + 1];
   if (!id || !*id || strlen(id) >= sizeof c->stream_id)
     return conn_fail(c, LX_ERR_BAD_FORMAT, LX_ERR_BAD_FORMAT,
                      "a component stream header needs an id");
   snprintf(c->stream_id, sizeof c->stream_id, "%s", id);
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-           EVP_DigestUpdate(ctx, id, strlen(id)) == 1 &&
-           EVP_DigestUpdate(ctx, c->component_secret,
-                            strlen(c->component_secret)) == 1 &&
-           EVP_DigestFinal_ex(ctx, md, &n) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok)
+  if (handshake_digest(c, c->component_secret, hex))
     return conn_fail(c, LX_ERR_INTERNAL, 0, "SHA-1 failed");
-  for (unsigned int i = 0; i < n; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
   int rc = opened(c);
   if (rc)
     return rc;
@@ -1298,21 +1490,99 @@ static int component_on_header(lx_conn *c, lx_stanza *s) {
 /* The server's <handshake/>: the secret was right; we are the domain. */
 static int component_handshake(lx_conn *c, lx_stanza *s) {
   (void)s;
-  const char *domain = lx_jid_domain(c->jid);
-  lx_jid *full = NULL;
-  lx_error err = {0};
-  int rc = lx_jid_new(&full, domain, strlen(domain), &err);
-  if (rc)
-    return rc == LX_ERR_NOMEM
-               ? conn_fail_nomem(c)
-               : conn_fail(c, LX_ERR_INTERNAL, 0, "%s", err.detail);
-  return ready(c, full);
+  return ready_as_domain(c, lx_jid_domain(c->jid));
 }
 
 static int component_on_stanza(lx_conn *c, lx_stanza *s) {
   (void)c;
   (void)s;
   return 0;
+}
+
+/* ---- the server's side of a component (XEP-0114) --------------------------
+ */
+
+/* The component's header: one of the component domains we accept (no
+ * version: XEP-0114 streams have none); we answer with our header, whose
+ * id the handshake hashes. */
+static int component_server_on_header(lx_conn *c, lx_stanza *s) {
+  int rc = check_to(c, s->root);
+  if (rc || (rc = opened(c)) != 0)
+    return rc;
+  if (new_id(c, c->stream_id))
+    return conn_fail(c, LX_ERR_INTERNAL, 0, "no random bytes");
+  c->phase = PH_COMPONENT_AUTH;
+  return server_send_header(c);
+}
+
+/* <handshake>hex SHA-1</handshake>: the application gives the secret. */
+static int component_server_handshake(lx_conn *c, lx_stanza *s) {
+  size_t n = 0;
+  const char *text = lx_elem_text(s, s->root, &n);
+  int hex = text && n == HANDSHAKE_HEX;
+  for (size_t i = 0; hex && i < n; i++)
+    hex = strchr("0123456789abcdefABCDEF", text[i]) != NULL;
+  if (!hex)
+    return conn_fail(c, LX_ERR_NOT_AUTHORIZED, LX_ERR_NOT_AUTHORIZED,
+                     "the handshake is not a hex SHA-1");
+  for (size_t i = 0; i < n; i++) /* peers may write upper case */
+    c->component_digest[i] = (char)(text[i] | 0x20);
+  c->component_digest[n] = '\0';
+  lx_conn_event *ev = conn_push_event(c, LX_CONN_HANDSHAKE_REQUEST);
+  if (!ev)
+    return conn_fail_nomem(c);
+  ev->jid = c->domain;
+  c->phase = PH_SECRET;
+  return 0;
+}
+
+int lx_conn_handshake_answer(lx_conn *c, const char *secret, int condition) {
+  char hex[HANDSHAKE_HEX + 1];
+  int right = 0;
+  if (c->phase != PH_SECRET)
+    return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+  if (condition && !stream_condition_valid(condition))
+    return LX_ERR_INVALID;
+  if (secret && handshake_digest(c, secret, hex) == 0)
+    right = CRYPTO_memcmp(hex, c->component_digest, HANDSHAKE_HEX) == 0;
+  OPENSSL_cleanse(hex, sizeof hex);
+  OPENSSL_cleanse(c->component_digest, sizeof c->component_digest);
+  if (!right)
+    return conn_fail(c, LX_ERR_NOT_AUTHORIZED, LX_ERR_NOT_AUTHORIZED,
+                     "wrong handshake for %s", c->domain);
+  if (condition)
+    return conn_fail(c, condition, condition, "%s is refused: %s", c->domain,
+                     lx_strerror(condition));
+  size_t mark = c->out.len;
+  if (conn_wrote(c, mark, xo_element(&c->out, "handshake", NULL, NULL)))
+    return c->error.code;
+  int rc = ready_as_domain(c, c->domain);
+  return c->phase == PH_FAILED ? c->error.code : rc;
+}
+
+/* A component sends from its domain (XEP-0114 §3): a stanza without from
+ * gets the domain (as Prosody does), one from another domain ends the
+ * stream with invalid-from (RFC 6120 §4.9.3.9, as Prosody does); from is
+ * handed on prepared. */
+static int component_server_on_stanza(lx_conn *c, lx_stanza *s) {
+  lx_elem *e = s->root;
+  const char *domain = lx_jid_domain(c->full);
+  const char *from = lx_elem_attr(e, NULL, "from");
+  lx_jid *j = NULL;
+  if (!is_stanza(c, e))
+    return 0;
+  int rc = from ? lx_jid_new(&j, from, strlen(from), NULL) : 0;
+  if (rc == LX_ERR_NOMEM)
+    return conn_fail_nomem(c);
+  if (rc || (j && strcmp(lx_jid_domain(j), domain) != 0)) {
+    lx_jid_free(j);
+    return conn_fail(c, LX_ERR_INVALID_FROM, LX_ERR_INVALID_FROM,
+                     "a stanza from '%s', which is not an address of %s", from,
+                     domain);
+  }
+  rc = lx_elem_set_attr(s, e, NULL, "from", j ? lx_jid_full(j) : domain, NULL);
+  lx_jid_free(j);
+  return rc ? conn_fail_nomem(c) : 0;
 }
 
 static const role_info client_role = {LX_TLS_CLIENT,
@@ -1342,14 +1612,28 @@ static const role_info component_role = {LX_TLS_CLIENT,
                                          LX_NS_COMPONENT,
                                          NULL,
                                          conn_configure_component};
+static const role_info component_server_role = {
+    LX_TLS_SERVER,
+    COMPONENT_SERVER,
+    0,
+    server_send_header,
+    component_server_on_header,
+    component_server_on_stanza,
+    LX_NS_COMPONENT,
+    NULL,
+    conn_configure_component_server};
 
 /* ---- life cycle ---------------------------------------------------------- */
 
 int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
                 lx_error *err) {
   lx_conn_opts dflt;
-  if (!out || (role != LX_CONN_CLIENT && role != LX_CONN_SERVER &&
-               role != LX_CONN_COMPONENT))
+  static const role_info *const roles[] = {
+      [LX_CONN_CLIENT] = &client_role,
+      [LX_CONN_SERVER] = &server_role,
+      [LX_CONN_COMPONENT] = &component_role,
+      [LX_CONN_COMPONENT_SERVER] = &component_server_role};
+  if (!out || role < LX_CONN_CLIENT || role > LX_CONN_COMPONENT_SERVER)
     return error_set(err, LX_ERR_INVALID, "unknown role");
   if (!opts) {
     lx_conn_opts_init(&dflt);
@@ -1358,9 +1642,7 @@ int lx_conn_new(lx_conn **out, lx_conn_role role, const lx_conn_opts *opts,
   lx_conn *c = calloc(1, sizeof *c);
   if (!c)
     return error_set(err, LX_ERR_NOMEM, "out of memory");
-  c->role = role == LX_CONN_CLIENT   ? &client_role
-            : role == LX_CONN_SERVER ? &server_role
-                                     : &component_role;
+  c->role = roles[role];
   c->phase = PH_NEW;
   int rc = conn_configure(c, opts, err);
   if (rc) {
@@ -1378,6 +1660,7 @@ void lx_conn_free(lx_conn *c) {
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
   buf_free(&c->out);
+  buf_free(&c->ends);
   buf_wipe(&c->in); /* they may hold a PLAIN password */
   buf_wipe(&c->held);
   conn_free_opts(c);

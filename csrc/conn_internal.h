@@ -36,6 +36,9 @@ enum phase {
   PH_HANDSHAKE_REPLY, /* component: the server's <handshake/> */
   PH_RESUME,          /* client: <resumed/> or <failed/> (XEP-0198) */
   PH_BIND_DECISION,   /* server: lx_conn_bind_accept() or _refuse() */
+  PH_RESUME_DECISION, /* server: lx_conn_resume_accept() or _refuse() */
+  PH_COMPONENT_AUTH,  /* component server: the component's <handshake> */
+  PH_SECRET,          /* component server: lx_conn_handshake_answer() */
   PH_READY,           /* stanzas flow */
   PH_CLOSING,         /* we sent </stream:stream>; the peer's is due */
   PH_CLOSED,
@@ -96,6 +99,9 @@ struct lx_conn {
   buf out;        /* plaintext XML not yet sent or handed to TLS */
   size_t out_off; /* out.data[out_off .. out.len) is pending */
   size_t clear;   /* of which the first `clear` bytes go out in the clear */
+  buf ends;       /* size_t offsets in out where pending elements end (TLS
+                     records end there), from ends_off */
+  size_t ends_off;
   buf in; /* bytes from lx_conn_recv() not yet taken (ciphertext once TLS
              is on): in.data[in_off .. in.len) */
   size_t in_off;
@@ -127,10 +133,13 @@ struct lx_conn {
   lx_sasl_server_opts sasl_server_opts; /* its pointers are owned copies */
   lx_sasl_server *sasl_server;
   unsigned auth_failures, bind_failures;
-  unsigned cb_failures;   /* -PLUS attempts with a binding type we lack */
-  char *bind_resource;    /* asked for, prepared; NULL for none */
-  char *component_secret; /* a component's; wiped when freed */
-  char *resume_id;        /* client: XEP-0198 previd, or NULL */
+  unsigned cb_failures;      /* -PLUS attempts with a binding type we lack */
+  char *bind_resource;       /* asked for, prepared; NULL for none */
+  char *component_secret;    /* a component's; wiped when freed */
+  char component_digest[41]; /* component server: the <handshake> received
+                                (hex SHA-1, lower case), wiped once checked */
+  char *resume_id;           /* XEP-0198 previd, or NULL: the client's to
+                                send, the server's asked for */
   uint32_t resume_h;
 };
 
@@ -180,7 +189,8 @@ int conn_dispatch(lx_conn *c, lx_stanza *s);
 int conn_on_open(lx_conn *c, lx_stanza *s);
 /* The peer's </stream:stream>. */
 int conn_on_peer_close(lx_conn *c);
-/* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST). */
+/* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST,
+ * HANDSHAKE_REQUEST, RESUME_REQUEST). */
 int conn_paused(const lx_conn *c);
 
 /* ---- conn_opts.c: the options -------------------------------------------- */
@@ -188,11 +198,13 @@ int conn_paused(const lx_conn *c);
 /* A plausible BCP 47 tag. */
 int conn_valid_lang(const char *s);
 /* Checks and copies the options of c's role (its configure: one of the
- * three below), then those of every role, into c. */
+ * four below), then those of every role, into c. */
 int conn_configure(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 int conn_configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err);
 int conn_configure_component(lx_conn *c, const lx_conn_opts *o, lx_error *err);
+int conn_configure_component_server(lx_conn *c, const lx_conn_opts *o,
+                                    lx_error *err);
 /* Frees the copies of the options. */
 void conn_free_opts(lx_conn *c);
 void conn_free_sasl_client_opts(lx_sasl_client_opts *o);

@@ -229,14 +229,11 @@ int conn_configure_client(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
   return nomem ? error_set(err, LX_ERR_NOMEM, "out of memory") : 0;
 }
 
-int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
-  int nomem = 0, rc;
+/* The domains a server serves, prepared. */
+static int configure_domains(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
+  int rc;
   if (!o->n_domains || !o->domains)
     return error_set(err, LX_ERR_INVALID, "a server needs its domains");
-  if (o->max_auth_attempts < 2 || o->max_auth_attempts > 5)
-    return error_set(err, LX_ERR_INVALID, "max_auth_attempts: 2 to 5");
-  if (o->max_bind_attempts < 5 || o->max_bind_attempts > 10)
-    return error_set(err, LX_ERR_INVALID, "max_bind_attempts: 5 to 10");
   if (!(c->domains = calloc(o->n_domains, sizeof *c->domains)))
     return error_set(err, LX_ERR_NOMEM, "out of memory");
   c->n_domains = o->n_domains;
@@ -249,6 +246,26 @@ int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
         lx_jid_resource(c->domains[i]))
       return error_set(err, LX_ERR_INVALID, "domains[%zu] is not a domain", i);
   }
+  return 0;
+}
+
+/* XEP-0114 has no STARTTLS: TLS from the first byte, or none. */
+static int component_tls(const lx_conn_opts *o, lx_error *err) {
+  if (o->tls != LX_CONN_TLS_DISABLED && o->tls != LX_CONN_TLS_DIRECT)
+    return error_set(err, LX_ERR_INVALID,
+                     "a component stream has no STARTTLS: tls is disabled "
+                     "or direct");
+  return 0;
+}
+
+int conn_configure_server(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
+  int nomem = 0, rc;
+  if (o->max_auth_attempts < 2 || o->max_auth_attempts > 5)
+    return error_set(err, LX_ERR_INVALID, "max_auth_attempts: 2 to 5");
+  if (o->max_bind_attempts < 5 || o->max_bind_attempts > 10)
+    return error_set(err, LX_ERR_INVALID, "max_bind_attempts: 5 to 10");
+  if ((rc = configure_domains(c, o, err)) != 0)
+    return rc;
   if (o->features) {
     /* the extra features must be XML elements */
     lx_stanza *check = NULL;
@@ -289,13 +306,18 @@ int conn_configure_component(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
     return error_set(err, LX_ERR_INVALID, "a component's JID is a domain");
   if (!o->component_secret)
     return error_set(err, LX_ERR_INVALID, "a component needs its secret");
-  if (o->tls != LX_CONN_TLS_DISABLED && o->tls != LX_CONN_TLS_DIRECT)
-    return error_set(err, LX_ERR_INVALID,
-                     "a component stream has no STARTTLS: tls is disabled "
-                     "or direct");
+  if ((rc = component_tls(o, err)) != 0)
+    return rc;
   if (!(c->component_secret = strdup(o->component_secret)))
     return error_set(err, LX_ERR_NOMEM, "out of memory");
   return 0;
+}
+
+/* The server's side of XEP-0114: the component domains it accepts. */
+int conn_configure_component_server(lx_conn *c, const lx_conn_opts *o,
+                                    lx_error *err) {
+  int rc = component_tls(o, err);
+  return rc ? rc : configure_domains(c, o, err);
 }
 
 /* Checks and copies the options: the role's first (a client's JID names

@@ -393,6 +393,13 @@ int lx_parser_resume(lx_parser *p);
  * and the stop_after setting. Returns 0 or LX_ERR_NOMEM. */
 int lx_parser_reset(lx_parser *p);
 
+/* Changes the limits (not default_ns) for what comes next: for a stream
+ * whose peer authenticated without a restart (XEP-0114), while the parser
+ * is stopped after the element that did it (lx_parser_stop_after).
+ * Returns 0, LX_ERR_STATE when not stopped, LX_ERR_INVALID for a zero
+ * limit. */
+int lx_parser_set_limits(lx_parser *p, const lx_parser_opts *opts);
+
 typedef enum lx_parse_event_type {
   LX_PARSE_OPEN = 1, /* stanza: the header element (attributes, no children) */
   LX_PARSE_STANZA,   /* stanza: a complete top-level element */
@@ -727,10 +734,14 @@ typedef struct lx_sasl_server lx_sasl_server;
 typedef struct lx_sasl_server_opts {
   /* The mechanisms enabled, any order (NULL: SCRAM-SHA-512, -256, -1, each
    * with -PLUS, and PLAIN). -PLUS is advertised only with binding data,
-   * PLAIN only with TLS; EXTERNAL, ANONYMOUS and DIGEST-MD5 only when
-   * listed here. */
+   * PLAIN only with TLS, EXTERNAL only with client_cert; EXTERNAL,
+   * ANONYMOUS and DIGEST-MD5 only when listed here. */
   const char *const *mechanisms;
   size_t n_mechanisms;
+  /* The client presented a certificate that verified (0): EXTERNAL
+   * (XEP-0178) has an identity to authenticate. lx_conn sets it from its
+   * TLS session. */
+  int client_cert;
   /* Channel-binding data of this TLS session: the types we advertise
    * (XEP-0440) and accept. */
   const lx_sasl_cb *cb;
@@ -1128,14 +1139,16 @@ int lx_tls_channel_binding(const lx_tls *t, lx_tls_cb_type type,
  * Session resumption, for a client. With TLS 1.3 the server's tickets come
  * after the handshake and are taken in by lx_tls_read(); ask after reading.
  * lx_tls_get_session() returns 1 and a new session object in *out (the
- * caller frees it with lx_tls_session_free), 0 when none is resumable yet,
- * or LX_ERR_NOMEM. The object remembers the reference identity and whether
- * the peer was verified. lx_tls_set_session(), before the handshake starts,
- * offers it for resumption (the caller keeps its object): LX_ERR_INVALID
- * when it belongs to another reference identity or was not verified while
- * this session's context verifies; LX_ERR_STATE for a server or after the
- * handshake started. A resumed handshake skips certificate verification:
- * lx_tls_verify_result() then gives the original verdict.
+ * caller frees it with lx_tls_session_free), 0 when none is resumable (yet,
+ * or any more: after a cut or a fatal alert), or LX_ERR_NOMEM. The object
+ * is a copy: a later cut of this connection does not make it unresumable. The
+ * object remembers the reference identity and whether the peer was verified.
+ * lx_tls_set_session(), before the handshake starts, offers it for resumption
+ * (the caller keeps its object): LX_ERR_INVALID when it belongs to another
+ * reference identity or was not verified while this session's context verifies;
+ * LX_ERR_STATE for a server or after the handshake started. A resumed handshake
+ * skips certificate verification: lx_tls_verify_result() then gives the
+ * original verdict.
  */
 int lx_tls_get_session(const lx_tls *t, lx_tls_session **out);
 int lx_tls_set_session(lx_tls *t, const lx_tls_session *s, lx_error *err);
@@ -1223,14 +1236,18 @@ void lx_tls_pem_free(char *pem);
  */
 typedef struct lx_conn lx_conn;
 
-/* A client's stream to its server, the server's side of it, or an
- * external component's stream to a server (XEP-0114: the stream header in
+/* A client's stream to its server, the server's side of it, an external
+ * component's stream to a server (XEP-0114: the stream header in
  * jabber:component:accept, then <handshake/> with the shared secret; no
- * TLS, no SASL, no binding: ready as the component's domain). */
+ * TLS, no SASL, no binding: ready as the component's domain), or the
+ * server's side of that (LX_CONN_COMPONENT_SERVER: `domains` are the
+ * component domains it accepts; the secret is the application's answer to
+ * LX_CONN_HANDSHAKE_REQUEST). */
 typedef enum lx_conn_role {
   LX_CONN_CLIENT = 1,
   LX_CONN_SERVER,
-  LX_CONN_COMPONENT
+  LX_CONN_COMPONENT,
+  LX_CONN_COMPONENT_SERVER
 } lx_conn_role;
 
 /* How the stream is protected. */
@@ -1294,7 +1311,8 @@ typedef struct lx_conn_opts {
 
   /* server */
   const char *const *domains; /* the domains served: a stream to any other
-                                 gets host-unknown; at least one */
+                                 gets host-unknown; at least one (a
+                                 component server: the components') */
   size_t n_domains;
   unsigned max_auth_attempts; /* failed SASL attempts before
                                  policy-violation, 2 to 5 (3) */
@@ -1418,10 +1436,21 @@ typedef enum lx_conn_event_type {
                             else the sticky error. The last event */
   LX_CONN_SENT,          /* trace: plaintext XML queued for the peer: data */
   LX_CONN_RECEIVED,      /* trace: plaintext XML from the peer: data */
+  LX_CONN_HANDSHAKE_REQUEST, /* component server: the component's
+                                <handshake/>: answer with
+                                lx_conn_handshake_answer(); jid is the
+                                component's domain */
+  LX_CONN_RESUME_REQUEST,    /* server: a XEP-0198 <resume/> in place of
+                                binding (only where extension_ns has
+                                urn:xmpp:sm:3): stanza is the element, jid its
+                                previd (valid until answered), h checked to be
+                                a 32-bit count; answer with
+                                lx_conn_resume_accept() or _refuse() */
   /* not events: what lx_conn_next_event() sets when it returns 0 */
   LX_CONN_NEED_DATA, /* nothing before more bytes come (lx_conn_recv) */
   LX_CONN_PAUSED     /* nothing before the application answers an
-                        AUTH_REQUEST or BIND_REQUEST */
+                        AUTH_REQUEST, BIND_REQUEST, HANDSHAKE_REQUEST or
+                        RESUME_REQUEST */
 } lx_conn_event_type;
 
 typedef struct lx_conn_event {
@@ -1520,6 +1549,32 @@ int lx_conn_bind_accept(lx_conn *c, const char *full_jid);
  * LX_ERR_BIND_RESOURCE_CONSTRAINT or LX_ERR_BIND_BAD_REQUEST (RFC 6120
  * §7.6.2), with an optional text; the client may try again. */
 int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text);
+
+/* Accepts LX_CONN_RESUME_REQUEST (XEP-0198 §5): the stream goes on as the
+ * session `full_jid` (of the authenticated account, as for binding):
+ * queues <resumed previd= h=/> with h, the count of the session's stanzas
+ * the application handled, and the connection is ready (LX_CONN_READY).
+ * The application then sends again what the client did not acknowledge.
+ * LX_ERR_INVALID when full_jid is not such a JID. */
+int lx_conn_resume_accept(lx_conn *c, const char *full_jid, uint32_t h);
+
+/* Refuses it: queues <failed/> with the stanza error `condition`
+ * (RFC 6120 §8.3.3, e.g. "item-not-found" for a session unknown or
+ * expired) and, when h >= 0, the h of the session; the client may bind.
+ * A refusal counts as a failed binding attempt. LX_ERR_INVALID for a name
+ * that is not a stanza error condition, or h beyond 32 bits. */
+int lx_conn_resume_refuse(lx_conn *c, const char *condition, int64_t h);
+
+/* Answers LX_CONN_HANDSHAKE_REQUEST with the component's shared secret
+ * (NULL: no such component): the handshake must be the hex SHA-1 of the
+ * stream id followed by the secret (XEP-0114 §3), compared in constant
+ * time. Wrong: the stream ends with not-authorized (one attempt per
+ * connection, as the protocol has no other answer). Right, with `condition`
+ * 0: <handshake/> and LX_CONN_READY with the domain; right with a stream
+ * error condition (LX_ERR_CONFLICT: the domain is connected already): the
+ * stream ends with it. The secret is checked first, so that only its
+ * holder learns why. LX_ERR_INVALID: condition is not a stream error. */
+int lx_conn_handshake_answer(lx_conn *c, const char *secret, int condition);
 
 typedef enum lx_conn_state {
   LX_CONN_STATE_NEW = 1,     /* before lx_conn_start() */

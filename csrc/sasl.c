@@ -607,7 +607,7 @@ struct lx_sasl_server {
   lx_sasl_cb *cb;
   const char **cb_types;
   size_t n_cb;
-  int tls, ssdp;
+  int tls, ssdp, client_cert;
   int cb_fallback, cb_fallback_ok; /* the option; a -PLUS attempt was seen */
   int cb_unsupported;              /* the last exchange's failure */
   unsigned iterations;
@@ -725,6 +725,7 @@ int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
     return error_set(err, LX_ERR_NOMEM, "sasl server: out of memory");
   memcpy(s->enabled, enabled, sizeof enabled);
   s->tls = o->tls;
+  s->client_cert = o->client_cert;
   s->ssdp = o->ssdp;
   s->cb_fallback = o->cb_fallback;
   s->iterations = o->iterations;
@@ -751,7 +752,8 @@ int lx_sasl_server_new(lx_sasl_server **out, const lx_sasl_server_opts *o,
   for (size_t i = 0; i < MECH_COUNT; i++) {
     const mech_info *m = &sasl_mechs[i];
     if (enabled[i] && (!(m->flags & MECH_PLUS) || o->n_cb) &&
-        (!(m->flags & MECH_NEEDS_TLS) || o->tls))
+        (!(m->flags & MECH_NEEDS_TLS) || o->tls) &&
+        (!(m->flags & MECH_NEEDS_CLIENT_CERT) || o->client_cert))
       s->advertised[s->n_advertised++] = m->name;
   }
   if (!fail)
@@ -969,12 +971,16 @@ int sasl_server_start(lx_sasl_server *s, const char *nonce,
   s->cb_unsupported = 0;
   const mech_info *m = sasl_mech_find(mechanism);
   if (!m || !in_list(s->advertised, s->n_advertised, m->name)) {
-    rc = m && (m->flags & MECH_NEEDS_TLS) && s->enabled[m - sasl_mechs] &&
-                 !s->tls
-             ? error_set(err, LX_ERR_SASL_ENCRYPTION_REQUIRED,
-                         "sasl server: %s needs TLS", m->name)
-             : error_set(err, LX_ERR_SASL_INVALID_MECHANISM,
-                         "sasl server: mechanism not offered");
+    int enabled = m && s->enabled[m - sasl_mechs];
+    if (enabled && (m->flags & MECH_NEEDS_TLS) && !s->tls)
+      rc = error_set(err, LX_ERR_SASL_ENCRYPTION_REQUIRED,
+                     "sasl server: %s needs TLS", m->name);
+    else if (enabled && (m->flags & MECH_NEEDS_CLIENT_CERT))
+      rc = error_set(err, LX_ERR_SASL_INVALID_MECHANISM,
+                     "%s needs a client certificate that verified", m->name);
+    else
+      rc = error_set(err, LX_ERR_SASL_INVALID_MECHANISM,
+                     "sasl server: mechanism not offered");
     return out_result(s, rc, out, out_len);
   }
   s->mech = m;
@@ -1251,6 +1257,6 @@ const mech_info sasl_mechs[MECH_COUNT] = {
      MECH_CLIENT_DEFAULT | MECH_NEEDS_PASSWORD | MECH_NEEDS_HOST},
     {"PLAIN", &plain, 0, DEFAULTS | MECH_NEEDS_PASSWORD | MECH_NEEDS_TLS},
     /* used by either role only when asked for */
-    {"EXTERNAL", &external, 0, MECH_CHANNEL_BOUND},
+    {"EXTERNAL", &external, 0, MECH_CHANNEL_BOUND | MECH_NEEDS_CLIENT_CERT},
     {"ANONYMOUS", &anonymous, 0, 0},
 };

@@ -15,6 +15,9 @@ enum {
   MECH_NEEDS_PASSWORD = 1 << 5, /* the client needs the password */
   MECH_CHANNEL_BOUND = 1 << 6,  /* authenticates the TLS channel itself
                                    (-PLUS, EXTERNAL) */
+  MECH_NEEDS_CLIENT_CERT = 1 << 7, /* the server offers it only to a client
+                                      whose certificate verified (EXTERNAL,
+                                      XEP-0178) */
 };
 
 typedef struct mech_family mech_family; /* the operations, in sasl.c */

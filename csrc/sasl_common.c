@@ -9,25 +9,31 @@
 #include <string.h>
 #include <unistr.h>
 
+/* The hash families, indexed by lx_sasl_hash (0: none). */
+static const struct {
+  const char *name;
+  size_t size;
+  const EVP_MD *(*md)(void);
+} hashes[] = {
+    [LX_SASL_SHA1] = {"SHA-1", 20, EVP_sha1},
+    [LX_SASL_SHA256] = {"SHA-256", 32, EVP_sha256},
+    [LX_SASL_SHA512] = {"SHA-512", 64, EVP_sha512},
+};
+
+static int known_hash(lx_sasl_hash h) {
+  return h >= LX_SASL_SHA1 && h <= LX_SASL_SHA512;
+}
+
 size_t lx_sasl_hash_size(lx_sasl_hash h) {
-  return h == LX_SASL_SHA1     ? 20
-         : h == LX_SASL_SHA256 ? 32
-         : h == LX_SASL_SHA512 ? 64
-                               : 0;
+  return known_hash(h) ? hashes[h].size : 0;
 }
 
 const char *lx_sasl_hash_name(lx_sasl_hash h) {
-  return h == LX_SASL_SHA1     ? "SHA-1"
-         : h == LX_SASL_SHA256 ? "SHA-256"
-         : h == LX_SASL_SHA512 ? "SHA-512"
-                               : NULL;
+  return known_hash(h) ? hashes[h].name : NULL;
 }
 
 const EVP_MD *sasl_md(lx_sasl_hash h) {
-  return h == LX_SASL_SHA1     ? EVP_sha1()
-         : h == LX_SASL_SHA256 ? EVP_sha256()
-         : h == LX_SASL_SHA512 ? EVP_sha512()
-                               : NULL;
+  return known_hash(h) ? hashes[h].md() : NULL;
 }
 
 int sasl_prep_password(const char *in, size_t len, char **out, size_t *out_len,

@@ -1122,12 +1122,15 @@ int lx_tls_get_session(const lx_tls *t, lx_tls_session **out) {
   *out = NULL;
   if (t->ctx->role != LX_TLS_CLIENT || !t->established)
     return 0;
-  if (!(s = SSL_get1_session(t->ssl)))
+  /* A copy, not a reference: OpenSSL marks the connection's own session
+   * unresumable when the connection later ends without close_notify (a
+   * cut, the very case a reconnect resumes from), which RFC 5246 §7.2.1 no
+   * longer asks for and TLS 1.3 tickets do not need. */
+  s = SSL_get0_session(t->ssl);
+  if (!s || !SSL_SESSION_is_resumable(s))
     return 0;
-  if (!SSL_SESSION_is_resumable(s)) {
-    SSL_SESSION_free(s);
-    return 0;
-  }
+  if (!(s = SSL_SESSION_dup(s)))
+    return LX_ERR_NOMEM;
   if (!(r = malloc(sizeof *r + strlen(name) + 1))) {
     SSL_SESSION_free(s);
     return LX_ERR_NOMEM;

@@ -727,6 +727,20 @@ static void clear_stream(lx_parser *p) {
   p->state = BEFORE_ROOT;
 }
 
+static int limits_valid(const lx_parser_opts *o) {
+  return o->max_stanza_bytes && o->max_depth && o->max_attrs &&
+         o->max_children && o->max_text_bytes;
+}
+
+/* expat's memory: by default, room for a stanza of the largest size, four
+ * times over */
+static size_t memory_cap(const lx_parser_opts *o) {
+  size_t s = o->max_stanza_bytes;
+  return o->max_parser_memory         ? o->max_parser_memory
+         : s < (SIZE_MAX - 65536) / 4 ? 4 * s + 65536
+                                      : SIZE_MAX;
+}
+
 static int parser_create(lx_parser **out, const lx_parser_opts *opts,
                          int stream) {
   lx_parser *p = calloc(1, sizeof *p);
@@ -736,17 +750,12 @@ static int parser_create(lx_parser **out, const lx_parser_opts *opts,
     p->opts = *opts;
   else
     lx_parser_opts_init(&p->opts);
-  if (!p->opts.max_stanza_bytes || !p->opts.max_depth || !p->opts.max_attrs ||
-      !p->opts.max_children || !p->opts.max_text_bytes) {
+  if (!limits_valid(&p->opts)) {
     free(p);
     return LX_ERR_INVALID;
   }
   p->stream = stream;
-  /* by default, room for a stanza of the largest size, four times over */
-  size_t s = p->opts.max_stanza_bytes;
-  p->mem_cap = p->opts.max_parser_memory    ? p->opts.max_parser_memory
-               : s < (SIZE_MAX - 65536) / 4 ? 4 * s + 65536
-                                            : SIZE_MAX;
+  p->mem_cap = memory_cap(&p->opts);
   p->opts.default_ns = NULL; /* replaced by an owned copy below */
   if ((opts && opts->default_ns &&
        !(p->opts.default_ns = strdup(opts->default_ns))) ||
@@ -785,6 +794,18 @@ int lx_parser_reset(lx_parser *p) {
   clear_stream(p);
   if (start_expat(p))
     return fail(p, LX_ERR_NOMEM, "out of memory%s", NULL);
+  return 0;
+}
+
+int lx_parser_set_limits(lx_parser *p, const lx_parser_opts *opts) {
+  if (p->state != STOPPED)
+    return LX_ERR_STATE;
+  if (!limits_valid(opts))
+    return LX_ERR_INVALID;
+  const char *ns = p->opts.default_ns; /* owned: kept */
+  p->opts = *opts;
+  p->opts.default_ns = ns;
+  p->mem_cap = memory_cap(&p->opts);
   return 0;
 }
 

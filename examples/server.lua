@@ -55,7 +55,8 @@ if not ok then
 	os.exit(1)
 end
 for _, l in ipairs(srv:addresses_bound()) do
-	print(("listening on %s:%d%s"):format(l.host, l.port, l.direct_tls and " (direct TLS)" or ""))
+	print(("listening on %s:%d%s%s"):format(l.host, l.port, l.direct_tls and " (direct TLS)" or "",
+		l.components and " (components: " .. table.concat(l.components, ", ") .. ")" or ""))
 end
 io.stdout:flush()
 

@@ -193,7 +193,7 @@ local function accept_loop(self, listener, direct)
 		if not ok or not sock then return end
 		local s = setmetatable({ t = transport.wrap(sock), wake = condition.new() }, session)
 		s.conn = stream.server {
-			domains = { self.domain }, certificate = self.certificate, key = self.key,
+			domains = { self.domain }, tls_context = self.contexts[direct and "direct" or "starttls"],
 			tls = direct and "direct" or "required", trace = self.trace ~= nil,
 		}
 		self.all[s] = true
@@ -221,6 +221,13 @@ function tiny.start(opts)
 	}, server)
 	self.certificate, self.key = opts.certificate, opts.key
 	if not self.certificate then self.certificate, self.key = stream.selfsigned(self.domain) end
+	-- one TLS context per listener: its ticket keys (random, made by OpenSSL
+	-- per context) let clients resume their TLS sessions on reconnection
+	self.contexts = {
+		starttls = stream.tls_context("server", { certificate = self.certificate, key = self.key }),
+		direct = stream.tls_context("server", { certificate = self.certificate, key = self.key,
+			alpn = { "xmpp-client" } }),
+	}
 	local listener
 	listener, self.port = listen(self.host)
 	self.listeners[1] = listener

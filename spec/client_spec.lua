@@ -537,6 +537,51 @@ describe("lxmpp.client reconnection", function()
 		end)
 	end)
 
+	-- Kicks c and lets the fake clock run until it is back: its report.
+	local function kicked_and_back(server, cq, clk, c)
+		local report
+		c:on("reconnected", function(_, r) report = r end)
+		assert(c:presence())
+		assert.equal("presence", assert(c:receive(2)).name) -- our own, from the server
+		cq:wrap(function() server:kick(c.jid, "system-shutdown") end) -- once receive waits
+		cq:wrap(function() -- time passes while it waits to reconnect
+			while not report do
+				if c:state() == "reconnecting" then clk.advance(0.0078125) end
+				cqueues.sleep(0)
+			end
+		end)
+		assert.equal("presence", assert(c:receive(5)).name) -- sent again, across the reconnection
+		return assert(report)
+	end
+
+	it("resumes its TLS session on reconnection (tickets), verified as before", function()
+		with_server(function(server, cq, clk)
+			for _, direct in ipairs { false, true } do
+				local c = assert(connect(server, "juliet", { reconnect = { delay = 0.1 },
+					port = direct and server.direct_tls_port or server.port, direct_tls = direct }))
+				assert.is_false(c:tls_info().resumed)
+				assert.is_true(kicked_and_back(server, cq, clk, c).tls_resumed)
+				assert.is_true(c:tls_info().resumed)
+				assert.is_true(c:tls_info().verified) -- the identity the session was verified with
+				-- and again, from the ticket the resumed connection brought
+				assert.is_true(kicked_and_back(server, cq, clk, c).tls_resumed)
+				assert.is_true(c:close())
+			end
+		end)
+	end)
+
+	it("makes a full handshake on reconnection with tls.resume = false", function()
+		with_server(function(server, cq, clk)
+			local c = assert(connect(server, "juliet", { reconnect = { delay = 0.1 },
+				tls = { ca = server.certificate, resume = false } }))
+			assert.is_false(kicked_and_back(server, cq, clk, c).tls_resumed)
+			assert.is_false(c:tls_info().resumed)
+			assert.is_true(c:close())
+			assert.has_error(function() connect(server, "juliet", { tls = { resume = "no" } }) end,
+				"lxmpp.client: option 'tls.resume' is true or false")
+		end)
+	end)
+
 	it("does not fight over a resource (conflict), nor reconnect after its own close", function()
 		with_server(function(server)
 			local c = assert(connect(server, "juliet", { resource = "balcony", reconnect = true }))
@@ -547,6 +592,66 @@ describe("lxmpp.client reconnection", function()
 			assert.matches("conflict: Replaced by new connection", err)
 			assert.equal("closed", c:state())
 			assert.is_true(d:close())
+		end)
+	end)
+end)
+
+describe("lxmpp.client stream management without a server that offers it", function()
+	-- A resumable session as c:sm_state() gives it, with the location its
+	-- <enabled/> named, and one stanza the server never acknowledged.
+	local function state(location)
+		return { version = 1, id = "sess-1", jid = "juliet@im.example.com/balcony", out = 1, acked = 0,
+			inbound = 0, location = location,
+			unacked = { "<message to='romeo@im.example.com/orchard' id='kept'><body>hi</body></message>" } }
+	end
+
+	-- A transport that records the targets tried and takes "sm-location.example"
+	-- to the tiny server (or refuses it).
+	local function recording(server, refuse)
+		local real = require "lxmpp.transport.cqueues"
+		local tried = {}
+		return tried, { connect = function(host, port, deadline, opts)
+			tried[#tried + 1] = host .. ":" .. port
+			if host ~= "sm-location.example" then return real.connect(host, port, deadline, opts) end
+			if refuse then return nil, "connection refused", "refused" end
+			return real.connect(server.host, server.port, deadline, opts)
+		end }
+	end
+
+	it("tries the location of the session first, then the usual targets", function()
+		with_server(function(server)
+			local romeo = assert(connect(server, "romeo", { resource = "orchard" }))
+			local usual = server.host .. ":" .. server.port
+			local tried, via = recording(server)
+			local c = assert(connect(server, "juliet", { resume = state("sm-location.example:5999"), transport = via }))
+			assert.same({ "sm-location.example:5999" }, tried)
+			-- no stream management there: a new session, the kept stanza sent again
+			assert.same({ resumed = false, acked = 0, resent = 1, tls_resumed = false }, c:sm_report())
+			assert.equal("kept", assert(romeo:receive(5)).attr.id)
+			c:close()
+			tried, via = recording(server, true)
+			c = assert(connect(server, "juliet", { resume = state("sm-location.example:5999"), transport = via }))
+			assert.same({ "sm-location.example:5999", usual }, tried)
+			c:close()
+			-- not a target: ignored
+			tried, via = recording(server)
+			c = assert(connect(server, "juliet", { resume = state("not a host!"), transport = via }))
+			assert.same({ usual }, tried)
+			harness.close(c, romeo)
+		end)
+	end)
+
+	it("refuses a stanza while reconnecting when there is no stream management", function()
+		with_server(function(server, cq)
+			local c = assert(connect(server, "juliet", { resource = "balcony", reconnect = { delay = 60 } }))
+			cq:wrap(function() server:kick(c.jid, "system-shutdown") end)
+			c:step(5)
+			assert.equal("reconnecting", c:state())
+			local ok, err, code = c:send(st.message({ to = "romeo@im.example.com" }, "later"))
+			assert.is_nil(ok)
+			assert.equal("not-connected", code)
+			assert.matches("not connected", err)
+			c:close()
 		end)
 	end)
 end)
@@ -616,9 +721,9 @@ describe("lxmpp.client under a hostile or broken peer", function()
 
 	-- A presence of a thousand empty elements: 4 KB on the wire, about
 	-- 300 KB of Lua tables.
-	local function heavy(to, id)
+	local function heavy(to, id, children)
 		local p = st.presence({ to = to, from = "romeo@" .. DOMAIN .. "/x", id = id })
-		for _ = 1, 1000 do p:tag("x"):up() end
+		for _ = 1, children or 1000 do p:tag("x"):up() end
 		return p
 	end
 
@@ -650,11 +755,13 @@ describe("lxmpp.client under a hostile or broken peer", function()
 
 	it("bounds the bytes queued for receive(): the oldest are dropped and reported", function()
 		with_server(function(server)
-			local j = assert(connect(server, "juliet", { max_queue_bytes = 400000 }))
+			-- each holds about 141 kB once parsed; the six fit one TLS record
+			-- (the server ends its records between stanzas), so they come in one read
+			local j = assert(connect(server, "juliet", { max_queue_bytes = 200000 }))
 			local dropped = {}
 			j:on("dropped", function(stanza) dropped[#dropped + 1] = stanza.attr.id end)
 			local s = assert(server:session(j.jid))
-			for i = 1, 5 do assert(s.conn:send(heavy(j.jid, "p" .. i))) end
+			for i = 1, 5 do assert(s.conn:send(heavy(j.jid, "p" .. i, 500))) end
 			assert(s.conn:send(st.message({ to = j.jid, id = "end" }, "end")))
 			s:flush()
 			local ids = {}

@@ -374,7 +374,7 @@ describe("lxmpp.sasl client against server", function()
 		for _, cb in ipairs(mech:match("PLUS") and bindings or { false }) do
 			it(mech .. (cb and " with " .. cb.type or ""), function()
 				local s = sasl.server{ mechanisms = mechs, tls = true, host = "example.org",
-					channel_binding = bindings, iterations = 4096 }
+					channel_binding = bindings, iterations = 4096, client_cert = true }
 				local c = assert(sasl.client{ mechanisms = s:mechanisms(),
 					channel_binding_types = s:channel_binding_types(), allowed = { mech },
 					channel_binding = cb or bindings, tls = true, host = "example.org",

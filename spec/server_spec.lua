@@ -225,6 +225,136 @@ describe("lxmpp.server", function()
 		end)
 	end)
 
+	describe("client certificates (XEP-0178) and a certificate per domain", function()
+		-- self-signed client certificates with an XmppAddr: each is its own
+		-- trust anchor, listed in the server's client_certificates.ca
+		local JULIET_CERT, JULIET_KEY = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+		local STRANGER_CERT, STRANGER_KEY = stream.selfsigned(nil, "stranger@" .. DOMAIN)
+		local ELSEWHERE_CERT, ELSEWHERE_KEY = stream.selfsigned(nil, "juliet@elsewhere.example")
+		local UNTRUSTED_CERT, UNTRUSTED_KEY = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+		local CLIENT_CAS = JULIET_CERT .. STRANGER_CERT .. ELSEWHERE_CERT
+
+		local function with_cert(cert, key, extra)
+			local o = { password = false, tls = { ca = CERT, certificate = cert, key = key } }
+			for k, v in pairs(extra or {}) do o[k] = v end
+			return o
+		end
+
+		local function offered(srv, opts)
+			local mechanisms
+			local o = { trace = function(dir, xml)
+				if dir == "received" and xml:find("<mechanisms", 1, true) then mechanisms = xml end
+			end }
+			for k, v in pairs(opts) do o[k] = v end
+			o.password = ACCOUNTS.juliet
+			local c = assert(connect(srv, "juliet", o))
+			assert.is_true(c:close())
+			return mechanisms
+		end
+
+		it("logs a client in with EXTERNAL as the XmppAddr of its certificate, offered only for a verified one", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS } }, function(srv)
+				local c = assert(connect(srv, "juliet", with_cert(JULIET_CERT, JULIET_KEY)))
+				assert.equal("EXTERNAL", c.sasl.mechanism)
+				assert.matches("^juliet@im%.example%.com/", c.jid)
+				assert.equal("juliet", srv.sessions[c.jid].username)
+				assert.is_true(c:close())
+				-- no certificate, or one from another CA: no EXTERNAL, and
+				-- the password works as before
+				local none = offered(srv, {})
+				assert.matches("<mechanism>SCRAM%-SHA%-256</mechanism>", none)
+				assert.not_matches("EXTERNAL", none)
+				assert.not_matches("EXTERNAL", offered(srv, with_cert(UNTRUSTED_CERT, UNTRUSTED_KEY)))
+				assert.matches("<mechanism>EXTERNAL</mechanism>", offered(srv, with_cert(JULIET_CERT, JULIET_KEY)))
+				local refused, err, code = connect(srv, "juliet", with_cert(UNTRUSTED_CERT, UNTRUSTED_KEY))
+				assert.is_nil(refused)
+				assert.equal("sasl-invalid-mechanism", code, err)
+			end)
+		end)
+
+		it("refuses a certificate for another JID or one without an account, saying why", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS } }, function(srv)
+				local none, err, code = connect(srv, "juliet", with_cert(ELSEWHERE_CERT, ELSEWHERE_KEY))
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+				assert.matches("your certificate names no JID at im%.example%.com", err)
+				none, err, code = connect(srv, "stranger", with_cert(STRANGER_CERT, STRANGER_KEY))
+				assert.is_nil(none)
+				assert.equal("sasl-not-authorized", code)
+				assert.matches("no account stranger@im%.example%.com", err)
+			end)
+		end)
+
+		it("lets the host's callback decide EXTERNAL from the certificate's identities", function()
+			local seen
+			local function authenticate(_, request)
+				seen = request.identities
+				-- an account the store does not have: the callback knows it
+				if request.mechanism == "EXTERNAL" then return true, request.identities[1]:match("^[^@]+") end
+				return false
+			end
+			with_server({ client_certificates = { ca = CLIENT_CAS }, authenticate = authenticate }, function(srv)
+				local c = assert(connect(srv, "stranger", with_cert(STRANGER_CERT, STRANGER_KEY)))
+				assert.same({ "stranger@im.example.com" }, seen)
+				assert.matches("^stranger@im%.example%.com/", c.jid)
+				assert.is_true(c:close())
+			end)
+		end)
+
+		it("refuses the handshake without a client certificate when they are required", function()
+			with_server({ client_certificates = { ca = CLIENT_CAS, required = true } }, function(srv)
+				local c = assert(connect(srv, "juliet", with_cert(JULIET_CERT, JULIET_KEY)))
+				assert.equal("EXTERNAL", c.sasl.mechanism)
+				assert.is_true(c:close())
+				local none, err = connect(srv, "juliet", { timeout = 5 })
+				assert.is_nil(none)
+				assert.matches("TLS", err)
+			end)
+		end)
+
+		it("serves each domain with its own certificate, chosen by SNI, and checks the stream's domain against it", function()
+			local A, B = "a.example", "b.example"
+			local A_CERT, A_KEY = stream.selfsigned(A)
+			local B_CERT, B_KEY = stream.selfsigned(B)
+			with_server({ domain = false, domains = { A, B }, certificate = false, key = false,
+				certificates = { [A] = { certificate = A_CERT, key = A_KEY }, [B] = { certificate = B_CERT, key = B_KEY } },
+				accounts = { ["juliet@a.example"] = "r0m30myr0m30", ["romeo@b.example"] = "wherefore" } },
+				function(srv)
+					local port, host = port_of(srv)
+					-- each client trusts only its domain's certificate
+					local a = assert(client.connect { jid = "juliet@" .. A, password = "r0m30myr0m30",
+						host = host, port = port, tls = { ca = A_CERT }, timeout = 10 })
+					local b = assert(client.connect { jid = "romeo@" .. B, password = "wherefore",
+						host = host, port = port, tls = { ca = B_CERT }, timeout = 10 })
+					assert.matches("^juliet@a%.example/", a.jid)
+					assert.matches("^romeo@b%.example/", b.jid)
+					assert.equal(A, srv.sessions[a.jid].conn:tls_info().server_name)
+					assert.equal(B, srv.sessions[b.jid].conn:tls_info().server_name)
+					-- b.example's client does not trust a.example's certificate
+					local none, err = client.connect { jid = "romeo@" .. B, password = "wherefore",
+						host = host, port = port, tls = { ca = A_CERT }, timeout = 10 }
+					assert.is_nil(none)
+					assert.matches("certificate", err)
+					assert.is_true(a:close())
+					assert.is_true(b:close())
+				end)
+		end)
+
+		it("refuses a config whose certificates do not cover its domains", function()
+			assert.has_error(function()
+				server.new { domains = { "a.example", "b.example" },
+					certificates = { ["a.example"] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: needs 'certificate' and 'key' (file names or PEM), or certificates[\"b.example\"]")
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificate = CERT, key = KEY,
+					certificates = { ["c.example"] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: certificates: c.example is not one of the domains")
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificate = CERT, key = KEY, client_certificates = { required = true } }
+			end, "lxmpp.server: config: 'client_certificates' is { ca = file name or PEM [, required = boolean] }")
+		end)
+	end)
+
 	describe("routing", function()
 		it("delivers to a full JID, to a bare JID's highest priority, and bounces the rest", function()
 			with_server(function(srv)
@@ -259,7 +389,9 @@ describe("lxmpp.server", function()
 
 		it("follows the bare-JID rules for each message type, and for iq and presence", function()
 			with_server(function(srv)
-				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				-- juliet's connection drops at the end: without stream management
+				-- her session ends at once (with it, it would wait for a resumption)
+				local j = assert(connect(srv, "juliet", { resource = "balcony", stream_management = false }))
 				local r = assert(connect(srv, "romeo", { resource = "garden" }))
 				local r2 = assert(connect(srv, "romeo", { resource = "hidden" }))
 				r:presence()
@@ -500,15 +632,21 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		-- juliet sends romeo, who is online, five messages of 10 kB.
+		local function five_big_messages(srv)
+			local j = assert(connect(srv, "juliet"))
+			local r = assert(connect(srv, "romeo"))
+			r:presence()
+			assert.truthy(r:ping())
+			local body = ("x"):rep(10000)
+			for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+			return j, r
+		end
+
 		it("reads at most the rate limit from a session, on the server's clock", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 40000 } }, function(srv)
-				local j = assert(connect(srv, "juliet"))
-				local r = assert(connect(srv, "romeo"))
-				r:presence()
-				assert.truthy(r:ping())
-				local body = ("x"):rep(10000)
-				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local j, r = five_big_messages(srv)
 				local got = 0
 				while next_stanza(r, is_message, 0.5) do got = got + 1 end
 				assert.is_true(got < 5, "all 5 arrived")
@@ -521,6 +659,34 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("wakes a session held by its read rate when its bucket refills, not before", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 20000 } }, function(srv)
+				local j, r = five_big_messages(srv)
+				local held = srv.sessions[j.jid]
+				for _ = 1, 200 do
+					if srv.throttled[held] then break end
+					cqueues.sleep(0.05)
+				end
+				assert.is_true(srv.throttled[held])
+				-- what was read before the hold has been routed: take it all
+				local got = 0
+				while next_stanza(r, is_message, 1) do got = got + 1 end
+				assert.is_true(got < 5, "all 5 arrived")
+				-- the bucket holds a byte again at this time of the server's clock
+				local refill = held.refilled + (1 - held.tokens) / 1000
+				fc.now = refill - 0.01
+				srv:tick()
+				assert.is_nil(next_stanza(r, is_message, 0.3))
+				assert.is_true(srv.throttled[held])
+				fc.now = refill
+				srv:tick()
+				assert.truthy(next_stanza(r, is_message, 5))
+				-- juliet's session, held again, ends with the server's close
+				assert.is_true(r:close())
+			end)
+		end)
+
 		it("disconnects a client that does not read once its output passes the bound; the others go on", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
@@ -529,7 +695,10 @@ describe("lxmpp.server", function()
 					-- romeo's one handler never returns and its inbox holds little: it
 					-- stops reading (the client's own backpressure), so the kernel's
 					-- buffers fill, then the server's output for it
-					local r = assert(connect(srv, "romeo", { resource = "deaf", max_inbox_bytes = 20000 }))
+					-- (no stream management: its bound on unacknowledged stanzas is
+					-- tested with it)
+					local r = assert(connect(srv, "romeo", { resource = "deaf", max_inbox_bytes = 20000,
+						stream_management = false }))
 					local never = require("cqueues.condition").new()
 					r:on("message", function() never:wait() end)
 					r:presence()
@@ -555,6 +724,367 @@ describe("lxmpp.server", function()
 					assert.equal(before - 1, srv.count)
 					assert.is_true(j:close())
 				end)
+		end)
+	end)
+
+	describe("stream management (XEP-0198)", function()
+		local function bodies(c, n)
+			local got = {}
+			for i = 1, n do
+				local m = next_stanza(c, is_message)
+				got[i] = m and m:get_child_text("body")
+			end
+			return got
+		end
+
+		-- romeo with stream management; juliet sees his directed presence
+		local function pair(srv, opts)
+			local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+			local r = assert(connect(srv, "romeo", opts or { resource = "garden" }))
+			r:send(st.presence { to = j.jid })
+			assert(next_stanza(j, function(s) return s.name == "presence" end))
+			return j, r
+		end
+
+		-- waits for the session's connection to be gone and the session kept
+		-- (its coroutines end in their own time)
+		local function await_detached(srv, session)
+			for _ = 1, 500 do
+				if session.detached then break end
+				cqueues.sleep(0.01)
+			end
+			assert.is_true(session.detached)
+			assert.is_nil(srv.all[session])
+			assert.equal(session, srv.sessions[session.full_jid])
+		end
+
+		-- the client's connection dies unannounced; the server keeps its session
+		local function cut(srv, c)
+			local full = c.jid
+			c.t:close()
+			await_detached(srv, srv.sessions[full])
+			return full
+		end
+
+		local function presence_from(c, from, timeout)
+			return next_stanza(c, function(s) return s.name == "presence" and s.attr.from == from end, timeout)
+		end
+
+		it("is enabled with resumption after binding, and counts both directions", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local session = srv.sessions[r.jid]
+				local state = assert(r:sm_state())
+				assert.equal(session.sm_id, state.id)
+				assert.matches("^%x+$", state.id)
+				-- the server acknowledges what romeo sends
+				assert(r:send(st.message({ to = j.jid }, "one"), { ack_timeout = 5 }))
+				-- and asks romeo for acknowledgements (after request_after = 5)
+				for i = 1, 6 do assert(j:send(st.message({ to = r.jid, type = "chat" }, "m" .. i))) end
+				assert.same({ "m1", "m2", "m3", "m4", "m5", "m6" }, bodies(r, 6))
+				assert.truthy(r:ping())
+				assert.truthy(j:ping())
+				assert.truthy(r:ping())
+				assert.is_true(session.sm.acked >= 5) -- the <r/> after the fifth was answered
+				assert.is_true(session.sm:handled() >= 3)
+				assert.is_true(r:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("keeps a dropped session, queues what comes for it, and resumes it in order", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = cut(srv, r)
+				local kept = srv.sessions[full]
+				for i = 1, 3 do assert(j:send(st.message({ to = full, type = "chat" }, "q" .. i))) end
+				assert.truthy(j:ping())
+				-- still available to the others: no unavailable presence
+				assert.is_nil(presence_from(j, full, 0.3))
+				assert.equal(3, kept.sm:count())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.equal(full, again.jid)
+				assert.same({ "q1", "q2", "q3" }, bodies(again, 3))
+				assert.is_nil(next_stanza(again, is_message, 0.3)) -- none twice
+				local now = srv.sessions[full]
+				assert.is_not.equal(kept, now)
+				assert.is_true(now.directed[j.jid]) -- the session's state came along
+				assert.truthy(again:ping())
+				assert.is_true(again:close())
+				-- a clean close ends it: unavailable now, and no resumption
+				assert.equal("unavailable", presence_from(j, full).attr.type)
+				local gone = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_false(gone:sm_report().resumed)
+				assert.is_true(gone:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("takes a peer that leaves its <r/> unanswered for ack_timeout for dead: detached, resumable", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, stream_management = { ack_timeout = 30 } }, function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = r.jid
+				local session = srv.sessions[full]
+				-- romeo reads nothing from now on: the <r/> after the fifth goes unanswered
+				for i = 1, 5 do assert(j:send(st.message({ to = full, type = "chat" }, "d" .. i))) end
+				assert.truthy(j:ping())
+				assert.is_not_nil(session.sm.asked_at)
+				fc.now = fc.now + 29
+				srv:tick()
+				assert.is_nil(session.detached)
+				fc.now = fc.now + 2
+				srv:tick()
+				await_detached(srv, session)
+				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
+				-- its connection is closed: the client reads what was sent, then the end
+				local m, err
+				repeat m, err = r:receive(5) until not m
+				assert.is_not_nil(err)
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.same({ "d1", "d2", "d3", "d4", "d5" }, bodies(again, 5))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("sends the configured location in <enabled/>: the client resumes there", function()
+			local process = require "interop.process"
+			local port, dead = process.free_port(), process.free_port()
+			local location = "127.0.0.1:" .. port
+			with_server({ listen = { { host = "127.0.0.1", port = port } }, stream_management = { location = location } },
+				function(srv)
+					local got = {}
+					local j, r = pair(srv, { resource = "garden",
+						trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end })
+					assert.matches("<enabled [^>]*location='" .. location:gsub("%.", "%%.") .. "'", table.concat(got))
+					local state = assert(r:sm_state())
+					assert.equal(location, state.location)
+					local full = cut(srv, r)
+					assert(j:send(st.message({ to = full, type = "chat" }, "there")))
+					assert.truthy(j:ping())
+					-- nothing listens where the client would go by itself
+					local again = assert(connect(srv, "romeo", { resume = state, port = dead }))
+					assert.is_true(again:sm_report().resumed)
+					assert.same({ "there" }, bodies(again, 1))
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			assert.has_error(function() server.new(config { stream_management = { location = 5222 } }) end,
+				"lxmpp.server: stream_management.location: a string (host:port)")
+		end)
+
+		it("detaches a session whose write timed out (a client that stopped reading), resumable", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_output = 67108864, read_rate = 1e9, read_burst = 1e9 },
+				stream_management = { max_unacked = 100000, max_unacked_bytes = 67108864 } }, function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = r.jid
+				local session = srv.sessions[full]
+				-- romeo reads nothing from now on: the kernel's buffers fill and
+				-- the server's write waits
+				local body = ("x"):rep(20000)
+				local sent = 0
+				while not session.writing_since and sent < 3000 do
+					for _ = 1, 10 do assert(j:send(st.message({ to = full, type = "chat" }, body))) end
+					sent = sent + 10
+					assert.truthy(j:ping())
+				end
+				assert.is_not_nil(session.writing_since)
+				fc.now = fc.now + srv.limits.write_timeout + 1
+				srv:tick()
+				await_detached(srv, session)
+				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
+				assert(j:send(st.message({ to = full, type = "chat" }, "last")))
+				assert.truthy(j:ping())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				local n, last = 0
+				repeat
+					local m = next_stanza(again, is_message)
+					n, last = n + 1, m and m:get_child_text("body")
+				until not m or last == "last"
+				assert.equal("last", last)
+				assert.equal(sent + 1, n) -- everything, none lost
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("takes a session over from a connection that still seems alive", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local full = r.jid
+				local again = assert(connect(srv, "romeo", { resume = assert(r:sm_state()) }))
+				assert.is_true(again:sm_report().resumed)
+				assert.equal("conflict", select(3, r:receive(5)))
+				assert(j:send(st.message({ to = full, type = "chat" }, "still here?")))
+				assert.same({ "still here?" }, bodies(again, 1))
+				assert.is_nil(presence_from(j, full, 0.3))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("refuses to resume another account's session", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				local state = assert(j:sm_state())
+				local full = cut(srv, j)
+				-- romeo knows juliet's session id
+				local forged = {}
+				for k, v in pairs(state) do forged[k] = v end
+				forged.jid = "romeo@im.example.com/balcony"
+				local got = {}
+				local r = assert(connect(srv, "romeo", { resume = forged,
+					trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end }))
+				assert.is_false(r:sm_report().resumed)
+				assert.matches("<failed xmlns='urn:xmpp:sm:3'><item%-not%-found ", table.concat(got))
+				assert.equal("romeo@im.example.com/balcony", r.jid)
+				assert.is_true(srv.sessions[full].detached) -- juliet's waits on
+				assert.is_true(r:close())
+				-- nor juliet's own with an h beyond what the server sent
+				local lying = {}
+				for k, v in pairs(state) do lying[k] = v end
+				lying.inbound = state.inbound + 50
+				local seen = {}
+				local again = assert(connect(srv, "juliet", { resume = lying,
+					trace = function(kind, data) if kind == "received" then seen[#seen + 1] = data end end }))
+				assert.is_false(again:sm_report().resumed)
+				assert.matches("<failed xmlns='urn:xmpp:sm:3' h='%d+'><unexpected%-request ", table.concat(seen))
+				-- (it bound its resource anew: the old session was replaced)
+				assert.is_nil(srv.sessions[again.jid].detached)
+				assert.is_true(again:close())
+			end)
+		end)
+
+		it("ends a session not resumed in time: messages to offline storage, requests bounced, then unavailable",
+			function()
+				local fc = fake_clock()
+				with_server({ clock = fc.fn, stream_management = { resume_timeout = 60 } }, function(srv)
+					local j, r = pair(srv)
+					local state = assert(r:sm_state())
+					local full = cut(srv, r)
+					assert(j:send(st.message({ to = full, type = "chat", id = "c" }, "stored")))
+					assert(j:send(st.message({ to = full, type = "groupchat", id = "g" }, "bounced")))
+					assert(j:send(st.message({ to = full, type = "headline", id = "h" }, "dropped")))
+					assert(j:send(st.iq({ to = full, type = "get", id = "q" }):query("urn:example:x")))
+					assert.truthy(j:ping())
+					fc.now = fc.now + 59
+					srv:tick()
+					assert.is_true(srv.sessions[full].detached)
+					fc.now = fc.now + 2
+					srv:tick()
+					assert.is_nil(srv.sessions[full])
+					local got = {}
+					for _ = 1, 3 do
+						local e = next_stanza(j, function(s) return s.attr.type == "error" or s.attr.from == full end)
+						got[e.attr.id or e.name] = e.name == "presence" and e.attr.type or select(2, e:get_error())
+					end
+					assert.same({ g = "service-unavailable", q = "service-unavailable", presence = "unavailable" }, got)
+					-- too late to resume; the chat message waits offline for romeo's
+					-- next session
+					local late = assert(connect(srv, "romeo", { resume = state }))
+					assert.is_false(late:sm_report().resumed)
+					assert.is_true(late:close())
+					local again = assert(connect(srv, "romeo", { resource = "later" }))
+					again:presence()
+					local m = next_stanza(again, is_message)
+					assert.equal("c", m.attr.id)
+					assert.is_not_nil(m:get_child("delay", "urn:xmpp:delay"))
+					assert.is_nil(next_stanza(again, is_message, 0.3))
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			end)
+
+		it("bounds what waits for a detached session: beyond, it ends and everything goes offline in order", function()
+			with_server({ stream_management = { max_unacked = 3 } }, function(srv)
+				local j, r = pair(srv)
+				local full = cut(srv, r)
+				for i = 1, 4 do assert(j:send(st.message({ to = full, type = "chat" }, "o" .. i))) end
+				assert.truthy(j:ping())
+				assert.is_nil(srv.sessions[full])
+				-- the bound holds for a connected session too: its own presence
+				-- and two of the four go out unacknowledged, the third ends it with
+				-- policy-violation; all four wait offline again, in order
+				local again = assert(connect(srv, "romeo"))
+				again:presence()
+				local got, why = {}
+				repeat
+					local m, _, code = again:receive(5)
+					if m and m.name == "message" then got[#got + 1] = m:get_child_text("body") end
+					why = code
+				until not m
+				assert.same({ "o1", "o2" }, got)
+				assert.equal("policy-violation", why)
+				local last = assert(connect(srv, "romeo", { stream_management = false }))
+				last:presence()
+				assert.same({ "o1", "o2", "o3", "o4" }, bodies(last, 4))
+				assert.is_true(last:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("keeps at most max_detached sessions of an account waiting: the oldest ends", function()
+			with_server({ stream_management = { max_detached = 2 } }, function(srv)
+				local fulls = {}
+				for i = 1, 3 do
+					fulls[i] = cut(srv, assert(connect(srv, "romeo", { resource = "r" .. i })))
+				end
+				assert.is_nil(srv.sessions[fulls[1]])
+				assert.is_true(srv.sessions[fulls[2]].detached)
+				assert.is_true(srv.sessions[fulls[3]].detached)
+			end)
+		end)
+
+		it("refuses a second <enable/>, and one where it is off, with <failed/>: the stream goes on", function()
+			local FAILED = "<failed xmlns='urn:xmpp:sm:3'><unexpected%-request "
+				.. "xmlns='urn:ietf:params:xml:ns:xmpp%-stanzas'/></failed>"
+			-- the client enables (where offered), then the test once more
+			local function enable_again(srv)
+				local got = {}
+				local c = assert(connect(srv, "juliet",
+					{ trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end }))
+				local session = srv.sessions[c.jid]
+				local enabled = table.concat(got):find("<enabled", 1, true) ~= nil
+				got = {}
+				assert(c.conn:send_xml("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"))
+				assert.truthy(c:ping())
+				assert.equal(session, srv.sessions[c.jid])
+				assert.is_true(c:close())
+				return enabled, table.concat(got), session
+			end
+			with_server(function(srv)
+				local enabled, got, session = enable_again(srv)
+				assert.is_true(enabled)
+				assert.matches("^" .. FAILED, got)
+				assert.is_not_nil(session.sm_id)
+			end)
+			with_server({ stream_management = false }, function(srv)
+				local enabled, got, session = enable_again(srv)
+				assert.is_false(enabled)
+				assert.matches("^" .. FAILED, got)
+				assert.is_nil(session.sm)
+			end)
+		end)
+
+		it("checks its options, and is off with stream_management = false", function()
+			assert.has_error(function() server.new(config { stream_management = { resume_timeout = -1 } }) end,
+				"lxmpp.server: stream_management.resume_timeout: a number > 0")
+			assert.has_error(function() server.new(config { stream_management = { bogus = 1 } }) end,
+				"lxmpp.server: stream_management: unknown option bogus")
+			with_server({ stream_management = false }, function(srv)
+				local j = assert(connect(srv, "juliet"))
+				assert.is_nil(j:sm_state())
+				assert.is_nil(srv.sessions[j.jid].sm)
+				assert.is_true(j:close())
+			end)
 		end)
 	end)
 
@@ -736,6 +1266,298 @@ describe("lxmpp.server", function()
 			proc:stop()
 			process.remove(dir)
 			assert(done, err)
+		end)
+	end)
+
+	describe("external components (XEP-0114)", function()
+		local BRIDGE = "bridge." .. DOMAIN
+		local COMPONENTS = { [BRIDGE] = "s3cret", ["irc.example.net"] = "other" }
+		local function component_config(extra)
+			local c = { listen = { { host = "127.0.0.1", port = 0 },
+				{ host = "127.0.0.1", port = 0, components = COMPONENTS } } }
+			for k, v in pairs(extra or {}) do c[k] = v end
+			return c
+		end
+		local function component_port(srv, direct_tls)
+			for _, l in ipairs(srv:addresses_bound()) do
+				if l.components and l.direct_tls == (direct_tls or false) then return l.port, l.host end
+			end
+		end
+
+		-- Our lxmpp.stream.component over a socket to the components
+		-- listener, driven by hand: step() writes its output, reads, and
+		-- returns the next event (nil after `seconds`).
+		local function component(srv, domain, secret, direct_tls)
+			local port, host = component_port(srv, direct_tls)
+			local t = assert(transport.connect(host, port, clock.now() + 5))
+			-- (over TLS it checks the server's certificate, which is for
+			-- DOMAIN, against its own domain: not here)
+			local conn = stream.component { jid = domain, secret = secret, tls = direct_tls and "direct" or nil,
+				tls_context = direct_tls and stream.tls_context("client", { verify = "none" }) or nil }
+			local c = { conn = conn }
+			function c.next(seconds)
+				local deadline = clock.now() + (seconds or 5)
+				while true do
+					local ev = conn:next_event()
+					if ev then return ev end
+					local out = conn:take_output()
+					if out then t:write(out, deadline) end
+					if conn:state() == "closed" or conn:state() == "failed" then return nil end
+					local data = t:read(deadline)
+					if not data then return nil end
+					conn:receive_bytes(data)
+				end
+			end
+			-- the next event of `type` (others skipped), or nil
+			function c.expect(type, seconds)
+				repeat
+					local ev = c.next(seconds)
+					if ev and ev.type == type then return ev end
+				until not ev
+			end
+			function c.send(stanza)
+				assert(conn:send(stanza))
+				t:write(conn:take_output(), clock.now() + 5)
+			end
+			function c.close() t:close() end
+			return c
+		end
+
+		it("takes a component over direct TLS without asking it for the certificate clients must show", function()
+			local juliet_cert = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+			with_server(component_config {
+				client_certificates = { ca = juliet_cert, required = true },
+				listen = { { host = "127.0.0.1", port = 0 },
+					{ host = "127.0.0.1", port = 0, components = COMPONENTS, direct_tls = true } },
+			}, function(srv)
+				local c = component(srv, BRIDGE, "s3cret", true)
+				assert.truthy((c.expect("ready")))
+				assert.truthy(srv.components[BRIDGE])
+				c.close()
+				-- while a client without one is refused at the handshake
+				assert.is_nil((connect(srv, "juliet", { timeout = 5 })))
+			end)
+		end)
+
+		it("takes a component with its secret and routes both ways: any JID at its domain, full and bare JIDs", function()
+			local seen = {}
+			with_server(component_config(), function(srv)
+				srv:hook("component-authenticated", function(e) seen[#seen + 1] = "+" .. e.session.host end)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = "-" .. e.session.host end)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				local co = component(srv, BRIDGE, "s3cret")
+				assert.equal(BRIDGE, co.expect("ready").jid)
+				assert.same({ "+" .. BRIDGE }, seen)
+				-- disco#items of the server's domain lists it
+				local items = assert(juliet:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
+				assert.equal(BRIDGE, items.tags[1].tags[1].attr.jid)
+
+				juliet:send(st.message({ to = "echo@" .. BRIDGE .. "/r", type = "chat" }, "up"))
+				local m = co.expect("stanza").stanza
+				assert.equal("up", m:get_child_text("body"))
+				assert.equal("juliet@" .. DOMAIN .. "/balcony", m.attr.from)
+				juliet:send(st.message({ to = BRIDGE }, "to the domain"))
+				assert.equal("to the domain", co.expect("stanza").stanza:get_child_text("body"))
+
+				co.send(st.message({ from = "echo@" .. BRIDGE, to = "juliet@" .. DOMAIN .. "/balcony" }, "down full"))
+				co.send(st.message({ from = "echo@" .. BRIDGE, to = "juliet@" .. DOMAIN, type = "chat" }, "down bare"))
+				local got = next_stanza(juliet, is_message)
+				assert.equal("down full", got:get_child_text("body"))
+				assert.equal("echo@" .. BRIDGE, got.attr.from)
+				assert.equal("down bare", next_stanza(juliet, is_message):get_child_text("body"))
+				-- the server answers a component's iq to its domain (ping)
+				co.send(st.iq({ from = BRIDGE, to = DOMAIN, type = "get", id = "p1" }):tag("ping", { xmlns = "urn:xmpp:ping" }))
+				local pong = co.expect("stanza").stanza
+				assert.same({ "result", "p1" }, { pong.attr.type, pong.attr.id })
+				-- an account that does not exist: the component gets the error
+				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
+				assert.equal("error", co.expect("stanza").stanza.attr.type)
+				-- without 'to': bad-request (from stamped: the domain)
+				co.send(st.message({}, "to nobody"))
+				local nowhere = co.expect("stanza").stanza
+				assert.equal(BRIDGE, nowhere.attr.to)
+				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
+
+				-- a stanza from another domain ends the component's stream
+				co.send(st.message({ from = "juliet@" .. DOMAIN, to = "romeo@" .. DOMAIN }, "forged"))
+				assert.equal("invalid-from", co.expect("stream-error").condition)
+				co.close()
+				-- gone: stanzas to its domain come back with an error
+				local deadline = clock.now() + 5
+				while srv.components[BRIDGE] and clock.now() < deadline do cqueues.sleep(0.01) end
+				assert.same({ "+" .. BRIDGE, "-" .. BRIDGE }, seen)
+				juliet:send(st.message({ to = "echo@" .. BRIDGE, id = "m2" }, "anyone?"))
+				local err = next_stanza(juliet, is_message)
+				assert.same({ "error", "m2" }, { err.attr.type, err.attr.id })
+				assert.truthy(err:get_child("error"):get_child("remote-server-timeout", "urn:ietf:params:xml:ns:xmpp-stanzas"))
+				items = assert(juliet:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
+				assert.equal(0, #items.tags[1].tags)
+				assert.is_true(juliet:close())
+			end)
+		end)
+
+		it("plays the subscription handshake between an account and an address at a component (a gateway)", function()
+			with_server(component_config(), function(srv)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert.truthy(juliet:ping()) -- the presence has been processed
+				local co = component(srv, BRIDGE, "s3cret")
+				assert(co.expect("ready"))
+				local contact = "romeo@" .. BRIDGE
+				co.send(st.presence { type = "subscribe", from = contact, to = "juliet@" .. DOMAIN })
+				local ask = next_stanza(juliet, function(x) return x.name == "presence" and x.attr.type ~= nil end)
+				assert.same({ "subscribe", contact }, { ask.attr.type, ask.attr.from })
+				juliet:send(st.presence { type = "subscribed", to = contact })
+				local function presence_to_component()
+					repeat
+						local ev = co.expect("stanza")
+						if ev and ev.stanza.name == "presence" then return ev.stanza end
+					until not ev
+				end
+				local approved = presence_to_component()
+				assert.same({ "subscribed", "juliet@" .. DOMAIN, contact },
+					{ approved.attr.type, approved.attr.from, approved.attr.to })
+				local available = presence_to_component() -- her current presence follows
+				assert.same({ nil, "juliet@" .. DOMAIN .. "/balcony" }, { available.attr.type, available.attr.from })
+				local roster = assert(juliet:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				local item = roster.tags[1].tags[1]
+				assert.same({ contact, "from" }, { item.attr.jid, item.attr.subscription })
+				assert.is_true(juliet:close())
+				co.close()
+			end)
+		end)
+
+		it("refuses a wrong secret, an unknown domain, and a second connection for a connected domain", function()
+			with_server(component_config(), function(srv)
+				local wrong = component(srv, BRIDGE, "wrong")
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local unknown = component(srv, "nope." .. DOMAIN, "s3cret")
+				assert.equal("host-unknown", unknown.expect("stream-error").condition)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local second = component(srv, BRIDGE, "s3cret")
+				assert.equal("conflict", second.expect("stream-error").condition)
+				-- the first one goes on; another component's domain is its own
+				local other = component(srv, "irc.example.net", "other")
+				assert(other.expect("ready"))
+				other.send(st.message({ from = "irc.example.net", to = "x@" .. BRIDGE }, "between components"))
+				assert.equal("between components", first.expect("stanza").stanza:get_child_text("body"))
+				-- a client's stream on the components port is the wrong namespace
+				local port, host = component_port(srv)
+				local t = assert(transport.connect(host, port, clock.now() + 5))
+				assert(t:write(HEADER, clock.now() + 5))
+				assert.matches("<invalid%-namespace", read_until(t, "</stream:stream>"))
+				for _, c in ipairs { wrong, unknown, first, second, other } do c.close() end
+			end)
+		end)
+
+		it("serves lxmpp.component: messages both ways, its ping through us, conflict, and the retry through it", function()
+			local component_api = require "lxmpp.component"
+			with_server(component_config(), function(srv, cq)
+				local port, host = component_port(srv)
+				local function open(opts)
+					local o = { jid = BRIDGE, secret = "s3cret", host = host, port = port, timeout = 10 }
+					for k, v in pairs(opts or {}) do o[k] = v end
+					return component_api.connect(o)
+				end
+				local comp = assert(open())
+				assert.equal(BRIDGE, comp.jid)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert(juliet:message("echo@" .. BRIDGE, "up"))
+				local m = next_stanza(comp, is_message)
+				assert.equal("up", m:get_child_text("body"))
+				assert(comp:send(st.message({ to = m.attr.from, from = "echo@" .. BRIDGE }, "down")))
+				assert.equal("down", next_stanza(juliet, is_message):get_child_text("body"))
+				assert.truthy(comp:ping()) -- to its own domain: through the server and back
+				local second, _, code = open()
+				assert.is_nil(second)
+				assert.equal("conflict", code)
+				local _, _, wrong = open { secret = "wrong" }
+				assert.equal("not-authorized", wrong)
+				-- a newcomer that retries through conflict gets in once the first leaves
+				local newcomer
+				cq:wrap(function() newcomer = open { reconnect = { delay = 0.05 } } end)
+				cqueues.sleep(0.2)
+				assert.is_nil(newcomer)
+				comp:close()
+				local deadline = clock.now() + 10
+				while not newcomer and clock.now() < deadline do cqueues.sleep(0.05) end
+				assert.truthy(newcomer)
+				assert(juliet:message("echo@" .. BRIDGE, "to the newcomer"))
+				assert.equal("to the newcomer", next_stanza(newcomer, is_message):get_child_text("body"))
+				newcomer:close()
+				assert.is_true(juliet:close())
+			end)
+		end)
+
+		it("replaces the connected component with the newcomer when configured so", function()
+			local seen = {}
+			with_server(component_config { component_conflict = "replace" }, function(srv)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local second = component(srv, BRIDGE, "s3cret")
+				assert(second.expect("ready"))
+				local ev = first.expect("stream-error")
+				assert.same({ "conflict", "Replaced by a new connection" }, { ev.condition, ev.text })
+				assert.equal(1, #seen)
+				assert.truthy(srv.components[BRIDGE])
+				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				local juliet = assert(connect(srv, "juliet"))
+				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
+				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))
+				assert.is_true(juliet:close())
+				for _, c in ipairs { first, wrong, second } do c.close() end
+			end)
+			assert.has_error(function() server.new(config { component_conflict = "kick" }) end,
+				'lxmpp.server: component_conflict: "refuse" or "replace"')
+		end)
+
+		it("holds components to the open and auth timeouts, the pre-auth size and the failed logins per address", function()
+			local fc = fake_clock()
+			with_server(component_config { clock = fc.fn, limits = { max_auth_failures_per_ip = 2 } }, function(srv)
+				local port, host = component_port(srv)
+				local silent = assert(transport.connect(host, port, clock.now() + 5))
+				local t = assert(transport.connect(host, port, clock.now() + 5))
+				assert(t:write("<stream:stream xmlns='jabber:component:accept' "
+					.. "xmlns:stream='http://etherx.jabber.org/streams' to='" .. BRIDGE .. "'>", clock.now() + 5))
+				assert.matches("<stream:stream", read_until(t, "id="))
+				fc.now = fc.now + 11
+				srv:tick()
+				assert.matches("no stream header in time", read_until(silent, "</stream:stream>"))
+				fc.now = fc.now + 50
+				srv:tick()
+				assert.matches("not authenticated in time", read_until(t, "</stream:stream>"))
+				local big = assert(transport.connect(host, port, clock.now() + 5))
+				assert(big:write("<stream:stream xmlns='jabber:component:accept' "
+					.. "xmlns:stream='http://etherx.jabber.org/streams' to='" .. BRIDGE .. "'><handshake>"
+					.. ("0"):rep(20000) .. "</handshake>", clock.now() + 5))
+				assert.matches("<policy%-violation", read_until(big, "</stream:stream>"))
+				-- two wrong secrets use up the address's logins: the right one waits
+				for _ = 1, 2 do
+					assert.equal("not-authorized", component(srv, BRIDGE, "wrong").expect("stream-error").condition)
+				end
+				assert.equal("policy-violation", component(srv, BRIDGE, "s3cret").expect("stream-error").condition)
+				fc.now = fc.now + 3600
+				assert(component(srv, BRIDGE, "s3cret").expect("ready"))
+				for _, c in ipairs { silent, t, big } do c:close() end
+			end)
+		end)
+
+		it("checks the components of its config", function()
+			local function bad(components, message)
+				assert.has_error(function()
+					server.new(config { listen = { { host = "127.0.0.1", port = 0, components = components } } })
+				end, message)
+			end
+			bad({ [DOMAIN] = "x" }, "lxmpp.server: components: " .. DOMAIN .. " is a domain of the server")
+			bad({ [BRIDGE] = "" }, "lxmpp.server: components: the secret of " .. BRIDGE)
+			bad({ ["a@b"] = "x" }, "lxmpp.server: listen[1].components: not a domain: a@b")
+			bad({}, "lxmpp.server: listen[1].components: { [domain] = secret, ... }")
 		end)
 	end)
 

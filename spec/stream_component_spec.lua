@@ -95,6 +95,77 @@ describe("lxmpp.stream component (XEP-0114)", function()
 	end)
 end)
 
-describe("docs/component.md", function()
-	for name, run in require "support.doc_examples"("docs/component.md") do it(name, run) end
+-- Moves bytes between two connections until neither has any; returns
+-- each one's events.
+local function pump(a, b)
+	local ea, eb = {}, {}
+	repeat
+		local moved = false
+		for _, pair in ipairs { { a, b, eb }, { b, a, ea } } do
+			local from, to, events = pair[1], pair[2], pair[3]
+			local out = from:take_output()
+			if out then
+				moved = true
+				to:receive_bytes(out) -- fails after its events when the peer did wrong
+			end
+			for ev in to:events() do
+				events[#events + 1] = ev
+				if ev.type == "handshake-request" then to:answer_handshake(to.secret_for(ev.domain)) end
+			end
+		end
+	until not moved
+	return ea, eb
+end
+
+local function types(events)
+	local out = {}
+	for i, ev in ipairs(events) do out[i] = ev.type end
+	return table.concat(out, " ")
+end
+
+describe("lxmpp.stream component_server (the server's side of XEP-0114)", function()
+	local function server(secrets)
+		local conn = stream.component_server { domains = { "bridge.example.com" } }
+		-- a field on the userdata is not possible: a wrapper table
+		return setmetatable({ secret_for = function(d) return secrets[d] end }, { __index = function(_, k)
+			return function(_, ...) return conn[k](conn, ...) end
+		end })
+	end
+
+	it("accepts our component with the right secret; from is stamped or checked", function()
+		local co = stream.component { jid = "bridge.example.com", secret = "s3cret" }
+		local sv = server { ["bridge.example.com"] = "s3cret" }
+		local ec, es = pump(co, sv)
+		assert.equal("opened ready", types(ec))
+		assert.equal("opened handshake-request ready", types(es))
+		assert.equal("bridge.example.com", es[2].domain)
+		assert.equal("bridge.example.com", sv:jid())
+		assert(co:send(st.message({ to = "juliet@example.com" }, "no from")))
+		assert(sv:send(st.message({ to = "echo@bridge.example.com", from = "juliet@example.com/b" }, "down")))
+		ec, es = pump(co, sv)
+		assert.equal("bridge.example.com", es[1].stanza.attr.from)
+		assert.equal("down", ec[1].stanza:get_child_text("body"))
+		assert(co:send(st.message({ to = "juliet@example.com", from = "juliet@example.com" }, "forged")))
+		ec, es = pump(co, sv)
+		assert.equal("invalid-from", es[#es].error)
+		assert.equal("invalid-from", ec[1].condition)
+	end)
+
+	it("refuses a wrong secret (not-authorized) and an unknown domain (host-unknown)", function()
+		local co = stream.component { jid = "bridge.example.com", secret = "wrong" }
+		local ec, es = pump(co, server { ["bridge.example.com"] = "s3cret" })
+		assert.equal("not-authorized", ec[#ec - 1].condition)
+		assert.equal("not-authorized", es[#es].error)
+		co = stream.component { jid = "other.example.com", secret = "s3cret" }
+		ec = pump(co, server {})
+		assert.equal("host-unknown", ec[#ec - 1].condition)
+	end)
+
+	it("takes the domains it accepts, and no STARTTLS", function()
+		assert.has_error(function() stream.component_server {} end)
+		assert.has_error(function() stream.component_server { domains = { "b.example.com" }, tls = "required" } end,
+			"lxmpp.stream: a component stream has no STARTTLS: tls is disabled or direct")
+		assert.has_error(function() stream.component_server { domains = { "b.example.com" } }:answer_handshake("x") end)
+	end)
 end)
+

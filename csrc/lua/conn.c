@@ -108,11 +108,15 @@ static void read_client(lua_State *L, int idx, lx_conn_opts *o,
       (uint32_t)lxl_opt_int(L, idx, "resume_h", 0, 0, (lua_Integer)UINT32_MAX);
 }
 
-static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
-  lx_sasl_server_opts *s = &o->sasl_server;
+static void read_domains(lua_State *L, int idx, lx_conn_opts *o) {
   o->domains = lxl_opt_list(L, idx, "domains", &o->n_domains);
   if (!o->domains)
     luaL_error(L, "option 'domains': a server needs the domains it serves");
+}
+
+static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
+  lx_sasl_server_opts *s = &o->sasl_server;
+  read_domains(L, idx, o);
   o->max_auth_attempts = (unsigned)lxl_opt_int(L, idx, "max_auth_attempts",
                                                o->max_auth_attempts, 2, 5);
   o->max_bind_attempts = (unsigned)lxl_opt_int(L, idx, "max_bind_attempts",
@@ -126,17 +130,26 @@ static void read_server(lua_State *L, int idx, lx_conn_opts *o) {
       (unsigned)lxl_opt_int(L, idx, "iterations", s->iterations, 1, 0x7fffffff);
 }
 
+static const char *const role_names[] = {
+    [LX_CONN_CLIENT] = "client",
+    [LX_CONN_SERVER] = "server",
+    [LX_CONN_COMPONENT] = "component",
+    [LX_CONN_COMPONENT_SERVER] = "component_server",
+};
+
 /* core.stream_new(role, opts) -> a started connection */
 static int l_new(lua_State *L) {
   const char *role_name = luaL_checkstring(L, 1);
-  lx_conn_role role =
-      strcmp(role_name, "client") == 0   ? LX_CONN_CLIENT
-      : strcmp(role_name, "server") == 0 ? LX_CONN_SERVER
-      : strcmp(role_name, "component") == 0
-          ? LX_CONN_COMPONENT
-          : (lx_conn_role)luaL_argerror(L, 1,
-                                        "\"client\", \"server\" or "
-                                        "\"component\"");
+  lx_conn_role role = 0;
+  for (int r = LX_CONN_CLIENT; r <= LX_CONN_COMPONENT_SERVER; r++)
+    if (strcmp(role_name, role_names[r]) == 0)
+      role = (lx_conn_role)r;
+  if (!role)
+    return luaL_argerror(L, 1,
+                         "\"client\", \"server\", \"component\" or "
+                         "\"component_server\"");
+  int component = role == LX_CONN_COMPONENT || role == LX_CONN_COMPONENT_SERVER;
+  int server = role == LX_CONN_SERVER || role == LX_CONN_COMPONENT_SERVER;
   luaL_checktype(L, 2, LUA_TTABLE);
   lx_conn_opts o;
   lx_scram_keys keys;
@@ -148,7 +161,7 @@ static int l_new(lua_State *L) {
   luaL_setmetatable(L, CONN_MT);
   o.random = lxl_opt_random(L, 2, ud, 1, &u->random);
   o.random_user = &u->random;
-  o.tls = tls_mode(L, 2, role == LX_CONN_COMPONENT ? "disabled" : "required");
+  o.tls = tls_mode(L, 2, component ? "disabled" : "required");
   o.lang = lxl_opt_text(L, 2, "lang", NULL);
   o.cb_types = lxl_opt_list(L, 2, "channel_binding_types", &o.n_cb_types);
   o.extension_ns = lxl_opt_list(L, 2, "extensions", &o.n_extension_ns);
@@ -158,12 +171,13 @@ static int l_new(lua_State *L) {
     read_client(L, 2, &o, &keys);
   else if (role == LX_CONN_SERVER)
     read_server(L, 2, &o);
-  else
+  else if (role == LX_CONN_COMPONENT)
     read_component(L, 2, &o);
+  else
+    read_domains(L, 2, &o);
   if (o.tls != LX_CONN_TLS_DISABLED)
-    o.tls_ctx = lxl_tls_context(
-        L, 2, role == LX_CONN_SERVER ? LX_TLS_SERVER : LX_TLS_CLIENT,
-        o.tls == LX_CONN_TLS_DIRECT);
+    o.tls_ctx = lxl_tls_context(L, 2, server ? LX_TLS_SERVER : LX_TLS_CLIENT,
+                                o.tls == LX_CONN_TLS_DIRECT);
   lx_error err = {0};
   int rc = lx_conn_new(&u->c, role, &o, &err);
   if (rc == LX_ERR_NOMEM)
@@ -253,7 +267,9 @@ static void set_str(lua_State *L, const char *key, const char *value) {
 
 /* The namespace of a role's stanzas (XEP-0114: jabber:component:accept). */
 static const char *content_ns(lx_conn_role role) {
-  return role == LX_CONN_COMPONENT ? LX_NS_COMPONENT : LX_NS_CLIENT;
+  return role == LX_CONN_COMPONENT || role == LX_CONN_COMPONENT_SERVER
+             ? LX_NS_COMPONENT
+             : LX_NS_CLIENT;
 }
 
 /* Sets field `key` of the table on top to the stanza table for e: its
@@ -271,11 +287,33 @@ static void push_header(lua_State *L, const lx_elem *h) {
   set_str(L, "lang", lx_elem_attr(h, LX_NS_XML, "lang"));
 }
 
+/* Sets field peer_names of the table on top: the identities in the peer
+ * certificate's subjectAltName, { { type =, value = }, ... } in certificate
+ * order (as many as the certificate holds: OpenSSL bounds its size). */
+static void push_peer_names(lua_State *L, lx_tls *t) {
+  static const char *const types[] = {[LX_TLS_NAME_DNS] = "dns",
+                                      [LX_TLS_NAME_XMPP_ADDR] = "xmpp-addr",
+                                      [LX_TLS_NAME_SRV] = "srv"};
+  lx_tls_name_type type;
+  const char *value;
+  int rc;
+  lua_newtable(L);
+  for (size_t i = 0; (rc = lx_tls_peer_name(t, i, &type, &value)) == 1; i++) {
+    lua_createtable(L, 0, 2);
+    set_str(L, "type", types[type]);
+    set_str(L, "value", value);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  if (rc < 0)
+    luaL_error(L, "tls_info: out of memory");
+  lua_setfield(L, -2, "peer_names");
+}
+
 static void push_tls_info(lua_State *L, lx_tls *t) {
   const char *alpn;
   size_t len;
   lx_error err = {0};
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 8);
   set_str(L, "version", lx_tls_version(t));
   set_str(L, "cipher", lx_tls_cipher(t));
   if (lx_tls_alpn(t, &alpn, &len) == 1) {
@@ -289,6 +327,8 @@ static void push_tls_info(lua_State *L, lx_tls *t) {
   lua_setfield(L, -2, "verified");
   if (v)
     set_str(L, "verify_error", err.detail);
+  set_str(L, "server_name", lx_tls_server_name(t));
+  push_peer_names(L, t);
 }
 
 static void push_auth_request(lua_State *L, const lx_sasl_request *rq) {
@@ -313,6 +353,8 @@ static const char *const event_names[] = {
     [LX_CONN_CLOSED] = "closed",
     [LX_CONN_SENT] = "sent",
     [LX_CONN_RECEIVED] = "received",
+    [LX_CONN_HANDSHAKE_REQUEST] = "handshake-request",
+    [LX_CONN_RESUME_REQUEST] = "resume-request",
 };
 
 /* conn:next_event() -> an event table | nil */
@@ -349,6 +391,13 @@ static int l_next_event(lua_State *L) {
     break;
   case LX_CONN_READY: set_str(L, "jid", ev.jid); break;
   case LX_CONN_BIND_REQUEST: set_str(L, "resource", ev.jid); break;
+  case LX_CONN_HANDSHAKE_REQUEST: set_str(L, "domain", ev.jid); break;
+  case LX_CONN_RESUME_REQUEST: /* h checked by the core: a 32-bit count */
+    set_str(L, "previd", ev.jid);
+    lua_pushinteger(
+        L, (lua_Integer)strtoull(lx_elem_attr(root, NULL, "h"), NULL, 10));
+    lua_setfield(L, -2, "h");
+    break;
   case LX_CONN_STANZA:
     set_stanza(L, "stanza", root, content_ns(u->role));
     break;
@@ -389,12 +438,19 @@ static int l_events(lua_State *L) {
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* conn:send(stanza) -> true | nil, msg, code */
+/* conn:send(stanza [, keep]) -> true [, xml] | nil, msg, code: with keep,
+ * also the XML sent (kept for a XEP-0198 resumption: serialized once) */
 static int l_send(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
+  int keep = lua_toboolean(L, 3);
   const char *xml = lxl_serialize_stanza(L, 2, &len);
-  return result(L, u->c, conn_submit_serialized(u->c, xml, len), "send");
+  int rc = conn_submit_serialized(u->c, xml, len);
+  if (rc < 0 || !keep)
+    return result(L, u->c, rc, "send");
+  lua_pushboolean(L, 1);
+  lua_pushlstring(L, xml, len);
+  return 2;
 }
 
 /* conn:send_xml(xml) -> true | nil, msg, code: one element already
@@ -517,6 +573,42 @@ static int l_refuse_bind(lua_State *L) {
                        "bad-request");
 }
 
+/* conn:accept_resume(full_jid, h) -> true | nil, msg, code */
+static int l_accept_resume(lua_State *L) {
+  lconn *u = check_conn(L);
+  const char *jid = luaL_checkstring(L, 2);
+  lua_Integer h = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, h >= 0 && h <= (lua_Integer)UINT32_MAX, 3,
+                "a count from 0 to 2^32-1");
+  return result(L, u->c, lx_conn_resume_accept(u->c, jid, (uint32_t)h),
+                "accept_resume");
+}
+
+/* conn:refuse_resume(condition [, h]) -> true | nil, msg, code */
+static int l_refuse_resume(lua_State *L) {
+  lconn *u = check_conn(L);
+  const char *name = luaL_checkstring(L, 2);
+  lua_Integer h = luaL_optinteger(L, 3, -1);
+  luaL_argcheck(L, h >= -1 && h <= (lua_Integer)UINT32_MAX, 3,
+                "a count from 0 to 2^32-1");
+  int rc = lx_conn_resume_refuse(u->c, name, (int64_t)h);
+  if (rc == LX_ERR_INVALID)
+    return luaL_argerror(L, 2, "a stanza error condition (item-not-found...)");
+  return result(L, u->c, rc, "refuse_resume");
+}
+
+/* conn:answer_handshake(secret | nil [, condition]) -> true | nil, msg,
+ * code: a component's secret (nil: none), and a stream error for a right
+ * one ("conflict": the domain is taken) */
+static int l_answer_handshake(lua_State *L) {
+  lconn *u = check_conn(L);
+  const char *secret = luaL_optstring(L, 2, NULL);
+  const char *cond = luaL_optstring(L, 3, NULL);
+  int code = cond ? stream_condition(L, cond) : 0;
+  return result(L, u->c, lx_conn_handshake_answer(u->c, secret, code),
+                "answer_handshake");
+}
+
 /* ---- state -------------------------------------------------------------- */
 
 static const char *state_name(lx_conn_state s) {
@@ -583,9 +675,7 @@ static int l_release(lua_State *L) {
 
 static int l_tostring(lua_State *L) {
   lconn *u = luaL_checkudata(L, 1, CONN_MT);
-  const char *role = u->role == LX_CONN_CLIENT   ? "client"
-                     : u->role == LX_CONN_SERVER ? "server"
-                                                 : "component";
+  const char *role = role_names[u->role];
   if (!u->c)
     lua_pushfstring(L, "lxmpp.stream (%s, released): %p", role, (void *)u);
   else
@@ -614,6 +704,9 @@ void lxl_open_stream(lua_State *L) {
                                      {"answer_auth", l_answer_auth},
                                      {"accept_bind", l_accept_bind},
                                      {"refuse_bind", l_refuse_bind},
+                                     {"answer_handshake", l_answer_handshake},
+                                     {"accept_resume", l_accept_resume},
+                                     {"refuse_resume", l_refuse_resume},
                                      {"state", l_state},
                                      {"error", l_error},
                                      {"jid", l_jid},

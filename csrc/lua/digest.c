@@ -1,10 +1,12 @@
-/* digest.c: hashes and base64 for the Lua layer, from the core's OpenSSL
- * and codec: lxmpp.core.digest(name, data) and lxmpp.core.base64(data).
+/* digest.c: hashes, base64 and random bytes for the Lua layer, from the
+ * core's OpenSSL and codec: lxmpp.core.digest(name, data),
+ * lxmpp.core.base64(data) and lxmpp.core.random_bytes(n).
  * XEP-0115 hashes a verification string and sends it in base64; XEP-0114
  * hashes the stream id and the secret. */
 #include "lxl.h"
 
 #include "base64.h"
+#include "random.h"
 
 #include <openssl/evp.h>
 #include <string.h>
@@ -64,8 +66,22 @@ static int l_base64(lua_State *L) {
   return 1;
 }
 
+/* random_bytes(n) -> n bytes from OpenSSL's CSPRNG, n from 1 to 1024
+ * (salts, secrets, ids: the Lua layer opens no device for them). */
+static int l_random_bytes(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= 1024, 1, "1 to 1024 bytes");
+  unsigned char *out = lua_newuserdatauv(L, (size_t)n, 0);
+  if (random_bytes(NULL, NULL, out, (size_t)n) != 0)
+    return luaL_error(L, "lxmpp.core.random_bytes: no random bytes");
+  lua_pushlstring(L, (const char *)out, (size_t)n);
+  return 1;
+}
+
 void lxl_open_digest(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"digest", l_digest}, {"base64", l_base64}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"digest", l_digest},
+                                 {"base64", l_base64},
+                                 {"random_bytes", l_random_bytes},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

@@ -296,6 +296,7 @@ static int l_server(lua_State *L) {
   o.mechanisms = lxl_opt_list(L, 1, "mechanisms", &o.n_mechanisms);
   o.cb = opt_cb(L, 1, &o.n_cb);
   o.tls = lxl_opt_bool(L, 1, "tls", 0);
+  o.client_cert = lxl_opt_bool(L, 1, "client_cert", 0);
   o.ssdp = lxl_opt_bool(L, 1, "ssdp", 1);
   o.iterations =
       (unsigned)lxl_opt_int(L, 1, "iterations", o.iterations, 1, 0x7fffffff);

@@ -118,6 +118,9 @@ local function tls_options(tls)
 	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
 	local o = { cafile = tls.cafile, capath = tls.capath, ca = tls.ca,
 		min_tls = tls.min_version, max_tls = tls.max_version }
+	if tls.resume ~= nil and type(tls.resume) ~= "boolean" then
+		misuse("option 'tls.resume' is true or false")
+	end
 	if tls.verify == false then
 		o.verify = "none"
 	elseif tls.verify ~= nil and tls.verify ~= true then
@@ -153,8 +156,9 @@ local function table_option(value, defaults, name)
 	return o
 end
 
-local function check_options(opts)
-	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+-- The account's options (jid, resource, credentials, stream management,
+-- TLS) into o: the client's part of check_options.
+local function account_options(opts, o)
 	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (a string)") end
 	local account = jid_util.prep(opts.jid)
 	if not account then misuse("option 'jid': not a valid JID: " .. opts.jid) end
@@ -164,7 +168,31 @@ local function check_options(opts)
 		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
 		resource = opts.resource
 	end
-	if opts.password == nil and opts.keys == nil then misuse("option 'password' (or 'keys') is required") end
+	-- a client certificate may log in alone, with SASL EXTERNAL (XEP-0178)
+	local certificate = type(opts.tls) == "table" and opts.tls.certificate
+	if opts.password == nil and opts.keys == nil and not certificate then
+		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
+	end
+	o.bare = node .. "@" .. domain
+	o.domain = domain
+	o.full = resource and (o.bare .. "/" .. resource) or o.bare
+	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
+		"stream_management")
+	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
+		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
+	end
+	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
+		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
+	end
+	o.tls = tls_options(opts.tls)
+	o.tls_resume = not (opts.tls and opts.tls.resume == false)
+end
+
+-- The options every role shares, then the role's own (role.options).
+local function check_options(role, opts)
+	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+	local o = {}
+	role.options(opts, o)
 	for name in pairs(DEFAULTS) do
 		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
 	end
@@ -181,22 +209,9 @@ local function check_options(opts)
 	if opts.trace ~= nil and type(opts.trace) ~= "function" then
 		misuse("option 'trace' is a function(direction, data)")
 	end
-	local o = {}
 	for k, v in pairs(DEFAULTS) do o[k] = opts[k] or v end
-	o.bare = node .. "@" .. domain
-	o.domain = domain
-	o.full = resource and (o.bare .. "/" .. resource) or o.bare
 	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
 	o.reconnect = table_option(opts.reconnect, RECONNECT, "reconnect")
-	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
-		"stream_management")
-	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
-		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
-	end
-	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
-		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
-	end
-	o.tls = tls_options(opts.tls)
 	o.trace = opts.trace
 	o.clock = c or default_clock
 	o.transport = opts.transport or "cqueues"
@@ -207,11 +222,32 @@ local function check_options(opts)
 end
 
 -- The lxmpp.stream options of one connection attempt.
-local function stream_options(self, direct_tls)
+-- TLS session resumption (docs/client.md): the client keeps, in memory,
+-- the session of its last ready connection with the target it came from,
+-- and offers it to the next connection to that same target (host, port,
+-- STARTTLS or direct TLS; the SNI is always our domain). One at a time.
+local function tls_target_key(target)
+	return ("%s|%s|%s"):format(target.host, target.port, target.direct_tls and "direct" or "starttls")
+end
+
+local function tls_keep(self)
+	if not self.opts.tls_resume then return end
+	-- Not a TLS 1.2 session whose login was bound to tls-unique: on a resumed
+	-- session that binding is the server's Finished (RFC 5929 §3.1), which
+	-- Prosody 0.12 gets wrong (the login then fails: "Invalid channel
+	-- binding value"); the next connection makes a full handshake instead.
+	local unique = self.sasl and self.sasl.channel_binding == "tls-unique"
+	local session = not unique and self.conn:tls_session()
+	self.tls_kept = session and { key = tls_target_key(self.attempt_target), session = session } or nil
+end
+
+local function stream_options(self, target)
+	local direct_tls = target.direct_tls
 	local opts, o = self.given, self.opts
 	local s = {
 		jid = o.full, password = opts.password or nil, keys = self.keys or opts.keys,
-		mechanisms = opts.mechanisms, require_channel_binding = opts.require_channel_binding,
+		mechanisms = opts.mechanisms or (not opts.password and not opts.keys and { "EXTERNAL" }) or nil,
+		require_channel_binding = opts.require_channel_binding,
 		require_ssdp = opts.require_ssdp, lang = opts.lang, trace = o.trace ~= nil,
 		tls = direct_tls and "direct" or "required",
 		max_stanza_size = opts.max_stanza_size, max_output = self.opts.max_output,
@@ -234,6 +270,8 @@ local function stream_options(self, direct_tls)
 		self.contexts[key] = stream.tls_context("client", t)
 	end
 	s.tls_context = self.contexts[key]
+	local kept = self.tls_kept
+	if kept and kept.key == tls_target_key(target) then s.tls_session = kept.session end
 	return s
 end
 
@@ -410,6 +448,8 @@ end
 local function ended(self, message, code)
 	local was = self.phase
 	teardown(self)
+	-- a TLS failure other than a cut: the next attempt makes a full handshake
+	if code and code:find("^tls%-") and code ~= "tls-truncated" then self.tls_kept = nil end
 	if was == "connecting" then
 		self.phase = "failed"
 		self.failure = { message = message, code = code, other_host = self.other_host }
@@ -422,7 +462,7 @@ local function ended(self, message, code)
 	end
 	local reconnect = self.opts.reconnect
 	if self.sm then self.sm:connection_lost() end
-	if message and was == "ready" and reconnect and not is_final(code) then
+	if message and was == "ready" and reconnect and not self.role.final(code) then
 		self.phase = "reconnecting"
 		self.attempts = 0
 		self.reconnect_at = self.clock.now() + reconnect_delay(self)
@@ -431,6 +471,7 @@ local function ended(self, message, code)
 	end
 	self.phase = "closed"
 	self.failure = message and { message = message, code = code } or nil
+	self.tls_kept = nil
 	sm_give_up(self, "closed")
 	if was ~= "closing" then emit(self, "disconnected", message, code, false) end
 end
@@ -510,6 +551,13 @@ local function request_ack(self)
 	if sm_send(self, "<r xmlns='" .. NS_SM .. "'/>") then self.sm:requested() end
 end
 
+-- The stanzas the server acknowledged: counted in the report, their
+-- on_ack told.
+local function sm_settle_acked(self, done)
+	self.sm_last.acked = self.sm_last.acked + #done
+	settle(done, true)
+end
+
 local function sm_acked(self, h)
 	local done, err = self.sm:ack(h)
 	if not done then -- XEP-0198 §4: the server is broken
@@ -519,8 +567,7 @@ local function sm_acked(self, h)
 		ended(self, "stream management: " .. err, "undefined-condition")
 		return
 	end
-	self.sm_last.acked = self.sm_last.acked + #done
-	settle(done, true)
+	sm_settle_acked(self, done)
 end
 
 -- The server's XEP-0198 elements.
@@ -540,8 +587,10 @@ local function sm_element(self, el)
 		self.sm_resumed = true
 		sm_acked(self, attr.h)
 	elseif name == "failed" and self.phase == "connecting" and self.sm then
-		-- the resumption refused; the h it may carry says what it got
-		if attr.h then self.sm:ack(attr.h) end
+		-- the resumption refused; the h it may carry says what it got (an
+		-- invalid one is ignored: all is sent again, or returned)
+		local done = attr.h and self.sm:ack(attr.h)
+		if done then sm_settle_acked(self, done) end
 		self.sm_session = nil
 	elseif name == "failed" and self.sm_out then
 		sm_give_up(self, "the server refused stream management")
@@ -587,8 +636,18 @@ local function sm_ready(self)
 	end
 end
 
+-- Between two connections of a stream-managed session (reconnecting, or
+-- an attempt not ready yet): stanzas wait in its queue of unacknowledged
+-- ones, and the resumption (or the new session, by the `unacked` policy)
+-- sends them.
+local function sm_between(self)
+	local p = self.phase
+	return self.sm ~= nil and (p == "reconnecting" or p == "connecting" or p == "failed")
+end
+
 local function submit(self, stanza, on_ack)
-	if self.phase ~= "ready" or self.conn:state() ~= "ready" then
+	local between = sm_between(self) -- kept in the queue for the next connection
+	if not between and (self.phase ~= "ready" or self.conn:state() ~= "ready") then
 		if self.phase == "closed" and self.failure then
 			return nil, self.failure.message, self.failure.code
 		end
@@ -596,20 +655,25 @@ local function submit(self, stanza, on_ack)
 		return nil, closed and "the stream is closed" or "not connected (" .. self.phase .. ")",
 			closed and "closed" or "not-connected"
 	end
-	if #self.unsent > self.opts.max_output then
+	if not between and #self.unsent > self.opts.max_output then
 		return nil, "the output queue is full", "full"
 	end
 	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
-	if not self.sm_out then
+	if self.role.outgoing then
+		local ok, err, code = self.role.outgoing(self, stanza)
+		if not ok then return nil, err, code end
+	end
+	if not between and not self.sm_out then
 		local ok, err, code = self.conn:send(stanza)
 		if ok and on_ack then on_ack(false, "no-sm") end
 		return ok, err, code
 	end
 	local xml = tostring(stanza)
 	if not self.sm:fits(#xml) then
-		if not self.sm.asked_at then request_ack(self) end
+		if not between and not self.sm.asked_at then request_ack(self) end
 		return nil, ("%d stanzas wait for the server's acknowledgement"):format(self.sm:count()), "full"
 	end
+	if between then return self.sm:sent(xml, on_ack) end
 	local ok, err, code = self.conn:send_xml(xml)
 	if not ok then return nil, err, code end
 	self.sm:sent(xml, on_ack)
@@ -734,8 +798,16 @@ local function on_event(self, ev)
 		self.sasl = { mechanism = ev.mechanism, channel_binding = ev.channel_binding }
 		if ev.keys then self.keys = ev.keys end
 	elseif kind == "ready" then
-		self.jid = ev.jid -- the core accepts only a JID of our account
+		local jid, why = self.role.ready(self, ev.jid)
+		if not jid then
+			ended(self, why, "bad-jid")
+			return
+		end
+		self.jid = jid
 		self.phase = "ready"
+		local tls = self.conn:tls_info()
+		self.sm_last.tls_resumed = tls ~= nil and tls.resumed
+		tls_keep(self)
 		sm_ready(self)
 	elseif kind == "stream-error" then
 		self.other_host = ev.other_host
@@ -936,11 +1008,12 @@ local function attempt(self, target, deadline)
 		{ resolver = self.given.resolver, clock = self.clock })
 	if not t then return nil, err, code end
 	self.generation = self.generation + 1
+	self.attempt_target = target
 	self.t, self.unsent, self.other_host, self.failure = t, "", nil, nil
 	self.sm_offered, self.sm_resumed, self.sm_out, self.sm_in = false, false, false, false
 	self.sm_last = { resumed = false, acked = 0, resent = 0 }
 	self.phase = "connecting"
-	local ok, conn = pcall(stream.client, stream_options(self, target.direct_tls))
+	local ok, conn = pcall(self.role.stream, self, target)
 	if not ok then
 		teardown(self)
 		self.phase = "failed"
@@ -965,15 +1038,26 @@ local function attempt(self, target, deadline)
 	return nil, f.message, f.code, f.other_host
 end
 
+-- Where the server asked us to resume its session (XEP-0198 §5: the
+-- location of <enabled/>, "host", "host:port" or "[v6]:port"), tried
+-- before the usual targets; nil when there is no session to resume or the
+-- location is not a valid target. The certificate is still checked against
+-- our domain.
+local function resume_location(self)
+	local session = self.sm_session
+	if not (session and session.resumable and session.location) then return nil end
+	local given = self.given
+	return (parse_other_host(session.location, { direct_tls = given.direct_tls, port = given.port }))
+end
+
 -- Resolves and tries each target until one is ready: true, or nil,
 -- message, code.
 local function establish(self, deadline)
 	local o = self.opts
-	local targets, err, code = resolve.targets(o.domain, deadline, {
-		host = self.given.host, port = self.given.port, direct_tls = self.given.direct_tls,
-		resolver = self.given.resolver, clock = self.clock,
-	})
+	local targets, err, code = self.role.targets(self, deadline)
 	if not targets then return nil, err, code end
+	local location = resume_location(self)
+	if location then table.insert(targets, 1, location) end
 	local failures, redirects, last = {}, 0, nil
 	local i = 1
 	while targets[i] do
@@ -1003,7 +1087,7 @@ local function establish(self, deadline)
 				redirects = redirects + 1
 				table.insert(targets, i + 1, next_target)
 			end
-		elseif is_final(code) then
+		elseif self.role.final(code) then
 			return nil, message, code
 		end
 		i = i + 1
@@ -1034,7 +1118,7 @@ function reconnect_step(self, deadline)
 			emit(self, "resumed", self.jid, self.sm_last)
 			return
 		end
-		if self.current_presence then submit(self, self.current_presence) end
+		self.role.reestablish(self)
 		flush(self, deadline)
 		emit(self, "reconnected", self.jid, self.sm_last)
 		return
@@ -1044,31 +1128,84 @@ function reconnect_step(self, deadline)
 		return
 	end
 	self.attempts = self.attempts + 1
-	if is_final(code) or self.attempts >= self.opts.reconnect.attempts then
+	if self.role.final(code) or self.attempts >= self.opts.reconnect.attempts then
 		self.phase = "closed"
+		self.tls_kept = nil
 		self.failure = { message = message, code = code }
+		sm_give_up(self, "closed")
 		emit(self, "disconnected", message, code, false)
 		return
 	end
 	self.phase = "reconnecting"
-	self.reconnect_at = self.clock.now() + reconnect_delay(self)
+	local delay = reconnect_delay(self)
+	self.reconnect_at = self.clock.now() + delay
+	emit(self, "retrying", message, code, delay) -- a component's domain still held: "conflict"
 end
 
--- client.connect(opts) -> a ready client | nil, message, code
----@param opts table jid, password, host, port, tls, resource, transport... (docs/client.md)
----@return lxmpp.client|nil c ready: TLS, SASL and bind done
+-- The first connection. With `reconnect`, a refusal the role retries
+-- (role.retry: a component's domain the server still holds) is tried again
+-- after the reconnection's backoff, within the deadline.
+local function first_connection(self, deadline)
+	local r = self.opts.reconnect
+	self.attempts = 0
+	while true do
+		local ok, message, code = establish(self, deadline)
+		if ok or self.phase == "closed" or not (r and self.role.retry[code]) then return ok, message, code end
+		local at = self.clock.now() + reconnect_delay(self)
+		self.attempts = self.attempts + 1
+		if self.attempts >= r.attempts or (deadline and at >= deadline) then
+			return nil, ("%s (%d attempts)"):format(message, self.attempts), code
+		end
+		self.clock.wait(at)
+	end
+end
+
+-- Each role's metatable: the client's methods under the role's name.
+local metatables = setmetatable({}, { __mode = "k" })
+
+local function metatable_of(role)
+	local m = metatables[role]
+	if not m then
+		m = {}
+		for k, v in pairs(mt) do m[k] = v end
+		m.__name = role.name
+		metatables[role] = m
+	end
+	return m
+end
+
+---What differs between the callers of one connection object (an account
+---here, an external component in lxmpp.component): data, so that the
+---machinery of this module serves both.
+---@class lxmpp.client.role
+---@field name string the objects' type name ("lxmpp.client")
+---@field options fun(opts: table, o: table) checks the role's own options (jid, credentials...) into o: o.domain, o.bare (the account), o.full (the JID asked for), o.sm, o.tls
+---@field stream fun(self: lxmpp.client, target: table): lxmpp.stream.connection the connection of one attempt
+---@field targets fun(self: lxmpp.client, deadline: number?): table[]|nil, string?, string? where to connect, in order ({ host =, port =, direct_tls = })
+---@field ready fun(self: lxmpp.client, jid: string): string|nil, string? the JID of a ready stream, checked (nil and why: it fails)
+---@field reestablish fun(self: lxmpp.client) what a reconnection sends again (the client: its presence)
+---@field outgoing? fun(self: lxmpp.client, stanza: table): true|nil, string?, string? checks (and completes) each stanza sent
+---@field final fun(code: string): boolean a failure after which neither another target nor a reconnection helps
+---@field retry table<string, boolean> failures that the first connection retries with backoff (with `reconnect`)
+
+---Connects an object of the given role (lxmpp.component uses it; an
+---application calls client.connect).
+---@param role lxmpp.client.role
+---@param opts table the options of client.connect, and the role's
+---@return lxmpp.client|nil c ready
 ---@return string? message
 ---@return string? code
-function client.connect(opts)
-	local o = check_options(opts)
+function client.open(role, opts)
+	local o = check_options(role, opts)
 	local self = setmetatable({
+		role = role,
 		given = opts, opts = o, account = o.bare, phase = "new", generation = 0, clock = o.clock,
 		queue = { first = 1, last = 0, bytes = 0 }, inbox = { first = 1, last = 0 }, inbox_bytes = 0,
 		workers = 0, rounds = 0, pending = {}, requests = {}, unsent = "",
 		handlers = { message = {}, presence = {}, iq = {} }, next_id = 0,
 		filters = { incoming = {}, outgoing = {} }, extensions = {},
 		id_prefix = ("%08x"):format(math.random(0, 0x7fffffff)),
-	}, mt)
+	}, metatable_of(role))
 	self.sched = tasks.new(function(message) handler_failed(self, message) end, o.clock)
 	if opts.resume then
 		local o_sm = o.sm
@@ -1083,12 +1220,42 @@ function client.connect(opts)
 		self.sm, self.jid = restored, full
 		self.sm_session = { id = opts.resume.id, location = opts.resume.location, resumable = true }
 	end
-	local ok, message, code = establish(self, deadline_of(self, o.timeout))
+	local ok, message, code = first_connection(self, deadline_of(self, o.timeout))
 	if not ok then
 		self.phase = "closed"
 		return nil, message, code
 	end
 	return self
+end
+
+-- An account's role: RFC 6120 to the domain's targets (SRV, STARTTLS or
+-- direct TLS), SASL and bind.
+local ACCOUNT = {
+	name = "lxmpp.client",
+	options = account_options,
+	stream = function(self, target) return stream.client(stream_options(self, target)) end,
+	targets = function(self, deadline)
+		local given = self.given
+		return resolve.targets(self.opts.domain, deadline, {
+			host = given.host, port = given.port, direct_tls = given.direct_tls,
+			resolver = given.resolver, clock = self.clock,
+		})
+	end,
+	ready = function(_, jid) return jid end, -- the core accepts only a JID of our account
+	reestablish = function(self)
+		if self.current_presence then submit(self, self.current_presence) end
+	end,
+	final = is_final,
+	retry = {},
+}
+
+-- client.connect(opts) -> a ready client | nil, message, code
+---@param opts table jid, password, host, port, tls, resource, transport... (docs/client.md)
+---@return lxmpp.client|nil c ready: TLS, SASL and bind done
+---@return string? message
+---@return string? code
+function client.connect(opts)
+	return client.open(ACCOUNT, opts)
 end
 
 ---------------------------------------------------------------------------
@@ -1151,6 +1318,8 @@ end
 -- handler once the server acknowledged the stanza: true; or once it cannot
 -- be: false and "no-sm", "not-resumed" or "closed"), ack_timeout (seconds:
 -- return once the server acknowledged it, or nil, message, "timeout").
+-- While reconnecting, a stream-managed session keeps the stanza for the
+-- resumption (true); without stream management: nil, message, "not-connected".
 ---@param stanza table
 ---@param opts? number|{ timeout: number?, on_ack: fun(ok: boolean, why: string?)?, ack_timeout: number? }
 ---@return true|nil ok
@@ -1164,7 +1333,7 @@ function methods:send(stanza, opts)
 	local on_ack = fn and function(ok, why) inbox_push(self, 0, run_on_ack, fn, ok, why) end
 	if not opts.ack_timeout then return send_one(self, stanza, opts.timeout, on_ack) end
 	local ack_deadline = deadline_of(self, opts.ack_timeout)
-	if not self.sm_out then
+	if not (self.sm_out or sm_between(self)) then
 		return nil, "the server does not acknowledge stanzas (no stream management)", "no-sm"
 	end
 	local slot = {}
@@ -1174,7 +1343,7 @@ function methods:send(stanza, opts)
 		if on_ack then on_ack(acked, why) end
 	end)
 	if not ok and code ~= "timeout" then return nil, err, code end
-	if self.sm_out then -- ask now rather than by the policy
+	if self.sm_out and self.phase == "ready" then -- ask now rather than by the policy
 		request_ack(self)
 		flush(self, ack_deadline)
 	end
@@ -1354,6 +1523,7 @@ end
 function methods:close(timeout)
 	if self.phase == "closed" or self.phase == "closing" then return true end
 	local deadline = deadline_of(self, timeout or self.opts.close_timeout)
+	self.tls_kept = nil -- no connection follows
 	if self.phase ~= "ready" then -- reconnecting
 		teardown(self)
 		self.phase = "closed"
@@ -1385,7 +1555,7 @@ mt.__close = function(self)
 end
 
 function mt:__tostring()
-	return ("lxmpp.client (%s%s)"):format(self.phase, self.jid and (", " .. self.jid) or "")
+	return ("%s (%s%s)"):format(getmetatable(self).__name, self.phase, self.jid and (", " .. self.jid) or "")
 end
 
 -- Pollable: compose with cqueues.poll or another loop, then call

@@ -6,6 +6,7 @@
 --   srv:route(stanza [, origin]) ; srv:sessions_of(bare) ; srv.sessions
 --   srv:pollfd(), srv:events(), srv:timeout(), srv:step([timeout])
 --   srv:tick() (time-driven work, on the server's clock)
+--   srv:components_of(host) (the external components connected, XEP-0114)
 local cqueues = require "cqueues"
 -- Yieldable on Lua 5.1 too: writes and accepts wait inside it.
 local pcall = require("lxmpp.compat").pcall
@@ -16,10 +17,13 @@ local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local accounts = require "lxmpp.server.accounts"
+local certs = require "lxmpp.server.certs"
 local events = require "lxmpp.server.events"
 local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
+local random = require "lxmpp.server.random"
 local sessionlib = require "lxmpp.server.session"
+local smlib = require "lxmpp.server.sm"
 local storage = require "lxmpp.server.storage"
 
 local server = {}
@@ -28,11 +32,21 @@ local server = {}
 local IDLE_TRIM = 2
 
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
+-- lxmpp.stream's server default, which client_certificates extends
+local DEFAULT_MECHANISMS = { "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" }
+
+-- A session whose stream is ready: a client's bound resource, or an
+-- external component that made its handshake.
+local function established(s)
+	return s.type == "c2s" or s.type == "component"
+end
 
 ---@class lxmpp.server
 ---@field config table
 ---@field domains string[]
 ---@field sessions table<string, lxmpp.server.session> full JID -> session
+---@field components table<string, lxmpp.server.session> component domain -> its session, while connected
 ---@field limits table
 ---@field now fun(): number
 local methods = {}
@@ -42,20 +56,59 @@ local function misuse(message)
 	error("lxmpp.server: " .. message, 3)
 end
 
-local function pem_or_file(value, pem_key, file_key, into)
-	if value:find("-----BEGIN", 1, true) then into[pem_key] = value else into[file_key] = value end
+-- The SASL mechanisms offered: config.mechanisms (lxmpp.stream's default
+-- when nil), with EXTERNAL when client certificates are asked for (the
+-- connection offers it only to a client whose certificate verified).
+local function mechanisms_of(config)
+	if not config.client_certificates then return config.mechanisms end
+	local list = {}
+	for _, m in ipairs(config.mechanisms or DEFAULT_MECHANISMS) do
+		if m ~= "EXTERNAL" then list[#list + 1] = m end
+	end
+	list[#list + 1] = "EXTERNAL"
+	return list
+end
+
+local function prep_domain(d, where)
+	local prepped = type(d) == "string" and jid_util.prep(d)
+	if not prepped or prepped:find("[@/]") then misuse(where .. ": not a domain: " .. tostring(d)) end
+	return prepped
 end
 
 local function domains_of(config)
 	local list = config.domains or (config.domain and { config.domain })
 	if type(list) ~= "table" or #list == 0 then misuse("config needs 'domain' or 'domains'") end
 	local out = {}
-	for i, d in ipairs(list) do
-		local prepped = jid_util.prep(d)
-		if not prepped or prepped:find("[@/]") then misuse("domains[" .. i .. "]: not a domain: " .. tostring(d)) end
-		out[i] = prepped
-	end
+	for i, d in ipairs(list) do out[i] = prep_domain(d, "domains[" .. i .. "]") end
 	return out
+end
+
+-- The external components of the listeners (XEP-0114): domain -> secret,
+-- and each listener's domains, prepared. A component's domain is not one
+-- the server serves itself, and has one secret.
+local function components_of_config(self)
+	local conflict = self.config.component_conflict
+	if conflict ~= nil and conflict ~= "refuse" and conflict ~= "replace" then
+		misuse("component_conflict: \"refuse\" or \"replace\"")
+	end
+	for i, spec in ipairs(self.config.listen or {}) do
+		if type(spec) == "table" and spec.components ~= nil then
+			if type(spec.components) ~= "table" or next(spec.components) == nil then
+				misuse("listen[" .. i .. "].components: { [domain] = secret, ... }")
+			end
+			local domains = {}
+			for d, secret in pairs(spec.components) do
+				local domain = prep_domain(d, "listen[" .. i .. "].components")
+				if type(secret) ~= "string" or secret == "" then misuse("components: the secret of " .. domain) end
+				if self.hosts[domain] then misuse("components: " .. domain .. " is a domain of the server") end
+				if self.component_secrets[domain] then misuse("components: " .. domain .. " is given twice") end
+				self.component_secrets[domain] = secret
+				domains[#domains + 1] = domain
+			end
+			table.sort(domains)
+			self.listener_components[spec] = domains
+		end
+	end
 end
 
 --- Makes a server from its config (see docs/server.md). Bad config raises.
@@ -66,25 +119,31 @@ function server.new(config)
 	local self = setmetatable({
 		config = config, domains = domains_of(config), sessions = {}, bare = {}, hosts = {},
 		all = {}, throttled = {}, timers = {}, listeners = {}, stream_features = {},
+		components = {}, component_secrets = {}, listener_components = {},
 		now = config.clock or cqueues.monotime, log_fn = config.log, count = 0,
+		resumable = {}, detached = {},
 	}, mt)
 	local limits, err = limits_lib.check(config.limits)
 	if not limits then misuse(err) end
 	self.limits = limits
+	self.sm_opts, err = smlib.options(config.stream_management)
+	if self.sm_opts == nil then misuse(err) end
+	if self.sm_opts then self.stream_features[1] = "<sm xmlns='" .. smlib.NS .. "'/>" end
 	self.per_ip = limits_lib.counters(limits, self.now)
 	local driver
 	driver, err = storage.open(config.storage)
 	if not driver then misuse(err) end
 	self.storage = driver
-	local tls = { alpn = { "xmpp-client" } }
-	if config.certificate then
-		if not config.key then misuse("config: 'certificate' needs 'key'") end
-		pem_or_file(config.certificate, "certificate", "certificate_file", tls)
-		pem_or_file(config.key, "key", "key_file", tls)
-	elseif config.tls ~= "disabled" then
-		misuse("config needs 'certificate' and 'key' (file names or PEM)")
+	if config.tls ~= "disabled" then
+		local tls
+		tls, self.own_certificates = certs.context_options(config, self.domains)
+		self.tls_context = stream.tls_context("server", tls)
+		-- components log in with their secret: no client certificate asked
+		tls.verify, tls.ca, tls.cafile = nil, nil, nil
+		self.component_tls_context = config.client_certificates and stream.tls_context("server", tls)
+			or self.tls_context
 	end
-	if config.tls ~= "disabled" then self.tls_context = stream.tls_context("server", tls) end
+	self.mechanisms = mechanisms_of(config)
 	for _, domain in ipairs(self.domains) do
 		self.hosts[domain] = {
 			events = events.new(), features = {}, identities = {},
@@ -93,6 +152,7 @@ function server.new(config)
 		}
 		self:add_core_handlers(domain)
 	end
+	components_of_config(self)
 	for name, password in pairs(config.accounts or {}) do
 		local user, host = jid_util.split(name)
 		for _, domain in ipairs(user and { host } or self.domains) do
@@ -216,10 +276,22 @@ local function register(self, s)
 	list[s.resource] = s
 end
 
+-- A resumed session (XEP-0198) in the registry in place of its old
+-- connection's session: no unbind, no bind.
+---@param old lxmpp.server.session
+---@param new lxmpp.server.session
+function methods:replace(old, new)
+	if self.sessions[old.full_jid] == old then register(self, new) end
+end
+
 -- Takes a session out of the registry (it gets no more stanzas), and fires
 -- "resource-unbind" once.
 ---@param s lxmpp.server.session
 function methods:unregister(s)
+	if s.type == "component" then
+		self:unregister_component(s)
+		return
+	end
 	if not s.full_jid or self.sessions[s.full_jid] ~= s then return end
 	self.sessions[s.full_jid] = nil
 	local bare = s.username .. "@" .. s.host
@@ -227,6 +299,7 @@ function methods:unregister(s)
 	list[s.resource] = nil
 	if next(list) == nil then self.bare[bare] = nil end
 	self:fire(s.host, "resource-unbind", { session = s, origin = s })
+	smlib.ended(self, s)
 end
 
 -- Called once per session, by its last coroutine when the socket is closed.
@@ -237,7 +310,7 @@ function methods:forget(s)
 	self.count = self.count - 1
 	self.per_ip:release(s.ip)
 	self.throttled[s] = nil
-	self:unregister(s)
+	if not smlib.detach(self, s) then self:unregister(s) end
 	if self.all_gone and next(self.all) == nil then self.all_gone:signal() end
 end
 
@@ -252,16 +325,95 @@ local function authenticate(self, s, ev)
 		return s.conn:answer_auth(false, "temporary-auth-failure",
 			"too many failed logins from your address; try again later")
 	end
+	if ev.mechanism == "EXTERNAL" then ev.identities = certs.identities(s.conn) end
 	local custom = self.config.authenticate
 	if custom then
 		return s.conn:answer_auth(custom(s, ev))
 	end
-	if ev.hash then
+	if ev.identities then
+		return s.conn:answer_auth(certs.external(ev, s.host, h.accounts))
+	elseif ev.hash then
 		return s.conn:answer_auth((h.accounts:keys(ev.username, ev.hash)))
 	elseif ev.password then
 		return s.conn:answer_auth(h.accounts:check_password(ev.username, ev.password))
 	end
 	return s.conn:answer_auth(false, "invalid-mechanism", "no account store for this mechanism")
+end
+
+---------------------------------------------------------------------------
+-- external components (XEP-0114)
+
+--- The server's domain a component belongs to: the one it is a subdomain
+--- of (bridge.example.com: example.com), else the first. Its events fire
+--- there, and that domain's disco#items lists it.
+---@param domain string a component's domain
+---@return string host
+function methods:component_parent(domain)
+	for _, host in ipairs(self.domains) do
+		if domain:sub(-#host - 1) == "." .. host then return host end
+	end
+	return self.domains[1]
+end
+
+--- The components connected under a domain of the server (see
+--- component_parent), sorted.
+---@param host string
+---@return string[] domains
+function methods:components_of(host)
+	local out = {}
+	for domain in pairs(self.components) do
+		if self:component_parent(domain) == host then out[#out + 1] = domain end
+	end
+	table.sort(out)
+	return out
+end
+
+-- The component's <handshake>: its secret, checked in the core; a domain
+-- already connected refuses the newcomer (conflict, as Prosody's default),
+-- or with component_conflict = "replace" the right secret ends the older
+-- connection (Prosody's kick_old); every attempt takes a login token of
+-- the address, as a client's does.
+local function component_handshake(self, s, ev)
+	if not self.per_ip:try_auth(s.ip) then
+		self:log("warn", "%s: too many failed logins", s.ip)
+		return s:close("policy-violation", "too many failed logins from your address; try again later")
+	end
+	local old = self.components[ev.domain]
+	local replace = old and self.config.component_conflict == "replace"
+	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], old and not replace and "conflict" or nil)
+	if ok and replace then old:close("conflict", "Replaced by a new connection") end
+	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, select(3, s.conn:error()) or "?") end
+	return ok
+end
+
+local function component_ready(self, s, domain)
+	s.host, s.type, s.deadline = domain, "component", nil
+	self.per_ip:auth_succeeded(s.ip)
+	self.components[domain] = s
+	self:log("info", "%s: component %s connected", s.ip, domain)
+	self:fire(self:component_parent(domain), "component-authenticated", { session = s, origin = s })
+end
+
+--- Takes a component out of the routing (stanzas to its domain bounce
+--- again), and fires "component-disconnected" once.
+---@param s lxmpp.server.session
+function methods:unregister_component(s)
+	if self.components[s.host] ~= s then return end
+	self.components[s.host] = nil
+	self:log("info", "component %s disconnected", s.host)
+	self:fire(self:component_parent(s.host), "component-disconnected", { session = s, origin = s })
+end
+
+-- A stanza to a component's domain (any JID at it) goes to its session;
+-- while none is connected, an error (Prosody's: wait, remote-server-timeout).
+local function to_component(self, stanza, origin, domain)
+	local s = self.components[domain]
+	if s and s.send(stanza) then return true end
+	local t = stanza.attr.type
+	if t ~= "error" and t ~= "result" and origin.send then
+		origin.send(st.error_reply(stanza, "wait", "remote-server-timeout", "the component is not connected"))
+	end
+	return true
 end
 
 local function bind(self, s, ev)
@@ -281,10 +433,7 @@ end
 
 ---@return string id 6 random bytes in hex (12 digits)
 function methods.random_id()
-	local f = assert(io.open("/dev/urandom", "rb"))
-	local b = f:read(6)
-	f:close()
-	return (b:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+	return random.hex(6)
 end
 
 ---@param s lxmpp.server.session
@@ -292,10 +441,19 @@ end
 function methods:on_event(s, ev)
 	local kind = ev.type
 	if kind == "stanza" then
-		self:process(s, ev.stanza)
+		local stanza = ev.stanza
+		if stanza.attr.xmlns == smlib.NS then
+			smlib.element(self, s, stanza)
+		else
+			smlib.received(s)
+			self:process(s, stanza)
+		end
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
+		-- a client's stream, not a component's (whose domain is its own)
+		local wrong = s.type == "c2s_unauthed" and certs.wrong_certificate(self.own_certificates, s.conn, s.host)
+		if wrong then s:close("host-unknown", wrong) end
 	elseif kind == "auth-request" then
 		authenticate(self, s, ev)
 	elseif kind == "authenticated" then
@@ -305,7 +463,13 @@ function methods:on_event(s, ev)
 		self:fire(s.host, "authentication-success", { session = s, origin = s })
 	elseif kind == "bind-request" then
 		bind(self, s, ev)
-	elseif kind == "ready" then
+	elseif kind == "resume-request" then
+		smlib.resume(self, s, ev)
+	elseif kind == "handshake-request" then
+		component_handshake(self, s, ev)
+	elseif kind == "ready" and s.type == "component_unauthed" then
+		component_ready(self, s, ev.jid)
+	elseif kind == "ready" and not s.resumed then
 		s.full_jid, s.type = ev.jid, "c2s"
 		s.deadline = nil
 		register(self, s)
@@ -377,6 +541,7 @@ function methods:route(stanza, origin, inbound)
 	if origin.type == "c2s" and not inbound and self:fire(from_host, "pre-" .. name .. "/" .. kind, event) then
 		return true
 	end
+	if self.component_secrets[host] then return to_component(self, stanza, origin, host) end
 	if not self.hosts[host] then
 		return bounce(origin, stanza, "remote-server-not-found", "this server does not federate")
 	end
@@ -396,7 +561,11 @@ end
 ---@param s lxmpp.server.session
 ---@param stanza lxmpp.stanza
 function methods:process(s, stanza)
-	self:route(stanza, s)
+	if s.type == "component" and not stanza.attr.to then
+		s.send(st.error_reply(stanza, "modify", "bad-request", "a component's stanza needs a 'to'"))
+	else
+		self:route(stanza, s)
+	end
 end
 
 --- The available sessions of an account (with an available presence and a
@@ -513,9 +682,23 @@ function methods:new_conn(direct_tls)
 		tls = self.config.tls == "disabled" and "disabled" or (direct_tls and "direct" or "required"),
 		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
-		mechanisms = self.config.mechanisms, channel_binding_types = self.config.channel_binding_types,
+		mechanisms = self.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
+		extensions = self.sm_opts and { smlib.NS } or nil,
 		cb_fallback = self.config.channel_binding_fallback ~= false,
+	}
+end
+
+-- The server's side of a component's stream, for the listener's domains.
+---@param domains string[]
+---@param direct_tls boolean
+---@return lxmpp.stream.connection conn
+function methods:new_component_conn(domains, direct_tls)
+	local limits = self.limits
+	return stream.component_server {
+		domains = domains, tls_context = self.component_tls_context, tls = direct_tls and "direct" or "disabled",
+		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
+		max_output = limits.max_output,
 	}
 end
 
@@ -536,8 +719,9 @@ end
 
 ---@param sock any an accepted cqueues socket
 ---@param direct_tls boolean
+---@param components? string[] the component domains of a components listener
 ---@return any
-function methods:accept(sock, direct_tls)
+function methods:accept(sock, direct_tls, components)
 	local ip = peer_ip(sock)
 	local limits = self.limits
 	if self.count >= limits.max_connections then
@@ -556,20 +740,24 @@ function methods:accept(sock, direct_tls)
 		self:log("warn", "%s: cannot take the connection: %s", ip, err)
 		return
 	end
-	local s = sessionlib.new(self, fd, self:new_conn(direct_tls), ip)
+	local conn = components and self:new_component_conn(components, direct_tls) or self:new_conn(direct_tls)
+	local s = sessionlib.new(self, fd, conn, ip)
+	if components then s.type = "component_unauthed" end
 	s.host = self.domains[1]
 	s.deadline = self.now() + limits.open_timeout
 	s.auth_deadline = self.now() + limits.auth_timeout
+	self:wake_at(math.min(s.deadline, s.auth_deadline))
 	self.all[s] = true
 	self.count = self.count + 1
 	self.cq:wrap(s.reader, s)
 end
 
-local function accept_loop(self, listener, direct_tls)
+local function accept_loop(self, l)
+	local listener = l.socket
 	while not self.closing do
 		local ok, sock = pcall(listener.accept, listener, nil)
 		if not ok or not sock then break end
-		local accepted, err = pcall(self.accept, self, sock, direct_tls)
+		local accepted, err = pcall(self.accept, self, sock, l.direct_tls, l.components)
 		if not accepted then
 			self:log("error", "accepting: %s", tostring(err))
 			sock:close()
@@ -581,9 +769,10 @@ end
 
 local function listen(self, spec)
 	if type(spec) ~= "table" or type(spec.host) ~= "string" then
-		misuse("listen: { host =, port = [, direct_tls = true] }")
+		misuse("listen: { host =, port = [, direct_tls = true] [, components = { [domain] = secret }] }")
 	end
-	local port = spec.port or (spec.direct_tls and 5223 or 5222)
+	local components = self.listener_components[spec]
+	local port = spec.port or (components and 5347) or (spec.direct_tls and 5223 or 5222)
 	local listener = socket.listen { host = spec.host, port = port, reuseaddr = true,
 		v6only = spec.host:find(":") and true or nil }
 	listener:onerror(function(_, _, why) return why end)
@@ -593,13 +782,60 @@ local function listen(self, spec)
 		return nil, ("listen on %s port %d: %s"):format(spec.host, port, require("cqueues.errno").strerror(err))
 	end
 	local _, host, bound = listener:localname()
-	local l = { socket = listener, host = host, port = bound, direct_tls = spec.direct_tls and true or false }
+	local l = { socket = listener, host = host, port = bound, direct_tls = spec.direct_tls and true or false,
+		components = components }
 	self.listeners[#self.listeners + 1] = l
 	return l
 end
 
 ---------------------------------------------------------------------------
 -- time
+
+-- The sessions' own deadlines (no stream header, not authenticated, a
+-- close or a write that takes too long) and the trimming of quiet ones: one
+-- walk over every session, when the nearest deadline of the last walk is
+-- due (or one set since, see wake_at), and at least once a second.
+local function sweep(self, now)
+	local limits = self.limits
+	local nearest = now + 1
+	local function due(at)
+		if at and at < nearest then nearest = at end
+	end
+	for s in pairs(self.all) do
+		if s.deadline and not s.opened and now >= s.deadline then
+			s.deadline = nil
+			s:close("connection-timeout", "no stream header in time")
+		elseif s.auth_deadline and not established(s) and now >= s.auth_deadline then
+			s.auth_deadline = nil
+			s:close("connection-timeout", "not authenticated in time")
+		elseif s.closed_at and now >= s.closed_at + limits.close_timeout then
+			s:abort()
+		elseif s.writing_since and now >= s.writing_since + limits.write_timeout then
+			self:log("info", "%s: not reading, closed", tostring(s))
+			s:abort()
+		elseif not s.trimmed and established(s) and now >= (s.last_read or 0) + IDLE_TRIM then
+			-- quiet: the connection gives back its parser's and TLS buffers
+			-- (rebuilt at the next input, in microseconds)
+			s.trimmed = s.conn:trim() and true
+		else
+			due(s.writing_since and s.writing_since + limits.write_timeout)
+			due(not s.opened and s.deadline)
+			due(not established(s) and s.auth_deadline)
+			due(s.closed_at and s.closed_at + limits.close_timeout)
+		end
+		due(smlib.request_due(s, now))
+	end
+	smlib.tick(self, now, due)
+	-- a close above sets a deadline through wake_at: keep the earlier one
+	self.sweep_at = math.min(self.sweep_at or nearest, nearest)
+end
+
+--- Makes the next tick() walk the sessions at `at` at the latest (a
+--- session's new deadline, on the server's clock).
+---@param at number
+function methods:wake_at(at)
+	if not self.sweep_at or at < self.sweep_at then self.sweep_at = at end
+end
 
 --- Does what is due on the server's clock: timeouts of connections that
 --- have not opened or authenticated, sessions waiting for their read rate,
@@ -608,35 +844,21 @@ end
 ---@return number|nil seconds until the next thing that is due
 function methods:tick()
 	local now = self.now()
-	local nearest
+	if not self.sweep_at or now >= self.sweep_at then
+		self.sweep_at = nil
+		sweep(self, now)
+	end
+	local nearest = self.sweep_at
 	local function due(at)
 		if at and (not nearest or at < nearest) then nearest = at end
 	end
-	for s in pairs(self.all) do
-		if s.deadline and not s.opened and now >= s.deadline then
-			s.deadline = nil
-			s:close("connection-timeout", "no stream header in time")
-		elseif s.auth_deadline and s.type ~= "c2s" and now >= s.auth_deadline then
-			s.auth_deadline = nil
-			s:close("connection-timeout", "not authenticated in time")
-		elseif s.closed_at and now >= s.closed_at + self.limits.close_timeout then
-			s:abort()
-		elseif s.writing_since and now >= s.writing_since + self.limits.write_timeout then
-			self:log("info", "%s: not reading, closed", tostring(s))
-			s:abort()
-		elseif not s.trimmed and s.type == "c2s" and now >= (s.last_read or 0) + IDLE_TRIM then
-			-- quiet: the connection gives back its parser's and TLS buffers
-			-- (rebuilt at the next input, in microseconds)
-			s.trimmed = s.conn:trim() and true
-		else
-			due(s.writing_since and s.writing_since + self.limits.write_timeout)
-			due(not s.opened and s.deadline)
-			due(s.type ~= "c2s" and s.auth_deadline)
-			due(s.closed_at and s.closed_at + self.limits.close_timeout)
-		end
+	-- a session held by its read rate goes on when its bucket holds a byte
+	-- again; only the held ones are looked at
+	local rate = self.limits.read_rate
+	for s in pairs(self.throttled) do
+		local at = s.refilled + (1 - s.tokens) / rate -- never, at rate 0
+		if now >= at then s.rcond:signal() else due(at) end
 	end
-	for s in pairs(self.throttled) do s.rcond:signal() end
-	if next(self.throttled) then due(now + 0.05) end
 	local timers = self.timers
 	local i = 1
 	while i <= #timers do
@@ -688,8 +910,9 @@ function methods:start(cq)
 		end
 	end
 	for _, l in ipairs(self.listeners) do
-		self.cq:wrap(accept_loop, self, l.socket, l.direct_tls)
-		self:log("info", "listening on %s:%d%s", l.host, l.port, l.direct_tls and " (direct TLS)" or "")
+		self.cq:wrap(accept_loop, self, l)
+		self:log("info", "listening on %s:%d%s%s", l.host, l.port, l.direct_tls and " (direct TLS)" or "",
+			l.components and " (components)" or "")
 	end
 	self.cq:wrap(timer_loop, self)
 	return self
@@ -733,15 +956,15 @@ function methods:close(timeout)
 	for _, l in ipairs(self.listeners) do l.socket:close() end
 	self.listeners = {}
 	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
-	local deadline = cqueues.monotime() + (timeout or 5)
+	for s in pairs(self.detached) do self:unregister(s) end
+	-- the timeout is on the server's clock; the waits below are real time,
+	-- at most a second each, so that an injected clock is looked at again
+	local deadline = self.now() + (timeout or 5)
 	if next(self.all) then
 		self.all_gone = condition.new()
-		if cqueues.running() then
-			self.all_gone:wait(math.max(0, deadline - cqueues.monotime()))
-		else
-			while next(self.all) and cqueues.monotime() < deadline do
-				self.cq:step(math.max(0, deadline - cqueues.monotime()))
-			end
+		while next(self.all) and self.now() < deadline do
+			local wait = math.min(1, deadline - self.now())
+			if cqueues.running() then self.all_gone:wait(wait) else self.cq:step(wait) end
 		end
 	end
 	for s in pairs(self.all) do s:abort() end
@@ -752,11 +975,14 @@ function methods:close(timeout)
 	return true
 end
 
---- Where the listeners are: { { host =, port =, direct_tls = }, ... }.
+--- Where the listeners are: { { host =, port =, direct_tls =, components = }, ... }
+--- (components: the component domains a components listener accepts).
 ---@return table[]
 function methods:addresses_bound()
 	local out = {}
-	for i, l in ipairs(self.listeners) do out[i] = { host = l.host, port = l.port, direct_tls = l.direct_tls } end
+	for i, l in ipairs(self.listeners) do
+		out[i] = { host = l.host, port = l.port, direct_tls = l.direct_tls, components = l.components }
+	end
 	return out
 end
 

@@ -4,6 +4,7 @@
 -- resource binding happen inside it. See docs/stream.md.
 --   local conn = stream.client{ jid = "juliet@example.com", password = "..." }
 --   local conn = stream.component{ jid = "bridge.example.com", secret = "..." }
+--   local conn = stream.component_server{ domains = { "bridge.example.com" } }
 -- The caller's loop: give every byte, take the events, write the output.
 --   conn:receive_bytes(data) -> #data (every byte is taken) | nil, message, code
 --   for ev in conn:events() do ... end  (the work happens as they are taken:
@@ -30,8 +31,11 @@ local new = core.stream_new
 ---@field want_write fun(self: lxmpp.stream.connection): boolean
 ---@field take_output fun(self: lxmpp.stream.connection): string|nil the bytes to write
 ---@field pending fun(self: lxmpp.stream.connection): integer bytes waiting to be taken
----@field send fun(self: lxmpp.stream.connection, stanza: lxmpp.stanza): boolean|nil, string?, string?
+---@field send fun(self: lxmpp.stream.connection, stanza: lxmpp.stanza, keep?: boolean): boolean|nil, string?, string? true (and with keep the XML sent), or nil, message, code
+---@field accept_resume fun(self: lxmpp.stream.connection, full_jid: string, h: integer): boolean|nil, string?, string?
+---@field refuse_resume fun(self: lxmpp.stream.connection, condition: string, h?: integer): boolean|nil, string?, string?
 ---@field close fun(self: lxmpp.stream.connection)
+---@field answer_handshake fun(self: lxmpp.stream.connection, secret: string|nil, condition?: string): boolean|nil, string?, string?
 
 ---@class lxmpp.stream
 ---@field tls_context fun(opts: table): userdata a TLS context to share between connections (opts.tls_context)
@@ -48,6 +52,12 @@ local stream = {
 	---@param opts table { jid = the component's domain, secret = ... [, tls =] }
 	---@return lxmpp.stream.connection conn
 	component = function(opts) return new("component", opts) end,
+	---The server's side of a component's stream (XEP-0114): the component
+	---domains it accepts; its "handshake-request" event (domain) is answered
+	---with conn:answer_handshake(secret | nil [, condition]) (docs/stream.md)
+	---@param opts table { domains = { "bridge.example.com", ... } [, tls =] }
+	---@return lxmpp.stream.connection conn
+	component_server = function(opts) return new("component_server", opts) end,
 	tls_context = core.tls_context,
 	selfsigned = core.tls_selfsigned,
 }

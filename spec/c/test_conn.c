@@ -106,6 +106,11 @@ typedef struct policy {
   int anonymous;            /* accept ANONYMOUS */
   int refuse_binds;         /* refuse every bind with conflict */
   int hold_binds;           /* answer no bind: the test forges the result */
+  int external;       /* accept EXTERNAL for juliet's certificate (XmppAddr) */
+  const char *secret; /* a component server's for its components */
+  int handshake_refusal; /* a component server's condition (conflict) */
+  int refuse_resumes;    /* refuse every <resume/> (else sess-1 resumes
+                            as our account's /balcony, h 3) */
 } policy;
 
 struct side {
@@ -133,6 +138,7 @@ static void side_init(side *s, const char *name, lx_conn *c) {
   s->c = c;
   s->closed_code = 1;
   s->pol.password = "r0m30myr0m30";
+  s->pol.secret = "s3cret";
 }
 
 static void side_free(side *s) {
@@ -157,7 +163,9 @@ static const char *event_name(lx_conn_event_type t) {
                                 "stream-error",
                                 "closed",
                                 "sent",
-                                "received"};
+                                "received",
+                                "handshake-request",
+                                "resume-request"};
   return names[t];
 }
 
@@ -168,8 +176,17 @@ static void answer(side *s, const lx_conn_event *ev) {
     lx_sasl_credentials cred;
     memset(&cred, 0, sizeof cred);
     snprintf(s->mechanism, sizeof s->mechanism, "%s", ev->auth->mechanism);
+    lx_tls_name_type type;
+    const char *name;
     if (s->pol.anonymous && strcmp(ev->auth->mechanism, "ANONYMOUS") == 0) {
       cred.verdict = LX_SASL_ACCEPT;
+    } else if (s->pol.external &&
+               strcmp(ev->auth->mechanism, "EXTERNAL") == 0 &&
+               lx_tls_peer_name(lx_conn_tls(s->c), 0, &type, &name) == 1 &&
+               type == LX_TLS_NAME_XMPP_ADDR &&
+               strcmp(name, "juliet@im.example.com") == 0) {
+      cred.verdict = LX_SASL_ACCEPT;
+      cred.identity = "juliet";
     } else if (ev->auth->username &&
                strcmp(ev->auth->username, "juliet") == 0) {
       cred.verdict = LX_SASL_VERIFY;
@@ -190,6 +207,17 @@ static void answer(side *s, const lx_conn_event *ev) {
     snprintf(full, sizeof full, "%s/%s", s->account,
              want && !s->pol.bind_as ? want : "gen-1");
     CHECK_INT(lx_conn_bind_accept(s->c, full), 0);
+  } else if (ev->type == LX_CONN_HANDSHAKE_REQUEST) {
+    CHECK(strstr(ev->jid, ".example.com") != NULL);
+    lx_conn_handshake_answer(s->c, s->pol.secret, s->pol.handshake_refusal);
+  } else if (ev->type == LX_CONN_RESUME_REQUEST) {
+    char full[300];
+    snprintf(full, sizeof full, "%s/balcony", s->account);
+    if (!s->pol.refuse_resumes && strcmp(ev->jid, "sess-1") == 0)
+      CHECK_INT(lx_conn_resume_accept(s->c, full, 3), 0);
+    else
+      CHECK(lx_conn_resume_refuse(s->c, "item-not-found", 2) >=
+            LX_ERR_POLICY_VIOLATION);
   }
 }
 
@@ -335,6 +363,7 @@ typedef struct setup {
   int trace; /* both sides, with fixed ids and nonces */
   const char *alpn;
   size_t max_input_bytes; /* the client's (0: the default) */
+  const char *resume_id;  /* the client's XEP-0198 session to resume */
 } setup;
 
 static setup defaults(void) {
@@ -376,6 +405,8 @@ static lx_conn *make_client(const setup *s) {
     o.max_input_bytes = s->max_input_bytes;
   o.cb_types = s->cb_types;
   o.n_cb_types = s->n_cb_types;
+  o.resume_id = s->resume_id;
+  o.resume_h = 5;
   o.trace = s->trace;
   if (s->trace) {
     client_random = (fixed_random){0};
@@ -863,53 +894,75 @@ TEST(sni_chooses_the_certificate) {
   lx_tls_pem_free(key);
 }
 
-TEST(client_certificate_reaches_the_application) {
-  /* the server asks for a certificate; the client's context has one, and
-   * the server's application reads it from lx_conn_tls() */
+/* XEP-0178: the server asks for a client certificate and verifies it
+ * against its own trust anchors; it offers EXTERNAL only when one verified,
+ * and its application authenticates the identity it reads from
+ * lx_conn_tls(). Without a certificate, or with one from another CA, the
+ * client logs in with SCRAM instead. */
+TEST(external_only_with_a_verified_client_certificate) {
+  static const char *const mechs[] = {"EXTERNAL", "SCRAM-SHA-256"};
   lx_tls_cert_spec js = {NULL, "juliet@im.example.com", LX_TLS_KEY_P256, 0};
-  char *cert, *key;
+  char *cert, *key, *alien_cert, *alien_key;
+  lx_tls_ca *alien;
   lx_tls_opts o;
-  lx_tls_ctx *sctx, *cctx = client_ctx(0, NULL);
+  lx_tls_ctx *sctx;
   lx_error err;
+  CHECK_INT(lx_tls_ca_new(&alien, "another CA", &err), 0);
   CHECK_INT(lx_tls_ca_issue(ca, &js, &cert, &key, &err), 0);
-  CHECK_INT(
-      lx_tls_ctx_add_cert(cctx, cert, strlen(cert), key, strlen(key), &err), 0);
+  CHECK_INT(lx_tls_ca_issue(alien, &js, &alien_cert, &alien_key, &err), 0);
   lx_tls_opts_init(&o);
   o.verify = LX_TLS_VERIFY_OPTIONAL;
   CHECK_INT(lx_tls_ctx_new(&sctx, LX_TLS_SERVER, &o, &err), 0);
   lx_tls_ctx_add_cert(sctx, im_cert, strlen(im_cert), im_key, strlen(im_key),
                       &err);
   lx_tls_ctx_add_ca(sctx, lx_tls_ca_cert(ca), strlen(lx_tls_ca_cert(ca)), &err);
-  lx_conn_opts co, so;
-  side cl, sv;
-  lx_conn_opts_init(&co);
-  co.jid = "juliet@im.example.com";
-  co.tls_ctx = cctx;
-  co.sasl_client.password = "r0m30myr0m30";
-  lx_conn_opts_init(&so);
-  so.domains = domains;
-  so.n_domains = 1;
-  so.tls_ctx = sctx;
-  side_init(&cl, "C", NULL);
-  side_init(&sv, "S", NULL);
-  CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
-  CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
-  lx_conn_start(sv.c);
-  lx_conn_start(cl.c);
-  pump(&cl, &sv, 65536);
-  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
-  lx_tls_name_type type;
-  const char *name;
-  CHECK_INT(lx_tls_peer_name(lx_conn_tls(sv.c), 0, &type, &name), 1);
-  CHECK_INT(type, LX_TLS_NAME_XMPP_ADDR);
-  CHECK_STR(name, "juliet@im.example.com");
-  CHECK_INT(lx_tls_verify_result(lx_conn_tls(sv.c), NULL), 0);
-  side_free(&cl);
-  side_free(&sv);
+  for (int i = 0; i < 3; i++) { /* trusted, none, from another CA */
+    lx_tls_ctx *cctx = client_ctx(0, NULL);
+    const char *c_pem = i == 0 ? cert : alien_cert;
+    const char *k_pem = i == 0 ? key : alien_key;
+    if (i != 1)
+      CHECK_INT(lx_tls_ctx_add_cert(cctx, c_pem, strlen(c_pem), k_pem,
+                                    strlen(k_pem), &err),
+                0);
+    lx_conn_opts co, so;
+    side cl, sv;
+    lx_conn_opts_init(&co);
+    co.jid = "juliet@im.example.com";
+    co.tls_ctx = cctx;
+    co.sasl_client.password = "r0m30myr0m30";
+    co.sasl_client.allowed = mechs;
+    co.sasl_client.n_allowed = 2;
+    co.trace = 1;
+    lx_conn_opts_init(&so);
+    so.domains = domains;
+    so.n_domains = 1;
+    so.tls_ctx = sctx;
+    so.sasl_server.mechanisms = mechs;
+    so.sasl_server.n_mechanisms = 2;
+    side_init(&cl, "C", NULL);
+    side_init(&sv, "S", NULL);
+    sv.pol.external = 1;
+    CHECK_INT(lx_conn_new(&cl.c, LX_CONN_CLIENT, &co, NULL), 0);
+    CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &so, NULL), 0);
+    lx_conn_start(sv.c);
+    lx_conn_start(cl.c);
+    pump(&cl, &sv, 65536);
+    CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_READY);
+    CHECK_STR(cl.ready_jid, "juliet@im.example.com/gen-1");
+    CHECK_STR(cl.used_mech, i == 0 ? "EXTERNAL" : "SCRAM-SHA-256");
+    CHECK(!strstr(str(&cl.got), "<mechanism>EXTERNAL</mechanism>") == (i != 0));
+    CHECK_INT(lx_tls_verify_result(lx_conn_tls(sv.c), NULL),
+              i == 0 ? 0 : LX_ERR_TLS_CERT_INVALID);
+    side_free(&cl);
+    side_free(&sv);
+    lx_tls_ctx_free(cctx);
+  }
+  lx_tls_ctx_free(sctx);
   free(cert);
   lx_tls_pem_free(key);
-  lx_tls_ctx_free(cctx);
-  lx_tls_ctx_free(sctx);
+  free(alien_cert);
+  lx_tls_pem_free(alien_key);
+  lx_tls_ca_free(alien);
 }
 
 /* ---- the server against scripted clients -------------------------------- */
@@ -2522,23 +2575,38 @@ TEST(bounded_input) {
   flood(LX_CONN_TLS_REQUIRED);
 }
 
-TEST(stanza_rules_after_binding) {
-  side cl, sv;
-  setup st = defaults();
+/* A plaintext server that speaks XEP-0198: <sm/> offered after
+ * authentication, its elements delivered. */
+static void sm_server(side *sv) {
   static const char *const sm[] = {"urn:xmpp:sm:3"};
+  static const char *const mechs[] = {"SCRAM-SHA-256", "ANONYMOUS"};
   lx_conn_opts o;
-  st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
-  side_init(&cl, "C", make_client(&st));
   lx_conn_opts_init(&o);
+  o.sasl_server.mechanisms = mechs;
+  o.sasl_server.n_mechanisms = 2;
+  o.sasl_server.iterations = 4096;
   o.tls = LX_CONN_TLS_DISABLED;
   o.domains = domains;
   o.n_domains = 1;
   o.extension_ns = sm;
   o.n_extension_ns = 1;
   o.features = "<sm xmlns='urn:xmpp:sm:3'/>";
-  side_init(&sv, "S", NULL);
-  CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &o, NULL), 0);
-  lx_conn_start(sv.c);
+  o.trace = 1;
+  server_random = (fixed_random){0};
+  o.random = fixed_random_fn;
+  o.random_user = &server_random;
+  side_init(sv, "S", NULL);
+  CHECK_INT(lx_conn_new(&sv->c, LX_CONN_SERVER, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(sv->c), 0);
+  sv->pol.anonymous = 1;
+}
+
+TEST(stanza_rules_after_binding) {
+  side cl, sv;
+  setup st = defaults();
+  st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
+  side_init(&cl, "C", make_client(&st));
+  sm_server(&sv);
   lx_conn_start(cl.c);
   pump(&cl, &sv, 65536);
   CHECK(strstr(str(&cl.got), "<optional/></session><sm xmlns='urn:xmpp:"
@@ -2574,8 +2642,198 @@ TEST(stanza_rules_after_binding) {
   side_free(&sv);
 }
 
+#define ENABLE "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"
+#define BIND_B                                                                 \
+  "<iq type='set' id='b'><bind "                                               \
+  "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
+#define FAILED_UNEXPECTED                                                      \
+  "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:"  \
+  "xml:ns:xmpp-stanzas'/></failed>"
+
+/* XEP-0198 §3: <enable/> before binding, or where the application does not
+ * speak XEP-0198, is refused with <failed/> and the stream goes on; once
+ * bound it goes to the application (which refuses a second one). */
+TEST(server_refuses_enable_out_of_place) {
+  side sv;
+  text out = {0};
+  sm_server(&sv);
+  script(&sv, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER ENABLE BIND_B ENABLE,
+         1, &out);
+  CHECK(strstr(str(&out), FAILED_UNEXPECTED "<iq type='result' id='b'>") !=
+        NULL);
+  CHECK_INT(sv.closed_code, 1); /* still open */
+  CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                             "bind-request ready stanza");
+  CHECK_STR(str(&sv.stanzas), ENABLE);
+  side_free(&sv);
+  text_free(&out);
+
+  /* stream management off: refused before and after binding */
+  plain_server(&sv, NULL);
+  script(&sv,
+         CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER ENABLE BIND_B ENABLE
+         "<message id='m'/>",
+         1, &out);
+  CHECK(strstr(str(&out), FAILED_UNEXPECTED "<iq type='result' id='b'>") !=
+        NULL);
+  CHECK(strstr(str(&out), "</iq>" FAILED_UNEXPECTED) != NULL);
+  CHECK_INT(sv.closed_code, 1); /* still open */
+  CHECK(strstr(str(&sv.stanzas), "<message id='m'") == str(&sv.stanzas));
+  side_free(&sv);
+  text_free(&out);
+
+  /* before authentication it is as unexpected as anything else */
+  sm_server(&sv);
+  script(&sv, CLIENT_HEADER ENABLE, 1, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_UNSUPPORTED_STANZA_TYPE);
+  side_free(&sv);
+  text_free(&out);
+}
+
+#define RESUME_AS(previd, h)                                                   \
+  "<resume xmlns='urn:xmpp:sm:3' previd='" previd "' h='" h "'/>"
+#define FAILED_NOT_FOUND                                                       \
+  "<failed xmlns='urn:xmpp:sm:3' h='2'><item-not-found xmlns='urn:ietf:"       \
+  "params:xml:ns:xmpp-stanzas'/></failed>"
+
+/* XEP-0198 §5, the server's side: <resume/> in place of a bind is the
+ * application's decision; refused, the client may bind (or try again, a
+ * few times); accepted, the stream is ready as the old session. */
+TEST(server_resumes_instead_of_binding) {
+  side sv, cl;
+  text out = {0};
+  sm_server(&sv);
+  script(&sv,
+         CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER RESUME_AS("gone", "0")
+             RESUME_AS("x", "4294967296") RESUME_AS("sess-1", "4294967295"),
+         1, &out);
+  CHECK(strstr(str(&out), FAILED_NOT_FOUND
+               "<failed xmlns='urn:xmpp:sm:3'><bad-request xmlns='urn:ietf:"
+               "params:xml:ns:xmpp-stanzas'/></failed><resumed xmlns='urn:"
+               "xmpp:sm:3' h='3' previd='sess-1'/>") != NULL);
+  CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                             "resume-request resume-request ready");
+  CHECK_STR(sv.ready_jid, DRAW2 "@im.example.com/balcony");
+  script(&sv, "<message id='1'/><r xmlns='urn:xmpp:sm:3'/>", 1, &out);
+  CHECK(strstr(str(&sv.stanzas), "<message id='1' from='" DRAW2
+                                 "@im.example.com/balcony'/><r xmlns='urn:"
+                                 "xmpp:sm:3'/>") != NULL);
+  /* answers that do not fit change nothing */
+  CHECK_INT(lx_conn_resume_accept(sv.c, "x@im.example.com/r", 1), LX_ERR_STATE);
+  CHECK_INT(lx_conn_resume_refuse(sv.c, "item-not-found", -1), LX_ERR_STATE);
+  side_free(&sv);
+  text_free(&out);
+
+  sm_server(&sv);
+  sv.pol.hold = 1;
+  script(&sv, CLIENT_HEADER AUTH_ANONYMOUS, 1, &out);
+  lx_sasl_credentials yes = {LX_SASL_ACCEPT, NULL, {0}, NULL, NULL};
+  CHECK_INT(lx_conn_auth_answer(sv.c, &yes), 0);
+  script(&sv, CLIENT_HEADER RESUME_AS("sess-1", "1"), 1, &out);
+  CHECK_INT(lx_conn_resume_accept(sv.c, "romeo@im.example.com/r", 1),
+            LX_ERR_INVALID); /* another account's session */
+  CHECK_INT(lx_conn_resume_refuse(sv.c, "bogus", -1), LX_ERR_INVALID);
+  CHECK_INT(lx_conn_resume_refuse(sv.c, "item-not-found", 4294967296LL),
+            LX_ERR_INVALID);
+  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_NEGOTIATING);
+  side_free(&sv);
+  text_free(&out);
+
+  /* refusals count as failed binding attempts */
+  sm_server(&sv);
+  sv.pol.refuse_resumes = 1;
+  script(&sv,
+         CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER RESUME_AS("a", "1")
+             RESUME_AS("a", "1") RESUME_AS("a", "1") RESUME_AS("a", "1")
+                 RESUME_AS("a", "1"),
+         1, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_POLICY_VIOLATION);
+  side_free(&sv);
+  text_free(&out);
+
+  /* not before authentication, nor where the application does not speak
+   * XEP-0198 */
+  sm_server(&sv);
+  script(&sv, CLIENT_HEADER RESUME_AS("sess-1", "1"), 1, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_UNSUPPORTED_STANZA_TYPE);
+  side_free(&sv);
+  text_free(&out);
+  plain_server(&sv, NULL);
+  script(&sv, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER RESUME_AS("s", "1"), 1,
+         &out);
+  CHECK_INT(sv.closed_code, LX_ERR_UNSUPPORTED_STANZA_TYPE);
+  side_free(&sv);
+  text_free(&out);
+
+  /* our client against our server: resumed under its full JID */
+  setup st = defaults();
+  st.client_tls = LX_CONN_TLS_DISABLED;
+  st.resume_id = "sess-1";
+  side_init(&cl, "C", make_client(&st));
+  sm_server(&sv);
+  lx_conn_start(cl.c);
+  pump(&cl, &sv, 7);
+  CHECK(strstr(str(&cl.sent), "<resume xmlns='urn:xmpp:sm:3' h='5' "
+                              "previd='sess-1'/>") != NULL);
+  CHECK_STR(cl.ready_jid, "juliet@im.example.com/balcony");
+  CHECK_STR(sv.ready_jid, "juliet@im.example.com/balcony");
+  CHECK(strstr(str(&cl.stanzas), "<resumed xmlns='urn:xmpp:sm:3' h='3' "
+                                 "previd='sess-1'/>") != NULL);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 /* Between stanzas the parser can go and come back: the rebuilt one knows
  * the header's namespace prefixes and xml:lang. */
+/* Stanzas queued together go out in TLS records that end between them
+ * (docs/sm.md: a peer that decrypts whole records then never holds a
+ * partial stanza when the connection is cut): fed one record at a time,
+ * the server has a whole number of stanzas after each. */
+static size_t occurrences(const char *s, const char *what) {
+  size_t n = 0;
+  for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+    n++;
+  return n;
+}
+
+TEST(tls_records_end_between_stanzas) {
+  setup s = defaults();
+  side cl, sv;
+  CHECK(negotiate(&s, &cl, &sv, 65536));
+  CHECK_STR(lx_tls_version(lx_conn_tls(cl.c)), "TLSv1.3");
+  enum { SIZE = 6000, COUNT = 12 }; /* more than TLS holds at once (32 KiB) */
+  static char xml[SIZE + 1];
+  for (int i = 0; i < COUNT; i++) {
+    int head = snprintf(xml, sizeof xml, "<message id='big%d'><body>", i);
+    memset(xml + head, 'x', SIZE - (size_t)head - 17);
+    memcpy(xml + SIZE - 17, "</body></message>", 18);
+    CHECK_INT(lx_conn_submit_xml(cl.c, xml, SIZE), 0);
+  }
+  text wire = {0};
+  take_output(cl.c, &wire);
+  size_t at = 0, plain = 0, records = 0;
+  while (at + 5 <= wire.len) {
+    const unsigned char *h = (const unsigned char *)wire.s + at;
+    size_t len = (size_t)h[3] << 8 | h[4];
+    CHECK_INT(h[0], 23); /* application data */
+    CHECK(at + 5 + len <= wire.len);
+    put(&sv.wire, wire.s + at, 5 + len);
+    deliver(&sv, 65536);
+    drain(&sv);
+    at += 5 + len;
+    plain += len - 17; /* TLS 1.3: the content type and a 16-byte tag */
+    records++;
+    CHECK_INT(occurrences(str(&sv.stanzas), "id='big") * SIZE,
+              (long long)plain);
+  }
+  CHECK_INT(at, (long long)wire.len);
+  CHECK_INT(occurrences(str(&sv.stanzas), "id='big"), COUNT);
+  CHECK(records > 1 && records < COUNT); /* whole stanzas share records */
+  free(wire.s);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 TEST(trim_between_stanzas) {
   const char *header = STREAM_OPEN "xmlns:x='urn:example:x' "
                                    "to='im.example.com' version='1.0' "
@@ -2867,8 +3125,161 @@ TEST(component_refusals) {
   CHECK(c == NULL);
 }
 
+/* ---- the server's side of a component ------------------------------------ */
+
+static lx_conn *make_component_server(void) {
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  const char *accepted[] = {"bridge.example.com", "irc.example.com"};
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.domains = accepted;
+  o.n_domains = 2;
+  o.max_preauth_stanza_bytes = 1000;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT_SERVER, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(c), 0);
+  return c;
+}
+
+/* A stanza of `n` bytes of body from `from` (NULL: none) to `to`. */
+static char *big_message(const char *from, const char *to, size_t n) {
+  char *m = malloc(n + 200);
+  int k =
+      snprintf(m, 200, "<message %s%s%sto='%s'><body>", from ? "from='" : "",
+               from ? from : "", from ? "' " : "", to);
+  memset(m + k, 'x', n);
+  strcpy(m + (size_t)k + n, "</body></message>");
+  return m;
+}
+
+/* Our component against our component server, in every chunking: the
+ * handshake (the application gives the secret), the domain as the JID on
+ * both sides; from stamped when absent; stanzas both ways, larger than the
+ * limits before the handshake (the server's 1000 bytes here, the
+ * component's 10000), which hold until it only. */
+TEST(component_server_accepts_a_component) {
+  for (size_t pass = 0; pass < N_CHUNKINGS; pass++) {
+    side co, sv;
+    side_init(&co, "C", make_component("s3cret"));
+    side_init(&sv, "S", make_component_server());
+    pump(&co, &sv, chunkings[pass]);
+    CHECK_STR(str(&sv.events), "opened handshake-request ready");
+    CHECK_STR(sv.ready_jid, "bridge.example.com");
+    CHECK_STR(str(&co.events), "opened ready");
+    char *up = big_message(NULL, "juliet@example.com", 5000);
+    char *up2 = big_message("echo@Bridge.example.com", "romeo@example.com", 10);
+    char *down = big_message("juliet@example.com/b", "echo@bridge.example.com",
+                             20000); /* over the component's 10000 too */
+    CHECK_INT(lx_conn_submit_xml(co.c, up, strlen(up)), 0);
+    CHECK_INT(lx_conn_submit_xml(co.c, up2, strlen(up2)), 0);
+    CHECK_INT(lx_conn_submit_xml(sv.c, down, strlen(down)), 0);
+    pump(&co, &sv, chunkings[pass]);
+    CHECK_STR(str(&sv.events), "opened handshake-request ready stanza stanza");
+    CHECK(strstr(str(&sv.stanzas), "from='bridge.example.com'") != NULL);
+    CHECK(strstr(str(&sv.stanzas), "from='echo@bridge.example.com'") != NULL);
+    CHECK_STR(str(&co.events), "opened ready stanza");
+    CHECK(strstr(str(&co.stanzas), "from='juliet@example.com/b'") != NULL);
+    CHECK_INT(sv.closed_code, 1);
+    CHECK_INT(co.closed_code, 1);
+    free(up);
+    free(up2);
+    free(down);
+    side_free(&co);
+    side_free(&sv);
+  }
+}
+
+/* What the component hears when it is refused. */
+static void refused(const char *jid, const char *secret, int refusal,
+                    const char *after, int code) {
+  lx_conn_opts o;
+  side co, sv;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  o.jid = jid;
+  o.component_secret = secret;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(c), 0);
+  side_init(&co, "C", c);
+  side_init(&sv, "S", make_component_server());
+  sv.pol.handshake_refusal = refusal;
+  pump(&co, &sv, 1 << 20);
+  if (after) {
+    CHECK_INT(lx_conn_submit_xml(co.c, after, strlen(after)), 0);
+    pump(&co, &sv, 1 << 20);
+  }
+  CHECK_INT(sv.closed_code, code);
+  CHECK_INT(co.got_error.condition, code);
+  CHECK(strstr(str(&co.events), "ready") == NULL || after);
+  side_free(&co);
+  side_free(&sv);
+}
+
+/* A wrong secret, a domain we do not accept, a refusal by the application
+ * (conflict) after a right secret, a stanza from another domain; a
+ * handshake that is no SHA-1, and one too large; the caller's mistakes. */
+TEST(component_server_refusals) {
+  refused("bridge.example.com", "wrong", 0, NULL, LX_ERR_NOT_AUTHORIZED);
+  refused("bridge.example.com", "wrong", LX_ERR_CONFLICT, NULL,
+          LX_ERR_NOT_AUTHORIZED); /* the secret first */
+  refused("other.example.com", "s3cret", 0, NULL, LX_ERR_HOST_UNKNOWN);
+  refused("bridge.example.com", "s3cret", LX_ERR_CONFLICT, NULL,
+          LX_ERR_CONFLICT);
+  refused("bridge.example.com", "s3cret", 0,
+          "<message from='juliet@example.com' to='romeo@example.com'/>",
+          LX_ERR_INVALID_FROM);
+  refused("irc.example.com", "s3cret", 0,
+          "<message from='bridge.example.com' to='romeo@example.com'/>",
+          LX_ERR_INVALID_FROM);
+
+  const char *header = "<stream:stream xmlns='jabber:component:accept' "
+                       "xmlns:stream='http://etherx.jabber.org/streams' "
+                       "to='bridge.example.com'>";
+  side sv;
+  text out = {0};
+  side_init(&sv, "S", make_component_server());
+  script(&sv, header, 1 << 20, &out);
+  CHECK(strstr(str(&out), "from='bridge.example.com'") != NULL);
+  CHECK(strstr(str(&out), " id='") != NULL);
+  CHECK(strstr(strstr(str(&out), "<stream:stream"), "version=") == NULL);
+  CHECK_INT(lx_conn_handshake_answer(sv.c, "s3cret", 0), LX_ERR_STATE);
+  script(&sv, "<handshake>not a digest</handshake>", 1 << 20, NULL);
+  CHECK_INT(sv.closed_code, LX_ERR_NOT_AUTHORIZED);
+  side_free(&sv);
+  text_free(&out);
+
+  side_init(&sv, "S", make_component_server());
+  char *big = malloc(3000);
+  snprintf(big, 3000, "%s<handshake>%02000d</handshake>", header, 0);
+  script(&sv, big, 1 << 20, NULL);
+  CHECK_INT(sv.closed_code, LX_ERR_POLICY_VIOLATION); /* pre-auth limit */
+  free(big);
+  side_free(&sv);
+
+  side_init(&sv, "S", make_component_server());
+  sv.pol.hold = 1;
+  script(&sv, header, 1 << 20, NULL);
+  script(&sv, "<handshake>0123456789abcdef0123456789abcdef01234567</handshake>",
+         1 << 20, NULL);
+  CHECK_INT(lx_conn_want_read(sv.c), 0); /* paused for the answer */
+  CHECK_INT(lx_conn_handshake_answer(sv.c, "s3cret", 1), LX_ERR_INVALID);
+  CHECK_INT(lx_conn_handshake_answer(sv.c, NULL, 0), LX_ERR_NOT_AUTHORIZED);
+  side_free(&sv);
+
+  lx_conn_opts o;
+  lx_conn *c = NULL;
+  lx_conn_opts_init(&o);
+  o.tls = LX_CONN_TLS_DISABLED;
+  CHECK_INT(lx_conn_new(&c, LX_CONN_COMPONENT_SERVER, &o, NULL),
+            LX_ERR_INVALID); /* no domains */
+  CHECK(c == NULL);
+}
+
 int main(void) {
   make_certs();
+  RUN(component_server_accepts_a_component);
+  RUN(component_server_refusals);
   RUN(component_handshake);
   RUN(component_refusals);
   RUN(starttls_scram_bind_message_close);
@@ -2885,7 +3296,7 @@ int main(void) {
   RUN(bind_server_assigned_resource);
   RUN(tls_session_resumption);
   RUN(sni_chooses_the_certificate);
-  RUN(client_certificate_reaches_the_application);
+  RUN(external_only_with_a_verified_client_certificate);
   RUN(server_checks_the_header);
   RUN(server_refuses_what_comes_too_early);
   RUN(authentication_attempts_are_limited);
@@ -2894,6 +3305,8 @@ int main(void) {
   RUN(server_starttls_boundary);
   RUN(client_restart_boundary_with_pipelined_bytes);
   RUN(client_resumes_instead_of_binding);
+  RUN(server_resumes_instead_of_binding);
+  RUN(server_refuses_enable_out_of_place);
   RUN(client_bytes_after_proceed_go_to_tls);
   RUN(server_takes_the_newlines_of_go_sendxmpp);
   RUN(client_takes_the_newlines_of_a_server);
@@ -2911,6 +3324,7 @@ int main(void) {
   RUN(submit_xml_takes_one_element);
   RUN(stanza_rules_after_binding);
   RUN(trim_between_stanzas);
+  RUN(tls_records_end_between_stanzas);
   RUN(new_names_do_not_accumulate);
   RUN(the_callers_mistakes);
   RUN(error_names);

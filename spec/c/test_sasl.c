@@ -264,6 +264,7 @@ static lx_sasl_server *server_for(const char *mech, int tls) {
   o.mechanisms = m;
   o.n_mechanisms = 1;
   o.tls = tls;
+  o.client_cert = 1; /* for EXTERNAL */
   o.host = "elwood.innosoft.com";
   CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
   return s;
@@ -474,6 +475,21 @@ TEST(external_and_anonymous) {
   CHECK_INT(lx_sasl_server_credentials(s, &verify, &out, &len, NULL),
             LX_ERR_INVALID);
   lx_sasl_client_free(c);
+  lx_sasl_server_free(s);
+
+  /* EXTERNAL only for a client whose certificate verified (XEP-0178) */
+  lx_sasl_server_opts so;
+  const char *names[4];
+  lx_error e;
+  lx_sasl_server_opts_init(&so);
+  so.mechanisms = ext;
+  so.n_mechanisms = 1;
+  so.tls = 1;
+  CHECK_INT(lx_sasl_server_new(&s, &so, NULL), 0);
+  CHECK_INT(lx_sasl_server_mechanisms(s, names, 4), 0);
+  CHECK_INT(lx_sasl_server_start(s, "EXTERNAL", U(""), 0, &out, &len, &e),
+            LX_ERR_SASL_INVALID_MECHANISM);
+  CHECK_STR(e.detail, "EXTERNAL needs a client certificate that verified");
   lx_sasl_server_free(s);
 
   /* ANONYMOUS with a trace token (RFC 4505) */
@@ -910,6 +926,7 @@ static void matrix(int version, const char *const *types, size_t n_types) {
       so.mechanisms = every_mech;
       so.n_mechanisms = COUNT(every_mech);
       so.tls = 1;
+      so.client_cert = 1;
       so.cb = scb;
       so.n_cb = n_types;
       so.host = "example.org";

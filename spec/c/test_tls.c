@@ -638,6 +638,100 @@ TEST(resumption_needs_verified_peer) {
   lx_tls_ctx_free(strict);
 }
 
+/* The client keeps the session it took while the connection was healthy:
+ * a cut afterwards (the reconnect case: no close_notify, OpenSSL then
+ * treats the end as fatal) does not make it unresumable (RFC 5246 §7.2.1;
+ * TLS 1.3 tickets stand alone). */
+TEST(resumption_after_cut) {
+  for (int v = LX_TLS_V1_2; v <= LX_TLS_V1_3; v++) {
+    lx_tls_opts o = opts_with(v);
+    lx_tls_ctx *sc = server_ctx(NULL, &example, 1);
+    lx_tls_ctx *cc = client_ctx(&o, lx_tls_ca_cert(ca));
+    lx_tls_session *sess = NULL, *after = (lx_tls_session *)1;
+    peer c, s;
+    CHECK(connect_pair(&c, &s, cc, sc, "example.com", SIZE_MAX));
+    CHECK_INT(lx_tls_get_session(c.t, &sess), 1);
+    CHECK_INT(lx_tls_recv_eof(c.t), 0);
+    drain(&c);
+    CHECK_INT(c.read_rc, LX_ERR_TLS_TRUNCATED);
+    /* the cut connection itself offers nothing any more */
+    CHECK_INT(lx_tls_get_session(c.t, &after), 0);
+    peer_free(&c);
+    peer_free(&s);
+    if (sess)
+      check_resumes(cc, sc, sess);
+    lx_tls_session_free(sess);
+    lx_tls_ctx_free(sc);
+    lx_tls_ctx_free(cc);
+  }
+}
+
+/* Ticket keys are made at random per context: a session from one server
+ * context is not resumed by another with the same certificate (another
+ * process, or a context per connection), which makes a full handshake. */
+TEST(tickets_are_per_context) {
+  for (int v = LX_TLS_V1_2; v <= LX_TLS_V1_3; v++) {
+    lx_tls_opts co = opts_with(v);
+    lx_tls_ctx *sc = server_ctx(NULL, &example, 1);
+    lx_tls_ctx *second_sc = server_ctx(NULL, &example, 1);
+    lx_tls_ctx *cc = client_ctx(&co, lx_tls_ca_cert(ca));
+    lx_tls_session *sess = first_connection(cc, sc, "example.com");
+    peer c = {0}, s = {0};
+    CHECK_INT(lx_tls_new(&c.t, cc, "example.com", NULL), 0);
+    CHECK_INT(lx_tls_new(&s.t, second_sc, NULL, NULL), 0);
+    if (sess)
+      CHECK_INT(lx_tls_set_session(c.t, sess, NULL), 0);
+    lx_tls_handshake(c.t);
+    pump(&c, &s, SIZE_MAX);
+    CHECK_INT(lx_tls_get_state(c.t), LX_TLS_OPEN);
+    CHECK_INT(lx_tls_resumed(c.t), 0);
+    CHECK_INT(lx_tls_verify_result(c.t, NULL), 0);
+    peer_free(&c);
+    peer_free(&s);
+    if (sess) /* the context that issued it still resumes it */
+      check_resumes(cc, sc, sess);
+    lx_tls_session_free(sess);
+    lx_tls_ctx_free(sc);
+    lx_tls_ctx_free(second_sc);
+    lx_tls_ctx_free(cc);
+  }
+}
+
+/* A server without tickets and without a session cache resumes nothing:
+ * the client falls back to a full handshake, verified again. */
+TEST(no_resumption_without_tickets_or_cache) {
+  lx_tls_opts o;
+  lx_tls_opts_init(&o);
+  o.tickets = 0;
+  o.session_cache = 0;
+  for (int v = LX_TLS_V1_2; v <= LX_TLS_V1_3; v++) {
+    lx_tls_opts co = opts_with(v);
+    lx_tls_ctx *sc = server_ctx(&o, &example, 1);
+    lx_tls_ctx *cc = client_ctx(&co, lx_tls_ca_cert(ca));
+    lx_tls_session *sess = NULL;
+    peer c = {0}, s = {0};
+    CHECK(connect_pair(&c, &s, cc, sc, "example.com", SIZE_MAX));
+    lx_tls_get_session(c.t, &sess);
+    peer_free(&c);
+    peer_free(&s);
+    CHECK_INT(lx_tls_new(&c.t, cc, "example.com", NULL), 0);
+    CHECK_INT(lx_tls_new(&s.t, sc, NULL, NULL), 0);
+    if (sess)
+      CHECK_INT(lx_tls_set_session(c.t, sess, NULL), 0);
+    lx_tls_handshake(c.t);
+    pump(&c, &s, SIZE_MAX);
+    CHECK_INT(lx_tls_get_state(c.t), LX_TLS_OPEN);
+    CHECK_INT(lx_tls_resumed(c.t), 0);
+    CHECK_INT(lx_tls_resumed(s.t), 0);
+    CHECK_INT(lx_tls_verify_result(c.t, NULL), 0);
+    peer_free(&c);
+    peer_free(&s);
+    lx_tls_session_free(sess);
+    lx_tls_ctx_free(sc);
+    lx_tls_ctx_free(cc);
+  }
+}
+
 TEST(no_session_before_handshake) {
   lx_tls_ctx *cc = client_ctx(NULL, lx_tls_ca_cert(ca));
   lx_tls_ctx *sc = server_ctx(NULL, &example, 1);
@@ -1486,6 +1580,9 @@ int main(void) {
   RUN(resumption_tls13);
   RUN(resumption_tls12_tickets_and_cache);
   RUN(resumption_needs_verified_peer);
+  RUN(resumption_after_cut);
+  RUN(tickets_are_per_context);
+  RUN(no_resumption_without_tickets_or_cache);
   RUN(no_session_before_handshake);
   RUN(channel_binding_tls13);
   RUN(channel_binding_tls12_ems);

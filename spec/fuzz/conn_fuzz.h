@@ -1,4 +1,4 @@
-/* conn_fuzz.h: what the two connection fuzz targets share. A connection is
+/* conn_fuzz.h: what the connection fuzz targets share. A connection is
  * driven with the fuzz input as the peer's bytes, the application's
  * decisions answered, and everything it did recorded: its output and its
  * events. Fed whole, 7 bytes and one byte at a time, it must do the same.
@@ -61,6 +61,10 @@ static void fuzz_drain(lx_conn *c, buf *log, char *account, size_t cap) {
       else
         cred.verdict = LX_ERR_SASL_NOT_AUTHORIZED;
       lx_conn_auth_answer(c, &cred);
+    } else if (ev.type == LX_CONN_HANDSHAKE_REQUEST) {
+      /* a component server: one domain is taken already */
+      int taken = ev.jid && strcmp(ev.jid, "irc.example.com") == 0;
+      lx_conn_handshake_answer(c, "s3cret", taken ? LX_ERR_CONFLICT : 0);
     } else if (ev.type == LX_CONN_BIND_REQUEST) {
       char full[2200];
       if (ev.jid && strcmp(ev.jid, "taken") == 0) {
@@ -68,6 +72,15 @@ static void fuzz_drain(lx_conn *c, buf *log, char *account, size_t cap) {
       } else {
         snprintf(full, sizeof full, "%s/%s", account, ev.jid ? ev.jid : "r");
         lx_conn_bind_accept(c, full);
+      }
+    } else if (ev.type == LX_CONN_RESUME_REQUEST) {
+      /* one session can be resumed; others are unknown */
+      if (strcmp(ev.jid, "sess-1") == 0) {
+        char full[1200];
+        snprintf(full, sizeof full, "%s/r", account);
+        lx_conn_resume_accept(c, full, 7);
+      } else {
+        lx_conn_resume_refuse(c, "item-not-found", -1);
       }
     }
   }
@@ -185,6 +198,25 @@ static void fuzz_compare(lx_conn *whole, lx_conn *bytes, const uint8_t *data,
   buf_free(&o2);
   buf_free(&l1);
   buf_free(&l2);
+}
+
+/* A whole target without TLS: two connections made by `make` take the
+ * input after its mode byte (fuzz_mode), whole and in pieces, and must
+ * agree. */
+static int fuzz_conn_target(const uint8_t *data, size_t len,
+                            lx_conn *(*make)(fixed_random *)) {
+  if (len == 0)
+    return 0;
+  size_t chunk;
+  uint8_t *spaced;
+  const uint8_t *in = fuzz_mode(data, &len, &chunk, &spaced);
+  fixed_random ra, rb;
+  lx_conn *a = make(&ra), *b = make(&rb);
+  fuzz_compare(a, b, in, len, chunk);
+  lx_conn_free(a);
+  lx_conn_free(b);
+  free(spaced);
+  return 0;
 }
 
 #endif

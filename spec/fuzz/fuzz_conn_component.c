@@ -22,16 +22,5 @@ static lx_conn *component(fixed_random *r) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
-  if (len == 0)
-    return 0;
-  size_t chunk;
-  uint8_t *spaced;
-  const uint8_t *in = fuzz_mode(data, &len, &chunk, &spaced);
-  fixed_random ra, rb;
-  lx_conn *a = component(&ra), *b = component(&rb);
-  fuzz_compare(a, b, in, len, chunk);
-  lx_conn_free(a);
-  lx_conn_free(b);
-  free(spaced);
-  return 0;
+  return fuzz_conn_target(data, len, component);
 }

@@ -5,7 +5,7 @@
 --   local server = ejabberd.start { domain = "ejabberd.test", accounts = { alice = "pw", ... } }
 --   fields and methods as interop.prosody: domain, host, port,
 --   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
---   kick_user(user), restart()
+--   kick_user(user), restart(), kill_and_start()
 -- opts: domain, accounts, log_level, muc (a domain for mod_muc),
 -- component = { domain =, secret = } (an ejabberd_service listener on
 -- server.component_port), stream_management (enables mod_stream_mgmt)
@@ -107,6 +107,15 @@ function server:ctl(args)
 	return argv
 end
 
+-- Starts the node in the foreground and waits until its ports listen.
+local function run(self)
+	self.proc = process.spawn(self:ctl { "foreground" }, { log = self.dir .. "/console.log", cwd = self.dir, grace = 15 })
+	local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
+	if not listening then error("ejabberd did not start: " .. why) end
+	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 10, self.proc))
+	if self.component_port then assert(process.wait_port(self.host, self.component_port, clock.now() + 10, self.proc)) end
+end
+
 function ejabberd.start(opts)
 	opts = opts or {}
 	local started = clock.now()
@@ -139,10 +148,7 @@ function ejabberd.start(opts)
 		}, "\n") .. "\n")
 		write(dir .. "/inetrc", '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n')
 		assert(process.run { "chown", "-R", "ejabberd:ejabberd", dir })
-		self.proc = process.spawn(self:ctl { "foreground" }, { log = dir .. "/console.log", cwd = dir, grace = 15 })
-		local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
-		if not listening then error("ejabberd did not start: " .. why) end
-		assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 10, self.proc))
+		run(self)
 		for _, a in ipairs(common.accounts(opts.accounts)) do
 			local registered, out = process.run(self:ctl { "register", a.user, self.domain, a.password }, { cwd = dir })
 			if not registered then error("ejabberdctl register " .. a.user .. " failed:\n" .. out) end
@@ -174,6 +180,13 @@ function server:restart()
 	if not ok then error("ejabberdctl restart: " .. out, 2) end
 	local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
 	if not listening then error("ejabberd did not come back: " .. why, 2) end
+end
+
+-- Kills the node and starts it again, on the same ports with the same
+-- spool (every connection ends; the accounts stay).
+function server:kill_and_start()
+	self.proc:stop()
+	run(self)
 end
 
 function server:log()

@@ -8,7 +8,9 @@
 --   server.direct_tls_port, server.cafile, server.accounts (list of
 --   { user, jid, password }), server.version, server.startup_seconds
 --   server:log(), server:stop(), server:close_sessions(jid [, condition, text]),
---   server:shell(command) (the admin shell)
+--   server:shell(command) (the admin shell), server:kill() then
+--   server:restart() (started again on the same ports: the accounts stay,
+--   the sessions go)
 -- More options: modules (added to modules_enabled: { "lxmpp" } with
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
@@ -106,10 +108,39 @@ function prosody.with_lxmpp(opts)
 	return copy
 end
 
+-- How many times the log says `line`.
+local function times_logged(self, line)
+	return select(2, self:log():gsub(line:gsub("%p", "%%%0"), ""))
+end
+
+-- Runs Prosody on the server's config until it serves: its c2s and
+-- component ports listen, and the `ready` line (a module that reloads c2s
+-- reopens its ports) is in the log once more (the log is appended to).
+local function launch(self)
+	local opts = self.opts
+	local seen = opts.ready and times_logged(self, opts.ready)
+	local lua_path, lua_cpath = process.lua54_env()
+	self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
+		opts.prosody or "prosody", "--config", self.config, "-F" },
+		{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
+	local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
+	if not listening then error("Prosody did not start: " .. why) end
+	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
+	if self.component_port then assert(process.wait_port(self.host, self.component_port, clock.now() + 15, self.proc)) end
+	if opts.ready then
+		local deadline = clock.now() + 30
+		while times_logged(self, opts.ready) <= seen do
+			if clock.now() > deadline or not self.proc:alive() then error("Prosody never logged: " .. opts.ready) end
+			cqueues.sleep(0.05)
+		end
+	end
+end
+
 function prosody.start(opts)
 	opts = opts or {}
 	local started = clock.now()
 	local self = setmetatable({
+		opts = opts,
 		dir = process.tempdir(),
 		domain = opts.domain or "prosody.test",
 		host = opts.host or "127.0.0.1",
@@ -134,20 +165,7 @@ function prosody.start(opts)
 			a.jid = a.user .. "@" .. self.domain
 			self.accounts[#self.accounts + 1] = a
 		end
-		local lua_path, lua_cpath = process.lua54_env()
-		self.proc = process.spawn({ "env", lua_path, lua_cpath, "LD_LIBRARY_PATH=" .. (opts.library_path or ""),
-			opts.prosody or "prosody", "--config", self.config, "-F" },
-			{ log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
-		local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
-		if not listening then error("Prosody did not start: " .. why) end
-		assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
-		if opts.ready then -- a module that reloads c2s reopens its ports: wait for it
-			local deadline = clock.now() + 30
-			while not self:log():find(opts.ready, 1, true) do
-				if clock.now() > deadline or not self.proc:alive() then error("Prosody never logged: " .. opts.ready) end
-				cqueues.sleep(0.05)
-			end
-		end
+		launch(self)
 	end)
 	if not ok then
 		local log = self:log()
@@ -177,6 +195,18 @@ function server:shell(command)
 	local ok, out = process.run({ self.prosodyctl, "--config", self.config, "shell", command }, { cwd = self.dir })
 	if not ok or not out:find("OK", 1, true) then error("prosodyctl shell " .. command .. ": " .. out, 2) end
 	return out
+end
+
+-- Kills Prosody (SIGKILL: no stream is closed, no session saved).
+function server:kill()
+	os.execute("kill -KILL " .. self.proc.pid)
+	self.proc:stop()
+end
+
+-- Starts a killed Prosody again on the same ports, config and data (the
+-- accounts stay; every session is gone). Returns once it listens.
+function server:restart()
+	launch(self)
 end
 
 function server:log()

@@ -36,8 +36,12 @@ function prosody_more.tests(opts)
 			end,
 		})
 
-		require "interop.component_suite"(spec, server_of,
-			{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "conflict" })
+		require "interop.component_suite"(spec, server_of, { domain = COMPONENT.domain, secret = COMPONENT.secret,
+			second = "conflict", slixmpp = opts.slixmpp or {},
+			restart = function(server)
+				server:kill()
+				server:restart()
+			end })
 
 		require "interop.ext_suite"(spec, server_of, {
 			identity = { category = "server", type = "im" },
@@ -71,17 +75,6 @@ function prosody_more.tests(opts)
 			spec.assert.same({ "Alice", "Bob" }, report.occupants)
 			spec.assert.same({ from = "lobby@" .. MUC .. "/Alice", body = "hello room" }, report.groupchat)
 			spec.assert.same({ from = alice.jid .. "/home", body = "see you at lunch" }, report.chat)
-		end)
-
-		spec.it("routes messages to and from an external component (XEP-0114, slixmpp's)", function()
-			local server = server_of()
-			local o = { component = ("%s:%s:%d"):format(COMPONENT.domain, COMPONENT.secret, server.component_port) }
-			for k, v in pairs(opts.slixmpp or {}) do o[k] = v end
-			local reports, output = slixmpp.run(server, "component", { server:account("alice") }, o)
-			local report = reports[1]
-			spec.assert(report and report.ok, "slixmpp said:\n" .. output)
-			spec.assert.same({ from = "echo@" .. COMPONENT.domain, body = "tnenopmoc olleh" },
-				{ from = report.from, body = report.body })
 		end)
 	end
 end

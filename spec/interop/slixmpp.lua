@@ -1,12 +1,12 @@
 -- Drives spec/interop/slixmpp_client.py (slixmpp under Debian's
 -- /usr/bin/python3) against an interop server.
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
---       mode "login", "exchange", "social", "component" or "discover"; accounts: list
+--       mode "login", "exchange", "social", "component", "component-refused" or "discover"; accounts: list
 --       of { jid, password }; reports: the JSON lines decoded, in order.
 --   slixmpp.start(server, mode, accounts, opts) -> a process (process.spawn)
 --       writing into opts.log, while this one goes on (an lxmpp peer answers);
 --       slixmpp.reports(path) -> the JSON lines of that log
--- opts: debug (slixmpp's log on stderr), mech, tls_max ("1.2"), direct_tls, keep_trying, resource, count,
+-- opts: debug (slixmpp's log on stderr), mech, certfile and keyfile (a client certificate), tls_max ("1.2"), direct_tls, keep_trying, resource, count,
 -- timeout, muc, component ("domain:secret:port"), target (a full JID).
 local json = require "dkjson"
 local process = require "interop.process"
@@ -23,7 +23,8 @@ local function argv(server, mode, accounts, opts)
 	if opts.direct_tls then a[#a + 1] = "--direct-tls" end
 	if opts.keep_trying then a[#a + 1] = "--keep-trying" end
 	if opts.debug then a[#a + 1] = "--debug" end
-	for _, option in ipairs { "mech", "tls_max", "resource", "count", "timeout", "muc", "component", "target" } do
+	for _, option in ipairs { "mech", "certfile", "keyfile", "tls_max", "resource", "count", "timeout", "muc",
+		"component", "target" } do
 		if opts[option] then
 			a[#a + 1] = "--" .. option:gsub("_", "-")
 			a[#a + 1] = tostring(opts[option])

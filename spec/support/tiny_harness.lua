@@ -5,6 +5,7 @@
 --   harness.with_server([opts,] function(server, cq, clk) ... end)
 --   harness.connect(server, user [, opts]) -> a client
 --   harness.close(c1, c2, ...)
+--   harness.run(cq, fn): fn in a coroutine of cq, until it returns
 package.path = "examples/?.lua;" .. package.path
 local cqueues = require "cqueues"
 local client = require "lxmpp.client"
@@ -16,16 +17,12 @@ local harness = {
 	ACCOUNTS = { juliet = "r0m30myr0m30", romeo = "wherefore", nurse = "anon" },
 }
 
-function harness.with_server(opts, fn)
-	if fn == nil then opts, fn = {}, opts end
-	local cq = cqueues.new()
-	local o = { cq = cq, domain = harness.DOMAIN, accounts = harness.ACCOUNTS, direct_tls = true }
-	for k, v in pairs(opts) do o[k] = v end
-	local server = tiny.start(o)
-	server.clock = clock.fake()
+-- Runs fn in a coroutine of cq until it returns; the real clock bounds it
+-- (20 s) against a hang.
+function harness.run(cq, fn)
 	local done = false
 	cq:wrap(function()
-		fn(server, cq, server.clock)
+		fn()
 		done = true
 	end)
 	local deadline = clock.now() + 20
@@ -33,6 +30,16 @@ function harness.with_server(opts, fn)
 		assert(cq:step(0.5))
 		assert(clock.now() < deadline, "the test did not finish in time")
 	end
+end
+
+function harness.with_server(opts, fn)
+	if fn == nil then opts, fn = {}, opts end
+	local cq = cqueues.new()
+	local o = { cq = cq, domain = harness.DOMAIN, accounts = harness.ACCOUNTS, direct_tls = true }
+	for k, v in pairs(opts) do o[k] = v end
+	local server = tiny.start(o)
+	server.clock = clock.fake()
+	harness.run(cq, function() fn(server, cq, server.clock) end)
 	server:stop()
 	assert(cq:step(0))
 end

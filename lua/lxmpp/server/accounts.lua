@@ -6,6 +6,7 @@
 --   a:set_password(user, password) ; a:exists(user) ; a:remove(user)
 --   a:keys(user, hash) -> keys for conn:answer_auth (a decoy for unknown users)
 --   a:check_password(user, password) -> true | false
+local random = require "lxmpp.server.random"
 local sasl = require "lxmpp.sasl"
 
 ---@class lxmpp.server.accountlib
@@ -25,9 +26,7 @@ function accounts.new(store, opts)
 	opts = opts or {}
 	local self = setmetatable({ store = store, iterations = opts.iterations or DEFAULT_ITERATIONS }, mt)
 	-- a per-process secret for the decoys of unknown users
-	local f = assert(io.open("/dev/urandom", "rb"))
-	self.secret = f:read(32):gsub(".", function(c) return ("%02x"):format(c:byte()) end)
-	f:close()
+	self.secret = random.hex(32)
 	return self
 end
 
@@ -66,10 +65,8 @@ end
 ---@return table keys that no password matches
 function methods:decoy(user, hash)
 	local digest = sasl.scram_keys(hash, self.secret, user, 1)
-	local random = assert(io.open("/dev/urandom", "rb"))
 	local size = #digest
-	local stored_key, server_key = random:read(size), random:read(size)
-	random:close()
+	local stored_key, server_key = random.bytes(size), random.bytes(size)
 	return { hash = hash, salt = digest:sub(1, 16), iterations = self.iterations,
 		stored_key = stored_key, server_key = server_key }
 end

@@ -10,6 +10,7 @@
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local xpcall = require("lxmpp.compat").xpcall
+local smlib = require "lxmpp.server.sm"
 
 ---@class lxmpp.server.sessionlib
 local session = {}
@@ -81,7 +82,10 @@ function methods:throttle()
 		self.tokens = math.min(limits.read_burst, self.tokens + (now - self.refilled) * limits.read_rate)
 		self.refilled = now
 		if self.tokens > 0 or self.gone then break end
-		srv.throttled[self] = true
+		if not srv.throttled[self] then
+			srv.throttled[self] = true
+			if srv.wake then srv.wake:signal() end -- the tick learns when to wake us
+		end
 		self.rcond:wait()
 	end
 	srv.throttled[self] = nil
@@ -185,6 +189,7 @@ local function write_loop(self)
 		local out = conn:take_output()
 		if out then
 			self.writing_since = srv.now()
+			srv:wake_at(self.writing_since + srv.limits.write_timeout)
 			local ok = self:write(out)
 			self.writing_since = nil
 			if not ok then break end
@@ -218,12 +223,33 @@ function methods:wake_writer()
 	end
 end
 
+-- What belongs to a connection, not to the session it carries: a resumed
+-- session (XEP-0198) keeps the new connection's and takes every other
+-- field (plugins' too) from the old session.
+local CONNECTION_FIELDS = {
+	srv = true, conn = true, fd = true, ip = true, running = true, wcond = true, rcond = true,
+	tokens = true, refilled = true, send = true, gone = true, aborted = true, closed_at = true,
+	writing_since = true, deadline = true, auth_deadline = true, last_read = true, trimmed = true,
+	opened = true, authenticated = true,
+}
+
+--- Takes over the session `old` (XEP-0198 resumption): its fields, except
+--- what belongs to its connection.
+---@param old lxmpp.server.session
+function methods:take_over(old)
+	for k, v in pairs(old) do
+		if not CONNECTION_FIELDS[k] then self[k] = v end
+	end
+end
+
 --- Queues a stanza for this session's client. false when the session is
 --- not ready or gone; a client that reads too slowly to take what is sent
---- to it is disconnected with policy-violation.
+--- to it is disconnected with policy-violation. With stream management,
+--- lxmpp.server.sm delivers (and keeps) it.
 ---@param stanza table
 ---@return boolean
 function methods:deliver(stanza)
+	if self.sm then return smlib.deliver(self, stanza) end
 	local conn = self.conn
 	if self.gone or conn:state() ~= "ready" then return false end
 	local ok, _, code = conn:send(stanza)
@@ -251,7 +277,10 @@ function methods:close(cond, text)
 			conn:close()
 		end
 	end
-	self.closed_at = self.closed_at or self.srv.now()
+	if not self.closed_at then
+		self.closed_at = self.srv.now()
+		self.srv:wake_at(self.closed_at + self.srv.limits.close_timeout)
+	end
 	self:wake_writer()
 end
 

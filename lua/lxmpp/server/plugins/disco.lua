@@ -1,6 +1,6 @@
 -- XEP-0030: disco#info of the domain (its identity and the features the
 -- plugins registered with module:add_feature) and of an account; disco#items
--- (none yet).
+-- (the external components connected).
 local st = require "lxmpp.stanza"
 
 local INFO = "http://jabber.org/protocol/disco#info"
@@ -28,8 +28,14 @@ return function(module)
 		return true
 	end)
 
+	-- the external components connected under this domain, as Prosody
+	-- lists its subdomains
 	module:hook("iq-get/host/" .. ITEMS .. ":query", function(event)
-		event.origin.send(st.reply(event.stanza):query(ITEMS))
+		local reply = st.reply(event.stanza):query(ITEMS)
+		if not event.stanza.tags[1].attr.node then
+			for _, domain in ipairs(module.srv:components_of(module.host)) do reply:tag("item", { jid = domain }):up() end
+		end
+		event.origin.send(reply)
 		return true
 	end)
 
