@@ -929,6 +929,35 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("stores offline a message as large as the limits allow when the session ends unacknowledged", function()
+			local fc = fake_clock()
+			-- larger than lxmpp.xml's default stanza size (each text within
+			-- the text limit): kept as sent, it is read back with limits of
+			-- its own size
+			local half = 150000
+			with_server({ clock = fc.fn, limits = { max_stanza_size = 4 * half, read_burst = 8 * half },
+				stream_management = { resume_timeout = 60 } }, function(srv)
+				local j, r = pair(srv)
+				local full = cut(srv, r)
+				local big = st.message({ to = full, type = "chat", id = "big" }, ("x"):rep(half))
+					:tag("note", { xmlns = "urn:example:note" }):text(("y"):rep(half)):up()
+				assert(j:send(big))
+				assert.truthy(j:ping())
+				assert.equal(1, srv.sessions[full].sm:count())
+				fc.now = fc.now + 61
+				srv:tick()
+				assert.is_nil(srv.sessions[full])
+				local again = assert(connect(srv, "romeo", { resource = "later", max_stanza_size = 4 * half }))
+				again:presence()
+				local m = next_stanza(again, is_message)
+				assert.equal("big", m and m.attr.id)
+				assert.equal(half, #m:get_child_text("body"))
+				assert.equal(half, #m:get_child_text("note", "urn:example:note"))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("keeps at most max_detached sessions of an account waiting: the oldest ends", function()
 			with_server({ stream_management = { max_detached = 2 } }, function(srv)
 				local fulls = {}

@@ -182,10 +182,17 @@ end
 -- stored offline for the account (error and headline messages dropped,
 -- groupchat bounced), an iq request bounced, anything else dropped.
 local function undeliverable(srv, s, text)
-	-- kept as sent: in the stream's default namespace
-	local wrapped = xml.parse("<w xmlns='jabber:client'>" .. text .. "</w>", { default_ns = "jabber:client" })
+	-- kept as sent: in the stream's default namespace, and within the
+	-- server's limits, not lxmpp.xml's defaults (the wrapper is one level
+	-- more): limits of its own size
+	local doc = "<w xmlns='jabber:client'>" .. text .. "</w>"
+	local n = math.min(#doc, 1073741824) -- (the counts' ceiling)
+	local wrapped, err = xml.parse(doc, { default_ns = "jabber:client", max_stanza_size = n,
+		max_text_size = n, max_depth = n, max_attrs = n, max_children = n })
 	local stanza = wrapped and wrapped.tags[1]
-	if not stanza then return end
+	if not stanza then
+		return srv:log("error", "%s: an unacknowledged stanza is lost: %s", tostring(s), tostring(err))
+	end
 	local t, bounce = stanza.attr.type, false
 	if stanza.name == "message" then
 		t = t or "normal"
