@@ -829,6 +829,38 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("leaves the session waiting when the new connection cannot take it over", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = cut(srv, r)
+				assert(j:send(st.message({ to = full, type = "chat" }, "kept")))
+				assert.truthy(j:ping())
+				-- the new connection fails to accept (as out of memory would)
+				local methods = getmetatable(srv.sessions[full].conn).__index
+				local accept = methods.accept_resume
+				local failures = 0
+				methods.accept_resume = function(conn, _, h)
+					failures = failures + 1
+					return accept(conn, "not a JID", h)
+				end
+				local ok, failed = pcall(connect, srv, "romeo", { resume = state, timeout = 1 })
+				methods.accept_resume = accept
+				assert.is_true(ok)
+				assert.is_nil(failed)
+				assert.equal(1, failures)
+				-- the old session is intact: still waiting, resumable, its stanza kept
+				local kept = srv.sessions[full]
+				assert.is_true(kept.detached)
+				assert.equal(1, kept.sm:count())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.same({ "kept" }, bodies(again, 1))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("refuses to resume another account's session", function()
 			with_server(function(srv)
 				local j = assert(connect(srv, "juliet", { resource = "balcony" }))

@@ -251,10 +251,11 @@ function sm.resume(srv, s, ev)
 		s.conn:refuse_resume("unexpected-request", q:handled())
 		return
 	end
+	-- the new connection first: if it cannot go on, the session waits on
+	if not s.conn:accept_resume(old.full_jid, q:handled()) then return end
 	q:connection_lost()
 	local id = old.sm_id
 	cut_off(srv, old)
-	if not s.conn:accept_resume(old.full_jid, q:handled()) then return end
 	s:take_over(old)
 	s.sm, s.sm_id, s.detached, s.resumed = q, id, nil, true
 	srv.resumable[id] = s
