@@ -1357,15 +1357,21 @@ describe("lxmpp.server", function()
 		end)
 
 		it("refuses a wrong secret, an unknown domain, and a second connection for a connected domain", function()
-			with_server(component_config(), function(srv)
+			local logged = {}
+			local function log(level, m) logged[#logged + 1] = level .. " " .. m end
+			with_server(component_config { log = log }, function(srv)
 				local wrong = component(srv, BRIDGE, "wrong")
 				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				-- the log says why
+				assert.matches("component " .. BRIDGE:gsub("%p", "%%%0") .. " refused: wrong handshake",
+					table.concat(logged, "\n"))
 				local unknown = component(srv, "nope." .. DOMAIN, "s3cret")
 				assert.equal("host-unknown", unknown.expect("stream-error").condition)
 				local first = component(srv, BRIDGE, "s3cret")
 				assert(first.expect("ready"))
 				local second = component(srv, BRIDGE, "s3cret")
 				assert.equal("conflict", second.expect("stream-error").condition)
+				assert.matches("refused: [^\n]*conflict", table.concat(logged, "\n"))
 				-- the first one goes on; another component's domain is its own
 				local other = component(srv, "irc.example.net", "other")
 				assert(other.expect("ready"))

@@ -381,7 +381,7 @@ local function component_handshake(self, s, ev)
 	local replace = old and self.config.component_conflict == "replace"
 	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], old and not replace and "conflict" or nil)
 	if ok and replace then old:close("conflict", "Replaced by a new connection") end
-	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, select(3, s.conn:error()) or "?") end
+	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, s.conn:error() or "?") end
 	return ok
 end
 
