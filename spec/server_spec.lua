@@ -861,6 +861,19 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("ends, not keeps, a session whose stream the server ended for the client's fault", function()
+			with_server({ limits = { max_stanza_size = 5000 } }, function(srv)
+				local j, r = pair(srv)
+				local full = r.jid
+				-- over max_stanza_size: policy-violation, a limit like any other
+				r:send(st.message({ to = j.jid, type = "chat" }, ("x"):rep(10000)))
+				assert.equal("unavailable", presence_from(j, full).attr.type)
+				assert.is_nil(srv.sessions[full])
+				assert.is_nil(next(srv.detached))
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("refuses to resume another account's session", function()
 			with_server(function(srv)
 				local j = assert(connect(srv, "juliet", { resource = "balcony" }))

@@ -151,15 +151,25 @@ function sm.deliver(s, stanza)
 	return true
 end
 
---- The session's connection is gone without a close: a resumable session
---- is kept (registered, its presence standing) for resume_timeout. True
---- when detached; false when the session ends.
+-- Whether the connection was lost (a reset, a cut, a write that failed),
+-- rather than closed or ended by a stream error (either side's: a limit,
+-- bad XML), which ends the session.
+local function lost(conn)
+	local state = conn:state()
+	if state ~= "failed" then return state ~= "closed" end
+	local _, code = conn:error()
+	return code == "connection-closed" or code == "tls-truncated"
+end
+
+--- The session's connection is lost: a resumable session is kept
+--- (registered, its presence standing) for resume_timeout. True when
+--- detached; false when the session ends.
 ---@param srv lxmpp.server
 ---@param s lxmpp.server.session
 ---@return boolean detached
 function sm.detach(srv, s)
 	if not (s.sm and s.sm_id) or s.closed_at or srv.closing or srv.sessions[s.full_jid] ~= s
-		or s.conn:state() == "closed" then
+		or not lost(s.conn) then
 		return false
 	end
 	-- an account cannot pile up detached sessions: the oldest goes
