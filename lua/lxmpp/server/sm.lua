@@ -275,8 +275,9 @@ function sm.resume(srv, s, ev)
 	srv:log("info", "%s: resumed, %d stanzas sent again", tostring(s), q:count())
 end
 
---- Time-driven work: detached sessions that expired end; <r/> for those
---- whose oldest unacknowledged stanza waited request_interval.
+--- Time-driven work on the detached sessions: those that expired end, the
+--- others' expiry is recorded with `due` (connected sessions' <r/>:
+--- sm.request_due).
 ---@param srv lxmpp.server
 ---@param now number
 ---@param due fun(at: number|nil) records the next deadline
