@@ -1447,9 +1447,13 @@ describe("lxmpp.server", function()
 				-- an account that does not exist: the component gets the error
 				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
 				assert.equal("error", co.expect("stanza").stanza.attr.type)
-				-- without 'to': bad-request (from stamped: the domain)
-				co.send(st.message({}, "to nobody"))
+				-- without 'to': bad-request (from stamped: the domain), never in
+				-- answer to an error or a result (RFC 6120 §8.3.1)
+				co.send(st.message({ type = "error", id = "e1" }, "an error to nobody"))
+				co.send(st.iq({ type = "result", id = "r1" }))
+				co.send(st.message({ id = "n1" }, "to nobody"))
 				local nowhere = co.expect("stanza").stanza
+				assert.equal("n1", nowhere.attr.id)
 				assert.equal(BRIDGE, nowhere.attr.to)
 				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 

@@ -485,13 +485,14 @@ end
 ---@param stanza lxmpp.stanza
 ---@param cond string the stanza error condition
 ---@param text? string
+---@param kind? string the error type ("cancel")
 ---@return boolean handled
-local function bounce(origin, stanza, cond, text)
+local function bounce(origin, stanza, cond, text, kind)
 	local t = stanza.attr.type
 	if t == "error" or t == "result" then return true end
 	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
 	if origin and origin.send then
-		origin.send(st.error_reply(stanza, "cancel", cond, text))
+		origin.send(st.error_reply(stanza, kind or "cancel", cond, text))
 	end
 	return true
 end
@@ -561,7 +562,7 @@ end
 ---@param stanza lxmpp.stanza
 function methods:process(s, stanza)
 	if s.type == "component" and not stanza.attr.to then
-		s.send(st.error_reply(stanza, "modify", "bad-request", "a component's stanza needs a 'to'"))
+		bounce(s, stanza, "bad-request", "a component's stanza needs a 'to'", "modify")
 	else
 		self:route(stanza, s)
 	end
