@@ -976,6 +976,18 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("takes timeouts that are not whole seconds, and logs them", function()
+			local logged = {}
+			local function log(level, m) logged[#logged + 1] = level .. " " .. m end
+			with_server({ log = log, stream_management = { resume_timeout = 90.5 } }, function(srv)
+				local j, r = pair(srv)
+				local full = cut(srv, r)
+				assert.is_true(srv.sessions[full].detached)
+				assert.matches("connection lost, kept for 90.5 s", table.concat(logged, "\n"), 1, true)
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("refuses to resume another account's session", function()
 			with_server(function(srv)
 				local j = assert(connect(srv, "juliet", { resource = "balcony" }))

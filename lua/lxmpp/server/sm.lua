@@ -185,7 +185,7 @@ function sm.detach(srv, s)
 	s.detached, s.resume_until = true, srv.now() + srv.sm_opts.resume_timeout
 	s.sm:connection_lost()
 	srv.detached[s] = true
-	srv:log("info", "%s: connection lost, kept for %d s", tostring(s), srv.sm_opts.resume_timeout)
+	srv:log("info", "%s: connection lost, kept for %g s", tostring(s), srv.sm_opts.resume_timeout)
 	return true
 end
 
@@ -306,7 +306,7 @@ function sm.request_due(s, now)
 	if q.asked_at then
 		local dead_at = q.asked_at + s.srv.sm_opts.ack_timeout
 		if now < dead_at then return dead_at end
-		s.srv:log("info", "%s: no <a/> in %d s, connection closed", tostring(s), s.srv.sm_opts.ack_timeout)
+		s.srv:log("info", "%s: no <a/> in %g s, connection closed", tostring(s), s.srv.sm_opts.ack_timeout)
 		s:abort()
 		return nil
 	end
