@@ -1654,6 +1654,11 @@ describe("lxmpp.server", function()
 			bad({ [BRIDGE] = "" }, "lxmpp.server: components: the secret of " .. BRIDGE)
 			bad({ ["a@b"] = "x" }, "lxmpp.server: listen[1].components: not a domain: a@b")
 			bad({}, "lxmpp.server: listen[1].components: { [domain] = secret, ... }")
+			-- direct TLS needs TLS: not a listener that fails every connection
+			assert.has_error(function()
+				server.new(config { tls = "disabled",
+					listen = { { host = "127.0.0.1", port = 0, components = { [BRIDGE] = "x" }, direct_tls = true } } })
+			end, "lxmpp.server: listen[1]: direct_tls with tls = \"disabled\"")
 		end)
 	end)
 

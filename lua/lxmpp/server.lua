@@ -95,6 +95,9 @@ local function components_of_config(self)
 			if type(spec.components) ~= "table" or next(spec.components) == nil then
 				misuse("listen[" .. i .. "].components: { [domain] = secret, ... }")
 			end
+			if spec.direct_tls and self.config.tls == "disabled" then
+				misuse("listen[" .. i .. "]: direct_tls with tls = \"disabled\"")
+			end
 			local domains = {}
 			for d, secret in pairs(spec.components) do
 				local domain = prep_domain(d, "listen[" .. i .. "].components")
