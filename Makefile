@@ -174,11 +174,17 @@ fuzz-run-%: build-fuzz/%
 
 .SECONDARY: $(FUZZERS)
 
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(filter-out bench/tables_floor.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.c $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+# A Lua module for xml_bench.lua (require "bench.tables_floor"), built for
+# each interpreter.
+BENCH_MODULE := $(BUILD)/bench/tables_floor.so
+$(BENCH_MODULE): bench/tables_floor.c $(HEADERS) | flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared $(LDFLAGS) -o $@ $<
 
 # Figures side by side with the peers' (Prosody), from one run.
 bench: deps
@@ -186,12 +192,12 @@ bench: deps
 # Then the codec and client benchmarks again on LuaJIT, on the same corpus
 # (Prosody's columns stay empty there: its C modules are built for 5.4).
 BENCH_LUAJIT := xml stanza client
-bench-run: all $(BENCH_BIN)
+bench-run: all $(BENCH_BIN) $(BENCH_MODULE)
 	$(LUA_ENV) LXMPP_BENCH_BIN=$(BUILD)/bench $(LUA) bench/run.lua
 	@$(MAKE) --no-print-directory LUA=luajit CORE_BUILD=$(CORE_BUILD) \
 		LXMPP_BENCH_BIN=$(BUILD)/bench bench-luajit
 
-bench-luajit: all
+bench-luajit: all $(BENCH_MODULE)
 	$(LUA_ENV) LXMPP_BENCH_BIN=$(LXMPP_BENCH_BIN) LXMPP_BENCH="$(BENCH_LUAJIT)" \
 		$(LUA) bench/run.lua
 

@@ -110,6 +110,7 @@ build = {
 		["lxmpp.server.rosters"] = "lua/lxmpp/server/rosters.lua",
 		["lxmpp.server.serialize"] = "lua/lxmpp/server/serialize.lua",
 		["lxmpp.server.session"] = "lua/lxmpp/server/session.lua",
+		["lxmpp.server.sm"] = "lua/lxmpp/server/sm.lua",
 		["lxmpp.server.storage"] = "lua/lxmpp/server/storage.lua",
 		["lxmpp.server.storage.memory"] = "lua/lxmpp/server/storage/memory.lua",
 		["lxmpp.server.storage.sqlite3"] = "lua/lxmpp/server/storage/sqlite3.lua",

@@ -8,7 +8,9 @@
 --     and p99 latency (send to receipt, on this process's clock);
 --   - memory per authenticated idle TLS 1.3 connection: the server's RSS
 --     growth over SERVER_BENCH_IDLE (2000) connections, divided by them;
--- and the server's CPU seconds for each. The load generator is Lua too:
+-- and the server's CPU seconds for each; then the messages again with
+-- XEP-0198 stream management on both (Prosody with mod_smacks): without
+-- it the other figures compare like with like. The load generator is Lua too:
 -- where it is the bottleneck, the servers' CPU time tells them apart.
 -- SERVER_BENCH_LOGINS (300), SERVER_BENCH_PAIRS (100),
 -- SERVER_BENCH_MESSAGES (50 per pair) set the sizes. Prints Markdown.
@@ -42,7 +44,8 @@ local function start_lxmpp()
 end
 
 local function start_prosody()
-	local p = prosody.start { log_level = "warn", accounts = ACCOUNTS, authentication = "internal_hashed" }
+	local p = prosody.start { log_level = "warn", accounts = ACCOUNTS, authentication = "internal_hashed",
+		modules = { "smacks" } }
 	return {
 		name = "Prosody " .. p.version:match("^[%d.]+"), domain = p.domain, host = p.host, port = p.port,
 		cafile = p.cafile, pid = p.proc.pid, stop = function() p:stop() end,
@@ -55,7 +58,7 @@ end
 
 local function connect(srv, user, extra)
 	local o = { jid = user .. "@" .. srv.domain, password = ACCOUNTS[user], host = srv.host, port = srv.port,
-		tls = { cafile = srv.cafile }, timeout = 60, keepalive = false }
+		tls = { cafile = srv.cafile }, timeout = 60, keepalive = false, stream_management = false }
 	for k, v in pairs(extra or {}) do o[k] = v end
 	return client.connect(o)
 end
@@ -93,12 +96,13 @@ local function logins(srv)
 	end)
 end
 
-local function messages(srv, n_pairs)
+-- sm: the clients enable XEP-0198 stream management
+local function messages(srv, n_pairs, sm)
 	return run(function(cq)
 		local senders, receivers = {}, {}
 		for i = 1, n_pairs do
-			senders[i] = assert(connect(srv, "alice", { resource = "s" .. i }))
-			receivers[i] = assert(connect(srv, "bob", { resource = "r" .. i }))
+			senders[i] = assert(connect(srv, "alice", { resource = "s" .. i, stream_management = sm }))
+			receivers[i] = assert(connect(srv, "bob", { resource = "r" .. i, stream_management = sm }))
 		end
 		local latencies, done = {}, 0
 		local finished = require("cqueues.condition").new()
@@ -158,6 +162,7 @@ for _, start in ipairs { start_lxmpp, start_prosody } do
 		local r = { name = srv.name, logins = logins(srv), loads = {} }
 		for _, pairs_ in ipairs(LOADS) do r.loads[#r.loads + 1] = messages(srv, pairs_) end
 		r.messages = r.loads[#r.loads]
+		r.sm = messages(srv, PAIRS, true)
 		r.idle = idle(srv)
 		results[#results + 1] = r
 	end)
@@ -181,6 +186,10 @@ print(("| latency p99, ms | %.1f | %.1f | %s |"):format(a.messages.p99 * 1000, b
 	ratio(a.messages.p99, b.messages.p99)))
 print(("| server CPU µs per message | %.1f | %.1f | %s |"):format(a.messages.cpu * 1e6 / (PAIRS * MESSAGES),
 	b.messages.cpu * 1e6 / (PAIRS * MESSAGES), ratio(a.messages.cpu, b.messages.cpu)))
+print(("| with XEP-0198: messages per second | %.0f | %.0f | %s |"):format(a.sm.per_second, b.sm.per_second,
+	ratio(a.sm.per_second, b.sm.per_second)))
+print(("| with XEP-0198: server CPU µs per message | %.1f | %.1f | %s |"):format(
+	a.sm.cpu * 1e6 / (PAIRS * MESSAGES), b.sm.cpu * 1e6 / (PAIRS * MESSAGES), ratio(a.sm.cpu, b.sm.cpu)))
 print(("| memory per idle TLS 1.3 connection (%d), bytes | %.0f | %.0f | %s |"):format(IDLE,
 	a.idle.per_connection, b.idle.per_connection, ratio(a.idle.per_connection, b.idle.per_connection)))
 print(("| server RSS with them, MB | %.1f | %.1f | %s |"):format(a.idle.total / 1e6, b.idle.total / 1e6,

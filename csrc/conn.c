@@ -283,6 +283,7 @@ static int server_auth(lx_conn *c, lx_stanza *s);
 static int server_response(lx_conn *c, lx_stanza *s);
 static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
+static int server_resume(lx_conn *c, lx_stanza *s);
 static int component_handshake(lx_conn *c, lx_stanza *s);
 static int component_server_handshake(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
@@ -316,6 +317,8 @@ static const rule rules[] = {
     {P(PH_SASL), SERVER, NS_SASL, "abort", server_abort, P(PH_OFFERED)},
     {P(PH_OFFERED), SERVER, LX_NS_CLIENT, "iq", server_bind,
      P(PH_BIND_DECISION) | P(PH_OFFERED)},
+    {P(PH_OFFERED), SERVER, NS_SM, "resume", server_resume,
+     P(PH_RESUME_DECISION) | P(PH_OFFERED)},
     {P(PH_HANDSHAKE_REPLY), COMPONENT, LX_NS_COMPONENT, "handshake",
      component_handshake, P(PH_READY)},
     {P(PH_COMPONENT_AUTH), COMPONENT_SERVER, LX_NS_COMPONENT, "handshake",
@@ -392,7 +395,7 @@ int conn_dispatch(lx_conn *c, lx_stanza *s) {
 
 int conn_paused(const lx_conn *c) {
   return c->phase == PH_CREDENTIALS || c->phase == PH_BIND_DECISION ||
-         c->phase == PH_SECRET;
+         c->phase == PH_RESUME_DECISION || c->phase == PH_SECRET;
 }
 
 /* Makes the parser stop right after the elements that may change the
@@ -1155,6 +1158,17 @@ int lx_conn_auth_answer(lx_conn *c, const lx_sasl_credentials *cred) {
   return c->phase == PH_FAILED ? c->error.code : rc;
 }
 
+/* A refused binding or resumption: the client may try again, a few
+ * times. */
+static int binding_failed(lx_conn *c) {
+  c->phase = PH_OFFERED;
+  if (++c->bind_failures >= c->max_bind_attempts)
+    return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
+                     "too many failed resumption or resource binding "
+                     "attempts");
+  return 0;
+}
+
 /* <iq type='error'> for the bind request: the condition and its type
  * (RFC 6120 §7.6.2, §8.3.2). */
 static int bind_error(lx_conn *c, int code, const char *text) {
@@ -1174,10 +1188,17 @@ static int bind_error(lx_conn *c, int code, const char *text) {
     return c->error.code;
   free(c->bind_resource);
   c->bind_resource = NULL;
-  c->phase = PH_OFFERED;
-  if (++c->bind_failures >= c->max_bind_attempts)
-    return conn_fail(c, LX_ERR_POLICY_VIOLATION, LX_ERR_POLICY_VIOLATION,
-                     "too many failed resource binding attempts");
+  return binding_failed(c);
+}
+
+/* Waits for the application's `decision` on the request `ev` (NULL: out
+ * of memory) about `jid`. */
+static int ask_application(lx_conn *c, lx_conn_event *ev, const char *jid,
+                           enum phase decision) {
+  if (!ev)
+    return conn_fail_nomem(c);
+  ev->jid = jid;
+  c->phase = decision;
   return 0;
 }
 
@@ -1206,30 +1227,41 @@ static int server_bind(lx_conn *c, lx_stanza *s) {
     return conn_fail_nomem(c);
   }
   lx_jid_free(asked);
-  lx_conn_event *ev = conn_push_event(c, LX_CONN_BIND_REQUEST);
-  if (!ev)
-    return conn_fail_nomem(c);
-  ev->jid = c->bind_resource;
-  c->phase = PH_BIND_DECISION;
-  return 0;
+  return ask_application(c, conn_push_event(c, LX_CONN_BIND_REQUEST),
+                         c->bind_resource, PH_BIND_DECISION);
 }
 
-int lx_conn_bind_accept(lx_conn *c, const char *full_jid) {
+/* The full JID of a session of the authenticated account (RFC 6120
+ * §7.6.2.1), or NULL (*rc: LX_ERR_INVALID, or the state's error when no
+ * `decision` is pending). */
+static lx_jid *session_jid(lx_conn *c, enum phase decision,
+                           const char *full_jid, int *rc) {
   lx_jid *full = NULL;
-  if (c->phase != PH_BIND_DECISION)
-    return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+  if (c->phase != decision) {
+    *rc = c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+    return NULL;
+  }
   if (!full_jid || lx_jid_new(&full, full_jid, strlen(full_jid), NULL) ||
       !lx_jid_resource(full) || !lx_jid_bare_equal(full, c->account)) {
     lx_jid_free(full);
-    return LX_ERR_INVALID;
+    *rc = LX_ERR_INVALID;
+    return NULL;
   }
+  return full;
+}
+
+int lx_conn_bind_accept(lx_conn *c, const char *full_jid) {
+  int rc;
+  lx_jid *full = session_jid(c, PH_BIND_DECISION, full_jid, &rc);
+  if (!full)
+    return rc;
   buf *b = &c->out;
   size_t mark = b->len;
-  int rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "result") ||
-           xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
-           xo_start(b, "bind", NS_BIND) || buf_putc(b, '>') ||
-           xo_element(b, "jid", NULL, lx_jid_full(full)) || xo_end(b, "bind") ||
-           xo_end(b, "iq");
+  rc = xo_start(b, "iq", NULL) || xo_attr(b, "type", "result") ||
+       xo_attr(b, "id", c->iq_id) || buf_putc(b, '>') ||
+       xo_start(b, "bind", NS_BIND) || buf_putc(b, '>') ||
+       xo_element(b, "jid", NULL, lx_jid_full(full)) || xo_end(b, "bind") ||
+       xo_end(b, "iq");
   if (conn_wrote(c, mark, rc)) {
     lx_jid_free(full);
     return c->error.code;
@@ -1246,6 +1278,100 @@ int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text) {
       (text && xml_check_text(text, strlen(text), NULL)))
     return LX_ERR_INVALID;
   int rc = bind_error(c, condition, text);
+  return c->phase == PH_FAILED ? c->error.code : rc;
+}
+
+/* ---- XEP-0198 resumption, in place of binding ---------------------------- */
+
+/* A stanza error condition that is an empty element (RFC 6120 §8.3.3). */
+static int stanza_condition_valid(const char *name) {
+  static const char *const names[] = {"bad-request",
+                                      "conflict",
+                                      "feature-not-implemented",
+                                      "forbidden",
+                                      "internal-server-error",
+                                      "item-not-found",
+                                      "jid-malformed",
+                                      "not-acceptable",
+                                      "not-allowed",
+                                      "not-authorized",
+                                      "policy-violation",
+                                      "recipient-unavailable",
+                                      "registration-required",
+                                      "remote-server-not-found",
+                                      "remote-server-timeout",
+                                      "resource-constraint",
+                                      "service-unavailable",
+                                      "subscription-required",
+                                      "undefined-condition",
+                                      "unexpected-request"};
+  for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(names[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* A count of XEP-0198: decimal, below 2^32. */
+static int valid_count(const char *h) {
+  size_t n = h ? strspn(h, "0123456789") : 0;
+  return n > 0 && n <= 10 && h[n] == '\0' &&
+         strtoull(h, NULL, 10) <= UINT32_MAX;
+}
+
+/* <failed/> for a <resume/> (XEP-0198 §5), h when >= 0. */
+static int resume_failed(lx_conn *c, const char *condition, int64_t h) {
+  char count[16];
+  buf *b = &c->out;
+  size_t mark = b->len;
+  snprintf(count, sizeof count, "%lld", (long long)h);
+  int rc = xo_start(b, "failed", NS_SM) || (h >= 0 && xo_attr(b, "h", count)) ||
+           buf_putc(b, '>') || xo_element(b, condition, NS_STANZAS, NULL) ||
+           xo_end(b, "failed");
+  if (conn_wrote(c, mark, rc))
+    return c->error.code;
+  return binding_failed(c);
+}
+
+/* Only for an application that speaks XEP-0198 (its extension_ns), once
+ * authenticated; the application decides. */
+static int server_resume(lx_conn *c, lx_stanza *s) {
+  const char *previd = lx_elem_attr(s->root, NULL, "previd");
+  if (!c->authenticated || !is_extension(c, NS_SM))
+    return unexpected(c, s);
+  if (!previd || !*previd || strlen(previd) >= ID_SIZE ||
+      !valid_count(lx_elem_attr(s->root, NULL, "h")))
+    return resume_failed(c, "bad-request", -1);
+  free(c->resume_id);
+  if (!(c->resume_id = strdup(previd)))
+    return conn_fail_nomem(c);
+  return ask_application(c, push_with_stanza(c, LX_CONN_RESUME_REQUEST),
+                         c->resume_id, PH_RESUME_DECISION);
+}
+
+int lx_conn_resume_accept(lx_conn *c, const char *full_jid, uint32_t h) {
+  int rc;
+  char count[16];
+  lx_jid *full = session_jid(c, PH_RESUME_DECISION, full_jid, &rc);
+  if (!full)
+    return rc;
+  buf *b = &c->out;
+  size_t mark = b->len;
+  snprintf(count, sizeof count, "%lu", (unsigned long)h);
+  rc = xo_start(b, "resumed", NS_SM) || xo_attr(b, "h", count) ||
+       xo_attr(b, "previd", c->resume_id) || buf_puts(b, "/>");
+  if (conn_wrote(c, mark, rc)) {
+    lx_jid_free(full);
+    return c->error.code;
+  }
+  return ready(c, full);
+}
+
+int lx_conn_resume_refuse(lx_conn *c, const char *condition, int64_t h) {
+  if (c->phase != PH_RESUME_DECISION)
+    return c->phase == PH_FAILED ? c->error.code : LX_ERR_STATE;
+  if (!stanza_condition_valid(condition) || h > (int64_t)UINT32_MAX)
+    return LX_ERR_INVALID;
+  int rc = resume_failed(c, condition, h);
   return c->phase == PH_FAILED ? c->error.code : rc;
 }
 
@@ -1515,6 +1641,7 @@ void lx_conn_free(lx_conn *c) {
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
   buf_free(&c->out);
+  buf_free(&c->ends);
   buf_wipe(&c->in); /* they may hold a PLAIN password */
   buf_wipe(&c->held);
   conn_free_opts(c);

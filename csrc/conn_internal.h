@@ -36,6 +36,7 @@ enum phase {
   PH_HANDSHAKE_REPLY, /* component: the server's <handshake/> */
   PH_RESUME,          /* client: <resumed/> or <failed/> (XEP-0198) */
   PH_BIND_DECISION,   /* server: lx_conn_bind_accept() or _refuse() */
+  PH_RESUME_DECISION, /* server: lx_conn_resume_accept() or _refuse() */
   PH_COMPONENT_AUTH,  /* component server: the component's <handshake> */
   PH_SECRET,          /* component server: lx_conn_handshake_answer() */
   PH_READY,           /* stanzas flow */
@@ -98,6 +99,9 @@ struct lx_conn {
   buf out;        /* plaintext XML not yet sent or handed to TLS */
   size_t out_off; /* out.data[out_off .. out.len) is pending */
   size_t clear;   /* of which the first `clear` bytes go out in the clear */
+  buf ends;       /* size_t offsets in out where pending elements end (TLS
+                     records end there), from ends_off */
+  size_t ends_off;
   buf in; /* bytes from lx_conn_recv() not yet taken (ciphertext once TLS
              is on): in.data[in_off .. in.len) */
   size_t in_off;
@@ -134,7 +138,8 @@ struct lx_conn {
   char *component_secret;    /* a component's; wiped when freed */
   char component_digest[41]; /* component server: the <handshake> received
                                 (hex SHA-1, lower case), wiped once checked */
-  char *resume_id;           /* client: XEP-0198 previd, or NULL */
+  char *resume_id;           /* XEP-0198 previd, or NULL: the client's to
+                                send, the server's asked for */
   uint32_t resume_h;
 };
 
@@ -185,7 +190,7 @@ int conn_on_open(lx_conn *c, lx_stanza *s);
 /* The peer's </stream:stream>. */
 int conn_on_peer_close(lx_conn *c);
 /* Waits for the application's answer (AUTH_REQUEST, BIND_REQUEST,
- * HANDSHAKE_REQUEST). */
+ * HANDSHAKE_REQUEST, RESUME_REQUEST). */
 int conn_paused(const lx_conn *c);
 
 /* ---- conn_opts.c: the options -------------------------------------------- */

@@ -19,12 +19,49 @@
 
 size_t conn_out_pending(const lx_conn *c) { return c->out.len - c->out_off; }
 
+/* The offset in out where the i-th recorded element ends. */
+static size_t end_at(const lx_conn *c, size_t i) {
+  size_t at;
+  memcpy(&at, c->ends.data + i * sizeof at, sizeof at);
+  return at;
+}
+
 static void out_consumed(lx_conn *c, size_t n) {
   c->out_off += n;
   if (c->out_off == c->out.len) {
     buf_free(&c->out);
     c->out_off = 0;
+    c->ends.len = c->ends_off = 0;
+    return;
   }
+  while (c->ends_off < c->ends.len &&
+         end_at(c, c->ends_off / sizeof(size_t)) <= c->out_off)
+    c->ends_off += sizeof(size_t);
+}
+
+/* The most plaintext of one TLS record (RFC 8446 §5.1). */
+#define RECORD_PLAINTEXT 16384
+
+/* How much of the pending output the next TLS record takes: up to the last
+ * element that ends within a record's worth (a record's worth of one
+ * larger element). Records then end between elements, several small ones
+ * sharing one: a peer decrypts whole records only, so a connection cut
+ * anywhere leaves it no partial element. Prosody 0.12 parses what follows
+ * an XEP-0198 resumption with the parser of the session's first
+ * connection, and a stanza left partial there swallows every stanza of the
+ * resumed stream (docs/sm.md). */
+static size_t record_piece(const lx_conn *c) {
+  size_t pending = conn_out_pending(c), piece = 0;
+  size_t n = c->ends.len / sizeof(size_t);
+  for (size_t i = c->ends_off / sizeof(size_t); i < n; i++) {
+    size_t at = end_at(c, i) - c->out_off;
+    if (at > RECORD_PLAINTEXT)
+      break;
+    piece = at;
+  }
+  if (piece == 0)
+    piece = pending < RECORD_PLAINTEXT ? pending : RECORD_PLAINTEXT;
+  return piece;
 }
 
 int conn_fail(lx_conn *c, int code, int condition, const char *fmt, ...)
@@ -43,8 +80,7 @@ static int flush_tls(lx_conn *c) {
   if (st != LX_TLS_OPEN && st != LX_TLS_CLOSED)
     return 0;
   while (conn_out_pending(c)) {
-    ssize_t k =
-        lx_tls_write(c->tls, c->out.data + c->out_off, conn_out_pending(c));
+    ssize_t k = lx_tls_write(c->tls, c->out.data + c->out_off, record_piece(c));
     if (k < 0)
       return conn_fail(c, (int)k, 0, "%s", lx_tls_error(c->tls)->detail);
     if (k == 0)
@@ -58,32 +94,10 @@ static int flush_tls(lx_conn *c) {
   return 0;
 }
 
-/* The most plaintext of one TLS record (RFC 8446 §5.1). */
-#define RECORD_PLAINTEXT 16384
-
-/* Hands TLS the output queued before the element at `mark` when that
- * element would make the queue overrun one record: records then end
- * between elements (one larger than a record aside). A peer decrypts whole
- * records only, so a connection cut anywhere leaves it no partial element:
- * Prosody 0.12 parses what follows an XEP-0198 resumption with the parser
- * of the session's first connection, and a stanza left partial there
- * swallows every stanza of the resumed stream (docs/sm.md). */
-static int seal_records(lx_conn *c, size_t mark) {
-  if (!c->tls_on || c->clear || mark <= c->out_off ||
-      c->out.len - c->out_off <= RECORD_PLAINTEXT ||
-      lx_tls_get_state(c->tls) != LX_TLS_OPEN)
-    return 0;
-  ssize_t k = lx_tls_write(c->tls, c->out.data + c->out_off, mark - c->out_off);
-  if (k < 0)
-    return conn_fail(c, (int)k, 0, "%s", lx_tls_error(c->tls)->detail);
-  out_consumed(c, (size_t)k);
-  return 0;
-}
-
 int conn_sent(lx_conn *c, size_t mark) {
-  int rc = seal_records(c, mark);
-  if (rc)
-    return rc;
+  size_t end = c->out.len;
+  if (c->tls_on && end > mark && buf_put(&c->ends, &end, sizeof end))
+    return conn_fail(c, LX_ERR_NOMEM, 0, "out of memory");
   if (c->trace) {
     lx_conn_event *ev = conn_push_event(c, LX_CONN_SENT);
     char *copy = ev ? malloc(c->out.len - mark + 1) : NULL;

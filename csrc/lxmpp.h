@@ -1440,10 +1440,17 @@ typedef enum lx_conn_event_type {
                                 <handshake/>: answer with
                                 lx_conn_handshake_answer(); jid is the
                                 component's domain */
+  LX_CONN_RESUME_REQUEST,    /* server: a XEP-0198 <resume/> in place of
+                                binding (only where extension_ns has
+                                urn:xmpp:sm:3): stanza is the element, jid its
+                                previd (valid until answered), h checked to be
+                                a 32-bit count; answer with
+                                lx_conn_resume_accept() or _refuse() */
   /* not events: what lx_conn_next_event() sets when it returns 0 */
   LX_CONN_NEED_DATA, /* nothing before more bytes come (lx_conn_recv) */
   LX_CONN_PAUSED     /* nothing before the application answers an
-                        AUTH_REQUEST, BIND_REQUEST or HANDSHAKE_REQUEST */
+                        AUTH_REQUEST, BIND_REQUEST, HANDSHAKE_REQUEST or
+                        RESUME_REQUEST */
 } lx_conn_event_type;
 
 typedef struct lx_conn_event {
@@ -1542,6 +1549,21 @@ int lx_conn_bind_accept(lx_conn *c, const char *full_jid);
  * LX_ERR_BIND_RESOURCE_CONSTRAINT or LX_ERR_BIND_BAD_REQUEST (RFC 6120
  * §7.6.2), with an optional text; the client may try again. */
 int lx_conn_bind_refuse(lx_conn *c, int condition, const char *text);
+
+/* Accepts LX_CONN_RESUME_REQUEST (XEP-0198 §5): the stream goes on as the
+ * session `full_jid` (of the authenticated account, as for binding):
+ * queues <resumed previd= h=/> with h, the count of the session's stanzas
+ * the application handled, and the connection is ready (LX_CONN_READY).
+ * The application then sends again what the client did not acknowledge.
+ * LX_ERR_INVALID when full_jid is not such a JID. */
+int lx_conn_resume_accept(lx_conn *c, const char *full_jid, uint32_t h);
+
+/* Refuses it: queues <failed/> with the stanza error `condition`
+ * (RFC 6120 §8.3.3, e.g. "item-not-found" for a session unknown or
+ * expired) and, when h >= 0, the h of the session; the client may bind.
+ * A refusal counts as a failed binding attempt. LX_ERR_INVALID for a name
+ * that is not a stanza error condition, or h beyond 32 bits. */
+int lx_conn_resume_refuse(lx_conn *c, const char *condition, int64_t h);
 
 /* Answers LX_CONN_HANDSHAKE_REQUEST with the component's shared secret
  * (NULL: no such component): the handshake must be the hex SHA-1 of the

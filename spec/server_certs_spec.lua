@@ -29,3 +29,47 @@ describe("lxmpp.server.certs.external", function()
 		assert.same({ false, "not-authorized", "no account romeo@im.example.com" }, external { "romeo@im.example.com" })
 	end)
 end)
+
+describe("lxmpp.server.certs: a certificate per domain", function()
+	local A = { certificate = "-----BEGIN a", key = "-----BEGIN ka" }
+	local B = { certificate = "b.crt", key = "b.key" }
+
+	-- a connection whose client asked for `sni` (nil: no SNI)
+	local function conn(sni)
+		return { tls_info = function() return { server_name = sni } end }
+	end
+
+	it("lists the certificates for the TLS context, the default first, and the others' domains", function()
+		local tls, own = certs.context_options({ certificate = "d.crt", key = "d.key", certificates = { ["B.example"] = B } },
+			{ "a.example", "b.example" })
+		assert.same({ { certificate_file = "b.crt", key_file = "b.key" } }, tls.certificates)
+		assert.equal("d.crt", tls.certificate_file)
+		assert.same({ ["b.example"] = true }, own)
+		assert.is_nil(certs.wrong_certificate(own, conn("b.example"), "b.example"))
+		assert.is_nil(certs.wrong_certificate(own, conn(nil), "a.example"))
+		assert.equal("TLS was set up with the certificate for no name (no SNI), not for b.example: ask for "
+			.. "b.example with SNI", certs.wrong_certificate(own, conn(nil), "b.example"))
+	end)
+
+	it("takes the first domain's certificate as the default when there is no other", function()
+		local tls, own = certs.context_options({ certificates = { ["a.example"] = A, ["b.example"] = B } },
+			{ "a.example", "b.example" })
+		assert.same({ { certificate = A.certificate, key = A.key }, { certificate_file = "b.crt", key_file = "b.key" } },
+			tls.certificates)
+		-- a client without SNI gets a.example's: fine for a stream to a.example
+		assert.is_nil(certs.wrong_certificate(own, conn(nil), "a.example"))
+		assert.truthy(certs.wrong_certificate(own, conn("b.example"), "a.example"))
+		assert.truthy(certs.wrong_certificate(own, conn("a.example"), "b.example"))
+	end)
+
+	it("asks for client certificates against the configured CA only", function()
+		local tls = certs.context_options({ certificate = "d.crt", key = "d.key", client_certificates = { ca = "ca.pem" } },
+			{ "a.example" })
+		assert.equal("ca.pem", tls.cafile)
+		assert.equal("optional", tls.verify)
+		tls = certs.context_options({ certificate = "d.crt", key = "d.key",
+			client_certificates = { ca = "-----BEGIN CERTIFICATE-----", required = true } }, { "a.example" })
+		assert.equal("-----BEGIN CERTIFICATE-----", tls.ca)
+		assert.equal("required", tls.verify)
+	end)
+end)

@@ -389,7 +389,9 @@ describe("lxmpp.server", function()
 
 		it("follows the bare-JID rules for each message type, and for iq and presence", function()
 			with_server(function(srv)
-				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				-- juliet's connection drops at the end: without stream management
+				-- her session ends at once (with it, it would wait for a resumption)
+				local j = assert(connect(srv, "juliet", { resource = "balcony", stream_management = false }))
 				local r = assert(connect(srv, "romeo", { resource = "garden" }))
 				local r2 = assert(connect(srv, "romeo", { resource = "hidden" }))
 				r:presence()
@@ -630,15 +632,21 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		-- juliet sends romeo, who is online, five messages of 10 kB.
+		local function five_big_messages(srv)
+			local j = assert(connect(srv, "juliet"))
+			local r = assert(connect(srv, "romeo"))
+			r:presence()
+			assert.truthy(r:ping())
+			local body = ("x"):rep(10000)
+			for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+			return j, r
+		end
+
 		it("reads at most the rate limit from a session, on the server's clock", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 40000 } }, function(srv)
-				local j = assert(connect(srv, "juliet"))
-				local r = assert(connect(srv, "romeo"))
-				r:presence()
-				assert.truthy(r:ping())
-				local body = ("x"):rep(10000)
-				for i = 1, 5 do j:send(st.message({ to = "romeo@im.example.com", type = "chat" }, i .. body)) end
+				local j, r = five_big_messages(srv)
 				local got = 0
 				while next_stanza(r, is_message, 0.5) do got = got + 1 end
 				assert.is_true(got < 5, "all 5 arrived")
@@ -651,6 +659,34 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("wakes a session held by its read rate when its bucket refills, not before", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { read_rate = 1000, read_burst = 20000 } }, function(srv)
+				local j, r = five_big_messages(srv)
+				local held = srv.sessions[j.jid]
+				for _ = 1, 200 do
+					if srv.throttled[held] then break end
+					cqueues.sleep(0.05)
+				end
+				assert.is_true(srv.throttled[held])
+				-- what was read before the hold has been routed: take it all
+				local got = 0
+				while next_stanza(r, is_message, 1) do got = got + 1 end
+				assert.is_true(got < 5, "all 5 arrived")
+				-- the bucket holds a byte again at this time of the server's clock
+				local refill = held.refilled + (1 - held.tokens) / 1000
+				fc.now = refill - 0.01
+				srv:tick()
+				assert.is_nil(next_stanza(r, is_message, 0.3))
+				assert.is_true(srv.throttled[held])
+				fc.now = refill
+				srv:tick()
+				assert.truthy(next_stanza(r, is_message, 5))
+				-- juliet's session, held again, ends with the server's close
+				assert.is_true(r:close())
+			end)
+		end)
+
 		it("disconnects a client that does not read once its output passes the bound; the others go on", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, limits = { max_output = 100000, read_rate = 1e9, read_burst = 1e9 } },
@@ -659,7 +695,10 @@ describe("lxmpp.server", function()
 					-- romeo's one handler never returns and its inbox holds little: it
 					-- stops reading (the client's own backpressure), so the kernel's
 					-- buffers fill, then the server's output for it
-					local r = assert(connect(srv, "romeo", { resource = "deaf", max_inbox_bytes = 20000 }))
+					-- (no stream management: its bound on unacknowledged stanzas is
+					-- tested with it)
+					local r = assert(connect(srv, "romeo", { resource = "deaf", max_inbox_bytes = 20000,
+						stream_management = false }))
 					local never = require("cqueues.condition").new()
 					r:on("message", function() never:wait() end)
 					r:presence()
@@ -685,6 +724,234 @@ describe("lxmpp.server", function()
 					assert.equal(before - 1, srv.count)
 					assert.is_true(j:close())
 				end)
+		end)
+	end)
+
+	describe("stream management (XEP-0198)", function()
+		local function bodies(c, n)
+			local got = {}
+			for i = 1, n do
+				local m = next_stanza(c, is_message)
+				got[i] = m and m:get_child_text("body")
+			end
+			return got
+		end
+
+		-- romeo with stream management; juliet sees his directed presence
+		local function pair(srv, opts)
+			local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+			local r = assert(connect(srv, "romeo", opts or { resource = "garden" }))
+			r:send(st.presence { to = j.jid })
+			assert(next_stanza(j, function(s) return s.name == "presence" end))
+			return j, r
+		end
+
+		-- the client's connection dies unannounced; the server keeps its session
+		local function cut(srv, c)
+			local full = c.jid
+			c.t:close()
+			for _ = 1, 200 do
+				if srv.sessions[full] and srv.sessions[full].detached then break end
+				cqueues.sleep(0.01)
+			end
+			assert.is_true(srv.sessions[full].detached)
+			return full
+		end
+
+		local function presence_from(c, from, timeout)
+			return next_stanza(c, function(s) return s.name == "presence" and s.attr.from == from end, timeout)
+		end
+
+		it("is enabled with resumption after binding, and counts both directions", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local session = srv.sessions[r.jid]
+				local state = assert(r:sm_state())
+				assert.equal(session.sm_id, state.id)
+				assert.matches("^%x+$", state.id)
+				-- the server acknowledges what romeo sends
+				assert(r:send(st.message({ to = j.jid }, "one"), { ack_timeout = 5 }))
+				-- and asks romeo for acknowledgements (after request_after = 5)
+				for i = 1, 6 do assert(j:send(st.message({ to = r.jid, type = "chat" }, "m" .. i))) end
+				assert.same({ "m1", "m2", "m3", "m4", "m5", "m6" }, bodies(r, 6))
+				assert.truthy(r:ping())
+				assert.truthy(j:ping())
+				assert.truthy(r:ping())
+				assert.is_true(session.sm.acked >= 5) -- the <r/> after the fifth was answered
+				assert.is_true(session.sm:handled() >= 3)
+				assert.is_true(r:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("keeps a dropped session, queues what comes for it, and resumes it in order", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = cut(srv, r)
+				local kept = srv.sessions[full]
+				for i = 1, 3 do assert(j:send(st.message({ to = full, type = "chat" }, "q" .. i))) end
+				assert.truthy(j:ping())
+				-- still available to the others: no unavailable presence
+				assert.is_nil(presence_from(j, full, 0.3))
+				assert.equal(3, kept.sm:count())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.equal(full, again.jid)
+				assert.same({ "q1", "q2", "q3" }, bodies(again, 3))
+				assert.is_nil(next_stanza(again, is_message, 0.3)) -- none twice
+				local now = srv.sessions[full]
+				assert.is_not.equal(kept, now)
+				assert.is_true(now.directed[j.jid]) -- the session's state came along
+				assert.truthy(again:ping())
+				assert.is_true(again:close())
+				-- a clean close ends it: unavailable now, and no resumption
+				assert.equal("unavailable", presence_from(j, full).attr.type)
+				local gone = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_false(gone:sm_report().resumed)
+				assert.is_true(gone:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("takes a session over from a connection that still seems alive", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local full = r.jid
+				local again = assert(connect(srv, "romeo", { resume = assert(r:sm_state()) }))
+				assert.is_true(again:sm_report().resumed)
+				assert.equal("conflict", select(3, r:receive(5)))
+				assert(j:send(st.message({ to = full, type = "chat" }, "still here?")))
+				assert.same({ "still here?" }, bodies(again, 1))
+				assert.is_nil(presence_from(j, full, 0.3))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("refuses to resume another account's session", function()
+			with_server(function(srv)
+				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
+				local state = assert(j:sm_state())
+				local full = cut(srv, j)
+				-- romeo knows juliet's session id
+				local forged = {}
+				for k, v in pairs(state) do forged[k] = v end
+				forged.jid = "romeo@im.example.com/balcony"
+				local got = {}
+				local r = assert(connect(srv, "romeo", { resume = forged,
+					trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end }))
+				assert.is_false(r:sm_report().resumed)
+				assert.matches("<failed xmlns='urn:xmpp:sm:3'><item%-not%-found ", table.concat(got))
+				assert.equal("romeo@im.example.com/balcony", r.jid)
+				assert.is_true(srv.sessions[full].detached) -- juliet's waits on
+				assert.is_true(r:close())
+				-- nor juliet's own with an h beyond what the server sent
+				local lying = {}
+				for k, v in pairs(state) do lying[k] = v end
+				lying.inbound = state.inbound + 50
+				local seen = {}
+				local again = assert(connect(srv, "juliet", { resume = lying,
+					trace = function(kind, data) if kind == "received" then seen[#seen + 1] = data end end }))
+				assert.is_false(again:sm_report().resumed)
+				assert.matches("<failed xmlns='urn:xmpp:sm:3' h='%d+'><unexpected%-request ", table.concat(seen))
+				-- (it bound its resource anew: the old session was replaced)
+				assert.is_nil(srv.sessions[again.jid].detached)
+				assert.is_true(again:close())
+			end)
+		end)
+
+		it("ends a session not resumed in time: messages to offline storage, requests bounced, then unavailable",
+			function()
+				local fc = fake_clock()
+				with_server({ clock = fc.fn, stream_management = { resume_timeout = 60 } }, function(srv)
+					local j, r = pair(srv)
+					local state = assert(r:sm_state())
+					local full = cut(srv, r)
+					assert(j:send(st.message({ to = full, type = "chat", id = "c" }, "stored")))
+					assert(j:send(st.message({ to = full, type = "groupchat", id = "g" }, "bounced")))
+					assert(j:send(st.message({ to = full, type = "headline", id = "h" }, "dropped")))
+					assert(j:send(st.iq({ to = full, type = "get", id = "q" }):query("urn:example:x")))
+					assert.truthy(j:ping())
+					fc.now = fc.now + 59
+					srv:tick()
+					assert.is_true(srv.sessions[full].detached)
+					fc.now = fc.now + 2
+					srv:tick()
+					assert.is_nil(srv.sessions[full])
+					local got = {}
+					for _ = 1, 3 do
+						local e = next_stanza(j, function(s) return s.attr.type == "error" or s.attr.from == full end)
+						got[e.attr.id or e.name] = e.name == "presence" and e.attr.type or select(2, e:get_error())
+					end
+					assert.same({ g = "service-unavailable", q = "service-unavailable", presence = "unavailable" }, got)
+					-- too late to resume; the chat message waits offline for romeo's
+					-- next session
+					local late = assert(connect(srv, "romeo", { resume = state }))
+					assert.is_false(late:sm_report().resumed)
+					assert.is_true(late:close())
+					local again = assert(connect(srv, "romeo", { resource = "later" }))
+					again:presence()
+					local m = next_stanza(again, is_message)
+					assert.equal("c", m.attr.id)
+					assert.is_not_nil(m:get_child("delay", "urn:xmpp:delay"))
+					assert.is_nil(next_stanza(again, is_message, 0.3))
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			end)
+
+		it("bounds what waits for a detached session: beyond, it ends and everything goes offline in order", function()
+			with_server({ stream_management = { max_unacked = 3 } }, function(srv)
+				local j, r = pair(srv)
+				local full = cut(srv, r)
+				for i = 1, 4 do assert(j:send(st.message({ to = full, type = "chat" }, "o" .. i))) end
+				assert.truthy(j:ping())
+				assert.is_nil(srv.sessions[full])
+				-- the bound holds for a connected session too: its own presence
+				-- and two of the four go out unacknowledged, the third ends it with
+				-- policy-violation; all four wait offline again, in order
+				local again = assert(connect(srv, "romeo"))
+				again:presence()
+				local got, why = {}
+				repeat
+					local m, _, code = again:receive(5)
+					if m and m.name == "message" then got[#got + 1] = m:get_child_text("body") end
+					why = code
+				until not m
+				assert.same({ "o1", "o2" }, got)
+				assert.equal("policy-violation", why)
+				local last = assert(connect(srv, "romeo", { stream_management = false }))
+				last:presence()
+				assert.same({ "o1", "o2", "o3", "o4" }, bodies(last, 4))
+				assert.is_true(last:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("keeps at most max_detached sessions of an account waiting: the oldest ends", function()
+			with_server({ stream_management = { max_detached = 2 } }, function(srv)
+				local fulls = {}
+				for i = 1, 3 do
+					fulls[i] = cut(srv, assert(connect(srv, "romeo", { resource = "r" .. i })))
+				end
+				assert.is_nil(srv.sessions[fulls[1]])
+				assert.is_true(srv.sessions[fulls[2]].detached)
+				assert.is_true(srv.sessions[fulls[3]].detached)
+			end)
+		end)
+
+		it("checks its options, and is off with stream_management = false", function()
+			assert.has_error(function() server.new(config { stream_management = { resume_timeout = -1 } }) end,
+				"lxmpp.server: stream_management.resume_timeout: a number > 0")
+			assert.has_error(function() server.new(config { stream_management = { bogus = 1 } }) end,
+				"lxmpp.server: stream_management: unknown option bogus")
+			with_server({ stream_management = false }, function(srv)
+				local j = assert(connect(srv, "juliet"))
+				assert.is_nil(j:sm_state())
+				assert.is_nil(srv.sessions[j.jid].sm)
+				assert.is_true(j:close())
+			end)
 		end)
 	end)
 
@@ -878,19 +1145,22 @@ describe("lxmpp.server", function()
 			for k, v in pairs(extra or {}) do c[k] = v end
 			return c
 		end
-		local function component_port(srv)
+		local function component_port(srv, direct_tls)
 			for _, l in ipairs(srv:addresses_bound()) do
-				if l.components then return l.port, l.host end
+				if l.components and l.direct_tls == (direct_tls or false) then return l.port, l.host end
 			end
 		end
 
 		-- Our lxmpp.stream.component over a socket to the components
 		-- listener, driven by hand: step() writes its output, reads, and
 		-- returns the next event (nil after `seconds`).
-		local function component(srv, domain, secret)
-			local port, host = component_port(srv)
+		local function component(srv, domain, secret, direct_tls)
+			local port, host = component_port(srv, direct_tls)
 			local t = assert(transport.connect(host, port, clock.now() + 5))
-			local conn = stream.component { jid = domain, secret = secret }
+			-- (over TLS it checks the server's certificate, which is for
+			-- DOMAIN, against its own domain: not here)
+			local conn = stream.component { jid = domain, secret = secret, tls = direct_tls and "direct" or nil,
+				tls_context = direct_tls and stream.tls_context("client", { verify = "none" }) or nil }
 			local c = { conn = conn }
 			function c.next(seconds)
 				local deadline = clock.now() + (seconds or 5)
@@ -919,6 +1189,22 @@ describe("lxmpp.server", function()
 			function c.close() t:close() end
 			return c
 		end
+
+		it("takes a component over direct TLS without asking it for the certificate clients must show", function()
+			local juliet_cert = stream.selfsigned(nil, "juliet@" .. DOMAIN)
+			with_server(component_config {
+				client_certificates = { ca = juliet_cert, required = true },
+				listen = { { host = "127.0.0.1", port = 0 },
+					{ host = "127.0.0.1", port = 0, components = COMPONENTS, direct_tls = true } },
+			}, function(srv)
+				local c = component(srv, BRIDGE, "s3cret", true)
+				assert.truthy((c.expect("ready")))
+				assert.truthy(srv.components[BRIDGE])
+				c.close()
+				-- while a client without one is refused at the handshake
+				assert.is_nil((connect(srv, "juliet", { timeout = 5 })))
+			end)
+		end)
 
 		it("takes a component with its secret and routes both ways: any JID at its domain, full and bare JIDs", function()
 			local seen = {}
@@ -954,6 +1240,11 @@ describe("lxmpp.server", function()
 				-- an account that does not exist: the component gets the error
 				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
 				assert.equal("error", co.expect("stanza").stanza.attr.type)
+				-- without 'to': bad-request (from stamped: the domain)
+				co.send(st.message({}, "to nobody"))
+				local nowhere = co.expect("stanza").stanza
+				assert.equal(BRIDGE, nowhere.attr.to)
+				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 
 				-- a stanza from another domain ends the component's stream
 				co.send(st.message({ from = "juliet@" .. DOMAIN, to = "romeo@" .. DOMAIN }, "forged"))
@@ -970,6 +1261,37 @@ describe("lxmpp.server", function()
 				items = assert(juliet:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
 				assert.equal(0, #items.tags[1].tags)
 				assert.is_true(juliet:close())
+			end)
+		end)
+
+		it("plays the subscription handshake between an account and an address at a component (a gateway)", function()
+			with_server(component_config(), function(srv)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert.truthy(juliet:ping()) -- the presence has been processed
+				local co = component(srv, BRIDGE, "s3cret")
+				assert(co.expect("ready"))
+				local contact = "romeo@" .. BRIDGE
+				co.send(st.presence { type = "subscribe", from = contact, to = "juliet@" .. DOMAIN })
+				local ask = next_stanza(juliet, function(x) return x.name == "presence" and x.attr.type ~= nil end)
+				assert.same({ "subscribe", contact }, { ask.attr.type, ask.attr.from })
+				juliet:send(st.presence { type = "subscribed", to = contact })
+				local function presence_to_component()
+					repeat
+						local ev = co.expect("stanza")
+						if ev and ev.stanza.name == "presence" then return ev.stanza end
+					until not ev
+				end
+				local approved = presence_to_component()
+				assert.same({ "subscribed", "juliet@" .. DOMAIN, contact },
+					{ approved.attr.type, approved.attr.from, approved.attr.to })
+				local available = presence_to_component() -- her current presence follows
+				assert.same({ nil, "juliet@" .. DOMAIN .. "/balcony" }, { available.attr.type, available.attr.from })
+				local roster = assert(juliet:iq(iq({ type = "get" }, "jabber:iq:roster")))
+				local item = roster.tags[1].tags[1]
+				assert.same({ contact, "from" }, { item.attr.jid, item.attr.subscription })
+				assert.is_true(juliet:close())
+				co.close()
 			end)
 		end)
 
@@ -995,6 +1317,71 @@ describe("lxmpp.server", function()
 				assert.matches("<invalid%-namespace", read_until(t, "</stream:stream>"))
 				for _, c in ipairs { wrong, unknown, first, second, other } do c.close() end
 			end)
+		end)
+
+		it("serves lxmpp.component: messages both ways, its ping through us, conflict, and the retry through it", function()
+			local component_api = require "lxmpp.component"
+			with_server(component_config(), function(srv, cq)
+				local port, host = component_port(srv)
+				local function open(opts)
+					local o = { jid = BRIDGE, secret = "s3cret", host = host, port = port, timeout = 10 }
+					for k, v in pairs(opts or {}) do o[k] = v end
+					return component_api.connect(o)
+				end
+				local comp = assert(open())
+				assert.equal(BRIDGE, comp.jid)
+				local juliet = assert(connect(srv, "juliet", { resource = "balcony" }))
+				juliet:send(st.presence())
+				assert(juliet:message("echo@" .. BRIDGE, "up"))
+				local m = next_stanza(comp, is_message)
+				assert.equal("up", m:get_child_text("body"))
+				assert(comp:send(st.message({ to = m.attr.from, from = "echo@" .. BRIDGE }, "down")))
+				assert.equal("down", next_stanza(juliet, is_message):get_child_text("body"))
+				assert.truthy(comp:ping()) -- to its own domain: through the server and back
+				local second, _, code = open()
+				assert.is_nil(second)
+				assert.equal("conflict", code)
+				local _, _, wrong = open { secret = "wrong" }
+				assert.equal("not-authorized", wrong)
+				-- a newcomer that retries through conflict gets in once the first leaves
+				local newcomer
+				cq:wrap(function() newcomer = open { reconnect = { delay = 0.05 } } end)
+				cqueues.sleep(0.2)
+				assert.is_nil(newcomer)
+				comp:close()
+				local deadline = clock.now() + 10
+				while not newcomer and clock.now() < deadline do cqueues.sleep(0.05) end
+				assert.truthy(newcomer)
+				assert(juliet:message("echo@" .. BRIDGE, "to the newcomer"))
+				assert.equal("to the newcomer", next_stanza(newcomer, is_message):get_child_text("body"))
+				newcomer:close()
+				assert.is_true(juliet:close())
+			end)
+		end)
+
+		it("replaces the connected component with the newcomer when configured so", function()
+			local seen = {}
+			with_server(component_config { component_conflict = "replace" }, function(srv)
+				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				local first = component(srv, BRIDGE, "s3cret")
+				assert(first.expect("ready"))
+				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
+				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				local second = component(srv, BRIDGE, "s3cret")
+				assert(second.expect("ready"))
+				local ev = first.expect("stream-error")
+				assert.same({ "conflict", "Replaced by a new connection" }, { ev.condition, ev.text })
+				assert.equal(1, #seen)
+				assert.truthy(srv.components[BRIDGE])
+				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				local juliet = assert(connect(srv, "juliet"))
+				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
+				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))
+				assert.is_true(juliet:close())
+				for _, c in ipairs { first, wrong, second } do c.close() end
+			end)
+			assert.has_error(function() server.new(config { component_conflict = "kick" }) end,
+				'lxmpp.server: component_conflict: "refuse" or "replace"')
 		end)
 
 		it("holds components to the open and auth timeouts, the pre-auth size and the failed logins per address", function()

@@ -354,6 +354,7 @@ static const char *const event_names[] = {
     [LX_CONN_SENT] = "sent",
     [LX_CONN_RECEIVED] = "received",
     [LX_CONN_HANDSHAKE_REQUEST] = "handshake-request",
+    [LX_CONN_RESUME_REQUEST] = "resume-request",
 };
 
 /* conn:next_event() -> an event table | nil */
@@ -391,6 +392,12 @@ static int l_next_event(lua_State *L) {
   case LX_CONN_READY: set_str(L, "jid", ev.jid); break;
   case LX_CONN_BIND_REQUEST: set_str(L, "resource", ev.jid); break;
   case LX_CONN_HANDSHAKE_REQUEST: set_str(L, "domain", ev.jid); break;
+  case LX_CONN_RESUME_REQUEST: /* h checked by the core: a 32-bit count */
+    set_str(L, "previd", ev.jid);
+    lua_pushinteger(
+        L, (lua_Integer)strtoull(lx_elem_attr(root, NULL, "h"), NULL, 10));
+    lua_setfield(L, -2, "h");
+    break;
   case LX_CONN_STANZA:
     set_stanza(L, "stanza", root, content_ns(u->role));
     break;
@@ -431,12 +438,19 @@ static int l_events(lua_State *L) {
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* conn:send(stanza) -> true | nil, msg, code */
+/* conn:send(stanza [, keep]) -> true [, xml] | nil, msg, code: with keep,
+ * also the XML sent (kept for a XEP-0198 resumption: serialized once) */
 static int l_send(lua_State *L) {
   lconn *u = check_conn(L);
   size_t len;
+  int keep = lua_toboolean(L, 3);
   const char *xml = lxl_serialize_stanza(L, 2, &len);
-  return result(L, u->c, conn_submit_serialized(u->c, xml, len), "send");
+  int rc = conn_submit_serialized(u->c, xml, len);
+  if (rc < 0 || !keep)
+    return result(L, u->c, rc, "send");
+  lua_pushboolean(L, 1);
+  lua_pushlstring(L, xml, len);
+  return 2;
 }
 
 /* conn:send_xml(xml) -> true | nil, msg, code: one element already
@@ -559,6 +573,30 @@ static int l_refuse_bind(lua_State *L) {
                        "bad-request");
 }
 
+/* conn:accept_resume(full_jid, h) -> true | nil, msg, code */
+static int l_accept_resume(lua_State *L) {
+  lconn *u = check_conn(L);
+  const char *jid = luaL_checkstring(L, 2);
+  lua_Integer h = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, h >= 0 && h <= (lua_Integer)UINT32_MAX, 3,
+                "a count from 0 to 2^32-1");
+  return result(L, u->c, lx_conn_resume_accept(u->c, jid, (uint32_t)h),
+                "accept_resume");
+}
+
+/* conn:refuse_resume(condition [, h]) -> true | nil, msg, code */
+static int l_refuse_resume(lua_State *L) {
+  lconn *u = check_conn(L);
+  const char *name = luaL_checkstring(L, 2);
+  lua_Integer h = luaL_optinteger(L, 3, -1);
+  luaL_argcheck(L, h >= -1 && h <= (lua_Integer)UINT32_MAX, 3,
+                "a count from 0 to 2^32-1");
+  int rc = lx_conn_resume_refuse(u->c, name, (int64_t)h);
+  if (rc == LX_ERR_INVALID)
+    return luaL_argerror(L, 2, "a stanza error condition (item-not-found...)");
+  return result(L, u->c, rc, "refuse_resume");
+}
+
 /* conn:answer_handshake(secret | nil [, condition]) -> true | nil, msg,
  * code: a component's secret (nil: none), and a stream error for a right
  * one ("conflict": the domain is taken) */
@@ -667,6 +705,8 @@ void lxl_open_stream(lua_State *L) {
                                      {"accept_bind", l_accept_bind},
                                      {"refuse_bind", l_refuse_bind},
                                      {"answer_handshake", l_answer_handshake},
+                                     {"accept_resume", l_accept_resume},
+                                     {"refuse_resume", l_refuse_resume},
                                      {"state", l_state},
                                      {"error", l_error},
                                      {"jid", l_jid},

@@ -232,8 +232,13 @@ end
 
 local function tls_keep(self)
 	if not self.opts.tls_resume then return end
-	local session = self.conn:tls_session()
-	if session then self.tls_kept = { key = tls_target_key(self.attempt_target), session = session } end
+	-- Not a TLS 1.2 session whose login was bound to tls-unique: on a resumed
+	-- session that binding is the server's Finished (RFC 5929 §3.1), which
+	-- Prosody 0.12 gets wrong (the login then fails: "Invalid channel
+	-- binding value"); the next connection makes a full handshake instead.
+	local unique = self.sasl and self.sasl.channel_binding == "tls-unique"
+	local session = not unique and self.conn:tls_session()
+	self.tls_kept = session and { key = tls_target_key(self.attempt_target), session = session } or nil
 end
 
 local function stream_options(self, target)
@@ -546,6 +551,13 @@ local function request_ack(self)
 	if sm_send(self, "<r xmlns='" .. NS_SM .. "'/>") then self.sm:requested() end
 end
 
+-- The stanzas the server acknowledged: counted in the report, their
+-- on_ack told.
+local function sm_settle_acked(self, done)
+	self.sm_last.acked = self.sm_last.acked + #done
+	settle(done, true)
+end
+
 local function sm_acked(self, h)
 	local done, err = self.sm:ack(h)
 	if not done then -- XEP-0198 §4: the server is broken
@@ -555,8 +567,7 @@ local function sm_acked(self, h)
 		ended(self, "stream management: " .. err, "undefined-condition")
 		return
 	end
-	self.sm_last.acked = self.sm_last.acked + #done
-	settle(done, true)
+	sm_settle_acked(self, done)
 end
 
 -- The server's XEP-0198 elements.
@@ -576,8 +587,10 @@ local function sm_element(self, el)
 		self.sm_resumed = true
 		sm_acked(self, attr.h)
 	elseif name == "failed" and self.phase == "connecting" and self.sm then
-		-- the resumption refused; the h it may carry says what it got
-		if attr.h then self.sm:ack(attr.h) end
+		-- the resumption refused; the h it may carry says what it got (an
+		-- invalid one is ignored: all is sent again, or returned)
+		local done = attr.h and self.sm:ack(attr.h)
+		if done then sm_settle_acked(self, done) end
 		self.sm_session = nil
 	elseif name == "failed" and self.sm_out then
 		sm_give_up(self, "the server refused stream management")
@@ -1315,6 +1328,8 @@ end
 -- handler once the server acknowledged the stanza: true; or once it cannot
 -- be: false and "no-sm", "not-resumed" or "closed"), ack_timeout (seconds:
 -- return once the server acknowledged it, or nil, message, "timeout").
+-- While reconnecting, a stream-managed session keeps the stanza for the
+-- resumption (true); without stream management: nil, message, "not-connected".
 ---@param stanza table
 ---@param opts? number|{ timeout: number?, on_ack: fun(ok: boolean, why: string?)?, ack_timeout: number? }
 ---@return true|nil ok

@@ -22,6 +22,7 @@ local limits_lib = require "lxmpp.server.limits"
 local modulelib = require "lxmpp.server.module"
 local random = require "lxmpp.server.random"
 local sessionlib = require "lxmpp.server.session"
+local smlib = require "lxmpp.server.sm"
 local storage = require "lxmpp.server.storage"
 
 local server = {}
@@ -85,6 +86,10 @@ end
 -- and each listener's domains, prepared. A component's domain is not one
 -- the server serves itself, and has one secret.
 local function components_of_config(self)
+	local conflict = self.config.component_conflict
+	if conflict ~= nil and conflict ~= "refuse" and conflict ~= "replace" then
+		misuse("component_conflict: \"refuse\" or \"replace\"")
+	end
 	for i, spec in ipairs(self.config.listen or {}) do
 		if type(spec) == "table" and spec.components ~= nil then
 			if type(spec.components) ~= "table" or next(spec.components) == nil then
@@ -115,10 +120,14 @@ function server.new(config)
 		all = {}, throttled = {}, timers = {}, listeners = {}, stream_features = {},
 		components = {}, component_secrets = {}, listener_components = {},
 		now = config.clock or cqueues.monotime, log_fn = config.log, count = 0,
+		resumable = {}, detached = {},
 	}, mt)
 	local limits, err = limits_lib.check(config.limits)
 	if not limits then misuse(err) end
 	self.limits = limits
+	self.sm_opts, err = smlib.options(config.stream_management)
+	if self.sm_opts == nil then misuse(err) end
+	if self.sm_opts then self.stream_features[1] = "<sm xmlns='" .. smlib.NS .. "'/>" end
 	self.per_ip = limits_lib.counters(limits, self.now)
 	local driver
 	driver, err = storage.open(config.storage)
@@ -128,6 +137,10 @@ function server.new(config)
 		local tls
 		tls, self.own_certificates = certs.context_options(config, self.domains)
 		self.tls_context = stream.tls_context("server", tls)
+		-- components log in with their secret: no client certificate asked
+		tls.verify, tls.ca, tls.cafile = nil, nil, nil
+		self.component_tls_context = config.client_certificates and stream.tls_context("server", tls)
+			or self.tls_context
 	end
 	self.mechanisms = mechanisms_of(config)
 	for _, domain in ipairs(self.domains) do
@@ -262,6 +275,14 @@ local function register(self, s)
 	list[s.resource] = s
 end
 
+-- A resumed session (XEP-0198) in the registry in place of its old
+-- connection's session: no unbind, no bind.
+---@param old lxmpp.server.session
+---@param new lxmpp.server.session
+function methods:replace(old, new)
+	if self.sessions[old.full_jid] == old then register(self, new) end
+end
+
 -- Takes a session out of the registry (it gets no more stanzas), and fires
 -- "resource-unbind" once.
 ---@param s lxmpp.server.session
@@ -277,6 +298,7 @@ function methods:unregister(s)
 	list[s.resource] = nil
 	if next(list) == nil then self.bare[bare] = nil end
 	self:fire(s.host, "resource-unbind", { session = s, origin = s })
+	smlib.ended(self, s)
 end
 
 -- Called once per session, by its writer when the socket is closed.
@@ -287,7 +309,7 @@ function methods:forget(s)
 	self.count = self.count - 1
 	self.per_ip:release(s.ip)
 	self.throttled[s] = nil
-	self:unregister(s)
+	if not smlib.detach(self, s) then self:unregister(s) end
 	if self.all_gone and next(self.all) == nil then self.all_gone:signal() end
 end
 
@@ -346,15 +368,19 @@ function methods:components_of(host)
 end
 
 -- The component's <handshake>: its secret, checked in the core; a domain
--- already connected refuses the newcomer (conflict, as Prosody's default);
--- every attempt takes a login token of the address, as a client's does.
+-- already connected refuses the newcomer (conflict, as Prosody's default),
+-- or with component_conflict = "replace" the right secret ends the older
+-- connection (Prosody's kick_old); every attempt takes a login token of
+-- the address, as a client's does.
 local function component_handshake(self, s, ev)
 	if not self.per_ip:try_auth(s.ip) then
 		self:log("warn", "%s: too many failed logins", s.ip)
 		return s:close("policy-violation", "too many failed logins from your address; try again later")
 	end
-	local taken = self.components[ev.domain] and "conflict" or nil
-	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], taken)
+	local old = self.components[ev.domain]
+	local replace = old and self.config.component_conflict == "replace"
+	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], old and not replace and "conflict" or nil)
+	if ok and replace then old:close("conflict", "Replaced by a new connection") end
 	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, select(3, s.conn:error()) or "?") end
 	return ok
 end
@@ -414,11 +440,18 @@ end
 function methods:on_event(s, ev)
 	local kind = ev.type
 	if kind == "stanza" then
-		self:process(s, ev.stanza)
+		local stanza = ev.stanza
+		if stanza.attr.xmlns == smlib.NS then
+			smlib.element(self, s, stanza)
+		else
+			smlib.received(s)
+			self:process(s, stanza)
+		end
 	elseif kind == "opened" then
 		s.host = jid_util.prep(ev.to or "") or self.domains[1]
 		s.opened = true
-		local wrong = certs.wrong_certificate(self.own_certificates, s.conn, s.host)
+		-- a client's stream, not a component's (whose domain is its own)
+		local wrong = s.type == "c2s_unauthed" and certs.wrong_certificate(self.own_certificates, s.conn, s.host)
 		if wrong then s:close("host-unknown", wrong) end
 	elseif kind == "auth-request" then
 		authenticate(self, s, ev)
@@ -429,11 +462,13 @@ function methods:on_event(s, ev)
 		self:fire(s.host, "authentication-success", { session = s, origin = s })
 	elseif kind == "bind-request" then
 		bind(self, s, ev)
+	elseif kind == "resume-request" then
+		smlib.resume(self, s, ev)
 	elseif kind == "handshake-request" then
 		component_handshake(self, s, ev)
 	elseif kind == "ready" and s.type == "component_unauthed" then
 		component_ready(self, s, ev.jid)
-	elseif kind == "ready" then
+	elseif kind == "ready" and not s.resumed then
 		s.full_jid, s.type = ev.jid, "c2s"
 		s.deadline = nil
 		register(self, s)
@@ -648,6 +683,7 @@ function methods:new_conn(direct_tls)
 		max_output = limits.max_output, max_auth_attempts = limits.max_auth_attempts,
 		mechanisms = self.mechanisms, channel_binding_types = self.config.channel_binding_types,
 		features = self.stream_features[1] and table.concat(self.stream_features) or nil,
+		extensions = self.sm_opts and { smlib.NS } or nil,
 		cb_fallback = self.config.channel_binding_fallback ~= false,
 	}
 end
@@ -659,7 +695,7 @@ end
 function methods:new_component_conn(domains, direct_tls)
 	local limits = self.limits
 	return stream.component_server {
-		domains = domains, tls_context = self.tls_context, tls = direct_tls and "direct" or "disabled",
+		domains = domains, tls_context = self.component_tls_context, tls = direct_tls and "direct" or "disabled",
 		max_preauth_stanza_size = limits.max_preauth_stanza_size, max_stanza_size = limits.max_stanza_size,
 		max_output = limits.max_output,
 	}
@@ -779,7 +815,9 @@ local function sweep(self, now)
 			due(not established(s) and s.auth_deadline)
 			due(s.closed_at and s.closed_at + limits.close_timeout)
 		end
+		due(smlib.request_due(s))
 	end
+	smlib.tick(self, now, due)
 	-- a close above sets a deadline through wake_at: keep the earlier one
 	self.sweep_at = math.min(self.sweep_at or nearest, nearest)
 end
@@ -910,6 +948,7 @@ function methods:close(timeout)
 	for _, l in ipairs(self.listeners) do l.socket:close() end
 	self.listeners = {}
 	for s in pairs(self.all) do s:close("system-shutdown", "the server is shutting down") end
+	for s in pairs(self.detached) do self:unregister(s) end
 	-- the timeout is on the server's clock; the waits below are real time,
 	-- at most a second each, so that an injected clock is looked at again
 	local deadline = self.now() + (timeout or 5)

@@ -31,7 +31,9 @@ local new = core.stream_new
 ---@field want_write fun(self: lxmpp.stream.connection): boolean
 ---@field take_output fun(self: lxmpp.stream.connection): string|nil the bytes to write
 ---@field pending fun(self: lxmpp.stream.connection): integer bytes waiting to be taken
----@field send fun(self: lxmpp.stream.connection, stanza: lxmpp.stanza): boolean|nil, string?, string?
+---@field send fun(self: lxmpp.stream.connection, stanza: lxmpp.stanza, keep?: boolean): boolean|nil, string?, string? true (and with keep the XML sent), or nil, message, code
+---@field accept_resume fun(self: lxmpp.stream.connection, full_jid: string, h: integer): boolean|nil, string?, string?
+---@field refuse_resume fun(self: lxmpp.stream.connection, condition: string, h?: integer): boolean|nil, string?, string?
 ---@field close fun(self: lxmpp.stream.connection)
 ---@field answer_handshake fun(self: lxmpp.stream.connection, secret: string|nil, condition?: string): boolean|nil, string?, string?
 

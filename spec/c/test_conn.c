@@ -109,6 +109,8 @@ typedef struct policy {
   int external;       /* accept EXTERNAL for juliet's certificate (XmppAddr) */
   const char *secret; /* a component server's for its components */
   int handshake_refusal; /* a component server's condition (conflict) */
+  int refuse_resumes;    /* refuse every <resume/> (else sess-1 resumes
+                            as our account's /balcony, h 3) */
 } policy;
 
 struct side {
@@ -162,7 +164,8 @@ static const char *event_name(lx_conn_event_type t) {
                                 "closed",
                                 "sent",
                                 "received",
-                                "handshake-request"};
+                                "handshake-request",
+                                "resume-request"};
   return names[t];
 }
 
@@ -207,6 +210,14 @@ static void answer(side *s, const lx_conn_event *ev) {
   } else if (ev->type == LX_CONN_HANDSHAKE_REQUEST) {
     CHECK(strstr(ev->jid, ".example.com") != NULL);
     lx_conn_handshake_answer(s->c, s->pol.secret, s->pol.handshake_refusal);
+  } else if (ev->type == LX_CONN_RESUME_REQUEST) {
+    char full[300];
+    snprintf(full, sizeof full, "%s/balcony", s->account);
+    if (!s->pol.refuse_resumes && strcmp(ev->jid, "sess-1") == 0)
+      CHECK_INT(lx_conn_resume_accept(s->c, full, 3), 0);
+    else
+      CHECK(lx_conn_resume_refuse(s->c, "item-not-found", 2) >=
+            LX_ERR_POLICY_VIOLATION);
   }
 }
 
@@ -352,6 +363,7 @@ typedef struct setup {
   int trace; /* both sides, with fixed ids and nonces */
   const char *alpn;
   size_t max_input_bytes; /* the client's (0: the default) */
+  const char *resume_id;  /* the client's XEP-0198 session to resume */
 } setup;
 
 static setup defaults(void) {
@@ -393,6 +405,8 @@ static lx_conn *make_client(const setup *s) {
     o.max_input_bytes = s->max_input_bytes;
   o.cb_types = s->cb_types;
   o.n_cb_types = s->n_cb_types;
+  o.resume_id = s->resume_id;
+  o.resume_h = 5;
   o.trace = s->trace;
   if (s->trace) {
     client_random = (fixed_random){0};
@@ -2561,23 +2575,38 @@ TEST(bounded_input) {
   flood(LX_CONN_TLS_REQUIRED);
 }
 
-TEST(stanza_rules_after_binding) {
-  side cl, sv;
-  setup st = defaults();
+/* A plaintext server that speaks XEP-0198: <sm/> offered after
+ * authentication, its elements delivered. */
+static void sm_server(side *sv) {
   static const char *const sm[] = {"urn:xmpp:sm:3"};
+  static const char *const mechs[] = {"SCRAM-SHA-256", "ANONYMOUS"};
   lx_conn_opts o;
-  st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
-  side_init(&cl, "C", make_client(&st));
   lx_conn_opts_init(&o);
+  o.sasl_server.mechanisms = mechs;
+  o.sasl_server.n_mechanisms = 2;
+  o.sasl_server.iterations = 4096;
   o.tls = LX_CONN_TLS_DISABLED;
   o.domains = domains;
   o.n_domains = 1;
   o.extension_ns = sm;
   o.n_extension_ns = 1;
   o.features = "<sm xmlns='urn:xmpp:sm:3'/>";
-  side_init(&sv, "S", NULL);
-  CHECK_INT(lx_conn_new(&sv.c, LX_CONN_SERVER, &o, NULL), 0);
-  lx_conn_start(sv.c);
+  o.trace = 1;
+  server_random = (fixed_random){0};
+  o.random = fixed_random_fn;
+  o.random_user = &server_random;
+  side_init(sv, "S", NULL);
+  CHECK_INT(lx_conn_new(&sv->c, LX_CONN_SERVER, &o, NULL), 0);
+  CHECK_INT(lx_conn_start(sv->c), 0);
+  sv->pol.anonymous = 1;
+}
+
+TEST(stanza_rules_after_binding) {
+  side cl, sv;
+  setup st = defaults();
+  st.client_tls = st.server_tls = LX_CONN_TLS_DISABLED;
+  side_init(&cl, "C", make_client(&st));
+  sm_server(&sv);
   lx_conn_start(cl.c);
   pump(&cl, &sv, 65536);
   CHECK(strstr(str(&cl.got), "<optional/></session><sm xmlns='urn:xmpp:"
@@ -2613,6 +2642,99 @@ TEST(stanza_rules_after_binding) {
   side_free(&sv);
 }
 
+#define RESUME_AS(previd, h)                                                   \
+  "<resume xmlns='urn:xmpp:sm:3' previd='" previd "' h='" h "'/>"
+#define FAILED_NOT_FOUND                                                       \
+  "<failed xmlns='urn:xmpp:sm:3' h='2'><item-not-found xmlns='urn:ietf:"       \
+  "params:xml:ns:xmpp-stanzas'/></failed>"
+
+/* XEP-0198 §5, the server's side: <resume/> in place of a bind is the
+ * application's decision; refused, the client may bind (or try again, a
+ * few times); accepted, the stream is ready as the old session. */
+TEST(server_resumes_instead_of_binding) {
+  side sv, cl;
+  text out = {0};
+  sm_server(&sv);
+  script(&sv,
+         CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER RESUME_AS("gone", "0")
+             RESUME_AS("x", "4294967296") RESUME_AS("sess-1", "4294967295"),
+         1, &out);
+  CHECK(strstr(str(&out), FAILED_NOT_FOUND
+               "<failed xmlns='urn:xmpp:sm:3'><bad-request xmlns='urn:ietf:"
+               "params:xml:ns:xmpp-stanzas'/></failed><resumed xmlns='urn:"
+               "xmpp:sm:3' h='3' previd='sess-1'/>") != NULL);
+  CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                             "resume-request resume-request ready");
+  CHECK_STR(sv.ready_jid, DRAW2 "@im.example.com/balcony");
+  script(&sv, "<message id='1'/><r xmlns='urn:xmpp:sm:3'/>", 1, &out);
+  CHECK(strstr(str(&sv.stanzas), "<message id='1' from='" DRAW2
+                                 "@im.example.com/balcony'/><r xmlns='urn:"
+                                 "xmpp:sm:3'/>") != NULL);
+  /* answers that do not fit change nothing */
+  CHECK_INT(lx_conn_resume_accept(sv.c, "x@im.example.com/r", 1), LX_ERR_STATE);
+  CHECK_INT(lx_conn_resume_refuse(sv.c, "item-not-found", -1), LX_ERR_STATE);
+  side_free(&sv);
+  text_free(&out);
+
+  sm_server(&sv);
+  sv.pol.hold = 1;
+  script(&sv, CLIENT_HEADER AUTH_ANONYMOUS, 1, &out);
+  lx_sasl_credentials yes = {LX_SASL_ACCEPT, NULL, {0}, NULL, NULL};
+  CHECK_INT(lx_conn_auth_answer(sv.c, &yes), 0);
+  script(&sv, CLIENT_HEADER RESUME_AS("sess-1", "1"), 1, &out);
+  CHECK_INT(lx_conn_resume_accept(sv.c, "romeo@im.example.com/r", 1),
+            LX_ERR_INVALID); /* another account's session */
+  CHECK_INT(lx_conn_resume_refuse(sv.c, "bogus", -1), LX_ERR_INVALID);
+  CHECK_INT(lx_conn_resume_refuse(sv.c, "item-not-found", 4294967296LL),
+            LX_ERR_INVALID);
+  CHECK_INT(lx_conn_get_state(sv.c), LX_CONN_STATE_NEGOTIATING);
+  side_free(&sv);
+  text_free(&out);
+
+  /* refusals count as failed binding attempts */
+  sm_server(&sv);
+  sv.pol.refuse_resumes = 1;
+  script(&sv,
+         CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER RESUME_AS("a", "1")
+             RESUME_AS("a", "1") RESUME_AS("a", "1") RESUME_AS("a", "1")
+                 RESUME_AS("a", "1"),
+         1, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_POLICY_VIOLATION);
+  side_free(&sv);
+  text_free(&out);
+
+  /* not before authentication, nor where the application does not speak
+   * XEP-0198 */
+  sm_server(&sv);
+  script(&sv, CLIENT_HEADER RESUME_AS("sess-1", "1"), 1, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_UNSUPPORTED_STANZA_TYPE);
+  side_free(&sv);
+  text_free(&out);
+  plain_server(&sv, NULL);
+  script(&sv, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER RESUME_AS("s", "1"), 1,
+         &out);
+  CHECK_INT(sv.closed_code, LX_ERR_UNSUPPORTED_STANZA_TYPE);
+  side_free(&sv);
+  text_free(&out);
+
+  /* our client against our server: resumed under its full JID */
+  setup st = defaults();
+  st.client_tls = LX_CONN_TLS_DISABLED;
+  st.resume_id = "sess-1";
+  side_init(&cl, "C", make_client(&st));
+  sm_server(&sv);
+  lx_conn_start(cl.c);
+  pump(&cl, &sv, 7);
+  CHECK(strstr(str(&cl.sent), "<resume xmlns='urn:xmpp:sm:3' h='5' "
+                              "previd='sess-1'/>") != NULL);
+  CHECK_STR(cl.ready_jid, "juliet@im.example.com/balcony");
+  CHECK_STR(sv.ready_jid, "juliet@im.example.com/balcony");
+  CHECK(strstr(str(&cl.stanzas), "<resumed xmlns='urn:xmpp:sm:3' h='3' "
+                                 "previd='sess-1'/>") != NULL);
+  side_free(&cl);
+  side_free(&sv);
+}
+
 /* Between stanzas the parser can go and come back: the rebuilt one knows
  * the header's namespace prefixes and xml:lang. */
 /* Stanzas queued together go out in TLS records that end between them
@@ -2631,7 +2753,7 @@ TEST(tls_records_end_between_stanzas) {
   side cl, sv;
   CHECK(negotiate(&s, &cl, &sv, 65536));
   CHECK_STR(lx_tls_version(lx_conn_tls(cl.c)), "TLSv1.3");
-  enum { SIZE = 6000, COUNT = 7 };
+  enum { SIZE = 6000, COUNT = 12 }; /* more than TLS holds at once (32 KiB) */
   static char xml[SIZE + 1];
   for (int i = 0; i < COUNT; i++) {
     int head = snprintf(xml, sizeof xml, "<message id='big%d'><body>", i);
@@ -3135,6 +3257,7 @@ int main(void) {
   RUN(server_starttls_boundary);
   RUN(client_restart_boundary_with_pipelined_bytes);
   RUN(client_resumes_instead_of_binding);
+  RUN(server_resumes_instead_of_binding);
   RUN(client_bytes_after_proceed_go_to_tls);
   RUN(server_takes_the_newlines_of_go_sendxmpp);
   RUN(client_takes_the_newlines_of_a_server);

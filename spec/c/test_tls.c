@@ -666,6 +666,37 @@ TEST(resumption_after_cut) {
   }
 }
 
+/* Ticket keys are made at random per context: a session from one server
+ * context is not resumed by another with the same certificate (another
+ * process, or a context per connection), which makes a full handshake. */
+TEST(tickets_are_per_context) {
+  for (int v = LX_TLS_V1_2; v <= LX_TLS_V1_3; v++) {
+    lx_tls_opts co = opts_with(v);
+    lx_tls_ctx *sc = server_ctx(NULL, &example, 1);
+    lx_tls_ctx *second_sc = server_ctx(NULL, &example, 1);
+    lx_tls_ctx *cc = client_ctx(&co, lx_tls_ca_cert(ca));
+    lx_tls_session *sess = first_connection(cc, sc, "example.com");
+    peer c = {0}, s = {0};
+    CHECK_INT(lx_tls_new(&c.t, cc, "example.com", NULL), 0);
+    CHECK_INT(lx_tls_new(&s.t, second_sc, NULL, NULL), 0);
+    if (sess)
+      CHECK_INT(lx_tls_set_session(c.t, sess, NULL), 0);
+    lx_tls_handshake(c.t);
+    pump(&c, &s, SIZE_MAX);
+    CHECK_INT(lx_tls_get_state(c.t), LX_TLS_OPEN);
+    CHECK_INT(lx_tls_resumed(c.t), 0);
+    CHECK_INT(lx_tls_verify_result(c.t, NULL), 0);
+    peer_free(&c);
+    peer_free(&s);
+    if (sess) /* the context that issued it still resumes it */
+      check_resumes(cc, sc, sess);
+    lx_tls_session_free(sess);
+    lx_tls_ctx_free(sc);
+    lx_tls_ctx_free(second_sc);
+    lx_tls_ctx_free(cc);
+  }
+}
+
 /* A server without tickets and without a session cache resumes nothing:
  * the client falls back to a full handshake, verified again. */
 TEST(no_resumption_without_tickets_or_cache) {
@@ -1550,6 +1581,7 @@ int main(void) {
   RUN(resumption_tls12_tickets_and_cache);
   RUN(resumption_needs_verified_peer);
   RUN(resumption_after_cut);
+  RUN(tickets_are_per_context);
   RUN(no_resumption_without_tickets_or_cache);
   RUN(no_session_before_handshake);
   RUN(channel_binding_tls13);

@@ -73,6 +73,15 @@ static void fuzz_drain(lx_conn *c, buf *log, char *account, size_t cap) {
         snprintf(full, sizeof full, "%s/%s", account, ev.jid ? ev.jid : "r");
         lx_conn_bind_accept(c, full);
       }
+    } else if (ev.type == LX_CONN_RESUME_REQUEST) {
+      /* one session can be resumed; others are unknown */
+      if (strcmp(ev.jid, "sess-1") == 0) {
+        char full[1200];
+        snprintf(full, sizeof full, "%s/r", account);
+        lx_conn_resume_accept(c, full, 7);
+      } else {
+        lx_conn_resume_refuse(c, "item-not-found", -1);
+      }
     }
   }
 }

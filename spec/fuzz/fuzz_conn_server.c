@@ -1,9 +1,8 @@
 /* fuzz_conn_server.c: a server-role connection (plaintext, SCRAM and
  * ANONYMOUS, ids, nonces and salts from a fixed_random) driven by arbitrary
- * client bytes, fed whole and in pieces of 1 or 7 bytes: the runs must agree.
- * An input starting with byte 1 gets a newline after every '>' (go-sendxmpp's
- * white space, also right before the restarts); one starting with byte 2 is cut
- * in 7-byte pieces, else in single bytes. */
+ * client bytes after a mode byte (fuzz_mode: bit 2, pieces of 7 bytes, else
+ * 1; bit 1, a newline after every '>', go-sendxmpp's white space, also right
+ * before the restarts), fed whole and in pieces: the runs must agree. */
 #include "conn_fuzz.h"
 
 static lx_conn *server(fixed_random *r) {
@@ -33,20 +32,5 @@ static lx_conn *server(fixed_random *r) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
-  uint8_t *spaced = NULL;
-  size_t chunk = 1;
-  if (len && (data[0] == 1 || data[0] == 2)) {
-    chunk = data[0] == 2 ? 7 : 1;
-    if (data[0] == 1)
-      data = spaced = fuzz_newlines(data + 1, len - 1, &len);
-    else
-      data++, len--;
-  }
-  fixed_random ra, rb;
-  lx_conn *a = server(&ra), *b = server(&rb);
-  fuzz_compare(a, b, data, len, chunk);
-  lx_conn_free(a);
-  lx_conn_free(b);
-  free(spaced);
-  return 0;
+  return fuzz_conn_target(data, len, server);
 }

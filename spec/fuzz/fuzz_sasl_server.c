@@ -1,7 +1,8 @@
 /* fuzz_sasl_server.c: the server's parsers (SCRAM client-first and
  * client-final, PLAIN, EXTERNAL, ANONYMOUS, DIGEST-MD5 responses).
  * Input: byte 0 picks the mechanism (sasl_mechs order), byte 1 holds flags
- * (1: TLS, 2: XEP-0474 h=, 4: no initial response), then messages, each a
+ * (1: TLS, 2: XEP-0474 h=, 4: no initial response, 8: no verified client
+ * certificate, so no EXTERNAL), then messages, each a
  * 2-byte big-endian length and its bytes: the initial response, then the
  * responses to each challenge. Credentials are those of the RFC vectors,
  * with stored keys so that a valid exchange needs no PBKDF2. */
@@ -77,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.n_cb = 2;
   o.tls = flags & 1;
   o.ssdp = (flags & 2) != 0;
+  o.client_cert = (flags & 8) == 0;
   o.host = "elwood.innosoft.com";
   o.service = "imap";
   lx_sasl_server *s = NULL;

@@ -4,7 +4,8 @@
 -- each -PLUS mechanism we offer, then plain SCRAM with the GS2 flag 'y'.
 -- By default the server takes that 'y' once the client showed it saw
 -- -PLUS (channel_binding_fallback); strictly (RFC 5802 §6) it would be a
--- downgrade, and slixmpp would be locked out.
+-- downgrade, and slixmpp would be locked out. Also slixmpp's XEP-0198
+-- (xep_0198): enabled, cut, resumed with what came meanwhile.
 local certs = require "interop.certs"
 local client_matrix = require "interop.client_matrix"
 local clock = require "lxmpp.clock"
@@ -99,6 +100,17 @@ describe("lxmpp.server with slixmpp 1.8.3", function()
 		}, { keep_trying = true, count = 50 })
 		assert(reports[1] and reports[1].ok, output)
 		assert.equal(50, reports[1].received)
+	end)
+
+	it("resumes slixmpp's XEP-0198 session after its connection was cut, with what came meanwhile", function()
+		local reports, output = slixmpp.run(server, "sm", {
+			{ jid = "juliet@" .. DOMAIN, password = "r0m30myr0m30" }, { jid = "romeo@" .. DOMAIN, password = "wherefore" },
+		}, { keep_trying = true, count = 5 })
+		local r = reports[1]
+		assert(r and r.ok, output)
+		assert.matches("^%x+$", r.previd)
+		assert.equal(r.jid, r.resumed_jid)
+		assert.same({ "while cut 0", "while cut 1", "while cut 2", "while cut 3", "while cut 4" }, r.bodies)
 	end)
 
 	it("locks it out on TLS 1.3 without the fallback (strict RFC 5802 'y')", function()

@@ -50,6 +50,12 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
       complete) and "roll" (20 sides, 3 dice), then a step of a session
       that does not exist. One line: {"event": "adhoc", "ok": true,
       "listed", "first", "second", "back", "done", "roll", "refused"}
+  slixmpp_client.py [options] sm JID PASSWORD JID2 PASSWORD2
+      XEP-0198 (xep_0198): the second enables stream management with
+      resumption, its connection is cut (no </stream:stream>), the first
+      sends it --count messages "while cut N", and the second reconnects
+      and resumes. One line: {"event": "sm", "ok": resumed, "previd",
+      "jid", "resumed_jid", "bodies": what the second received, in order}
 
 Options: --host, --port (where to connect; no DNS), --cafile (the CA to
 verify the server against; the identity checked is the JID's domain),
@@ -374,6 +380,48 @@ async def adhoc(args, accounts):
     return True
 
 
+async def sm(args, accounts):
+    """XEP-0198 with slixmpp's xep_0198: the receiver enables it with
+    resumption; its connection is cut (no </stream:stream>); the sender
+    sends args.count messages meanwhile; the receiver reconnects and
+    resumes: every message once, in order."""
+    (jid1, pw1), (jid2, pw2) = accounts
+    sender, receiver = client(args, jid1, pw1, "sender"), client(args, jid2, pw2, "receiver")
+    receiver.register_plugin("xep_0198")
+    loop = asyncio.get_event_loop()
+    enabled, resumed = loop.create_future(), loop.create_future()
+    receiver.add_event_handler("sm_enabled", lambda _: enabled.done() or enabled.set_result(True))
+    receiver.add_event_handler("session_resumed", lambda _: resumed.done() or resumed.set_result(True))
+    receiver.add_event_handler("sm_failed", lambda _: resumed.done() or resumed.set_result(False))
+    bodies, done = [], loop.create_future()
+
+    def on_message(msg):
+        bodies.append(msg["body"])
+        if len(bodies) >= args.count and not done.done():
+            done.set_result(None)
+
+    receiver.add_event_handler("message", on_message)
+    for c in (sender, receiver):
+        report = await c.start()
+        if not report["ok"]:
+            emit(event="sm", ok=False, jid=report["jid"], condition=report["condition"])
+            return False
+    await enabled
+    previd, full = receiver["xep_0198"].sm_id, receiver.boundjid.full
+    receiver.transport.abort()  # the connection dies: no </stream:stream>
+    await asyncio.sleep(0.5)
+    for i in range(args.count):
+        sender.send_message(mto=full, mbody="while cut %d" % i, mtype="chat")
+    await asyncio.sleep(0.5)
+    receiver.connect((args.host, args.port), use_ssl=args.direct_tls)
+    ok = await resumed
+    if ok:
+        await done
+    emit(event="sm", ok=ok, previd=previd, jid=full, resumed_jid=receiver.boundjid.full, bodies=bodies)
+    await asyncio.gather(sender.stop(), receiver.stop())
+    return ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -393,19 +441,19 @@ def main():
     parser.add_argument("--target")
     parser.add_argument("--debug", action="store_true")
     parser.add_argument("mode", choices=["login", "exchange", "social", "component", "component-refused",
-                                         "discover", "adhoc"])
+                                         "discover", "adhoc", "sm"])
     parser.add_argument("credentials", nargs="*")
     args = parser.parse_args()
     if len(args.credentials) % 2:
         parser.error("credentials come in JID PASSWORD pairs")
     accounts = list(zip(args.credentials[0::2], args.credentials[1::2]))
-    if args.mode in ("exchange", "social") and len(accounts) != 2:
+    if args.mode in ("exchange", "social", "sm") and len(accounts) != 2:
         parser.error(args.mode + " takes two accounts")
     if not accounts and args.mode != "component-refused":
         parser.error(args.mode + " takes an account")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.CRITICAL, stream=sys.stderr)
     run = {"login": login, "exchange": exchange, "social": social, "component": component,
-           "component-refused": component_refused, "discover": discover, "adhoc": adhoc}[args.mode]
+           "component-refused": component_refused, "discover": discover, "adhoc": adhoc, "sm": sm}[args.mode]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

@@ -1,15 +1,20 @@
 -- XEP-0198 stream management of lxmpp.client against Prosody 0.12
--- (mod_smacks) and ejabberd 23.01 (mod_stream_mgmt): enable, acks, and
+-- (mod_smacks), ejabberd 23.01 (mod_stream_mgmt) and lxmpp.server (its
+-- lxmpp.server.sm): enable, acks, and
 -- messages from alice to bob through a fault-injecting proxy
 -- (faultproxy.lua) that cuts alice's connections at byte offsets drawn
 -- from a seed, in both directions, during negotiation, resumption and
 -- traffic. Bob connects directly. Every message must reach bob, in order;
 -- a resumed session delivers none twice; the duplicates that a refused
--- resumption cannot avoid (XEP-0198 §5) are counted and printed.
+-- resumption cannot avoid (XEP-0198 §5) are counted and printed. Also: a
+-- process restart resuming from sm_state() (sm_process_main.lua), a
+-- Prosody restart, and the h of <failed/> for a session that expired.
 local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
 local faultproxy = require "interop.faultproxy"
+local process = require "interop.process"
+local lua_command = require "support.lua_command"
 
 local MESSAGES = tonumber(os.getenv("LXMPP_SM_MESSAGES")) or 2000
 local CUTS = tonumber(os.getenv("LXMPP_SM_CUTS")) or 20
@@ -26,16 +31,37 @@ local servers = {
 			accounts = { alice = "pw-alice", bob = "pw-bob" }, stream_management = true,
 		}
 	end },
+	{ "lxmpp.server", function()
+		-- bob reads only once alice sent everything: his session must hold
+		-- the whole run unread and unacknowledged (the defaults end a client
+		-- that does not read for 30 s, or leaves 1 MiB unacknowledged)
+		return require("interop.lxmpp_server").server.start { accounts = { alice = "pw-alice", bob = "pw-bob" },
+			limits = { write_timeout = 3600, max_output = 64 * 1048576 },
+			stream_management = { max_unacked = MESSAGES + 100, max_unacked_bytes = 64 * 1048576 } }
+	end },
 }
 
--- A serializer that knows strings, numbers and tables: what a program
--- would write to a file.
-local function serialize(v)
-	if type(v) == "number" then return ("%.17g"):format(v) end -- %q quotes numbers on 5.1
-	if type(v) ~= "table" then return type(v) == "string" and ("%q"):format(v) or tostring(v) end
-	local parts = {}
-	for k, x in pairs(v) do parts[#parts + 1] = "[" .. serialize(k) .. "]=" .. serialize(x) end
-	return "{" .. table.concat(parts, ",") .. "}"
+local function connect_to(server, user, extra)
+	local a = server:account(user)
+	local o = { jid = a.jid, password = a.password, host = server.host, port = server.port,
+		tls = { cafile = server.cafile }, timeout = 20 }
+	for k, v in pairs(extra or {}) do o[k] = v end
+	return assert(client.connect(o))
+end
+
+-- The c:sm_state() of alice in another process (sm_process_main.lua) that
+-- sent prefix1..prefix5 to `to` and died, with prefix6 added: a stanza it
+-- counted but never got out.
+local function dead_process_state(server, to, prefix)
+	local a = server:account("alice")
+	local ok, text = process.run(process.ours { lua_command, "spec/interop/sm_process_main.lua", a.jid,
+		a.password, server.host, tostring(server.port), server.cafile, to, prefix, "5" })
+	assert(ok, text)
+	local saved = assert(load(text))()
+	assert.equal(5, #saved.unacked)
+	saved.unacked[6] = tostring(st.message({ to = to, id = prefix .. "6" }, "m"))
+	saved.out = (saved.out + 1) % 4294967296
+	return saved
 end
 
 for _, case in ipairs(servers) do
@@ -44,13 +70,7 @@ for _, case in ipairs(servers) do
 		lazy_setup(function() server = case[2]() end)
 		lazy_teardown(function() if server then server:stop() end end)
 
-		local function connect(user, extra)
-			local a = server:account(user)
-			local o = { jid = a.jid, password = a.password, host = server.host, port = server.port,
-				tls = { cafile = server.cafile }, timeout = 20 }
-			for k, v in pairs(extra or {}) do o[k] = v end
-			return assert(client.connect(o))
-		end
+		local function connect(user, extra) return connect_to(server, user, extra) end
 
 		-- Sends, stepping the client while its queue is full. A stanza sent
 		-- while it reconnects is kept for the resumption; then the client is
@@ -70,22 +90,32 @@ for _, case in ipairs(servers) do
 			end
 		end
 
-		-- Bob's messages from alice with the run's prefix, until `want`
-		-- distinct ones came or the deadline passed: the ids in order.
-		local function collect(bob, prefix, want, deadline)
-			local ids, seen, distinct = {}, {}, 0
-			while distinct < want and clock.now() < deadline do
-				local m = bob:receive(1)
+		-- Bob's messages from alice with the run's prefix, as they come: the
+		-- ids in order. box.take(timeout) reads one stanza (nil when none came).
+		local function collector(bob, prefix)
+			local box = { ids = {}, seen = {}, distinct = 0 }
+			function box.take(timeout)
+				local m = bob:receive(timeout)
 				local id = m and m.name == "message" and m.attr.id
 				if id and id:sub(1, #prefix) == prefix then
-					ids[#ids + 1] = tonumber(id:sub(#prefix + 1))
-					if not seen[ids[#ids]] then
-						seen[ids[#ids]] = true
-						distinct = distinct + 1
+					local n = tonumber(id:sub(#prefix + 1))
+					box.ids[#box.ids + 1] = n
+					if not box.seen[n] then
+						box.seen[n] = true
+						box.distinct = box.distinct + 1
 					end
 				end
+				return m
 			end
-			return ids
+			return box
+		end
+
+		-- Bob's messages with the prefix until `want` distinct ones came (in
+		-- `box` too, when given) or the deadline passed: the ids in order.
+		local function collect(bob, prefix, want, deadline, box)
+			box = box or collector(bob, prefix)
+			while box.distinct < want and clock.now() < deadline do box.take(1) end
+			return box.ids
 		end
 
 		-- first occurrences in order 1..n, and how many came twice
@@ -157,8 +187,11 @@ for _, case in ipairs(servers) do
 				events.reconnected = events.reconnected + 1
 				events.refused_resent = events.refused_resent + report.resent
 			end)
+			-- bob reads as they come: a server drops a client that stops reading
+			local box = collector(bob, "cut-")
 			for i = 1, MESSAGES do
 				send_through(alice, st.message({ to = bob.jid, id = "cut-" .. i, type = "chat" }, "m" .. i), deadline)
+				if i % 100 == 0 then repeat until not box.take(0) end
 			end
 			-- the last one acknowledged means all were
 			while not alice:send(st.message({ to = bob.jid, id = "cut-" .. (MESSAGES + 1), type = "chat" }, "end"),
@@ -166,7 +199,7 @@ for _, case in ipairs(servers) do
 				assert(clock.now() < deadline, "the last message was never acknowledged")
 				alice:step(0.5)
 			end
-			local ids = collect(bob, "cut-", MESSAGES + 1, clock.now() + 60)
+			local ids = collect(bob, "cut-", MESSAGES + 1, clock.now() + 60, box)
 			local duplicates = check_delivery(ids, MESSAGES + 1)
 			local cuts = #proxy:cuts()
 			print(("\n%s: %d messages, %d cuts made (seed %d), %d resumed, %d new sessions "
@@ -205,6 +238,7 @@ for _, case in ipairs(servers) do
 				assert.equal("reconnecting", alice:state())
 				assert.equal(0, #reports)
 				server:restart()
+				deadline = clock.now() + 30
 				bob = connect("bob", { resource = "restart" })
 				while #reports == 0 do
 					assert(clock.now() < deadline, "no new session")
@@ -226,17 +260,9 @@ for _, case in ipairs(servers) do
 
 		it("resumes from sm_state() after a process restart", function()
 			local bob = connect("bob")
-			local alice = connect("alice", { stream_management = { request_after = 1000, request_interval = 1000 } })
-			for i = 1, 5 do assert(alice:send(st.message({ to = bob.jid, id = "rs-" .. i }, "m"))) end
-			-- what a process writes to disk, then the process dies: its socket closes unannounced
-			local saved = assert(alice:sm_state())
-			alice.t:close()
-			-- and one stanza the dying process counted but never got out
-			saved.unacked[#saved.unacked + 1] = tostring(st.message({ to = bob.jid, id = "rs-6" }, "m"))
-			saved.out = (saved.out + 1) % 4294967296
-			local text = "return " .. serialize(saved)
-			local restored = load(text)()
-			local again = connect("alice", { resume = restored })
+			-- another process sends five, writes its state and dies
+			local saved = dead_process_state(server, bob.jid, "rs-")
+			local again = connect("alice", { resume = saved })
 			local report = again:sm_report()
 			assert.is_true(report.resumed)
 			assert.equal(saved.jid, again.jid)
@@ -256,8 +282,61 @@ for _, case in ipairs(servers) do
 			assert.is_false(report.resumed)
 			assert.equal(1, report.resent)
 			assert.same({ 1 }, collect(bob, "gone-", 1, clock.now() + 10))
+			-- the same with unacked = "return": handed back, never sent
+			local back_state = fresh:sm_state()
 			fresh:close()
+			local kept = tostring(st.message({ to = bob.jid, id = "gone-2" }, "m"))
+			back_state.unacked = { kept }
+			back_state.out = (back_state.acked + 1) % 4294967296
+			local back = connect("alice", { resume = back_state, stream_management = { unacked = "return" } })
+			report = back:sm_report()
+			assert.is_false(report.resumed)
+			assert.equal(0, report.resent)
+			assert.same({ kept }, report.returned)
+			assert(back:send(st.message({ to = bob.jid, id = "gone-3" }, "m"), { ack_timeout = 10 }))
+			assert.same({ 3 }, collect(bob, "gone-", 1, clock.now() + 10))
+			back:close()
 			bob:close()
 		end)
 	end)
 end
+
+-- A session that expired: Prosody's <failed/> then says how many stanzas
+-- it had (h), and only those it lacked are sent again in the new session.
+describe("stream management against Prosody 0.12 after the session expired", function()
+	local server
+	lazy_setup(function()
+		server = require("interop.prosody").start {
+			accounts = { alice = "pw-alice", bob = "pw-bob" }, modules = { "smacks" },
+			config = { "smacks_hibernation_time = 1" }, log_level = "debug",
+		}
+	end)
+	lazy_teardown(function() if server then server:stop() end end)
+
+	it("sends again only what the h of <failed/> lacks", function()
+		local function connect(user, extra) return connect_to(server, user, extra) end
+		local bob = connect("bob")
+		local saved = dead_process_state(server, bob.jid, "ex-")
+		-- Prosody's own word that the session expired (its timer, not ours)
+		local deadline = clock.now() + 30
+		while not server:log():find("Destroying session for hibernating too long", 1, true) do
+			assert(clock.now() < deadline, "the session never expired")
+			clock.wait(clock.now() + 0.1)
+		end
+		local again = connect("alice", { resume = saved })
+		local report = again:sm_report()
+		assert.is_false(report.resumed)
+		assert.equal(5, report.acked) -- <failed h='5'/>
+		assert.equal(1, report.resent)
+		assert(again:send(st.message({ to = bob.jid, id = "ex-7" }, "m"), { ack_timeout = 10 }))
+		local ids = {}
+		while #ids < 7 and clock.now() < deadline do
+			local m = bob:receive(1)
+			if m and m.name == "message" then ids[#ids + 1] = m.attr.id end
+		end
+		assert.same({ "ex-1", "ex-2", "ex-3", "ex-4", "ex-5", "ex-6", "ex-7" }, ids)
+		assert.is_nil(bob:receive(0.5)) -- none twice
+		again:close()
+		bob:close()
+	end)
+end)

@@ -37,7 +37,7 @@ end
 ---@param config table the server's config
 ---@param domains string[] its domains, prepared
 ---@return table options for stream.tls_context("server", ...)
----@return table|nil own the domains with a certificate of their own (a set)
+---@return table|nil own the domains with a certificate other than the default (a set)
 function certs.context_options(config, domains)
 	local served = {}
 	for _, d in ipairs(domains) do served[d] = true end
@@ -76,7 +76,22 @@ function certs.context_options(config, domains)
 		pem_or_file(cc.ca, "ca", "cafile", tls)
 		tls.verify = cc.required and "required" or "optional"
 	end
-	return tls, per_domain
+	local own
+	if per_domain then
+		own = {}
+		for d in pairs(per_domain) do own[d] = true end
+		-- without `certificate` the first of them is the default, which a
+		-- client without SNI gets
+		if not tls.certificate and not tls.certificate_file then
+			for _, d in ipairs(domains) do
+				if own[d] then
+					own[d] = nil
+					break
+				end
+			end
+		end
+	end
+	return tls, own
 end
 
 -- The domain whose certificate a name gets: its own, or the default (nil).

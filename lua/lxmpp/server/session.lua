@@ -9,6 +9,7 @@ local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local errno = require "cqueues.errno"
 local xpcall = require("lxmpp.compat").xpcall
+local smlib = require "lxmpp.server.sm"
 
 local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
@@ -211,12 +212,33 @@ function methods:writer()
 	guarded(self, write_loop)
 end
 
+-- What belongs to a connection, not to the session it carries: a resumed
+-- session (XEP-0198) keeps the new connection's and takes every other
+-- field (plugins' too) from the old session.
+local CONNECTION_FIELDS = {
+	srv = true, conn = true, sock = true, ip = true, running = true, wcond = true, rcond = true,
+	tokens = true, refilled = true, send = true, gone = true, aborted = true, closed_at = true,
+	writing_since = true, deadline = true, auth_deadline = true, last_read = true, trimmed = true,
+	opened = true, authenticated = true,
+}
+
+--- Takes over the session `old` (XEP-0198 resumption): its fields, except
+--- what belongs to its connection.
+---@param old lxmpp.server.session
+function methods:take_over(old)
+	for k, v in pairs(old) do
+		if not CONNECTION_FIELDS[k] then self[k] = v end
+	end
+end
+
 --- Queues a stanza for this session's client. false when the session is
 --- not ready or gone; a client that reads too slowly to take what is sent
---- to it is disconnected with policy-violation.
+--- to it is disconnected with policy-violation. With stream management,
+--- lxmpp.server.sm delivers (and keeps) it.
 ---@param stanza table
 ---@return boolean
 function methods:deliver(stanza)
+	if self.sm then return smlib.deliver(self, stanza) end
 	local conn = self.conn
 	if self.gone or conn:state() ~= "ready" then return false end
 	local ok, _, code = conn:send(stanza)

@@ -28,7 +28,15 @@ return function(module)
 		local list = store:get(session.username)
 		if not list then return end
 		store:set(session.username, nil)
-		for _, saved in ipairs(list) do session.send(st.deserialize(saved)) end
+		local left = {}
+		for _, saved in ipairs(list) do
+			if not session.send(st.deserialize(saved)) then left[#left + 1] = saved end
+		end
+		if #left > 0 then -- the session ended meanwhile: kept for the next one
+			local now = store:get(session.username) or {}
+			for _, saved in ipairs(left) do now[#now + 1] = saved end
+			store:set(session.username, now)
+		end
 		return true
 	end)
 end
