@@ -55,8 +55,16 @@ function sm.options(value)
 	return out
 end
 
+-- <r/>, <a/>, <enabled/>, <failed/>: lost, they would leave the client
+-- waiting, so an output queue too full for them ends the session.
 local function send_element(s, text)
-	if s.conn:state() == "ready" and s.conn:send_xml(text) then s.wcond:signal() end
+	if s.conn:state() ~= "ready" then return end
+	local ok, _, code = s.conn:send_xml(text)
+	if ok then
+		s.wcond:signal()
+	else
+		s:refused(code)
+	end
 end
 
 local function request(s)
@@ -134,12 +142,7 @@ function sm.deliver(s, stanza)
 		return false
 	end
 	local ok, text, code = conn:send(stanza, true)
-	if not ok then
-		if code == "queue-full" then
-			s:close("policy-violation", "too much unsent output: the client does not read")
-		end
-		return false
-	end
+	if not ok then return s:refused(code) end
 	if not q:fits(#text) then
 		-- sent, but too big to keep: the session cannot promise it (the
 		-- client may get it twice)
