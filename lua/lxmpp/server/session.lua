@@ -253,14 +253,18 @@ function methods:deliver(stanza)
 	local conn = self.conn
 	if self.gone or conn:state() ~= "ready" then return false end
 	local ok, _, code = conn:send(stanza)
-	if not ok then
-		if code == "queue-full" then
-			self:close("policy-violation", "too much unsent output: the client does not read")
-		end
-		return false
-	end
+	if not ok then return self:refused(code) end
 	self:wake_writer()
 	return true
+end
+
+--- After the connection refused output: a client too slow to take what
+--- is sent to it (the core's queue is full) is disconnected.
+---@param code string the refusal's code
+---@return false
+function methods:refused(code)
+	if code == "queue-full" then self:close("policy-violation", "too much unsent output: the client does not read") end
+	return false
 end
 
 --- Ends the session: a stream error with `cond` (and `text`), or a
