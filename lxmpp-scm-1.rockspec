@@ -59,6 +59,7 @@ build = {
 				"csrc/lua/conn.c",
 				"csrc/lua/core.c",
 				"csrc/lua/digest.c",
+				"csrc/lua/fd.c",
 				"csrc/lua/jid.c",
 				"csrc/lua/lxl.c",
 				"csrc/lua/sasl.c",

@@ -1,96 +1,205 @@
 -- bench/server_hostile_bench.lua: lxmpp.server (examples/server.lua, its
--- own process, default limits) under hostile load from this process, and a
--- well-behaved client's ping round trip meanwhile: quiet, during a flood
--- of connections that never speak, during a stanza flood from one session,
--- during failed logins from one address, and with a client that never
--- reads. Also the server's RSS before and after each. Prints Markdown.
+-- own process, default limits) beside Prosody 0.12 (Debian, started as in
+-- server_bench.lua), each under the same hostile loads from this process,
+-- with a well-behaved client's ping round trip meanwhile and the server's
+-- RSS before and after each load, one run. The loads, in this order:
+--   - quiet (nothing);
+--   - a slowloris: HOSTILE_SLOWLORIS (200) connections that write their
+--     stream header one byte every 100 ms, for 4 s;
+--   - an unauthenticated flood: HOSTILE_FLOOD (1000) connections opened
+--     at once that never speak, held 2 s;
+--   - a stanza flood from one session: HOSTILE_STANZAS (2000) messages of
+--     200 bytes to a session that reads them;
+--   - a client that never reads (an examples/echo_bot.lua process, stopped
+--     with SIGSTOP once online), sent HOSTILE_DEAF_MB (8) MB from 32
+--     sessions;
+--   - failed logins: HOSTILE_LOGINS (1000; the issue's 100k with
+--     HOSTILE_LOGINS=100000) wrong PLAIN passwords, 10 at a time, each on
+--     its own TLS connection (last: lxmpp.server refuses this address's
+--     logins for a while after).
+-- The loads run in this process beside the pinging client, so the pings
+-- also wait for the attacker's own work. Prints Markdown.
 local cqueues = require "cqueues"
+local condition = require "cqueues.condition"
 local socket = require "cqueues.socket"
 local client = require "lxmpp.client"
+local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
 local lxmpp_server = require "interop.lxmpp_server"
 local process = require "interop.process"
+local prosody = require "interop.prosody"
+
+local SLOWLORIS = tonumber(os.getenv("HOSTILE_SLOWLORIS")) or 200
+local FLOOD = tonumber(os.getenv("HOSTILE_FLOOD")) or 1000
+local STANZAS = tonumber(os.getenv("HOSTILE_STANZAS")) or 2000
+local DEAF_MB = tonumber(os.getenv("HOSTILE_DEAF_MB")) or 8
+local LOGINS = tonumber(os.getenv("HOSTILE_LOGINS")) or 1000
+local DEAF_SENDERS = 32
 
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret", mallory = "mallory's secret" }
 
-local srv = lxmpp_server.server.start { accounts = ACCOUNTS }
-local domain, port, pid = srv.domain, srv.port, srv.proc.pid
+local function start_lxmpp()
+	local p = lxmpp_server.server.start { accounts = ACCOUNTS }
+	return { name = "lxmpp.server", server = p, pid = p.proc.pid }
+end
 
-local rows = {}
-local cq = cqueues.new()
-cq:wrap(function()
-	local function connect(user, extra)
-		local o = { jid = user .. "@" .. domain, password = ACCOUNTS[user], host = "127.0.0.1", port = port,
-			tls = { cafile = srv.cafile }, timeout = 30, keepalive = false }
-		for k, v in pairs(extra or {}) do o[k] = v end
-		return client.connect(o)
-	end
-	local good = assert(connect("alice", { resource = "good" }))
+local function start_prosody()
+	local p = prosody.start { log_level = "warn", accounts = ACCOUNTS, authentication = "internal_hashed" }
+	return { name = "Prosody " .. p.version:match("^[%d.]+"), server = p, pid = p.proc.pid }
+end
 
-	-- pings of the good client while `attack` runs (in its own coroutine)
-	local function measure(name, attack)
-		local before = process.rss(pid)
-		local running = true
-		cq:wrap(function()
-			attack()
-			running = false
-		end)
-		local times = {}
-		repeat
-			local rtt = good:ping(nil, 30)
-			times[#times + 1] = rtt or 30
-			cqueues.sleep(0.05)
-		until not running and #times >= 5
-		table.sort(times)
-		rows[#rows + 1] = { name, times[math.floor((#times + 1) / 2)] * 1000, times[#times] * 1000, #times, before,
-			process.rss(pid) }
-	end
-
-	measure("quiet", function() cqueues.sleep(1) end)
-
-	measure("90 connections that never speak (the per-address limit is 100)", function()
-		local socks = {}
-		for i = 1, 90 do
-			socks[i] = socket.connect { host = "127.0.0.1", port = port }
-			socks[i]:connect(5)
+-- Runs fn(i) for i = 1..n, `width` at a time, and waits for them all.
+local function in_parallel(n, width, fn)
+	local next_i, running, done = 1, 0, condition.new()
+	local function worker()
+		while next_i <= n do
+			local i = next_i
+			next_i = next_i + 1
+			fn(i)
 		end
-		cqueues.sleep(2)
-		for _, s in ipairs(socks) do s:close() end
-	end)
+		running = running - 1
+		done:signal()
+	end
+	for _ = 1, math.min(width, n) do
+		running = running + 1
+		cqueues.running():wrap(worker)
+	end
+	while running > 0 do done:wait() end
+end
 
-	measure("a stanza flood: 20,000 messages from one session", function()
+local function header(domain)
+	return ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+		.. "xmlns:stream='http://etherx.jabber.org/streams' to='%s' version='1.0'>"):format(domain)
+end
+
+-- The loads: name, and a function(target, connect) that attacks.
+local LOADS = {
+	{ "quiet", function() cqueues.sleep(1) end },
+
+	{ ("a slowloris: %d connections writing their stream header a byte per 100 ms, 4 s"):format(SLOWLORIS),
+		function(t)
+			local text, stop = header(t.server.domain), clock.now() + 4
+			in_parallel(SLOWLORIS, SLOWLORIS, function()
+				local s = socket.connect { host = t.server.host, port = t.server.port }
+				s:onerror(function(_, _, why) return why end)
+				if not s:connect(5) then return s:close() end
+				s:setmode("bn", "bn")
+				local i = 1
+				while clock.now() < stop do
+					if i <= #text and not s:write(text:sub(i, i)) then break end
+					i = i + 1
+					cqueues.sleep(0.1)
+				end
+				s:close()
+			end)
+			cqueues.sleep(1) -- the server sees them go
+		end },
+
+	{ ("an unauthenticated flood: %d connections at once that never speak, held 2 s"):format(FLOOD),
+		function(t)
+			local socks = {}
+			in_parallel(FLOOD, 50, function(i)
+				local s = socket.connect { host = t.server.host, port = t.server.port }
+				s:onerror(function(_, _, why) return why end)
+				socks[i] = s
+				s:connect(5)
+			end)
+			cqueues.sleep(2)
+			for _, s in pairs(socks) do s:close() end
+			cqueues.sleep(1) -- the server sees them go
+		end },
+
+	{ ("a stanza flood from one session: %d messages of 200 bytes"):format(STANZAS), function(_, connect)
+		local bob = assert(connect("bob", { resource = "reader" }))
+		bob:on("message", function() end)
 		local m = assert(connect("mallory", { resource = "flood" }))
 		local body = ("x"):rep(200)
-		for _ = 1, 20000 do m:send(st.message({ to = "bob@" .. domain, type = "chat" }, body)) end
-		assert(m:ping(nil, 120))
+		for _ = 1, STANZAS do assert(m:send(st.message({ to = bob.jid, type = "chat" }, body))) end
+		-- answered once the server has read everything before it
+		assert(m:ping(nil, 300))
 		m:close()
+		bob:close()
+	end },
+
+	{ ("a client that never reads (stopped), sent %d MB from %d sessions"):format(DEAF_MB, DEAF_SENDERS),
+		function(t, connect)
+			local dir = process.tempdir()
+			local bob = { user = "bob", jid = "bob@" .. t.server.domain, password = ACCOUNTS.bob }
+			local bot, deaf = process.start_bot(t.server, "echo_bot.lua", bob, { bob.jid .. "/deaf" }, dir .. "/bot.log")
+			assert(bot, deaf)
+			os.execute("kill -STOP " .. bot.pid)
+			local body = ("x"):rep(10000)
+			local each = math.ceil(DEAF_MB * 1e6 / #body / DEAF_SENDERS)
+			in_parallel(DEAF_SENDERS, DEAF_SENDERS, function(i)
+				local m = connect("mallory", { resource = "sender" .. i })
+				if not m then return end
+				for _ = 1, each do m:send(st.message({ to = deaf, type = "chat" }, body)) end
+				m:ping(nil, 120)
+				m:close()
+			end)
+			os.execute("kill -CONT " .. bot.pid)
+			bot:stop()
+			process.remove(dir)
+		end },
+
+	{ ("failed logins: %d wrong PLAIN passwords, 10 at once, a TLS connection each"):format(LOGINS),
+		function(_, connect)
+			in_parallel(LOGINS, 10, function()
+				connect("bob", { password = "wrong", mechanisms = { "PLAIN" }, timeout = 10 })
+			end)
+		end },
+}
+
+local function attack(target)
+	local rows = {}
+	local cq = cqueues.new()
+	cq:wrap(function()
+		local srv = target.server
+		local function connect(user, extra)
+			local o = { jid = user .. "@" .. srv.domain, password = ACCOUNTS[user], host = srv.host, port = srv.port,
+				tls = { cafile = srv.cafile }, timeout = 30, keepalive = false }
+			for k, v in pairs(extra or {}) do o[k] = v end
+			return client.connect(o)
+		end
+		local good = assert(connect("alice", { resource = "good" }))
+		for _, load in ipairs(LOADS) do
+			local before, started = process.rss(target.pid), clock.now()
+			local running = true
+			cq:wrap(function()
+				load[2](target, connect)
+				running = false
+			end)
+			local times = {}
+			repeat
+				local rtt = good:ping(nil, 30)
+				times[#times + 1] = rtt or 30
+				cqueues.sleep(0.05)
+			until not running and #times >= 5
+			table.sort(times)
+			rows[#rows + 1] = { p50 = times[math.floor((#times + 1) / 2)] * 1000, max = times[#times] * 1000,
+				pings = #times, seconds = clock.now() - started, before = before, after = process.rss(target.pid) }
+		end
+		good:close()
 	end)
+	assert(cq:loop())
+	return rows
+end
 
-	measure("a client that never reads, sent 5 MB", function()
-		local deaf = assert(connect("bob", { resource = "deaf" }))
-		deaf:presence()
-		assert(deaf:ping())
-		local m = assert(connect("mallory", { resource = "sender" }))
-		local body = ("x"):rep(10000)
-		for _ = 1, 500 do m:send(st.message({ to = deaf.jid, type = "chat" }, body)) end
-		assert(m:ping(nil, 60))
-		m:close()
-		deaf.t:close()
-	end)
+local results = {}
+for _, start in ipairs { start_lxmpp, start_prosody } do
+	local target = start()
+	local ok, rows = pcall(attack, target)
+	target.server:stop()
+	assert(ok, rows)
+	results[#results + 1] = { name = target.name, rows = rows }
+end
 
-	-- last: from then on this address may not log in for a while
-	measure("30 failed logins from this address (the bucket holds 10)", function()
-		for _ = 1, 30 do connect("bob", { password = "wrong", timeout = 10 }) end
-	end)
-
-	good:close()
-end)
-local ok, err = cq:loop()
-srv:stop()
-assert(ok, err)
-
-print("| while | ping p50, ms | ping max, ms | pings | server RSS before, MB | after, MB |")
-print("|---|---:|---:|---:|---:|---:|")
-for _, r in ipairs(rows) do
-	print(("| %s | %.1f | %.1f | %d | %.1f | %.1f |"):format(r[1], r[2], r[3], r[4], r[5] / 1e6, r[6] / 1e6))
+local a, b = results[1], results[2]
+print(("| while | ping p50, ms: %s | %s | ping max, ms: %s | %s | seconds: %s | %s | RSS before → after, MB: %s | %s |")
+	:format(a.name, b.name, a.name, b.name, a.name, b.name, a.name, b.name))
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for i, load in ipairs(LOADS) do
+	local x, y = a.rows[i], b.rows[i]
+	print(("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f → %.1f | %.1f → %.1f |"):format(load[1], x.p50, y.p50,
+		x.max, y.max, x.seconds, y.seconds, x.before / 1e6, x.after / 1e6, y.before / 1e6, y.after / 1e6))
 end

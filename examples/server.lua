@@ -23,6 +23,16 @@ config.log = config.log or function(level, message)
 	if level ~= "debug" then io.stderr:write(level, ": ", message, "\n") end
 end
 
+-- The collector as Prosody sets it by default (its util/startup.lua): a
+-- cycle starts once the heap has grown 5% since the last one and runs 5x
+-- as fast as Lua's default, which lets the heap double first and leaves
+-- the garbage of past logins beside the idle sessions (bench/README.md).
+-- config.gc = { pause =, stepmul = } sets others.
+local gc = config.gc or {}
+config.gc = nil
+collectgarbage("setpause", gc.pause or 105)
+collectgarbage("setstepmul", gc.stepmul or 500)
+
 local srv = server.new(config)
 
 if command == "adduser" then

@@ -14,5 +14,6 @@ LXL_EXPORT int luaopen_lxmpp_core(lua_State *L) {
   lxl_open_stream(L);
   lxl_open_sasl(L);
   lxl_open_digest(L);
+  lxl_open_fd(L);
   return 1;
 }

@@ -104,5 +104,6 @@ void lxl_open_sasl(lua_State *L);
 void lxl_open_stream(lua_State *L);
 void lxl_open_tls(lua_State *L);
 void lxl_open_digest(lua_State *L);
+void lxl_open_fd(lua_State *L);
 
 #endif

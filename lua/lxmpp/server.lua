@@ -12,6 +12,7 @@ local cqueues = require "cqueues"
 local pcall = require("lxmpp.compat").pcall
 local condition = require "cqueues.condition"
 local socket = require "cqueues.socket"
+local core = require "lxmpp.core"
 local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
@@ -304,7 +305,7 @@ function methods:unregister(s)
 	smlib.ended(self, s)
 end
 
--- Called once per session, by its writer when the socket is closed.
+-- Called once per session, by its last coroutine when the socket is closed.
 ---@param s lxmpp.server.session
 function methods:forget(s)
 	if not self.all[s] then return end
@@ -735,8 +736,16 @@ function methods:accept(sock, direct_tls, components)
 		self:log("warn", "%s: refused, too many connections from it", ip)
 		return refuse(self, sock, direct_tls, "policy-violation", "too many connections from your address")
 	end
+	-- the session keeps the bare descriptor: a cqueues socket would hold
+	-- its own buffers (9 KB or more) beside the connection's
+	local fd, err = core.fd(sock:pollfd())
+	sock:close()
+	if not fd then
+		self:log("warn", "%s: cannot take the connection: %s", ip, err)
+		return
+	end
 	local conn = components and self:new_component_conn(components, direct_tls) or self:new_conn(direct_tls)
-	local s = sessionlib.new(self, sock, conn, ip)
+	local s = sessionlib.new(self, fd, conn, ip)
 	if components then s.type = "component_unauthed" end
 	s.host = self.domains[1]
 	s.deadline = self.now() + limits.open_timeout
@@ -745,7 +754,6 @@ function methods:accept(sock, direct_tls, components)
 	self.all[s] = true
 	self.count = self.count + 1
 	self.cq:wrap(s.reader, s)
-	self.cq:wrap(s.writer, s)
 end
 
 local function accept_loop(self, l)

@@ -7,7 +7,8 @@
 --     start(opts) -> server, as spec/interop/prosody.lua's (opts.limits,
 --     opts.stream_management: lxmpp.server's config tables, numbers by name;
 --     opts.component = { domain =, secret = }: a components listener on
---     server.component_port):
+--     server.component_port; opts.wrap: an argv prefix the server runs
+--     under, e.g. { "valgrind", "--tool=massif" }):
 --   server.domain, server.host, server.port, server.cafile, server.accounts,
 --   server.version, server.startup_seconds, server:log(), server:stop(),
 --   server:kill_and_start()
@@ -88,7 +89,9 @@ function lxmpp_server.harness(name, script, traced)
 			self.config = self.dir .. "/config.lua"
 			common.write(self.config, config_text(self, self.accounts, opts))
 			local lua_path, lua_cpath = process.lua54_env()
-			local argv = { "env", lua_path, lua_cpath, "lua5.4", harness.script, self.config }
+			local argv = { "env", lua_path, lua_cpath }
+			for _, a in ipairs(opts.wrap or {}) do argv[#argv + 1] = a end
+			for _, a in ipairs { "lua5.4", harness.script, self.config } do argv[#argv + 1] = a end
 			if traced then
 				self.trace_file = self.dir .. "/trace"
 				argv[#argv + 1] = self.trace_file

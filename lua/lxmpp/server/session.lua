@@ -1,27 +1,21 @@
 -- lxmpp.server.session: one client connection of lxmpp.server: its
--- lxmpp.stream connection, its socket, and the two coroutines that move
--- bytes between them (a reader that feeds the connection and runs the
--- handlers of what arrived, one stanza after another, and a writer that
--- writes what is pending). A session has Prosody's fields for plugins:
+-- lxmpp.stream connection, its socket (a bare lxmpp.core.fd: the
+-- connection does the buffering), and the coroutines that move bytes
+-- between them: a reader that feeds the connection and runs the handlers
+-- of what arrived, one stanza after another, and a writer that writes what
+-- is pending, which runs only while there is output (an idle session keeps
+-- one coroutine, the reader's). A session has Prosody's fields for plugins:
 -- type ("c2s_unauthed", then "c2s"), username, host, resource, full_jid,
 -- ip, presence, priority, and send(stanza).
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
-local errno = require "cqueues.errno"
 local xpcall = require("lxmpp.compat").xpcall
 local smlib = require "lxmpp.server.sm"
-
-local EAGAIN, EPIPE, ETIMEDOUT = errno.EAGAIN, errno.EPIPE, errno.ETIMEDOUT
 
 ---@class lxmpp.server.sessionlib
 local session = {}
 
 local READ_SIZE = 16384
-
--- The socket's own errors are results here, not raised.
-local function return_errors(_, _, why)
-	return why
-end
 
 ---@class lxmpp.server.session
 ---@field type string "c2s_unauthed" or "c2s"
@@ -42,16 +36,14 @@ function mt:__tostring()
 end
 
 ---@param srv table the lxmpp.server
----@param sock any the cqueues socket
+---@param fd userdata the socket, an lxmpp.core.fd (the session closes it)
 ---@param conn lxmpp.stream.connection
 ---@param ip string the client's address
 ---@return lxmpp.server.session
-function session.new(srv, sock, conn, ip)
-	sock:setmode("bn", "bn")
-	sock:onerror(return_errors)
+function session.new(srv, fd, conn, ip)
 	local self = setmetatable({
-		srv = srv, conn = conn, sock = sock, ip = ip, type = "c2s_unauthed", running = 2,
-		priority = 0, wcond = condition.new(), rcond = condition.new(),
+		srv = srv, conn = conn, fd = fd, ip = ip, type = "c2s_unauthed", running = 1,
+		priority = 0, rcond = condition.new(),
 		tokens = srv.limits.read_burst, refilled = srv.now(),
 	}, mt)
 	self.send = function(stanza) return self:deliver(stanza) end
@@ -77,7 +69,7 @@ end
 ---@return any
 function methods:drain()
 	for ev in self.conn:events() do self.srv:on_event(self, ev) end
-	self.wcond:signal()
+	self:wake_writer()
 end
 
 -- Waits while the read rate limit is used up (a token bucket in bytes,
@@ -102,15 +94,15 @@ end
 -- Reads what has arrived, waiting for more (or a signal on rcond). Returns
 -- the bytes, or nil and "eof", "gone" (abort() was called) or an errno.
 ---@return string|nil bytes
----@return string? why "eof", "gone" or an errno name
+---@return string? why "eof", "gone" or the system's message
 function methods:read()
-	local sock = self.sock
+	local fd = self.fd
 	while true do
 		if self.gone then return nil, "gone" end
-		local data, why = sock:recv(-READ_SIZE, "bn")
+		local data, why = fd:read(READ_SIZE)
 		if data then return data end
-		if why ~= EAGAIN then return nil, (why == nil or why == EPIPE) and "eof" or why end
-		cqueues.poll(sock, self.rcond)
+		if why ~= "again" then return nil, why end
+		cqueues.poll(fd, self.rcond)
 	end
 end
 
@@ -119,45 +111,43 @@ end
 ---@param out string
 ---@return boolean|nil ok
 function methods:write(out)
-	local sock, i = self.sock, 1
-	while true do
+	local fd, i, writable = self.fd, 1, nil
+	while i <= #out do
 		if self.aborted then return nil end
+		local n = fd:write(out, i)
+		if not n then return nil end
+		i = i + n
 		if i <= #out then
-			local n, why = sock:send(out, i, #out, "bn")
-			i = i + n
-			if i <= #out and why ~= EAGAIN then return nil end
-		else
-			local ok, why = sock:flush("n", 0)
-			if ok then return true end
-			if why ~= EAGAIN and why ~= ETIMEDOUT then return nil end
+			writable = writable or { pollfd = fd:pollfd(), events = "w" }
+			cqueues.poll(writable, self.wcond)
 		end
-		if i <= #out or select(2, sock:pending()) > 0 then cqueues.poll(sock, self.wcond) end
 	end
+	return true
 end
 
--- Both coroutines end through here; the second one closes the socket
+-- Both coroutines end through here; the last one closes the socket
 -- (never while the other waits on it) and tells the server.
 function methods:finished()
 	self.gone = true
 	self.running = self.running - 1
 	if self.running > 0 then
-		self.wcond:signal()
+		if self.wcond then self.wcond:signal() end
 		self.rcond:signal()
 		return
 	end
-	self.sock:close()
+	cqueues.cancel(self.fd:pollfd())
+	self.fd:close()
 	self.srv:forget(self)
 end
 
--- Runs one of the session's loops; a failure in it (a bug, a plugin's
--- misuse of the connection) ends this session, logged, not the server.
+-- Runs one of the session's loops and returns what it returned; a failure
+-- in it (a bug, a plugin's misuse of the connection) ends this session,
+-- logged, not the server.
 local function guarded(self, loop)
-	local ok, err = xpcall(loop, debug.traceback, self)
-	if not ok then
-		self.srv:log("error", "%s: %s", tostring(self), tostring(err))
-		self.aborted = true
-	end
-	self:finished()
+	local ok, result = xpcall(loop, debug.traceback, self)
+	if ok then return result end
+	self.srv:log("error", "%s: %s", tostring(self), tostring(result))
+	self.aborted = true
 end
 
 local function read_loop(self)
@@ -184,11 +174,15 @@ end
 
 function methods:reader()
 	guarded(self, read_loop)
+	self:finished()
 end
 
--- A write that waits longer than limits.write_timeout (on the server's
--- clock, see srv:tick) ends the session: a client that stops reading holds
--- at most max_output bytes, that long.
+-- Writes until there is nothing left, then ends (wake_writer starts it
+-- again). Once the connection is over or the session gone, or when a write
+-- fails, the reader stops too. A write that waits longer than
+-- limits.write_timeout (on the server's clock, see srv:tick) ends the
+-- session: a client that stops reading holds at most max_output bytes,
+-- that long.
 local function write_loop(self)
 	local conn, srv = self.conn, self.srv
 	while true do
@@ -202,21 +196,38 @@ local function write_loop(self)
 		elseif self.gone or over(conn) then
 			break
 		else
-			self.wcond:wait()
+			return "idle"
 		end
 	end
-	self.aborted = true -- the reader stops too
+	self.aborted = true
 end
 
 function methods:writer()
-	guarded(self, write_loop)
+	if guarded(self, write_loop) == "idle" then
+		self.wcond = nil -- the next output starts a new writer
+		self.running = self.running - 1
+	else
+		self:finished()
+	end
+end
+
+-- Wakes the writer where it waits for the socket, or starts one when
+-- there is output.
+function methods:wake_writer()
+	if self.wcond then
+		self.wcond:signal()
+	elseif self.running > 0 and (self.conn:want_write() or over(self.conn)) then
+		self.wcond = condition.new()
+		self.running = self.running + 1
+		self.srv.cq:wrap(self.writer, self)
+	end
 end
 
 -- What belongs to a connection, not to the session it carries: a resumed
 -- session (XEP-0198) keeps the new connection's and takes every other
 -- field (plugins' too) from the old session.
 local CONNECTION_FIELDS = {
-	srv = true, conn = true, sock = true, ip = true, running = true, wcond = true, rcond = true,
+	srv = true, conn = true, fd = true, ip = true, running = true, wcond = true, rcond = true,
 	tokens = true, refilled = true, send = true, gone = true, aborted = true, closed_at = true,
 	writing_since = true, deadline = true, auth_deadline = true, last_read = true, trimmed = true,
 	opened = true, authenticated = true,
@@ -243,7 +254,7 @@ function methods:deliver(stanza)
 	if self.gone or conn:state() ~= "ready" then return false end
 	local ok, _, code = conn:send(stanza)
 	if not ok then return self:refused(code) end
-	self.wcond:signal()
+	self:wake_writer()
 	return true
 end
 
@@ -274,13 +285,13 @@ function methods:close(cond, text)
 		self.closed_at = self.srv.now()
 		self.srv:wake_at(self.closed_at + self.srv.limits.close_timeout)
 	end
-	self.wcond:signal()
+	self:wake_writer()
 end
 
 -- Stops both coroutines without another word; the socket is closed.
 function methods:abort()
 	self.gone, self.aborted = true, true
-	self.wcond:signal()
+	if self.wcond then self.wcond:signal() end
 	self.rcond:signal()
 end
 

@@ -61,7 +61,7 @@ local function send_element(s, text)
 	if s.conn:state() ~= "ready" then return end
 	local ok, _, code = s.conn:send_xml(text)
 	if ok then
-		s.wcond:signal()
+		s:wake_writer()
 	else
 		s:refused(code)
 	end
@@ -151,7 +151,7 @@ function sm.deliver(s, stanza)
 	end
 	q:sent(text)
 	if q:should_request() then request(s) end
-	s.wcond:signal()
+	s:wake_writer()
 	return true
 end
 
@@ -243,7 +243,7 @@ local function cut_off(srv, old)
 		old.conn:stream_error("conflict", "the session was resumed on another connection")
 	end
 	old.closed_at = old.closed_at or srv.now()
-	old.wcond:signal()
+	old:wake_writer()
 end
 
 --- A <resume/> in place of binding (XEP-0198 §5): only a session of the
