@@ -140,3 +140,41 @@ describe("what each client does at SASL (examples/tiny_server.lua's trace)", fun
 		end
 	end
 end)
+
+-- RFC 6120 §13.7.2.1 (RFC 6125): a client checks the server's certificate
+-- against the JID's domain, not the address it connects to (the drivers
+-- connect to 127.0.0.1). The tiny server presents a certificate from the
+-- same test CA for another name only; every client must refuse it before
+-- it sends a password: no <auth/> of its account in the server's trace, and
+-- its own output names the wrong name. With the matrix's runs above (same
+-- CA, the right name: every client logs in), this proves the name check.
+describe("each client refuses a certificate for another name from the same CA", function()
+	local run
+
+	lazy_setup(function()
+		assert(client_matrix.build())
+		local server = lxmpp_server.tiny.start { accounts = client_matrix.accounts(),
+			certificate_name = "elsewhere.test" }
+		local ok, reports = pcall(client_matrix.run, server)
+		local trace = server:trace()
+		server:stop()
+		assert(ok, reports)
+		run = { reports = reports, attempts = sasl_trace.attempts(trace) }
+	end)
+
+	for _, client in ipairs(client_matrix.CLIENTS) do
+		it(client.name, function()
+			local missing = client_matrix.missing(client)
+			if missing then error(missing, 0) end
+			local r = run.reports[client.name]
+			local seen = run.attempts[client_matrix.user(client, "a")]
+			assert(seen == nil, ("%s went on to SASL with a certificate for elsewhere.test: %s\n%s")
+				:format(client.name, sasl_trace.describe(seen), r.output))
+			for _, step in ipairs { "tls:a", "auth:a", "bind:a" } do
+				assert(not (r.steps[step] and r.steps[step].ok), client.name .. ": " .. step .. " ok\n" .. r.output)
+			end
+			assert(r.output:find(client.wrong_name, 1, true), ("%s refused, but its output does not say %q:\n%s")
+				:format(client.name, client.wrong_name, r.output))
+		end)
+	end
+end)
