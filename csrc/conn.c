@@ -284,6 +284,7 @@ static int server_response(lx_conn *c, lx_stanza *s);
 static int server_abort(lx_conn *c, lx_stanza *s);
 static int server_bind(lx_conn *c, lx_stanza *s);
 static int server_resume(lx_conn *c, lx_stanza *s);
+static int server_enable(lx_conn *c, lx_stanza *s);
 static int component_handshake(lx_conn *c, lx_stanza *s);
 static int component_server_handshake(lx_conn *c, lx_stanza *s);
 static int on_stanza(lx_conn *c, lx_stanza *s);
@@ -323,6 +324,8 @@ static const rule rules[] = {
      component_handshake, P(PH_READY)},
     {P(PH_COMPONENT_AUTH), COMPONENT_SERVER, LX_NS_COMPONENT, "handshake",
      component_server_handshake, P(PH_SECRET)},
+    {P(PH_OFFERED) | P(PH_READY), SERVER, NS_SM, "enable", server_enable,
+     P(PH_OFFERED) | P(PH_READY) | P(PH_CLOSING)},
     {P(PH_READY) | P(PH_CLOSING), ALL, NULL, NULL, on_stanza,
      P(PH_READY) | P(PH_CLOSING)},
 };
@@ -1318,8 +1321,8 @@ static int valid_count(const char *h) {
          strtoull(h, NULL, 10) <= UINT32_MAX;
 }
 
-/* <failed/> for a <resume/> (XEP-0198 §5), h when >= 0. */
-static int resume_failed(lx_conn *c, const char *condition, int64_t h) {
+/* XEP-0198's <failed/> with a stanza error condition, h when >= 0. */
+static int sm_failed(lx_conn *c, const char *condition, int64_t h) {
   char count[16];
   buf *b = &c->out;
   size_t mark = b->len;
@@ -1327,9 +1330,25 @@ static int resume_failed(lx_conn *c, const char *condition, int64_t h) {
   int rc = xo_start(b, "failed", NS_SM) || (h >= 0 && xo_attr(b, "h", count)) ||
            buf_putc(b, '>') || xo_element(b, condition, NS_STANZAS, NULL) ||
            xo_end(b, "failed");
-  if (conn_wrote(c, mark, rc))
-    return c->error.code;
-  return binding_failed(c);
+  return conn_wrote(c, mark, rc) ? c->error.code : 0;
+}
+
+/* <failed/> for a <resume/> (XEP-0198 §5), h when >= 0. */
+static int resume_failed(lx_conn *c, const char *condition, int64_t h) {
+  int rc = sm_failed(c, condition, h);
+  return rc ? rc : binding_failed(c);
+}
+
+/* XEP-0198 §3: <enable/> once bound goes to an application that speaks
+ * XEP-0198; before binding, or where stream management is off, it is
+ * refused with <failed/>, not a stream error. Before authentication it is
+ * as unexpected as anything else. */
+static int server_enable(lx_conn *c, lx_stanza *s) {
+  if (!c->authenticated)
+    return unexpected(c, s);
+  if (c->bound && is_extension(c, NS_SM))
+    return on_stanza(c, s);
+  return sm_failed(c, "unexpected-request", -1);
 }
 
 /* Only for an application that speaks XEP-0198 (its extension_ns), once

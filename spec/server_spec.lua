@@ -746,15 +746,23 @@ describe("lxmpp.server", function()
 			return j, r
 		end
 
+		-- waits for the session's connection to be gone and the session kept
+		-- (its coroutines end in their own time)
+		local function await_detached(srv, session)
+			for _ = 1, 500 do
+				if session.detached then break end
+				cqueues.sleep(0.01)
+			end
+			assert.is_true(session.detached)
+			assert.is_nil(srv.all[session])
+			assert.equal(session, srv.sessions[session.full_jid])
+		end
+
 		-- the client's connection dies unannounced; the server keeps its session
 		local function cut(srv, c)
 			local full = c.jid
 			c.t:close()
-			for _ = 1, 200 do
-				if srv.sessions[full] and srv.sessions[full].detached then break end
-				cqueues.sleep(0.01)
-			end
-			assert.is_true(srv.sessions[full].detached)
+			await_detached(srv, srv.sessions[full])
 			return full
 		end
 
@@ -810,6 +818,100 @@ describe("lxmpp.server", function()
 				local gone = assert(connect(srv, "romeo", { resume = state }))
 				assert.is_false(gone:sm_report().resumed)
 				assert.is_true(gone:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("takes a peer that leaves its <r/> unanswered for ack_timeout for dead: detached, resumable", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, stream_management = { ack_timeout = 30 } }, function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = r.jid
+				local session = srv.sessions[full]
+				-- romeo reads nothing from now on: the <r/> after the fifth goes unanswered
+				for i = 1, 5 do assert(j:send(st.message({ to = full, type = "chat" }, "d" .. i))) end
+				assert.truthy(j:ping())
+				assert.is_not_nil(session.sm.asked_at)
+				fc.now = fc.now + 29
+				srv:tick()
+				assert.is_nil(session.detached)
+				fc.now = fc.now + 2
+				srv:tick()
+				await_detached(srv, session)
+				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
+				-- its connection is closed: the client reads what was sent, then the end
+				local m, err
+				repeat m, err = r:receive(5) until not m
+				assert.is_not_nil(err)
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.same({ "d1", "d2", "d3", "d4", "d5" }, bodies(again, 5))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("sends the configured location in <enabled/>: the client resumes there", function()
+			local process = require "interop.process"
+			local port, dead = process.free_port(), process.free_port()
+			local location = "127.0.0.1:" .. port
+			with_server({ listen = { { host = "127.0.0.1", port = port } }, stream_management = { location = location } },
+				function(srv)
+					local got = {}
+					local j, r = pair(srv, { resource = "garden",
+						trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end })
+					assert.matches("<enabled [^>]*location='" .. location:gsub("%.", "%%.") .. "'", table.concat(got))
+					local state = assert(r:sm_state())
+					assert.equal(location, state.location)
+					local full = cut(srv, r)
+					assert(j:send(st.message({ to = full, type = "chat" }, "there")))
+					assert.truthy(j:ping())
+					-- nothing listens where the client would go by itself
+					local again = assert(connect(srv, "romeo", { resume = state, port = dead }))
+					assert.is_true(again:sm_report().resumed)
+					assert.same({ "there" }, bodies(again, 1))
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			assert.has_error(function() server.new(config { stream_management = { location = 5222 } }) end,
+				"lxmpp.server: stream_management.location: a string (host:port)")
+		end)
+
+		it("detaches a session whose write timed out (a client that stopped reading), resumable", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, limits = { max_output = 67108864, read_rate = 1e9, read_burst = 1e9 },
+				stream_management = { max_unacked = 100000, max_unacked_bytes = 67108864 } }, function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = r.jid
+				local session = srv.sessions[full]
+				-- romeo reads nothing from now on: the kernel's buffers fill and
+				-- the server's write waits
+				local body = ("x"):rep(20000)
+				local sent = 0
+				while not session.writing_since and sent < 3000 do
+					for _ = 1, 10 do assert(j:send(st.message({ to = full, type = "chat" }, body))) end
+					sent = sent + 10
+					assert.truthy(j:ping())
+				end
+				assert.is_not_nil(session.writing_since)
+				fc.now = fc.now + srv.limits.write_timeout + 1
+				srv:tick()
+				await_detached(srv, session)
+				assert.is_nil(presence_from(j, full, 0.3)) -- still available to the others
+				assert(j:send(st.message({ to = full, type = "chat" }, "last")))
+				assert.truthy(j:ping())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				local n, last = 0
+				repeat
+					local m = next_stanza(again, is_message)
+					n, last = n + 1, m and m:get_child_text("body")
+				until not m or last == "last"
+				assert.equal("last", last)
+				assert.equal(sent + 1, n) -- everything, none lost
+				assert.is_true(again:close())
 				assert.is_true(j:close())
 			end)
 		end)
@@ -938,6 +1040,37 @@ describe("lxmpp.server", function()
 				assert.is_nil(srv.sessions[fulls[1]])
 				assert.is_true(srv.sessions[fulls[2]].detached)
 				assert.is_true(srv.sessions[fulls[3]].detached)
+			end)
+		end)
+
+		it("refuses a second <enable/>, and one where it is off, with <failed/>: the stream goes on", function()
+			local FAILED = "<failed xmlns='urn:xmpp:sm:3'><unexpected%-request "
+				.. "xmlns='urn:ietf:params:xml:ns:xmpp%-stanzas'/></failed>"
+			-- the client enables (where offered), then the test once more
+			local function enable_again(srv)
+				local got = {}
+				local c = assert(connect(srv, "juliet",
+					{ trace = function(kind, data) if kind == "received" then got[#got + 1] = data end end }))
+				local session = srv.sessions[c.jid]
+				local enabled = table.concat(got):find("<enabled", 1, true) ~= nil
+				got = {}
+				assert(c.conn:send_xml("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"))
+				assert.truthy(c:ping())
+				assert.equal(session, srv.sessions[c.jid])
+				assert.is_true(c:close())
+				return enabled, table.concat(got), session
+			end
+			with_server(function(srv)
+				local enabled, got, session = enable_again(srv)
+				assert.is_true(enabled)
+				assert.matches("^" .. FAILED, got)
+				assert.is_not_nil(session.sm_id)
+			end)
+			with_server({ stream_management = false }, function(srv)
+				local enabled, got, session = enable_again(srv)
+				assert.is_false(enabled)
+				assert.matches("^" .. FAILED, got)
+				assert.is_nil(session.sm)
 			end)
 		end)
 

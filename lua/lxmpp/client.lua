@@ -645,20 +645,9 @@ local function sm_between(self)
 	return self.sm ~= nil and (p == "reconnecting" or p == "connecting" or p == "failed")
 end
 
--- Keeps a stanza for the next connection (sm_between), within the
--- queue's bounds.
-local function sm_keep(self, stanza, on_ack)
-	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
-	local xml = tostring(stanza)
-	if not self.sm:fits(#xml) then
-		return nil, ("%d stanzas wait for the server's acknowledgement"):format(self.sm:count()), "full"
-	end
-	return self.sm:sent(xml, on_ack)
-end
-
 local function submit(self, stanza, on_ack)
-	if sm_between(self) then return sm_keep(self, stanza, on_ack) end
-	if self.phase ~= "ready" or self.conn:state() ~= "ready" then
+	local between = sm_between(self) -- kept in the queue for the next connection
+	if not between and (self.phase ~= "ready" or self.conn:state() ~= "ready") then
 		if self.phase == "closed" and self.failure then
 			return nil, self.failure.message, self.failure.code
 		end
@@ -666,7 +655,7 @@ local function submit(self, stanza, on_ack)
 		return nil, closed and "the stream is closed" or "not connected (" .. self.phase .. ")",
 			closed and "closed" or "not-connected"
 	end
-	if #self.unsent > self.opts.max_output then
+	if not between and #self.unsent > self.opts.max_output then
 		return nil, "the output queue is full", "full"
 	end
 	for _, fn in ipairs(self.filters.outgoing) do fn(stanza, self) end
@@ -674,16 +663,17 @@ local function submit(self, stanza, on_ack)
 		local ok, err, code = self.role.outgoing(self, stanza)
 		if not ok then return nil, err, code end
 	end
-	if not self.sm_out then
+	if not between and not self.sm_out then
 		local ok, err, code = self.conn:send(stanza)
 		if ok and on_ack then on_ack(false, "no-sm") end
 		return ok, err, code
 	end
 	local xml = tostring(stanza)
 	if not self.sm:fits(#xml) then
-		if not self.sm.asked_at then request_ack(self) end
+		if not between and not self.sm.asked_at then request_ack(self) end
 		return nil, ("%d stanzas wait for the server's acknowledgement"):format(self.sm:count()), "full"
 	end
+	if between then return self.sm:sent(xml, on_ack) end
 	local ok, err, code = self.conn:send_xml(xml)
 	if not ok then return nil, err, code end
 	self.sm:sent(xml, on_ack)

@@ -815,7 +815,7 @@ local function sweep(self, now)
 			due(not established(s) and s.auth_deadline)
 			due(s.closed_at and s.closed_at + limits.close_timeout)
 		end
-		due(smlib.request_due(s))
+		due(smlib.request_due(s, now))
 	end
 	smlib.tick(self, now, due)
 	-- a close above sets a deadline through wake_at: keep the earlier one

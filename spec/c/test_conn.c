@@ -2642,6 +2642,54 @@ TEST(stanza_rules_after_binding) {
   side_free(&sv);
 }
 
+#define ENABLE "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"
+#define BIND_B                                                                 \
+  "<iq type='set' id='b'><bind "                                               \
+  "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
+#define FAILED_UNEXPECTED                                                      \
+  "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:"  \
+  "xml:ns:xmpp-stanzas'/></failed>"
+
+/* XEP-0198 §3: <enable/> before binding, or where the application does not
+ * speak XEP-0198, is refused with <failed/> and the stream goes on; once
+ * bound it goes to the application (which refuses a second one). */
+TEST(server_refuses_enable_out_of_place) {
+  side sv;
+  text out = {0};
+  sm_server(&sv);
+  script(&sv, CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER ENABLE BIND_B ENABLE,
+         1, &out);
+  CHECK(strstr(str(&out), FAILED_UNEXPECTED "<iq type='result' id='b'>") !=
+        NULL);
+  CHECK_INT(sv.closed_code, 1); /* still open */
+  CHECK_STR(str(&sv.events), "opened auth-request authenticated opened "
+                             "bind-request ready stanza");
+  CHECK_STR(str(&sv.stanzas), ENABLE);
+  side_free(&sv);
+  text_free(&out);
+
+  /* stream management off: refused before and after binding */
+  plain_server(&sv, NULL);
+  script(&sv,
+         CLIENT_HEADER AUTH_ANONYMOUS CLIENT_HEADER ENABLE BIND_B ENABLE
+         "<message id='m'/>",
+         1, &out);
+  CHECK(strstr(str(&out), FAILED_UNEXPECTED "<iq type='result' id='b'>") !=
+        NULL);
+  CHECK(strstr(str(&out), "</iq>" FAILED_UNEXPECTED) != NULL);
+  CHECK_INT(sv.closed_code, 1); /* still open */
+  CHECK(strstr(str(&sv.stanzas), "<message id='m'") == str(&sv.stanzas));
+  side_free(&sv);
+  text_free(&out);
+
+  /* before authentication it is as unexpected as anything else */
+  sm_server(&sv);
+  script(&sv, CLIENT_HEADER ENABLE, 1, &out);
+  CHECK_INT(sv.closed_code, LX_ERR_UNSUPPORTED_STANZA_TYPE);
+  side_free(&sv);
+  text_free(&out);
+}
+
 #define RESUME_AS(previd, h)                                                   \
   "<resume xmlns='urn:xmpp:sm:3' previd='" previd "' h='" h "'/>"
 #define FAILED_NOT_FOUND                                                       \
@@ -3258,6 +3306,7 @@ int main(void) {
   RUN(client_restart_boundary_with_pipelined_bytes);
   RUN(client_resumes_instead_of_binding);
   RUN(server_resumes_instead_of_binding);
+  RUN(server_refuses_enable_out_of_place);
   RUN(client_bytes_after_proceed_go_to_tls);
   RUN(server_takes_the_newlines_of_go_sendxmpp);
   RUN(client_takes_the_newlines_of_a_server);

@@ -113,9 +113,9 @@ end
 function process.read(path)
 	local f = io.open(path, "rb")
 	if not f then return "" end
-	local data = f:read("*a")
+	local data = f:read("*a") -- nil when /proc/PID went away meanwhile
 	f:close()
-	return data
+	return data or ""
 end
 
 function process.tempdir()

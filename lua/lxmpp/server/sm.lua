@@ -23,6 +23,7 @@ sm.DEFAULTS = {
 	max_unacked_bytes = 1048576, -- and their bytes (max_output's default)
 	request_after = 5, -- <r/> once this many are unacknowledged
 	request_interval = 10, -- or once the oldest has waited this long
+	ack_timeout = 60, -- an <r/> unanswered this long: the peer is dead, detached
 	max_detached = 10, -- detached sessions per account; beyond, the oldest ends
 }
 
@@ -273,14 +274,25 @@ function sm.tick(srv, now, due)
 	end
 end
 
---- For a connected session: an <r/> when due; the time of the next.
+--- For a connected session: an <r/> when due; a peer that has not
+--- answered ours within ack_timeout is taken for dead: its connection is
+--- closed and the session detached as for a dropped connection (see
+--- sm.detach, through srv:forget). The time of the next deadline.
 ---@param s lxmpp.server.session
+---@param now number
 ---@return number|nil at
-function sm.request_due(s)
+function sm.request_due(s, now)
 	local q = s.sm
 	if not q or s.detached or s.gone then return nil end
+	if q.asked_at then
+		local dead_at = q.asked_at + s.srv.sm_opts.ack_timeout
+		if now < dead_at then return dead_at end
+		s.srv:log("info", "%s: no <a/> in %d s, connection closed", tostring(s), s.srv.sm_opts.ack_timeout)
+		s:abort()
+		return nil
+	end
 	if q:should_request() then request(s) end
-	return q:request_due()
+	return q:request_due() or (q.asked_at and q.asked_at + s.srv.sm_opts.ack_timeout)
 end
 
 return sm
