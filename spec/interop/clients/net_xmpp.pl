@@ -46,6 +46,8 @@ sub login {
     my $why = do { no warnings "once"; $IO::Socket::SSL::SSL_ERROR // "" };
     step("tls:$label", $tls, $tls ? $sock->get_sslversion()
         : "Connect returned " . ($status // "undef") . " " . ($c->GetErrorCode() // "") . " $why");
+    print "info insecure Connect returned $status after TLS failed ($why): a program that then calls AuthSend "
+        . "sends its password on the plain socket\n" if $status && !$tls;
     return unless $tls;
     my @result = $c->AuthSend(username => $user, password => $password, resource => "matrix-$label");
     my $ok = @result && $result[0] eq "ok";
