@@ -10,7 +10,8 @@
 -- (docs/prosody.md), and lxmpp.server (examples/server.lua). Against
 -- examples/tiny_server.lua (no roster, no disco, no subscriptions: an
 -- example) the matrix records, from the server's side, what each client
--- sends at SASL on TLS 1.3, which spec/interop/clients/README.md reports.
+-- sends at SASL on TLS 1.3, which spec/interop/clients/README.md reports,
+-- and, with a certificate for another name, that each refuses it.
 local client_matrix = require "interop.client_matrix"
 local lxmpp_server = require "interop.lxmpp_server"
 local sasl_trace = require "interop.sasl_trace"
