@@ -931,6 +931,63 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		it("leaves the session waiting when the new connection cannot take it over", function()
+			with_server(function(srv)
+				local j, r = pair(srv)
+				local state = assert(r:sm_state())
+				local full = cut(srv, r)
+				assert(j:send(st.message({ to = full, type = "chat" }, "kept")))
+				assert.truthy(j:ping())
+				-- the new connection fails to accept (as out of memory would)
+				local methods = getmetatable(srv.sessions[full].conn).__index
+				local accept = methods.accept_resume
+				local failures = 0
+				methods.accept_resume = function(conn, _, h)
+					failures = failures + 1
+					return accept(conn, "not a JID", h)
+				end
+				local ok, failed = pcall(connect, srv, "romeo", { resume = state, timeout = 1 })
+				methods.accept_resume = accept
+				assert.is_true(ok)
+				assert.is_nil(failed)
+				assert.equal(1, failures)
+				-- the old session is intact: still waiting, resumable, its stanza kept
+				local kept = srv.sessions[full]
+				assert.is_true(kept.detached)
+				assert.equal(1, kept.sm:count())
+				local again = assert(connect(srv, "romeo", { resume = state }))
+				assert.is_true(again:sm_report().resumed)
+				assert.same({ "kept" }, bodies(again, 1))
+				assert.is_true(again:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("ends, not keeps, a session whose stream the server ended for the client's fault", function()
+			with_server({ limits = { max_stanza_size = 5000 } }, function(srv)
+				local j, r = pair(srv)
+				local full = r.jid
+				-- over max_stanza_size: policy-violation, a limit like any other
+				r:send(st.message({ to = j.jid, type = "chat" }, ("x"):rep(10000)))
+				assert.equal("unavailable", presence_from(j, full).attr.type)
+				assert.is_nil(srv.sessions[full])
+				assert.is_nil(next(srv.detached))
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("takes timeouts that are not whole seconds, and logs them", function()
+			local logged = {}
+			local function log(level, m) logged[#logged + 1] = level .. " " .. m end
+			with_server({ log = log, stream_management = { resume_timeout = 90.5 } }, function(srv)
+				local j, r = pair(srv)
+				local full = cut(srv, r)
+				assert.is_true(srv.sessions[full].detached)
+				assert.matches("connection lost, kept for 90.5 s", table.concat(logged, "\n"), 1, true)
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("refuses to resume another account's session", function()
 			with_server(function(srv)
 				local j = assert(connect(srv, "juliet", { resource = "balcony" }))
@@ -1027,6 +1084,35 @@ describe("lxmpp.server", function()
 				last:presence()
 				assert.same({ "o1", "o2", "o3", "o4" }, bodies(last, 4))
 				assert.is_true(last:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		it("stores offline a message as large as the limits allow when the session ends unacknowledged", function()
+			local fc = fake_clock()
+			-- larger than lxmpp.xml's default stanza size (each text within
+			-- the text limit): kept as sent, it is read back with limits of
+			-- its own size
+			local half = 150000
+			with_server({ clock = fc.fn, limits = { max_stanza_size = 4 * half, read_burst = 8 * half },
+				stream_management = { resume_timeout = 60 } }, function(srv)
+				local j, r = pair(srv)
+				local full = cut(srv, r)
+				local big = st.message({ to = full, type = "chat", id = "big" }, ("x"):rep(half))
+					:tag("note", { xmlns = "urn:example:note" }):text(("y"):rep(half)):up()
+				assert(j:send(big))
+				assert.truthy(j:ping())
+				assert.equal(1, srv.sessions[full].sm:count())
+				fc.now = fc.now + 61
+				srv:tick()
+				assert.is_nil(srv.sessions[full])
+				local again = assert(connect(srv, "romeo", { resource = "later", max_stanza_size = 4 * half }))
+				again:presence()
+				local m = next_stanza(again, is_message)
+				assert.equal("big", m and m.attr.id)
+				assert.equal(half, #m:get_child_text("body"))
+				assert.equal(half, #m:get_child_text("note", "urn:example:note"))
+				assert.is_true(again:close())
 				assert.is_true(j:close())
 			end)
 		end)
@@ -1373,9 +1459,13 @@ describe("lxmpp.server", function()
 				-- an account that does not exist: the component gets the error
 				co.send(st.message({ from = "echo@" .. BRIDGE, to = "nobody@" .. DOMAIN }, "?"))
 				assert.equal("error", co.expect("stanza").stanza.attr.type)
-				-- without 'to': bad-request (from stamped: the domain)
-				co.send(st.message({}, "to nobody"))
+				-- without 'to': bad-request (from stamped: the domain), never in
+				-- answer to an error or a result (RFC 6120 §8.3.1)
+				co.send(st.message({ type = "error", id = "e1" }, "an error to nobody"))
+				co.send(st.iq({ type = "result", id = "r1" }))
+				co.send(st.message({ id = "n1" }, "to nobody"))
 				local nowhere = co.expect("stanza").stanza
+				assert.equal("n1", nowhere.attr.id)
 				assert.equal(BRIDGE, nowhere.attr.to)
 				assert.truthy(nowhere:get_child("error"):get_child("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 
@@ -1429,15 +1519,21 @@ describe("lxmpp.server", function()
 		end)
 
 		it("refuses a wrong secret, an unknown domain, and a second connection for a connected domain", function()
-			with_server(component_config(), function(srv)
+			local logged = {}
+			local function log(level, m) logged[#logged + 1] = level .. " " .. m end
+			with_server(component_config { log = log }, function(srv)
 				local wrong = component(srv, BRIDGE, "wrong")
 				assert.equal("not-authorized", wrong.expect("stream-error").condition)
+				-- the log says why
+				assert.matches("component " .. BRIDGE:gsub("%p", "%%%0") .. " refused: wrong handshake",
+					table.concat(logged, "\n"))
 				local unknown = component(srv, "nope." .. DOMAIN, "s3cret")
 				assert.equal("host-unknown", unknown.expect("stream-error").condition)
 				local first = component(srv, BRIDGE, "s3cret")
 				assert(first.expect("ready"))
 				local second = component(srv, BRIDGE, "s3cret")
 				assert.equal("conflict", second.expect("stream-error").condition)
+				assert.matches("refused: [^\n]*conflict", table.concat(logged, "\n"))
 				-- the first one goes on; another component's domain is its own
 				local other = component(srv, "irc.example.net", "other")
 				assert(other.expect("ready"))
@@ -1558,6 +1654,11 @@ describe("lxmpp.server", function()
 			bad({ [BRIDGE] = "" }, "lxmpp.server: components: the secret of " .. BRIDGE)
 			bad({ ["a@b"] = "x" }, "lxmpp.server: listen[1].components: not a domain: a@b")
 			bad({}, "lxmpp.server: listen[1].components: { [domain] = secret, ... }")
+			-- direct TLS needs TLS: not a listener that fails every connection
+			assert.has_error(function()
+				server.new(config { tls = "disabled",
+					listen = { { host = "127.0.0.1", port = 0, components = { [BRIDGE] = "x" }, direct_tls = true } } })
+			end, "lxmpp.server: listen[1]: direct_tls with tls = \"disabled\"")
 		end)
 	end)
 

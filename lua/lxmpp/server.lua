@@ -95,6 +95,9 @@ local function components_of_config(self)
 			if type(spec.components) ~= "table" or next(spec.components) == nil then
 				misuse("listen[" .. i .. "].components: { [domain] = secret, ... }")
 			end
+			if spec.direct_tls and self.config.tls == "disabled" then
+				misuse("listen[" .. i .. "]: direct_tls with tls = \"disabled\"")
+			end
 			local domains = {}
 			for d, secret in pairs(spec.components) do
 				local domain = prep_domain(d, "listen[" .. i .. "].components")
@@ -381,7 +384,7 @@ local function component_handshake(self, s, ev)
 	local replace = old and self.config.component_conflict == "replace"
 	local ok = s.conn:answer_handshake(self.component_secrets[ev.domain], old and not replace and "conflict" or nil)
 	if ok and replace then old:close("conflict", "Replaced by a new connection") end
-	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, select(3, s.conn:error()) or "?") end
+	if not ok then self:log("info", "%s: component %s refused: %s", s.ip, ev.domain, s.conn:error() or "?") end
 	return ok
 end
 
@@ -485,13 +488,14 @@ end
 ---@param stanza lxmpp.stanza
 ---@param cond string the stanza error condition
 ---@param text? string
+---@param kind? string the error type ("cancel")
 ---@return boolean handled
-local function bounce(origin, stanza, cond, text)
+local function bounce(origin, stanza, cond, text, kind)
 	local t = stanza.attr.type
 	if t == "error" or t == "result" then return true end
 	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
 	if origin and origin.send then
-		origin.send(st.error_reply(stanza, "cancel", cond, text))
+		origin.send(st.error_reply(stanza, kind or "cancel", cond, text))
 	end
 	return true
 end
@@ -561,7 +565,7 @@ end
 ---@param stanza lxmpp.stanza
 function methods:process(s, stanza)
 	if s.type == "component" and not stanza.attr.to then
-		s.send(st.error_reply(stanza, "modify", "bad-request", "a component's stanza needs a 'to'"))
+		bounce(s, stanza, "bad-request", "a component's stanza needs a 'to'", "modify")
 	else
 		self:route(stanza, s)
 	end

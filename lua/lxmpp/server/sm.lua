@@ -152,15 +152,25 @@ function sm.deliver(s, stanza)
 	return true
 end
 
---- The session's connection is gone without a close: a resumable session
---- is kept (registered, its presence standing) for resume_timeout. True
---- when detached; false when the session ends.
+-- Whether the connection was lost (a reset, a cut, a write that failed),
+-- rather than closed or ended by a stream error (either side's: a limit,
+-- bad XML), which ends the session.
+local function lost(conn)
+	local state = conn:state()
+	if state ~= "failed" then return state ~= "closed" end
+	local _, code = conn:error()
+	return code == "connection-closed" or code == "tls-truncated"
+end
+
+--- The session's connection is lost: a resumable session is kept
+--- (registered, its presence standing) for resume_timeout. True when
+--- detached; false when the session ends.
 ---@param srv lxmpp.server
 ---@param s lxmpp.server.session
 ---@return boolean detached
 function sm.detach(srv, s)
 	if not (s.sm and s.sm_id) or s.closed_at or srv.closing or srv.sessions[s.full_jid] ~= s
-		or s.conn:state() == "closed" then
+		or not lost(s.conn) then
 		return false
 	end
 	-- an account cannot pile up detached sessions: the oldest goes
@@ -175,7 +185,7 @@ function sm.detach(srv, s)
 	s.detached, s.resume_until = true, srv.now() + srv.sm_opts.resume_timeout
 	s.sm:connection_lost()
 	srv.detached[s] = true
-	srv:log("info", "%s: connection lost, kept for %d s", tostring(s), srv.sm_opts.resume_timeout)
+	srv:log("info", "%s: connection lost, kept for %g s", tostring(s), srv.sm_opts.resume_timeout)
 	return true
 end
 
@@ -183,10 +193,17 @@ end
 -- stored offline for the account (error and headline messages dropped,
 -- groupchat bounced), an iq request bounced, anything else dropped.
 local function undeliverable(srv, s, text)
-	-- kept as sent: in the stream's default namespace
-	local wrapped = xml.parse("<w xmlns='jabber:client'>" .. text .. "</w>", { default_ns = "jabber:client" })
+	-- kept as sent: in the stream's default namespace, and within the
+	-- server's limits, not lxmpp.xml's defaults (the wrapper is one level
+	-- more): limits of its own size
+	local doc = "<w xmlns='jabber:client'>" .. text .. "</w>"
+	local n = math.min(#doc, 1073741824) -- (the counts' ceiling)
+	local wrapped, err = xml.parse(doc, { default_ns = "jabber:client", max_stanza_size = n,
+		max_text_size = n, max_depth = n, max_attrs = n, max_children = n })
 	local stanza = wrapped and wrapped.tags[1]
-	if not stanza then return end
+	if not stanza then
+		return srv:log("error", "%s: an unacknowledged stanza is lost: %s", tostring(s), tostring(err))
+	end
 	local t, bounce = stanza.attr.type, false
 	if stanza.name == "message" then
 		t = t or "normal"
@@ -245,10 +262,11 @@ function sm.resume(srv, s, ev)
 		s.conn:refuse_resume("unexpected-request", q:handled())
 		return
 	end
+	-- the new connection first: if it cannot go on, the session waits on
+	if not s.conn:accept_resume(old.full_jid, q:handled()) then return end
 	q:connection_lost()
 	local id = old.sm_id
 	cut_off(srv, old)
-	if not s.conn:accept_resume(old.full_jid, q:handled()) then return end
 	s:take_over(old)
 	s.sm, s.sm_id, s.detached, s.resumed = q, id, nil, true
 	srv.resumable[id] = s
@@ -258,8 +276,9 @@ function sm.resume(srv, s, ev)
 	srv:log("info", "%s: resumed, %d stanzas sent again", tostring(s), q:count())
 end
 
---- Time-driven work: detached sessions that expired end; <r/> for those
---- whose oldest unacknowledged stanza waited request_interval.
+--- Time-driven work on the detached sessions: those that expired end, the
+--- others' expiry is recorded with `due` (connected sessions' <r/>:
+--- sm.request_due).
 ---@param srv lxmpp.server
 ---@param now number
 ---@param due fun(at: number|nil) records the next deadline
@@ -287,7 +306,7 @@ function sm.request_due(s, now)
 	if q.asked_at then
 		local dead_at = q.asked_at + s.srv.sm_opts.ack_timeout
 		if now < dead_at then return dead_at end
-		s.srv:log("info", "%s: no <a/> in %d s, connection closed", tostring(s), s.srv.sm_opts.ack_timeout)
+		s.srv:log("info", "%s: no <a/> in %g s, connection closed", tostring(s), s.srv.sm_opts.ack_timeout)
 		s:abort()
 		return nil
 	end
