@@ -142,6 +142,13 @@ describe("lxmpp.xml.parse", function()
 		assert.truthy(xml.parse("<a>abc</a>", { max_stanza_size = 10 }))
 	end)
 
+	it("lets a text as big as a raised max_stanza_size through, unless max_text_size says less", function()
+		local big = "<a>" .. ("x"):rep(300000) .. "</a>"
+		assert.equal(300000, #assert(xml.parse(big, { max_stanza_size = 600000 }))[1])
+		local _, msg = xml.parse(big, { max_stanza_size = 600000, max_text_size = 262144 })
+		assert.equal("limit exceeded: max_text_bytes 262144", msg)
+	end)
+
 	it("refuses options of the wrong kind", function()
 		assert.has_error(function() xml.parse("<a/>", { max_depth = "deep" }) end,
 			"option 'max_depth': expected an integer from 1 to 1073741824")

@@ -288,8 +288,9 @@ void lxl_parser_limits(lua_State *L, int idx, lx_parser_opts *o) {
       (unsigned)lxl_opt_int(L, idx, "max_attrs", o->max_attrs, 1, 1 << 30);
   o->max_children = (unsigned)lxl_opt_int(L, idx, "max_children",
                                           o->max_children, 1, 1 << 30);
+  /* a text fits in its stanza: raising the stanza's bound raises it too */
   o->max_text_bytes = (size_t)lxl_opt_int(
-      L, idx, "max_text_size", (lua_Integer)o->max_text_bytes, 1, big);
+      L, idx, "max_text_size", (lua_Integer)o->max_stanza_bytes, 1, big);
   o->max_parser_memory = (size_t)lxl_opt_int(
       L, idx, "max_parser_memory", (lua_Integer)o->max_parser_memory, 0, big);
 }

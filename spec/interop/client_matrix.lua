@@ -41,17 +41,19 @@ local DEPS = "run `sh tools/deps.sh` as root"
 -- Each client: name, its Debian package (or npm's, with how to check it is
 -- there), the driver's command line before the common arguments.
 -- `unsupported` lists the steps the client cannot do (its driver says why).
+-- `wrong_name`: what the client's output says when the certificate is not
+-- for the JID's domain (clients_spec.lua's certificate-for-another-name run).
 client_matrix.CLIENTS = {
-	{ name = "slixmpp", debian = "python3-slixmpp",
+	{ name = "slixmpp", debian = "python3-slixmpp", wrong_name = "Hostname mismatch",
 		argv = { PYTHON, "-B", DIR .. "slixmpp_driver.py" } },
-	{ name = "aioxmpp", debian = "python3-aioxmpp",
+	{ name = "aioxmpp", debian = "python3-aioxmpp", wrong_name = "certificate hostname mismatch",
 		argv = { PYTHON, "-B", DIR .. "aioxmpp_driver.py" } },
-	{ name = "nbxmpp", debian = "python3-nbxmpp",
+	{ name = "nbxmpp", debian = "python3-nbxmpp", wrong_name = "G_TLS_CERTIFICATE_BAD_IDENTITY",
 		argv = { PYTHON, "-B", DIR .. "nbxmpp_driver.py" } },
-	{ name = "libstrophe", debian = "libstrophe-dev",
+	{ name = "libstrophe", debian = "libstrophe-dev", wrong_name = "X509_V_ERR_HOSTNAME_MISMATCH",
 		binary = "libstrophe", source = "libstrophe.c", compiler = "cc -std=c11 -D_POSIX_C_SOURCE=200809L",
 		pkg = "libstrophe" },
-	{ name = "gloox", debian = "libgloox-dev",
+	{ name = "gloox", debian = "libgloox-dev", wrong_name = "CertWrongPeer",
 		binary = "gloox", source = "gloox.cc", compiler = "c++ -std=c++17", pkg = "gloox" },
 	{ name = "xmpp.js", npm = "@xmpp/client (spec/interop/clients/package.json; Node >= 20.10)",
 		present = function()
@@ -61,10 +63,11 @@ client_matrix.CLIENTS = {
 			return ok and major and (major > 20 or (major == 20 and minor >= 10))
 				and exists(DIR .. "node_modules/@xmpp/client/package.json")
 		end,
-		argv = { "node", DIR .. "xmppjs.js" }, ca_env = "NODE_EXTRA_CA_CERTS" },
-	{ name = "Net::XMPP", debian = "libnet-xmpp-perl",
+		argv = { "node", DIR .. "xmppjs.js" }, ca_env = "NODE_EXTRA_CA_CERTS",
+		wrong_name = "ERR_TLS_CERT_ALTNAME_INVALID" },
+	{ name = "Net::XMPP", debian = "libnet-xmpp-perl", wrong_name = "hostname verification failed",
 		argv = { "perl", DIR .. "net_xmpp.pl" } },
-	{ name = "go-sendxmpp", debian = "go-sendxmpp",
+	{ name = "go-sendxmpp", debian = "go-sendxmpp", wrong_name = "x509: certificate is valid for",
 		argv = { "sh", DIR .. "go_sendxmpp.sh" },
 		unsupported = { "roster", "subscribe", "disco", "ping", "close:a", "close:b" } },
 }

@@ -10,7 +10,8 @@
 -- (docs/prosody.md), and lxmpp.server (examples/server.lua). Against
 -- examples/tiny_server.lua (no roster, no disco, no subscriptions: an
 -- example) the matrix records, from the server's side, what each client
--- sends at SASL on TLS 1.3, which spec/interop/clients/README.md reports.
+-- sends at SASL on TLS 1.3, which spec/interop/clients/README.md reports,
+-- and, with a certificate for another name, that each refuses it.
 local client_matrix = require "interop.client_matrix"
 local lxmpp_server = require "interop.lxmpp_server"
 local sasl_trace = require "interop.sasl_trace"
@@ -138,5 +139,50 @@ describe("what each client does at SASL (examples/tiny_server.lua's trace)", fun
 					:format(client.name, title, sasl_trace.describe(seen), run.reports[client.name].output))
 			end)
 		end
+	end
+end)
+
+-- RFC 6120 §13.7.2.1 (RFC 6125): a client checks the server's certificate
+-- against the JID's domain, not the address it connects to (the drivers
+-- connect to 127.0.0.1). The tiny server presents a certificate from the
+-- same test CA for another name only; every client must refuse it before
+-- it sends a password: no <auth/> of its account in the server's trace, and
+-- its own output names the wrong name. With the matrix's runs above (same
+-- CA, the right name: every client logs in), this proves the name check.
+describe("each client refuses a certificate for another name from the same CA", function()
+	local run
+
+	lazy_setup(function()
+		assert(client_matrix.build())
+		local server = lxmpp_server.tiny.start { accounts = client_matrix.accounts(),
+			certificate_name = "elsewhere.test" }
+		local ok, reports = pcall(client_matrix.run, server)
+		local trace = server:trace()
+		server:stop()
+		assert(ok, reports)
+		run = { reports = reports, attempts = sasl_trace.attempts(trace) }
+		for _, client in ipairs(client_matrix.CLIENTS) do
+			local insecure = reports[client.name] and reports[client.name].info.insecure
+			if insecure then
+				print(("\nWARNING: %s refused the certificate but %s (see spec/interop/clients/README.md)")
+					:format(client.name, insecure))
+			end
+		end
+	end)
+
+	for _, client in ipairs(client_matrix.CLIENTS) do
+		it(client.name, function()
+			local missing = client_matrix.missing(client)
+			if missing then error(missing, 0) end
+			local r = run.reports[client.name]
+			local seen = run.attempts[client_matrix.user(client, "a")]
+			assert(seen == nil, ("%s went on to SASL with a certificate for elsewhere.test: %s\n%s")
+				:format(client.name, sasl_trace.describe(seen), r.output))
+			for _, step in ipairs { "tls:a", "auth:a", "bind:a" } do
+				assert(not (r.steps[step] and r.steps[step].ok), client.name .. ": " .. step .. " ok\n" .. r.output)
+			end
+			assert(r.output:find(client.wrong_name, 1, true), ("%s refused, but its output does not say %q:\n%s")
+				:format(client.name, client.wrong_name, r.output))
+		end)
 	end
 end)

@@ -8,7 +8,9 @@
 --     opts.stream_management: lxmpp.server's config tables, numbers by name;
 --     opts.component = { domain =, secret = }: a components listener on
 --     server.component_port; opts.wrap: an argv prefix the server runs
---     under, e.g. { "valgrind", "--tool=massif" }):
+--     under, e.g. { "valgrind", "--tool=massif" }; opts.certificate_name:
+--     the only name in the server's certificate, from the same test CA,
+--     instead of the domain: a client that checks the name must refuse it):
 --   server.domain, server.host, server.port, server.cafile, server.accounts,
 --   server.version, server.startup_seconds, server:log(), server:stop(),
 --   server:kill_and_start()
@@ -80,7 +82,7 @@ function lxmpp_server.harness(name, script, traced)
 			component = opts.component, component_port = opts.component and process.free_port(),
 		}, server)
 		local ok, err = pcall(function()
-			self.certs = certs.make(self.dir, self.domain)
+			self.certs = certs.make(self.dir, opts.certificate_name or self.domain)
 			self.cafile = self.certs.cafile
 			for _, a in ipairs(common.accounts(opts.accounts)) do
 				a.jid = a.user .. "@" .. self.domain

@@ -1,5 +1,8 @@
 -- Drives spec/interop/slixmpp_client.py (slixmpp under Debian's
--- /usr/bin/python3) against an interop server.
+-- /usr/bin/python3) against an interop server. slixmpp connects by the
+-- JID's domain, found at server.host (slixmpp_client.py answers its DNS),
+-- so that it checks the certificate against the domain: given the address,
+-- slixmpp 1.8.3 would check no name (spec/interop/clients/README.md).
 --   slixmpp.run(server, mode, accounts [, opts]) -> reports, output, exit code
 --       mode "login", "exchange", "social", "component", "component-refused" or "discover"; accounts: list
 --       of { jid, password }; reports: the JSON lines decoded, in order.

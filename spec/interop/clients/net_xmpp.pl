@@ -40,7 +40,14 @@ sub login {
         ssl_ca_path => $CAFILE, ssl_verify => 0x01, connecttimeout => $TIMEOUT);
     my $sock = $status && $c->{STREAM}{SIDS}{ $c->GetStreamID() }{sock};
     my $tls = $sock && $sock->isa("IO::Socket::SSL");
-    step("tls:$label", $tls, $tls ? $sock->get_sslversion() : "connect: " . ($c->GetErrorCode() // "failed"));
+    # XML::Stream ignores a failed handshake (it logs "We are secure", goes
+    # on with the next stream and Connect returns 1): hence the check of
+    # the socket's class, and IO::Socket::SSL's own error (e.g. a wrong name)
+    my $why = do { no warnings "once"; $IO::Socket::SSL::SSL_ERROR // "" };
+    step("tls:$label", $tls, $tls ? $sock->get_sslversion()
+        : "Connect returned " . ($status // "undef") . " " . ($c->GetErrorCode() // "") . " $why");
+    print "info insecure Connect returned $status after TLS failed ($why): a program that then calls AuthSend "
+        . "sends its password on the plain socket\n" if $status && !$tls;
     return unless $tls;
     my @result = $c->AuthSend(username => $user, password => $password, resource => "matrix-$label");
     my $ok = @result && $result[0] eq "ok";
