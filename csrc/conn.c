@@ -160,6 +160,10 @@ static int restart(lx_conn *c) {
 /* From here on the bytes in both directions are TLS: what is already
  * queued still goes out in the clear first. */
 static int start_tls(lx_conn *c) {
+  lx_error err;
+  /* a server's TLS object that lx_conn_trim released before <starttls/> */
+  if (!c->tls && lx_tls_new(&c->tls, c->tls_ctx, NULL, &err))
+    return conn_fail(c, err.code, 0, "%s", err.detail);
   c->tls_on = 1;
   c->clear = conn_out_pending(c);
   c->phase = PH_HANDSHAKE;
@@ -1659,6 +1663,7 @@ void lx_conn_free(lx_conn *c) {
   conn_free_events(c);
   lx_parser_free(c->parser);
   lx_tls_free(c->tls);
+  lx_tls_ctx_free(c->tls_ctx);
   buf_free(&c->out);
   buf_free(&c->ends);
   buf_wipe(&c->in); /* they may hold a PLAIN password */

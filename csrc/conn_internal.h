@@ -96,11 +96,12 @@ struct lx_conn {
   /* bytes */
   lx_parser *parser;
   lx_tls *tls;
-  buf out;        /* plaintext XML not yet sent or handed to TLS */
-  size_t out_off; /* out.data[out_off .. out.len) is pending */
-  size_t clear;   /* of which the first `clear` bytes go out in the clear */
-  buf ends;       /* size_t offsets in out where pending elements end (TLS
-                     records end there), from ends_off */
+  lx_tls_ctx *tls_ctx; /* a server's: its TLS again after lx_conn_trim */
+  buf out;             /* plaintext XML not yet sent or handed to TLS */
+  size_t out_off;      /* out.data[out_off .. out.len) is pending */
+  size_t clear; /* of which the first `clear` bytes go out in the clear */
+  buf ends;     /* size_t offsets in out where pending elements end (TLS
+                   records end there), from ends_off */
   size_t ends_off;
   buf in; /* bytes from lx_conn_recv() not yet taken (ciphertext once TLS
              is on): in.data[in_off .. in.len) */

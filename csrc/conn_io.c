@@ -330,11 +330,23 @@ int conn_step(lx_conn *c) {
 }
 
 int lx_conn_trim(lx_conn *c) {
-  if (c->phase != PH_READY && c->phase != PH_CLOSING)
-    return 0;
-  if (c->tls_on)
-    lx_tls_trim(c->tls);
-  return lx_parser_trim(c->parser);
+  int released = 0;
+  switch (c->phase) {
+  case PH_HEADER:  /* the peer's header (a slowloris dribbles it) */
+  case PH_OFFERED: /* a server's features offered: the client's choice */
+    if (!c->tls_on && c->tls_ctx && c->tls) {
+      lx_tls_free(c->tls); /* before <starttls/>: nothing in it yet */
+      c->tls = NULL;
+      released = 1;
+    }
+    break;
+  case PH_READY:
+  case PH_CLOSING: break;
+  default: return 0; /* a TLS handshake, SASL, binding: state in flight */
+  }
+  if (c->tls_on) /* only once the handshake is over (LX_TLS_OPEN) */
+    released |= lx_tls_trim(c->tls);
+  return lx_parser_trim(c->parser) | released;
 }
 
 ssize_t lx_conn_recv(lx_conn *c, const char *data, size_t len) {

@@ -206,6 +206,8 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
     const char *peer = c->jid ? lx_jid_domain_ascii(c->jid) : NULL;
     if ((rc = lx_tls_new(&c->tls, o->tls_ctx, peer, err)) != 0)
       return rc;
+    if (c->role->tls_role == LX_TLS_SERVER)
+      c->tls_ctx = lx_tls_ctx_ref(o->tls_ctx);
     if (o->tls_session && c->role->tls_role == LX_TLS_CLIENT &&
         (rc = lx_tls_set_session(c->tls, o->tls_session, err)) != 0)
       return rc;

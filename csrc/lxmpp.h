@@ -364,7 +364,8 @@ ssize_t lx_parser_feed(lx_parser *p, const char *data, size_t len);
 int lx_parser_stopped(const lx_parser *p);
 
 /* Releases expat and the parser's buffers while a stream is idle: between
- * top-level elements, with no part of the next one received. The next
+ * top-level elements, with no part of the next one received, or before the
+ * stream header is complete (the part received is replayed). The next
  * lx_parser_feed() builds a new expat from the recorded stream header, in
  * the same state. For connections that wait long between stanzas (the
  * caller owns the clock). Returns 1 when released, 0 when not idle. */
@@ -1062,6 +1063,9 @@ void lx_tls_consume_send(lx_tls *t, size_t n);
  * else 0. */
 int lx_tls_trim(lx_tls *t);
 
+/* Takes a reference on `ctx` (lx_tls_ctx_free gives it back); returns it. */
+lx_tls_ctx *lx_tls_ctx_ref(lx_tls_ctx *ctx);
+
 /* Queues a close_notify; nothing can be written after it, and reading goes
  * on until the peer's close_notify (LX_ERR_TLS_CLOSED). Returns 0 (also
  * when already queued), LX_ERR_STATE during the handshake, or the sticky
@@ -1508,9 +1512,13 @@ int lx_conn_keepalive(lx_conn *c);
 
 /* Releases what the connection can rebuild: the XML parser (most of a
  * ready connection's memory), when the stream is ready and between
- * stanzas; the next input rebuilds it from the stream header, which costs a
- * few microseconds. The caller decides when a connection is idle enough
- * (it owns the clock). Returns 1 when released, else 0. */
+ * stanzas, or while the peer's stream header or its choice among the
+ * features is awaited; the next input rebuilds it from the stream header,
+ * which costs a few microseconds. Then also OpenSSL's buffers once the
+ * handshake is over, and a server's TLS object that no <starttls/> used
+ * yet (made again at <starttls/>); never during a handshake. The caller
+ * decides when a connection is idle enough (it owns the clock). Returns 1
+ * when something was released, else 0. */
 int lx_conn_trim(lx_conn *c);
 
 /* Closes the stream (RFC 6120 §4.4): queues </stream:stream> and then a

@@ -201,6 +201,11 @@ static void ctx_release(lx_tls_ctx *c) {
 
 void lx_tls_ctx_free(lx_tls_ctx *ctx) { ctx_release(ctx); }
 
+lx_tls_ctx *lx_tls_ctx_ref(lx_tls_ctx *ctx) {
+  atomic_fetch_add(&ctx->refs, 1);
+  return ctx;
+}
+
 /* The verify callback of VERIFY_OPTIONAL: note the verdict, go on. */
 static int accept_any(int ok, X509_STORE_CTX *store) {
   (void)ok;

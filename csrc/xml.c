@@ -675,7 +675,8 @@ static int renew_expat(lx_parser *p, uint64_t at) {
   enum XML_Status st = parse_counted(p, p->header.data, p->header.len, 0);
   p->replaying = 0;
   p->mem_base = p->expat_mem;
-  if (st != XML_STATUS_OK || p->depth != 1) {
+  /* before the root, the header so far: expat waits for its rest */
+  if (st != XML_STATUS_OK || p->depth != (p->state == IN_STREAM)) {
     fail(p, LX_ERR_INTERNAL, "cannot renew the XML parser%s", NULL);
     return -1;
   }
@@ -683,8 +684,12 @@ static int renew_expat(lx_parser *p, uint64_t at) {
 }
 
 int lx_parser_trim(lx_parser *p) {
-  if (!p->stream || p->state != IN_STREAM || p->depth != 1 || p->stanza ||
-      p->pending || p->held.len || !p->xp)
+  if (!p->stream || !p->xp)
+    return 0;
+  /* Before the root, every byte expat saw is recorded in `header` (bytes
+   * held back stay held): a new expat given them is in the same state. */
+  if (p->state != BEFORE_ROOT && (p->state != IN_STREAM || p->depth != 1 ||
+                                  p->stanza || p->pending || p->held.len))
     return 0;
   XML_ParserFree(p->xp);
   p->xp = NULL;

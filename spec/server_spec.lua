@@ -580,6 +580,30 @@ describe("lxmpp.server", function()
 		end)
 	end)
 
+	describe("limits (idle)", function()
+		it("trims a connection quiet in the middle of its stream header, which then opens as usual", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn }, function(srv)
+				local slow = raw(srv)
+				assert(slow:write(HEADER:sub(1, 40)))
+				-- the server has read the 40 bytes when they left its bucket
+				local s
+				for _ = 1, 500 do
+					s = next(srv.all)
+					if s and s.tokens < srv.limits.read_burst then break end
+					cqueues.sleep(0.01)
+				end
+				assert.equal(srv.limits.read_burst - 40, s.tokens)
+				assert.is_falsy(s.trimmed)
+				fc.now = fc.now + 3
+				srv:tick()
+				assert.is_true(s.trimmed) -- its parser and its unused TLS object
+				assert(slow:write(HEADER:sub(41)))
+				assert.matches("<starttls", read_until(slow, "</stream:features>"))
+			end)
+		end)
+	end)
+
 	describe("limits (2)", function()
 		it("throttles failed logins per address, across connections, until time refills them", function()
 			local fc = fake_clock()

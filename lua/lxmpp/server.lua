@@ -817,15 +817,18 @@ local function sweep(self, now)
 		elseif s.writing_since and now >= s.writing_since + limits.write_timeout then
 			self:log("info", "%s: not reading, closed", tostring(s))
 			s:abort()
-		elseif not s.trimmed and established(s) and now >= (s.last_read or 0) + IDLE_TRIM then
-			-- quiet: the connection gives back its parser's and TLS buffers
-			-- (rebuilt at the next input, in microseconds)
-			s.trimmed = s.conn:trim() and true
 		else
 			due(s.writing_since and s.writing_since + limits.write_timeout)
 			due(not s.opened and s.deadline)
 			due(not established(s) and s.auth_deadline)
 			due(s.closed_at and s.closed_at + limits.close_timeout)
+		end
+		if not s.trimmed and now >= s.last_read + IDLE_TRIM then
+			-- quiet (a slowloris between its bytes too): the connection gives
+			-- back its parser, TLS buffers, and a TLS object no <starttls/>
+			-- used yet (rebuilt at the next input, in microseconds); false
+			-- in a phase it must keep (a handshake): tried again next walk
+			s.trimmed = s.conn:trim()
 		end
 		due(smlib.request_due(s, now))
 	end

@@ -44,7 +44,7 @@ function session.new(srv, fd, conn, ip)
 	local self = setmetatable({
 		srv = srv, conn = conn, fd = fd, ip = ip, type = "c2s_unauthed", running = 1,
 		priority = 0, rcond = condition.new(),
-		tokens = srv.limits.read_burst, refilled = srv.now(),
+		tokens = srv.limits.read_burst, refilled = srv.now(), last_read = srv.now(),
 	}, mt)
 	self.send = function(stanza) return self:deliver(stanza) end
 	return self
