@@ -161,7 +161,7 @@ static int restart(lx_conn *c) {
  * queued still goes out in the clear first. */
 static int start_tls(lx_conn *c) {
   lx_error err;
-  /* a server's TLS object that lx_conn_trim released before <starttls/> */
+  /* a server's TLS object is made here (see conn_configure) */
   if (!c->tls && lx_tls_new(&c->tls, c->tls_ctx, NULL, &err))
     return conn_fail(c, err.code, 0, "%s", err.detail);
   c->tls_on = 1;

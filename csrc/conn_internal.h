@@ -96,7 +96,7 @@ struct lx_conn {
   /* bytes */
   lx_parser *parser;
   lx_tls *tls;
-  lx_tls_ctx *tls_ctx; /* a server's: its TLS again after lx_conn_trim */
+  lx_tls_ctx *tls_ctx; /* a STARTTLS server's, for its TLS at <starttls/> */
   buf out;             /* plaintext XML not yet sent or handed to TLS */
   size_t out_off;      /* out.data[out_off .. out.len) is pending */
   size_t clear; /* of which the first `clear` bytes go out in the clear */

@@ -334,12 +334,6 @@ int lx_conn_trim(lx_conn *c) {
   switch (c->phase) {
   case PH_HEADER:  /* the peer's header (a slowloris dribbles it) */
   case PH_OFFERED: /* a server's features offered: the client's choice */
-    if (!c->tls_on && c->tls_ctx && c->tls) {
-      lx_tls_free(c->tls); /* before <starttls/>: nothing in it yet */
-      c->tls = NULL;
-      released = 1;
-    }
-    break;
   case PH_READY:
   case PH_CLOSING: break;
   default: return 0; /* a TLS handshake, SASL, binding: state in flight */

@@ -202,12 +202,17 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
     return error_set(err, LX_ERR_NOMEM, "out of memory");
   if ((rc = conn_new_parser(c)) != 0)
     return error_set(err, rc, "invalid parser limits");
-  if (o->tls != LX_CONN_TLS_DISABLED) {
+  /* a server's TLS object waits for <starttls/>: most of the memory of a
+   * connection that never sends it (a flood, a slowloris) */
+  if (o->tls != LX_CONN_TLS_DISABLED && o->tls != LX_CONN_TLS_DIRECT &&
+      c->role->tls_role == LX_TLS_SERVER) {
+    if ((rc = lx_tls_ctx_hold(o->tls_ctx, err)) != 0)
+      return rc;
+    c->tls_ctx = o->tls_ctx;
+  } else if (o->tls != LX_CONN_TLS_DISABLED) {
     const char *peer = c->jid ? lx_jid_domain_ascii(c->jid) : NULL;
     if ((rc = lx_tls_new(&c->tls, o->tls_ctx, peer, err)) != 0)
       return rc;
-    if (c->role->tls_role == LX_TLS_SERVER)
-      c->tls_ctx = lx_tls_ctx_ref(o->tls_ctx);
     if (o->tls_session && c->role->tls_role == LX_TLS_CLIENT &&
         (rc = lx_tls_set_session(c->tls, o->tls_session, err)) != 0)
       return rc;

@@ -1063,8 +1063,10 @@ void lx_tls_consume_send(lx_tls *t, size_t n);
  * else 0. */
 int lx_tls_trim(lx_tls *t);
 
-/* Takes a reference on `ctx` (lx_tls_ctx_free gives it back); returns it. */
-lx_tls_ctx *lx_tls_ctx_ref(lx_tls_ctx *ctx);
+/* For an lx_tls_new() later: checks `ctx` as lx_tls_new() does (and
+ * freezes it) and takes a reference (lx_tls_ctx_free gives it back).
+ * Returns 0 or the error lx_tls_new() would give. */
+int lx_tls_ctx_hold(lx_tls_ctx *ctx, lx_error *err);
 
 /* Queues a close_notify; nothing can be written after it, and reading goes
  * on until the peer's close_notify (LX_ERR_TLS_CLOSED). Returns 0 (also
@@ -1515,8 +1517,8 @@ int lx_conn_keepalive(lx_conn *c);
  * stanzas, or while the peer's stream header or its choice among the
  * features is awaited; the next input rebuilds it from the stream header,
  * which costs a few microseconds. Then also OpenSSL's buffers once the
- * handshake is over, and a server's TLS object that no <starttls/> used
- * yet (made again at <starttls/>); never during a handshake. The caller
+ * handshake is over; never during a handshake. (A server's TLS object is
+ * made at <starttls/> only.) The caller
  * decides when a connection is idle enough (it owns the clock). Returns 1
  * when something was released, else 0. */
 int lx_conn_trim(lx_conn *c);

@@ -201,9 +201,13 @@ static void ctx_release(lx_tls_ctx *c) {
 
 void lx_tls_ctx_free(lx_tls_ctx *ctx) { ctx_release(ctx); }
 
-lx_tls_ctx *lx_tls_ctx_ref(lx_tls_ctx *ctx) {
-  atomic_fetch_add(&ctx->refs, 1);
-  return ctx;
+static int ctx_freeze(lx_tls_ctx *c, lx_error *err);
+
+int lx_tls_ctx_hold(lx_tls_ctx *ctx, lx_error *err) {
+  int rc = ctx_freeze(ctx, err);
+  if (rc == 0)
+    atomic_fetch_add(&ctx->refs, 1);
+  return rc;
 }
 
 /* The verify callback of VERIFY_OPTIONAL: note the verdict, go on. */

@@ -581,7 +581,7 @@ describe("lxmpp.server", function()
 	end)
 
 	describe("limits (idle)", function()
-		it("trims a connection quiet in the middle of its stream header, which then opens as usual", function()
+		it("trims a connection in the middle of its stream header at once, and one quiet before login", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn }, function(srv)
 				local slow = raw(srv)
@@ -594,12 +594,15 @@ describe("lxmpp.server", function()
 					cqueues.sleep(0.01)
 				end
 				assert.equal(srv.limits.read_burst - 40, s.tokens)
-				assert.is_falsy(s.trimmed)
-				fc.now = fc.now + 3
-				srv:tick()
-				assert.is_true(s.trimmed) -- its parser and its unused TLS object
+				assert.is_true(s.trimmed) -- its parser waits without expat
 				assert(slow:write(HEADER:sub(41)))
 				assert.matches("<starttls", read_until(slow, "</stream:features>"))
+				assert.is_false(s.trimmed)
+				fc.now = fc.now + 3
+				srv:tick()
+				assert.is_true(s.trimmed) -- quiet for 2 s before <starttls/>
+				assert(slow:write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))
+				assert.matches("<proceed", read_until(slow, "<proceed[^>]*>"))
 			end)
 		end)
 	end)

@@ -824,10 +824,10 @@ local function sweep(self, now)
 			due(s.closed_at and s.closed_at + limits.close_timeout)
 		end
 		if not s.trimmed and now >= s.last_read + IDLE_TRIM then
-			-- quiet (a slowloris between its bytes too): the connection gives
-			-- back its parser, TLS buffers, and a TLS object no <starttls/>
-			-- used yet (rebuilt at the next input, in microseconds); false
-			-- in a phase it must keep (a handshake): tried again next walk
+			-- quiet: the connection gives back its parser and TLS buffers
+			-- (rebuilt at the next input, in microseconds), also before its
+			-- stream is ready; false in a phase it must keep (a handshake,
+			-- SASL): tried again at the next walk
 			s.trimmed = s.conn:trim()
 		end
 		due(smlib.request_due(s, now))

@@ -2837,14 +2837,15 @@ TEST(tls_records_end_between_stanzas) {
   side_free(&sv);
 }
 
-/* Trimmed after every byte taken, from the first: a server's TLS object
- * before <starttls/> and each parser before its stream header go, the
- * handshake and SASL in flight stay; the negotiation is the same. */
+/* Trimmed after every byte taken, from the first: each parser goes before
+ * its stream header, the handshake and SASL in flight stay; the server's
+ * TLS object is made at <starttls/>; the negotiation is the same. */
 TEST(trim_while_negotiating) {
   setup s = defaults();
   side cl, sv;
   start_pair(&s, &cl, &sv);
-  CHECK_INT(lx_conn_trim(sv.c), 1); /* its TLS object and its expat */
+  CHECK(lx_conn_tls(sv.c) == NULL);
+  CHECK_INT(lx_conn_trim(sv.c), 1); /* its expat */
   CHECK_INT(lx_conn_trim(sv.c), 0);
   cl.trim = sv.trim = 1;
   pump(&cl, &sv, 1);

@@ -166,6 +166,10 @@ local function read_loop(self)
 		self.tokens = self.tokens - #data
 		self.last_read, self.trimmed = self.srv.now(), false
 		self:feed(data)
+		-- a stream header in pieces (a slowloris's, which is never idle for
+		-- long): the parser waits for the rest without expat, the bytes so
+		-- far replayed at the next piece in microseconds
+		if not self.opened then self.trimmed = conn:trim() end
 		-- let the others run (the writers of what we routed, too) before
 		-- reading more: a busy client cannot starve the server
 		cqueues.sleep(0)
