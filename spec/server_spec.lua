@@ -632,10 +632,18 @@ describe("lxmpp.server", function()
 
 		it("refuses connections beyond the total and the per-address limit with a stream error", function()
 			with_server({ limits = { max_connections_per_ip = 2 } }, function(srv)
-				local a, b, c = raw(srv), raw(srv), raw(srv)
+				local a, b, c, d = raw(srv), raw(srv), raw(srv), raw(srv)
 				local out = read_until(c, "</stream:stream>")
-				assert.matches("<policy%-violation xmlns='urn:ietf:params:xml:ns:xmpp%-streams'/>", out)
-				assert.matches("too many connections from your address", out)
+				-- our stream header (RFC 6120 §4.9.1.3), then the error
+				local id = out:match("^<%?xml version='1.0'%?><stream:stream xmlns='jabber:client' xmlns:stream="
+					.. "'http://etherx.jabber.org/streams' from='im.example.com' id='(%x+)' version='1.0' xml:lang='en'>"
+					.. "<stream:error><policy%-violation xmlns='urn:ietf:params:xml:ns:xmpp%-streams'/>")
+				assert.truthy(id, out)
+				assert.matches("too many connections from your address</text></stream:error></stream:stream>$", out)
+				-- each refused stream has an id of its own
+				local other = read_until(d, "</stream:stream>"):match(" id='(%x+)'")
+				assert.truthy(other)
+				assert.not_equal(id, other)
 				assert(a:write(HEADER))
 				assert.matches("<starttls", read_until(a, "</stream:features>"))
 				b:close()

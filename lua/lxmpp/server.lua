@@ -124,7 +124,7 @@ function server.new(config)
 		all = {}, throttled = {}, timers = {}, listeners = {}, stream_features = {},
 		components = {}, component_secrets = {}, listener_components = {},
 		now = config.clock or cqueues.monotime, log_fn = config.log, count = 0,
-		resumable = {}, detached = {},
+		resumable = {}, detached = {}, refusals = {},
 	}, mt)
 	local limits, err = limits_lib.check(config.limits)
 	if not limits then misuse(err) end
@@ -706,19 +706,31 @@ function methods:new_component_conn(domains, direct_tls)
 	}
 end
 
--- A connection over the limits gets a stream error (in the clear: it has
--- not started TLS) and is closed.
+-- What a refused connection gets: our stream header and a stream error
+-- (RFC 6120 §4.9.1.3, in the clear: it has not started TLS), written by a
+-- connection of our own once per condition (each has one text), then only
+-- a new stream id each time: a flood of refusals stays cheap.
+local function refusal(self, cond, text)
+	local cached = self.refusals[cond]
+	if not cached then
+		local conn = stream.server { domains = self.domains, tls = "disabled" }
+		conn:stream_error(cond, text)
+		cached = { conn:take_output():match("^(.- id=')%x+('.*)$") }
+		self.refusals[cond] = cached
+	end
+	return cached[1] .. random.hex(16) .. cached[2]
+end
+
+-- A connection over the limits gets its stream error and is closed. The
+-- few hundred bytes fit a new socket's send buffer: written at once, or
+-- not at all (no coroutine, no wait).
 local function refuse(self, sock, direct_tls, cond, text)
-	self.cq:wrap(function()
-		local t = require("lxmpp.transport.cqueues").wrap(sock)
-		if not direct_tls then
-			local conn = self:new_conn(false)
-			conn:stream_error(cond, text)
-			local out = conn:take_output()
-			if out then pcall(t.write, t, out, cqueues.monotime() + 1) end
-		end
-		t:close()
-	end)
+	local fd = not direct_tls and core.fd(sock:pollfd())
+	sock:close()
+	if fd then
+		fd:write(refusal(self, cond, text))
+		fd:close()
+	end
 end
 
 ---@param sock any an accepted cqueues socket

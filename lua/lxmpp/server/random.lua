@@ -14,7 +14,7 @@ end
 ---@param n integer 1 to 1024
 ---@return string hex n random bytes as 2n lower-case hex digits
 function random.hex(n)
-	return (random_bytes(n):gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+	return (("%02x"):rep(n):format(random_bytes(n):byte(1, n)))
 end
 
 return random
