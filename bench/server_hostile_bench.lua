@@ -19,6 +19,9 @@
 --     logins for a while after).
 -- The loads run in this process beside the pinging client, so the pings
 -- also wait for the attacker's own work. Prints Markdown.
+-- HOSTILE_BASE=DIR (a built copy of another lxmpp tree, e.g. main's) runs
+-- that tree's lxmpp.server first, as "lxmpp.server (base)": a change and
+-- its base side by side in one run.
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local socket = require "cqueues.socket"
@@ -38,9 +41,18 @@ local DEAF_SENDERS = 32
 
 local ACCOUNTS = { alice = "alice's secret", bob = "bob's secret", mallory = "mallory's secret" }
 
+local BASE = os.getenv("HOSTILE_BASE")
+
 local function start_lxmpp()
 	local p = lxmpp_server.server.start { accounts = ACCOUNTS }
 	return { name = "lxmpp.server", server = p, pid = p.proc.pid }
+end
+
+-- examples/server.lua of this tree on the modules of BASE
+local function start_base()
+	local p = lxmpp_server.server.start { accounts = ACCOUNTS, wrap = { "env",
+		("LUA_PATH=%s/lua/?.lua;%s/lua/?/init.lua;;"):format(BASE, BASE), ("LUA_CPATH=%s/build/?.so;;"):format(BASE) } }
+	return { name = "lxmpp.server (base)", server = p, pid = p.proc.pid }
 end
 
 local function start_prosody()
@@ -186,7 +198,9 @@ local function attack(target)
 end
 
 local results = {}
-for _, start in ipairs { start_lxmpp, start_prosody } do
+local starts = { start_lxmpp, start_prosody }
+if BASE then table.insert(starts, 1, start_base) end
+for _, start in ipairs(starts) do
 	local target = start()
 	local ok, rows = pcall(attack, target)
 	target.server:stop()
@@ -194,12 +208,20 @@ for _, start in ipairs { start_lxmpp, start_prosody } do
 	results[#results + 1] = { name = target.name, rows = rows }
 end
 
-local a, b = results[1], results[2]
-print(("| while | ping p50, ms: %s | %s | ping max, ms: %s | %s | seconds: %s | %s | RSS before → after, MB: %s | %s |")
-	:format(a.name, b.name, a.name, b.name, a.name, b.name, a.name, b.name))
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+-- one column per server under each heading
+local function columns(heading, cell)
+	local out = {}
+	for i, r in ipairs(results) do out[i] = (i == 1 and heading and heading .. ": " or "") .. cell(r) end
+	return table.concat(out, " | ")
+end
+local name = function(r) return r.name end
+print(("| while | %s | %s | %s | %s |"):format(columns("ping p50, ms", name), columns("ping max, ms", name),
+	columns("seconds", name), columns("RSS before → after, MB", name)))
+print("|---|" .. ("---:|"):rep(4 * #results))
 for i, load in ipairs(LOADS) do
-	local x, y = a.rows[i], b.rows[i]
-	print(("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f → %.1f | %.1f → %.1f |"):format(load[1], x.p50, y.p50,
-		x.max, y.max, x.seconds, y.seconds, x.before / 1e6, x.after / 1e6, y.before / 1e6, y.after / 1e6))
+	local function cell(fmt, f) return columns(nil, function(r) return fmt:format(f(r.rows[i])) end) end
+	print(("| %s | %s | %s | %s | %s |"):format(load[1],
+		cell("%.1f", function(x) return x.p50 end), cell("%.1f", function(x) return x.max end),
+		cell("%.1f", function(x) return x.seconds end),
+		cell("%.1f → %.1f", function(x) return x.before / 1e6, x.after / 1e6 end)))
 end
