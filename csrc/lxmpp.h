@@ -1301,6 +1301,10 @@ typedef struct lx_conn_opts {
    * JID's localpart) and host (its domain). */
   lx_sasl_client_opts sasl_client;
   const lx_tls_session *tls_session; /* offered for resumption (NULL) */
+  /* The name the server's certificate must carry, also sent as SNI (NULL:
+   * the JID's domain); a component's server may name only its own host.
+   * Copied. */
+  const char *tls_peer_name;
   /* XEP-0198 resumption: after authentication, where the server offers
    * <sm xmlns='urn:xmpp:sm:3'/>, send <resume previd= h=/> instead of
    * binding. <resumed/> is delivered as LX_CONN_STANZA, then LX_CONN_READY

@@ -112,8 +112,11 @@ local function is_pem(s)
 	return s:find("-----BEGIN", 1, true) ~= nil
 end
 
--- The lxmpp.stream TLS options for the client's `tls` table.
-local function tls_options(tls)
+---The lxmpp.stream TLS options for a `tls` table of client.connect's
+---shape (docs/client.md); for a role's options (lxmpp.component).
+---@param tls table|nil { cafile =, capath =, ca =, certificate =, key =, verify =, min_version =, max_version =, resume = }
+---@return table options for stream.tls_context("client", ...)
+function client.tls_options(tls)
 	if tls == nil then return {} end
 	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
 	local o = { cafile = tls.cafile, capath = tls.capath, ca = tls.ca,
@@ -184,7 +187,7 @@ local function account_options(opts, o)
 	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
 		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
 	end
-	o.tls = tls_options(opts.tls)
+	o.tls = client.tls_options(opts.tls)
 	o.tls_resume = not (opts.tls and opts.tls.resume == false)
 end
 
@@ -241,6 +244,30 @@ local function tls_keep(self)
 	self.tls_kept = session and { key = tls_target_key(self.attempt_target), session = session } or nil
 end
 
+---For a role's stream (lxmpp.component): into the lxmpp.stream options s,
+---the TLS context of the target's kind (one per kind, made from opts.tls
+---and reused by every connection of this object) and the TLS session kept
+---for this target (see tls_keep). Returns s.
+---@param self lxmpp.client
+---@param target { host: string, port: integer, direct_tls?: boolean }
+---@param s table the lxmpp.stream options of one connection
+---@param alpn? string[] the protocols offered on direct TLS
+---@return table s
+function client.tls_stream_options(self, target, s, alpn)
+	local key = target.direct_tls and "direct" or "starttls"
+	self.contexts = self.contexts or {}
+	if not self.contexts[key] then
+		local t = {}
+		for k, v in pairs(self.opts.tls) do t[k] = v end
+		t.alpn = alpn
+		self.contexts[key] = stream.tls_context("client", t)
+	end
+	s.tls_context = self.contexts[key]
+	local kept = self.tls_kept
+	if kept and kept.key == tls_target_key(target) then s.tls_session = kept.session end
+	return s
+end
+
 local function stream_options(self, target)
 	local direct_tls = target.direct_tls
 	local opts, o = self.given, self.opts
@@ -260,19 +287,7 @@ local function stream_options(self, target)
 			s.jid, s.resume_id, s.resume_h = self.jid, session.id, self.sm:handled()
 		end
 	end
-	-- one TLS context per kind, reused by every connection of this client
-	local key = direct_tls and "direct" or "starttls"
-	self.contexts = self.contexts or {}
-	if not self.contexts[key] then
-		local t = {}
-		for k, v in pairs(o.tls) do t[k] = v end
-		if direct_tls then t.alpn = { "xmpp-client" } end
-		self.contexts[key] = stream.tls_context("client", t)
-	end
-	s.tls_context = self.contexts[key]
-	local kept = self.tls_kept
-	if kept and kept.key == tls_target_key(target) then s.tls_session = kept.session end
-	return s
+	return client.tls_stream_options(self, target, s, direct_tls and { "xmpp-client" } or nil)
 end
 
 ---------------------------------------------------------------------------

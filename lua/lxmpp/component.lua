@@ -23,9 +23,11 @@ end
 -- Failures after which reconnecting cannot help: a wrong secret, a domain
 -- the server does not serve, an administrator's kick. `conflict` is not
 -- one: the server still holds our old connection, and lets us in once it
--- notices that connection is dead (or the other component leaves).
+-- notices that connection is dead (or the other component leaves). Over
+-- direct TLS, a certificate we do not trust is one too: the next attempt
+-- meets the same certificate, and the secret never goes to it.
 local FINAL = { ["not-authorized"] = true, ["host-unknown"] = true, ["policy-violation"] = true,
-	["bad-jid"] = true }
+	["bad-jid"] = true, ["tls-certificate-invalid"] = true, ["tls-hostname-mismatch"] = true }
 
 local function options(opts, o)
 	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (the component's domain)") end
@@ -35,11 +37,26 @@ local function options(opts, o)
 	end
 	if type(opts.secret) ~= "string" then misuse("option 'secret' is required (a string)") end
 	if opts.host ~= nil and type(opts.host) ~= "string" then misuse("option 'host' is a string") end
-	for _, name in ipairs { "password", "tls", "resume", "resource", "stream_management" } do
+	for _, name in ipairs { "password", "resume", "resource", "stream_management" } do
 		if opts[name] ~= nil then misuse("option '" .. name .. "' is a client's, not a component's") end
+	end
+	if opts.direct_tls ~= nil and type(opts.direct_tls) ~= "boolean" then
+		misuse("option 'direct_tls' is true or false")
+	end
+	if opts.tls ~= nil and not opts.direct_tls then
+		misuse("option 'tls' needs direct_tls = true (XEP-0114 has no STARTTLS)")
+	end
+	local tls = opts.tls or {}
+	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
+	if tls.server_name ~= nil and (type(tls.server_name) ~= "string" or tls.server_name == "") then
+		misuse("option 'tls.server_name' is a host name")
 	end
 	o.domain, o.bare, o.full = domain, domain, domain
 	o.host, o.port = opts.host or "localhost", opts.port or component.PORT
+	o.direct_tls = opts.direct_tls == true
+	o.tls = client.tls_options(opts.tls)
+	o.tls_resume = tls.resume ~= false
+	o.server_name = tls.server_name
 end
 
 -- Stamps `from` with the domain where it is missing, and refuses a `from`
@@ -60,14 +77,23 @@ end
 local ROLE = {
 	name = "lxmpp.component",
 	options = options,
-	stream = function(self)
-		local given = self.given
-		return stream.component {
-			jid = self.opts.domain, secret = given.secret, trace = self.opts.trace ~= nil, lang = given.lang,
-			max_stanza_size = given.max_stanza_size, max_output = self.opts.max_output,
+	stream = function(self, target)
+		local given, o = self.given, self.opts
+		local s = {
+			jid = o.domain, secret = given.secret, trace = o.trace ~= nil, lang = given.lang,
+			max_stanza_size = given.max_stanza_size, max_output = o.max_output,
 		}
+		if target.direct_tls then
+			-- no ALPN: "xmpp-client" would be a lie, and no protocol is registered for components
+			s.tls, s.server_name = "direct", o.server_name
+			client.tls_stream_options(self, target, s)
+		end
+		return stream.component(s)
 	end,
-	targets = function(self) return { { host = self.opts.host, port = self.opts.port } } end,
+	targets = function(self)
+		local o = self.opts
+		return { { host = o.host, port = o.port, direct_tls = o.direct_tls } }
+	end,
 	ready = function(self, jid)
 		if jid ~= self.opts.domain then
 			return nil, ("the server accepted %s, not %s"):format(tostring(jid), self.opts.domain)

@@ -6,8 +6,8 @@
 --   lxmpp_server.harness(name, script [, traced]) -> a harness with
 --     start(opts) -> server, as spec/interop/prosody.lua's (opts.limits,
 --     opts.stream_management: lxmpp.server's config tables, numbers by name;
---     opts.component = { domain =, secret = }: a components listener on
---     server.component_port; opts.wrap: an argv prefix the server runs
+--     opts.component = { domain =, secret = [, direct_tls = true] }: a
+--     components listener on server.component_port; opts.wrap: an argv prefix the server runs
 --     under, e.g. { "valgrind", "--tool=massif" }; opts.certificate_name:
 --     the only name in the server's certificate, from the same test CA,
 --     instead of the domain: a client that checks the name must refuse it):
@@ -47,8 +47,9 @@ local function config_text(self, accounts, opts)
 		("\tcertificate = %q,"):format(self.certs.certfile),
 		("\tkey = %q,"):format(self.certs.keyfile),
 		("\tlisten = { { host = %q, port = %d },"):format(self.host, self.port),
-		self.component and ("\t\t{ host = %q, port = %d, components = { [%q] = %q } },"):format(self.host,
-			self.component_port, self.component.domain, self.component.secret) or "",
+		self.component and ("\t\t{ host = %q, port = %d, components = { [%q] = %q }, direct_tls = %s },"):format(
+			self.host, self.component_port, self.component.domain, self.component.secret,
+			tostring(self.component.direct_tls == true)) or "",
 		"\t},",
 		"\taccounts = {",
 	}
