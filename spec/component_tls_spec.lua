@@ -5,14 +5,14 @@
 -- refused after one connection (no reconnection storm), and the TLS
 -- session resumed by the reconnection. The real clock only bounds each
 -- wait (10 s), against a hang. Against examples/server.lua in its own
--- process: spec/interop/lxmpp_server_component_tls_spec.lua.
+-- process: spec/interop/component_suite.lua (expected.tls_domain).
 local cqueues = require "cqueues"
 local clock = require "lxmpp.clock"
 local component = require "lxmpp.component"
 local server = require "lxmpp.server"
 local stream = require "lxmpp.stream"
 local harness = require "support.tiny_harness"
-local transport = require "lxmpp.transport.cqueues"
+local counting_transport = require "support.counting_transport"
 
 local DOMAIN, BRIDGE, SECRET = "example.com", "bridge.example.com", "s3cret"
 -- the server's certificate names its domain only, as most do: not the component's
@@ -29,16 +29,6 @@ local function with_server(fn)
 	harness.run(cq, function() fn(srv:addresses_bound()[1].port, srv) end)
 	srv:close()
 	assert(cq:step(0))
-end
-
--- The cqueues transport, counting the connections it opens.
-local function counting_transport()
-	local t = { count = 0 }
-	function t.connect(...)
-		t.count = t.count + 1
-		return transport.connect(...)
-	end
-	return t
 end
 
 local function connect(port, opts)
@@ -91,7 +81,7 @@ describe("lxmpp.component over direct TLS", function()
 			assert.is_nil(c)
 			assert.equal("tls-hostname-mismatch", code)
 			assert.equal("certificate verification failed: hostname mismatch", err)
-			assert.equal(1, t.count) -- no second attempt, reconnect or not
+			assert.equal(1, t.connects) -- no second attempt, reconnect or not
 			assert.is_nil(srv.components[BRIDGE]) -- the secret never went out
 			-- an untrusted certificate: the same, its own code
 			local other_ca = stream.selfsigned(DOMAIN)
@@ -99,7 +89,7 @@ describe("lxmpp.component over direct TLS", function()
 				reconnect = { delay = 0.01 }, transport = t })
 			assert.is_nil(none)
 			assert.equal("tls-certificate-invalid", why)
-			assert.equal(2, t.count)
+			assert.equal(2, t.connects)
 		end)
 	end)
 

@@ -3,8 +3,10 @@
 -- close, pollable, keepalive, reconnection, extensions). It is lxmpp.client's
 -- machinery given another role: the stream is lxmpp.stream.component, the
 -- one target is the host and port given, the ready stream serves the
--- component's domain, and every stanza sent is from that domain. See
--- docs/component.md.
+-- component's domain, and every stanza sent is from that domain; over
+-- direct TLS, the TLS of lxmpp.client (context, session resumption) with
+-- the server's certificate checked against the domain or tls.server_name.
+-- See docs/component.md.
 --   local c, err, code = component.connect{ jid = "bridge.example.com", secret =, host =, port = }
 local client = require "lxmpp.client"
 local jid_util = require "lxmpp.jid"
@@ -111,14 +113,17 @@ local ROLE = {
 ---@class lxmpp.component : lxmpp.client
 
 ---component.connect{ jid =, secret =, host =, port =, timeout =, reconnect =,
----keepalive =, ... } -> a ready component, or nil, message, code. The other
----options are lxmpp.client's (clock, transport, trace, limits). With
----`reconnect`, a `conflict` (the domain still connected) is retried with
----backoff within `timeout`, here and after each reconnection.
----@param opts { jid: string, secret: string, host?: string, port?: integer, timeout?: number, reconnect?: boolean|table, keepalive?: boolean|table, clock?: table, transport?: string|table }
+---keepalive =, direct_tls =, tls =, ... } -> a ready component, or nil,
+---message, code. The other options are lxmpp.client's (clock, transport,
+---trace, limits). With `reconnect`, a `conflict` (the domain still
+---connected) is retried with backoff within `timeout`, here and after each
+---reconnection. `direct_tls = true`: TLS from the first byte, with `tls` a
+---client's table (cafile, capath, ca, verify, min_version, max_version,
+---resume) and server_name, the name the certificate must carry (the domain).
+---@param opts { jid: string, secret: string, host?: string, port?: integer, timeout?: number, reconnect?: boolean|table, keepalive?: boolean|table, clock?: table, transport?: string|table, direct_tls?: boolean, tls?: table }
 ---@return lxmpp.component|nil c ready: the handshake done
 ---@return string? message
----@return string? code "not-authorized" (the secret), "conflict", "timeout", "host-unknown"...
+---@return string? code "not-authorized" (the secret), "conflict", "timeout", "host-unknown", "tls-hostname-mismatch", "tls-certificate-invalid"...
 function component.connect(opts)
 	local c, message, code = client.open(ROLE, opts)
 	return c, message, code
