@@ -25,6 +25,6 @@ describe("lxmpp.server with external components", function()
 		domain = COMPONENT.domain, secret = COMPONENT.secret, second = "conflict",
 		-- its account logs in after its tls-unique -PLUS attempts (lxmpp_server_spec.lua)
 		slixmpp = { keep_trying = true }, slixmpp_refusals = true,
-		restart = function(s) s:kill_and_start() end, tls_domain = COMPONENT.tls_domain,
+		restart = function(s) s:kill_and_start() end, tls_domain = COMPONENT.tls_domain, tls_resumes = true,
 	})
 end)
