@@ -344,6 +344,28 @@ local function authenticate(self, s, ev)
 end
 
 ---------------------------------------------------------------------------
+-- stanza errors (routing and the components' both answer with them)
+
+-- Answers a stanza with an error, unless it is one (or a result, or a
+-- presence that needs none).
+---@param origin lxmpp.server.session
+---@param stanza lxmpp.stanza
+---@param cond string the stanza error condition
+---@param text? string
+---@param kind? string the error type ("cancel")
+---@return boolean handled
+local function bounce(origin, stanza, cond, text, kind)
+	local t = stanza.attr.type
+	if t == "error" or t == "result" then return true end
+	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
+	if origin and origin.send then
+		origin.send(st.error_reply(stanza, kind or "cancel", cond, text))
+	end
+	return true
+end
+server.bounce = bounce
+
+---------------------------------------------------------------------------
 -- external components (XEP-0114)
 
 --- The server's domain a component belongs to: the one it is a subdomain
@@ -412,11 +434,7 @@ end
 local function to_component(self, stanza, origin, domain)
 	local s = self.components[domain]
 	if s and s.send(stanza) then return true end
-	local t = stanza.attr.type
-	if t ~= "error" and t ~= "result" and origin.send then
-		origin.send(st.error_reply(stanza, "wait", "remote-server-timeout", "the component is not connected"))
-	end
-	return true
+	return bounce(origin, stanza, "remote-server-timeout", "the component is not connected", "wait")
 end
 
 local function bind(self, s, ev)
@@ -482,25 +500,6 @@ end
 
 ---------------------------------------------------------------------------
 -- routing (RFC 6120 §10, RFC 6121 §8)
-
--- Answers a stanza with an error, unless it is one (or a result, or a
--- presence that needs none).
----@param origin lxmpp.server.session
----@param stanza lxmpp.stanza
----@param cond string the stanza error condition
----@param text? string
----@param kind? string the error type ("cancel")
----@return boolean handled
-local function bounce(origin, stanza, cond, text, kind)
-	local t = stanza.attr.type
-	if t == "error" or t == "result" then return true end
-	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
-	if origin and origin.send then
-		origin.send(st.error_reply(stanza, kind or "cancel", cond, text))
-	end
-	return true
-end
-server.bounce = bounce
 
 -- The kind of address, as Prosody names it: "bare", "full", "host", or
 -- "self" (an iq to the sender's own account); the domain; the bare JID.
