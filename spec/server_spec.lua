@@ -352,6 +352,26 @@ describe("lxmpp.server", function()
 			assert.has_error(function()
 				server.new { domain = DOMAIN, certificate = CERT, key = KEY, client_certificates = { required = true } }
 			end, "lxmpp.server: config: 'client_certificates' is { ca = file name or PEM [, required = boolean] }")
+			-- two names of one domain would silently keep one of the two
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificates = { [DOMAIN] = { certificate = CERT, key = KEY },
+					[DOMAIN:upper()] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: certificates: " .. DOMAIN .. " is given twice (as two names that prepare to it)")
+			-- the error names the caller's line, for a bad pair too
+			local function raised(cfg)
+				local ok, err = pcall(function()
+					local srv = server.new(cfg) -- (not a tail call: this line is the caller's)
+					return srv
+				end)
+				assert.is_false(ok)
+				return err
+			end
+			assert.matches("^spec/server_spec%.lua:%d+: lxmpp%.server: config: 'certificate' needs",
+				raised { domain = DOMAIN, certificate = CERT })
+			assert.matches("^spec/server_spec%.lua:%d+: lxmpp%.server: config: certificates%[\"" .. DOMAIN:gsub("%p", "%%%0")
+				.. "\"%] needs", raised { domain = DOMAIN, certificates = { [DOMAIN] = { key = KEY } } })
+			assert.matches("^spec/server_spec%.lua:%d+: lxmpp%.server: config: certificates: c%.example is not",
+				raised { domain = DOMAIN, certificate = CERT, key = KEY, certificates = { ["c.example"] = {} } })
 		end)
 	end)
 
