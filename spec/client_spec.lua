@@ -189,6 +189,16 @@ describe("lxmpp.client connect", function()
 		assert.has_error(function() client.connect { jid = "a@example.com" } end)
 		assert.has_error(function() client.connect { jid = "a@example.com", password = "x", tls = "yes" } end)
 		assert.has_error(function() client.connect { jid = "a@example.com", password = "x", keepalive = 5 } end)
+		-- at the caller's line, however deep the check
+		for _, opts in ipairs { { jid = "a@example.com" }, { jid = "a@example.com", password = "x", port = 0 },
+			{ jid = "a@example.com", password = "x", keepalive = 5 } } do
+			local ok, err = pcall(function()
+				local c = client.connect(opts) -- (not a tail call: this line is the caller's)
+				return c
+			end)
+			assert.is_false(ok)
+			assert.matches("^spec/client_spec%.lua:%d+: lxmpp%.client: option", err)
+		end
 	end)
 end)
 
