@@ -205,6 +205,48 @@ describe("lxmpp.server", function()
 				end)
 		end)
 
+		it("goes on when ending a session fails, logged, and when the log function itself raises", function()
+			local logged = {}
+			with_server({ log = function(level, m) logged[#logged + 1] = level .. " " .. m end }, function(srv)
+				-- a bug where the server forgets a session (after its work)
+				local forget = srv.forget
+				srv.forget = function(self, s)
+					forget(self, s)
+					error("a bug in forget")
+				end
+				local c = assert(connect(srv, "juliet"))
+				assert.is_true(c:close())
+				local deadline = clock.now() + 5
+				while not table.concat(logged, "\n"):find("error [^\n]*a bug in forget") and clock.now() < deadline do
+					cqueues.sleep(0.01)
+				end
+				assert.matches("error [^\n]*a bug in forget", table.concat(logged, "\n"))
+				local d = assert(connect(srv, "romeo"))
+				assert.truthy(d:ping())
+				assert.is_true(d:close())
+			end)
+			-- a "resource-unbind" handler that raises, logged by a log function
+			-- that raises too
+			local unbound = 0
+			with_server({ log = function() error("the log is broken") end }, function(srv)
+				srv:hook("resource-unbind", function()
+					unbound = unbound + 1
+					error("a plugin's bug")
+				end)
+				for _, user in ipairs { "juliet", "romeo" } do
+					local c = assert(connect(srv, user))
+					assert.truthy(c:ping())
+					assert.is_true(c:close())
+				end
+				local deadline = clock.now() + 5
+				while unbound < 2 and clock.now() < deadline do cqueues.sleep(0.01) end
+				assert.equal(2, unbound)
+				local d = assert(connect(srv, "nurse"))
+				assert.truthy(d:ping())
+				assert.is_true(d:close())
+			end)
+		end)
+
 		it("replaces the older session on a resource conflict, or refuses the new one by policy", function()
 			with_server(function(srv)
 				local old = assert(connect(srv, "juliet", { resource = "phone" }))

@@ -176,7 +176,11 @@ end
 ---@param fmt string a string.format format
 ---@param ... any its arguments
 function methods:log(level, fmt, ...)
-	if self.log_fn then self.log_fn(level, fmt:format(...)) end
+	if not self.log_fn then return end
+	-- the log is called from error paths: a log function that raises must
+	-- not turn a logged failure into one that stops the server
+	local ok, err = pcall(self.log_fn, level, fmt:format(...))
+	if not ok then io.stderr:write("lxmpp.server: the log function failed: ", tostring(err), "\n") end
 end
 
 --- Hooks a handler on an event of every domain (Prosody's names:
