@@ -32,9 +32,6 @@ local server = {}
 local IDLE_TRIM = 2
 
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
--- lxmpp.stream's server default, which client_certificates extends
-local DEFAULT_MECHANISMS = { "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" }
 
 -- A session whose stream is ready: a client's bound resource, or an
 -- external component that made its handshake.
@@ -56,13 +53,13 @@ local function misuse(message)
 	error("lxmpp.server: " .. message, 3)
 end
 
--- The SASL mechanisms offered: config.mechanisms (lxmpp.stream's default
--- when nil), with EXTERNAL when client certificates are asked for (the
--- connection offers it only to a client whose certificate verified).
+-- The SASL mechanisms offered: config.mechanisms (the core's server
+-- default when nil), with EXTERNAL when client certificates are asked for
+-- (the connection offers it only to a client whose certificate verified).
 local function mechanisms_of(config)
 	if not config.client_certificates then return config.mechanisms end
 	local list = {}
-	for _, m in ipairs(config.mechanisms or DEFAULT_MECHANISMS) do
+	for _, m in ipairs(config.mechanisms or core.sasl_server_defaults()) do
 		if m ~= "EXTERNAL" then list[#list + 1] = m end
 	end
 	list[#list + 1] = "EXTERNAL"
