@@ -1656,9 +1656,13 @@ describe("lxmpp.server", function()
 		end)
 
 		it("replaces the connected component with the newcomer when configured so", function()
-			local seen = {}
+			local seen, order = {}, {}
 			with_server(component_config { component_conflict = "replace" }, function(srv)
-				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				srv:hook("component-disconnected", function(e)
+					seen[#seen + 1] = e.session
+					order[#order + 1] = { "-", e.session }
+				end)
+				srv:hook("component-authenticated", function(e) order[#order + 1] = { "+", e.session } end)
 				local first = component(srv, BRIDGE, "s3cret")
 				assert(first.expect("ready"))
 				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
@@ -1670,6 +1674,11 @@ describe("lxmpp.server", function()
 				assert.equal(1, #seen)
 				assert.truthy(srv.components[BRIDGE])
 				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				-- as Prosody: the replaced one disconnects before the newcomer is authenticated
+				assert.equal(3, #order)
+				assert.same({ "+", "-", "+" }, { order[1][1], order[2][1], order[3][1] })
+				assert.equal(order[1][2], order[2][2])
+				assert.equal(srv.components[BRIDGE], order[3][2])
 				local juliet = assert(connect(srv, "juliet"))
 				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
 				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))
