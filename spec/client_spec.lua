@@ -11,6 +11,7 @@ package.path = "examples/?.lua;" .. package.path
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local client = require "lxmpp.client"
+local raised = require "support.raised"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
 local tiny = require "tiny_server"
@@ -192,12 +193,7 @@ describe("lxmpp.client connect", function()
 		-- at the caller's line, however deep the check
 		for _, opts in ipairs { { jid = "a@example.com" }, { jid = "a@example.com", password = "x", port = 0 },
 			{ jid = "a@example.com", password = "x", keepalive = 5 } } do
-			local ok, err = pcall(function()
-				local c = client.connect(opts) -- (not a tail call: this line is the caller's)
-				return c
-			end)
-			assert.is_false(ok)
-			assert.matches("^spec/client_spec%.lua:%d+: lxmpp%.client: option", err)
+			assert.matches("^spec/support/raised%.lua:%d+: lxmpp%.client: option", raised(client.connect, opts))
 		end
 	end)
 end)

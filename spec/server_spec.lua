@@ -8,6 +8,7 @@ local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local server = require "lxmpp.server"
 local lua_command = require "support.lua_command"
+local raised = require "support.raised"
 
 -- A coroutine of the controller waits inside it, also on Lua 5.1.
 local xpcall = require("lxmpp.compat").xpcall
@@ -400,20 +401,12 @@ describe("lxmpp.server", function()
 					[DOMAIN:upper()] = { certificate = CERT, key = KEY } } }
 			end, "lxmpp.server: config: certificates: " .. DOMAIN .. " is given twice (as two names that prepare to it)")
 			-- the error names the caller's line, for a bad pair too
-			local function raised(cfg)
-				local ok, err = pcall(function()
-					local srv = server.new(cfg) -- (not a tail call: this line is the caller's)
-					return srv
-				end)
-				assert.is_false(ok)
-				return err
-			end
-			assert.matches("^spec/server_spec%.lua:%d+: lxmpp%.server: config: 'certificate' needs",
-				raised { domain = DOMAIN, certificate = CERT })
-			assert.matches("^spec/server_spec%.lua:%d+: lxmpp%.server: config: certificates%[\"" .. DOMAIN:gsub("%p", "%%%0")
-				.. "\"%] needs", raised { domain = DOMAIN, certificates = { [DOMAIN] = { key = KEY } } })
-			assert.matches("^spec/server_spec%.lua:%d+: lxmpp%.server: config: certificates: c%.example is not",
-				raised { domain = DOMAIN, certificate = CERT, key = KEY, certificates = { ["c.example"] = {} } })
+			local at_caller = "^spec/support/raised%.lua:%d+: lxmpp%.server: config: "
+			assert.matches(at_caller .. "'certificate' needs", raised(server.new, { domain = DOMAIN, certificate = CERT }))
+			assert.matches(at_caller .. "certificates%[\"" .. DOMAIN:gsub("%p", "%%%0") .. "\"%] needs",
+				raised(server.new, { domain = DOMAIN, certificates = { [DOMAIN] = { key = KEY } } }))
+			assert.matches(at_caller .. "certificates: c%.example is not", raised(server.new,
+				{ domain = DOMAIN, certificate = CERT, key = KEY, certificates = { ["c.example"] = {} } }))
 		end)
 	end)
 
