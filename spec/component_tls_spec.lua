@@ -12,6 +12,7 @@ local component = require "lxmpp.component"
 local server = require "lxmpp.server"
 local stream = require "lxmpp.stream"
 local harness = require "support.tiny_harness"
+local raised = require "support.raised"
 local counting_transport = require "support.counting_transport"
 
 local DOMAIN, BRIDGE, SECRET = "example.com", "bridge.example.com", "s3cret"
@@ -49,17 +50,20 @@ end
 describe("lxmpp.component over direct TLS", function()
 	it("refuses TLS options that cannot work, before connecting", function()
 		local base = { jid = BRIDGE, secret = SECRET, port = 1 }
+		-- at the caller's line, named as lxmpp.component's
 		local function refused(extra, message)
 			local o = {}
 			for k, v in pairs(base) do o[k] = v end
 			for k, v in pairs(extra) do o[k] = v end
-			assert.has_error(function() component.connect(o) end, message)
+			local err = raised(component.connect, o)
+			assert.equal(message, (err:gsub("^spec/support/raised%.lua:%d+: ", "")))
+			assert.matches("^spec/support/raised%.lua:%d+: ", err)
 		end
 		refused({ tls = { ca = CERT } }, "lxmpp.component: option 'tls' needs direct_tls = true (XEP-0114 has no STARTTLS)")
 		refused({ direct_tls = "yes" }, "lxmpp.component: option 'direct_tls' is true or false")
 		refused({ direct_tls = true, tls = { server_name = 5 } }, "lxmpp.component: option 'tls.server_name' is a host name")
 		refused({ direct_tls = true, tls = { server_name = "" } }, "lxmpp.component: option 'tls.server_name' is a host name")
-		refused({ direct_tls = true, tls = { verify = "no" } }, "lxmpp.client: option 'tls.verify' is true or false")
+		refused({ direct_tls = true, tls = { verify = "no" } }, "lxmpp.component: option 'tls.verify' is true or false")
 	end)
 
 	it("verifies the server's certificate against tls.server_name and routes through it", function()
