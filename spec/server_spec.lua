@@ -792,6 +792,50 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		-- romeo, on a fake clock that never reaches his next attempt, cut:
+		-- reconnecting until the test says otherwise
+		local function reconnecting(srv, fake)
+			local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 60 } })
+			local session = srv.sessions[r.jid]
+			r.t.socket:shutdown("rw") -- the connection dies under the client
+			await_detached(srv, session)
+			r:step(1) -- finds it gone
+			assert.equal("reconnecting", r:state())
+			return j, r
+		end
+
+		it("tells the stanzas kept while reconnecting that a close ends them, and keeps them for sm_state()",
+			function()
+				with_server(function(srv)
+					local fake = clock.fake()
+					local j, r = reconnecting(srv, fake)
+					local told = {}
+					for i = 1, 2 do
+						assert.is_true(r:send(st.message({ to = j.jid, type = "chat" }, "k" .. i),
+							{ on_ack = function(ok, why) told[#told + 1] = { i, ok, why } end }))
+					end
+					cqueues.sleep(0)
+					assert.same({}, told) -- kept, waiting for the resumption
+					assert.is_true(r:close())
+					for _ = 1, 100 do
+						if #told == 2 then break end
+						cqueues.sleep(0)
+					end
+					assert.same({ { 1, false, "closed" }, { 2, false, "closed" } }, told)
+					assert.equal("closed", r:state())
+					-- the queue stays: another client resumes the session and sends them, once
+					local state = assert(r:sm_state())
+					assert.is_true(#state.unacked >= 2)
+					local again = assert(connect(srv, "romeo", { resume = state }))
+					assert.is_true(again:sm_report().resumed)
+					assert.same({ "k1", "k2" }, bodies(j, 2))
+					assert.is_nil(next_stanza(j, is_message, 0.3))
+					assert.same({ { 1, false, "closed" }, { 2, false, "closed" } }, told) -- told once
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			end)
+
 		it("keeps a dropped session, queues what comes for it, and resumes it in order", function()
 			with_server(function(srv)
 				local j, r = pair(srv)

@@ -431,10 +431,13 @@ end
 local reconnect_delay
 
 -- Tells the callers waiting for these stanzas' acknowledgement what became
--- of them: acknowledged (true), or not and why.
+-- of them: acknowledged (true), or not and why. Once: an item that stays
+-- queued (for c:sm_state()) forgets its callback.
 local function settle(items, ok, why)
 	for _, item in ipairs(items) do
-		if item.on_ack then item.on_ack(ok, why) end
+		local on_ack = item.on_ack
+		item.on_ack = nil
+		if on_ack then on_ack(ok, why) end
 	end
 end
 
@@ -1528,6 +1531,10 @@ function methods:close(timeout)
 		teardown(self)
 		self.phase = "closed"
 		fail_waiters(self, "the stream is closed", "closed")
+		-- the session stays resumable from c:sm_state(), but this client
+		-- will see no acknowledgement: its callers are told now
+		if self.sm then settle(self.sm:unacked(), false, "closed") end
+		self.sched:run()
 		return true
 	end
 	self.phase = "closing"
