@@ -780,6 +780,11 @@ void lx_sasl_server_free(lx_sasl_server *s);
  * until s is freed). Returns their number; at most `max` are stored. */
 size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
                                  size_t max);
+/* The mechanisms a server enables by default (opts.mechanisms NULL),
+ * strongest first (static strings): for a caller that extends the default
+ * list rather than copying it. Returns their number; at most `max` are
+ * stored. */
+size_t lx_sasl_server_default_mechanisms(const char **names, size_t max);
 /* 1 when the last exchange failed because the client asked for a
  * channel-binding type this session does not have, else 0. */
 int lx_sasl_server_cb_unsupported(const lx_sasl_server *s);

@@ -90,9 +90,23 @@ local function is_final(code)
 	return FINAL[code] or code:match("^sasl%-") ~= nil or code:match("^bind%-") ~= nil
 end
 
-local function misuse(message)
-	error("lxmpp.client: " .. message, 3)
+-- A method's misuse, named as the module the object came from.
+local function misuse(self, message)
+	error(self.role.name .. ": " .. message, 3)
 end
+
+-- A bad option of connect: raised as a marked error, which client.open
+-- reports as the role's (lxmpp.component's options are also lxmpp.client's)
+-- at its caller's line, however deep the check was.
+local option_error_mt = {}
+
+---Raises an error about an option of connect; client.open reports it as
+---the role's module's (for a role's `options`).
+---@param message string
+function client.bad_option(message)
+	error(setmetatable({ message = message }, option_error_mt), 0)
+end
+local bad_option = client.bad_option
 
 local function min_deadline(a, b)
 	if not a then return b end
@@ -102,7 +116,7 @@ end
 
 local function deadline_of(self, timeout)
 	if timeout == nil then return nil end
-	if type(timeout) ~= "number" or timeout ~= timeout then misuse("a timeout is a number of seconds") end
+	if type(timeout) ~= "number" or timeout ~= timeout then misuse(self, "a timeout is a number of seconds") end
 	return self.clock.now() + math.max(0, timeout)
 end
 
@@ -116,20 +130,20 @@ end
 -- The lxmpp.stream TLS options for the client's `tls` table.
 local function tls_options(tls)
 	if tls == nil then return {} end
-	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
+	if type(tls) ~= "table" then bad_option("option 'tls' is a table") end
 	local o = { cafile = tls.cafile, capath = tls.capath, ca = tls.ca,
 		min_tls = tls.min_version, max_tls = tls.max_version }
 	if tls.resume ~= nil and type(tls.resume) ~= "boolean" then
-		misuse("option 'tls.resume' is true or false")
+		bad_option("option 'tls.resume' is true or false")
 	end
 	if tls.verify == false then
 		o.verify = "none"
 	elseif tls.verify ~= nil and tls.verify ~= true then
-		misuse("option 'tls.verify' is true or false")
+		bad_option("option 'tls.verify' is true or false")
 	end
 	if tls.certificate or tls.key then
 		if type(tls.certificate) ~= "string" or type(tls.key) ~= "string" then
-			misuse("options 'tls.certificate' and 'tls.key' go together (PEM text or file names)")
+			bad_option("options 'tls.certificate' and 'tls.key' go together (PEM text or file names)")
 		end
 		if is_pem(tls.certificate) then
 			o.certificate, o.key = tls.certificate, tls.key
@@ -143,13 +157,13 @@ end
 local function table_option(value, defaults, name)
 	if value == nil or value == false then return nil end
 	if value == true then value = {} end
-	if type(value) ~= "table" then misuse("option '" .. name .. "' is true, false or a table") end
+	if type(value) ~= "table" then bad_option("option '" .. name .. "' is true, false or a table") end
 	local o = {}
 	for k, v in pairs(defaults) do
 		if value[k] == nil then
 			o[k] = v
 		elseif type(value[k]) ~= type(v) then
-			misuse("option '" .. name .. "." .. k .. "' is a " .. type(v))
+			bad_option("option '" .. name .. "." .. k .. "' is a " .. type(v))
 		else
 			o[k] = value[k]
 		end
@@ -160,19 +174,19 @@ end
 -- The account's options (jid, resource, credentials, stream management,
 -- TLS) into o: the client's part of check_options.
 local function account_options(opts, o)
-	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (a string)") end
+	if type(opts.jid) ~= "string" then bad_option("option 'jid' is required (a string)") end
 	local account = jid_util.prep(opts.jid)
-	if not account then misuse("option 'jid': not a valid JID: " .. opts.jid) end
+	if not account then bad_option("option 'jid': not a valid JID: " .. opts.jid) end
 	local node, domain, resource = jid_util.split(account)
-	if not node then misuse("option 'jid' needs a localpart (user@domain)") end
+	if not node then bad_option("option 'jid' needs a localpart (user@domain)") end
 	if opts.resource ~= nil then
-		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
+		if type(opts.resource) ~= "string" then bad_option("option 'resource' is a string") end
 		resource = opts.resource
 	end
 	-- a client certificate may log in alone, with SASL EXTERNAL (XEP-0178)
 	local certificate = type(opts.tls) == "table" and opts.tls.certificate
 	if opts.password == nil and opts.keys == nil and not certificate then
-		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
+		bad_option("option 'password' (or 'keys', or a client certificate in 'tls') is required")
 	end
 	o.bare = node .. "@" .. domain
 	o.domain = domain
@@ -180,10 +194,10 @@ local function account_options(opts, o)
 	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
 		"stream_management")
 	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
-		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
+		bad_option("option 'stream_management.unacked' is \"resend\" or \"return\"")
 	end
 	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
-		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
+		bad_option("option 'resume' is a table from c:sm_state(), and needs stream_management")
 	end
 	o.tls = tls_options(opts.tls)
 	o.tls_resume = not (opts.tls and opts.tls.resume == false)
@@ -191,24 +205,24 @@ end
 
 -- The options every role shares, then the role's own (role.options).
 local function check_options(role, opts)
-	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+	if type(opts) ~= "table" then bad_option("connect takes a table of options") end
 	local o = {}
 	role.options(opts, o)
 	for name in pairs(DEFAULTS) do
-		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
+		if opts[name] ~= nil and type(opts[name]) ~= "number" then bad_option("option '" .. name .. "' is a number") end
 	end
 	if opts.port ~= nil and (math_type(opts.port) ~= "integer" or opts.port < 1 or opts.port > 65535) then
-		misuse("option 'port' is an integer in 1..65535")
+		bad_option("option 'port' is an integer in 1..65535")
 	end
 	if math_type(opts.max_handlers) == "float" or (opts.max_handlers or 1) < 1 then
-		misuse("option 'max_handlers' is an integer, at least 1")
+		bad_option("option 'max_handlers' is an integer, at least 1")
 	end
 	local c = opts.clock
 	if c ~= nil and (type(c) ~= "table" or type(c.now) ~= "function" or type(c.wait) ~= "function") then
-		misuse("option 'clock' is an lxmpp.clock-shaped table (now, wait)")
+		bad_option("option 'clock' is an lxmpp.clock-shaped table (now, wait)")
 	end
 	if opts.trace ~= nil and type(opts.trace) ~= "function" then
-		misuse("option 'trace' is a function(direction, data)")
+		bad_option("option 'trace' is a function(direction, data)")
 	end
 	for k, v in pairs(DEFAULTS) do o[k] = opts[k] or v end
 	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
@@ -1221,7 +1235,12 @@ end
 ---@return string? message
 ---@return string? code
 function client.open(role, opts)
-	local o = check_options(role, opts)
+	local checked, o = pcall(check_options, role, opts)
+	if not checked then
+		if getmetatable(o) ~= option_error_mt then error(o, 0) end
+		-- the caller's caller: connect calls this as its tail call
+		error(role.name .. ": " .. o.message, 2)
+	end
 	local self = setmetatable({
 		role = role,
 		given = opts, opts = o, account = o.bare, phase = "new", generation = 0, clock = o.clock,
@@ -1352,10 +1371,10 @@ end
 ---@return string? message
 ---@return string? code
 function methods:send(stanza, opts)
-	if not st.is_stanza(stanza) then misuse("send takes a stanza") end
+	if not st.is_stanza(stanza) then misuse(self, "send takes a stanza") end
 	if type(opts) ~= "table" then return send_one(self, stanza, opts) end
 	local fn = opts.on_ack
-	if fn ~= nil and type(fn) ~= "function" then misuse("option 'on_ack' is a function") end
+	if fn ~= nil and type(fn) ~= "function" then misuse(self, "option 'on_ack' is a function") end
 	local on_ack = fn and function(ok, why) inbox_push(self, 0, run_on_ack, fn, ok, why) end
 	if not opts.ack_timeout then return send_one(self, stanza, opts.timeout, on_ack) end
 	local ack_deadline = deadline_of(self, opts.ack_timeout)
@@ -1439,7 +1458,7 @@ end
 function methods:iq(stanza, timeout)
 	if not st.is_stanza(stanza) or stanza.name ~= "iq"
 		or (stanza.attr.type ~= "get" and stanza.attr.type ~= "set") then
-		misuse("iq takes an iq stanza of type get or set")
+		misuse(self, "iq takes an iq stanza of type get or set")
 	end
 	local deadline = deadline_of(self, timeout or self.opts.timeout)
 	local id = stanza.attr.id
@@ -1447,7 +1466,7 @@ function methods:iq(stanza, timeout)
 		id = self:new_id()
 		stanza.attr.id = id
 	end
-	if self.pending[id] then misuse("an iq with id '" .. id .. "' is already waiting for its answer") end
+	if self.pending[id] then misuse(self, "an iq with id '" .. id .. "' is already waiting for its answer") end
 	local ok, err, code = submit(self, stanza)
 	if not ok then return nil, err, code end
 	local slot = { to = jid_key(stanza.attr.to) }
@@ -1495,7 +1514,7 @@ end
 ---@param fn function
 ---@return lxmpp.client self
 function methods:on(kind, fn)
-	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
+	if type(kind) ~= "string" or type(fn) ~= "function" then misuse(self, "on takes a kind and a function") end
 	local list = self.handlers[kind]
 	if not list then
 		list = {}
@@ -1522,7 +1541,7 @@ end
 ---@return fun() remove removes the filter
 function methods:filter(direction, fn)
 	local list = self.filters[direction]
-	if not list or type(fn) ~= "function" then misuse("filter takes \"incoming\" or \"outgoing\" and a function") end
+	if not list or type(fn) ~= "function" then misuse(self, "filter takes \"incoming\" or \"outgoing\" and a function") end
 	list[#list + 1] = fn
 	return remover(list, fn)
 end

@@ -16,9 +16,7 @@ local component = {
 	PORT = 5347, -- Prosody's component_ports default (ejabberd has no default)
 }
 
-local function misuse(message)
-	error("lxmpp.component: " .. message, 6) -- the caller of connect
-end
+local misuse = client.bad_option -- reported at the caller of connect
 
 -- Failures after which reconnecting cannot help: a wrong secret, a domain
 -- the server does not serve, an administrator's kick. `conflict` is not
@@ -94,8 +92,7 @@ local ROLE = {
 ---@return string? message
 ---@return string? code "not-authorized" (the secret), "conflict", "timeout", "host-unknown"...
 function component.connect(opts)
-	local c, message, code = client.open(ROLE, opts)
-	return c, message, code
+	return client.open(ROLE, opts) -- a tail call: its errors name our caller's line
 end
 
 return component
