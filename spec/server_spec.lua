@@ -847,23 +847,24 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
-		-- romeo, on a fake clock that never reaches his next attempt, cut:
-		-- reconnecting until the test says otherwise
-		local function reconnecting(srv, fake)
-			local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 60 } })
+		-- the connection dies under a client on a fake clock: it finds it gone
+		-- and is reconnecting (its next attempt waits until the test moves the
+		-- clock past the delay); the server keeps the session
+		local function cut_under(srv, r)
 			local session = srv.sessions[r.jid]
-			r.t.socket:shutdown("rw") -- the connection dies under the client
+			r.t.socket:shutdown("rw")
 			await_detached(srv, session)
-			r:step(1) -- finds it gone
+			r:step(1)
 			assert.equal("reconnecting", r:state())
-			return j, r
+			return session
 		end
 
 		it("tells the stanzas kept while reconnecting that a close ends them, and keeps them for sm_state()",
 			function()
 				with_server(function(srv)
 					local fake = clock.fake()
-					local j, r = reconnecting(srv, fake)
+					local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 60 } })
+					cut_under(srv, r)
 					local told = {}
 					for i = 1, 2 do
 						assert.is_true(r:send(st.message({ to = j.jid, type = "chat" }, "k" .. i),
@@ -902,11 +903,7 @@ describe("lxmpp.server", function()
 				local function on_ack(name) return function(ok, why) told[#told + 1] = { name, ok, why } end end
 				assert(r:send(st.presence():text_tag("status", "away"), { on_ack = on_ack("away") }))
 				assert(r:presence { status = "here" }) -- both unacknowledged
-				local session = srv.sessions[r.jid]
-				r.t.socket:shutdown("rw")
-				await_detached(srv, session)
-				r:step(1)
-				assert.equal("reconnecting", r:state())
+				local session = cut_under(srv, r)
 				assert(r:presence { status = "back" }) -- set while reconnecting: kept
 				assert(r:send(st.message({ to = j.jid, type = "chat" }, "after"))) -- and after it
 				fc.now = fc.now + 61
