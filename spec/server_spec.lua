@@ -847,6 +847,93 @@ describe("lxmpp.server", function()
 			end)
 		end)
 
+		-- the connection dies under a client on a fake clock: it finds it gone
+		-- and is reconnecting (its next attempt waits until the test moves the
+		-- clock past the delay); the server keeps the session
+		local function cut_under(srv, r)
+			local session = srv.sessions[r.jid]
+			r.t.socket:shutdown("rw")
+			await_detached(srv, session)
+			r:step(1)
+			assert.equal("reconnecting", r:state())
+			return session
+		end
+
+		it("tells the stanzas kept while reconnecting that a close ends them, and keeps them for sm_state()",
+			function()
+				with_server(function(srv)
+					local fake = clock.fake()
+					local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 60 } })
+					cut_under(srv, r)
+					local told = {}
+					for i = 1, 2 do
+						assert.is_true(r:send(st.message({ to = j.jid, type = "chat" }, "k" .. i),
+							{ on_ack = function(ok, why) told[#told + 1] = { i, ok, why } end }))
+					end
+					cqueues.sleep(0)
+					assert.same({}, told) -- kept, waiting for the resumption
+					assert.is_true(r:close())
+					for _ = 1, 100 do
+						if #told == 2 then break end
+						cqueues.sleep(0)
+					end
+					assert.same({ { 1, false, "closed" }, { 2, false, "closed" } }, told)
+					assert.equal("closed", r:state())
+					-- the queue stays: another client resumes the session and sends them, once
+					local state = assert(r:sm_state())
+					assert.is_true(#state.unacked >= 2)
+					local again = assert(connect(srv, "romeo", { resume = state }))
+					assert.is_true(again:sm_report().resumed)
+					assert.same({ "k1", "k2" }, bodies(j, 2))
+					assert.is_nil(next_stanza(j, is_message, 0.3))
+					assert.same({ { 1, false, "closed" }, { 2, false, "closed" } }, told) -- told once
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			end)
+
+		it("sends its presence once in a new session after a refused resumption: the latest it set", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, stream_management = { resume_timeout = 60 } }, function(srv)
+				local fake = clock.fake()
+				local sent = {}
+				local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 1 },
+					trace = function(kind, data) if kind == "sent" then sent[#sent + 1] = data end end })
+				local told = {}
+				local function on_ack(name) return function(ok, why) told[#told + 1] = { name, ok, why } end end
+				assert(r:send(st.presence():text_tag("status", "away"), { on_ack = on_ack("away") }))
+				assert(r:presence { status = "here" }) -- both unacknowledged
+				local session = cut_under(srv, r)
+				assert(r:presence { status = "back" }) -- set while reconnecting: kept
+				assert(r:send(st.message({ to = j.jid, type = "chat" }, "after"))) -- and after it
+				fc.now = fc.now + 61
+				srv:tick()
+				assert.is_nil(srv.sessions[session.full_jid]) -- the session is gone: no resumption
+				local report
+				r:on("reconnected", function(_, rep) report = rep end)
+				sent = {}
+				fake.advance(1) -- past the delay: the next step reconnects
+				for _ = 1, 50 do
+					if report then break end
+					if r:state() == "reconnecting" then r:step(1) else cqueues.sleep(0) end -- (handlers run)
+				end
+				assert.is_false(assert(report).resumed)
+				-- what the server got of our presence in the new session: the
+				-- latest, once, where it was left (before the message sent after it)
+				local out = table.concat(sent)
+				local ours = {}
+				for attrs, body in out:gsub("<presence[^>]-/>", ""):gmatch("<presence([^>]*)>(.-)</presence>") do
+					if not attrs:find(" to=", 1, true) then ours[#ours + 1] = body:match("<status>(.-)</status>") end
+				end
+				assert.same({ "back" }, ours)
+				assert.is_true(out:find("<status>back</status>", 1, true) < out:find("<body>after</body>", 1, true))
+				assert.same({ { "away", false, "superseded" } }, told)
+				assert.equal("after", bodies(j, 1)[1])
+				assert.is_true(r:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
 		it("keeps a dropped session, queues what comes for it, and resumes it in order", function()
 			with_server(function(srv)
 				local j, r = pair(srv)

@@ -18,6 +18,7 @@ local sm = require "lxmpp.sm"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local tasks = require "lxmpp.tasks"
+local xml_codec = require "lxmpp.xml"
 
 -- Yieldable on Lua 5.1 too: handlers and reads wait inside them.
 local pcall, xpcall, running = compat.pcall, compat.xpcall, compat.running
@@ -460,10 +461,13 @@ end
 local reconnect_delay
 
 -- Tells the callers waiting for these stanzas' acknowledgement what became
--- of them: acknowledged (true), or not and why.
+-- of them: acknowledged (true), or not and why. Once: an item that stays
+-- queued (for c:sm_state()) forgets its callback.
 local function settle(items, ok, why)
 	for _, item in ipairs(items) do
-		if item.on_ack then item.on_ack(ok, why) end
+		local on_ack = item.on_ack
+		item.on_ack = nil
+		if on_ack then on_ack(ok, why) end
 	end
 end
 
@@ -626,6 +630,14 @@ local function sm_element(self, el)
 	end
 end
 
+-- Is this stanza (XML kept for a resumption) our own presence: a presence
+-- without `to`, available or unavailable?
+local function is_our_presence(xml)
+	if not xml:find("^<presence[%s/>]") then return false end
+	local p = xml_codec.parse(xml)
+	return p ~= nil and p.attr.to == nil and (p.attr.type == nil or p.attr.type == "unavailable")
+end
+
 -- The stream is ready: resumed (re-send what the server lacks) or new
 -- (enable stream management where offered; the stanzas a refused
 -- resumption left are re-sent or returned, as the policy says).
@@ -639,6 +651,7 @@ local function sm_ready(self)
 		return
 	end
 	local left = self.sm and self.sm:take_unacked() or {}
+	self.presence_resent = nil
 	self.sm, self.sm_session, self.sm_out, self.sm_in = nil, nil, false, false
 	if self.opts.sm and self.sm_offered then
 		local o = self.opts.sm
@@ -654,13 +667,25 @@ local function sm_ready(self)
 		settle(left, false, "not-resumed")
 		return
 	end
-	report.resent = #left
+	-- our presence (no `to`, available or not) is state: once the
+	-- application set one with c:presence, the new session gets only the
+	-- latest, once (sent here where it was left, in order, or else by the
+	-- role's reestablish)
+	local latest = self.current_presence and tostring(self.current_presence)
+	report.resent = 0
 	for _, item in ipairs(left) do
-		local ok, why = self.conn:send_xml(item.xml)
-		if ok and self.sm_out then
-			self.sm:sent(item.xml, item.on_ack)
-		elseif item.on_ack then
-			item.on_ack(false, ok and "no-sm" or why)
+		local ours = self.current_presence ~= nil and is_our_presence(item.xml)
+		if ours and item.xml ~= latest then
+			settle({ item }, false, "superseded")
+		else
+			if ours then self.presence_resent = true end
+			report.resent = report.resent + 1
+			local ok, why = self.conn:send_xml(item.xml)
+			if ok and self.sm_out then
+				self.sm:sent(item.xml, item.on_ack)
+			elseif item.on_ack then
+				item.on_ack(false, ok and "no-sm" or why)
+			end
 		end
 	end
 end
@@ -1277,7 +1302,8 @@ local ACCOUNT = {
 	end,
 	ready = function(_, jid) return jid end, -- the core accepts only a JID of our account
 	reestablish = function(self)
-		if self.current_presence then submit(self, self.current_presence) end
+		if self.current_presence and not self.presence_resent then submit(self, self.current_presence) end
+		self.presence_resent = nil
 	end,
 	final = is_final,
 	retry = {},
@@ -1562,6 +1588,10 @@ function methods:close(timeout)
 		teardown(self)
 		self.phase = "closed"
 		fail_waiters(self, "the stream is closed", "closed")
+		-- the session stays resumable from c:sm_state(), but this client
+		-- will see no acknowledgement: its callers are told now
+		if self.sm then settle(self.sm:unacked(), false, "closed") end
+		self.sched:run()
 		return true
 	end
 	self.phase = "closing"
@@ -1640,8 +1670,8 @@ function methods:presence(opts)
 	if opts.show then p:text_tag("show", opts.show) end
 	if opts.status then p:text_tag("status", opts.status) end
 	if opts.priority then p:text_tag("priority", tostring(tointeger(opts.priority) or opts.priority)) end
-	if not opts.to then
-		self.current_presence = (opts.type == nil) and p or nil
+	if not opts.to and (opts.type == nil or opts.type == "unavailable") then
+		self.current_presence = (opts.type == nil) and p or false -- false: set unavailable
 	end
 	return self:send(p)
 end
