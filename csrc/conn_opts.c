@@ -211,6 +211,8 @@ static int configure(lx_conn *c, const lx_conn_opts *o, lx_error *err) {
     c->tls_ctx = o->tls_ctx;
   } else if (o->tls != LX_CONN_TLS_DISABLED) {
     const char *peer = c->jid ? lx_jid_domain_ascii(c->jid) : NULL;
+    if (o->tls_peer_name && c->role->tls_role == LX_TLS_CLIENT)
+      peer = o->tls_peer_name;
     if ((rc = lx_tls_new(&c->tls, o->tls_ctx, peer, err)) != 0)
       return rc;
     if (o->tls_session && c->role->tls_role == LX_TLS_CLIENT &&

@@ -781,6 +781,11 @@ void lx_sasl_server_free(lx_sasl_server *s);
  * until s is freed). Returns their number; at most `max` are stored. */
 size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
                                  size_t max);
+/* The mechanisms a server enables by default (opts.mechanisms NULL),
+ * strongest first (static strings): for a caller that extends the default
+ * list rather than copying it. Returns their number; at most `max` are
+ * stored. */
+size_t lx_sasl_server_default_mechanisms(const char **names, size_t max);
 /* 1 when the last exchange failed because the client asked for a
  * channel-binding type this session does not have, else 0. */
 int lx_sasl_server_cb_unsupported(const lx_sasl_server *s);
@@ -1307,6 +1312,10 @@ typedef struct lx_conn_opts {
    * JID's localpart) and host (its domain). */
   lx_sasl_client_opts sasl_client;
   const lx_tls_session *tls_session; /* offered for resumption (NULL) */
+  /* The name the server's certificate must carry, also sent as SNI (NULL:
+   * the JID's domain); a component's server may name only its own host.
+   * Copied. */
+  const char *tls_peer_name;
   /* XEP-0198 resumption: after authentication, where the server offers
    * <sm xmlns='urn:xmpp:sm:3'/>, send <resume previd= h=/> instead of
    * binding. <resumed/> is delivered as LX_CONN_STANZA, then LX_CONN_READY

@@ -774,6 +774,17 @@ size_t lx_sasl_server_mechanisms(const lx_sasl_server *s, const char **names,
   return s->n_advertised;
 }
 
+size_t lx_sasl_server_default_mechanisms(const char **names, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < MECH_COUNT; i++)
+    if (sasl_mechs[i].flags & MECH_SERVER_DEFAULT) {
+      if (n < max)
+        names[n] = sasl_mechs[i].name;
+      n++;
+    }
+  return n;
+}
+
 int lx_sasl_server_cb_unsupported(const lx_sasl_server *s) {
   return s->cb_unsupported;
 }

@@ -11,6 +11,7 @@ package.path = "examples/?.lua;" .. package.path
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local client = require "lxmpp.client"
+local raised = require "support.raised"
 local clock = require "lxmpp.clock"
 local st = require "lxmpp.stanza"
 local tiny = require "tiny_server"
@@ -189,6 +190,11 @@ describe("lxmpp.client connect", function()
 		assert.has_error(function() client.connect { jid = "a@example.com" } end)
 		assert.has_error(function() client.connect { jid = "a@example.com", password = "x", tls = "yes" } end)
 		assert.has_error(function() client.connect { jid = "a@example.com", password = "x", keepalive = 5 } end)
+		-- at the caller's line, however deep the check
+		for _, opts in ipairs { { jid = "a@example.com" }, { jid = "a@example.com", password = "x", port = 0 },
+			{ jid = "a@example.com", password = "x", keepalive = 5 } } do
+			assert.matches("^spec/support/raised%.lua:%d+: lxmpp%.client: option", raised(client.connect, opts))
+		end
 	end)
 end)
 

@@ -6,6 +6,7 @@
 local cqueues = require "cqueues"
 local clock = require "lxmpp.clock"
 local component = require "lxmpp.component"
+local raised = require "support.raised"
 local fake = require "support.fake_component_server"
 local harness = require "support.tiny_harness"
 local st = require "lxmpp.stanza"
@@ -253,8 +254,17 @@ describe("lxmpp.component", function()
 			"lxmpp.component: option 'secret' is required (a string)")
 		assert.has_error(function() component.connect { jid = DOMAIN, secret = "x", password = "y" } end,
 			"lxmpp.component: option 'password' is a client's, not a component's")
+		-- the options it shares with lxmpp.client are named as its own
 		assert.has_error(function() component.connect { jid = DOMAIN, secret = "x", port = 0 } end,
-			"lxmpp.client: option 'port' is an integer in 1..65535")
+			"lxmpp.component: option 'port' is an integer in 1..65535")
+		assert.has_error(function() component.connect { jid = DOMAIN, secret = "x", port = "5347" } end,
+			"lxmpp.component: option 'port' is an integer in 1..65535")
+		assert.has_error(function() component.connect { jid = DOMAIN, secret = "x", keepalive = 5 } end,
+			"lxmpp.component: option 'keepalive' is true, false or a table")
+		-- at the caller's line, its own options and the shared ones alike
+		for _, opts in ipairs { { jid = DOMAIN }, { jid = DOMAIN, secret = "x", keepalive = 5 } } do
+			assert.matches("^spec/support/raised%.lua:%d+: lxmpp%.component: option", raised(component.connect, opts))
+		end
 	end)
 end)
 

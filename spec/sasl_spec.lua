@@ -327,6 +327,12 @@ describe("lxmpp.sasl server", function()
 		assert.equal("malformed-request", condition)
 		local plain = sasl.server{}
 		assert.same({ "SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1" }, plain:mechanisms())
+		-- the default list, for callers that extend it: what a server with
+		-- TLS and binding data advertises without `mechanisms`
+		local full = sasl.server{ tls = true, channel_binding = { type = "tls-exporter", data = ("\1"):rep(32) } }
+		assert.same(full:mechanisms(), sasl.server_defaults())
+		assert.same({ "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-512", "SCRAM-SHA-256",
+			"SCRAM-SHA-1", "PLAIN" }, sasl.server_defaults())
 		assert.same({}, plain:channel_binding_types())
 		assert.equal("encryption-required", select(2, plain:start("PLAIN", "\0a\0b")))
 		assert.equal("invalid-mechanism", select(2, plain:start("X-FOO")))

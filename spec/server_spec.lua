@@ -8,6 +8,7 @@ local client = require "lxmpp.client"
 local clock = require "lxmpp.clock"
 local server = require "lxmpp.server"
 local lua_command = require "support.lua_command"
+local raised = require "support.raised"
 
 -- A coroutine of the controller waits inside it, also on Lua 5.1.
 local xpcall = require("lxmpp.compat").xpcall
@@ -205,6 +206,48 @@ describe("lxmpp.server", function()
 				end)
 		end)
 
+		it("goes on when ending a session fails, logged, and when the log function itself raises", function()
+			local logged = {}
+			with_server({ log = function(level, m) logged[#logged + 1] = level .. " " .. m end }, function(srv)
+				-- a bug where the server forgets a session (after its work)
+				local forget = srv.forget
+				srv.forget = function(self, s)
+					forget(self, s)
+					error("a bug in forget")
+				end
+				local c = assert(connect(srv, "juliet"))
+				assert.is_true(c:close())
+				local deadline = clock.now() + 5
+				while not table.concat(logged, "\n"):find("error [^\n]*a bug in forget") and clock.now() < deadline do
+					cqueues.sleep(0.01)
+				end
+				assert.matches("error [^\n]*a bug in forget", table.concat(logged, "\n"))
+				local d = assert(connect(srv, "romeo"))
+				assert.truthy(d:ping())
+				assert.is_true(d:close())
+			end)
+			-- a "resource-unbind" handler that raises, logged by a log function
+			-- that raises too
+			local unbound = 0
+			with_server({ log = function() error("the log is broken") end }, function(srv)
+				srv:hook("resource-unbind", function()
+					unbound = unbound + 1
+					error("a plugin's bug")
+				end)
+				for _, user in ipairs { "juliet", "romeo" } do
+					local c = assert(connect(srv, user))
+					assert.truthy(c:ping())
+					assert.is_true(c:close())
+				end
+				local deadline = clock.now() + 5
+				while unbound < 2 and clock.now() < deadline do cqueues.sleep(0.01) end
+				assert.equal(2, unbound)
+				local d = assert(connect(srv, "nurse"))
+				assert.truthy(d:ping())
+				assert.is_true(d:close())
+			end)
+		end)
+
 		it("replaces the older session on a resource conflict, or refuses the new one by policy", function()
 			with_server(function(srv)
 				local old = assert(connect(srv, "juliet", { resource = "phone" }))
@@ -352,6 +395,18 @@ describe("lxmpp.server", function()
 			assert.has_error(function()
 				server.new { domain = DOMAIN, certificate = CERT, key = KEY, client_certificates = { required = true } }
 			end, "lxmpp.server: config: 'client_certificates' is { ca = file name or PEM [, required = boolean] }")
+			-- two names of one domain would silently keep one of the two
+			assert.has_error(function()
+				server.new { domain = DOMAIN, certificates = { [DOMAIN] = { certificate = CERT, key = KEY },
+					[DOMAIN:upper()] = { certificate = CERT, key = KEY } } }
+			end, "lxmpp.server: config: certificates: " .. DOMAIN .. " is given twice (as two names that prepare to it)")
+			-- the error names the caller's line, for a bad pair too
+			local at_caller = "^spec/support/raised%.lua:%d+: lxmpp%.server: config: "
+			assert.matches(at_caller .. "'certificate' needs", raised(server.new, { domain = DOMAIN, certificate = CERT }))
+			assert.matches(at_caller .. "certificates%[\"" .. DOMAIN:gsub("%p", "%%%0") .. "\"%] needs",
+				raised(server.new, { domain = DOMAIN, certificates = { [DOMAIN] = { key = KEY } } }))
+			assert.matches(at_caller .. "certificates: c%.example is not", raised(server.new,
+				{ domain = DOMAIN, certificate = CERT, key = KEY, certificates = { ["c.example"] = {} } }))
 		end)
 	end)
 
@@ -822,6 +877,93 @@ describe("lxmpp.server", function()
 				assert.truthy(r:ping())
 				assert.is_true(session.sm.acked >= 5) -- the <r/> after the fifth was answered
 				assert.is_true(session.sm:handled() >= 3)
+				assert.is_true(r:close())
+				assert.is_true(j:close())
+			end)
+		end)
+
+		-- the connection dies under a client on a fake clock: it finds it gone
+		-- and is reconnecting (its next attempt waits until the test moves the
+		-- clock past the delay); the server keeps the session
+		local function cut_under(srv, r)
+			local session = srv.sessions[r.jid]
+			r.t.socket:shutdown("rw")
+			await_detached(srv, session)
+			r:step(1)
+			assert.equal("reconnecting", r:state())
+			return session
+		end
+
+		it("tells the stanzas kept while reconnecting that a close ends them, and keeps them for sm_state()",
+			function()
+				with_server(function(srv)
+					local fake = clock.fake()
+					local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 60 } })
+					cut_under(srv, r)
+					local told = {}
+					for i = 1, 2 do
+						assert.is_true(r:send(st.message({ to = j.jid, type = "chat" }, "k" .. i),
+							{ on_ack = function(ok, why) told[#told + 1] = { i, ok, why } end }))
+					end
+					cqueues.sleep(0)
+					assert.same({}, told) -- kept, waiting for the resumption
+					assert.is_true(r:close())
+					for _ = 1, 100 do
+						if #told == 2 then break end
+						cqueues.sleep(0)
+					end
+					assert.same({ { 1, false, "closed" }, { 2, false, "closed" } }, told)
+					assert.equal("closed", r:state())
+					-- the queue stays: another client resumes the session and sends them, once
+					local state = assert(r:sm_state())
+					assert.is_true(#state.unacked >= 2)
+					local again = assert(connect(srv, "romeo", { resume = state }))
+					assert.is_true(again:sm_report().resumed)
+					assert.same({ "k1", "k2" }, bodies(j, 2))
+					assert.is_nil(next_stanza(j, is_message, 0.3))
+					assert.same({ { 1, false, "closed" }, { 2, false, "closed" } }, told) -- told once
+					assert.is_true(again:close())
+					assert.is_true(j:close())
+				end)
+			end)
+
+		it("sends its presence once in a new session after a refused resumption: the latest it set", function()
+			local fc = fake_clock()
+			with_server({ clock = fc.fn, stream_management = { resume_timeout = 60 } }, function(srv)
+				local fake = clock.fake()
+				local sent = {}
+				local j, r = pair(srv, { resource = "garden", clock = fake, reconnect = { delay = 1 },
+					trace = function(kind, data) if kind == "sent" then sent[#sent + 1] = data end end })
+				local told = {}
+				local function on_ack(name) return function(ok, why) told[#told + 1] = { name, ok, why } end end
+				assert(r:send(st.presence():text_tag("status", "away"), { on_ack = on_ack("away") }))
+				assert(r:presence { status = "here" }) -- both unacknowledged
+				local session = cut_under(srv, r)
+				assert(r:presence { status = "back" }) -- set while reconnecting: kept
+				assert(r:send(st.message({ to = j.jid, type = "chat" }, "after"))) -- and after it
+				fc.now = fc.now + 61
+				srv:tick()
+				assert.is_nil(srv.sessions[session.full_jid]) -- the session is gone: no resumption
+				local report
+				r:on("reconnected", function(_, rep) report = rep end)
+				sent = {}
+				fake.advance(1) -- past the delay: the next step reconnects
+				for _ = 1, 50 do
+					if report then break end
+					if r:state() == "reconnecting" then r:step(1) else cqueues.sleep(0) end -- (handlers run)
+				end
+				assert.is_false(assert(report).resumed)
+				-- what the server got of our presence in the new session: the
+				-- latest, once, where it was left (before the message sent after it)
+				local out = table.concat(sent)
+				local ours = {}
+				for attrs, body in out:gsub("<presence[^>]-/>", ""):gmatch("<presence([^>]*)>(.-)</presence>") do
+					if not attrs:find(" to=", 1, true) then ours[#ours + 1] = body:match("<status>(.-)</status>") end
+				end
+				assert.same({ "back" }, ours)
+				assert.is_true(out:find("<status>back</status>", 1, true) < out:find("<body>after</body>", 1, true))
+				assert.same({ { "away", false, "superseded" } }, told)
+				assert.equal("after", bodies(j, 1)[1])
 				assert.is_true(r:close())
 				assert.is_true(j:close())
 			end)
@@ -1512,9 +1654,14 @@ describe("lxmpp.server", function()
 				local deadline = clock.now() + 5
 				while srv.components[BRIDGE] and clock.now() < deadline do cqueues.sleep(0.01) end
 				assert.same({ "+" .. BRIDGE, "-" .. BRIDGE }, seen)
+				-- presence gets no error (RFC 6120 §8.3.1: unavailable, directed
+				-- available), a message does; in order, so a presence error
+				-- would come first
+				juliet:send(st.presence({ to = "echo@" .. BRIDGE, type = "unavailable", id = "p1" }))
+				juliet:send(st.presence({ to = "echo@" .. BRIDGE, id = "p2" }))
 				juliet:send(st.message({ to = "echo@" .. BRIDGE, id = "m2" }, "anyone?"))
-				local err = next_stanza(juliet, is_message)
-				assert.same({ "error", "m2" }, { err.attr.type, err.attr.id })
+				local err = next_stanza(juliet, function(x) return x.attr.type == "error" end)
+				assert.same({ "message", "error", "m2" }, { err.name, err.attr.type, err.attr.id })
 				assert.truthy(err:get_child("error"):get_child("remote-server-timeout", "urn:ietf:params:xml:ns:xmpp-stanzas"))
 				items = assert(juliet:iq(iq({ type = "get", to = DOMAIN }, "http://jabber.org/protocol/disco#items")))
 				assert.equal(0, #items.tags[1].tags)
@@ -1624,9 +1771,13 @@ describe("lxmpp.server", function()
 		end)
 
 		it("replaces the connected component with the newcomer when configured so", function()
-			local seen = {}
+			local seen, order = {}, {}
 			with_server(component_config { component_conflict = "replace" }, function(srv)
-				srv:hook("component-disconnected", function(e) seen[#seen + 1] = e.session end)
+				srv:hook("component-disconnected", function(e)
+					seen[#seen + 1] = e.session
+					order[#order + 1] = { "-", e.session }
+				end)
+				srv:hook("component-authenticated", function(e) order[#order + 1] = { "+", e.session } end)
 				local first = component(srv, BRIDGE, "s3cret")
 				assert(first.expect("ready"))
 				local wrong = component(srv, BRIDGE, "wrong") -- no secret, no say
@@ -1638,6 +1789,11 @@ describe("lxmpp.server", function()
 				assert.equal(1, #seen)
 				assert.truthy(srv.components[BRIDGE])
 				assert.are_not.equal(seen[1], srv.components[BRIDGE]) -- the older one went
+				-- as Prosody: the replaced one disconnects before the newcomer is authenticated
+				assert.equal(3, #order)
+				assert.same({ "+", "-", "+" }, { order[1][1], order[2][1], order[3][1] })
+				assert.equal(order[1][2], order[2][2])
+				assert.equal(srv.components[BRIDGE], order[3][2])
 				local juliet = assert(connect(srv, "juliet"))
 				juliet:send(st.message({ to = BRIDGE }, "to the newcomer"))
 				assert.equal("to the newcomer", second.expect("stanza").stanza:get_child_text("body"))

@@ -79,6 +79,8 @@ static void read_component(lua_State *L, int idx, lx_conn_opts *o) {
   o->component_secret = lxl_opt_text(L, idx, "secret", NULL);
   if (!o->component_secret)
     luaL_error(L, "option 'secret': a component needs its shared secret");
+  o->tls_peer_name = lxl_opt_text(L, idx, "server_name", NULL);
+  o->tls_session = lxl_tls_session(L, idx, "tls_session");
 }
 
 static void read_client(lua_State *L, int idx, lx_conn_opts *o,

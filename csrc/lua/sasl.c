@@ -424,6 +424,13 @@ static int l_server_mechanisms(lua_State *L) {
   return push_names(L, names, n < 16 ? n : 16);
 }
 
+/* sasl_server_defaults() -> the mechanisms a server enables by default */
+static int l_server_defaults(lua_State *L) {
+  const char *names[16];
+  size_t n = lx_sasl_server_default_mechanisms(names, 16);
+  return push_names(L, names, n < 16 ? n : 16);
+}
+
 /* s:channel_binding_types() -> the XEP-0440 list to advertise */
 static int l_server_cb_types(lua_State *L) {
   lserver *ls = check_server(L);
@@ -552,6 +559,7 @@ void lxl_open_sasl(lua_State *L) {
   static const luaL_Reg fns[] = {{"sasl_client", l_client},
                                  {"sasl_server", l_server},
                                  {"sasl_scram_keys", l_scram_keys},
+                                 {"sasl_server_defaults", l_server_defaults},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

@@ -18,6 +18,7 @@ local sm = require "lxmpp.sm"
 local st = require "lxmpp.stanza"
 local stream = require "lxmpp.stream"
 local tasks = require "lxmpp.tasks"
+local xml_codec = require "lxmpp.xml"
 
 -- Yieldable on Lua 5.1 too: handlers and reads wait inside them.
 local pcall, xpcall, running = compat.pcall, compat.xpcall, compat.running
@@ -89,9 +90,23 @@ local function is_final(code)
 	return FINAL[code] or code:match("^sasl%-") ~= nil or code:match("^bind%-") ~= nil
 end
 
-local function misuse(message)
-	error("lxmpp.client: " .. message, 3)
+-- A method's misuse, named as the module the object came from.
+local function misuse(self, message)
+	error(self.role.name .. ": " .. message, 3)
 end
+
+-- A bad option of connect: raised as a marked error, which client.open
+-- reports as the role's (lxmpp.component's options are also lxmpp.client's)
+-- at its caller's line, however deep the check was.
+local option_error_mt = {}
+
+---Raises an error about an option of connect; client.open reports it as
+---the role's module's (for a role's `options`).
+---@param message string
+function client.bad_option(message)
+	error(setmetatable({ message = message }, option_error_mt), 0)
+end
+local bad_option = client.bad_option
 
 local function min_deadline(a, b)
 	if not a then return b end
@@ -101,7 +116,7 @@ end
 
 local function deadline_of(self, timeout)
 	if timeout == nil then return nil end
-	if type(timeout) ~= "number" or timeout ~= timeout then misuse("a timeout is a number of seconds") end
+	if type(timeout) ~= "number" or timeout ~= timeout then misuse(self, "a timeout is a number of seconds") end
 	return self.clock.now() + math.max(0, timeout)
 end
 
@@ -112,23 +127,26 @@ local function is_pem(s)
 	return s:find("-----BEGIN", 1, true) ~= nil
 end
 
--- The lxmpp.stream TLS options for the client's `tls` table.
-local function tls_options(tls)
+---The lxmpp.stream TLS options for a `tls` table of client.connect's
+---shape (docs/client.md); for a role's options (lxmpp.component).
+---@param tls table|nil { cafile =, capath =, ca =, certificate =, key =, verify =, min_version =, max_version =, resume = }
+---@return table options for stream.tls_context("client", ...)
+function client.tls_options(tls)
 	if tls == nil then return {} end
-	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
+	if type(tls) ~= "table" then bad_option("option 'tls' is a table") end
 	local o = { cafile = tls.cafile, capath = tls.capath, ca = tls.ca,
 		min_tls = tls.min_version, max_tls = tls.max_version }
 	if tls.resume ~= nil and type(tls.resume) ~= "boolean" then
-		misuse("option 'tls.resume' is true or false")
+		bad_option("option 'tls.resume' is true or false")
 	end
 	if tls.verify == false then
 		o.verify = "none"
 	elseif tls.verify ~= nil and tls.verify ~= true then
-		misuse("option 'tls.verify' is true or false")
+		bad_option("option 'tls.verify' is true or false")
 	end
 	if tls.certificate or tls.key then
 		if type(tls.certificate) ~= "string" or type(tls.key) ~= "string" then
-			misuse("options 'tls.certificate' and 'tls.key' go together (PEM text or file names)")
+			bad_option("options 'tls.certificate' and 'tls.key' go together (PEM text or file names)")
 		end
 		if is_pem(tls.certificate) then
 			o.certificate, o.key = tls.certificate, tls.key
@@ -142,13 +160,13 @@ end
 local function table_option(value, defaults, name)
 	if value == nil or value == false then return nil end
 	if value == true then value = {} end
-	if type(value) ~= "table" then misuse("option '" .. name .. "' is true, false or a table") end
+	if type(value) ~= "table" then bad_option("option '" .. name .. "' is true, false or a table") end
 	local o = {}
 	for k, v in pairs(defaults) do
 		if value[k] == nil then
 			o[k] = v
 		elseif type(value[k]) ~= type(v) then
-			misuse("option '" .. name .. "." .. k .. "' is a " .. type(v))
+			bad_option("option '" .. name .. "." .. k .. "' is a " .. type(v))
 		else
 			o[k] = value[k]
 		end
@@ -159,19 +177,19 @@ end
 -- The account's options (jid, resource, credentials, stream management,
 -- TLS) into o: the client's part of check_options.
 local function account_options(opts, o)
-	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (a string)") end
+	if type(opts.jid) ~= "string" then bad_option("option 'jid' is required (a string)") end
 	local account = jid_util.prep(opts.jid)
-	if not account then misuse("option 'jid': not a valid JID: " .. opts.jid) end
+	if not account then bad_option("option 'jid': not a valid JID: " .. opts.jid) end
 	local node, domain, resource = jid_util.split(account)
-	if not node then misuse("option 'jid' needs a localpart (user@domain)") end
+	if not node then bad_option("option 'jid' needs a localpart (user@domain)") end
 	if opts.resource ~= nil then
-		if type(opts.resource) ~= "string" then misuse("option 'resource' is a string") end
+		if type(opts.resource) ~= "string" then bad_option("option 'resource' is a string") end
 		resource = opts.resource
 	end
 	-- a client certificate may log in alone, with SASL EXTERNAL (XEP-0178)
 	local certificate = type(opts.tls) == "table" and opts.tls.certificate
 	if opts.password == nil and opts.keys == nil and not certificate then
-		misuse("option 'password' (or 'keys', or a client certificate in 'tls') is required")
+		bad_option("option 'password' (or 'keys', or a client certificate in 'tls') is required")
 	end
 	o.bare = node .. "@" .. domain
 	o.domain = domain
@@ -179,35 +197,35 @@ local function account_options(opts, o)
 	o.sm = table_option(opts.stream_management == nil or opts.stream_management, STREAM_MANAGEMENT,
 		"stream_management")
 	if o.sm and o.sm.unacked ~= "resend" and o.sm.unacked ~= "return" then
-		misuse("option 'stream_management.unacked' is \"resend\" or \"return\"")
+		bad_option("option 'stream_management.unacked' is \"resend\" or \"return\"")
 	end
 	if opts.resume ~= nil and (type(opts.resume) ~= "table" or not o.sm) then
-		misuse("option 'resume' is a table from c:sm_state(), and needs stream_management")
+		bad_option("option 'resume' is a table from c:sm_state(), and needs stream_management")
 	end
-	o.tls = tls_options(opts.tls)
+	o.tls = client.tls_options(opts.tls)
 	o.tls_resume = not (opts.tls and opts.tls.resume == false)
 end
 
 -- The options every role shares, then the role's own (role.options).
 local function check_options(role, opts)
-	if type(opts) ~= "table" then misuse("connect takes a table of options") end
+	if type(opts) ~= "table" then bad_option("connect takes a table of options") end
 	local o = {}
 	role.options(opts, o)
 	for name in pairs(DEFAULTS) do
-		if opts[name] ~= nil and type(opts[name]) ~= "number" then misuse("option '" .. name .. "' is a number") end
+		if opts[name] ~= nil and type(opts[name]) ~= "number" then bad_option("option '" .. name .. "' is a number") end
 	end
 	if opts.port ~= nil and (math_type(opts.port) ~= "integer" or opts.port < 1 or opts.port > 65535) then
-		misuse("option 'port' is an integer in 1..65535")
+		bad_option("option 'port' is an integer in 1..65535")
 	end
 	if math_type(opts.max_handlers) == "float" or (opts.max_handlers or 1) < 1 then
-		misuse("option 'max_handlers' is an integer, at least 1")
+		bad_option("option 'max_handlers' is an integer, at least 1")
 	end
 	local c = opts.clock
 	if c ~= nil and (type(c) ~= "table" or type(c.now) ~= "function" or type(c.wait) ~= "function") then
-		misuse("option 'clock' is an lxmpp.clock-shaped table (now, wait)")
+		bad_option("option 'clock' is an lxmpp.clock-shaped table (now, wait)")
 	end
 	if opts.trace ~= nil and type(opts.trace) ~= "function" then
-		misuse("option 'trace' is a function(direction, data)")
+		bad_option("option 'trace' is a function(direction, data)")
 	end
 	for k, v in pairs(DEFAULTS) do o[k] = opts[k] or v end
 	o.keepalive = table_option(opts.keepalive == nil or opts.keepalive, KEEPALIVE, "keepalive")
@@ -241,6 +259,30 @@ local function tls_keep(self)
 	self.tls_kept = session and { key = tls_target_key(self.attempt_target), session = session } or nil
 end
 
+---For a role's stream (lxmpp.component): into the lxmpp.stream options s,
+---the TLS context of the target's kind (one per kind, made from opts.tls
+---and reused by every connection of this object) and the TLS session kept
+---for this target (see tls_keep). Returns s.
+---@param self lxmpp.client
+---@param target { host: string, port: integer, direct_tls?: boolean }
+---@param s table the lxmpp.stream options of one connection
+---@param alpn? string[] the protocols offered on direct TLS
+---@return table s
+function client.tls_stream_options(self, target, s, alpn)
+	local key = target.direct_tls and "direct" or "starttls"
+	self.contexts = self.contexts or {}
+	if not self.contexts[key] then
+		local t = {}
+		for k, v in pairs(self.opts.tls) do t[k] = v end
+		t.alpn = alpn
+		self.contexts[key] = stream.tls_context("client", t)
+	end
+	s.tls_context = self.contexts[key]
+	local kept = self.tls_kept
+	if kept and kept.key == tls_target_key(target) then s.tls_session = kept.session end
+	return s
+end
+
 local function stream_options(self, target)
 	local direct_tls = target.direct_tls
 	local opts, o = self.given, self.opts
@@ -260,19 +302,7 @@ local function stream_options(self, target)
 			s.jid, s.resume_id, s.resume_h = self.jid, session.id, self.sm:handled()
 		end
 	end
-	-- one TLS context per kind, reused by every connection of this client
-	local key = direct_tls and "direct" or "starttls"
-	self.contexts = self.contexts or {}
-	if not self.contexts[key] then
-		local t = {}
-		for k, v in pairs(o.tls) do t[k] = v end
-		if direct_tls then t.alpn = { "xmpp-client" } end
-		self.contexts[key] = stream.tls_context("client", t)
-	end
-	s.tls_context = self.contexts[key]
-	local kept = self.tls_kept
-	if kept and kept.key == tls_target_key(target) then s.tls_session = kept.session end
-	return s
+	return client.tls_stream_options(self, target, s, direct_tls and { "xmpp-client" } or nil)
 end
 
 ---------------------------------------------------------------------------
@@ -431,10 +461,13 @@ end
 local reconnect_delay
 
 -- Tells the callers waiting for these stanzas' acknowledgement what became
--- of them: acknowledged (true), or not and why.
+-- of them: acknowledged (true), or not and why. Once: an item that stays
+-- queued (for c:sm_state()) forgets its callback.
 local function settle(items, ok, why)
 	for _, item in ipairs(items) do
-		if item.on_ack then item.on_ack(ok, why) end
+		local on_ack = item.on_ack
+		item.on_ack = nil
+		if on_ack then on_ack(ok, why) end
 	end
 end
 
@@ -597,6 +630,14 @@ local function sm_element(self, el)
 	end
 end
 
+-- Is this stanza (XML kept for a resumption) our own presence: a presence
+-- without `to`, available or unavailable?
+local function is_our_presence(xml)
+	if not xml:find("^<presence[%s/>]") then return false end
+	local p = xml_codec.parse(xml)
+	return p ~= nil and p.attr.to == nil and (p.attr.type == nil or p.attr.type == "unavailable")
+end
+
 -- The stream is ready: resumed (re-send what the server lacks) or new
 -- (enable stream management where offered; the stanzas a refused
 -- resumption left are re-sent or returned, as the policy says).
@@ -610,6 +651,7 @@ local function sm_ready(self)
 		return
 	end
 	local left = self.sm and self.sm:take_unacked() or {}
+	self.presence_resent = nil
 	self.sm, self.sm_session, self.sm_out, self.sm_in = nil, nil, false, false
 	if self.opts.sm and self.sm_offered then
 		local o = self.opts.sm
@@ -625,13 +667,25 @@ local function sm_ready(self)
 		settle(left, false, "not-resumed")
 		return
 	end
-	report.resent = #left
+	-- our presence (no `to`, available or not) is state: once the
+	-- application set one with c:presence, the new session gets only the
+	-- latest, once (sent here where it was left, in order, or else by the
+	-- role's reestablish)
+	local latest = self.current_presence and tostring(self.current_presence)
+	report.resent = 0
 	for _, item in ipairs(left) do
-		local ok, why = self.conn:send_xml(item.xml)
-		if ok and self.sm_out then
-			self.sm:sent(item.xml, item.on_ack)
-		elseif item.on_ack then
-			item.on_ack(false, ok and "no-sm" or why)
+		local ours = self.current_presence ~= nil and is_our_presence(item.xml)
+		if ours and item.xml ~= latest then
+			settle({ item }, false, "superseded")
+		else
+			if ours then self.presence_resent = true end
+			report.resent = report.resent + 1
+			local ok, why = self.conn:send_xml(item.xml)
+			if ok and self.sm_out then
+				self.sm:sent(item.xml, item.on_ack)
+			elseif item.on_ack then
+				item.on_ack(false, ok and "no-sm" or why)
+			end
 		end
 	end
 end
@@ -1196,7 +1250,12 @@ end
 ---@return string? message
 ---@return string? code
 function client.open(role, opts)
-	local o = check_options(role, opts)
+	local checked, o = pcall(check_options, role, opts)
+	if not checked then
+		if getmetatable(o) ~= option_error_mt then error(o, 0) end
+		-- the caller's caller: connect calls this as its tail call
+		error(role.name .. ": " .. o.message, 2)
+	end
 	local self = setmetatable({
 		role = role,
 		given = opts, opts = o, account = o.bare, phase = "new", generation = 0, clock = o.clock,
@@ -1243,7 +1302,8 @@ local ACCOUNT = {
 	end,
 	ready = function(_, jid) return jid end, -- the core accepts only a JID of our account
 	reestablish = function(self)
-		if self.current_presence then submit(self, self.current_presence) end
+		if self.current_presence and not self.presence_resent then submit(self, self.current_presence) end
+		self.presence_resent = nil
 	end,
 	final = is_final,
 	retry = {},
@@ -1326,10 +1386,10 @@ end
 ---@return string? message
 ---@return string? code
 function methods:send(stanza, opts)
-	if not st.is_stanza(stanza) then misuse("send takes a stanza") end
+	if not st.is_stanza(stanza) then misuse(self, "send takes a stanza") end
 	if type(opts) ~= "table" then return send_one(self, stanza, opts) end
 	local fn = opts.on_ack
-	if fn ~= nil and type(fn) ~= "function" then misuse("option 'on_ack' is a function") end
+	if fn ~= nil and type(fn) ~= "function" then misuse(self, "option 'on_ack' is a function") end
 	local on_ack = fn and function(ok, why) inbox_push(self, 0, run_on_ack, fn, ok, why) end
 	if not opts.ack_timeout then return send_one(self, stanza, opts.timeout, on_ack) end
 	local ack_deadline = deadline_of(self, opts.ack_timeout)
@@ -1413,7 +1473,7 @@ end
 function methods:iq(stanza, timeout)
 	if not st.is_stanza(stanza) or stanza.name ~= "iq"
 		or (stanza.attr.type ~= "get" and stanza.attr.type ~= "set") then
-		misuse("iq takes an iq stanza of type get or set")
+		misuse(self, "iq takes an iq stanza of type get or set")
 	end
 	local deadline = deadline_of(self, timeout or self.opts.timeout)
 	local id = stanza.attr.id
@@ -1421,7 +1481,7 @@ function methods:iq(stanza, timeout)
 		id = self:new_id()
 		stanza.attr.id = id
 	end
-	if self.pending[id] then misuse("an iq with id '" .. id .. "' is already waiting for its answer") end
+	if self.pending[id] then misuse(self, "an iq with id '" .. id .. "' is already waiting for its answer") end
 	local ok, err, code = submit(self, stanza)
 	if not ok then return nil, err, code end
 	local slot = { to = jid_key(stanza.attr.to) }
@@ -1469,7 +1529,7 @@ end
 ---@param fn function
 ---@return lxmpp.client self
 function methods:on(kind, fn)
-	if type(kind) ~= "string" or type(fn) ~= "function" then misuse("on takes a kind and a function") end
+	if type(kind) ~= "string" or type(fn) ~= "function" then misuse(self, "on takes a kind and a function") end
 	local list = self.handlers[kind]
 	if not list then
 		list = {}
@@ -1496,7 +1556,7 @@ end
 ---@return fun() remove removes the filter
 function methods:filter(direction, fn)
 	local list = self.filters[direction]
-	if not list or type(fn) ~= "function" then misuse("filter takes \"incoming\" or \"outgoing\" and a function") end
+	if not list or type(fn) ~= "function" then misuse(self, "filter takes \"incoming\" or \"outgoing\" and a function") end
 	list[#list + 1] = fn
 	return remover(list, fn)
 end
@@ -1528,6 +1588,10 @@ function methods:close(timeout)
 		teardown(self)
 		self.phase = "closed"
 		fail_waiters(self, "the stream is closed", "closed")
+		-- the session stays resumable from c:sm_state(), but this client
+		-- will see no acknowledgement: its callers are told now
+		if self.sm then settle(self.sm:unacked(), false, "closed") end
+		self.sched:run()
 		return true
 	end
 	self.phase = "closing"
@@ -1606,8 +1670,8 @@ function methods:presence(opts)
 	if opts.show then p:text_tag("show", opts.show) end
 	if opts.status then p:text_tag("status", opts.status) end
 	if opts.priority then p:text_tag("priority", tostring(tointeger(opts.priority) or opts.priority)) end
-	if not opts.to then
-		self.current_presence = (opts.type == nil) and p or nil
+	if not opts.to and (opts.type == nil or opts.type == "unavailable") then
+		self.current_presence = (opts.type == nil) and p or false -- false: set unavailable
 	end
 	return self:send(p)
 end

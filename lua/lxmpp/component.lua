@@ -3,8 +3,10 @@
 -- close, pollable, keepalive, reconnection, extensions). It is lxmpp.client's
 -- machinery given another role: the stream is lxmpp.stream.component, the
 -- one target is the host and port given, the ready stream serves the
--- component's domain, and every stanza sent is from that domain. See
--- docs/component.md.
+-- component's domain, and every stanza sent is from that domain; over
+-- direct TLS, the TLS of lxmpp.client (context, session resumption) with
+-- the server's certificate checked against the domain or tls.server_name.
+-- See docs/component.md.
 --   local c, err, code = component.connect{ jid = "bridge.example.com", secret =, host =, port = }
 local client = require "lxmpp.client"
 local jid_util = require "lxmpp.jid"
@@ -16,16 +18,16 @@ local component = {
 	PORT = 5347, -- Prosody's component_ports default (ejabberd has no default)
 }
 
-local function misuse(message)
-	error("lxmpp.component: " .. message, 6) -- the caller of connect
-end
+local misuse = client.bad_option -- reported at the caller of connect
 
 -- Failures after which reconnecting cannot help: a wrong secret, a domain
 -- the server does not serve, an administrator's kick. `conflict` is not
 -- one: the server still holds our old connection, and lets us in once it
--- notices that connection is dead (or the other component leaves).
+-- notices that connection is dead (or the other component leaves). Over
+-- direct TLS, a certificate we do not trust is one too: the next attempt
+-- meets the same certificate, and the secret never goes to it.
 local FINAL = { ["not-authorized"] = true, ["host-unknown"] = true, ["policy-violation"] = true,
-	["bad-jid"] = true }
+	["bad-jid"] = true, ["tls-certificate-invalid"] = true, ["tls-hostname-mismatch"] = true }
 
 local function options(opts, o)
 	if type(opts.jid) ~= "string" then misuse("option 'jid' is required (the component's domain)") end
@@ -35,11 +37,26 @@ local function options(opts, o)
 	end
 	if type(opts.secret) ~= "string" then misuse("option 'secret' is required (a string)") end
 	if opts.host ~= nil and type(opts.host) ~= "string" then misuse("option 'host' is a string") end
-	for _, name in ipairs { "password", "tls", "resume", "resource", "stream_management" } do
+	for _, name in ipairs { "password", "resume", "resource", "stream_management" } do
 		if opts[name] ~= nil then misuse("option '" .. name .. "' is a client's, not a component's") end
+	end
+	if opts.direct_tls ~= nil and type(opts.direct_tls) ~= "boolean" then
+		misuse("option 'direct_tls' is true or false")
+	end
+	if opts.tls ~= nil and not opts.direct_tls then
+		misuse("option 'tls' needs direct_tls = true (XEP-0114 has no STARTTLS)")
+	end
+	local tls = opts.tls or {}
+	if type(tls) ~= "table" then misuse("option 'tls' is a table") end
+	if tls.server_name ~= nil and (type(tls.server_name) ~= "string" or tls.server_name == "") then
+		misuse("option 'tls.server_name' is a host name")
 	end
 	o.domain, o.bare, o.full = domain, domain, domain
 	o.host, o.port = opts.host or "localhost", opts.port or component.PORT
+	o.direct_tls = opts.direct_tls == true
+	o.tls = client.tls_options(opts.tls)
+	o.tls_resume = tls.resume ~= false
+	o.server_name = tls.server_name
 end
 
 -- Stamps `from` with the domain where it is missing, and refuses a `from`
@@ -60,14 +77,23 @@ end
 local ROLE = {
 	name = "lxmpp.component",
 	options = options,
-	stream = function(self)
-		local given = self.given
-		return stream.component {
-			jid = self.opts.domain, secret = given.secret, trace = self.opts.trace ~= nil, lang = given.lang,
-			max_stanza_size = given.max_stanza_size, max_output = self.opts.max_output,
+	stream = function(self, target)
+		local given, o = self.given, self.opts
+		local s = {
+			jid = o.domain, secret = given.secret, trace = o.trace ~= nil, lang = given.lang,
+			max_stanza_size = given.max_stanza_size, max_output = o.max_output,
 		}
+		if target.direct_tls then
+			-- no ALPN: "xmpp-client" would be a lie, and no protocol is registered for components
+			s.tls, s.server_name = "direct", o.server_name
+			client.tls_stream_options(self, target, s)
+		end
+		return stream.component(s)
 	end,
-	targets = function(self) return { { host = self.opts.host, port = self.opts.port } } end,
+	targets = function(self)
+		local o = self.opts
+		return { { host = o.host, port = o.port, direct_tls = o.direct_tls } }
+	end,
 	ready = function(self, jid)
 		if jid ~= self.opts.domain then
 			return nil, ("the server accepted %s, not %s"):format(tostring(jid), self.opts.domain)
@@ -85,17 +111,19 @@ local ROLE = {
 ---@class lxmpp.component : lxmpp.client
 
 ---component.connect{ jid =, secret =, host =, port =, timeout =, reconnect =,
----keepalive =, ... } -> a ready component, or nil, message, code. The other
----options are lxmpp.client's (clock, transport, trace, limits). With
----`reconnect`, a `conflict` (the domain still connected) is retried with
----backoff within `timeout`, here and after each reconnection.
----@param opts { jid: string, secret: string, host?: string, port?: integer, timeout?: number, reconnect?: boolean|table, keepalive?: boolean|table, clock?: table, transport?: string|table }
+---keepalive =, direct_tls =, tls =, ... } -> a ready component, or nil,
+---message, code. The other options are lxmpp.client's (clock, transport,
+---trace, limits). With `reconnect`, a `conflict` (the domain still
+---connected) is retried with backoff within `timeout`, here and after each
+---reconnection. `direct_tls = true`: TLS from the first byte, with `tls` a
+---client's table (cafile, capath, ca, verify, min_version, max_version,
+---resume) and server_name, the name the certificate must carry (the domain).
+---@param opts { jid: string, secret: string, host?: string, port?: integer, timeout?: number, reconnect?: boolean|table, keepalive?: boolean|table, clock?: table, transport?: string|table, direct_tls?: boolean, tls?: table }
 ---@return lxmpp.component|nil c ready: the handshake done
 ---@return string? message
----@return string? code "not-authorized" (the secret), "conflict", "timeout", "host-unknown"...
+---@return string? code "not-authorized" (the secret), "conflict", "timeout", "host-unknown", "tls-hostname-mismatch", "tls-certificate-invalid"...
 function component.connect(opts)
-	local c, message, code = client.open(ROLE, opts)
-	return c, message, code
+	return client.open(ROLE, opts) -- a tail call: its errors name our caller's line
 end
 
 return component

@@ -32,9 +32,6 @@ local server = {}
 local IDLE_TRIM = 2
 
 local DEFAULT_PLUGINS = { "ping", "disco", "version", "roster", "presence", "offline" }
--- lxmpp.stream's server default, which client_certificates extends
-local DEFAULT_MECHANISMS = { "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" }
 
 -- A session whose stream is ready: a client's bound resource, or an
 -- external component that made its handshake.
@@ -56,13 +53,13 @@ local function misuse(message)
 	error("lxmpp.server: " .. message, 3)
 end
 
--- The SASL mechanisms offered: config.mechanisms (lxmpp.stream's default
--- when nil), with EXTERNAL when client certificates are asked for (the
--- connection offers it only to a client whose certificate verified).
+-- The SASL mechanisms offered: config.mechanisms (the core's server
+-- default when nil), with EXTERNAL when client certificates are asked for
+-- (the connection offers it only to a client whose certificate verified).
 local function mechanisms_of(config)
 	if not config.client_certificates then return config.mechanisms end
 	local list = {}
-	for _, m in ipairs(config.mechanisms or DEFAULT_MECHANISMS) do
+	for _, m in ipairs(config.mechanisms or core.sasl_server_defaults()) do
 		if m ~= "EXTERNAL" then list[#list + 1] = m end
 	end
 	list[#list + 1] = "EXTERNAL"
@@ -176,7 +173,11 @@ end
 ---@param fmt string a string.format format
 ---@param ... any its arguments
 function methods:log(level, fmt, ...)
-	if self.log_fn then self.log_fn(level, fmt:format(...)) end
+	if not self.log_fn then return end
+	-- the log is called from error paths: a log function that raises must
+	-- not turn a logged failure into one that stops the server
+	local ok, err = pcall(self.log_fn, level, fmt:format(...))
+	if not ok then io.stderr:write("lxmpp.server: the log function failed: ", tostring(err), "\n") end
 end
 
 --- Hooks a handler on an event of every domain (Prosody's names:
@@ -344,6 +345,28 @@ local function authenticate(self, s, ev)
 end
 
 ---------------------------------------------------------------------------
+-- stanza errors (routing and the components' both answer with them)
+
+-- Answers a stanza with an error, unless it is one (or a result, or a
+-- presence that needs none).
+---@param origin lxmpp.server.session
+---@param stanza lxmpp.stanza
+---@param cond string the stanza error condition
+---@param text? string
+---@param kind? string the error type ("cancel")
+---@return boolean handled
+local function bounce(origin, stanza, cond, text, kind)
+	local t = stanza.attr.type
+	if t == "error" or t == "result" then return true end
+	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
+	if origin and origin.send then
+		origin.send(st.error_reply(stanza, kind or "cancel", cond, text))
+	end
+	return true
+end
+server.bounce = bounce
+
+---------------------------------------------------------------------------
 -- external components (XEP-0114)
 
 --- The server's domain a component belongs to: the one it is a subdomain
@@ -412,11 +435,7 @@ end
 local function to_component(self, stanza, origin, domain)
 	local s = self.components[domain]
 	if s and s.send(stanza) then return true end
-	local t = stanza.attr.type
-	if t ~= "error" and t ~= "result" and origin.send then
-		origin.send(st.error_reply(stanza, "wait", "remote-server-timeout", "the component is not connected"))
-	end
-	return true
+	return bounce(origin, stanza, "remote-server-timeout", "the component is not connected", "wait")
 end
 
 local function bind(self, s, ev)
@@ -482,25 +501,6 @@ end
 
 ---------------------------------------------------------------------------
 -- routing (RFC 6120 §10, RFC 6121 §8)
-
--- Answers a stanza with an error, unless it is one (or a result, or a
--- presence that needs none).
----@param origin lxmpp.server.session
----@param stanza lxmpp.stanza
----@param cond string the stanza error condition
----@param text? string
----@param kind? string the error type ("cancel")
----@return boolean handled
-local function bounce(origin, stanza, cond, text, kind)
-	local t = stanza.attr.type
-	if t == "error" or t == "result" then return true end
-	if stanza.name == "presence" and t ~= "subscribe" and t ~= "probe" then return true end
-	if origin and origin.send then
-		origin.send(st.error_reply(stanza, kind or "cancel", cond, text))
-	end
-	return true
-end
-server.bounce = bounce
 
 -- The kind of address, as Prosody names it: "bare", "full", "host", or
 -- "self" (an iq to the sender's own account); the domain; the bare JID.

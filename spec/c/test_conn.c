@@ -367,6 +367,7 @@ typedef struct setup {
   const char *alpn;
   size_t max_input_bytes; /* the client's (0: the default) */
   const char *resume_id;  /* the client's XEP-0198 session to resume */
+  const char *peer_name;  /* the name the client checks (NULL: its domain) */
 } setup;
 
 static setup defaults(void) {
@@ -410,6 +411,7 @@ static lx_conn *make_client(const setup *s) {
   o.n_cb_types = s->n_cb_types;
   o.resume_id = s->resume_id;
   o.resume_h = 5;
+  o.tls_peer_name = s->peer_name;
   o.trace = s->trace;
   if (s->trace) {
     client_random = (fixed_random){0};
@@ -734,6 +736,28 @@ TEST(certificate_for_another_domain) {
   CHECK_INT(cl.closed_code, LX_ERR_TLS_HOSTNAME_MISMATCH);
   CHECK_INT(sv.closed_code, LX_ERR_TLS_HANDSHAKE); /* the client's alert */
   CHECK(strstr(str(&cl.sent), "<auth") == NULL);
+  side_free(&cl);
+  side_free(&sv);
+}
+
+/* tls_peer_name: the certificate checked against the name given, which is
+ * also the SNI (a component whose server's certificate names its host). */
+TEST(certificate_for_the_peer_name_given) {
+  setup st = defaults();
+  side cl, sv;
+  st.server_cert = other_cert;
+  st.server_key = other_key;
+  st.peer_name = "other.example";
+  CHECK(negotiate(&st, &cl, &sv, 65536));
+  CHECK_STR(lx_tls_server_name(lx_conn_tls(sv.c)), "other.example");
+  CHECK_STR(cl.ready_jid, "juliet@im.example.com/balcony");
+  side_free(&cl);
+  side_free(&sv);
+  st.server_cert = im_cert; /* the right certificate for the domain only */
+  st.server_key = im_key;
+  start_pair(&st, &cl, &sv);
+  pump(&cl, &sv, 65536);
+  CHECK_INT(cl.closed_code, LX_ERR_TLS_HOSTNAME_MISMATCH);
   side_free(&cl);
   side_free(&sv);
 }
@@ -3314,6 +3338,7 @@ int main(void) {
   RUN(starttls_stripped_by_a_meddling_server);
   RUN(tls_optional);
   RUN(certificate_for_another_domain);
+  RUN(certificate_for_the_peer_name_given);
   RUN(wrong_password);
   RUN(authzid_for_someone_else);
   RUN(bind_conflict);

@@ -97,6 +97,29 @@ TEST(mechanism_names) {
   CHECK_INT(lx_sasl_mechanism_known(""), 0);
 }
 
+/* what a server without opts.mechanisms enables, strongest first: the
+ * same list a server with TLS and binding data advertises */
+TEST(server_default_mechanisms) {
+  const char *defaults[16], *advertised[16];
+  size_t n = lx_sasl_server_default_mechanisms(defaults, 16);
+  CHECK_INT(n, 7);
+  CHECK_STR(defaults[0], "SCRAM-SHA-512-PLUS");
+  CHECK_STR(defaults[6], "PLAIN");
+  CHECK_INT(lx_sasl_server_default_mechanisms(defaults, 2), 7); /* counts */
+  lx_sasl_server_opts o;
+  lx_sasl_server_opts_init(&o);
+  lx_sasl_cb cb[] = {{"tls-exporter", U("0123456789abcdef"), 16}};
+  o.cb = cb;
+  o.n_cb = 1;
+  o.tls = 1;
+  lx_sasl_server *s;
+  CHECK_INT(lx_sasl_server_new(&s, &o, NULL), 0);
+  CHECK_INT(lx_sasl_server_mechanisms(s, advertised, 16), n);
+  for (size_t i = 0; i < n; i++)
+    CHECK_STR(advertised[i], defaults[i]);
+  lx_sasl_server_free(s);
+}
+
 TEST(choice_default_policy) {
   lx_sasl_client_opts o = base_opts();
   lx_sasl_cb cb[] = {{"tls-exporter", U("0123456789abcdef"), 16},
@@ -1030,6 +1053,7 @@ TEST(binding_of_another_session) {
 int main(void) {
   RUN(base64_strict);
   RUN(mechanism_names);
+  RUN(server_default_mechanisms);
   RUN(choice_default_policy);
   RUN(choice_weak_mechanisms);
   RUN(choice_rejects_bad_options);

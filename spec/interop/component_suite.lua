@@ -17,11 +17,19 @@
 --              the same ports,
 --     slixmpp = options for slixmpp's runs (nil: no slixmpp),
 --     slixmpp_refusals = true: slixmpp is also refused a wrong secret and,
---              while ours holds the domain, with `second`
+--              while ours holds the domain, with `second`,
+--     tls_domain = a component's domain that the server takes over direct
+--              TLS on server.component_tls_port, with `secret` and a
+--              certificate from interop/certs.lua for its domain and *.domain,
+--     tls_resumes = whether it resumes a TLS session on the reconnection,
+--     tls_refusal = { code, pattern } of a connection whose tls.server_name
+--              the certificate lacks ("tls-hostname-mismatch" by default)
 --   }
 local clock = require "lxmpp.clock"
 local component = require "lxmpp.component"
+local counting = require "support.counting_transport"
 local cqueues = require "cqueues"
+local faultproxy = require "interop.faultproxy"
 local process = require "interop.process"
 local slixmpp = require "interop.slixmpp"
 local client = require "lxmpp.client"
@@ -141,17 +149,6 @@ return function(spec, server_of, expected)
 		end
 	end
 
-	-- The cqueues transport, counting the connections made through it.
-	local function counting()
-		local base = require "lxmpp.transport.cqueues"
-		local t = { connects = 0 }
-		function t.connect(...)
-			t.connects = t.connects + 1
-			return base.connect(...)
-		end
-		return t
-	end
-
 	local function connect(opts)
 		local server = server_of()
 		assert(process.wait_port(server.host, server.component_port, clock.now() + 15))
@@ -176,9 +173,10 @@ return function(spec, server_of, expected)
 		end)
 	end
 
-	-- alice's message to an address of the component, and the answer.
-	local function round_trip(alice, body)
-		assert(alice:message("echo@" .. expected.domain, body))
+	-- alice's message to an address of the component (at `domain`, else
+	-- expected.domain), and the answer.
+	local function round_trip(alice, body, domain)
+		assert(alice:message("echo@" .. (domain or expected.domain), body))
 		local m = alice:receive(15)
 		while m and m.name ~= "message" do m = alice:receive(15) end
 		return m
@@ -319,6 +317,97 @@ return function(spec, server_of, expected)
 			end)
 		end)
 	end)
+
+	if expected.tls_domain then
+		-- docs/component.md, "Direct TLS"
+		describe("lxmpp.component over direct TLS", function()
+			local function connect_tls(opts, tls)
+				local server = server_of()
+				local o = { jid = expected.tls_domain, port = server.component_tls_port, direct_tls = true,
+					tls = { cafile = server.cafile } }
+				for k, v in pairs(opts or {}) do o[k] = v end
+				for k, v in pairs(tls or {}) do o.tls[k] = v end
+				return connect(o)
+			end
+
+			it("verifies the component's domain by default and routes both ways with an account", function()
+				together(function()
+					local c = assert(connect_tls())
+					assert.is_true(c:tls_info().verified)
+					assert.equal(expected.tls_domain, c:tls_info().server_name)
+					echo(c, "echo: ")
+					cqueues.running():wrap(function() c:loop() end)
+					local alice = account("alice")
+					local m = round_trip(alice, "over TLS", expected.tls_domain)
+					assert.equal("echo@" .. expected.tls_domain, m and m.attr.from)
+					assert.equal("echo: over TLS", m:get_child_text("body"))
+					assert.is_true(alice:close())
+					assert.is_true(c:close())
+				end)
+			end)
+
+			it("verifies the server's own name given in tls.server_name", function()
+				together(function()
+					local domain = server_of().domain
+					local c = assert(connect_tls(nil, { server_name = domain }))
+					assert.is_true(c:tls_info().verified)
+					assert.equal(domain, c:tls_info().server_name)
+					assert.truthy(c:ping())
+					assert.is_true(c:close())
+				end)
+			end)
+
+			it("refuses a name the certificate lacks (or the server has none for), once, even with reconnect", function()
+				together(function()
+					local t = counting()
+					local c, err, code = connect_tls({ reconnect = { delay = 0.01 }, transport = t },
+						{ server_name = "elsewhere.test" })
+					assert.is_nil(c)
+					local refusal = expected.tls_refusal or { "tls-hostname-mismatch", "hostname mismatch" }
+					assert.equal(refusal[1], code)
+					assert.matches(refusal[2], err)
+					assert.equal(1, t.connects)
+					c = assert(connect_tls()) -- the secret was never sent: the domain is free
+					assert.is_true(c:close())
+				end)
+			end)
+
+			it((expected.tls_resumes and "resumes" or "does not resume")
+				.. " the TLS session when it reconnects after a cut", function()
+				local server = server_of()
+				-- past the handshake (about 2 kB down with the certificate): the cut hits a ready stream
+				local proxy = faultproxy.start { host = server.host, port = server.component_tls_port, seed = 7,
+					cuts = 1, min = 4000, max_up = 4000, max_down = 4000 }
+				local c
+				local ok, err = pcall(together, function()
+					c = assert(connect_tls { host = "127.0.0.1", port = proxy.port,
+						reconnect = { delay = 0.02, max_delay = 0.2 } })
+					assert.is_false(c:tls_info().resumed)
+					local report, failure
+					c:on("disconnected", function(message, code) failure = code .. ": " .. message end)
+					c:on("reconnected", function(_, r) report = r end)
+					local deadline = clock.now() + 60
+					while not report do
+						assert(c:state() ~= "closed", "the component gave up: " .. tostring(failure))
+						assert(clock.now() < deadline, "the component is not back: " .. c:state())
+						if c:state() == "ready" then
+							c:ping(nil, 2) -- fails across the cut; what matters is the reconnection
+						else
+							c:step(0.5)
+						end
+					end
+					assert.equal(1, #proxy:cuts())
+					assert.equal(expected.tls_resumes, report.tls_resumed)
+					assert.equal(expected.tls_resumes, c:tls_info().resumed)
+					assert.is_true(c:tls_info().verified)
+					assert.truthy(c:ping())
+				end)
+				if c then c:close() end
+				proxy:stop()
+				assert(ok, err)
+			end)
+		end)
+	end
 
 	if not expected.slixmpp then return end
 

@@ -7,8 +7,10 @@
 --   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
 --   kick_user(user), restart(), kill_and_start()
 -- opts: domain, accounts, log_level, muc (a domain for mod_muc),
--- component = { domain =, secret = } (an ejabberd_service listener on
--- server.component_port), stream_management (enables mod_stream_mgmt)
+-- component = { domain =, secret = [, direct_tls = true] } (an
+-- ejabberd_service listener on server.component_port; with direct_tls,
+-- another with `tls: true` on server.component_tls_port),
+-- stream_management (enables mod_stream_mgmt)
 -- Erlang distribution runs without epmd (ERL_DIST_PORT: the node listens
 -- on a free port of its own, ejabberdctl dials it directly) with a cookie
 -- of its own, so runs never share or start the system's epmd and may run
@@ -80,14 +82,18 @@ local function config(self, opts)
 	if opts.muc then
 		lines[#lines + 1] = "  mod_muc:\n    hosts:\n      - " .. yaml_string(opts.muc)
 	end
-	if opts.component then -- an external component (XEP-0114) on server.component_port
+	-- an external component (XEP-0114) on server.component_port, and over
+	-- direct TLS on server.component_tls_port
+	for _, port in ipairs { self.component_port, self.component_tls_port } do
 		local at = 1
 		while lines[at] ~= "auth_method: internal" do at = at + 1 end
 		for i, line in ipairs {
 			"  -",
-			"    port: " .. self.component_port,
+			"    port: " .. port,
 			"    ip: \"127.0.0.1\"",
 			"    module: ejabberd_service",
+			"    tls: " .. tostring(port == self.component_tls_port),
+			"    certfile: " .. yaml_string(self.certs.pemfile),
 			"    hosts:",
 			"      " .. yaml_string(opts.component.domain) .. ":",
 			"        password: " .. yaml_string(opts.component.secret),
@@ -113,7 +119,9 @@ local function run(self)
 	local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
 	if not listening then error("ejabberd did not start: " .. why) end
 	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 10, self.proc))
-	if self.component_port then assert(process.wait_port(self.host, self.component_port, clock.now() + 10, self.proc)) end
+	for _, port in ipairs { self.component_port, self.component_tls_port } do
+		assert(process.wait_port(self.host, port, clock.now() + 10, self.proc))
+	end
 end
 
 function ejabberd.start(opts)
@@ -128,6 +136,7 @@ function ejabberd.start(opts)
 		direct_tls_port = process.free_port(),
 		dist_port = process.free_port(),
 		component_port = opts.component and process.free_port(),
+		component_tls_port = opts.component and opts.component.direct_tls and process.free_port() or nil,
 		-- mktemp's random suffix makes the node name unique
 		node = "lxmpp_" .. dir:match("([^-]+)$") .. "@localhost",
 		accounts = {},

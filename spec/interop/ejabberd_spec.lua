@@ -11,7 +11,7 @@ local all = {
 }
 local ejabberd = require "interop.ejabberd"
 local MUC = "conference.ejabberd.test"
-local COMPONENT = { domain = "echo.ejabberd.test", secret = "the component's secret" }
+local COMPONENT = { domain = "echo.ejabberd.test", secret = "the component's secret", direct_tls = true }
 local harness = { start = function() return ejabberd.start { muc = MUC, component = COMPONENT } end }
 require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 	version = "^23%.01",
@@ -37,7 +37,8 @@ require "interop.suite"(_ENV or getfenv(1), "ejabberd", harness, {
 	require "interop.component_suite"(spec, server_of,
 		{ domain = COMPONENT.domain, secret = COMPONENT.secret, second = "ready",
 			second_routing = "each stanza goes to one of the two",
-			restart = function(server) server:kill_and_start() end })
+			restart = function(server) server:kill_and_start() end,
+			tls_domain = COMPONENT.domain, tls_resumes = false })
 	require "interop.ext_suite"(spec, server_of, {
 		identity = { category = "server", type = "im" },
 		features = { "http://jabber.org/protocol/disco#info", "urn:xmpp:ping" },

@@ -6,9 +6,12 @@
 --   lxmpp_server.harness(name, script [, traced]) -> a harness with
 --     start(opts) -> server, as spec/interop/prosody.lua's (opts.limits,
 --     opts.stream_management: lxmpp.server's config tables, numbers by name;
---     opts.component = { domain =, secret = }: a components listener on
---     server.component_port; opts.wrap: an argv prefix the server runs
---     under, e.g. { "valgrind", "--tool=massif" }; opts.certificate_name:
+--     opts.component = { domain =, secret = [, tls_domain =] }: a
+--     components listener on server.component_port (and with tls_domain,
+--     a direct-TLS one for that domain, with the same secret, on
+--     server.component_tls_port); opts.wrap: an argv
+--     prefix the server runs under, e.g. { "valgrind", "--tool=massif" };
+--     opts.certificate_name:
 --     the only name in the server's certificate, from the same test CA,
 --     instead of the domain: a client that checks the name must refuse it):
 --   server.domain, server.host, server.port, server.cafile, server.accounts,
@@ -49,6 +52,8 @@ local function config_text(self, accounts, opts)
 		("\tlisten = { { host = %q, port = %d },"):format(self.host, self.port),
 		self.component and ("\t\t{ host = %q, port = %d, components = { [%q] = %q } },"):format(self.host,
 			self.component_port, self.component.domain, self.component.secret) or "",
+		self.component_tls_port and ("\t\t{ host = %q, port = %d, components = { [%q] = %q }, direct_tls = true },")
+			:format(self.host, self.component_tls_port, self.component.tls_domain, self.component.secret) or "",
 		"\t},",
 		"\taccounts = {",
 	}
@@ -80,6 +85,7 @@ function lxmpp_server.harness(name, script, traced)
 			dir = process.tempdir(), domain = opts.domain or "lxmpp.test", host = "127.0.0.1",
 			port = process.free_port(), accounts = {}, version = name,
 			component = opts.component, component_port = opts.component and process.free_port(),
+			component_tls_port = opts.component and opts.component.tls_domain and process.free_port() or nil,
 		}, server)
 		local ok, err = pcall(function()
 			self.certs = certs.make(self.dir, opts.certificate_name or self.domain)
@@ -121,7 +127,7 @@ end
 function server:kill_and_start()
 	self.proc:stop()
 	self.proc = process.spawn(self.argv, { log = self.dir .. "/console.log", cwd = self.dir, grace = 10 })
-	for _, port in ipairs { self.port, self.component_port } do
+	for _, port in ipairs { self.port, self.component_port, self.component_tls_port } do
 		local listening, why = process.wait_port(self.host, port, clock.now() + 30, self.proc)
 		if not listening then error("the server did not come back: " .. why, 2) end
 	end

@@ -3,10 +3,12 @@
 -- (Debian's slixmpp 1.8.3) and our lxmpp.stream.component
 -- (spec/interop/component_suite.lua): the handshake, a wrong secret,
 -- messages both ways with an account logged in, a second connection for a
--- connected domain (refused with conflict, as Prosody does).
+-- connected domain (refused with conflict, as Prosody does); and
+-- lxmpp.component over the server's direct-TLS components listener.
 local lxmpp_server = require "interop.lxmpp_server"
 
-local COMPONENT = { domain = "echo.lxmpp.test", secret = "the component's secret" }
+local COMPONENT = { domain = "echo.lxmpp.test", secret = "the component's secret",
+	tls_domain = "tls.lxmpp.test" }
 
 describe("lxmpp.server with external components", function()
 	local server
@@ -23,6 +25,6 @@ describe("lxmpp.server with external components", function()
 		domain = COMPONENT.domain, secret = COMPONENT.secret, second = "conflict",
 		-- its account logs in after its tls-unique -PLUS attempts (lxmpp_server_spec.lua)
 		slixmpp = { keep_trying = true }, slixmpp_refusals = true,
-		restart = function(s) s:kill_and_start() end,
+		restart = function(s) s:kill_and_start() end, tls_domain = COMPONENT.tls_domain, tls_resumes = true,
 	})
 end)

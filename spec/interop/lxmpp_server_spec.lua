@@ -126,8 +126,8 @@ describe("lxmpp.server with slixmpp 1.8.3", function()
 end)
 
 -- XEP-0178 with a real client (slixmpp's certfile/keyfile and EXTERNAL),
--- and a second domain with its own certificate, which slixmpp verifies
--- against the name it sends as SNI.
+-- and a second domain with its own certificate, which slixmpp (direct TLS)
+-- and aioxmpp (STARTTLS) verify against the name they send as SNI.
 describe("lxmpp.server with client certificates and a certificate per domain", function()
 	local SECOND = "second.test"
 	local dir, other_dir, server, proc
@@ -184,9 +184,29 @@ describe("lxmpp.server with client certificates and a certificate per domain", f
 			r.failures)
 	end)
 
+	it("serves each domain its own certificate by SNI: slixmpp verifies each name and logs in", function()
+		-- slixmpp connects by the JID's domain (spec/interop/slixmpp.lua), so
+		-- it sends that domain as SNI and checks the certificate against it.
+		-- Direct TLS (XEP-0368): over STARTTLS a stream to a domain the
+		-- server does not host ends with host-unknown before any TLS.
+		local reports, output = slixmpp.run(server, "login", { { jid = "juliet@" .. DOMAIN, password = "r0m30myr0m30" },
+			{ jid = "juliet@" .. SECOND, password = "r0m30myr0m30" },
+			{ jid = "juliet@unknown.test", password = "r0m30myr0m30" } }, { direct_tls = true, keep_trying = true })
+		for i, domain in ipairs { DOMAIN, SECOND } do
+			local r = reports[i] or {}
+			assert(r.ok, output)
+			assert.same({ domain, "*." .. domain }, r.certificate)
+			assert.matches("^juliet@" .. domain:gsub("%.", "%%.") .. "/", r.bound)
+		end
+		-- a name without its own certificate gets the default one, for
+		-- lxmpp.test: slixmpp refuses it before any SASL
+		local r = reports[3] or {}
+		assert(r.ok == false, output)
+		assert.matches("certificate is not valid for 'unknown.test'", r.condition, 1, true)
+		assert.same({}, r.failures)
+	end)
+
 	it("serves each domain its own certificate by SNI: aioxmpp verifies each name and does its full exchange", function()
-		-- (slixmpp 1.8.3, given an address to connect to, sends no SNI and
-		-- does not check the server's name, so it cannot show this)
 		local argv
 		for _, client in ipairs(client_matrix.CLIENTS) do
 			if client.name == "aioxmpp" then argv = client.argv end

@@ -15,8 +15,10 @@
 -- plugin_paths = { "prosody" } runs it with this tree's mod_lxmpp, Prosody
 -- finding lxmpp on this process's package paths), plugin_paths (relative
 -- to the repository), config (more global settings, lines), muc (a MUC
--- component's domain), component ({ domain =, secret = }: an external
--- component's, on a free port, server.component_port), prosody and
+-- component's domain), component ({ domain =, secret = [, direct_tls =
+-- true] }: an external component's, on a free port, server.component_port;
+-- with direct_tls, also on mod_net_multiplex's TLS port,
+-- server.component_tls_port), prosody and
 -- prosodyctl (the commands, for another installation), version (its
 -- version), library_path (shared
 -- libraries to load before the machine's, e.g. another expat) and ready
@@ -59,6 +61,7 @@ end
 local function config(self, opts)
 	local modules = { "roster", "saslauth", "tls", "disco", "ping", "admin_shell", opts.s2s and "dialback" or nil }
 	for _, m in ipairs(opts.modules or {}) do modules[#modules + 1] = m end
+	if self.component_tls_port then modules[#modules + 1] = "net_multiplex" end
 	local plugin_paths = {}
 	for i, p in ipairs(opts.plugin_paths or {}) do plugin_paths[i] = absolute(p) end
 	local lines = {
@@ -79,6 +82,9 @@ local function config(self, opts)
 		"https_ports = {}",
 		"component_ports = { " .. (self.component_port or "") .. " }",
 		"component_interfaces = { \"127.0.0.1\" }",
+		-- direct TLS for components: mod_net_multiplex's TLS port, which
+		-- hands a jabber:component:accept stream to mod_component
+		"ssl_ports = { " .. (self.component_tls_port or "") .. " }",
 		"plugin_paths = { " .. quoted_list(plugin_paths) .. " }",
 		"modules_enabled = { " .. quoted_list(modules) .. " }",
 		opts.s2s and "modules_disabled = { \"s2s_auth_certs\" }" or "modules_disabled = { \"s2s\", \"s2s_auth_certs\" }",
@@ -126,7 +132,9 @@ local function launch(self)
 	local listening, why = process.wait_port(self.host, self.port, clock.now() + 30, self.proc)
 	if not listening then error("Prosody did not start: " .. why) end
 	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 5, self.proc))
-	if self.component_port then assert(process.wait_port(self.host, self.component_port, clock.now() + 15, self.proc)) end
+	for _, port in ipairs { self.component_port, self.component_tls_port } do
+		assert(process.wait_port(self.host, port, clock.now() + 15, self.proc))
+	end
 	if opts.ready then
 		local deadline = clock.now() + 30
 		while times_logged(self, opts.ready) <= seen do
@@ -147,6 +155,7 @@ function prosody.start(opts)
 		port = process.free_port(),
 		direct_tls_port = process.free_port(),
 		component_port = opts.component and process.free_port(),
+		component_tls_port = opts.component and opts.component.direct_tls and process.free_port() or nil,
 		prosodyctl = opts.prosodyctl or "prosodyctl",
 		muc = opts.muc,
 		accounts = {},

@@ -12,7 +12,8 @@ local slixmpp = require "interop.slixmpp"
 
 local prosody_more = {
 	MUC = "rooms.prosody.test",
-	COMPONENT = { domain = "echo.prosody.test", secret = "the component's secret" },
+	-- direct_tls: also on mod_net_multiplex's TLS port (server.component_tls_port)
+	COMPONENT = { domain = "echo.prosody.test", secret = "the component's secret", direct_tls = true },
 }
 local MUC, COMPONENT = prosody_more.MUC, prosody_more.COMPONENT
 
@@ -38,6 +39,10 @@ function prosody_more.tests(opts)
 
 		require "interop.component_suite"(spec, server_of, { domain = COMPONENT.domain, secret = COMPONENT.secret,
 			second = "conflict", slixmpp = opts.slixmpp or {},
+			-- Prosody picks the component's own certificate by SNI, and
+			-- refuses a name it has none for; it does not resume a session
+			tls_domain = COMPONENT.domain, tls_resumes = false,
+			tls_refusal = { "tls-handshake-failed", "unrecognized name" },
 			restart = function(server)
 				server:kill()
 				server:restart()

@@ -7,7 +7,8 @@ interop tests and benchmarks. Run it with /usr/bin/python3.
       One line per account:
       {"event": "login", "jid": ..., "ok": true, "bound": full JID,
        "mechanism": used, "offered": [mechanisms after TLS], "tls": version,
-       "seconds": connect to session start}
+       "certificate": [the DNS names of the server certificate slixmpp
+       verified], "seconds": connect to session start}
       or {"event": "login", "jid": ..., "ok": false, "condition": ...}.
   slixmpp_client.py [options] exchange JID PASSWORD JID2 PASSWORD2
       Logs both in; the first sends --count messages to the second's full
@@ -128,8 +129,10 @@ class Client(slixmpp.ClientXMPP):
             return report
         mechanisms = self["feature_mechanisms"]
         tls = self.transport.get_extra_info("ssl_object")
+        peer = (tls and tls.getpeercert()) or {}
+        names = [value for kind, value in peer.get("subjectAltName", ()) if kind == "DNS"]
         report.update(bound=str(self.boundjid.full), mechanism=mechanisms.mech.name,
-                      offered=sorted(mechanisms.mech_list), tls=tls and tls.version(),
+                      offered=sorted(mechanisms.mech_list), tls=tls and tls.version(), certificate=names,
                       seconds=time.monotonic() - started)
         return report
 

@@ -10,8 +10,10 @@ local jid_util = require "lxmpp.jid"
 ---@class lxmpp.server.certs
 local certs = {}
 
-local function misuse(message)
-	error("lxmpp.server: config: " .. message, 4)
+-- `depth`: the functions of this file between server.new and here (1:
+-- context_options itself), so that the error names the caller's line.
+local function misuse(message, depth)
+	error("lxmpp.server: config: " .. message, 3 + (depth or 1))
 end
 
 local function pem_or_file(value, pem_key, file_key, into)
@@ -23,7 +25,7 @@ end
 -- shape; `where` names it in errors.
 local function pair(spec, where)
 	if type(spec) ~= "table" or type(spec.certificate) ~= "string" or type(spec.key) ~= "string" then
-		misuse(where .. " needs 'certificate' and 'key' (file names or PEM)")
+		misuse(where .. " needs 'certificate' and 'key' (file names or PEM)", 2)
 	end
 	local out = pem_or_file(spec.certificate, "certificate", "certificate_file", {})
 	return pem_or_file(spec.key, "key", "key_file", out)
@@ -50,6 +52,7 @@ function certs.context_options(config, domains)
 		for name, spec in pairs(config.certificates) do
 			local d = jid_util.prep(tostring(name))
 			if not served[d or ""] then misuse("certificates: " .. tostring(name) .. " is not one of the domains") end
+			if per_domain[d] then misuse("certificates: " .. d .. " is given twice (as two names that prepare to it)") end
 			per_domain[d] = spec
 		end
 		-- in the order of the domains: the first is the default without

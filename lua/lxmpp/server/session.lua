@@ -125,8 +125,24 @@ function methods:write(out)
 	return true
 end
 
+-- Runs one of the session's loops (or its end) and returns what it
+-- returned; a failure in it (a bug, a plugin's misuse of the connection)
+-- ends this session, logged, not the server.
+local function guarded(self, loop)
+	local ok, result = xpcall(loop, debug.traceback, self)
+	if ok then return result end
+	self.srv:log("error", "%s: %s", tostring(self), tostring(result))
+	self.aborted = true
+end
+
+local function forget(self)
+	self.srv:forget(self)
+end
+
 -- Both coroutines end through here; the last one closes the socket
--- (never while the other waits on it) and tells the server.
+-- (never while the other waits on it) and tells the server, guarded: what
+-- runs there (stream management, plugins' "resource-unbind" handlers,
+-- the log) must not end the server's loop with this session.
 function methods:finished()
 	self.gone = true
 	self.running = self.running - 1
@@ -137,17 +153,7 @@ function methods:finished()
 	end
 	cqueues.cancel(self.fd:pollfd())
 	self.fd:close()
-	self.srv:forget(self)
-end
-
--- Runs one of the session's loops and returns what it returned; a failure
--- in it (a bug, a plugin's misuse of the connection) ends this session,
--- logged, not the server.
-local function guarded(self, loop)
-	local ok, result = xpcall(loop, debug.traceback, self)
-	if ok then return result end
-	self.srv:log("error", "%s: %s", tostring(self), tostring(result))
-	self.aborted = true
+	guarded(self, forget)
 end
 
 local function read_loop(self)
