@@ -4,6 +4,7 @@
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 local core = require "lxmpp.core"
+local compat = require "lxmpp.compat"
 
 -- Runs fn(ours, peer) in a cqueues controller: ours is an lxmpp.core.fd of
 -- the accepted side (its cqueues socket closed), peer the connecting side.
@@ -11,7 +12,7 @@ local function with_connection(fn)
 	local cq = cqueues.new()
 	local failure
 	cq:wrap(function()
-		local ok, err = pcall(function()
+		local ok, err = compat.pcall(function() -- PUC 5.1: a pcall the coroutine can wait in
 			local l = assert(socket.listen { host = "127.0.0.1", port = 0 })
 			assert(l:listen())
 			local _, _, port = l:localname()

@@ -1242,19 +1242,14 @@ end
 ---@field final fun(code: string): boolean a failure after which neither another target nor a reconnection helps
 ---@field retry table<string, boolean> failures that the first connection retries with backoff (with `reconnect`)
 
----Connects an object of the given role (lxmpp.component uses it; an
----application calls client.connect).
----@param role lxmpp.client.role
----@param opts table the options of client.connect, and the role's
----@return lxmpp.client|nil c ready
----@return string? message
----@return string? code
-function client.open(role, opts)
+-- Connects; a bad option is raised at stack `level` (the user's call).
+-- Its callers keep their frames (no tail calls): PUC 5.1 counts a tail
+-- call as a frame without a line.
+local function open(role, opts, level)
 	local checked, o = pcall(check_options, role, opts)
 	if not checked then
 		if getmetatable(o) ~= option_error_mt then error(o, 0) end
-		-- the caller's caller: connect calls this as its tail call
-		error(role.name .. ": " .. o.message, 2)
+		error(role.name .. ": " .. o.message, level)
 	end
 	local self = setmetatable({
 		role = role,
@@ -1287,6 +1282,19 @@ function client.open(role, opts)
 	return self
 end
 
+---Connects an object of the given role (lxmpp.component uses it; an
+---application calls client.connect).
+---@param role lxmpp.client.role
+---@param opts table the options of client.connect, and the role's
+---@param depth? integer the caller's own frames between its caller and this call (0)
+---@return lxmpp.client|nil c ready
+---@return string? message
+---@return string? code
+function client.open(role, opts, depth)
+	local c, message, code = open(role, opts, 3 + (depth or 0))
+	return c, message, code
+end
+
 -- An account's role: RFC 6120 to the domain's targets (SRV, STARTTLS or
 -- direct TLS), SASL and bind.
 local ACCOUNT = {
@@ -1315,7 +1323,8 @@ local ACCOUNT = {
 ---@return string? message
 ---@return string? code
 function client.connect(opts)
-	return client.open(ACCOUNT, opts)
+	local c, message, code = open(ACCOUNT, opts, 3)
+	return c, message, code
 end
 
 ---------------------------------------------------------------------------

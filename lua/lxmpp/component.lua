@@ -123,7 +123,8 @@ local ROLE = {
 ---@return string? message
 ---@return string? code "not-authorized" (the secret), "conflict", "timeout", "host-unknown", "tls-hostname-mismatch", "tls-certificate-invalid"...
 function component.connect(opts)
-	return client.open(ROLE, opts) -- a tail call: its errors name our caller's line
+	local c, message, code = client.open(ROLE, opts, 1) -- its errors name our caller's line
+	return c, message, code
 end
 
 return component
