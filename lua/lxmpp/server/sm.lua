@@ -207,16 +207,20 @@ local function undeliverable(srv, s, text)
 	if not stanza then
 		return srv:log("error", "%s: an unacknowledged stanza is lost: %s", tostring(s), tostring(err))
 	end
+	-- the origin of what happens to it: an error goes back to the sender
+	-- through the router (the host session's own send drops what it gets,
+	-- and the offline plugin bounces through the origin when it is full)
+	local origin = { type = "local", host = s.host, send = function(reply) return srv:route(reply) end }
 	local t, bounce = stanza.attr.type, false
 	if stanza.name == "message" then
 		t = t or "normal"
 		if t == "error" or t == "headline" then return end
-		local event = { origin = srv.hosts[s.host].session, stanza = stanza, to_bare = s.username .. "@" .. s.host }
+		local event = { origin = origin, stanza = stanza, to_bare = s.username .. "@" .. s.host }
 		bounce = t == "groupchat" or not srv:fire(s.host, "message/offline/handle", event)
 	elseif stanza.name == "iq" then
 		bounce = t == "get" or t == "set"
 	end
-	if bounce then srv:route(st.error_reply(stanza, "cancel", "service-unavailable")) end
+	if bounce then origin.send(st.error_reply(stanza, "cancel", "service-unavailable")) end
 end
 
 --- The session ends without resumption (closed, expired, replaced): what
