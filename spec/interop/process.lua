@@ -157,11 +157,9 @@ end
 
 function proc_methods:alive()
 	if not self.pipe then return false end
-	local f = io.open("/proc/" .. self.pid .. "/stat")
-	if not f then return false end
-	local stat = f:read("*a")
-	f:close()
-	return stat:match("^.*%) (%a)") ~= "Z"
+	-- "" when it is gone, also between the open and the read
+	local state = process.read("/proc/" .. self.pid .. "/stat"):match("^.*%) (%a)")
+	return state ~= nil and state ~= "Z"
 end
 
 -- Stops the process and everything it started; returns its exit status
