@@ -168,7 +168,7 @@ function ejabberd.start(opts)
 	if not ok then
 		local log = self:log()
 		self:stop()
-		error(tostring(err) .. "\n--- ejabberd's log:\n" .. log, 2)
+		error(process.start_error(err, "ejabberd's log", log), 2)
 	end
 	self.startup_seconds = clock.now() - started
 	return self

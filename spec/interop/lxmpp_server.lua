@@ -113,7 +113,7 @@ function lxmpp_server.harness(name, script, traced)
 		if not ok then
 			local log = self:log()
 			self:stop()
-			error(tostring(err) .. "\n--- " .. name .. "'s output:\n" .. log, 2)
+			error(process.start_error(err, name .. "'s output", log), 2)
 		end
 		self.startup_seconds = clock.now() - started
 		return self

@@ -21,6 +21,8 @@ local transport = require "lxmpp.transport.cqueues"
 
 local process = {}
 
+local ENOENT, ESRCH = 2, 3
+
 local function quote(s)
 	return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
@@ -138,6 +140,12 @@ function process.free_port()
 	return port
 end
 
+-- A server that failed to start: the error, the server's log, and the
+-- error again, so that the tail of a long output shows it too.
+function process.start_error(err, name, log)
+	return ("%s\n--- %s:\n%s\n--- end of %s; the error: %s"):format(tostring(err), name, log, name, tostring(err))
+end
+
 local proc_methods = {}
 local proc_mt = { __index = proc_methods }
 
@@ -155,10 +163,19 @@ function process.spawn(argv, opts)
 	return setmetatable({ pipe = pipe, supervisor = supervisor, pid = tonumber(pid) }, proc_mt)
 end
 
+-- Only a missing /proc/PID means gone: any other failure to look (no file
+-- descriptor left, say) raises rather than reporting a live server dead.
 function proc_methods:alive()
 	if not self.pipe then return false end
-	-- "" when it is gone, also between the open and the read
-	local state = process.read("/proc/" .. self.pid .. "/stat"):match("^.*%) (%a)")
+	local path = "/proc/" .. self.pid .. "/stat"
+	local f, why, errno = io.open(path, "rb")
+	if not f then
+		if errno == ENOENT or errno == ESRCH then return false end
+		error("cannot look at " .. path .. ": " .. tostring(why), 2)
+	end
+	local stat = f:read("*a") -- nil: gone between the open and the read
+	f:close()
+	local state = (stat or ""):match("^.*%) (%a)")
 	return state ~= nil and state ~= "Z"
 end
 

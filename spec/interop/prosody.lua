@@ -179,7 +179,7 @@ function prosody.start(opts)
 	if not ok then
 		local log = self:log()
 		self:stop()
-		error(tostring(err) .. "\n--- Prosody's log:\n" .. log, 2)
+		error(process.start_error(err, "Prosody's log", log), 2)
 	end
 	self.startup_seconds = clock.now() - started
 	return self
