@@ -62,8 +62,8 @@ return function(spec, server_of, opts)
 			local invites = {}
 			bm:on_invite(function(i) invites[#invites + 1] = i end)
 			br:on("private", function(m, nick) note("private", nick, m:get_child_text("body")) end)
-			-- the room's own subject message ends Bob's join and may come after
-			-- join() returned (it has no nick): only an occupant's change counts here
+			-- the room's own subject message, which ends Bob's join, comes here
+			-- too (it has no nick): only an occupant's change counts here
 			br:on("subject", function(s, nick) if nick then note("subject", nick, s) end end)
 			br:on("kicked", function(reason) note("kicked", tostring(reason)) end)
 			br:on("banned", function(reason) note("banned", tostring(reason)) end)
@@ -114,6 +114,29 @@ return function(spec, server_of, opts)
 			assert.is_nil(none)
 			assert.equal("forbidden", code)
 			assert(ar:leave())
+			assert.is_true(a:close())
+			assert.is_true(b:close())
+		end)
+
+		it("gives the history and subject of a join to the handlers added when join() returns", function()
+			local a, b = connect("alice", "history"), connect("bob", "history")
+			local jid = new_room()
+			local ar = assert(a:use("muc", { ping_interval = false }):join(jid, "Alice"))
+			local lines = 0
+			ar:on("message", function() lines = lines + 1 end)
+			for i = 1, 3 do assert(ar:say("line " .. i)) end
+			assert(until_({ a }, function() return lines == 3 end)) -- the room has them
+			local br = assert(b:use("muc", { ping_interval = false }):join(jid, "Bob", { history = { maxstanzas = 2 } }))
+			local seen = {}
+			br:on("message", function(m, nick, delayed)
+				seen[#seen + 1] = ("%s: %s%s"):format(nick, m:get_child_text("body"), delayed and " (delayed)" or "")
+			end)
+			br:on("subject", function(subject) seen[#seen + 1] = "subject '" .. subject .. "'" end)
+			assert(until_({ a, b }, function() return #seen == 3 end), table.concat(seen, "\n"))
+			assert.same({ "Alice: line 2 (delayed)", "Alice: line 3 (delayed)", "subject ''" }, seen)
+			assert(ar:say("line 4"))
+			assert(until_({ a, b }, function() return #seen == 4 end))
+			assert.equal("Alice: line 4", seen[4])
 			assert.is_true(a:close())
 			assert.is_true(b:close())
 		end)

@@ -16,8 +16,8 @@ local faultproxy = require "interop.faultproxy"
 local process = require "interop.process"
 local lua_command = require "support.lua_command"
 
-local MESSAGES = tonumber(os.getenv("LXMPP_SM_MESSAGES")) or 2000
-local CUTS = tonumber(os.getenv("LXMPP_SM_CUTS")) or 20
+local MESSAGES = tonumber(os.getenv("LXMPP_SM_MESSAGES")) or 10000
+local CUTS = tonumber(os.getenv("LXMPP_SM_CUTS")) or 50
 local SEED = tonumber(os.getenv("LXMPP_SM_SEED")) or 198
 
 local servers = {
@@ -32,9 +32,10 @@ local servers = {
 		}
 	end },
 	{ "lxmpp.server", function()
-		-- bob reads only once alice sent everything: his session must hold
-		-- the whole run unread and unacknowledged (the defaults end a client
-		-- that does not read for 30 s, or leaves 1 MiB unacknowledged)
+		-- bob reads between batches of 100 messages, and not while alice
+		-- waits out a cut: the bounds are raised so that his session can
+		-- hold a whole run unread (the defaults end a client that does not
+		-- read for 30 s, or leaves 1 MiB unacknowledged)
 		return require("interop.lxmpp_server").server.start { accounts = { alice = "pw-alice", bob = "pw-bob" },
 			limits = { write_timeout = 3600, max_output = 64 * 1048576 },
 			stream_management = { max_unacked = MESSAGES + 100, max_unacked_bytes = 64 * 1048576 } }

@@ -1,17 +1,20 @@
 -- A scripted XEP-0045 service inside the tiny server (spec/support/
 -- tiny_harness.lua): enough of a room to test lxmpp.ext.muc on a fake
 -- clock. It answers joins (occupants, self-presence with 110, 201 for a
--- new room, the subject), relays groupchat and private messages, answers
+-- new room, the history asked for, the subject), relays groupchat and
+-- private messages (keeping them, stamped, as the history), answers
 -- self-pings (XEP-0410) for occupants and not-acceptable otherwise, and
 -- can forget an occupant silently, as a restarted service does. A nick
 -- held by another JID is a conflict.
 --   local m = fake_muc.attach(server, "conference.im.example.com")
 --   m.joins: every join presence received, in order; m.pings: every ping
 --   m:forget(room, nick) (silently); m:shutdown(room) (status 332)
+--   m.stamp(i): the epoch second of the room's i-th message, in the history
 local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
 
-local NS_USER = "http://jabber.org/protocol/muc#user"
+local NS = "http://jabber.org/protocol/muc"
+local NS_USER = NS .. "#user"
 
 local fake_muc = {}
 
@@ -50,7 +53,7 @@ local function handle(self, stanza)
 		end
 		local created = room == nil
 		if created then
-			room = { occupants = {}, subject = "Welcome" }
+			room = { occupants = {}, subject = "Welcome", history = {} }
 			self.rooms[room_jid] = room
 		end
 		local me = { jid = from, role = created and "moderator" or "participant",
@@ -61,10 +64,22 @@ local function handle(self, stanza)
 		end
 		room.occupants[nick] = me
 		send(server, occupant_presence(room_jid, nick, me, from, created and { "110", "201" } or { "110" }))
+		local x = stanza:get_child("x", NS)
+		local asked = x and x:get_child("history")
+		local most = asked and tonumber(asked.attr.maxstanzas) or #room.history
+		for i = math.max(1, #room.history - most + 1), #room.history do
+			local m = st.clone(room.history[i])
+			m.attr.to = from
+			local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ", self.stamp(i))
+			send(server, m:tag("delay", { xmlns = "urn:xmpp:delay", from = room_jid, stamp = stamp }):up())
+		end
 		send(server, st.message({ from = room_jid, to = from, type = "groupchat" }):text_tag("subject", room.subject))
 	elseif stanza.name == "message" and stanza.attr.type == "groupchat" and room then
 		for sender, o in pairs(room.occupants) do
 			if o.jid == from then
+				local kept = st.clone(stanza)
+				kept.attr.from = room_jid .. "/" .. sender
+				room.history[#room.history + 1] = kept
 				for _, each in pairs(room.occupants) do
 					local m = st.clone(stanza)
 					m.attr.from, m.attr.to = room_jid .. "/" .. sender, each.jid
@@ -89,7 +104,8 @@ end
 ---@param domain string the service's domain
 ---@return table service
 function fake_muc.attach(server, domain)
-	local self = { server = server, rooms = {}, joins = {}, pings = {} }
+	local self = { server = server, rooms = {}, joins = {}, pings = {},
+		stamp = function(i) return 1767225600 + i end }
 	function self.deliver(_, stanza)
 		handle(self, stanza)
 		return true

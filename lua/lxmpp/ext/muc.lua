@@ -69,6 +69,10 @@ local function run_events(self)
 end
 
 local function emit(room, name, ...)
+	if room.held then
+		room.held[#room.held + 1] = { name = name, n = select("#", ...), ... }
+		return
+	end
 	local list = room.handlers[name]
 	if not list or #list == 0 then return end
 	local self = room.muc
@@ -79,6 +83,16 @@ local function emit(room, name, ...)
 		self.worker = true
 		self.c.sched:spawn(run_events, self)
 	end
+end
+
+-- What the room sent after the self-presence of a first join (the history,
+-- the subject) came in the same reads: join() held it for the handlers its
+-- caller adds when it returns, and this task, which runs once the caller
+-- yields, passes it on in order.
+local function release(room)
+	local held = room.held
+	room.held = nil
+	for _, ev in ipairs(held) do emit(room, ev.name, unpack(ev, 1, ev.n)) end
 end
 
 ---Adds a handler of a room's events (see docs/extensions.md for the list).
@@ -129,7 +143,7 @@ end
 
 local function rejoin(room)
 	local history = { maxstanzas = 0 }
-	if room.last_message then history = { since = room.last_message } end
+	if room.last_second then history = { since = room.last_second } end
 	emit(room, "rejoining")
 	return send_join(room, history)
 end
@@ -161,12 +175,16 @@ function methods:join(room_jid, nick, opts)
 			return nil, "no answer from room " .. bare .. " in time", "timeout"
 		end
 		local stepped, why, failure = c:step(left)
-		if not stepped then return nil, why, failure end
+		if not stepped then
+			room.state = "left"
+			return nil, why, failure
+		end
 	end
 	if room.state ~= "joined" then
-		room.state = "left"
+		room.state, room.held = "left", nil
 		return nil, room.failure or "could not join " .. bare, room.failure_code
 	end
+	c.sched:spawn(release, room)
 	return room
 end
 
@@ -285,7 +303,9 @@ local function on_presence(room, stanza, nick)
 				room.muc.c:send(st.iq({ type = "set", to = room.jid, id = room.muc.c:new_id() })
 					:query(NS_OWNER):tag("x", { xmlns = forms.NS, type = "submit" }))
 			end
-			return emit(room, again and "rejoined" or "joined", occupant, codes)
+			emit(room, again and "rejoined" or "joined", occupant, codes)
+			if not again then room.held = {} end -- see release
+			return
 		end
 		if room.renamed then
 			local old = room.renamed
@@ -306,6 +326,26 @@ local function stamp_of(stanza)
 	return delay and delay.attr.stamp and time.parse(delay.attr.stamp)
 end
 
+-- A rejoin asks for the history since the last second a message was seen
+-- in, and stamps count whole seconds (Prosody's have no fraction): so the
+-- room keeps which messages it saw in that second, by sender, id and body.
+local function message_key(stanza, nick)
+	return ("%s\0%s\0%s"):format(nick or "", stanza.attr.id or "", stanza:get_child_text("body") or "")
+end
+
+local function seen(room, stanza, nick, at)
+	local second = math.floor(at)
+	if not room.last_second or second > room.last_second then room.last_second, room.seen_keys = second, {} end
+	if second == room.last_second then room.seen_keys[message_key(stanza, nick)] = true end
+end
+
+-- A history message from before that second, or seen in it.
+local function is_replay(room, stanza, nick, stamp)
+	if not room.last_second then return false end
+	local second = math.floor(stamp)
+	return second < room.last_second or (second == room.last_second and room.seen_keys[message_key(stanza, nick)])
+end
+
 local function on_message(room, stanza, nick)
 	local kind = stanza.attr.type
 	if kind == "error" then
@@ -322,9 +362,8 @@ local function on_message(room, stanza, nick)
 			return emit(room, "subject", room.subject, nick)
 		end
 		local stamp = stamp_of(stanza)
-		-- history from before the last message seen is a replay: skip it
-		if stamp and room.last_message and stamp <= room.last_message then return end
-		room.last_message = stamp or room.muc.opts.now()
+		if stamp and is_replay(room, stanza, nick, stamp) then return end
+		seen(room, stanza, nick, stamp or room.muc.opts.now())
 		return emit(room, "message", stanza, nick, stamp ~= nil)
 	end
 	if nick and (kind == "chat" or kind == nil or kind == "normal") then emit(room, "private", stanza, nick) end
