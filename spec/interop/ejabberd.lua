@@ -6,7 +6,7 @@
 --   fields and methods as interop.prosody: domain, host, port,
 --   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
 --   kick_user(user), restart(), kill_and_start()
--- opts: domain, accounts, log_level, muc (a domain for mod_muc),
+-- opts: domain, accounts, log_level (info or more: see wait_started), muc (a domain for mod_muc),
 -- component = { domain =, secret = [, direct_tls = true] } (an
 -- ejabberd_service listener on server.component_port; with direct_tls,
 -- another with `tls: true` on server.component_tls_port),
@@ -18,6 +18,7 @@
 -- when called as root), so the directory is given to that user.
 -- Offered SASL mechanisms (internal auth, plain storage): SCRAM-SHA-1,
 -- -256, -512, each with -PLUS (tls-unique, on TLS 1.3 too), and PLAIN.
+local cqueues = require "cqueues"
 local clock = require "lxmpp.clock"
 local process = require "interop.process"
 local certs = require "interop.certs"
@@ -113,11 +114,28 @@ function server:ctl(args)
 	return argv
 end
 
--- Starts the node in the foreground and waits until its ports listen.
+-- How many times the node said it had started, in its console log.
+local function starts(self)
+	return select(2, process.read(self.dir .. "/console.log"):gsub("is started in the node", ""))
+end
+
+-- ejabberd binds its ports early in its start, and its commands fail until
+-- it has started (a CI run's `register` came too soon): waits for its log
+-- line (at log_level info) after `before` ones, then for its ports.
+local function wait_started(self, before, deadline)
+	while starts(self) == before do
+		if not self.proc:alive() then error("ejabberd did not start: the process exited", 2) end
+		if clock.now() > deadline then error("ejabberd did not start before the deadline", 2) end
+		cqueues.sleep(0.05)
+	end
+	assert(process.wait_port(self.host, self.port, deadline, self.proc))
+end
+
+-- Starts the node in the foreground and waits until it has started.
 local function run(self)
+	local before = starts(self)
 	self.proc = process.spawn(self:ctl { "foreground" }, { log = self.dir .. "/console.log", cwd = self.dir, grace = 15 })
-	local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
-	if not listening then error("ejabberd did not start: " .. why) end
+	wait_started(self, before, clock.now() + 60)
 	assert(process.wait_port(self.host, self.direct_tls_port, clock.now() + 10, self.proc))
 	for _, port in ipairs { self.component_port, self.component_tls_port } do
 		assert(process.wait_port(self.host, port, clock.now() + 10, self.proc))
@@ -183,12 +201,12 @@ end
 
 -- Restarts ejabberd inside its node (ejabberdctl restart; 23.01 has no
 -- restart_module): every session ends and mod_muc's rooms are gone; waits
--- until c2s listens again.
+-- until it has started again.
 function server:restart()
+	local before = starts(self)
 	local ok, out = process.run(self:ctl { "restart" }, { cwd = self.dir })
 	if not ok then error("ejabberdctl restart: " .. out, 2) end
-	local listening, why = process.wait_port(self.host, self.port, clock.now() + 60, self.proc)
-	if not listening then error("ejabberd did not come back: " .. why, 2) end
+	wait_started(self, before, clock.now() + 60)
 end
 
 -- Kills the node and starts it again, on the same ports with the same
