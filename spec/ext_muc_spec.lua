@@ -88,6 +88,22 @@ describe("lxmpp.ext.muc", function()
 		end)
 	end)
 
+	it("leaves no room behind when a join cannot be sent", function()
+		harness.with_server(function(server)
+			fake_muc.attach(server, "conference.im.example.com")
+			local juliet = assert(harness.connect(server, "juliet"))
+			local jm = juliet:use("muc", { ping_interval = false })
+			assert(juliet:close())
+			for _ = 1, 2 do -- the second is no "already in room"
+				local room, message, code = jm:join(ROOM, "Juliet")
+				assert.is_nil(room)
+				assert.is_string(message)
+				assert.equal("closed", code)
+			end
+			assert.is_nil(jm:room(ROOM))
+		end)
+	end)
+
 	it("self-pings a silent room after ping_interval and rejoins when the room forgot us", function()
 		harness.with_server(function(server, cq, clk)
 			local service = fake_muc.attach(server, "conference.im.example.com")

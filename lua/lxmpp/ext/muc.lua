@@ -95,6 +95,12 @@ local function release(room)
 	for _, ev in ipairs(held) do emit(room, ev.name, unpack(ev, 1, ev.n)) end
 end
 
+-- A join() that failed: the room is left, and nothing held is passed on.
+local function give_up(room, message, code)
+	room.state, room.held = "left", nil
+	return nil, message, code
+end
+
 ---Adds a handler of a room's events (see docs/extensions.md for the list).
 ---@param name string
 ---@param fn function
@@ -165,24 +171,17 @@ function methods:join(room_jid, nick, opts)
 		rejoin = opts.rejoin ~= false, occupants = {}, handlers = {}, renamed_to = {} }, room_mt)
 	self.rooms[bare] = room
 	local ok, err, code = send_join(room, opts.history)
-	if not ok then return nil, err, code end
+	if not ok then return give_up(room, err, code) end
 	local c = self.c
 	local deadline = c.clock.now() + (opts.timeout or self.opts.join_timeout)
 	while room.state == "joining" do
 		local left = deadline - c.clock.now()
-		if left <= 0 then
-			room.state = "left"
-			return nil, "no answer from room " .. bare .. " in time", "timeout"
-		end
+		if left <= 0 then return give_up(room, "no answer from room " .. bare .. " in time", "timeout") end
 		local stepped, why, failure = c:step(left)
-		if not stepped then
-			room.state = "left"
-			return nil, why, failure
-		end
+		if not stepped then return give_up(room, why, failure) end
 	end
 	if room.state ~= "joined" then
-		room.state, room.held = "left", nil
-		return nil, room.failure or "could not join " .. bare, room.failure_code
+		return give_up(room, room.failure or "could not join " .. bare, room.failure_code)
 	end
 	c.sched:spawn(release, room)
 	return room
