@@ -1243,6 +1243,35 @@ describe("lxmpp.server", function()
 				end)
 			end)
 
+		it("gives what a session ended without to the account's other available resource, not offline storage",
+			function()
+				local fc = fake_clock()
+				with_server({ clock = fc.fn, stream_management = { resume_timeout = 60 } }, function(srv)
+					local j, r = pair(srv)
+					local other = assert(connect(srv, "romeo", { resource = "orchard" }))
+					other:presence()
+					assert.truthy(other:ping()) -- the server has its presence: it is available
+					local full = cut(srv, r)
+					assert(j:send(st.message({ to = full, type = "chat", id = "kept" }, "for romeo")))
+					assert.truthy(j:ping())
+					-- detached: it waits for the session, not for the other resource
+					assert.is_nil(next_stanza(other, is_message, 0.2))
+					fc.now = fc.now + 61
+					srv:tick()
+					assert.is_nil(srv.sessions[full])
+					local m = next_stanza(other, is_message)
+					assert.equal("kept", m and m.attr.id)
+					assert.equal("for romeo", m:get_child_text("body"))
+					-- and nothing waits offline for a next session
+					local again = assert(connect(srv, "romeo", { resource = "later" }))
+					again:presence()
+					assert.is_nil(next_stanza(again, is_message, 0.3))
+					assert.is_true(again:close())
+					assert.is_true(other:close())
+					assert.is_true(j:close())
+				end)
+			end)
+
 		it("bounces to its sender a message that a session ended without, when offline storage is full", function()
 			local fc = fake_clock()
 			with_server({ clock = fc.fn, max_offline = 0, stream_management = { resume_timeout = 60 } }, function(srv)

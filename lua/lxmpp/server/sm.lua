@@ -192,9 +192,10 @@ function sm.detach(srv, s)
 	return true
 end
 
--- RFC 6121 §8.5.3.2 for a stanza the session will never get: a message is
--- stored offline for the account (error and headline messages dropped,
--- groupchat bounced), an iq request bounced, anything else dropped.
+-- RFC 6121 §8.5.3.2 for a stanza the session will never get: a message
+-- goes on as if sent to the account (its other available resources, else
+-- offline storage, else a bounce; groupchat bounced; error and headline
+-- messages dropped), an iq request bounces, anything else is dropped.
 local function undeliverable(srv, s, text)
 	-- kept as sent: in the stream's default namespace, and within the
 	-- server's limits, not lxmpp.xml's defaults (the wrapper is one level
@@ -211,16 +212,14 @@ local function undeliverable(srv, s, text)
 	-- through the router (the host session's own send drops what it gets,
 	-- and the offline plugin bounces through the origin when it is full)
 	local origin = { type = "local", host = s.host, send = function(reply) return srv:route(reply) end }
-	local t, bounce = stanza.attr.type, false
+	local t = stanza.attr.type
 	if stanza.name == "message" then
-		t = t or "normal"
 		if t == "error" or t == "headline" then return end
-		local event = { origin = origin, stanza = stanza, to_bare = s.username .. "@" .. s.host }
-		bounce = t == "groupchat" or not srv:fire(s.host, "message/offline/handle", event)
-	elseif stanza.name == "iq" then
-		bounce = t == "get" or t == "set"
+		-- the session is out of the registry: the account's rules (the router's)
+		srv:fire(s.host, "message/bare", { origin = origin, stanza = stanza, to_bare = s.username .. "@" .. s.host })
+	elseif stanza.name == "iq" and (t == "get" or t == "set") then
+		origin.send(st.error_reply(stanza, "cancel", "service-unavailable"))
 	end
-	if bounce then origin.send(st.error_reply(stanza, "cancel", "service-unavailable")) end
 end
 
 --- The session ends without resumption (closed, expired, replaced): what
