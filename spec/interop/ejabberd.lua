@@ -6,10 +6,11 @@
 --   fields and methods as interop.prosody: domain, host, port,
 --   direct_tls_port, cafile, accounts, version, startup_seconds, log(), stop();
 --   kick_user(user), restart(), kill_and_start()
--- opts: domain, accounts, log_level (info or more: see wait_started), muc (a domain for mod_muc),
--- component = { domain =, secret = [, direct_tls = true] } (an
--- ejabberd_service listener on server.component_port; with direct_tls,
--- another with `tls: true` on server.component_tls_port),
+-- opts: domain, accounts, log_level (info or more: see wait_started),
+-- muc (a domain for mod_muc), component = { domain =, secret =
+-- [, direct_tls = true] } (an ejabberd_service listener on
+-- server.component_port; with direct_tls, another with `tls: true` on
+-- server.component_tls_port),
 -- stream_management (enables mod_stream_mgmt)
 -- Erlang distribution runs without epmd (ERL_DIST_PORT: the node listens
 -- on a free port of its own, ejabberdctl dials it directly) with a cookie

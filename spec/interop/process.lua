@@ -21,8 +21,6 @@ local transport = require "lxmpp.transport.cqueues"
 
 local process = {}
 
-local ENOENT, ESRCH = 2, 3
-
 local function quote(s)
 	return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
@@ -163,19 +161,10 @@ function process.spawn(argv, opts)
 	return setmetatable({ pipe = pipe, supervisor = supervisor, pid = tonumber(pid) }, proc_mt)
 end
 
--- Only a missing /proc/PID means gone: any other failure to look (no file
--- descriptor left, say) raises rather than reporting a live server dead.
 function proc_methods:alive()
 	if not self.pipe then return false end
-	local path = "/proc/" .. self.pid .. "/stat"
-	local f, why, errno = io.open(path, "rb")
-	if not f then
-		if errno == ENOENT or errno == ESRCH then return false end
-		error("cannot look at " .. path .. ": " .. tostring(why), 2)
-	end
-	local stat = f:read("*a") -- nil: gone between the open and the read
-	f:close()
-	local state = (stat or ""):match("^.*%) (%a)")
+	-- "" when it is gone, also between the open and the read
+	local state = process.read("/proc/" .. self.pid .. "/stat"):match("^.*%) (%a)")
 	return state ~= nil and state ~= "Z"
 end
 
