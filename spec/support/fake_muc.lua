@@ -12,6 +12,7 @@
 --   m.stamp(i): the epoch second of the room's i-th message, in the history
 local jid_util = require "lxmpp.jid"
 local st = require "lxmpp.stanza"
+local time = require "lxmpp.ext.time"
 
 local NS = "http://jabber.org/protocol/muc"
 local NS_USER = NS .. "#user"
@@ -70,8 +71,8 @@ local function handle(self, stanza)
 		for i = math.max(1, #room.history - most + 1), #room.history do
 			local m = st.clone(room.history[i])
 			m.attr.to = from
-			local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ", self.stamp(i))
-			send(server, m:tag("delay", { xmlns = "urn:xmpp:delay", from = room_jid, stamp = stamp }):up())
+			send(server, m:tag("delay", { xmlns = "urn:xmpp:delay", from = room_jid, stamp = time.format(self.stamp(i)) })
+				:up())
 		end
 		send(server, st.message({ from = room_jid, to = from, type = "groupchat" }):text_tag("subject", room.subject))
 	elseif stanza.name == "message" and stanza.attr.type == "groupchat" and room then

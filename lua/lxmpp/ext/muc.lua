@@ -332,17 +332,17 @@ local function message_key(stanza, nick)
 	return ("%s\0%s\0%s"):format(nick or "", stanza.attr.id or "", stanza:get_child_text("body") or "")
 end
 
-local function seen(room, stanza, nick, at)
+local function seen(room, key, at)
 	local second = math.floor(at)
 	if not room.last_second or second > room.last_second then room.last_second, room.seen_keys = second, {} end
-	if second == room.last_second then room.seen_keys[message_key(stanza, nick)] = true end
+	if second == room.last_second then room.seen_keys[key] = true end
 end
 
 -- A history message from before that second, or seen in it.
-local function is_replay(room, stanza, nick, stamp)
+local function is_replay(room, key, stamp)
 	if not room.last_second then return false end
 	local second = math.floor(stamp)
-	return second < room.last_second or (second == room.last_second and room.seen_keys[message_key(stanza, nick)])
+	return second < room.last_second or (second == room.last_second and room.seen_keys[key])
 end
 
 local function on_message(room, stanza, nick)
@@ -360,9 +360,9 @@ local function on_message(room, stanza, nick)
 			room.subject = subject:get_text()
 			return emit(room, "subject", room.subject, nick)
 		end
-		local stamp = stamp_of(stanza)
-		if stamp and is_replay(room, stanza, nick, stamp) then return end
-		seen(room, stanza, nick, stamp or room.muc.opts.now())
+		local stamp, key = stamp_of(stanza), message_key(stanza, nick)
+		if stamp and is_replay(room, key, stamp) then return end
+		seen(room, key, stamp or room.muc.opts.now())
 		return emit(room, "message", stanza, nick, stamp ~= nil)
 	end
 	if nick and (kind == "chat" or kind == nil or kind == "normal") then emit(room, "private", stanza, nick) end

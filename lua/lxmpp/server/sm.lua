@@ -193,9 +193,10 @@ function sm.detach(srv, s)
 end
 
 -- RFC 6121 §8.5.3.2 for a stanza the session will never get: a message
--- goes on as if sent to the account (its other available resources, else
--- offline storage, else a bounce; groupchat bounced; error and headline
--- messages dropped), an iq request bounces, anything else is dropped.
+-- goes where the router sends one to a resource that is gone (the
+-- account's other available resources, else offline storage, else a
+-- bounce; groupchat bounced; error and headline messages dropped), an iq
+-- request bounces, anything else is dropped.
 local function undeliverable(srv, s, text)
 	-- kept as sent: in the stream's default namespace, and within the
 	-- server's limits, not lxmpp.xml's defaults (the wrapper is one level
@@ -214,9 +215,8 @@ local function undeliverable(srv, s, text)
 	local origin = { type = "local", host = s.host, send = function(reply) return srv:route(reply) end }
 	local t = stanza.attr.type
 	if stanza.name == "message" then
-		if t == "error" or t == "headline" then return end
-		-- the session is out of the registry: the account's rules (the router's)
-		srv:fire(s.host, "message/bare", { origin = origin, stanza = stanza, to_bare = s.username .. "@" .. s.host })
+		-- the session is out of the registry already
+		srv:fire(s.host, "message/full", { origin = origin, stanza = stanza, to_bare = s.username .. "@" .. s.host })
 	elseif stanza.name == "iq" and (t == "get" or t == "set") then
 		origin.send(st.error_reply(stanza, "cancel", "service-unavailable"))
 	end
